@@ -1,0 +1,475 @@
+//! Spec → Rust: load an OpenAPI spec, lint it, generate a typed client with
+//! progenitor, add what progenitor leaves out (the per-operation security
+//! table, the hooks that hand every request to the token runtime, the
+//! server list), and format it deterministically.
+//!
+//! `xtask` is the command line over this crate; the tests call it directly.
+//!
+//! ```no_run
+//! let root = codegen::workspace_root();
+//! let report = codegen::regen(&root, &[], codegen::Mode::Check).unwrap();
+//! assert!(report.stale.is_empty(), "{}", report);
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use openapiv3::{OpenAPI, ReferenceOr, SecurityScheme};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+pub mod lint;
+
+/// The providers, in the order every listing uses. Each has
+/// `specs/<name>.yaml` and `sdks/<name>/src/generated.rs`.
+pub const PROVIDERS: &[&str] = &["exirom", "institution", "pledg", "bursagb", "axept"];
+
+/// The command that rewrites generated files; every message about stale
+/// output names it.
+pub const REGEN_COMMAND: &str = "cargo xtask regen";
+
+/// Everything that can go wrong between a spec and its generated client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown provider `{0}` (known: {known})", known = PROVIDERS.join(", "))]
+    UnknownProvider(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file} fails lint:\n{}", .errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Lint {
+        file: String,
+        errors: Vec<lint::LintError>,
+    },
+    #[error("{file}: not an OpenAPI 3.0 document: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: progenitor failed{}: {message}", operation.as_ref().map(|o| format!(" on operation `{o}`")).unwrap_or_default())]
+    Generator {
+        file: String,
+        operation: Option<String>,
+        message: String,
+    },
+    #[error("{file}: generated code does not parse as Rust: {message}")]
+    Unparsable { file: String, message: String },
+}
+
+/// Whether [`regen`] rewrites stale files or only reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    Check,
+}
+
+/// What [`regen`] found and did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Files whose content already matched the generator's output.
+    pub fresh: Vec<PathBuf>,
+    /// Files that differed (rewritten in [`Mode::Write`], untouched in [`Mode::Check`]).
+    pub stale: Vec<Stale>,
+    pub mode: Option<Mode>,
+}
+
+/// One generated file that is not what its spec produces.
+#[derive(Debug)]
+pub struct Stale {
+    pub path: PathBuf,
+    /// A short unified diff, on-disk → expected.
+    pub diff: String,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.stale.is_empty() {
+            return write!(f, "{} generated file(s) up to date", self.fresh.len());
+        }
+        match self.mode {
+            Some(Mode::Write) => {
+                for s in &self.stale {
+                    writeln!(f, "updated {}", s.path.display())?;
+                }
+                Ok(())
+            }
+            _ => {
+                writeln!(
+                    f,
+                    "{} generated file(s) are stale; run `{REGEN_COMMAND}` and commit the result:",
+                    self.stale.len()
+                )?;
+                for s in &self.stale {
+                    writeln!(f, "  stale: {}", s.path.display())?;
+                }
+                for s in &self.stale {
+                    writeln!(f, "\n--- {} (first differences)\n{}", s.path.display(), s.diff)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `specs/<provider>.yaml` under `root`.
+pub fn spec_path(root: &Path, provider: &str) -> PathBuf {
+    root.join("specs").join(format!("{provider}.yaml"))
+}
+
+/// `sdks/<provider>/src/generated.rs` under `root`.
+pub fn output_path(root: &Path, provider: &str) -> PathBuf {
+    root.join("sdks")
+        .join(provider)
+        .join("src")
+        .join("generated.rs")
+}
+
+/// Regenerate (or check) the given providers; an empty list means all.
+pub fn regen(root: &Path, providers: &[String], mode: Mode) -> Result<Report, Error> {
+    let selected: Vec<&str> = if providers.is_empty() {
+        PROVIDERS.to_vec()
+    } else {
+        providers
+            .iter()
+            .map(|p| {
+                PROVIDERS
+                    .iter()
+                    .copied()
+                    .find(|k| k == p)
+                    .ok_or_else(|| Error::UnknownProvider(p.clone()))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut report = Report {
+        mode: Some(mode),
+        ..Report::default()
+    };
+    for provider in selected {
+        let spec = spec_path(root, provider);
+        let yaml = read(&spec)?;
+        let code = generate(&relative(root, &spec), &yaml)?;
+        let out = output_path(root, provider);
+        let current = std::fs::read_to_string(&out).unwrap_or_default();
+        if current == code {
+            report.fresh.push(out);
+            continue;
+        }
+        let diff = short_diff(&current, &code, &out);
+        if mode == Mode::Write {
+            std::fs::write(&out, &code).map_err(|source| Error::Io {
+                path: out.display().to_string(),
+                source,
+            })?;
+        }
+        report.stale.push(Stale { path: out, diff });
+    }
+    Ok(report)
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn short_diff(old: &str, new: &str, path: &Path) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let text = diff
+        .unified_diff()
+        .context_radius(2)
+        .header(
+            &format!("{} (on disk)", path.display()),
+            "generated from the spec",
+        )
+        .to_string();
+    const MAX_LINES: usize = 40;
+    let mut lines: Vec<&str> = text.lines().take(MAX_LINES + 1).collect();
+    if lines.len() > MAX_LINES {
+        lines.truncate(MAX_LINES);
+        lines.push("  … (diff truncated)");
+    }
+    lines.join("\n")
+}
+
+/// Lint, parse and generate the full `generated.rs` text for one spec.
+///
+/// `file` is the name used in messages (e.g. `specs/pledg.yaml`).
+pub fn generate(file: &str, yaml: &str) -> Result<String, Error> {
+    let errors = lint::lint_str(file, yaml);
+    if !errors.is_empty() {
+        return Err(Error::Lint {
+            file: file.to_string(),
+            errors,
+        });
+    }
+    let spec: OpenAPI = serde_yaml::from_str(yaml).map_err(|e| Error::Parse {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    let client = progenitor_tokens(file, &spec)?;
+    let extras = extras(&spec);
+    let tokens = quote! { #client #extras };
+    let syntax: syn::File = syn::parse2(tokens).map_err(|e| Error::Unparsable {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    let body = prettyplease::unparse(&syntax);
+    Ok(format!(
+        "// @generated by `{REGEN_COMMAND}` from {file}. Do not edit by hand:\n\
+         // change the spec and run `{REGEN_COMMAND}`.\n\n{body}"
+    ))
+}
+
+fn settings() -> progenitor::GenerationSettings {
+    let mut settings = progenitor::GenerationSettings::default();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_inner_type(quote!(auth_runtime::Session))
+        .with_derive("schemars::JsonSchema");
+    settings
+}
+
+/// Run progenitor, turning a panic into an error that names the spec and,
+/// when it can be found, the operation that triggers it.
+fn progenitor_tokens(file: &str, spec: &OpenAPI) -> Result<TokenStream, Error> {
+    match run_progenitor(spec) {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(message)) => Err(Error::Generator {
+            file: file.to_string(),
+            operation: culprit(spec),
+            message,
+        }),
+        Err(message) => Err(Error::Generator {
+            file: file.to_string(),
+            operation: culprit(spec),
+            message: format!("generator panicked: {message}"),
+        }),
+    }
+}
+
+/// `Err` is a panic message, `Ok(Err)` a generator error.
+fn run_progenitor(spec: &OpenAPI) -> Result<Result<TokenStream, String>, String> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut generator = progenitor::Generator::new(&settings());
+        generator
+            .generate_tokens(spec)
+            .map_err(|e| e.to_string())
+    }));
+    std::panic::set_hook(previous);
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".to_string())
+    })
+}
+
+/// Find the first operation that fails on its own (the rest of the spec
+/// stripped), so a generator failure names it.
+fn culprit(spec: &OpenAPI) -> Option<String> {
+    for (path, item) in spec.paths.paths.iter() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for (method, op) in item.iter() {
+            let mut single = spec.clone();
+            let mut only = item.clone();
+            for (m, _) in item.iter() {
+                if m != method {
+                    clear_method(&mut only, m);
+                }
+            }
+            single.paths.paths.clear();
+            single
+                .paths
+                .paths
+                .insert(path.clone(), ReferenceOr::Item(only));
+            if !matches!(run_progenitor(&single), Ok(Ok(_))) {
+                return Some(
+                    op.operation_id
+                        .clone()
+                        .unwrap_or_else(|| format!("{} {path}", method.to_uppercase())),
+                );
+            }
+        }
+    }
+    None
+}
+
+fn clear_method(item: &mut openapiv3::PathItem, method: &str) {
+    let slot = match method {
+        "get" => &mut item.get,
+        "put" => &mut item.put,
+        "post" => &mut item.post,
+        "delete" => &mut item.delete,
+        "options" => &mut item.options,
+        "head" => &mut item.head,
+        "patch" => &mut item.patch,
+        "trace" => &mut item.trace,
+        _ => return,
+    };
+    *slot = None;
+}
+
+/// What progenitor does not generate: the security table (progenitor
+/// ignores `securitySchemes`), the hooks that route every request through
+/// the token runtime, the documented servers, and a schema listing that the
+/// drift test compares with the spec.
+fn extras(spec: &OpenAPI) -> TokenStream {
+    let schemes: BTreeMap<String, TokenStream> = spec
+        .components
+        .iter()
+        .flat_map(|c| c.security_schemes.iter())
+        .filter_map(|(name, scheme)| {
+            let ReferenceOr::Item(scheme) = scheme else {
+                return None;
+            };
+            let kind = match scheme {
+                SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => {
+                    quote!(auth_runtime::SchemeKind::Bearer)
+                }
+                SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => {
+                    quote!(auth_runtime::SchemeKind::Basic)
+                }
+                SecurityScheme::APIKey {
+                    location: openapiv3::APIKeyLocation::Header,
+                    name: header,
+                    ..
+                } => quote!(auth_runtime::SchemeKind::ApiKeyHeader(#header)),
+                _ => quote!(auth_runtime::SchemeKind::Unsupported),
+            };
+            Some((
+                name.clone(),
+                quote!(auth_runtime::Scheme { name: #name, kind: #kind }),
+            ))
+        })
+        .collect();
+
+    let mut operations = Vec::new();
+    for (_, _, op) in spec.operations() {
+        let Some(id) = op.operation_id.as_deref() else {
+            continue;
+        };
+        let alternatives = op
+            .security
+            .as_ref()
+            .or(spec.security.as_ref())
+            .map(|reqs| {
+                reqs.iter()
+                    .map(|req| {
+                        let all = req
+                            .keys()
+                            .map(|name| {
+                                schemes.get(name).cloned().unwrap_or_else(|| {
+                                    quote!(auth_runtime::Scheme { name: #name, kind: auth_runtime::SchemeKind::Unsupported })
+                                })
+                            })
+                            .collect::<Vec<_>>();
+                        quote!(&[#(#all),*])
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        operations.push((
+            id.to_string(),
+            quote! {
+                auth_runtime::OperationSecurity {
+                    operation_id: #id,
+                    alternatives: &[#(#alternatives),*],
+                }
+            },
+        ));
+    }
+    operations.sort_by(|a, b| a.0.cmp(&b.0));
+    let operations = operations.into_iter().map(|(_, t)| t);
+
+    let servers = spec.servers.iter().map(|s| {
+        let url = &s.url;
+        let description = s.description.clone().unwrap_or_default();
+        quote!(auth_runtime::Server { url: #url, description: #description })
+    });
+
+    let schemas: Vec<(String, syn::Ident)> = spec
+        .components
+        .iter()
+        .flat_map(|c| c.schemas.keys())
+        .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|name| (name.clone(), format_ident!("{}", name)))
+        .collect();
+    let schema_entries = schemas.iter().map(|(name, ident)| {
+        quote!((#name, schemars::schema_for!(types::#ident)))
+    });
+
+    quote! {
+        /// What each operation needs to be authorized, read from the spec's
+        /// `security` requirements (progenitor itself ignores them).
+        pub mod security {
+            /// One entry per operation, sorted by operation id.
+            pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[#(#operations),*];
+
+            /// The requirement of one operation; unknown ids get none.
+            pub fn for_operation(operation_id: &str) -> &'static auth_runtime::OperationSecurity {
+                OPERATIONS
+                    .iter()
+                    .find(|op| op.operation_id == operation_id)
+                    .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            }
+        }
+
+        /// The servers the spec documents, in its order.
+        pub static SERVERS: &[auth_runtime::Server] = &[#(#servers),*];
+
+        impl ClientHooks<auth_runtime::Session> for Client {
+            async fn pre<E>(
+                &self,
+                request: &mut reqwest::Request,
+                info: &OperationInfo,
+            ) -> std::result::Result<(), Error<E>> {
+                self.inner
+                    .authorize(request, security::for_operation(info.operation_id))
+                    .await
+                    .map_err(|e| Error::Custom(e.to_string()))
+            }
+
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                self.inner
+                    .execute(&self.client, request, security::for_operation(info.operation_id))
+                    .await
+            }
+        }
+
+        /// Every component schema as the generated type describes it, for
+        /// the spec-drift test.
+        #[doc(hidden)]
+        pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
+            vec![#(#schema_entries),*]
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! One error type for every SDK, with `is_*` predicates. Messages never
+//! contain a credential, a token or a response body.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// What went wrong, as a caller decides on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The provider rejected the credentials (login 401, or a second 401
+    /// after a forced re-authentication). Permanent.
+    InvalidCredentials,
+    /// The request was malformed (400): retrying it unchanged is pointless.
+    BadRequest,
+    /// A 401 that survived one re-authentication and retry.
+    Unauthorized,
+    /// 403: valid credentials lacking permission or scope. Never retried.
+    Forbidden,
+    /// Institution: the refresh token has expired; the runtime logs in again.
+    RefreshTokenExpired,
+    /// Timeouts, connection failures, 408/429/5xx, after the retries allowed.
+    Transient,
+    /// The provider answered something that is not its documented shape.
+    MalformedResponse,
+    /// The SDK is configured wrongly (missing credential, bad base URL, …).
+    Config,
+}
+
+impl ErrorKind {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorKind::Transient)
+    }
+}
+
+/// An SDK error. Cheap to clone: waiters of one failed single-flight fetch
+/// all receive the same error.
+#[derive(Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    provider: &'static str,
+    status: Option<u16>,
+    attempts: u32,
+    message: Arc<str>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, provider: &'static str, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            provider,
+            status: None,
+            attempts: 1,
+            message: Arc::from(message.into()),
+        }
+    }
+
+    pub fn config(provider: &'static str, message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, provider, message)
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+    /// The HTTP status behind the error, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+    /// How many HTTP attempts the failing call made.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    pub fn is_transient(&self) -> bool {
+        self.kind.is_transient()
+    }
+    pub fn is_invalid_credentials(&self) -> bool {
+        self.kind == ErrorKind::InvalidCredentials
+    }
+    pub fn is_forbidden(&self) -> bool {
+        self.kind == ErrorKind::Forbidden
+    }
+    pub fn is_unauthorized(&self) -> bool {
+        self.kind == ErrorKind::Unauthorized
+    }
+    pub fn is_malformed_response(&self) -> bool {
+        self.kind == ErrorKind::MalformedResponse
+    }
+    pub fn is_config(&self) -> bool {
+        self.kind == ErrorKind::Config
+    }
+
+    /// Classify an HTTP status of an *authentication* call.
+    pub fn from_auth_status(provider: &'static str, status: u16, attempts: u32) -> Self {
+        let kind = match status {
+            401 => ErrorKind::InvalidCredentials,
+            403 => ErrorKind::Forbidden,
+            408 | 429 | 500..=599 => ErrorKind::Transient,
+            400..=499 => ErrorKind::BadRequest,
+            _ => ErrorKind::MalformedResponse,
+        };
+        Error::new(
+            kind,
+            provider,
+            format!("authentication failed with HTTP {status}"),
+        )
+        .with_status(status)
+        .with_attempts(attempts)
+    }
+
+    /// Classify the result of a generated *authentication* operation.
+    /// `refine` looks at a typed error body and may name a more precise
+    /// kind (institution's `REFRESH_TOKEN_EXPIRED`).
+    pub fn from_progenitor<E>(
+        provider: &'static str,
+        err: progenitor_client::Error<E>,
+        refine: impl FnOnce(&E) -> Option<ErrorKind>,
+    ) -> Self {
+        use progenitor_client::Error as P;
+        match err {
+            P::ErrorResponse(rv) => {
+                let attempts = crate::retry::attempts_of(rv.headers());
+                let status = rv.status().as_u16();
+                let mut e = Error::from_auth_status(provider, status, attempts);
+                if let Some(kind) = refine(&rv) {
+                    e.kind = kind;
+                }
+                e
+            }
+            P::UnexpectedResponse(resp) => {
+                let attempts = crate::retry::attempts_of(resp.headers());
+                Error::from_auth_status(provider, resp.status().as_u16(), attempts)
+            }
+            P::CommunicationError(e) => Error::from_transport(provider, &e, 1),
+            P::InvalidResponsePayload(_, e) => Error::new(
+                ErrorKind::MalformedResponse,
+                provider,
+                format!(
+                    "response body does not match the documented schema ({:?} error at line {} column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            ),
+            P::ResponseBodyError(e) => Error::from_transport(provider, &e, 1),
+            P::InvalidRequest(m) => Error::config(provider, m),
+            P::Custom(m) => Error::config(provider, m),
+            P::InvalidUpgrade(_) => Error::new(
+                ErrorKind::MalformedResponse,
+                provider,
+                "unexpected protocol upgrade",
+            ),
+        }
+    }
+
+    /// A transport failure (no HTTP status). Only the error's category is
+    /// kept: reqwest messages can embed URLs with credentials.
+    pub fn from_transport(provider: &'static str, e: &reqwest::Error, attempts: u32) -> Self {
+        let what = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else if e.is_body() || e.is_decode() {
+            "connection broke while reading the response"
+        } else {
+            "request failed in transport"
+        };
+        Error::new(ErrorKind::Transient, provider, what.to_string()).with_attempts(attempts)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {:?}: {}", self.provider, self.kind, self.message)?;
+        if let Some(status) = self.status {
+            write!(f, " (HTTP {status}")?;
+            if self.attempts > 1 {
+                write!(f, ", {} attempts", self.attempts)?;
+            }
+            write!(f, ")")?;
+        } else if self.attempts > 1 {
+            write!(f, " ({} attempts)", self.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("provider", &self.provider)
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,45 @@
+//! The token runtime behind every provider SDK of this workspace.
+//!
+//! Provider differences are data ([`Profile`], the generated security
+//! table) handed to one mechanism:
+//! - [`TokenManager`]: per-principal cache with lock-free reads,
+//!   single-flight fetches, jittered proactive refresh in the background,
+//!   refresh-token-then-login fallback, 401 invalidation of exactly the
+//!   token that was rejected;
+//! - [`Session`]: attaches the credential each operation needs (bearer,
+//!   Basic, API-key header), retries transient failures with backoff and
+//!   `Retry-After`, recovers from one 401 by re-authenticating;
+//! - [`Builder`] / [`Provider`]: the shared shape of the five SDK crates.
+//!
+//! Secrets live in [`Secret`]; nothing here prints one.
+
+mod builder;
+mod clock;
+mod error;
+pub mod expiry;
+mod metrics;
+pub mod retry;
+mod secret;
+mod security;
+mod session;
+mod token;
+
+pub use builder::{
+    Builder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Environment, Provider,
+    check_base_url,
+};
+pub use clock::{Clock, OffsetClock, SystemClock};
+pub use error::{Error, ErrorKind};
+pub use expiry::{ExpiryHints, ExpirySource};
+pub use metrics::{Metrics, MetricsSnapshot};
+pub use retry::{ATTEMPTS_HEADER, RetryPolicy};
+pub use secret::{Secret, fingerprint};
+pub use security::{OperationSecurity, Scheme, SchemeKind, Server};
+pub use session::{Session, SessionBuilder};
+pub use token::{
+    Issued, LEAD_JITTER, Lead, MIN_TOKEN_LIFETIME, Profile, REFRESH_COOL_DOWN, Token, TokenFlow,
+    TokenManager,
+};
+
+/// Re-exported for provider crates' `TokenFlow` impls.
+pub use futures::future::BoxFuture;

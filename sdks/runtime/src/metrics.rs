@@ -1,0 +1,33 @@
+//! Counters a test or a metrics exporter can read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($($field:ident => $inc:ident: $doc:literal),* $(,)?) => {
+        /// Live counters of one client (shared by the sessions it creates).
+        #[derive(Debug, Default)]
+        pub struct Metrics { $(#[doc = $doc] $field: AtomicU64,)* }
+
+        /// A point-in-time copy of [`Metrics`].
+        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+        pub struct MetricsSnapshot { $(#[doc = $doc] pub $field: u64,)* }
+
+        impl Metrics {
+            $(pub(crate) fn $inc(&self) { self.$field.fetch_add(1, Ordering::Relaxed); })*
+
+            pub fn snapshot(&self) -> MetricsSnapshot {
+                MetricsSnapshot { $($field: self.$field.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters! {
+    logins => inc_logins: "Full logins sent to the provider.",
+    refreshes => inc_refreshes: "Refresh-token exchanges sent to the provider.",
+    fetch_failures => inc_fetch_failures: "Token fetches (login or refresh) that failed.",
+    invalidations => inc_invalidations: "Cached tokens dropped after a 401.",
+    requests => inc_requests: "HTTP attempts sent (retries included).",
+    retries => inc_retries: "Transient-failure retries.",
+    reauthentications => inc_reauthentications: "401 recoveries: re-authenticate and retry once.",
+}

@@ -1,0 +1,67 @@
+//! Secret values: credentials and tokens. They never print.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A credential or token. `Debug` prints `Secret([redacted])`, there is no
+/// `Display`, and the value is only reachable through [`Secret::expose`].
+///
+/// ```
+/// let s = auth_runtime::Secret::new("hunter2");
+/// assert_eq!(format!("{s:?}"), "Secret([redacted])");
+/// assert_eq!(s.expose(), "hunter2");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(Arc::from(value.into()))
+    }
+
+    /// The raw value. Call it only where the value leaves for the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret::new(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret::new(value)
+    }
+}
+
+/// A stable, non-reversible fingerprint of a credential identity, for cache
+/// keys: `sha256(parts joined by NUL)`, hex, first 32 characters.
+pub fn fingerprint(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            h.update([0u8]);
+        }
+        h.update(p.as_bytes());
+    }
+    let digest = h.finalize();
+    let mut out = String::with_capacity(32);
+    for b in digest.iter().take(16) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}

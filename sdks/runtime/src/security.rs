@@ -1,0 +1,61 @@
+//! The per-operation security table that `codegen` emits next to every
+//! generated client (progenitor itself ignores `securitySchemes`).
+
+/// How a security scheme puts its credential on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeKind {
+    /// `Authorization: Bearer <token>` from the token runtime.
+    Bearer,
+    /// `Authorization: Basic base64(user:password)`.
+    Basic,
+    /// A static key in the named header (`Api-key`, `ApiKey`).
+    ApiKeyHeader(&'static str),
+    /// A scheme the runtime cannot apply (query keys, cookies, OAuth flows
+    /// it does not drive). An operation needing only these fails clearly.
+    Unsupported,
+}
+
+/// One `securitySchemes` entry, by its name in the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scheme {
+    pub name: &'static str,
+    pub kind: SchemeKind,
+}
+
+/// An operation's `security`: any one alternative suffices, and every
+/// scheme of that alternative applies. No alternatives: anonymous (login
+/// calls), which never carry a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationSecurity {
+    pub operation_id: &'static str,
+    pub alternatives: &'static [&'static [Scheme]],
+}
+
+impl OperationSecurity {
+    /// What an operation missing from the table gets: nothing attached.
+    pub const UNKNOWN: OperationSecurity = OperationSecurity {
+        operation_id: "",
+        alternatives: &[],
+    };
+
+    /// For hand-made requests (`Session::send`): a bearer token.
+    pub const BEARER: OperationSecurity = OperationSecurity {
+        operation_id: "(hand-made request)",
+        alternatives: &[&[Scheme {
+            name: "bearerAuth",
+            kind: SchemeKind::Bearer,
+        }]],
+    };
+
+    /// Anonymous operations are the providers' login calls.
+    pub fn is_anonymous(&self) -> bool {
+        self.alternatives.iter().all(|alt| alt.is_empty())
+    }
+}
+
+/// A server the spec documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Server {
+    pub url: &'static str,
+    pub description: &'static str,
+}

@@ -1,0 +1,148 @@
+//! `cargo xtask` — the workspace's own commands.
+//!
+//! ```text
+//! cargo xtask regen [--check] [PROVIDER…]   spec → sdks/<provider>/src/generated.rs
+//! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests)
+//! cargo xtask demo                          the five SDKs against the embedded sandbox
+//! ```
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  regen [--check] [PROVIDER...]  regenerate sdks/<provider>/src/generated.rs from specs/
+                                 (--check: write nothing, fail if any file is stale)
+  test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace
+  demo                           run the five SDKs against the embedded sandbox and print what happened
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("regen") => regen(&args[1..]),
+        Some("test") => test(),
+        Some("demo") => demo(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn regen(args: &[String]) -> Result<()> {
+    let check = args.iter().any(|a| a == "--check");
+    if let Some(flag) = args.iter().find(|a| a.starts_with('-') && *a != "--check") {
+        bail!("unknown flag `{flag}`\n\n{USAGE}");
+    }
+    let providers: Vec<String> = args.iter().filter(|a| !a.starts_with('-')).cloned().collect();
+    let mode = if check {
+        codegen::Mode::Check
+    } else {
+        codegen::Mode::Write
+    };
+    let report = codegen::regen(&codegen::workspace_root(), &providers, mode)?;
+    if check && !report.stale.is_empty() {
+        bail!("{report}");
+    }
+    println!("{report}");
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    eprintln!("\n$ cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(codegen::workspace_root())
+        .status()
+        .with_context(|| format!("could not run `cargo {}`", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    cargo(&["fmt", "--all", "--", "--check"])
+        .context("formatting differs: run `cargo fmt --all`")?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    eprintln!("\n$ cargo xtask regen --check");
+    regen(&["--check".to_string()])?;
+    redis::ensure_redis_server()?;
+    cargo(&["test", "--workspace", "--all-features"])?;
+    eprintln!("\nall checks passed");
+    Ok(())
+}
+
+fn demo(args: &[String]) -> Result<()> {
+    let mut cmd = vec!["run", "--quiet", "--release", "-p", "demo", "--"];
+    cmd.extend(args.iter().map(String::as_str));
+    cargo(&cmd)
+}
+
+mod redis {
+    //! The Redis-backed token store's tests need a real `redis-server`.
+    use anyhow::{Result, bail};
+    use std::process::Command;
+
+    pub const INSTALL: &str = "apt-get install -y redis-server";
+
+    fn present() -> bool {
+        Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    /// Install `redis-server` from Debian's packages when it is missing and
+    /// we have the rights; otherwise stop with the exact command to run.
+    pub fn ensure_redis_server() -> Result<()> {
+        if present() {
+            return Ok(());
+        }
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let has_apt = Command::new("apt-get").arg("--version").output().is_ok();
+        if root && has_apt {
+            eprintln!("\nredis-server is missing; installing it: {INSTALL}");
+            let update = Command::new("apt-get").args(["update", "-qq"]).status()?;
+            let install = Command::new("apt-get")
+                .args(["install", "-y", "-qq", "redis-server"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()?;
+            if update.success() && install.success() && present() {
+                return Ok(());
+            }
+        }
+        bail!(
+            "the tests need `redis-server` and it is not installed; install it with:\n    sudo {INSTALL}"
+        )
+    }
+}
