@@ -105,7 +105,12 @@ impl fmt::Display for Report {
                     writeln!(f, "  stale: {}", s.path.display())?;
                 }
                 for s in &self.stale {
-                    writeln!(f, "\n--- {} (first differences)\n{}", s.path.display(), s.diff)?;
+                    writeln!(
+                        f,
+                        "\n--- {} (first differences)\n{}",
+                        s.path.display(),
+                        s.diff
+                    )?;
                 }
                 Ok(())
             }
@@ -273,9 +278,7 @@ fn run_progenitor(spec: &OpenAPI) -> Result<Result<TokenStream, String>, String>
     std::panic::set_hook(Box::new(|_| {}));
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut generator = progenitor::Generator::new(&settings());
-        generator
-            .generate_tokens(spec)
-            .map_err(|e| e.to_string())
+        generator.generate_tokens(spec).map_err(|e| e.to_string())
     }));
     std::panic::set_hook(previous);
     result.map_err(|payload| {
@@ -419,9 +422,9 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric()))
         .map(|name| (name.clone(), format_ident!("{}", name)))
         .collect();
-    let schema_entries = schemas.iter().map(|(name, ident)| {
-        quote!((#name, schemars::schema_for!(types::#ident)))
-    });
+    let schema_entries = schemas
+        .iter()
+        .map(|(name, ident)| quote!((#name, schemars::schema_for!(types::#ident))));
 
     quote! {
         /// What each operation needs to be authorized, read from the spec's

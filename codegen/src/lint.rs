@@ -44,7 +44,11 @@ pub struct LintError {
 
 impl fmt::Display for LintError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: [{}] {}", self.file, self.pointer, self.rule, self.message)
+        write!(
+            f,
+            "{}: {}: [{}] {}",
+            self.file, self.pointer, self.rule, self.message
+        )
     }
 }
 
@@ -70,7 +74,9 @@ pub mod rules {
     pub const EXAMPLE: &str = "example";
 }
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// Key under which the schema an example is checked against is placed in the
 /// validation root document (next to `components`).
@@ -100,7 +106,9 @@ pub fn lint_str(file: &str, yaml: &str) -> Vec<LintError> {
                 file: file.to_owned(),
                 pointer: String::new(),
                 rule: rules::PARSE,
-                message: format!("`{file}` could not be processed by the linter (internal error: {what})"),
+                message: format!(
+                    "`{file}` could not be processed by the linter (internal error: {what})"
+                ),
             }]
         }
     };
@@ -132,7 +140,11 @@ fn lint_inner(file: &str, yaml: &str) -> Vec<LintError> {
             ),
         }];
     }
-    let mut linter = Linter { file, root: &doc, errors: Vec::new() };
+    let mut linter = Linter {
+        file,
+        root: &doc,
+        errors: Vec::new(),
+    };
     if linter.check_version() {
         linter.check_openapiv3();
     }
@@ -220,7 +232,9 @@ impl<'a> Linter<'a> {
         };
         let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
         for (path, item) in paths {
-            let Some(item) = item.as_object() else { continue };
+            let Some(item) = item.as_object() else {
+                continue;
+            };
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
                 let op_ptr = format!("/paths/{}/{method}", escape(path));
@@ -266,7 +280,10 @@ impl<'a> Linter<'a> {
             Some(other) => self.push(
                 format!("{op_ptr}/operationId"),
                 rules::OPERATION_ID,
-                format!("operationId of {label} in `{file}` is {}, not a string", kind_of(other)),
+                format!(
+                    "operationId of {label} in `{file}` is {}, not a string",
+                    kind_of(other)
+                ),
             ),
         }
     }
@@ -290,7 +307,10 @@ impl<'a> Linter<'a> {
             self.push(
                 format!("{op_ptr}/security"),
                 rules::SECURITY,
-                format!("`security` of {label} in `{file}` is {}, not a list", kind_of(security)),
+                format!(
+                    "`security` of {label} in `{file}` is {}, not a list",
+                    kind_of(security)
+                ),
             );
             return;
         };
@@ -328,7 +348,9 @@ impl<'a> Linter<'a> {
 
     fn check_request_body(&mut self, op: &Map<String, Value>, op_ptr: &str, label: &str) {
         let file = self.file;
-        let Some(body) = op.get("requestBody") else { return };
+        let Some(body) = op.get("requestBody") else {
+            return;
+        };
         let (body_ptr, body) = self.resolve(body, format!("{op_ptr}/requestBody"));
         let Some(content) = body.get("content").and_then(Value::as_object) else {
             self.push(
@@ -390,28 +412,30 @@ impl<'a> Linter<'a> {
                              schema; give it a `$ref` to components/schemas"
                         ),
                     ),
-                    Some(schema) => {
-                        match schema.get("$ref").and_then(Value::as_str) {
-                            Some(r) => schemas.push(r.to_owned()),
-                            None => {
-                                schemas.push(schema.to_string());
-                                self.push(
-                                    format!("{media_ptr}/schema"),
-                                    rules::INLINE_RESPONSE_SCHEMA,
-                                    format!(
-                                        "response {code} `{media_type}` of {label} in `{file}` \
+                    Some(schema) => match schema.get("$ref").and_then(Value::as_str) {
+                        Some(r) => schemas.push(r.to_owned()),
+                        None => {
+                            schemas.push(schema.to_string());
+                            self.push(
+                                format!("{media_ptr}/schema"),
+                                rules::INLINE_RESPONSE_SCHEMA,
+                                format!(
+                                    "response {code} `{media_type}` of {label} in `{file}` \
                                          has an inline schema; progenitor names every inline \
                                          response schema after the operation, so move it to \
                                          components/schemas and `$ref` it"
-                                    ),
-                                );
-                            }
+                                ),
+                            );
                         }
-                    }
+                    },
                 }
             }
             if is_error_code(code) {
-                error_bodies.push(ErrorBody { code: code.clone(), pointer: listed_ptr, schemas });
+                error_bodies.push(ErrorBody {
+                    code: code.clone(),
+                    pointer: listed_ptr,
+                    schemas,
+                });
             }
         }
         self.check_error_schemas(&error_bodies, label);
@@ -459,18 +483,38 @@ impl<'a> Linter<'a> {
         if let Some(paths) = root.get("paths").and_then(Value::as_object) {
             for (path, item) in paths {
                 let item_ptr = format!("/paths/{}", escape(path));
-                let Some(item) = item.as_object() else { continue };
-                collect_parameters(item.get("parameters"), &format!("{item_ptr}/parameters"), &mut targets);
+                let Some(item) = item.as_object() else {
+                    continue;
+                };
+                collect_parameters(
+                    item.get("parameters"),
+                    &format!("{item_ptr}/parameters"),
+                    &mut targets,
+                );
                 for method in METHODS {
-                    let Some(op) = item.get(method).and_then(Value::as_object) else { continue };
+                    let Some(op) = item.get(method).and_then(Value::as_object) else {
+                        continue;
+                    };
                     let op_ptr = format!("{item_ptr}/{method}");
-                    collect_parameters(op.get("parameters"), &format!("{op_ptr}/parameters"), &mut targets);
+                    collect_parameters(
+                        op.get("parameters"),
+                        &format!("{op_ptr}/parameters"),
+                        &mut targets,
+                    );
                     if let Some(body) = op.get("requestBody") {
-                        collect_content(body.get("content"), &format!("{op_ptr}/requestBody/content"), &mut targets);
+                        collect_content(
+                            body.get("content"),
+                            &format!("{op_ptr}/requestBody/content"),
+                            &mut targets,
+                        );
                     }
                     if let Some(responses) = op.get("responses").and_then(Value::as_object) {
                         for (code, response) in responses {
-                            collect_response(response, &format!("{op_ptr}/responses/{}", escape(code)), &mut targets);
+                            collect_response(
+                                response,
+                                &format!("{op_ptr}/responses/{}", escape(code)),
+                                &mut targets,
+                            );
                         }
                     }
                 }
@@ -482,17 +526,29 @@ impl<'a> Linter<'a> {
             let section = |name: &str| components.get(name).and_then(Value::as_object);
             if let Some(schemas) = section("schemas") {
                 for (name, schema) in schemas {
-                    collect_schema(schema, &format!("/components/schemas/{}", escape(name)), &mut targets);
+                    collect_schema(
+                        schema,
+                        &format!("/components/schemas/{}", escape(name)),
+                        &mut targets,
+                    );
                 }
             }
             if let Some(parameters) = section("parameters") {
                 for (name, parameter) in parameters {
-                    collect_parameter(parameter, &format!("/components/parameters/{}", escape(name)), &mut targets);
+                    collect_parameter(
+                        parameter,
+                        &format!("/components/parameters/{}", escape(name)),
+                        &mut targets,
+                    );
                 }
             }
             if let Some(headers) = section("headers") {
                 for (name, header) in headers {
-                    collect_parameter(header, &format!("/components/headers/{}", escape(name)), &mut targets);
+                    collect_parameter(
+                        header,
+                        &format!("/components/headers/{}", escape(name)),
+                        &mut targets,
+                    );
                 }
             }
             if let Some(bodies) = section("requestBodies") {
@@ -503,7 +559,11 @@ impl<'a> Linter<'a> {
             }
             if let Some(responses) = section("responses") {
                 for (name, response) in responses {
-                    collect_response(response, &format!("/components/responses/{}", escape(name)), &mut targets);
+                    collect_response(
+                        response,
+                        &format!("/components/responses/{}", escape(name)),
+                        &mut targets,
+                    );
                 }
             }
         }
@@ -556,13 +616,22 @@ impl<'a> Linter<'a> {
             .take(MAX_EXAMPLE_ERRORS + 1)
             .map(|e| {
                 let at = e.instance_path.as_str();
-                if at.is_empty() { e.to_string() } else { format!("at {at}: {e}") }
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("at {at}: {e}")
+                }
             })
             .collect();
         if problems.is_empty() {
             return;
         }
-        let mut shown = problems.iter().take(MAX_EXAMPLE_ERRORS).cloned().collect::<Vec<_>>().join("; ");
+        let mut shown = problems
+            .iter()
+            .take(MAX_EXAMPLE_ERRORS)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
         if problems.len() > MAX_EXAMPLE_ERRORS {
             shown.push_str("; ...");
         }
@@ -579,9 +648,15 @@ impl<'a> Linter<'a> {
     /// Stops at a reference it cannot follow (external, missing, cyclic).
     fn resolve(&self, mut value: &'a Value, mut pointer: String) -> (String, &'a Value) {
         for _ in 0..MAX_REF_HOPS {
-            let Some(reference) = value.get("$ref").and_then(Value::as_str) else { break };
-            let Some(target_ptr) = reference.strip_prefix('#') else { break };
-            let Some(target) = self.root.pointer(target_ptr) else { break };
+            let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            let Some(target_ptr) = reference.strip_prefix('#') else {
+                break;
+            };
+            let Some(target) = self.root.pointer(target_ptr) else {
+                break;
+            };
             value = target;
             pointer = target_ptr.to_owned();
         }
@@ -616,7 +691,9 @@ fn collect_response<'a>(response: &'a Value, ptr: &str, out: &mut Vec<ExampleTar
 }
 
 fn collect_parameters<'a>(params: Option<&'a Value>, ptr: &str, out: &mut Vec<ExampleTarget<'a>>) {
-    let Some(params) = params.and_then(Value::as_array) else { return };
+    let Some(params) = params.and_then(Value::as_array) else {
+        return;
+    };
     for (i, param) in params.iter().enumerate() {
         collect_parameter(param, &format!("{ptr}/{i}"), out);
     }
@@ -629,7 +706,9 @@ fn collect_parameter<'a>(param: &'a Value, ptr: &str, out: &mut Vec<ExampleTarge
 }
 
 fn collect_content<'a>(content: Option<&'a Value>, ptr: &str, out: &mut Vec<ExampleTarget<'a>>) {
-    let Some(content) = content.and_then(Value::as_object) else { return };
+    let Some(content) = content.and_then(Value::as_object) else {
+        return;
+    };
     for (media_type, media) in content {
         collect_media(media, &format!("{ptr}/{}", escape(media_type)), out);
     }
@@ -637,9 +716,15 @@ fn collect_content<'a>(content: Option<&'a Value>, ptr: &str, out: &mut Vec<Exam
 
 /// Media Type Object (or anything with `schema` + `example`/`examples`).
 fn collect_media<'a>(media: &'a Value, ptr: &str, out: &mut Vec<ExampleTarget<'a>>) {
-    let Some(schema) = media.get("schema") else { return };
+    let Some(schema) = media.get("schema") else {
+        return;
+    };
     if let Some(example) = media.get("example") {
-        out.push(ExampleTarget { pointer: format!("{ptr}/example"), example: Example::Value(example), schema });
+        out.push(ExampleTarget {
+            pointer: format!("{ptr}/example"),
+            example: Example::Value(example),
+            schema,
+        });
     }
     if let Some(examples) = media.get("examples").and_then(Value::as_object) {
         for (name, example) in examples {
@@ -656,12 +741,18 @@ fn collect_media<'a>(media: &'a Value, ptr: &str, out: &mut Vec<ExampleTarget<'a
 
 /// Schema-level `example`s, recursively through the schema's subschemas.
 fn collect_schema<'a>(schema: &'a Value, ptr: &str, out: &mut Vec<ExampleTarget<'a>>) {
-    let Some(obj) = schema.as_object() else { return };
+    let Some(obj) = schema.as_object() else {
+        return;
+    };
     if obj.contains_key("$ref") {
         return; // siblings of $ref are ignored in OpenAPI 3.0
     }
     if let Some(example) = obj.get("example") {
-        out.push(ExampleTarget { pointer: format!("{ptr}/example"), example: Example::Value(example), schema });
+        out.push(ExampleTarget {
+            pointer: format!("{ptr}/example"),
+            example: Example::Value(example),
+            schema,
+        });
     }
     for key in ["items", "additionalProperties", "not"] {
         if let Some(sub) = obj.get(key) {
@@ -726,7 +817,10 @@ fn convert_schema(schema: &Value) -> Value {
             "additionalProperties" if value.is_object() => convert_schema(value),
             "properties" => match value.as_object() {
                 Some(props) => Value::Object(
-                    props.iter().map(|(k, v)| (k.clone(), convert_schema(v))).collect(),
+                    props
+                        .iter()
+                        .map(|(k, v)| (k.clone(), convert_schema(v)))
+                        .collect(),
                 ),
                 None => value.clone(),
             },
@@ -752,7 +846,10 @@ fn make_nullable(mut schema: Map<String, Value>) -> Value {
     }
     match schema.get("type").cloned() {
         Some(Value::String(t)) => {
-            schema.insert("type".to_owned(), Value::Array(vec![Value::String(t), Value::String("null".to_owned())]));
+            schema.insert(
+                "type".to_owned(),
+                Value::Array(vec![Value::String(t), Value::String("null".to_owned())]),
+            );
             Value::Object(schema)
         }
         Some(Value::Array(mut types)) => {
@@ -768,7 +865,10 @@ fn make_nullable(mut schema: Map<String, Value>) -> Value {
             let mut null = Map::new();
             null.insert("type".to_owned(), Value::String("null".to_owned()));
             let mut wrapper = Map::new();
-            wrapper.insert("anyOf".to_owned(), Value::Array(vec![Value::Object(schema), Value::Object(null)]));
+            wrapper.insert(
+                "anyOf".to_owned(),
+                Value::Array(vec![Value::Object(schema), Value::Object(null)]),
+            );
             Value::Object(wrapper)
         }
     }
@@ -782,14 +882,18 @@ fn escape(segment: &str) -> String {
 }
 
 fn is_openapi_30(version: &str) -> bool {
-    let Some(rest) = version.strip_prefix("3.0.") else { return false };
+    let Some(rest) = version.strip_prefix("3.0.") else {
+        return false;
+    };
     !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `[a-z][a-z0-9]*(_[a-z0-9]+)*`
 fn is_snake_case(id: &str) -> bool {
     id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !id.ends_with('_')
         && !id.contains("__")
 }

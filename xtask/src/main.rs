@@ -49,7 +49,11 @@ fn regen(args: &[String]) -> Result<()> {
     if let Some(flag) = args.iter().find(|a| a.starts_with('-') && *a != "--check") {
         bail!("unknown flag `{flag}`\n\n{USAGE}");
     }
-    let providers: Vec<String> = args.iter().filter(|a| !a.starts_with('-')).cloned().collect();
+    let providers: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .cloned()
+        .collect();
     let mode = if check {
         codegen::Mode::Check
     } else {

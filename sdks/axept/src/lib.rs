@@ -1,2 +1,128 @@
-//! placeholder
+//! axept Cloud Connect: merchantId + keyId + key → a JWT with `ExpiresAt`.
+//!
+//! The field table says `Token`/`ExpiresAt`, the example `token`/`expiresAt`:
+//! both are accepted. When `ExpiresAt` and the JWT `exp` disagree (they do
+//! in the provider's own sample), the earlier one wins. The cache is the
+//! thread-safe, auto-evicting one the provider asks for.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), axept::Error> {
+//! let client = axept::builder()
+//!     .sandbox()
+//!     .credentials(axept::Credentials { merchant_id: 12345, key_id: 12, key: "…".into() })
+//!     .build()?;
+//! let token = client.bearer().await?;
+//! # let _ = token; Ok(()) }
+//! ```
+
 pub mod generated;
+
+use std::time::Duration;
+
+use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow};
+pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
+pub use generated::types;
+
+pub type Client = auth_runtime::Sdk<generated::Client>;
+pub type Builder = auth_runtime::Builder<Axept>;
+
+#[derive(Debug)]
+pub struct Axept;
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Not your `mid`: the axept Cloud Connect merchant id.
+    pub merchant_id: i64,
+    pub key_id: i64,
+    pub key: Secret,
+}
+
+pub fn builder() -> Builder {
+    Builder::new()
+}
+
+/// `AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`,
+/// `AXEPT_KEY_ID`, `AXEPT_KEY`.
+pub fn from_env() -> Result<Client, Error> {
+    builder().from_env()?.build()
+}
+
+const NAME: &str = "axept";
+
+impl Provider for Axept {
+    const PROFILE: Profile = Profile {
+        name: NAME,
+        refresh_lead: Lead::Fraction(0.2),
+        assumed_lifetime: Duration::from_secs(5 * 60),
+        base_url_env: "AXEPT_BASE_URL",
+        sandbox_url: Some("https://optomany-axeptconnectcloudmerchant-ppe.azurewebsites.net"),
+        production_url: None,
+    };
+    type Credentials = Credentials;
+    type Client = Client;
+
+    fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
+        let var = |k: &str| get(k).ok_or_else(|| Error::config(NAME, format!("{k} is not set")));
+        let int = |k: &str| {
+            var(k)?
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| Error::config(NAME, format!("{k} is not an integer")))
+        };
+        Ok(Credentials {
+            merchant_id: int("AXEPT_MERCHANT_ID")?,
+            key_id: int("AXEPT_KEY_ID")?,
+            key: Secret::new(var("AXEPT_KEY")?),
+        })
+    }
+
+    fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
+        let identity = [
+            credentials.merchant_id.to_string(),
+            credentials.key_id.to_string(),
+        ];
+        let login = connect.session();
+        Ok(connect.sdk(
+            generated::Client::new_with_client,
+            login,
+            &[&identity[0], &identity[1]],
+            |login| Flow { login, credentials },
+        ))
+    }
+}
+
+struct Flow {
+    login: generated::Client,
+    credentials: Credentials,
+}
+
+impl TokenFlow for Flow {
+    fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
+        Box::pin(async move {
+            let body = types::AuthenticationRequest {
+                merchant_id: self.credentials.merchant_id,
+                key_id: self.credentials.key_id,
+                key: self.credentials.key.expose().to_string(),
+            };
+            let response = self
+                .login
+                .authenticate()
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| Error::from_progenitor(NAME, e, |_| None))?;
+            let (token, expires_at) = match response.into_inner() {
+                types::AuthenticationResponse::Pascal(r) => (r.token, r.expires_at),
+                types::AuthenticationResponse::Camel(r) => (r.token, r.expires_at),
+            };
+            Ok(Issued {
+                access_token: Secret::new(token),
+                refresh_token: None,
+                hints: ExpiryHints {
+                    at: Some(expires_at),
+                    ..ExpiryHints::default()
+                },
+            })
+        })
+    }
+}

@@ -1,2 +1,199 @@
-//! placeholder
+//! bursagb (white-label commerce platform): reseller and per-customer
+//! storefront JWTs from `Generate Token`, and a long-lived `ApiKey` header
+//! for the Payment and Supplier APIs.
+//!
+//! The generated security table decides per operation: `create_order`
+//! gets a bearer token, `list_supplier_products` the `ApiKey`. Storefront
+//! tokens are cached per end-user customer ([`StorefrontExt::storefront`]).
+//! A 401 refreshes the token and retries once; a 403 (missing scope) is
+//! returned as is, never retried.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use bursagb::{Credentials, Secret, StorefrontExt, types};
+//! let reseller = bursagb::builder()
+//!     .base_url("https://api.bursagb.example")
+//!     .credentials(Credentials::new("partner@example.com", "…").api_key("ak_live_…"))
+//!     .build()?;
+//! let products = reseller
+//!     .list_supplier_products()
+//!     .body(types::ProductListRequest::builder().page(1))
+//!     .send()
+//!     .await?;
+//! let customer = reseller.storefront("customer@example.com", Secret::new("…"))?;
+//! let token = customer.bearer().await?;
+//! # let _ = (products, token); Ok(()) }
+//! ```
+
 pub mod generated;
+
+use std::time::Duration;
+
+use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow};
+pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
+pub use generated::types;
+
+pub type Client = auth_runtime::Sdk<generated::Client>;
+pub type Builder = auth_runtime::Builder<Bursagb>;
+
+#[derive(Debug)]
+pub struct Bursagb;
+
+/// Account email and password for `Generate Token`, optionally the
+/// `ApiKey` for the Payment and Supplier APIs and the `h-region-code`.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub email: String,
+    pub password: Secret,
+    pub api_key: Option<Secret>,
+    /// `h-region-code`; the provider defaults to `TR`.
+    pub region: Option<String>,
+}
+
+impl Credentials {
+    pub fn new(email: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Credentials {
+            email: email.into(),
+            password: password.into(),
+            api_key: None,
+            region: None,
+        }
+    }
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+}
+
+pub fn builder() -> Builder {
+    Builder::new()
+}
+
+/// `BURSAGB_BASE_URL`, `BURSAGB_EMAIL`, `BURSAGB_PASSWORD`, optional
+/// `BURSAGB_API_KEY` and `BURSAGB_REGION`.
+pub fn from_env() -> Result<Client, Error> {
+    builder().from_env()?.build()
+}
+
+const NAME: &str = "bursagb";
+
+impl Provider for Bursagb {
+    const PROFILE: Profile = Profile {
+        name: NAME,
+        refresh_lead: Lead::Fraction(0.2),
+        assumed_lifetime: Duration::from_secs(5 * 60),
+        base_url_env: "BURSAGB_BASE_URL",
+        sandbox_url: None,
+        production_url: None,
+    };
+    type Credentials = Credentials;
+    type Client = Client;
+
+    fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
+        let var = |k: &str| get(k).ok_or_else(|| Error::config(NAME, format!("{k} is not set")));
+        Ok(Credentials {
+            email: var("BURSAGB_EMAIL")?,
+            password: Secret::new(var("BURSAGB_PASSWORD")?),
+            api_key: get("BURSAGB_API_KEY").map(Secret::new),
+            region: get("BURSAGB_REGION"),
+        })
+    }
+
+    fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
+        Ok(wire(connect, credentials, None))
+    }
+}
+
+/// One wiring for reseller and storefront clients; `customer` adds the
+/// end-user to the cache key.
+fn wire(connect: Connect, credentials: Credentials, customer: Option<&str>) -> Client {
+    let login = connect.session();
+    let mut identity = vec![credentials.email.clone()];
+    identity.extend(customer.map(|c| format!("storefront:{c}")));
+    let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    let api_key = credentials.api_key.clone();
+    let sdk = connect.sdk(
+        generated::Client::new_with_client,
+        login,
+        &identity,
+        |login| Flow { login, credentials },
+    );
+    match api_key {
+        // The ApiKey rides on the same session as the bearer: the security
+        // table picks one per operation.
+        Some(key) => {
+            let connect = sdk.connect().clone();
+            let session = sdk.session().with_api_key(key);
+            let api = generated::Client::new_with_client(
+                connect.base_url(),
+                connect.http().clone(),
+                session.clone(),
+            );
+            Client::new(api, session, connect)
+        }
+        None => sdk,
+    }
+}
+
+/// Storefront tokens, one cache entry per end-user customer.
+pub trait StorefrontExt {
+    /// A client acting for one storefront customer (their own login).
+    fn storefront(&self, email: &str, password: Secret) -> Result<Client, Error>;
+}
+
+impl StorefrontExt for Client {
+    fn storefront(&self, email: &str, password: Secret) -> Result<Client, Error> {
+        let credentials = Credentials {
+            email: email.to_string(),
+            password,
+            api_key: None,
+            region: None,
+        };
+        Ok(wire(self.connect().clone(), credentials, Some(email)))
+    }
+}
+
+struct Flow {
+    login: generated::Client,
+    credentials: Credentials,
+}
+
+impl TokenFlow for Flow {
+    fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
+        Box::pin(async move {
+            let body = types::TokenRequest {
+                email: self.credentials.email.clone(),
+                password: self.credentials.password.expose().to_string(),
+                callback_data: None,
+            };
+            let mut call = self.login.generate_token().body(body);
+            if let Some(region) = &self.credentials.region {
+                call = call.h_region_code(region.as_str());
+            }
+            let response = call
+                .send()
+                .await
+                .map_err(|e| Error::from_progenitor(NAME, e, |_| None))?
+                .into_inner();
+            if !response.success {
+                return Err(Error::new(
+                    ErrorKind::InvalidCredentials,
+                    NAME,
+                    "Generate Token answered success=false",
+                ));
+            }
+            Ok(Issued {
+                access_token: Secret::new(response.data.token),
+                refresh_token: None,
+                hints: ExpiryHints {
+                    at: Some(response.data.expiration),
+                    ..ExpiryHints::default()
+                },
+            })
+        })
+    }
+}

@@ -1,2 +1,195 @@
-//! placeholder
+//! Institution: email + password + `merchant_id` → a 30-minute RS256 JWT
+//! and a 2-day rotating refresh token; or a persistent `Api-key`.
+//!
+//! With login credentials, tokens are refreshed in the background with the
+//! refresh token (each one used once: the provider rotates them) and the
+//! runtime falls back to a full login on `REFRESH_TOKEN_EXPIRED`. With an
+//! API key, every call carries `Api-key` and no login ever happens. The
+//! generated security table picks the credential per operation.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use institution::{Credentials, Secret, types};
+//! let client = institution::builder()
+//!     .base_url("https://api.institution.example")
+//!     .credentials(Credentials::Login {
+//!         email: "owner@admin.com".into(),
+//!         password: Secret::new("…"),
+//!         merchant_id: "b34555b7-dca4-5ec1-ade3-64a3ad545310".into(),
+//!     })
+//!     .build()?;
+//! let created = client
+//!     .create_customer()
+//!     .body(types::CreateCustomerRequest::builder().email("alex@example.com"))
+//!     .send()
+//!     .await?;
+//! println!("{:?}", created.data);
+//! # Ok(()) }
+//! ```
+
 pub mod generated;
+
+use std::time::Duration;
+
+use auth_runtime::ExpiryHints;
+use auth_runtime::{BoxFuture, Connect, ErrorKind, Issued, Lead, Profile, Provider, TokenFlow};
+pub use auth_runtime::{Environment, Error, RetryPolicy, Secret};
+pub use generated::types;
+
+pub type Client = auth_runtime::Sdk<generated::Client>;
+pub type Builder = auth_runtime::Builder<Institution>;
+
+#[derive(Debug)]
+pub struct Institution;
+
+/// Either login credentials (JWT + refresh token) or a persistent API key.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    Login {
+        email: String,
+        password: Secret,
+        merchant_id: String,
+    },
+    ApiKey(Secret),
+}
+
+pub fn builder() -> Builder {
+    Builder::new()
+}
+
+/// `INSTITUTION_BASE_URL`, then `INSTITUTION_API_KEY`, or
+/// `INSTITUTION_EMAIL` + `INSTITUTION_PASSWORD` + `INSTITUTION_MERCHANT_ID`.
+pub fn from_env() -> Result<Client, Error> {
+    builder().from_env()?.build()
+}
+
+const NAME: &str = "institution";
+
+impl Provider for Institution {
+    const PROFILE: Profile = Profile {
+        name: NAME,
+        // 30-minute tokens: refresh in the last fifth of their life.
+        refresh_lead: Lead::Fraction(0.2),
+        assumed_lifetime: Duration::from_secs(5 * 60),
+        base_url_env: "INSTITUTION_BASE_URL",
+        sandbox_url: None,
+        production_url: None,
+    };
+    type Credentials = Credentials;
+    type Client = Client;
+
+    fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
+        if let Some(key) = get("INSTITUTION_API_KEY") {
+            return Ok(Credentials::ApiKey(Secret::new(key)));
+        }
+        let var = |k: &str| {
+            get(k).ok_or_else(|| {
+                Error::config(NAME, format!("{k} is not set (nor INSTITUTION_API_KEY)"))
+            })
+        };
+        Ok(Credentials::Login {
+            email: var("INSTITUTION_EMAIL")?,
+            password: Secret::new(var("INSTITUTION_PASSWORD")?),
+            merchant_id: var("INSTITUTION_MERCHANT_ID")?,
+        })
+    }
+
+    fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
+        match credentials {
+            Credentials::ApiKey(key) => {
+                let session = connect.session().api_key(key).build();
+                let api = generated::Client::new_with_client(
+                    connect.base_url(),
+                    connect.http().clone(),
+                    session.clone(),
+                );
+                Ok(Client::new(api, session, connect))
+            }
+            Credentials::Login {
+                email,
+                password,
+                merchant_id,
+            } => {
+                let identity = [email.as_str(), merchant_id.as_str()].map(str::to_string);
+                let login = connect.session();
+                Ok(connect.sdk(
+                    generated::Client::new_with_client,
+                    login,
+                    &[&identity[0], &identity[1]],
+                    |login| Flow {
+                        login,
+                        email,
+                        password,
+                        merchant_id,
+                    },
+                ))
+            }
+        }
+    }
+}
+
+struct Flow {
+    login: generated::Client,
+    email: String,
+    password: Secret,
+    merchant_id: String,
+}
+
+/// `expiresIn` is an absolute Unix time despite its name.
+fn issued(data: types::TokenData) -> Issued {
+    Issued {
+        access_token: Secret::new(data.access_token),
+        refresh_token: Some(Secret::new(data.refresh_token)),
+        hints: ExpiryHints {
+            unix_seconds: Some(data.expires_in),
+            ..ExpiryHints::default()
+        },
+    }
+}
+
+fn refine(body: &types::ErrorEnvelope) -> Option<ErrorKind> {
+    body.errors
+        .iter()
+        .any(|e| e.code == "REFRESH_TOKEN_EXPIRED")
+        .then_some(ErrorKind::RefreshTokenExpired)
+}
+
+impl TokenFlow for Flow {
+    fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
+        Box::pin(async move {
+            let body = types::LoginRequest {
+                token: self.email.clone(),
+                password: self.password.expose().to_string(),
+            };
+            let response = self
+                .login
+                .login()
+                .merchant_id(self.merchant_id.as_str())
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| Error::from_progenitor(NAME, e, refine))?;
+            Ok(issued(response.into_inner().data))
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        refresh_token: &'a Secret,
+    ) -> Option<BoxFuture<'a, Result<Issued, Error>>> {
+        Some(Box::pin(async move {
+            let body = types::RefreshRequest {
+                refresh_token: refresh_token.expose().to_string(),
+            };
+            let response = self
+                .login
+                .refresh_token()
+                .merchant_id(self.merchant_id.as_str())
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| Error::from_progenitor(NAME, e, refine))?;
+            Ok(issued(response.into_inner().data))
+        }))
+    }
+}

@@ -11,8 +11,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
+use crate::sdk::Sdk;
 use crate::secret::fingerprint;
-use crate::session::SessionBuilder;
+use crate::session::{Session, SessionBuilder};
 use crate::token::{Profile, TokenFlow, TokenManager};
 
 /// Default per-attempt timeout for provider calls.
@@ -61,7 +62,10 @@ impl<P: Provider> fmt::Debug for Builder<P> {
         f.debug_struct("Builder")
             .field("provider", &P::PROFILE.name)
             .field("environment", &self.environment)
-            .field("credentials", &self.credentials.as_ref().map(|_| "[redacted]"))
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "[redacted]"),
+            )
             .field("policy", &self.policy)
             .finish()
     }
@@ -152,11 +156,19 @@ impl<P: Provider> Builder<P> {
         let name = profile.name;
         let base_url = match self.environment.clone().unwrap_or(Environment::Sandbox) {
             Environment::Sandbox => profile.sandbox_url.map(str::to_string).ok_or_else(|| {
-                Error::config(name, "the provider documents no sandbox URL; set one with .base_url(..)")
+                Error::config(
+                    name,
+                    "the provider documents no sandbox URL; set one with .base_url(..)",
+                )
             })?,
-            Environment::Production => profile.production_url.map(str::to_string).ok_or_else(|| {
-                Error::config(name, "the provider documents no production URL; set one with .base_url(..)")
-            })?,
+            Environment::Production => {
+                profile.production_url.map(str::to_string).ok_or_else(|| {
+                    Error::config(
+                        name,
+                        "the provider documents no production URL; set one with .base_url(..)",
+                    )
+                })?
+            }
             Environment::Custom(url) => url,
         };
         let base_url = check_base_url(name, &base_url)?;
@@ -212,7 +224,10 @@ pub fn check_base_url(provider: &'static str, url: &str) -> Result<String, Error
         }
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::config(provider, "base URL must not embed credentials"));
+        return Err(Error::config(
+            provider,
+            "base URL must not embed credentials",
+        ));
     }
     Ok(url.trim_end_matches('/').to_string())
 }
@@ -277,6 +292,23 @@ impl Connect {
     pub fn bearer_session(&self, identity: &[&str], flow: impl TokenFlow) -> SessionBuilder {
         let manager = self.token_manager(identity, Arc::new(flow));
         self.session().bearer(manager)
+    }
+
+    /// Wire the usual shape: a login client (`login_session`: static
+    /// credentials only, never a bearer), a [`TokenFlow`] over it, and the
+    /// API client whose bearer tokens come from that flow, cached per
+    /// principal `identity`. `make` is the generated `Client::new_with_client`.
+    pub fn sdk<Api, F: TokenFlow>(
+        self,
+        make: fn(&str, reqwest::Client, Session) -> Api,
+        login_session: SessionBuilder,
+        identity: &[&str],
+        flow: impl FnOnce(Api) -> F,
+    ) -> Sdk<Api> {
+        let login = make(&self.base_url, self.http.clone(), login_session.build());
+        let session = self.bearer_session(identity, flow(login)).build();
+        let api = make(&self.base_url, self.http.clone(), session.clone());
+        Sdk::new(api, session, self)
     }
 
     /// The cache key of a principal.

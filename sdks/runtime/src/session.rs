@@ -128,6 +128,21 @@ impl Session {
         &self.inner.policy
     }
 
+    /// This session plus a static API key (same token cache, same policy).
+    pub fn with_api_key(&self, key: Secret) -> Session {
+        Session {
+            inner: Arc::new(Inner {
+                provider: self.inner.provider,
+                bearer: self.inner.bearer.clone(),
+                basic: self.inner.basic.clone(),
+                api_key: Some(key),
+                policy: self.inner.policy.clone(),
+                clock: Arc::clone(&self.inner.clock),
+                metrics: Arc::clone(&self.inner.metrics),
+            }),
+        }
+    }
+
     /// The token cache behind this session's bearer credential.
     pub fn token_manager(&self) -> Option<&Arc<TokenManager>> {
         self.inner.bearer.as_ref()
@@ -176,12 +191,7 @@ impl Session {
             let wanted: Vec<String> = security
                 .alternatives
                 .iter()
-                .map(|alt| {
-                    alt.iter()
-                        .map(|s| s.name)
-                        .collect::<Vec<_>>()
-                        .join(" + ")
-                })
+                .map(|alt| alt.iter().map(|s| s.name).collect::<Vec<_>>().join(" + "))
                 .collect();
             return Err(Error::config(
                 self.inner.provider,
@@ -317,7 +327,14 @@ impl Session {
                         return finish(Ok(resp), attempt);
                     }
                     self.inner.metrics.inc_retries();
-                    warn!(provider, operation = security.operation_id, attempt, status = resp.status().as_u16(), delay_ms = delay.as_millis() as u64, "transient HTTP status; retrying");
+                    warn!(
+                        provider,
+                        operation = security.operation_id,
+                        attempt,
+                        status = resp.status().as_u16(),
+                        delay_ms = delay.as_millis() as u64,
+                        "transient HTTP status; retrying"
+                    );
                     drop(resp);
                     tokio::time::sleep(delay).await;
                 }
@@ -332,7 +349,14 @@ impl Session {
                         return finish(Err(e), attempt);
                     }
                     self.inner.metrics.inc_retries();
-                    warn!(provider, operation = security.operation_id, attempt, delay_ms = delay.as_millis() as u64, "transport failure ({}); retrying", transport_kind(&e));
+                    warn!(
+                        provider,
+                        operation = security.operation_id,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "transport failure ({}); retrying",
+                        transport_kind(&e)
+                    );
                     tokio::time::sleep(delay).await;
                 }
                 other => return finish(other, attempt),
@@ -343,12 +367,9 @@ impl Session {
     /// Send a hand-made request (an endpoint not, or not yet, in a spec)
     /// with a bearer token and the same retry and 401 policy. A final 401
     /// or 403, or a transient failure after the retries, is an error.
-    pub async fn send(
-        &self,
-        http: &reqwest::Client,
-        request: Request,
-    ) -> Result<Response, Error> {
-        self.send_with(http, request, &OperationSecurity::BEARER).await
+    pub async fn send(&self, http: &reqwest::Client, request: Request) -> Result<Response, Error> {
+        self.send_with(http, request, &OperationSecurity::BEARER)
+            .await
     }
 
     /// [`Session::send`] with an explicit security requirement.
@@ -373,7 +394,11 @@ impl Session {
                     Some(kind) => Err(Error::new(
                         kind,
                         provider,
-                        format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("")),
+                        format!(
+                            "{} {}",
+                            status.as_u16(),
+                            status.canonical_reason().unwrap_or("")
+                        ),
                     )
                     .with_status(status.as_u16())
                     .with_attempts(attempts)),

@@ -365,14 +365,17 @@ impl TokenManager {
             let outcome = match self.flow.refresh(&rt) {
                 Some(fut) => {
                     self.metrics.inc_refreshes();
-                    debug!(provider = self.profile.name, "refreshing with refresh token");
+                    debug!(
+                        provider = self.profile.name,
+                        "refreshing with refresh token"
+                    );
                     Some(fut.await)
                 }
                 None => None,
             };
             if let Some(result) = outcome {
                 match result {
-                    Ok(issued) => return Ok(self.accept(issued, state, started)),
+                    Ok(issued) => return self.accept(issued, state, started),
                     Err(e)
                         if matches!(
                             e.kind(),
@@ -396,10 +399,22 @@ impl TokenManager {
         debug!(provider = self.profile.name, "logging in");
         let started = self.clock.now();
         let issued = self.flow.login().await?;
-        Ok(self.accept(issued, state, started))
+        self.accept(issued, state, started)
     }
 
-    fn accept(&self, issued: Issued, state: &mut FetchState, _started: Instant) -> Arc<Token> {
+    fn accept(
+        &self,
+        issued: Issued,
+        state: &mut FetchState,
+        _started: Instant,
+    ) -> Result<Arc<Token>, Error> {
+        if issued.access_token.is_empty() {
+            return Err(Error::new(
+                ErrorKind::MalformedResponse,
+                self.profile.name,
+                "the provider returned an empty access token",
+            ));
+        }
         // Relative lifetimes are measured from receipt.
         let received = self.clock.now();
         let expiry = expiry::resolve(
@@ -423,13 +438,13 @@ impl TokenManager {
         }
         let refresh_at = expiry.deadline - self.lead(expiry.lifetime);
         let header = bearer_header(&issued.access_token);
-        Arc::new(Token {
+        Ok(Arc::new(Token {
             value: issued.access_token,
             header,
             expiry,
             refresh_at,
             id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
-        })
+        }))
     }
 
     /// The jittered refresh lead for a token of `lifetime`.
