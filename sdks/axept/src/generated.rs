@@ -4,12 +4,18 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     ///`AuthenticationRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AuthenticationRequest {
         ///Key / password associated with `keyId`. Secret; store it securely.
         pub key: ::std::string::String,
@@ -17,8 +23,8 @@ pub mod types {
         #[serde(rename = "keyId")]
         pub key_id: i64,
         /**Merchant ID given at onboarding or with the test account. NOT the 'mid'; a
-        value unique to axept Cloud Connect.
-        */
+value unique to axept Cloud Connect.
+*/
         #[serde(rename = "merchantId")]
         pub merchant_id: i64,
     }
@@ -28,10 +34,16 @@ pub mod types {
         }
     }
     /**Either casing of the success body: the field table says `Token` / `ExpiresAt`,
-    the example `token` / `expiresAt`. Trust the earliest of the expiry field and the
-    JWT `exp`.
-    */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+the example `token` / `expiresAt`. Trust the earliest of the expiry field and the
+JWT `exp`.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(untagged)]
     pub enum AuthenticationResponse {
         Pascal(AuthenticationResponsePascal),
@@ -48,7 +60,13 @@ pub mod types {
         }
     }
     ///Success body as in the docs' example.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AuthenticationResponseCamel {
         ///UTC date-time at which the token expires.
         #[serde(rename = "expiresAt")]
@@ -62,7 +80,13 @@ pub mod types {
         }
     }
     ///Success body as in the docs' field table.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AuthenticationResponsePascal {
         ///UTC date-time at which the token expires.
         #[serde(rename = "ExpiresAt")]
@@ -77,9 +101,15 @@ pub mod types {
         }
     }
     /**Error body (400 and 401). The docs do not show it; this shape is our design.
-    400 = malformed request, do not retry unchanged; 401 = wrong merchantId/keyId/key.
-    */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+400 = malformed request, do not retry unchanged; 401 = wrong merchantId/keyId/key.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ErrorResponse {
         ///Field name → list of problems (400).
         #[serde(
@@ -122,7 +152,9 @@ pub mod types {
             {
                 self.key = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for key: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
                 self
             }
             pub fn key_id<T>(mut self, value: T) -> Self
@@ -132,7 +164,9 @@ pub mod types {
             {
                 self.key_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for key_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_id: {e}")
+                    });
                 self
             }
             pub fn merchant_id<T>(mut self, value: T) -> Self
@@ -142,11 +176,14 @@ pub mod types {
             {
                 self.merchant_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for merchant_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for merchant_id: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<AuthenticationRequest> for super::AuthenticationRequest {
+        impl ::std::convert::TryFrom<AuthenticationRequest>
+        for super::AuthenticationRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AuthenticationRequest,
@@ -158,7 +195,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::AuthenticationRequest> for AuthenticationRequest {
+        impl ::std::convert::From<super::AuthenticationRequest>
+        for AuthenticationRequest {
             fn from(value: super::AuthenticationRequest) -> Self {
                 Self {
                     key: Ok(value.key),
@@ -191,7 +229,9 @@ pub mod types {
             {
                 self.expires_at = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
                 self
             }
             pub fn token<T>(mut self, value: T) -> Self
@@ -201,11 +241,14 @@ pub mod types {
             {
                 self.token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<AuthenticationResponseCamel> for super::AuthenticationResponseCamel {
+        impl ::std::convert::TryFrom<AuthenticationResponseCamel>
+        for super::AuthenticationResponseCamel {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AuthenticationResponseCamel,
@@ -216,7 +259,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::AuthenticationResponseCamel> for AuthenticationResponseCamel {
+        impl ::std::convert::From<super::AuthenticationResponseCamel>
+        for AuthenticationResponseCamel {
             fn from(value: super::AuthenticationResponseCamel) -> Self {
                 Self {
                     expires_at: Ok(value.expires_at),
@@ -248,7 +292,9 @@ pub mod types {
             {
                 self.expires_at = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
                 self
             }
             pub fn token<T>(mut self, value: T) -> Self
@@ -258,11 +304,14 @@ pub mod types {
             {
                 self.token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<AuthenticationResponsePascal> for super::AuthenticationResponsePascal {
+        impl ::std::convert::TryFrom<AuthenticationResponsePascal>
+        for super::AuthenticationResponsePascal {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AuthenticationResponsePascal,
@@ -273,7 +322,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::AuthenticationResponsePascal> for AuthenticationResponsePascal {
+        impl ::std::convert::From<super::AuthenticationResponsePascal>
+        for AuthenticationResponsePascal {
             fn from(value: super::AuthenticationResponsePascal) -> Self {
                 Self {
                     expires_at: Ok(value.expires_at),
@@ -304,16 +354,18 @@ pub mod types {
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::collections::HashMap<
-                            ::std::string::String,
-                            ::std::vec::Vec<::std::string::String>,
-                        >,
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<::std::string::String>,
                     >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.errors = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for errors: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -323,7 +375,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
         }
@@ -353,12 +407,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -403,9 +463,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -448,25 +506,24 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<auth_runtime::Session>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Obtain a JWT bearer token
 
-    The path `/api/authenticate` is OUR ASSUMPTION: the docs give the login URL only
-    as a "test URL" that our copy does not show. Anonymous: send no `Authorization`
-    header. Keep `key` secret.
+The path `/api/authenticate` is OUR ASSUMPTION: the docs give the login URL only
+as a "test URL" that our copy does not show. Anonymous: send no `Authorization`
+header. Keep `key` secret.
 
 
-    Sends a `POST` request to `/api/authenticate`
+Sends a `POST` request to `/api/authenticate`
 
-    ```ignore
-    let response = client.authenticate()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.authenticate()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
     }
@@ -477,12 +534,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::authenticate`]
 
-    [`Client::authenticate`]: super::Client::authenticate*/
+[`Client::authenticate`]: super::Client::authenticate*/
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
@@ -498,21 +555,25 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AuthenticationRequest>,
-            <V as std::convert::TryInto<types::AuthenticationRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::AuthenticationRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `AuthenticationRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AuthenticationRequest` for body failed: {}", s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                    types::builder::AuthenticationRequest,
-                ) -> types::builder::AuthenticationRequest,
+                types::builder::AuthenticationRequest,
+            ) -> types::builder::AuthenticationRequest,
         {
             self.body = self.body.map(f);
             self
@@ -520,18 +581,25 @@ pub mod builder {
         ///Sends a `POST` request to `/api/authenticate`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthenticationResponse>, Error<types::ErrorResponse>>
-        {
+        ) -> Result<
+            ResponseValue<types::AuthenticationResponse>,
+            Error<types::ErrorResponse>,
+        > {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::AuthenticationRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::AuthenticationRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/authenticate", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -552,12 +620,20 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -571,13 +647,16 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] =
-        &[auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
+        auth_runtime::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
-        }];
+        },
+    ];
     /// The requirement of one operation; unknown ids get none.
-    pub fn for_operation(operation_id: &str) -> &'static auth_runtime::OperationSecurity {
+    pub fn for_operation(
+        operation_id: &str,
+    ) -> &'static auth_runtime::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
@@ -612,11 +691,7 @@ impl ClientHooks<auth_runtime::Session> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         self.inner
-            .execute(
-                &self.client,
-                request,
-                security::for_operation(info.operation_id),
-            )
+            .execute(&self.client, request, security::for_operation(info.operation_id))
             .await
     }
 }
@@ -625,22 +700,12 @@ impl ClientHooks<auth_runtime::Session> for Client {
 #[doc(hidden)]
 pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
-        (
-            "AuthenticationRequest",
-            schemars::schema_for!(types::AuthenticationRequest),
-        ),
-        (
-            "AuthenticationResponse",
-            schemars::schema_for!(types::AuthenticationResponse),
-        ),
-        (
-            "AuthenticationResponsePascal",
-            schemars::schema_for!(types::AuthenticationResponsePascal),
-        ),
-        (
-            "AuthenticationResponseCamel",
-            schemars::schema_for!(types::AuthenticationResponseCamel),
-        ),
-        ("ErrorResponse", schemars::schema_for!(types::ErrorResponse)),
+        ("AuthenticationRequest", schemars::schema_for!(types::AuthenticationRequest)),
+        ("AuthenticationResponse", schemars::schema_for!(types::AuthenticationResponse)),
+        ("AuthenticationResponsePascal",
+        schemars::schema_for!(types::AuthenticationResponsePascal)),
+        ("AuthenticationResponseCamel",
+        schemars::schema_for!(types::AuthenticationResponseCamel)), ("ErrorResponse",
+        schemars::schema_for!(types::ErrorResponse))
     ]
 }

@@ -4,12 +4,18 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateOrderRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct CreateOrderRequest {
         ///ISO 4217 currency code.
         pub currency: ::std::string::String,
@@ -25,7 +31,13 @@ pub mod types {
         }
     }
     ///`CreateOrderResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct CreateOrderResponse {
         pub data: Order,
         pub message: ::std::string::String,
@@ -37,11 +49,17 @@ pub mod types {
         }
     }
     ///Error body of every error status.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ErrorResponse {
         /**Numeric platform error code, when present (e.g. `-23` = API key missing,
-        malformed, expired, revoked or for another tenant).
-        */
+malformed, expired, revoked or for another tenant).
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<i64>,
         pub message: ::std::string::String,
@@ -54,7 +72,13 @@ pub mod types {
         }
     }
     ///`Order`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct Order {
         #[serde(
             rename = "createdAt",
@@ -79,7 +103,13 @@ pub mod types {
         }
     }
     ///`OrderItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct OrderItem {
         #[serde(rename = "productId")]
         pub product_id: ::std::string::String,
@@ -91,7 +121,13 @@ pub mod types {
         }
     }
     ///`Product`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct Product {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
@@ -110,7 +146,13 @@ pub mod types {
         }
     }
     ///`ProductListRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ProductListRequest {
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU32, 1>")]
         pub page: ::std::num::NonZeroU32,
@@ -134,7 +176,13 @@ pub mod types {
         }
     }
     ///`ProductListResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ProductListResponse {
         pub data: ::std::vec::Vec<Product>,
         pub message: ::std::string::String,
@@ -146,7 +194,13 @@ pub mod types {
         }
     }
     ///`TokenData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TokenData {
         ///Echo of the request's `callbackData`.
         #[serde(
@@ -167,7 +221,13 @@ pub mod types {
         }
     }
     ///`TokenRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TokenRequest {
         ///Opaque value echoed back in the response.
         #[serde(
@@ -188,7 +248,13 @@ pub mod types {
         }
     }
     ///`TokenResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TokenResponse {
         pub data: TokenData,
         pub message: ::std::string::String,
@@ -203,9 +269,18 @@ pub mod types {
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct CreateOrderRequest {
-            currency: ::std::result::Result<::std::string::String, ::std::string::String>,
-            customer_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            items: ::std::result::Result<::std::vec::Vec<super::OrderItem>, ::std::string::String>,
+            currency: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            customer_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::OrderItem>,
+                ::std::string::String,
+            >,
             note: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -229,7 +304,9 @@ pub mod types {
             {
                 self.currency = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for currency: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -239,7 +316,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn items<T>(mut self, value: T) -> Self
@@ -249,7 +328,9 @@ pub mod types {
             {
                 self.items = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for items: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for items: {e}")
+                    });
                 self
             }
             pub fn note<T>(mut self, value: T) -> Self
@@ -259,7 +340,9 @@ pub mod types {
             {
                 self.note = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for note: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for note: {e}")
+                    });
                 self
             }
         }
@@ -309,7 +392,9 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -319,7 +404,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -329,11 +416,14 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for success: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for success: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateOrderResponse> for super::CreateOrderResponse {
+        impl ::std::convert::TryFrom<CreateOrderResponse>
+        for super::CreateOrderResponse {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateOrderResponse,
@@ -356,7 +446,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ErrorResponse {
-            code: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
@@ -377,7 +470,9 @@ pub mod types {
             {
                 self.code = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for code: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -387,7 +482,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -397,7 +494,9 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for success: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for success: {e}")
+                    });
                 self
             }
         }
@@ -428,12 +527,24 @@ pub mod types {
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
-            currency: ::std::result::Result<::std::string::String, ::std::string::String>,
-            customer_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            currency: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            customer_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            items: ::std::result::Result<::std::vec::Vec<super::OrderItem>, ::std::string::String>,
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::OrderItem>,
+                ::std::string::String,
+            >,
             status: ::std::result::Result<::std::string::String, ::std::string::String>,
-            total_amount: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            total_amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for Order {
             fn default() -> Self {
@@ -452,13 +563,15 @@ pub mod types {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                    >,
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
                 self
             }
             pub fn currency<T>(mut self, value: T) -> Self
@@ -468,7 +581,9 @@ pub mod types {
             {
                 self.currency = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for currency: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
                 self
             }
             pub fn customer_id<T>(mut self, value: T) -> Self
@@ -478,7 +593,9 @@ pub mod types {
             {
                 self.customer_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for customer_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for customer_id: {e}")
+                    });
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -498,7 +615,9 @@ pub mod types {
             {
                 self.items = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for items: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for items: {e}")
+                    });
                 self
             }
             pub fn status<T>(mut self, value: T) -> Self
@@ -508,7 +627,9 @@ pub mod types {
             {
                 self.status = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for status: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
                 self
             }
             pub fn total_amount<T>(mut self, value: T) -> Self
@@ -518,7 +639,9 @@ pub mod types {
             {
                 self.total_amount = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for total_amount: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_amount: {e}")
+                    });
                 self
             }
         }
@@ -553,8 +676,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct OrderItem {
-            product_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            quantity: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
+            product_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::num::NonZeroU32,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for OrderItem {
             fn default() -> Self {
@@ -572,7 +701,9 @@ pub mod types {
             {
                 self.product_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for product_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_id: {e}")
+                    });
                 self
             }
             pub fn quantity<T>(mut self, value: T) -> Self
@@ -582,7 +713,9 @@ pub mod types {
             {
                 self.quantity = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for quantity: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
                 self
             }
         }
@@ -613,12 +746,18 @@ pub mod types {
             >,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            price: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            price: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
             sku: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            stock: ::std::result::Result<::std::option::Option<i32>, ::std::string::String>,
+            stock: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for Product {
             fn default() -> Self {
@@ -640,7 +779,9 @@ pub mod types {
             {
                 self.currency = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for currency: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -660,7 +801,9 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
                 self
             }
             pub fn price<T>(mut self, value: T) -> Self
@@ -670,7 +813,9 @@ pub mod types {
             {
                 self.price = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for price: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
                 self
             }
             pub fn sku<T>(mut self, value: T) -> Self
@@ -680,7 +825,9 @@ pub mod types {
             {
                 self.sku = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for sku: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku: {e}")
+                    });
                 self
             }
             pub fn stock<T>(mut self, value: T) -> Self
@@ -690,7 +837,9 @@ pub mod types {
             {
                 self.stock = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for stock: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for stock: {e}")
+                    });
                 self
             }
         }
@@ -724,13 +873,20 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ProductListRequest {
             page: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
-            page_size: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
+            page_size: ::std::result::Result<
+                ::std::num::NonZeroU32,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ProductListRequest {
             fn default() -> Self {
                 Self {
-                    page: Ok(super::defaults::default_nzu64::<::std::num::NonZeroU32, 1>()),
-                    page_size: Ok(super::defaults::default_nzu64::<::std::num::NonZeroU32, 50>()),
+                    page: Ok(
+                        super::defaults::default_nzu64::<::std::num::NonZeroU32, 1>(),
+                    ),
+                    page_size: Ok(
+                        super::defaults::default_nzu64::<::std::num::NonZeroU32, 50>(),
+                    ),
                 }
             }
         }
@@ -742,7 +898,9 @@ pub mod types {
             {
                 self.page = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for page: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for page: {e}")
+                    });
                 self
             }
             pub fn page_size<T>(mut self, value: T) -> Self
@@ -752,7 +910,9 @@ pub mod types {
             {
                 self.page_size = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for page_size: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
                 self
             }
         }
@@ -777,7 +937,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ProductListResponse {
-            data: ::std::result::Result<::std::vec::Vec<super::Product>, ::std::string::String>,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Product>,
+                ::std::string::String,
+            >,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
@@ -798,7 +961,9 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -808,7 +973,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -818,11 +985,14 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for success: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for success: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<ProductListResponse> for super::ProductListResponse {
+        impl ::std::convert::TryFrom<ProductListResponse>
+        for super::ProductListResponse {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: ProductListResponse,
@@ -872,7 +1042,9 @@ pub mod types {
             {
                 self.callback_data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for callback_data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for callback_data: {e}")
+                    });
                 self
             }
             pub fn expiration<T>(mut self, value: T) -> Self
@@ -882,7 +1054,9 @@ pub mod types {
             {
                 self.expiration = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for expiration: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for expiration: {e}")
+                    });
                 self
             }
             pub fn token<T>(mut self, value: T) -> Self
@@ -892,7 +1066,9 @@ pub mod types {
             {
                 self.token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
                 self
             }
         }
@@ -924,7 +1100,10 @@ pub mod types {
                 ::std::string::String,
             >,
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
-            password: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for TokenRequest {
             fn default() -> Self {
@@ -943,7 +1122,9 @@ pub mod types {
             {
                 self.callback_data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for callback_data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for callback_data: {e}")
+                    });
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -953,7 +1134,9 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
                 self
             }
             pub fn password<T>(mut self, value: T) -> Self
@@ -963,7 +1146,9 @@ pub mod types {
             {
                 self.password = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for password: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
                 self
             }
         }
@@ -1011,7 +1196,9 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -1021,7 +1208,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
             pub fn success<T>(mut self, value: T) -> Self
@@ -1031,7 +1220,9 @@ pub mod types {
             {
                 self.success = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for success: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for success: {e}")
+                    });
                 self
             }
         }
@@ -1062,7 +1253,9 @@ pub mod types {
         pub(super) fn default_nzu64<T, const V: u64>() -> T
         where
             T: ::std::convert::TryFrom<::std::num::NonZeroU64>,
-            <T as ::std::convert::TryFrom<::std::num::NonZeroU64>>::Error: ::std::fmt::Debug,
+            <T as ::std::convert::TryFrom<
+                ::std::num::NonZeroU64,
+            >>::Error: ::std::fmt::Debug,
         {
             T::try_from(::std::num::NonZeroU64::try_from(V).unwrap()).unwrap()
         }
@@ -1073,12 +1266,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -1129,9 +1328,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -1174,66 +1371,65 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<auth_runtime::Session>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Generate Token (Reseller API partner token)
 
-    Issues a Reseller API JWT for a partner account. Anonymous: send no
-    `Authorization` header. Tokens are HS256 JWTs whose lifetime depends on use;
-    `Expiration` gives the expiry. Refresh by calling this endpoint again before
-    expiry, or on the first 401.
+Issues a Reseller API JWT for a partner account. Anonymous: send no
+`Authorization` header. Tokens are HS256 JWTs whose lifetime depends on use;
+`Expiration` gives the expiry. Refresh by calling this endpoint again before
+expiry, or on the first 401.
 
 
-    Sends a `POST` request to `/Login/Customer/Api/Verify`
+Sends a `POST` request to `/Login/Customer/Api/Verify`
 
-    Arguments:
-    - `h_region_code`: Region of the account; the server assumes `TR` when absent.
-    - `body`
-    ```ignore
-    let response = client.generate_token()
-        .h_region_code(h_region_code)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+Arguments:
+- `h_region_code`: Region of the account; the server assumes `TR` when absent.
+- `body`
+```ignore
+let response = client.generate_token()
+    .h_region_code(h_region_code)
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn generate_token(&self) -> builder::GenerateToken<'_> {
         builder::GenerateToken::new(self)
     }
     /**Create an order (Reseller / Storefront API, bearer token)
 
-    The docs' example of a bearer-authenticated call:
-    `Authorization: Bearer <token>`; sending the token without the `Bearer` prefix
-    returns 401. The order body and response are our design (not documented).
+The docs' example of a bearer-authenticated call:
+`Authorization: Bearer <token>`; sending the token without the `Bearer` prefix
+returns 401. The order body and response are our design (not documented).
 
 
-    Sends a `POST` request to `/Orders/Create`
+Sends a `POST` request to `/Orders/Create`
 
-    ```ignore
-    let response = client.create_order()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.create_order()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn create_order(&self) -> builder::CreateOrder<'_> {
         builder::CreateOrder::new(self)
     }
     /**List supplier products (Supplier API, API key)
 
-    The docs' example of an API-key call: header `ApiKey: <key>` (name
-    case-insensitive), the only authentication header, no signature. The body and
-    response are our design (not documented).
+The docs' example of an API-key call: header `ApiKey: <key>` (name
+case-insensitive), the only authentication header, no signature. The body and
+response are our design (not documented).
 
 
-    Sends a `POST` request to `/Supplier/Products/List`
+Sends a `POST` request to `/Supplier/Products/List`
 
-    ```ignore
-    let response = client.list_supplier_products()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.list_supplier_products()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn list_supplier_products(&self) -> builder::ListSupplierProducts<'_> {
         builder::ListSupplierProducts::new(self)
     }
@@ -1244,12 +1440,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::generate_token`]
 
-    [`Client::generate_token`]: super::Client::generate_token*/
+[`Client::generate_token`]: super::Client::generate_token*/
     #[derive(Debug, Clone)]
     pub struct GenerateToken<'a> {
         client: &'a super::Client,
@@ -1268,9 +1464,13 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.h_region_code = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for h_region_code failed".to_string()
-            });
+            self.h_region_code = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for h_region_code failed"
+                        .to_string()
+                });
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1281,12 +1481,16 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `TokenRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `TokenRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(types::builder::TokenRequest) -> types::builder::TokenRequest,
+            F: std::ops::FnOnce(
+                types::builder::TokenRequest,
+            ) -> types::builder::TokenRequest,
         {
             self.body = self.body.map(f);
             self
@@ -1295,21 +1499,22 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorResponse>> {
-            let Self {
-                client,
-                h_region_code,
-                body,
-            } = self;
+            let Self { client, h_region_code, body } = self;
             let h_region_code = h_region_code.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| types::TokenRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::TokenRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/Login/Customer/Api/Verify", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             if let Some(value) = h_region_code {
                 header_map.append("h-region-code", value.to_string().try_into()?);
             }
@@ -1333,19 +1538,27 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::create_order`]
 
-    [`Client::create_order`]: super::Client::create_order*/
+[`Client::create_order`]: super::Client::create_order*/
     #[derive(Debug, Clone)]
     pub struct CreateOrder<'a> {
         client: &'a super::Client,
@@ -1361,19 +1574,23 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateOrderRequest>,
-            <V as std::convert::TryInto<types::CreateOrderRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::CreateOrderRequest,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `CreateOrderRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `CreateOrderRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                    types::builder::CreateOrderRequest,
-                ) -> types::builder::CreateOrderRequest,
+                types::builder::CreateOrderRequest,
+            ) -> types::builder::CreateOrderRequest,
         {
             self.body = self.body.map(f);
             self
@@ -1381,18 +1598,25 @@ pub mod builder {
         ///Sends a `POST` request to `/Orders/Create`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CreateOrderResponse>, Error<types::ErrorResponse>>
-        {
+        ) -> Result<
+            ResponseValue<types::CreateOrderResponse>,
+            Error<types::ErrorResponse>,
+        > {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::CreateOrderRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::CreateOrderRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/Orders/Create", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1413,22 +1637,34 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::list_supplier_products`]
 
-    [`Client::list_supplier_products`]: super::Client::list_supplier_products*/
+[`Client::list_supplier_products`]: super::Client::list_supplier_products*/
     #[derive(Debug, Clone)]
     pub struct ListSupplierProducts<'a> {
         client: &'a super::Client,
@@ -1444,19 +1680,23 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ProductListRequest>,
-            <V as std::convert::TryInto<types::ProductListRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::ProductListRequest,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `ProductListRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `ProductListRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                    types::builder::ProductListRequest,
-                ) -> types::builder::ProductListRequest,
+                types::builder::ProductListRequest,
+            ) -> types::builder::ProductListRequest,
         {
             self.body = self.body.map(f);
             self
@@ -1464,18 +1704,25 @@ pub mod builder {
         ///Sends a `POST` request to `/Supplier/Products/List`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::ProductListResponse>, Error<types::ErrorResponse>>
-        {
+        ) -> Result<
+            ResponseValue<types::ProductListResponse>,
+            Error<types::ErrorResponse>,
+        > {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::ProductListRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::ProductListRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/Supplier/Products/List", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1496,15 +1743,27 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -1521,10 +1780,14 @@ pub mod security {
     pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
         auth_runtime::OperationSecurity {
             operation_id: "create_order",
-            alternatives: &[&[auth_runtime::Scheme {
-                name: "bearerAuth",
-                kind: auth_runtime::SchemeKind::Bearer,
-            }]],
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
         },
         auth_runtime::OperationSecurity {
             operation_id: "generate_token",
@@ -1532,14 +1795,20 @@ pub mod security {
         },
         auth_runtime::OperationSecurity {
             operation_id: "list_supplier_products",
-            alternatives: &[&[auth_runtime::Scheme {
-                name: "apiKeyAuth",
-                kind: auth_runtime::SchemeKind::ApiKeyHeader("ApiKey"),
-            }]],
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "apiKeyAuth",
+                        kind: auth_runtime::SchemeKind::ApiKeyHeader("ApiKey"),
+                    },
+                ],
+            ],
         },
     ];
     /// The requirement of one operation; unknown ids get none.
-    pub fn for_operation(operation_id: &str) -> &'static auth_runtime::OperationSecurity {
+    pub fn for_operation(
+        operation_id: &str,
+    ) -> &'static auth_runtime::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
@@ -1547,10 +1816,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[auth_runtime::Server {
-    url: "https://{apiHost}",
-    description: "The docs write the host as `{{apiHost}}` and do not give its value; set `apiHost`\nto the host of your tenant.\n",
-}];
+pub static SERVERS: &[auth_runtime::Server] = &[
+    auth_runtime::Server {
+        url: "https://{apiHost}",
+        description: "The docs write the host as `{{apiHost}}` and do not give its value; set `apiHost`\nto the host of your tenant.\n",
+    },
+];
 impl ClientHooks<auth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
@@ -1568,11 +1839,7 @@ impl ClientHooks<auth_runtime::Session> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         self.inner
-            .execute(
-                &self.client,
-                request,
-                security::for_operation(info.operation_id),
-            )
+            .execute(&self.client, request, security::for_operation(info.operation_id))
             .await
     }
 }
@@ -1581,28 +1848,16 @@ impl ClientHooks<auth_runtime::Session> for Client {
 #[doc(hidden)]
 pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
-        ("TokenRequest", schemars::schema_for!(types::TokenRequest)),
-        ("TokenResponse", schemars::schema_for!(types::TokenResponse)),
-        ("TokenData", schemars::schema_for!(types::TokenData)),
-        ("ErrorResponse", schemars::schema_for!(types::ErrorResponse)),
-        (
-            "CreateOrderRequest",
-            schemars::schema_for!(types::CreateOrderRequest),
-        ),
-        ("OrderItem", schemars::schema_for!(types::OrderItem)),
-        (
-            "CreateOrderResponse",
-            schemars::schema_for!(types::CreateOrderResponse),
-        ),
-        ("Order", schemars::schema_for!(types::Order)),
-        (
-            "ProductListRequest",
-            schemars::schema_for!(types::ProductListRequest),
-        ),
-        (
-            "ProductListResponse",
-            schemars::schema_for!(types::ProductListResponse),
-        ),
-        ("Product", schemars::schema_for!(types::Product)),
+        ("TokenRequest", schemars::schema_for!(types::TokenRequest)), ("TokenResponse",
+        schemars::schema_for!(types::TokenResponse)), ("TokenData",
+        schemars::schema_for!(types::TokenData)), ("ErrorResponse",
+        schemars::schema_for!(types::ErrorResponse)), ("CreateOrderRequest",
+        schemars::schema_for!(types::CreateOrderRequest)), ("OrderItem",
+        schemars::schema_for!(types::OrderItem)), ("CreateOrderResponse",
+        schemars::schema_for!(types::CreateOrderResponse)), ("Order",
+        schemars::schema_for!(types::Order)), ("ProductListRequest",
+        schemars::schema_for!(types::ProductListRequest)), ("ProductListResponse",
+        schemars::schema_for!(types::ProductListResponse)), ("Product",
+        schemars::schema_for!(types::Product))
     ]
 }

@@ -4,12 +4,18 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     ///Merchant credentials issued by the Exirom Admin Team (per environment).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AuthRequest {
         ///Merchant Key (sandbox and production keys differ).
         #[serde(rename = "merchantKey")]
@@ -24,10 +30,16 @@ pub mod types {
         }
     }
     /**The provider's pages disagree on the success body: the API reference shows a
-    bare JSON string (the JWT), the guide an object with `merchantKey` and `token`.
-    Both shapes are accepted.
-    */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+bare JSON string (the JWT), the guide an object with `merchantKey` and `token`.
+Both shapes are accepted.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(untagged)]
     pub enum AuthResponse {
         String(::std::string::String),
@@ -39,7 +51,13 @@ pub mod types {
         }
     }
     ///Object shape of the success body (guide shape).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AuthTokenObject {
         ///Echo of the Merchant Key.
         #[serde(
@@ -56,10 +74,16 @@ pub mod types {
         }
     }
     /**Error body shared by all error statuses. The docs say only that a 400 carries
-    field-level details; this shape (a `message` plus optional `errors`) is our
-    design. 500 is transient: retry with exponential backoff.
-    */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+field-level details; this shape (a `message` plus optional `errors`) is our
+design. 500 is transient: retry with exponential backoff.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ErrorResponse {
         ///Machine-readable error code, when the provider sends one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -76,7 +100,13 @@ pub mod types {
         }
     }
     ///`FieldError`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct FieldError {
         ///Name of the offending request field.
         pub field: ::std::string::String,
@@ -92,14 +122,22 @@ pub mod types {
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct AuthRequest {
-            merchant_key: ::std::result::Result<::std::string::String, ::std::string::String>,
-            merchant_secret: ::std::result::Result<::std::string::String, ::std::string::String>,
+            merchant_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            merchant_secret: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for AuthRequest {
             fn default() -> Self {
                 Self {
                     merchant_key: Err("no value supplied for merchant_key".to_string()),
-                    merchant_secret: Err("no value supplied for merchant_secret".to_string()),
+                    merchant_secret: Err(
+                        "no value supplied for merchant_secret".to_string(),
+                    ),
                 }
             }
         }
@@ -111,7 +149,9 @@ pub mod types {
             {
                 self.merchant_key = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for merchant_key: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for merchant_key: {e}")
+                    });
                 self
             }
             pub fn merchant_secret<T>(mut self, value: T) -> Self
@@ -119,9 +159,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.merchant_secret = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for merchant_secret: {e}")
-                });
+                self.merchant_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for merchant_secret: {e}"
+                        )
+                    });
                 self
             }
         }
@@ -168,7 +212,9 @@ pub mod types {
             {
                 self.merchant_key = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for merchant_key: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for merchant_key: {e}")
+                    });
                 self
             }
             pub fn token<T>(mut self, value: T) -> Self
@@ -178,7 +224,9 @@ pub mod types {
             {
                 self.token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
                 self
             }
         }
@@ -207,8 +255,10 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            errors:
-                ::std::result::Result<::std::vec::Vec<super::FieldError>, ::std::string::String>,
+            errors: ::std::result::Result<
+                ::std::vec::Vec<super::FieldError>,
+                ::std::string::String,
+            >,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for ErrorResponse {
@@ -228,7 +278,9 @@ pub mod types {
             {
                 self.code = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for code: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
                 self
             }
             pub fn errors<T>(mut self, value: T) -> Self
@@ -238,7 +290,9 @@ pub mod types {
             {
                 self.errors = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for errors: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -248,7 +302,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
         }
@@ -294,7 +350,9 @@ pub mod types {
             {
                 self.field = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for field: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for field: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -304,7 +362,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
         }
@@ -334,12 +394,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -390,9 +456,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -435,31 +499,30 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<auth_runtime::Session>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Obtain a JWT access token
 
-    Exchanges the Merchant Key and Merchant Secret for a JWT valid for 30 days
-    (full path under the base URL: `POST /api/v1/auth`). Anonymous: send no
-    `Authorization` header.
+Exchanges the Merchant Key and Merchant Secret for a JWT valid for 30 days
+(full path under the base URL: `POST /api/v1/auth`). Anonymous: send no
+`Authorization` header.
 
-    Cache the token at startup and reuse it for all requests; read its expiry from
-    the JWT `exp` claim and refresh 1 day before it. The response body differs
-    between the provider's pages: the API reference returns a bare JSON string
-    (`"eyJ..."`), the guide an object `{"merchantKey": ..., "token": ...}`. Clients
-    must accept both (see `AuthResponse`).
+Cache the token at startup and reuse it for all requests; read its expiry from
+the JWT `exp` claim and refresh 1 day before it. The response body differs
+between the provider's pages: the API reference returns a bare JSON string
+(`"eyJ..."`), the guide an object `{"merchantKey": ..., "token": ...}`. Clients
+must accept both (see `AuthResponse`).
 
 
-    Sends a `POST` request to `/v1/auth`
+Sends a `POST` request to `/v1/auth`
 
-    ```ignore
-    let response = client.authenticate()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.authenticate()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
     }
@@ -470,12 +533,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::authenticate`]
 
-    [`Client::authenticate`]: super::Client::authenticate*/
+[`Client::authenticate`]: super::Client::authenticate*/
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
@@ -496,12 +559,16 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `AuthRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `AuthRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(types::builder::AuthRequest) -> types::builder::AuthRequest,
+            F: std::ops::FnOnce(
+                types::builder::AuthRequest,
+            ) -> types::builder::AuthRequest,
         {
             self.body = self.body.map(f);
             self
@@ -516,10 +583,13 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v1/auth", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -540,18 +610,34 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -565,13 +651,16 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] =
-        &[auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
+        auth_runtime::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
-        }];
+        },
+    ];
     /// The requirement of one operation; unknown ids get none.
-    pub fn for_operation(operation_id: &str) -> &'static auth_runtime::OperationSecurity {
+    pub fn for_operation(
+        operation_id: &str,
+    ) -> &'static auth_runtime::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
@@ -606,11 +695,7 @@ impl ClientHooks<auth_runtime::Session> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         self.inner
-            .execute(
-                &self.client,
-                request,
-                security::for_operation(info.operation_id),
-            )
+            .execute(&self.client, request, security::for_operation(info.operation_id))
             .await
     }
 }
@@ -619,13 +704,10 @@ impl ClientHooks<auth_runtime::Session> for Client {
 #[doc(hidden)]
 pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
-        ("AuthRequest", schemars::schema_for!(types::AuthRequest)),
-        ("AuthResponse", schemars::schema_for!(types::AuthResponse)),
-        (
-            "AuthTokenObject",
-            schemars::schema_for!(types::AuthTokenObject),
-        ),
-        ("ErrorResponse", schemars::schema_for!(types::ErrorResponse)),
-        ("FieldError", schemars::schema_for!(types::FieldError)),
+        ("AuthRequest", schemars::schema_for!(types::AuthRequest)), ("AuthResponse",
+        schemars::schema_for!(types::AuthResponse)), ("AuthTokenObject",
+        schemars::schema_for!(types::AuthTokenObject)), ("ErrorResponse",
+        schemars::schema_for!(types::ErrorResponse)), ("FieldError",
+        schemars::schema_for!(types::FieldError))
     ]
 }

@@ -4,12 +4,18 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     ///`CreateCustomerRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct CreateCustomerRequest {
         ///Free-text note about the customer.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -68,7 +74,15 @@ pub mod types {
     }
     ///ISO 3166-1 alpha-2 country code.
     #[derive(
-        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
     )]
     #[serde(transparent)]
     pub struct CreateCustomerRequestCountry(::std::string::String);
@@ -85,7 +99,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for CreateCustomerRequestCountry {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 2usize {
                 return Err("longer than 2 characters".into());
             }
@@ -97,11 +113,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for CreateCustomerRequestCountry {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for CreateCustomerRequestCountry {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CreateCustomerRequestCountry {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -122,7 +141,13 @@ pub mod types {
         }
     }
     ///`CreateCustomerResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct CreateCustomerResponse {
         pub data: Customer,
     }
@@ -132,9 +157,15 @@ pub mod types {
         }
     }
     /**The created customer. The response shape is not documented; this is our design
-    (an `id` plus the echoed request fields).
-    */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+(an `id` plus the echoed request fields).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct Customer {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub comment: ::std::option::Option<::std::string::String>,
@@ -192,7 +223,13 @@ pub mod types {
         }
     }
     ///Error body of every error status.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ErrorEnvelope {
         pub errors: ::std::vec::Vec<ErrorItem>,
     }
@@ -202,12 +239,18 @@ pub mod types {
         }
     }
     ///`ErrorItem`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct ErrorItem {
         /**Error code. Documented values: `UNAUTHORIZED` (expired/invalid access token;
-        `message` is a `TokenExpiredMessage` object) and `REFRESH_TOKEN_EXPIRED`
-        (`message` is a string; log in again). Other values exist.
-        */
+`message` is a `TokenExpiredMessage` object) and `REFRESH_TOKEN_EXPIRED`
+(`message` is a string; log in again). Other values exist.
+*/
         pub code: ::std::string::String,
         ///A string, or an object for an expired access token.
         pub message: ErrorItemMessage,
@@ -218,7 +261,13 @@ pub mod types {
         }
     }
     ///A string, or an object for an expired access token.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(untagged)]
     pub enum ErrorItemMessage {
         String(::std::string::String),
@@ -230,13 +279,19 @@ pub mod types {
         }
     }
     ///`LoginRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct LoginRequest {
         ///The account password. Secret; never log it.
         pub password: ::std::string::String,
         /**The account EMAIL. The field is named `token` by the provider; it is not a
-        token.
-        */
+token.
+*/
         pub token: ::std::string::String,
     }
     impl LoginRequest {
@@ -245,7 +300,13 @@ pub mod types {
         }
     }
     ///`RefreshRequest`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct RefreshRequest {
         ///Refresh token from the last login or refresh (valid 2 days).
         #[serde(rename = "refreshToken")]
@@ -257,14 +318,20 @@ pub mod types {
         }
     }
     ///`TokenData`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TokenData {
         ///RS256 JWT, valid for 30 minutes.
         #[serde(rename = "accessToken")]
         pub access_token: ::std::string::String,
         /**ABSOLUTE expiry time of the access token in Unix seconds, despite its name
-        (it equals the JWT `exp` claim; sample 1707241515). It is NOT a duration.
-        */
+(it equals the JWT `exp` claim; sample 1707241515). It is NOT a duration.
+*/
         #[serde(rename = "expiresIn")]
         pub expires_in: i64,
         ///RS256 JWT refresh token, valid for 2 days.
@@ -277,7 +344,13 @@ pub mod types {
         }
     }
     ///Success envelope of login and refresh.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TokenEnvelope {
         pub data: TokenData,
     }
@@ -287,7 +360,13 @@ pub mod types {
         }
     }
     ///`TokenExpiredMessage`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TokenExpiredMessage {
         #[serde(rename = "expiredAt")]
         pub expired_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -370,19 +449,23 @@ pub mod types {
             {
                 self.comment = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for comment: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for comment: {e}")
+                    });
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::option::Option<super::CreateCustomerRequestCountry>,
-                    >,
+                    ::std::option::Option<super::CreateCustomerRequestCountry>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.country = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for country: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -392,7 +475,9 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
                 self
             }
             pub fn external_id<T>(mut self, value: T) -> Self
@@ -402,7 +487,9 @@ pub mod types {
             {
                 self.external_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for external_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for external_id: {e}")
+                    });
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -412,7 +499,9 @@ pub mod types {
             {
                 self.first_name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for first_name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_name: {e}")
+                    });
                 self
             }
             pub fn itn<T>(mut self, value: T) -> Self
@@ -422,7 +511,9 @@ pub mod types {
             {
                 self.itn = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for itn: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for itn: {e}")
+                    });
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -432,7 +523,9 @@ pub mod types {
             {
                 self.last_name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for last_name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_name: {e}")
+                    });
                 self
             }
             pub fn phone_number<T>(mut self, value: T) -> Self
@@ -442,7 +535,9 @@ pub mod types {
             {
                 self.phone_number = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for phone_number: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
                 self
             }
             pub fn referral_id<T>(mut self, value: T) -> Self
@@ -452,7 +547,9 @@ pub mod types {
             {
                 self.referral_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for referral_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for referral_id: {e}")
+                    });
                 self
             }
             pub fn residence_address<T>(mut self, value: T) -> Self
@@ -460,9 +557,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.residence_address = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for residence_address: {e}")
-                });
+                self.residence_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for residence_address: {e}"
+                        )
+                    });
                 self
             }
             pub fn verification_document_id<T>(mut self, value: T) -> Self
@@ -470,13 +571,18 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verification_document_id = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for verification_document_id: {e}")
-                });
+                self.verification_document_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_document_id: {e}"
+                        )
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateCustomerRequest> for super::CreateCustomerRequest {
+        impl ::std::convert::TryFrom<CreateCustomerRequest>
+        for super::CreateCustomerRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateCustomerRequest,
@@ -496,7 +602,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::CreateCustomerRequest> for CreateCustomerRequest {
+        impl ::std::convert::From<super::CreateCustomerRequest>
+        for CreateCustomerRequest {
             fn from(value: super::CreateCustomerRequest) -> Self {
                 Self {
                     comment: Ok(value.comment),
@@ -532,11 +639,14 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<CreateCustomerResponse> for super::CreateCustomerResponse {
+        impl ::std::convert::TryFrom<CreateCustomerResponse>
+        for super::CreateCustomerResponse {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: CreateCustomerResponse,
@@ -544,11 +654,10 @@ pub mod types {
                 Ok(Self { data: value.data? })
             }
         }
-        impl ::std::convert::From<super::CreateCustomerResponse> for CreateCustomerResponse {
+        impl ::std::convert::From<super::CreateCustomerResponse>
+        for CreateCustomerResponse {
             fn from(value: super::CreateCustomerResponse) -> Self {
-                Self {
-                    data: Ok(value.data),
-                }
+                Self { data: Ok(value.data) }
             }
         }
         #[derive(Clone, Debug)]
@@ -627,7 +736,9 @@ pub mod types {
             {
                 self.comment = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for comment: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for comment: {e}")
+                    });
                 self
             }
             pub fn country<T>(mut self, value: T) -> Self
@@ -637,19 +748,23 @@ pub mod types {
             {
                 self.country = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for country: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
                 self
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-                    >,
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
                 self
             }
             pub fn email<T>(mut self, value: T) -> Self
@@ -659,7 +774,9 @@ pub mod types {
             {
                 self.email = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
                 self
             }
             pub fn external_id<T>(mut self, value: T) -> Self
@@ -669,7 +786,9 @@ pub mod types {
             {
                 self.external_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for external_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for external_id: {e}")
+                    });
                 self
             }
             pub fn first_name<T>(mut self, value: T) -> Self
@@ -679,7 +798,9 @@ pub mod types {
             {
                 self.first_name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for first_name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_name: {e}")
+                    });
                 self
             }
             pub fn id<T>(mut self, value: T) -> Self
@@ -699,7 +820,9 @@ pub mod types {
             {
                 self.itn = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for itn: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for itn: {e}")
+                    });
                 self
             }
             pub fn last_name<T>(mut self, value: T) -> Self
@@ -709,7 +832,9 @@ pub mod types {
             {
                 self.last_name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for last_name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_name: {e}")
+                    });
                 self
             }
             pub fn phone_number<T>(mut self, value: T) -> Self
@@ -719,7 +844,9 @@ pub mod types {
             {
                 self.phone_number = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for phone_number: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
                 self
             }
             pub fn referral_id<T>(mut self, value: T) -> Self
@@ -729,7 +856,9 @@ pub mod types {
             {
                 self.referral_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for referral_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for referral_id: {e}")
+                    });
                 self
             }
             pub fn residence_address<T>(mut self, value: T) -> Self
@@ -737,9 +866,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.residence_address = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for residence_address: {e}")
-                });
+                self.residence_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for residence_address: {e}"
+                        )
+                    });
                 self
             }
             pub fn verification_document_id<T>(mut self, value: T) -> Self
@@ -747,9 +880,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.verification_document_id = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for verification_document_id: {e}")
-                });
+                self.verification_document_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_document_id: {e}"
+                        )
+                    });
                 self
             }
         }
@@ -796,7 +933,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ErrorEnvelope {
-            errors: ::std::result::Result<::std::vec::Vec<super::ErrorItem>, ::std::string::String>,
+            errors: ::std::result::Result<
+                ::std::vec::Vec<super::ErrorItem>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ErrorEnvelope {
             fn default() -> Self {
@@ -813,7 +953,9 @@ pub mod types {
             {
                 self.errors = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for errors: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for errors: {e}")
+                    });
                 self
             }
         }
@@ -822,22 +964,21 @@ pub mod types {
             fn try_from(
                 value: ErrorEnvelope,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    errors: value.errors?,
-                })
+                Ok(Self { errors: value.errors? })
             }
         }
         impl ::std::convert::From<super::ErrorEnvelope> for ErrorEnvelope {
             fn from(value: super::ErrorEnvelope) -> Self {
-                Self {
-                    errors: Ok(value.errors),
-                }
+                Self { errors: Ok(value.errors) }
             }
         }
         #[derive(Clone, Debug)]
         pub struct ErrorItem {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
-            message: ::std::result::Result<super::ErrorItemMessage, ::std::string::String>,
+            message: ::std::result::Result<
+                super::ErrorItemMessage,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ErrorItem {
             fn default() -> Self {
@@ -855,7 +996,9 @@ pub mod types {
             {
                 self.code = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for code: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -865,7 +1008,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
         }
@@ -890,7 +1035,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct LoginRequest {
-            password: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for LoginRequest {
@@ -909,7 +1057,9 @@ pub mod types {
             {
                 self.password = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for password: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
                 self
             }
             pub fn token<T>(mut self, value: T) -> Self
@@ -919,7 +1069,9 @@ pub mod types {
             {
                 self.token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
                 self
             }
         }
@@ -944,7 +1096,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct RefreshRequest {
-            refresh_token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            refresh_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for RefreshRequest {
             fn default() -> Self {
@@ -961,7 +1116,9 @@ pub mod types {
             {
                 self.refresh_token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for refresh_token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
                 self
             }
         }
@@ -984,9 +1141,15 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TokenData {
-            access_token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            access_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             expires_in: ::std::result::Result<i64, ::std::string::String>,
-            refresh_token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            refresh_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for TokenData {
             fn default() -> Self {
@@ -1005,7 +1168,9 @@ pub mod types {
             {
                 self.access_token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for access_token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
                 self
             }
             pub fn expires_in<T>(mut self, value: T) -> Self
@@ -1015,7 +1180,9 @@ pub mod types {
             {
                 self.expires_in = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for expires_in: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
                 self
             }
             pub fn refresh_token<T>(mut self, value: T) -> Self
@@ -1025,7 +1192,9 @@ pub mod types {
             {
                 self.refresh_token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for refresh_token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
                 self
             }
         }
@@ -1069,7 +1238,9 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
                 self
             }
         }
@@ -1083,9 +1254,7 @@ pub mod types {
         }
         impl ::std::convert::From<super::TokenEnvelope> for TokenEnvelope {
             fn from(value: super::TokenEnvelope) -> Self {
-                Self {
-                    data: Ok(value.data),
-                }
+                Self { data: Ok(value.data) }
             }
         }
         #[derive(Clone, Debug)]
@@ -1114,7 +1283,9 @@ pub mod types {
             {
                 self.expired_at = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for expired_at: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for expired_at: {e}")
+                    });
                 self
             }
             pub fn message<T>(mut self, value: T) -> Self
@@ -1124,7 +1295,9 @@ pub mod types {
             {
                 self.message = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
@@ -1134,11 +1307,14 @@ pub mod types {
             {
                 self.name = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<TokenExpiredMessage> for super::TokenExpiredMessage {
+        impl ::std::convert::TryFrom<TokenExpiredMessage>
+        for super::TokenExpiredMessage {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: TokenExpiredMessage,
@@ -1166,12 +1342,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -1218,9 +1400,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -1263,72 +1443,71 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<auth_runtime::Session>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Generate a JWT access token and a refresh token
 
-    Logs in with the account email (sent in a field named `token`!), the password and
-    the merchant ID (header `merchant_id`). Anonymous: send no `Authorization` header.
-    The access token lasts 30 minutes, the refresh token 2 days.
+Logs in with the account email (sent in a field named `token`!), the password and
+the merchant ID (header `merchant_id`). Anonymous: send no `Authorization` header.
+The access token lasts 30 minutes, the refresh token 2 days.
 
 
-    Sends a `POST` request to `/v2/auth/login`
+Sends a `POST` request to `/v2/auth/login`
 
-    Arguments:
-    - `merchant_id`: The merchant ID assigned with the account (header name has an underscore).
-    - `body`
-    ```ignore
-    let response = client.login()
-        .merchant_id(merchant_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+Arguments:
+- `merchant_id`: The merchant ID assigned with the account (header name has an underscore).
+- `body`
+```ignore
+let response = client.login()
+    .merchant_id(merchant_id)
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn login(&self) -> builder::Login<'_> {
         builder::Login::new(self)
     }
     /**Get a new JWT access token with the refresh token
 
-    Exchanges the refresh token obtained from `/v2/auth/login` for a new access token
-    (and a new refresh token), without logging in again. Anonymous: the refresh token
-    travels in the body, send no `Authorization` header. If the refresh token has
-    expired (2 days) the answer is an error with code `REFRESH_TOKEN_EXPIRED`; the
-    client must then log in again. The docs do not give that error's status code;
-    401 is our assumption.
+Exchanges the refresh token obtained from `/v2/auth/login` for a new access token
+(and a new refresh token), without logging in again. Anonymous: the refresh token
+travels in the body, send no `Authorization` header. If the refresh token has
+expired (2 days) the answer is an error with code `REFRESH_TOKEN_EXPIRED`; the
+client must then log in again. The docs do not give that error's status code;
+401 is our assumption.
 
 
-    Sends a `POST` request to `/v2/auth/refresh`
+Sends a `POST` request to `/v2/auth/refresh`
 
-    Arguments:
-    - `merchant_id`: The merchant ID assigned with the account (header name has an underscore).
-    - `body`
-    ```ignore
-    let response = client.refresh_token()
-        .merchant_id(merchant_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+Arguments:
+- `merchant_id`: The merchant ID assigned with the account (header name has an underscore).
+- `body`
+```ignore
+let response = client.refresh_token()
+    .merchant_id(merchant_id)
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn refresh_token(&self) -> builder::RefreshToken<'_> {
         builder::RefreshToken::new(self)
     }
     /**Create a customer account for a new user
 
-    The provider's example of a private endpoint. Authenticated with either a bearer
-    JWT or the `Api-key` header. Which fields are mandatory is not documented; only
-    `email` is required here.
+The provider's example of a private endpoint. Authenticated with either a bearer
+JWT or the `Api-key` header. Which fields are mandatory is not documented; only
+`email` is required here.
 
 
-    Sends a `POST` request to `/v2/customer/create`
+Sends a `POST` request to `/v2/customer/create`
 
-    ```ignore
-    let response = client.create_customer()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.create_customer()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn create_customer(&self) -> builder::CreateCustomer<'_> {
         builder::CreateCustomer::new(self)
     }
@@ -1339,12 +1518,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::login`]
 
-    [`Client::login`]: super::Client::login*/
+[`Client::login`]: super::Client::login*/
     #[derive(Debug, Clone)]
     pub struct Login<'a> {
         client: &'a super::Client,
@@ -1363,9 +1542,12 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.merchant_id = value.try_into().map_err(|_| {
-                "conversion to `:: std :: string :: String` for merchant_id failed".to_string()
-            });
+            self.merchant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for merchant_id failed"
+                        .to_string()
+                });
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1376,12 +1558,16 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `LoginRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `LoginRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(types::builder::LoginRequest) -> types::builder::LoginRequest,
+            F: std::ops::FnOnce(
+                types::builder::LoginRequest,
+            ) -> types::builder::LoginRequest,
         {
             self.body = self.body.map(f);
             self
@@ -1390,21 +1576,22 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TokenEnvelope>, Error<types::ErrorEnvelope>> {
-            let Self {
-                client,
-                merchant_id,
-                body,
-            } = self;
+            let Self { client, merchant_id, body } = self;
             let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| types::LoginRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::LoginRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/auth/login", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             header_map.append("merchant_id", merchant_id.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
@@ -1426,19 +1613,27 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::refresh_token`]
 
-    [`Client::refresh_token`]: super::Client::refresh_token*/
+[`Client::refresh_token`]: super::Client::refresh_token*/
     #[derive(Debug, Clone)]
     pub struct RefreshToken<'a> {
         client: &'a super::Client,
@@ -1457,25 +1652,34 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.merchant_id = value.try_into().map_err(|_| {
-                "conversion to `:: std :: string :: String` for merchant_id failed".to_string()
-            });
+            self.merchant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for merchant_id failed"
+                        .to_string()
+                });
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::RefreshRequest>,
-            <V as std::convert::TryInto<types::RefreshRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::RefreshRequest,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `RefreshRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `RefreshRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(types::builder::RefreshRequest) -> types::builder::RefreshRequest,
+            F: std::ops::FnOnce(
+                types::builder::RefreshRequest,
+            ) -> types::builder::RefreshRequest,
         {
             self.body = self.body.map(f);
             self
@@ -1484,21 +1688,22 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TokenEnvelope>, Error<types::ErrorEnvelope>> {
-            let Self {
-                client,
-                merchant_id,
-                body,
-            } = self;
+            let Self { client, merchant_id, body } = self;
             let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| types::RefreshRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::RefreshRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/auth/refresh", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             header_map.append("merchant_id", merchant_id.to_string().try_into()?);
             #[allow(unused_mut)]
             let mut request = client
@@ -1520,19 +1725,27 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
     }
     /**Builder for [`Client::create_customer`]
 
-    [`Client::create_customer`]: super::Client::create_customer*/
+[`Client::create_customer`]: super::Client::create_customer*/
     #[derive(Debug, Clone)]
     pub struct CreateCustomer<'a> {
         client: &'a super::Client,
@@ -1548,21 +1761,25 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateCustomerRequest>,
-            <V as std::convert::TryInto<types::CreateCustomerRequest>>::Error: std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::CreateCustomerRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `CreateCustomerRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateCustomerRequest` for body failed: {}", s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                    types::builder::CreateCustomerRequest,
-                ) -> types::builder::CreateCustomerRequest,
+                types::builder::CreateCustomerRequest,
+            ) -> types::builder::CreateCustomerRequest,
         {
             self.body = self.body.map(f);
             self
@@ -1570,18 +1787,25 @@ pub mod builder {
         ///Sends a `POST` request to `/v2/customer/create`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::CreateCustomerResponse>, Error<types::ErrorEnvelope>>
-        {
+        ) -> Result<
+            ResponseValue<types::CreateCustomerResponse>,
+            Error<types::ErrorEnvelope>,
+        > {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::CreateCustomerRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::CreateCustomerRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/customer/create", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1602,15 +1826,27 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -1628,14 +1864,18 @@ pub mod security {
         auth_runtime::OperationSecurity {
             operation_id: "create_customer",
             alternatives: &[
-                &[auth_runtime::Scheme {
-                    name: "bearerAuth",
-                    kind: auth_runtime::SchemeKind::Bearer,
-                }],
-                &[auth_runtime::Scheme {
-                    name: "apiKeyAuth",
-                    kind: auth_runtime::SchemeKind::ApiKeyHeader("Api-key"),
-                }],
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+                &[
+                    auth_runtime::Scheme {
+                        name: "apiKeyAuth",
+                        kind: auth_runtime::SchemeKind::ApiKeyHeader("Api-key"),
+                    },
+                ],
             ],
         },
         auth_runtime::OperationSecurity {
@@ -1648,7 +1888,9 @@ pub mod security {
         },
     ];
     /// The requirement of one operation; unknown ids get none.
-    pub fn for_operation(operation_id: &str) -> &'static auth_runtime::OperationSecurity {
+    pub fn for_operation(
+        operation_id: &str,
+    ) -> &'static auth_runtime::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
@@ -1656,10 +1898,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[auth_runtime::Server {
-    url: "https://{apiHost}",
-    description: "The base URL is not documented (the provider's samples use a `BASE_URL`\nplaceholder); set `apiHost` to the host you were given.\n",
-}];
+pub static SERVERS: &[auth_runtime::Server] = &[
+    auth_runtime::Server {
+        url: "https://{apiHost}",
+        description: "The base URL is not documented (the provider's samples use a `BASE_URL`\nplaceholder); set `apiHost` to the host you were given.\n",
+    },
+];
 impl ClientHooks<auth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
@@ -1677,11 +1921,7 @@ impl ClientHooks<auth_runtime::Session> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         self.inner
-            .execute(
-                &self.client,
-                request,
-                security::for_operation(info.operation_id),
-            )
+            .execute(&self.client, request, security::for_operation(info.operation_id))
             .await
     }
 }
@@ -1690,27 +1930,15 @@ impl ClientHooks<auth_runtime::Session> for Client {
 #[doc(hidden)]
 pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
-        ("LoginRequest", schemars::schema_for!(types::LoginRequest)),
-        (
-            "RefreshRequest",
-            schemars::schema_for!(types::RefreshRequest),
-        ),
-        ("TokenEnvelope", schemars::schema_for!(types::TokenEnvelope)),
-        ("TokenData", schemars::schema_for!(types::TokenData)),
-        ("ErrorEnvelope", schemars::schema_for!(types::ErrorEnvelope)),
-        ("ErrorItem", schemars::schema_for!(types::ErrorItem)),
-        (
-            "TokenExpiredMessage",
-            schemars::schema_for!(types::TokenExpiredMessage),
-        ),
-        (
-            "CreateCustomerRequest",
-            schemars::schema_for!(types::CreateCustomerRequest),
-        ),
-        (
-            "CreateCustomerResponse",
-            schemars::schema_for!(types::CreateCustomerResponse),
-        ),
-        ("Customer", schemars::schema_for!(types::Customer)),
+        ("LoginRequest", schemars::schema_for!(types::LoginRequest)), ("RefreshRequest",
+        schemars::schema_for!(types::RefreshRequest)), ("TokenEnvelope",
+        schemars::schema_for!(types::TokenEnvelope)), ("TokenData",
+        schemars::schema_for!(types::TokenData)), ("ErrorEnvelope",
+        schemars::schema_for!(types::ErrorEnvelope)), ("ErrorItem",
+        schemars::schema_for!(types::ErrorItem)), ("TokenExpiredMessage",
+        schemars::schema_for!(types::TokenExpiredMessage)), ("CreateCustomerRequest",
+        schemars::schema_for!(types::CreateCustomerRequest)), ("CreateCustomerResponse",
+        schemars::schema_for!(types::CreateCustomerResponse)), ("Customer",
+        schemars::schema_for!(types::Customer))
     ]
 }

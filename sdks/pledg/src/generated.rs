@@ -4,18 +4,24 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     ///`AccessTokenResponse`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AccessTokenResponse {
         ///The bearer token. Secret; never log it.
         pub access_token: ::std::string::String,
         /**Lifetime in seconds RELATIVE to receipt (600 = 10 minutes). Compute the
-        deadline on the local clock when the response arrives.
-        */
+deadline on the local clock when the response arrives.
+*/
         pub expires_in: i64,
         ///Always `Bearer` in the docs.
         pub token_type: ::std::string::String,
@@ -26,11 +32,17 @@ pub mod types {
         }
     }
     ///OAuth 2.0 error body (RFC 6749 §5.2); assumed, not shown in the docs.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct OAuthError {
         /**Error code, e.g. `invalid_request`, `invalid_client`, `invalid_grant`,
-        `unauthorized_client`, `unsupported_grant_type`.
-        */
+`unauthorized_client`, `unsupported_grant_type`.
+*/
         pub error: ::std::string::String,
         ///Human-readable detail.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -42,7 +54,13 @@ pub mod types {
         }
     }
     ///Form body of the token request.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TokenRequest {
         ///Must be exactly `client_credentials`.
         pub grant_type: TokenRequestGrantType,
@@ -64,7 +82,7 @@ pub mod types {
         Ord,
         PartialEq,
         PartialOrd,
-        schemars::JsonSchema,
+        schemars::JsonSchema
     )]
     pub enum TokenRequestGrantType {
         #[serde(rename = "client_credentials")]
@@ -79,7 +97,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for TokenRequestGrantType {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "client_credentials" => Ok(Self::ClientCredentials),
                 _ => Err("invalid value".into()),
@@ -88,7 +108,9 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for TokenRequestGrantType {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
@@ -104,9 +126,15 @@ pub mod types {
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct AccessTokenResponse {
-            access_token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            access_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             expires_in: ::std::result::Result<i64, ::std::string::String>,
-            token_type: ::std::result::Result<::std::string::String, ::std::string::String>,
+            token_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for AccessTokenResponse {
             fn default() -> Self {
@@ -125,7 +153,9 @@ pub mod types {
             {
                 self.access_token = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for access_token: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
                 self
             }
             pub fn expires_in<T>(mut self, value: T) -> Self
@@ -135,7 +165,9 @@ pub mod types {
             {
                 self.expires_in = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for expires_in: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
                 self
             }
             pub fn token_type<T>(mut self, value: T) -> Self
@@ -145,11 +177,14 @@ pub mod types {
             {
                 self.token_type = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for token_type: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for token_type: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<AccessTokenResponse> for super::AccessTokenResponse {
+        impl ::std::convert::TryFrom<AccessTokenResponse>
+        for super::AccessTokenResponse {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AccessTokenResponse,
@@ -194,7 +229,9 @@ pub mod types {
             {
                 self.error = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for error: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
                 self
             }
             pub fn error_description<T>(mut self, value: T) -> Self
@@ -202,9 +239,13 @@ pub mod types {
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error_description = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for error_description: {e}")
-                });
+                self.error_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for error_description: {e}"
+                        )
+                    });
                 self
             }
         }
@@ -229,7 +270,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TokenRequest {
-            grant_type: ::std::result::Result<super::TokenRequestGrantType, ::std::string::String>,
+            grant_type: ::std::result::Result<
+                super::TokenRequestGrantType,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for TokenRequest {
             fn default() -> Self {
@@ -246,7 +290,9 @@ pub mod types {
             {
                 self.grant_type = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for grant_type: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for grant_type: {e}")
+                    });
                 self
             }
         }
@@ -274,12 +320,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -328,9 +380,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -373,26 +423,25 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<auth_runtime::Session>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Get an access token (OAuth 2.0 client credentials)
 
-    Authenticate with HTTP Basic (API key as user name, API secret as password),
-    `Content-Type: application/x-www-form-urlencoded`, body
-    `grant_type=client_credentials`. The token is valid for 600 seconds; call this
-    endpoint again when it expires.
+Authenticate with HTTP Basic (API key as user name, API secret as password),
+`Content-Type: application/x-www-form-urlencoded`, body
+`grant_type=client_credentials`. The token is valid for 600 seconds; call this
+endpoint again when it expires.
 
 
-    Sends a `POST` request to `/api/token`
+Sends a `POST` request to `/api/token`
 
-    ```ignore
-    let response = client.create_token()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```ignore
+let response = client.create_token()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn create_token(&self) -> builder::CreateToken<'_> {
         builder::CreateToken::new(self)
     }
@@ -403,12 +452,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::create_token`]
 
-    [`Client::create_token`]: super::Client::create_token*/
+[`Client::create_token`]: super::Client::create_token*/
     #[derive(Debug, Clone)]
     pub struct CreateToken<'a> {
         client: &'a super::Client,
@@ -429,12 +478,16 @@ pub mod builder {
             self.body = value
                 .try_into()
                 .map(From::from)
-                .map_err(|s| format!("conversion to `TokenRequest` for body failed: {}", s));
+                .map_err(|s| {
+                    format!("conversion to `TokenRequest` for body failed: {}", s)
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
-            F: std::ops::FnOnce(types::builder::TokenRequest) -> types::builder::TokenRequest,
+            F: std::ops::FnOnce(
+                types::builder::TokenRequest,
+            ) -> types::builder::TokenRequest,
         {
             self.body = self.body.map(f);
             self
@@ -442,17 +495,25 @@ pub mod builder {
         ///Sends a `POST` request to `/api/token`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AccessTokenResponse>, Error<types::OAuthError>> {
+        ) -> Result<
+            ResponseValue<types::AccessTokenResponse>,
+            Error<types::OAuthError>,
+        > {
             let Self { client, body } = self;
             let body = body
-                .and_then(|v| types::TokenRequest::try_from(v).map_err(|e| e.to_string()))
+                .and_then(|v| {
+                    types::TokenRequest::try_from(v).map_err(|e| e.to_string())
+                })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/token", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -473,12 +534,20 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -492,16 +561,23 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] =
-        &[auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
+        auth_runtime::OperationSecurity {
             operation_id: "create_token",
-            alternatives: &[&[auth_runtime::Scheme {
-                name: "basicAuth",
-                kind: auth_runtime::SchemeKind::Basic,
-            }]],
-        }];
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "basicAuth",
+                        kind: auth_runtime::SchemeKind::Basic,
+                    },
+                ],
+            ],
+        },
+    ];
     /// The requirement of one operation; unknown ids get none.
-    pub fn for_operation(operation_id: &str) -> &'static auth_runtime::OperationSecurity {
+    pub fn for_operation(
+        operation_id: &str,
+    ) -> &'static auth_runtime::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
@@ -509,10 +585,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[auth_runtime::Server {
-    url: "https://{apiHost}",
-    description: "The API URL is given on the provider's \"environments\" page, which is not in our\ncopy of the docs; set `apiHost` to the host of the environment you use.\n",
-}];
+pub static SERVERS: &[auth_runtime::Server] = &[
+    auth_runtime::Server {
+        url: "https://{apiHost}",
+        description: "The API URL is given on the provider's \"environments\" page, which is not in our\ncopy of the docs; set `apiHost` to the host of the environment you use.\n",
+    },
+];
 impl ClientHooks<auth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
@@ -530,11 +608,7 @@ impl ClientHooks<auth_runtime::Session> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         self.inner
-            .execute(
-                &self.client,
-                request,
-                security::for_operation(info.operation_id),
-            )
+            .execute(&self.client, request, security::for_operation(info.operation_id))
             .await
     }
 }
@@ -544,10 +618,7 @@ impl ClientHooks<auth_runtime::Session> for Client {
 pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
         ("TokenRequest", schemars::schema_for!(types::TokenRequest)),
-        (
-            "AccessTokenResponse",
-            schemars::schema_for!(types::AccessTokenResponse),
-        ),
-        ("OAuthError", schemars::schema_for!(types::OAuthError)),
+        ("AccessTokenResponse", schemars::schema_for!(types::AccessTokenResponse)),
+        ("OAuthError", schemars::schema_for!(types::OAuthError))
     ]
 }

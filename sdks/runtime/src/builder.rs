@@ -14,6 +14,7 @@ use crate::retry::RetryPolicy;
 use crate::sdk::Sdk;
 use crate::secret::fingerprint;
 use crate::session::{Session, SessionBuilder};
+use crate::store::TokenStore;
 use crate::token::{Profile, TokenFlow, TokenManager};
 
 /// Default per-attempt timeout for provider calls.
@@ -55,6 +56,7 @@ pub struct Builder<P: Provider> {
     http: Option<reqwest::Client>,
     timeout: Duration,
     shared_cache: bool,
+    store: Option<Arc<dyn TokenStore>>,
 }
 
 impl<P: Provider> fmt::Debug for Builder<P> {
@@ -81,6 +83,7 @@ impl<P: Provider> Default for Builder<P> {
             http: None,
             timeout: DEFAULT_TIMEOUT,
             shared_cache: true,
+            store: None,
         }
     }
 }
@@ -132,6 +135,13 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Share tokens with other processes through `store` (second level,
+    /// behind the in-process cache).
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Fill environment and credentials from variables (see the provider
     /// crate's docs for their names); values set on the builder win.
     pub fn from_env(self) -> Result<Self, Error> {
@@ -140,10 +150,10 @@ impl<P: Provider> Builder<P> {
 
     /// [`Builder::from_env`] reading from `get` instead of the process.
     pub fn from_env_with(mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        if self.environment.is_none() {
-            if let Some(url) = get(P::PROFILE.base_url_env).filter(|u| !u.is_empty()) {
-                self.environment = Some(Environment::Custom(url));
-            }
+        if self.environment.is_none()
+            && let Some(url) = get(P::PROFILE.base_url_env).filter(|u| !u.is_empty())
+        {
+            self.environment = Some(Environment::Custom(url));
         }
         if self.credentials.is_none() {
             self.credentials = Some(P::credentials_from_env(get)?);
@@ -191,6 +201,7 @@ impl<P: Provider> Builder<P> {
             clock: self.clock,
             metrics: Arc::new(Metrics::default()),
             shared_cache: self.shared_cache,
+            store: self.store,
         };
         P::connect(connect, credentials)
     }
@@ -242,6 +253,7 @@ pub struct Connect {
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     shared_cache: bool,
+    store: Option<Arc<dyn TokenStore>>,
 }
 
 impl fmt::Debug for Connect {
@@ -321,18 +333,20 @@ impl Connect {
     }
 
     fn token_manager(&self, identity: &[&str], flow: Arc<dyn TokenFlow>) -> Arc<TokenManager> {
+        let key = self.principal_key(identity);
         let make = || {
-            TokenManager::new(
+            TokenManager::with_store(
                 self.profile,
                 Arc::clone(&flow),
                 Arc::clone(&self.clock),
                 Arc::clone(&self.metrics),
+                self.store.clone(),
+                key.clone(),
             )
         };
         if !self.shared_cache {
             return make();
         }
-        let key = self.principal_key(identity);
         let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
         registry.retain(|_, weak| weak.strong_count() > 0);
         if let Some(existing) = registry.get(&key).and_then(Weak::upgrade) {

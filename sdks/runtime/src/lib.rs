@@ -23,6 +23,7 @@ mod sdk;
 mod secret;
 mod security;
 mod session;
+pub mod store;
 mod token;
 
 pub use builder::{
@@ -38,6 +39,7 @@ pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
 pub use security::{OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
+pub use store::{Record, TokenStore};
 pub use token::{
     Issued, LEAD_JITTER, Lead, MIN_TOKEN_LIFETIME, Profile, REFRESH_COOL_DOWN, Token, TokenFlow,
     TokenManager,

@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorKind};
 use crate::expiry::{self, Expiry, ExpiryHints, ExpirySource};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
+use crate::store::{FetchFn, Record, TokenStore, unix_ms};
 
 /// How far ahead of expiry a provider's tokens are refreshed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,6 +181,9 @@ pub struct TokenManager {
     /// Milliseconds since `epoch` before which no background refresh starts.
     not_before_ms: AtomicU64,
     epoch: Instant,
+    /// Second-level cache shared by a fleet, and this principal's key in it.
+    store: Option<Arc<dyn TokenStore>>,
+    key: String,
 }
 
 impl fmt::Debug for TokenManager {
@@ -198,6 +202,19 @@ impl TokenManager {
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        Self::with_store(profile, flow, clock, metrics, None, String::new())
+    }
+
+    /// A manager whose fetches go through `store` under `key` (a principal
+    /// key: hashed, never a raw credential).
+    pub fn with_store(
+        profile: Profile,
+        flow: Arc<dyn TokenFlow>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        store: Option<Arc<dyn TokenStore>>,
+        key: String,
+    ) -> Arc<Self> {
         let epoch = clock.now();
         Arc::new(TokenManager {
             profile,
@@ -213,6 +230,8 @@ impl TokenManager {
             refreshing: AtomicBool::new(false),
             not_before_ms: AtomicU64::new(0),
             epoch,
+            store,
+            key,
         })
     }
 
@@ -245,7 +264,7 @@ impl TokenManager {
             Reason::Missing
         };
         drop(guard);
-        self.fetch(reason, None).await
+        self.fetch(reason, None, None).await
     }
 
     /// The cached token, if any, without fetching (expired ones included).
@@ -271,7 +290,8 @@ impl TokenManager {
                 self.metrics.inc_invalidations();
             }
         }
-        self.fetch(Reason::Unauthorized, None).await
+        self.fetch(Reason::Unauthorized, None, Some(used.clone()))
+            .await
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
@@ -292,7 +312,7 @@ impl TokenManager {
         let this = Arc::clone(self);
         let seen = self.current.load().as_ref().map(|t| t.id);
         handle.spawn(async move {
-            let result = this.fetch(Reason::Proactive, seen).await;
+            let result = this.fetch(Reason::Proactive, seen, None).await;
             if result.is_err() {
                 let retry_at = this.now_ms(this.clock.now()) + REFRESH_COOL_DOWN.as_millis() as u64;
                 this.not_before_ms.store(retry_at, Ordering::Relaxed);
@@ -307,6 +327,7 @@ impl TokenManager {
         self: &Arc<Self>,
         reason: Reason,
         proactive_seen: Option<u64>,
+        rejected: Option<HeaderValue>,
     ) -> Result<Arc<Token>, Error> {
         let before = self.completed.load(Ordering::Acquire);
         let mut state = self.fetch.lock().await;
@@ -324,10 +345,10 @@ impl TokenManager {
         }
         match reason {
             Reason::Proactive => {
-                if let Some(t) = usable {
-                    if Some(t.id) != proactive_seen || now < t.refresh_at {
-                        return Ok(Arc::clone(t));
-                    }
+                if let Some(t) = usable
+                    && (Some(t.id) != proactive_seen || now < t.refresh_at)
+                {
+                    return Ok(Arc::clone(t));
                 }
             }
             Reason::Unauthorized => {}
@@ -338,7 +359,18 @@ impl TokenManager {
             }
         }
         let span = info_span!("auth.fetch", provider = self.profile.name, reason = ?reason);
-        let outcome = self.fetch_from_provider(&mut state).instrument(span).await;
+        let rejected = match reason {
+            Reason::Unauthorized => rejected,
+            _ => None,
+        };
+        let outcome = match &self.store {
+            Some(store) => {
+                self.fetch_through_store(store.as_ref(), &mut state, rejected)
+                    .instrument(span)
+                    .await
+            }
+            None => self.fetch_direct(&mut state).instrument(span).await,
+        };
         self.completed.fetch_add(1, Ordering::AcqRel);
         match outcome {
             Ok(token) => {
@@ -357,11 +389,80 @@ impl TokenManager {
         }
     }
 
+    /// This process alone: ask the provider, cache the result.
+    async fn fetch_direct(&self, state: &mut FetchState) -> Result<Arc<Token>, Error> {
+        let issued = self.obtain(state).await?;
+        let received = self.clock.now();
+        let expiry = self.expiry_of(&issued, received);
+        if let Some(rt) = issued.refresh_token {
+            state.refresh_token = Some(rt);
+        }
+        let refresh_at = expiry.deadline - self.lead(expiry.lifetime);
+        Ok(self.build(issued.access_token, expiry, refresh_at))
+    }
+
+    /// Through the shared store: a token another process already fetched
+    /// is reused; otherwise one process of the fleet fetches (with the
+    /// fleet's latest refresh token) and publishes the result.
+    async fn fetch_through_store(
+        &self,
+        store: &dyn TokenStore,
+        state: &mut FetchState,
+        rejected: Option<HeaderValue>,
+    ) -> Result<Arc<Token>, Error> {
+        let clock = Arc::clone(&self.clock);
+        let usable = move |r: &Record| {
+            unix_ms(clock.wall()) < r.refresh_at_unix_ms
+                && rejected
+                    .as_ref()
+                    .is_none_or(|h| bearer_header(&r.access_token) != *h)
+        };
+        let local_refresh = state.refresh_token.take();
+        let fetch: FetchFn<'_> = Box::new(move |stored: Option<Record>| {
+            Box::pin(async move {
+                // The fleet's refresh token is the latest; ours may be spent.
+                let mut scratch = FetchState {
+                    refresh_token: stored.and_then(|r| r.refresh_token).or(local_refresh),
+                    last_error: None,
+                };
+                let issued = self.obtain(&mut scratch).await?;
+                let received = self.clock.now();
+                let expiry = self.expiry_of(&issued, received);
+                let wall = unix_ms(self.clock.wall());
+                let lifetime_ms = expiry.lifetime.as_millis() as i64;
+                let lead_ms = self.lead(expiry.lifetime).as_millis() as i64;
+                Ok(Record {
+                    access_token: issued.access_token,
+                    refresh_token: issued.refresh_token.or(scratch.refresh_token),
+                    expires_at_unix_ms: wall + lifetime_ms,
+                    refresh_at_unix_ms: wall + lifetime_ms - lead_ms,
+                })
+            })
+        });
+        let record = store.get_or_fetch(&self.key, &usable, fetch).await?;
+        let now = self.clock.now();
+        let wall = unix_ms(self.clock.wall());
+        let until = |ms: i64| now + Duration::from_millis(ms.saturating_sub(wall).max(0) as u64);
+        let mut expiry = Expiry {
+            deadline: until(record.expires_at_unix_ms),
+            lifetime: Duration::from_millis(
+                record.expires_at_unix_ms.saturating_sub(wall).max(0) as u64
+            ),
+            source: ExpirySource::UnixSeconds,
+            expired_on_arrival: record.expires_at_unix_ms <= wall,
+        };
+        if expiry.lifetime < MIN_TOKEN_LIFETIME {
+            expiry.deadline = now + MIN_TOKEN_LIFETIME;
+        }
+        let refresh_at = until(record.refresh_at_unix_ms).min(expiry.deadline);
+        state.refresh_token = record.refresh_token;
+        Ok(self.build(record.access_token, expiry, refresh_at))
+    }
+
     /// Refresh token first when there is one; a login otherwise, or when
     /// the refresh token is expired or rejected.
-    async fn fetch_from_provider(&self, state: &mut FetchState) -> Result<Arc<Token>, Error> {
+    async fn obtain(&self, state: &mut FetchState) -> Result<Issued, Error> {
         if let Some(rt) = state.refresh_token.take() {
-            let started = self.clock.now();
             let outcome = match self.flow.refresh(&rt) {
                 Some(fut) => {
                     self.metrics.inc_refreshes();
@@ -375,7 +476,7 @@ impl TokenManager {
             };
             if let Some(result) = outcome {
                 match result {
-                    Ok(issued) => return self.accept(issued, state, started),
+                    Ok(issued) => return self.checked(issued),
                     Err(e)
                         if matches!(
                             e.kind(),
@@ -397,17 +498,11 @@ impl TokenManager {
         }
         self.metrics.inc_logins();
         debug!(provider = self.profile.name, "logging in");
-        let started = self.clock.now();
         let issued = self.flow.login().await?;
-        self.accept(issued, state, started)
+        self.checked(issued)
     }
 
-    fn accept(
-        &self,
-        issued: Issued,
-        state: &mut FetchState,
-        _started: Instant,
-    ) -> Result<Arc<Token>, Error> {
+    fn checked(&self, issued: Issued) -> Result<Issued, Error> {
         if issued.access_token.is_empty() {
             return Err(Error::new(
                 ErrorKind::MalformedResponse,
@@ -415,19 +510,18 @@ impl TokenManager {
                 "the provider returned an empty access token",
             ));
         }
-        // Relative lifetimes are measured from receipt.
-        let received = self.clock.now();
-        let expiry = expiry::resolve(
+        Ok(issued)
+    }
+
+    /// The token's expiry (earliest source), floored at [`MIN_TOKEN_LIFETIME`].
+    fn expiry_of(&self, issued: &Issued, received: Instant) -> Expiry {
+        let mut expiry = expiry::resolve(
             issued.access_token.expose(),
             &issued.hints,
             self.clock.as_ref(),
             received,
             self.profile.assumed_lifetime,
         );
-        if let Some(rt) = issued.refresh_token {
-            state.refresh_token = Some(rt);
-        }
-        let mut expiry = expiry;
         if expiry.source == ExpirySource::Assumed {
             warn!(provider = self.profile.name, assumed = ?self.profile.assumed_lifetime, "token states no expiry; assuming the documented lifetime");
         }
@@ -436,15 +530,18 @@ impl TokenManager {
             expiry.deadline = received + MIN_TOKEN_LIFETIME;
             expiry.lifetime = MIN_TOKEN_LIFETIME;
         }
-        let refresh_at = expiry.deadline - self.lead(expiry.lifetime);
-        let header = bearer_header(&issued.access_token);
-        Ok(Arc::new(Token {
-            value: issued.access_token,
+        expiry
+    }
+
+    fn build(&self, value: Secret, expiry: Expiry, refresh_at: Instant) -> Arc<Token> {
+        let header = bearer_header(&value);
+        Arc::new(Token {
+            value,
             header,
             expiry,
             refresh_at,
             id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
-        }))
+        })
     }
 
     /// The jittered refresh lead for a token of `lifetime`.

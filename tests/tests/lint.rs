@@ -1,0 +1,334 @@
+//! The spec lint: the real specs lint clean and parse, every rule fires on its
+//! fixture (and only there), and garbage input is a `parse` error, not a panic.
+
+use std::path::{Path, PathBuf};
+
+use codegen::lint::{LintError, lint_str};
+
+const SPECS: &[&str] = &["exirom", "institution", "pledg", "bursagb", "axept"];
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn spec_path(name: &str) -> PathBuf {
+    manifest_dir().join("../specs").join(format!("{name}.yaml"))
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    manifest_dir().join("lint-fixtures").join(name)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn lint_fixture(name: &str) -> Vec<LintError> {
+    lint_str(name, &read(&fixture_path(name)))
+}
+
+fn show(errors: &[LintError]) -> String {
+    errors.iter().map(|e| format!("  {e}\n")).collect()
+}
+
+/// Exactly one error, of `rule`, at `pointer`, whose message names the file.
+fn assert_single(name: &str, rule: &str, pointer: &str) {
+    let errors = lint_fixture(name);
+    assert_eq!(
+        errors.len(),
+        1,
+        "{name}: expected exactly one error, got:\n{}",
+        show(&errors)
+    );
+    let error = &errors[0];
+    assert_eq!(error.rule, rule, "{name}: wrong rule:\n{}", show(&errors));
+    assert_eq!(
+        error.pointer,
+        pointer,
+        "{name}: wrong pointer:\n{}",
+        show(&errors)
+    );
+    assert_eq!(error.file, name);
+    assert!(
+        error.message.contains(name),
+        "{name}: message does not name the file: {}",
+        error.message
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("{name}: {pointer}: [{rule}] {}", error.message)
+    );
+}
+
+#[test]
+fn real_specs_lint_clean() {
+    let mut report = String::new();
+    for name in SPECS {
+        let file = format!("specs/{name}.yaml");
+        let errors = lint_str(&file, &read(&spec_path(name)));
+        report.push_str(&show(&errors));
+    }
+    assert!(report.is_empty(), "specs fail lint:\n{report}");
+}
+
+#[test]
+fn real_specs_parse_with_openapiv3() {
+    for name in SPECS {
+        let yaml = read(&spec_path(name));
+        let spec: openapiv3::OpenAPI = serde_yaml::from_str(&yaml)
+            .unwrap_or_else(|e| panic!("specs/{name}.yaml does not parse with openapiv3: {e}"));
+        assert!(spec.openapi.starts_with("3.0."), "{name}: {}", spec.openapi);
+        for (path, method, op) in spec.operations() {
+            assert!(
+                op.operation_id.is_some(),
+                "{name}: {method} {path} has no operationId"
+            );
+            assert!(
+                op.security.is_some(),
+                "{name}: {method} {path} has no security"
+            );
+        }
+    }
+}
+
+/// The operation ids, paths and schema names other code relies on.
+#[test]
+fn real_specs_keep_the_agreed_names() {
+    /// (spec, [(operationId, path)], security schemes, schemas)
+    type Expected<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a [&'a str],
+        &'a [&'a str],
+    );
+    let expected: &[Expected] = &[
+        (
+            "exirom",
+            &[("authenticate", "/v1/auth")],
+            &["bearerAuth"],
+            &[
+                "AuthRequest",
+                "AuthResponse",
+                "AuthTokenObject",
+                "ErrorResponse",
+            ],
+        ),
+        (
+            "institution",
+            &[
+                ("login", "/v2/auth/login"),
+                ("refresh_token", "/v2/auth/refresh"),
+                ("create_customer", "/v2/customer/create"),
+            ],
+            &["bearerAuth", "apiKeyAuth"],
+            &[
+                "LoginRequest",
+                "RefreshRequest",
+                "TokenEnvelope",
+                "TokenData",
+                "ErrorEnvelope",
+                "ErrorItem",
+                "TokenExpiredMessage",
+                "CreateCustomerRequest",
+                "CreateCustomerResponse",
+                "Customer",
+            ],
+        ),
+        (
+            "pledg",
+            &[("create_token", "/api/token")],
+            &["basicAuth", "bearerAuth"],
+            &["TokenRequest", "AccessTokenResponse", "OAuthError"],
+        ),
+        (
+            "bursagb",
+            &[
+                ("generate_token", "/Login/Customer/Api/Verify"),
+                ("create_order", "/Orders/Create"),
+                ("list_supplier_products", "/Supplier/Products/List"),
+            ],
+            &["bearerAuth", "apiKeyAuth"],
+            &[
+                "TokenRequest",
+                "TokenResponse",
+                "TokenData",
+                "ErrorResponse",
+                "CreateOrderRequest",
+                "CreateOrderResponse",
+                "Order",
+                "ProductListRequest",
+                "ProductListResponse",
+                "Product",
+            ],
+        ),
+        (
+            "axept",
+            &[("authenticate", "/api/authenticate")],
+            &["bearerAuth"],
+            &[
+                "AuthenticationRequest",
+                "AuthenticationResponse",
+                "AuthenticationResponsePascal",
+                "AuthenticationResponseCamel",
+                "ErrorResponse",
+            ],
+        ),
+    ];
+    for (name, operations, schemes, schemas) in expected {
+        let spec: openapiv3::OpenAPI = serde_yaml::from_str(&read(&spec_path(name))).unwrap();
+        let found: Vec<(String, String)> = spec
+            .operations()
+            .map(|(path, method, op)| {
+                assert_eq!(method, "post", "{name}: {path}");
+                (op.operation_id.clone().unwrap_or_default(), path.to_owned())
+            })
+            .collect();
+        for (id, path) in *operations {
+            assert!(
+                found.iter().any(|(i, p)| i == id && p == path),
+                "{name}: no operation `{id}` at {path}; found {found:?}"
+            );
+        }
+        assert_eq!(found.len(), operations.len(), "{name}: {found:?}");
+        let components = spec.components.as_ref().unwrap();
+        for scheme in *schemes {
+            assert!(
+                components.security_schemes.contains_key(*scheme),
+                "{name}: no scheme {scheme}"
+            );
+        }
+        for schema in *schemas {
+            assert!(
+                components.schemas.contains_key(*schema),
+                "{name}: no schema {schema}"
+            );
+        }
+    }
+}
+
+#[test]
+fn good_fixtures_lint_clean() {
+    for name in ["good.yaml", "good-nullable.yaml"] {
+        let errors = lint_fixture(name);
+        assert!(errors.is_empty(), "{name}:\n{}", show(&errors));
+    }
+}
+
+#[test]
+fn openapi_version_rule() {
+    assert_single("bad-openapi-version.yaml", "openapi-version", "/openapi");
+}
+
+#[test]
+fn operation_id_rule() {
+    assert_single(
+        "bad-operation-id.yaml",
+        "operation-id",
+        "/paths/~1v1~1auth/post",
+    );
+}
+
+#[test]
+fn security_rule() {
+    assert_single("bad-security.yaml", "security", "/paths/~1v1~1auth/post");
+}
+
+#[test]
+fn inline_response_schema_rule() {
+    assert_single(
+        "bad-inline-response-schema.yaml",
+        "inline-response-schema",
+        "/paths/~1v1~1auth/post/responses/200/content/application~1json/schema",
+    );
+}
+
+#[test]
+fn error_schemas_rule_different_schemas() {
+    assert_single(
+        "bad-error-schemas.yaml",
+        "error-schemas",
+        "/paths/~1v1~1auth/post/responses/401",
+    );
+}
+
+#[test]
+fn error_schemas_rule_bodyless_error() {
+    assert_single(
+        "bad-error-schemas-bodyless.yaml",
+        "error-schemas",
+        "/paths/~1v1~1auth/post/responses/500",
+    );
+}
+
+#[test]
+fn request_content_types_rule_two_types() {
+    assert_single(
+        "bad-request-content-types.yaml",
+        "request-content-types",
+        "/paths/~1v1~1auth/post/requestBody/content",
+    );
+}
+
+#[test]
+fn request_content_types_rule_encoding() {
+    assert_single(
+        "bad-request-content-types-encoding.yaml",
+        "request-content-types",
+        "/paths/~1v1~1auth/post/requestBody/content/application~1x-www-form-urlencoded/encoding",
+    );
+}
+
+#[test]
+fn example_rule_media_type() {
+    assert_single(
+        "bad-example.yaml",
+        "example",
+        "/paths/~1v1~1auth/post/requestBody/content/application~1json/example",
+    );
+}
+
+#[test]
+fn example_rule_schema_level() {
+    assert_single(
+        "bad-example-schema-level.yaml",
+        "example",
+        "/components/schemas/AuthResponse/properties/expiresAt/example",
+    );
+}
+
+#[test]
+fn not_yaml_is_a_parse_error() {
+    assert_single("not-yaml.yaml", "parse", "");
+}
+
+#[test]
+fn non_mapping_root_is_a_parse_error() {
+    assert_single("not-a-mapping.yaml", "parse", "");
+}
+
+#[test]
+fn garbage_never_panics() {
+    let inputs = [
+        "",
+        "~",
+        "[]",
+        "- 1\n- 2\n",
+        "openapi: 3.0.3\npaths: 7\n",
+        "openapi: 3.0.3\npaths:\n  /x:\n    post: [1, 2]\n",
+        "openapi: 3.0.3\npaths:\n  /x:\n    post:\n      responses: {'400': {content: {a/b: {schema: 5, example: 1}}}}\n",
+        "openapi: 3.0.3\ncomponents:\n  schemas:\n    A: {$ref: '#/components/schemas/A', example: 1}\n    B: {type: 12, example: x}\n    C: {pattern: '(', type: string, example: x}\n",
+        "openapi: 3.0.3\npaths:\n  /x:\n    get:\n      requestBody: {$ref: '#/a/b/c'}\n      responses: {default: {$ref: 'other.yaml#/x'}}\n",
+        "openapi: 3.0.3\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties: {b: {$ref: 'http://example.com/s.json'}}\n      example: {b: 1}\n",
+        "a: &a [*a]\n",
+        "{{{{",
+        "openapi: [3, 0, 3]\n",
+        "\u{0}\u{1}binary",
+    ];
+    for (i, input) in inputs.iter().enumerate() {
+        let file = format!("garbage-{i}.yaml");
+        let errors = lint_str(&file, input);
+        for e in &errors {
+            assert_eq!(e.file, file);
+        }
+    }
+}
