@@ -25,6 +25,7 @@
 //! # let _ = (products, token); Ok(()) }
 //! ```
 
+#[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;

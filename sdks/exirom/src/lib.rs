@@ -13,6 +13,7 @@
 //! # let _ = token; Ok(()) }
 //! ```
 
+#[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;

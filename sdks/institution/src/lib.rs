@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+#[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;

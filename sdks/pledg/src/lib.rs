@@ -14,6 +14,7 @@
 //! # let _ = token; Ok(()) }
 //! ```
 
+#[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;

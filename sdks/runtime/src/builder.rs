@@ -193,6 +193,12 @@ impl<P: Provider> Builder<P> {
                 .build()
                 .map_err(|_| Error::config(name, "could not build the HTTP client"))?,
         };
+        // With the `redis` feature, `AUTH_RUNTIME_REDIS_URL` switches the
+        // shared store on without a code change.
+        #[cfg(feature = "redis")]
+        let store = self.store.or_else(crate::redis_store::from_env);
+        #[cfg(not(feature = "redis"))]
+        let store = self.store;
         let connect = Connect {
             profile,
             base_url,
@@ -201,7 +207,7 @@ impl<P: Provider> Builder<P> {
             clock: self.clock,
             metrics: Arc::new(Metrics::default()),
             shared_cache: self.shared_cache,
-            store: self.store,
+            store,
         };
         P::connect(connect, credentials)
     }

@@ -24,6 +24,8 @@ mod secret;
 mod security;
 mod session;
 pub mod store;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 mod token;
 
 pub use builder::{

@@ -46,8 +46,9 @@ pub struct Profile {
 /// Tokens never count as fresh for less than this, whatever they say: a
 /// token that arrives already expired (clock skew, provider bug) is used
 /// for this long and then fetched again — at most one fetch per floor, never
-/// a refresh loop. The provider's 401 is the judge meanwhile.
-pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(5);
+/// a refresh loop. The provider's 401 is the judge meanwhile (and 401
+/// recovery retries once, no more).
+pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(1);
 /// After a failed background refresh, wait this long before the next one
 /// (Google: 10 s, Azure: 30 s); the current token keeps serving meanwhile.
 pub const REFRESH_COOL_DOWN: Duration = Duration::from_secs(10);
