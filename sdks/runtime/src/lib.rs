@@ -18,14 +18,14 @@ mod clock;
 mod error;
 pub mod expiry;
 mod metrics;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod retry;
 mod sdk;
 mod secret;
 mod security;
 mod session;
 pub mod store;
-#[cfg(feature = "redis")]
-pub mod redis_store;
 mod token;
 
 pub use builder::{

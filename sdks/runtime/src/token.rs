@@ -104,6 +104,19 @@ pub trait TokenFlow: Send + Sync + 'static {
     }
 }
 
+/// A shared flow is a flow.
+impl<T: TokenFlow + ?Sized> TokenFlow for Arc<T> {
+    fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
+        (**self).login()
+    }
+    fn refresh<'a>(
+        &'a self,
+        refresh_token: &'a Secret,
+    ) -> Option<BoxFuture<'a, Result<Issued, Error>>> {
+        (**self).refresh(refresh_token)
+    }
+}
+
 /// A cached access token.
 pub struct Token {
     value: Secret,
