@@ -359,7 +359,7 @@ token.
             Default::default()
         }
     }
-    ///`TokenExpiredMessage`
+    ///The object form of an error `message`, a jsonwebtoken error: `TokenExpiredError` (with `expiredAt`) for an expired token, `JsonWebTokenError` for a malformed, forged or revoked one (no `expiredAt`).
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -368,8 +368,11 @@ token.
         schemars::JsonSchema
     )]
     pub struct TokenExpiredMessage {
-        #[serde(rename = "expiredAt")]
-        pub expired_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(
+            rename = "expiredAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub expired_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         pub message: ::std::string::String,
         pub name: ::std::string::String,
     }
@@ -1260,7 +1263,7 @@ token.
         #[derive(Clone, Debug)]
         pub struct TokenExpiredMessage {
             expired_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -1269,7 +1272,7 @@ token.
         impl ::std::default::Default for TokenExpiredMessage {
             fn default() -> Self {
                 Self {
-                    expired_at: Err("no value supplied for expired_at".to_string()),
+                    expired_at: Ok(Default::default()),
                     message: Err("no value supplied for message".to_string()),
                     name: Err("no value supplied for name".to_string()),
                 }
@@ -1278,7 +1281,9 @@ token.
         impl TokenExpiredMessage {
             pub fn expired_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.expired_at = value

@@ -323,7 +323,11 @@ impl Connect {
         identity: &[&str],
         flow: impl FnOnce(Api) -> F,
     ) -> Sdk<Api> {
-        let login = make(&self.base_url, self.http.clone(), login_session.build());
+        let login = make(
+            &self.base_url,
+            self.http.clone(),
+            login_session.auth_endpoint().build(),
+        );
         let session = self.bearer_session(identity, flow(login)).build();
         let api = make(&self.base_url, self.http.clone(), session.clone());
         Sdk::new(api, session, self)

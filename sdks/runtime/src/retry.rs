@@ -145,12 +145,13 @@ pub fn is_unprocessed_status(status: StatusCode) -> bool {
 /// Whether a transport error is worth another try, and whether the request
 /// can have reached the server.
 pub fn classify_transport(e: &reqwest::Error) -> Option<bool /* may have reached server */> {
-    if e.is_connect() {
-        Some(false)
-    } else if e.is_timeout() || e.is_request() || e.is_body() || e.is_decode() {
-        Some(true)
-    } else {
+    if e.is_builder() || e.is_redirect() || e.is_status() {
         None
+    } else if e.is_connect() {
+        Some(false)
+    } else {
+        // Timeouts, resets, connections closed mid-message or mid-body.
+        Some(true)
     }
 }
 

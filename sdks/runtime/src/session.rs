@@ -28,6 +28,9 @@ pub struct Session {
 
 struct Inner {
     provider: &'static str,
+    /// This session sends the provider's token requests: always safe to
+    /// retry (no side effect beyond a token), never given a bearer.
+    auth_endpoint: bool,
     bearer: Option<Arc<TokenManager>>,
     basic: Option<HeaderValue>,
     api_key: Option<Secret>,
@@ -52,6 +55,7 @@ impl fmt::Debug for Session {
 #[derive(Debug)]
 pub struct SessionBuilder {
     provider: &'static str,
+    auth_endpoint: bool,
     bearer: Option<Arc<TokenManager>>,
     basic: Option<HeaderValue>,
     api_key: Option<Secret>,
@@ -69,6 +73,7 @@ impl SessionBuilder {
     ) -> Self {
         SessionBuilder {
             provider,
+            auth_endpoint: false,
             bearer: None,
             basic: None,
             api_key: None,
@@ -95,6 +100,12 @@ impl SessionBuilder {
         self
     }
 
+    /// Mark this as the session of the provider's token endpoint.
+    pub(crate) fn auth_endpoint(mut self) -> Self {
+        self.auth_endpoint = true;
+        self
+    }
+
     pub(crate) fn bearer(mut self, manager: Arc<TokenManager>) -> Self {
         self.bearer = Some(manager);
         self
@@ -104,6 +115,7 @@ impl SessionBuilder {
         Session {
             inner: Arc::new(Inner {
                 provider: self.provider,
+                auth_endpoint: self.auth_endpoint && self.bearer.is_none(),
                 bearer: self.bearer,
                 basic: self.basic,
                 api_key: self.api_key,
@@ -133,6 +145,7 @@ impl Session {
         Session {
             inner: Arc::new(Inner {
                 provider: self.inner.provider,
+                auth_endpoint: self.inner.auth_endpoint,
                 bearer: self.inner.bearer.clone(),
                 basic: self.inner.basic.clone(),
                 api_key: Some(key),
@@ -261,7 +274,8 @@ impl Session {
         let provider = self.inner.provider;
         let policy = &self.inner.policy;
         let started = self.inner.clock.now();
-        let safe = security.is_anonymous()
+        let safe = self.inner.auth_endpoint
+            || security.is_anonymous()
             || retry::is_idempotent(request.method())
             || policy.retry_non_idempotent;
         let mut attempt: u32 = 0;
@@ -271,7 +285,10 @@ impl Session {
             attempt += 1;
             self.inner.metrics.inc_requests();
             let spare = request.try_clone();
-            let result = http.execute(request).await;
+            let result = match http.execute(request).await {
+                Ok(resp) => buffer(resp).await,
+                Err(e) => Err(e),
+            };
             let Some(next) = spare else {
                 // A streaming body cannot be sent twice.
                 return finish(result, attempt);
@@ -408,6 +425,20 @@ impl Session {
             Err((e, attempts)) => Err(Error::from_transport(provider, &e, attempts)),
         }
     }
+}
+
+/// Read the whole body now, so a connection that breaks mid-body is a
+/// transport failure the retry policy sees (and not an error after it).
+async fn buffer(resp: Response) -> reqwest::Result<Response> {
+    let status = resp.status();
+    let version = resp.version();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await?;
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Ok(Response::from(rebuilt))
 }
 
 fn transport_kind(e: &reqwest::Error) -> &'static str {

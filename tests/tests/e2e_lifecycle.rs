@@ -1,0 +1,447 @@
+//! The five SDKs against the sandbox: caching, proactive refresh,
+//! refresh-token rotation, 401 recovery, 403, retries, malformed answers,
+//! the thundering herd at expiry.
+
+use std::time::{Duration, Instant};
+
+use sandbox::{Fault, Provider, Route, SandboxConfig, Variant};
+use workspace_tests::support::{Env, fast_retries};
+
+/// Each provider's documented token lifetime in the default sandbox.
+fn lifetime(p: Provider) -> Duration {
+    match p {
+        Provider::Exirom => Duration::from_secs(30 * 24 * 3600),
+        Provider::Institution => Duration::from_secs(30 * 60),
+        Provider::Pledg => Duration::from_secs(600),
+        Provider::Bursagb => Duration::from_secs(3600),
+        Provider::Axept => Duration::from_secs(30 * 60),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_login_serves_many_calls() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        for _ in 0..25 {
+            let out = client.call().await;
+            assert!(out.ok(), "{p:?}: {out:?}");
+            assert_eq!(out.attempts, 1);
+        }
+        assert_eq!(env.logins(p), 1, "{p:?}");
+        assert_eq!(
+            env.sandbox
+                .counters()
+                .route(p, client.call_route())
+                .successes,
+            25,
+            "{p:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proactive_refresh_before_expiry_with_zero_401s() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        assert!(client.call().await.ok());
+        let first = client.bearer().await.unwrap();
+        // Every provider's lead (with jitter) ends before 85 % of the life
+        // (exirom: one day of thirty).
+        let due = if p == Provider::Exirom {
+            lifetime(p) - Duration::from_secs(12 * 3600)
+        } else {
+            lifetime(p).mul_f64(0.85)
+        };
+        env.advance(due);
+        assert!(
+            client.call().await.ok(),
+            "{p:?}: the current token still serves"
+        );
+        let mut refreshed = false;
+        for _ in 0..200 {
+            if client.bearer().await.unwrap().id() != first.id() {
+                refreshed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            refreshed,
+            "{p:?}: refreshed in the background before expiry"
+        );
+        assert_eq!(env.auth_calls(p), 2, "{p:?}");
+        // Past the first token's expiry: the new one serves, no 401 ever.
+        env.advance(lifetime(p) - due + Duration::from_secs(1));
+        assert!(client.call().await.ok(), "{p:?}");
+        assert_eq!(env.unauthorized(p), 0, "{p:?}");
+        assert_eq!(client.metrics().reauthentications, 0, "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn institution_rotates_refresh_tokens_and_falls_back_to_login() {
+    let env = Env::start().await;
+    let p = Provider::Institution;
+    let client = env.client(p);
+    assert!(client.call().await.ok());
+    // Expired access token: the refresh token is used, not a login.
+    env.advance(Duration::from_secs(31 * 60));
+    assert!(client.call().await.ok());
+    assert_eq!((env.logins(p), env.refreshes(p)), (1, 1));
+    // Again: the rotated refresh token works (the first one is spent).
+    env.advance(Duration::from_secs(31 * 60));
+    assert!(client.call().await.ok());
+    assert_eq!((env.logins(p), env.refreshes(p)), (1, 2));
+    // After 2 days the refresh token is dead: REFRESH_TOKEN_EXPIRED → login.
+    env.advance(Duration::from_secs(3 * 24 * 3600));
+    assert!(client.call().await.ok());
+    assert_eq!((env.logins(p), env.refreshes(p)), (2, 2));
+    assert_eq!(
+        env.sandbox
+            .counters()
+            .route(p, Route::Refresh)
+            .unauthorized_401,
+        1,
+        "exactly one refused refresh"
+    );
+    assert_eq!(
+        env.sandbox
+            .counters()
+            .route(p, Route::CustomerCreate)
+            .unauthorized_401,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_causes_one_reauthentication_and_one_retry() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        assert!(client.call().await.ok());
+        let token = client.bearer().await.unwrap();
+        env.sandbox.revoke_token(token.secret().expose());
+        let out = client.call().await;
+        assert!(out.ok(), "{p:?}: {out:?}");
+        assert_eq!(out.attempts, 2, "{p:?}: the call was retried once");
+        assert_eq!(env.auth_calls(p), 2, "{p:?}: one re-authentication");
+        assert_eq!(env.unauthorized(p), 1, "{p:?}");
+        assert_eq!(client.metrics().reauthentications, 1, "{p:?}");
+        assert_ne!(client.bearer().await.unwrap().id(), token.id());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_401_surfaces_after_exactly_two_auth_calls() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        let route = client.call_route();
+        env.sandbox.inject(p, route, Fault::status(401));
+        env.sandbox.inject(p, route, Fault::status(401));
+        let out = client.call().await;
+        assert_eq!(out.status, Some(401), "{p:?}: {out:?}");
+        assert!(out.error.is_some());
+        assert_eq!(
+            env.auth_calls(p),
+            2,
+            "{p:?}: login, then one re-login, no loop"
+        );
+        assert_eq!(env.requests(p, route), 2, "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_is_never_refreshed_nor_retried() {
+    let env = Env::start().await;
+    let p = Provider::Bursagb;
+    // A storefront customer whose token lacks `orders:write`.
+    let (email, password) = env.sandbox.bursagb_customer_without_orders_scope().unwrap();
+    let workspace_tests::support::AnyClient::Bursagb(reseller) = env.client(p) else {
+        unreachable!()
+    };
+    use bursagb::StorefrontExt;
+    let customer = reseller
+        .storefront(&email, auth_runtime::Secret::new(password))
+        .unwrap();
+    let result = customer
+        .create_order()
+        .body(
+            bursagb::types::CreateOrderRequest::builder()
+                .customer_id("cust-0002")
+                .currency("TRY")
+                .items(vec![bursagb::types::OrderItem {
+                    product_id: "p-1".into(),
+                    quantity: std::num::NonZeroU32::MIN,
+                }]),
+        )
+        .send()
+        .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(env.requests(p, Route::OrdersCreate), 1, "not retried");
+    assert_eq!(env.auth_calls(p), 1, "not refreshed");
+    // And the ApiKey surface: a key without supplier access gets 403, once.
+    let key = env.sandbox.bursagb_restricted_api_key().unwrap();
+    let creds = bursagb::Credentials::new(email, "unused").api_key(key);
+    let restricted = bursagb::builder()
+        .base_url(env.sandbox.base_url(p))
+        .credentials(creds)
+        .retry_policy(fast_retries())
+        .shared_cache(false)
+        .build()
+        .unwrap();
+    let err = restricted
+        .list_supplier_products()
+        .body(bursagb::types::ProductListRequest::builder())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(env.requests(p, Route::SupplierProductsList), 1);
+    assert_eq!(env.auth_calls(p), 1, "the ApiKey call needs no token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursagb_picks_the_credential_per_operation() {
+    let env = Env::start().await;
+    let p = Provider::Bursagb;
+    let workspace_tests::support::AnyClient::Bursagb(client) = env.client(p) else {
+        unreachable!()
+    };
+    let products = client
+        .list_supplier_products()
+        .body(bursagb::types::ProductListRequest::builder())
+        .send()
+        .await
+        .unwrap();
+    assert!(products.success);
+    assert_eq!(env.logins(p), 0, "Supplier calls use the ApiKey, no login");
+    assert!(env.client(p).call().await.ok());
+    assert_eq!(env.logins(p), 1, "Orders use a bearer token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_retry_after_is_honoured() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        assert!(client.protected().await.ok());
+        env.sandbox
+            .inject(p, Route::Protected, Fault::status(429).retry_after_ms(300));
+        let started = Instant::now();
+        let out = client.protected().await;
+        assert!(out.ok(), "{p:?}: {out:?}");
+        assert_eq!(out.attempts, 2);
+        // The policy's own backoff is 5 ms: only the header explains the wait.
+        assert!(started.elapsed() >= Duration::from_millis(300), "{p:?}");
+    }
+    // Retry-After in seconds, on a POST (429 means "not processed": safe).
+    let p = Provider::Bursagb;
+    let client = env.client(p);
+    env.sandbox.inject(
+        p,
+        Route::OrdersCreate,
+        Fault::status(429).retry_after_secs(1),
+    );
+    let started = Instant::now();
+    let out = client.call().await;
+    assert!(out.ok(), "{out:?}");
+    assert_eq!(out.attempts, 2);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_is_retried_then_surfaced_with_its_attempt_count() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        env.sandbox.inject(p, Route::Protected, Fault::status(503));
+        let out = client.protected().await;
+        assert!(out.ok(), "{p:?}: one 503 is absorbed: {out:?}");
+        assert_eq!(out.attempts, 2);
+        for _ in 0..3 {
+            env.sandbox.inject(p, Route::Protected, Fault::status(503));
+        }
+        let out = client.protected().await;
+        assert_eq!(out.status, Some(503), "{p:?}: {out:?}");
+        assert_eq!(out.attempts, 3, "{p:?}: 1 + 2 retries");
+        assert!(
+            out.error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Transient")
+        );
+        assert_eq!(env.requests(p, Route::Protected), 5, "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_idempotent_call_is_retried_only_when_the_caller_opts_in() {
+    let env = Env::start().await;
+    let p = Provider::Institution;
+    let client = env.client(p);
+    env.sandbox
+        .inject(p, Route::CustomerCreate, Fault::status(503));
+    let out = client.call().await;
+    assert_eq!(
+        (out.status, out.attempts),
+        (Some(503), 1),
+        "POST not retried by default"
+    );
+    let opted = env.client_with(p, fast_retries().retry_non_idempotent(true));
+    env.sandbox
+        .inject(p, Route::CustomerCreate, Fault::status(503));
+    let out = opted.call().await;
+    assert!(out.ok(), "{out:?}");
+    assert_eq!(out.attempts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_faults_on_login_are_retried() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        env.sandbox
+            .inject(p, Route::Login, Fault::drop_connection());
+        env.sandbox.inject(p, Route::Login, Fault::status(500));
+        let out = client.call().await;
+        assert!(out.ok(), "{p:?}: {out:?} {:?}", client.metrics());
+        assert_eq!(env.logins(p), 1, "{p:?}");
+        assert_eq!(client.metrics().retries, 2, "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_auth_responses_are_typed_errors() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        for fault in [Fault::malformed_body(), Fault::wrong_content_type()] {
+            let client = env.client(p);
+            env.sandbox.inject(p, Route::Login, fault.clone());
+            let result = client.bearer().await;
+            match (&fault, result) {
+                (f, Err(e)) if f.malformed_body => {
+                    assert!(e.is_malformed_response(), "{p:?}: {e:?}")
+                }
+                // A JSON body labelled text/html is still the token.
+                (f, Ok(_)) if f.wrong_content_type => {}
+                (f, other) => panic!("{p:?} {f:?}: {other:?}"),
+            }
+        }
+        // Truncated: the connection breaks mid-body; the login is retried.
+        let client = env.client(p);
+        env.sandbox.inject(p, Route::Login, Fault::truncated_body());
+        assert!(client.bearer().await.is_ok(), "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_credentials_are_a_permanent_typed_error() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        env.sandbox.rotate_credentials(p);
+        let err = client.bearer().await.unwrap_err();
+        assert!(!err.is_transient(), "{p:?}: {err:?}");
+        assert!(
+            matches!(
+                err.kind(),
+                auth_runtime::ErrorKind::InvalidCredentials | auth_runtime::ErrorKind::BadRequest
+            ),
+            "{p:?}: {err:?}"
+        );
+        assert_eq!(
+            client.metrics().retries,
+            0,
+            "{p:?}: a permanent error is not retried"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_without_exp_or_already_expired_never_loop() {
+    let env = Env::start().await;
+    for p in [Provider::Exirom, Provider::Pledg] {
+        let client = env.client(p);
+        env.sandbox.inject(p, Route::Login, Fault::expired_token());
+        for _ in 0..50 {
+            let _ = client.protected().await;
+        }
+        assert!(env.logins(p) <= 3, "{p:?}: {} logins", env.logins(p));
+    }
+    let p = Provider::Exirom;
+    let client = env.client(p);
+    env.sandbox
+        .inject(p, Route::Login, Fault::token_without_exp());
+    let t = client.bearer().await.unwrap();
+    assert_eq!(t.expiry_source(), auth_runtime::ExpirySource::Assumed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_shape_variants_are_both_accepted() {
+    let env = Env::start().await;
+    for v in [
+        Variant::ExiromObject,
+        Variant::ExiromBareString,
+        Variant::AxeptPascal,
+        Variant::AxeptCamel,
+    ] {
+        env.sandbox.set_variant(v);
+        let client = env.client(v.provider());
+        assert!(client.call().await.ok(), "{v:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_tasks_at_expiry_cause_exactly_one_auth_call() {
+    let env = Env::start().await;
+    for p in Provider::ALL {
+        let client = env.client(p);
+        assert!(client.call().await.ok());
+        env.advance(lifetime(p) + Duration::from_secs(1));
+        let before = env.auth_calls(p);
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let c = client.clone();
+                tokio::spawn(async move { c.bearer().await.map(|t| t.id()) })
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for t in tasks {
+            ids.insert(t.await.unwrap().unwrap());
+        }
+        assert_eq!(env.auth_calls(p) - before, 1, "{p:?}");
+        assert_eq!(ids.len(), 1, "{p:?}");
+        assert!(client.call().await.ok());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_with_one_principal_share_one_cache() {
+    let env = Env::start_with(SandboxConfig::default()).await;
+    let p = Provider::Pledg;
+    let creds = match env.sandbox.credentials(p) {
+        sandbox::Credentials::Pledg {
+            api_key,
+            api_secret,
+        } => (api_key, api_secret),
+        _ => unreachable!(),
+    };
+    let make = || {
+        pledg::builder()
+            .base_url(env.sandbox.base_url(p))
+            .credentials(pledg::Credentials {
+                api_key: creds.0.clone(),
+                api_secret: auth_runtime::Secret::new(creds.1.clone()),
+            })
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (make(), make());
+    let (ta, tb) = (a.bearer().await.unwrap(), b.bearer().await.unwrap());
+    assert_eq!(ta.id(), tb.id());
+    assert_eq!(env.logins(p), 1);
+}
