@@ -229,6 +229,14 @@ pub fn generate(file: &str, yaml: &str) -> Result<String, Error> {
         file: file.to_string(),
         message: e.to_string(),
     })?;
+    generate_from(file, &spec)
+}
+
+/// Generate from an already parsed spec, without lint. [`generate`] is
+/// what callers want; this is the step after lint, open for tests of the
+/// generator's failure reporting.
+pub fn generate_from(file: &str, spec: &OpenAPI) -> Result<String, Error> {
+    let spec = spec.clone();
     let client = progenitor_tokens(file, &spec)?;
     let extras = extras(&spec);
     let tokens = quote! { #client #extras };
