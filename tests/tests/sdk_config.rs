@@ -1,0 +1,242 @@
+//! The builders: environments, `from_env`, HTTPS, missing credentials.
+
+use std::collections::HashMap;
+
+use auth_runtime::{ErrorKind, Secret};
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+#[test]
+fn exirom_reads_its_own_variable_names() {
+    let get = env(&[
+        ("API_BASE_URL", "https://sandbox.api.exirom.com/api"),
+        ("MERCHANT_KEY", "mk"),
+        ("MERCHANT_SECRET", "ms"),
+    ]);
+    let client = exirom::builder()
+        .from_env_with(&get)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(client.base_url(), "https://sandbox.api.exirom.com/api");
+    let err = exirom::builder()
+        .from_env_with(&env(&[("MERCHANT_KEY", "mk")]))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string().contains("MERCHANT_SECRET is not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn documented_environments_and_custom_urls() {
+    let creds = || exirom::Credentials {
+        merchant_key: "k".into(),
+        merchant_secret: Secret::new("s"),
+    };
+    let prod = exirom::builder()
+        .production()
+        .credentials(creds())
+        .build()
+        .unwrap();
+    assert_eq!(prod.base_url(), "https://api.exirom.com/api");
+    let sandbox = exirom::builder()
+        .sandbox()
+        .credentials(creds())
+        .build()
+        .unwrap();
+    assert_eq!(sandbox.base_url(), "https://sandbox.api.exirom.com/api");
+    // Institution documents no URL: asking for "sandbox" is a clear error.
+    let err = institution::builder()
+        .sandbox()
+        .credentials(institution::Credentials::ApiKey(Secret::new("k")))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.is_config() && err.to_string().contains("base_url"),
+        "{err}"
+    );
+}
+
+#[test]
+fn https_is_required_except_on_loopback() {
+    let creds = || pledg::Credentials {
+        api_key: "k".into(),
+        api_secret: Secret::new("s"),
+    };
+    for bad in [
+        "http://api.pledg.example",
+        "ftp://x",
+        "not a url",
+        "https://user:pw@host",
+    ] {
+        let err = pledg::builder()
+            .base_url(bad)
+            .credentials(creds())
+            .build()
+            .unwrap_err();
+        assert!(err.is_config(), "{bad}: {err}");
+    }
+    for good in [
+        "http://127.0.0.1:9/pledg",
+        "http://localhost:1",
+        "http://[::1]:2",
+        "https://api.pledg.example/",
+    ] {
+        let client = pledg::builder().base_url(good).credentials(creds()).build();
+        assert!(client.is_ok(), "{good}");
+    }
+    let trimmed = pledg::builder()
+        .base_url("https://api.pledg.example/")
+        .credentials(creds())
+        .build()
+        .unwrap();
+    assert_eq!(trimmed.base_url(), "https://api.pledg.example");
+}
+
+#[test]
+fn missing_credentials_are_a_config_error() {
+    let err = axept::builder().sandbox().build().unwrap_err();
+    assert!(err.is_config());
+    let err = axept::builder()
+        .from_env_with(&env(&[
+            ("AXEPT_MERCHANT_ID", "12x"),
+            ("AXEPT_KEY_ID", "1"),
+            ("AXEPT_KEY", "k"),
+        ]))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("AXEPT_MERCHANT_ID is not an integer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn institution_prefers_the_api_key_from_env() {
+    let client = institution::builder()
+        .from_env_with(&env(&[
+            ("INSTITUTION_BASE_URL", "https://api.institution.example"),
+            ("INSTITUTION_API_KEY", "key"),
+        ]))
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(
+        client.session().token_manager().is_none(),
+        "API key: no token flow"
+    );
+}
+
+#[tokio::test]
+async fn an_operation_without_configured_credentials_fails_clearly() {
+    // bursagb without an ApiKey cannot call the Supplier API.
+    let client = bursagb::builder()
+        .base_url("http://127.0.0.1:9")
+        .credentials(bursagb::Credentials::new("e", "p"))
+        .build()
+        .unwrap();
+    let err = client
+        .list_supplier_products()
+        .body(bursagb::types::ProductListRequest::builder())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("apiKeyAuth"), "{err}");
+}
+
+#[tokio::test]
+async fn login_operations_never_carry_a_bearer() {
+    let security = institution::generated::security::for_operation("login");
+    assert!(security.is_anonymous());
+    let client = institution::builder()
+        .base_url("http://127.0.0.1:9")
+        .credentials(institution::Credentials::ApiKey(Secret::new("key")))
+        .build()
+        .unwrap();
+    let mut request = reqwest::Request::new(
+        reqwest::Method::POST,
+        "http://127.0.0.1:9/v2/auth/login".parse().unwrap(),
+    );
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer stale".parse().unwrap());
+    request
+        .headers_mut()
+        .insert("api-version", "1".parse().unwrap());
+    client
+        .session()
+        .authorize(&mut request, security)
+        .await
+        .unwrap();
+    assert!(request.headers().get("authorization").is_none());
+    assert!(request.headers().get("api-version").is_none());
+    // The authenticated operation gets the Api-key (bearer not configured).
+    let mut request = reqwest::Request::new(
+        reqwest::Method::POST,
+        "http://127.0.0.1:9/v2/customer/create".parse().unwrap(),
+    );
+    let create = institution::generated::security::for_operation("create_customer");
+    client
+        .session()
+        .authorize(&mut request, create)
+        .await
+        .unwrap();
+    assert_eq!(request.headers().get("Api-key").unwrap(), "key");
+}
+
+#[test]
+fn the_generated_security_table_covers_every_operation() {
+    use auth_runtime::SchemeKind::*;
+    let kinds =
+        |ops: &[auth_runtime::OperationSecurity], id: &str| -> Vec<Vec<auth_runtime::SchemeKind>> {
+            ops.iter()
+                .find(|o| o.operation_id == id)
+                .unwrap_or_else(|| panic!("{id} missing"))
+                .alternatives
+                .iter()
+                .map(|alt| alt.iter().map(|s| s.kind).collect())
+                .collect()
+        };
+    assert_eq!(
+        kinds(bursagb::generated::security::OPERATIONS, "create_order"),
+        vec![vec![Bearer]]
+    );
+    assert_eq!(
+        kinds(
+            bursagb::generated::security::OPERATIONS,
+            "list_supplier_products"
+        ),
+        vec![vec![ApiKeyHeader("ApiKey")]]
+    );
+    assert_eq!(
+        kinds(pledg::generated::security::OPERATIONS, "create_token"),
+        vec![vec![Basic]]
+    );
+    assert_eq!(
+        kinds(
+            institution::generated::security::OPERATIONS,
+            "create_customer"
+        ),
+        vec![vec![Bearer], vec![ApiKeyHeader("Api-key")]]
+    );
+    for ops in [
+        exirom::generated::security::OPERATIONS,
+        axept::generated::security::OPERATIONS,
+        bursagb::generated::security::OPERATIONS,
+    ] {
+        for op in ops
+            .iter()
+            .filter(|o| ["authenticate", "generate_token"].contains(&o.operation_id))
+        {
+            assert!(op.is_anonymous(), "{}", op.operation_id);
+        }
+    }
+}
