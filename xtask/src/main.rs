@@ -102,7 +102,15 @@ fn test() -> Result<()> {
 }
 
 fn demo(args: &[String]) -> Result<()> {
-    let mut cmd = vec!["run", "--quiet", "--release", "-p", "demo", "--"];
+    let mut cmd = vec![
+        "run",
+        "--quiet",
+        "-p",
+        "workspace-tests",
+        "--example",
+        "demo",
+        "--",
+    ];
     cmd.extend(args.iter().map(String::as_str));
     cargo(&cmd)
 }
