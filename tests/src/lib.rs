@@ -1,1 +1,8 @@
 //! Tests only; see tests/.
+pub mod redis_server;
+pub mod support;
+
+/// The README's examples compile (`cargo test --doc`).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
