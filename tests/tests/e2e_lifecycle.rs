@@ -445,3 +445,73 @@ async fn clients_with_one_principal_share_one_cache() {
     assert_eq!(ta.id(), tb.id());
     assert_eq!(env.logins(p), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn institution_api_key_needs_no_login() {
+    let env = Env::start().await;
+    let p = Provider::Institution;
+    let sandbox::Credentials::Institution { api_key, .. } = env.sandbox.credentials(p) else {
+        unreachable!()
+    };
+    let client = institution::builder()
+        .base_url(env.sandbox.base_url(p))
+        .credentials(institution::Credentials::ApiKey(auth_runtime::Secret::new(
+            api_key,
+        )))
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let created = client
+        .create_customer()
+        .body(institution::types::CreateCustomerRequest::builder().email("alex@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    assert_eq!(env.auth_calls(p), 0);
+    // A revoked/rotated key is a 401 surfaced as is: there is nothing to refresh.
+    env.sandbox.rotate_credentials(p);
+    let err = client
+        .create_customer()
+        .body(institution::types::CreateCustomerRequest::builder().email("alex@example.com"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(
+        env.requests(p, Route::CustomerCreate),
+        2,
+        "no retry without a token to renew"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursagb_storefront_tokens_are_cached_per_customer() {
+    use bursagb::StorefrontExt;
+    let env = Env::start().await;
+    let p = Provider::Bursagb;
+    let sandbox::Credentials::Bursagb { customers, .. } = env.sandbox.credentials(p) else {
+        unreachable!()
+    };
+    let workspace_tests::support::AnyClient::Bursagb(reseller) = env.client(p) else {
+        unreachable!()
+    };
+    let reseller_token = reseller.bearer().await.unwrap();
+    let mut ids = std::collections::HashSet::new();
+    ids.insert(reseller_token.id());
+    for (email, password) in customers.iter().take(2) {
+        let customer = reseller
+            .storefront(email, auth_runtime::Secret::new(password.clone()))
+            .unwrap();
+        for _ in 0..5 {
+            ids.insert(customer.bearer().await.unwrap().id());
+        }
+        // A second handle for the same customer shares the cache entry.
+        let again = reseller
+            .storefront(email, auth_runtime::Secret::new(password.clone()))
+            .unwrap();
+        ids.insert(again.bearer().await.unwrap().id());
+    }
+    assert_eq!(ids.len(), 3, "one token per principal");
+    assert_eq!(env.logins(p), 3);
+}

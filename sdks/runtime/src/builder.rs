@@ -206,7 +206,11 @@ impl<P: Provider> Builder<P> {
             policy: self.policy,
             clock: self.clock,
             metrics: Arc::new(Metrics::default()),
-            shared_cache: self.shared_cache,
+            registry: if self.shared_cache {
+                Arc::clone(&REGISTRY)
+            } else {
+                Registry::default()
+            },
             store,
         };
         P::connect(connect, credentials)
@@ -258,7 +262,7 @@ pub struct Connect {
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
-    shared_cache: bool,
+    registry: Registry,
     store: Option<Arc<dyn TokenStore>>,
 }
 
@@ -271,8 +275,12 @@ impl fmt::Debug for Connect {
     }
 }
 
-type Registry = Mutex<HashMap<String, Weak<TokenManager>>>;
-static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Token caches by principal key. The process-wide one is shared by every
+/// client built with `shared_cache(true)` (the default); a client built
+/// with `shared_cache(false)` gets its own, shared with the clients derived
+/// from it (bursagb storefronts).
+type Registry = Arc<Mutex<HashMap<String, Weak<TokenManager>>>>;
+static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 
 impl Connect {
     pub fn profile(&self) -> &Profile {
@@ -354,10 +362,7 @@ impl Connect {
                 key.clone(),
             )
         };
-        if !self.shared_cache {
-            return make();
-        }
-        let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         registry.retain(|_, weak| weak.strong_count() > 0);
         if let Some(existing) = registry.get(&key).and_then(Weak::upgrade) {
             return existing;
