@@ -172,7 +172,7 @@ fn bench_scenario(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize) {
         group.bench_function("mutex", |b| b.iter(|| black_box(read_mutex(&mutex))));
     } else {
         group.bench_function("runtime", |b| {
-            b.iter_custom(|iters| contended(threads, iters, &manager, |m| read_runtime(m)))
+            b.iter_custom(|iters| contended(threads, iters, &manager, read_runtime))
         });
         group.bench_function("arcswap_floor", |b| {
             b.iter_custom(|iters| contended(threads, iters, &floor, read_floor))

@@ -278,7 +278,10 @@ impl TokenManager {
             Reason::Missing
         };
         drop(guard);
-        self.fetch(reason, None, None).await
+        // Boxed: the slow path's state (mutex wait, provider call) stays out
+        // of this future, which every caller embeds — 448 bytes copied per
+        // cached read otherwise.
+        Box::pin(self.fetch(reason, None, None)).await
     }
 
     /// The cached token, if any, without fetching (expired ones included).
