@@ -398,7 +398,7 @@ impl Sealer {
         rand::rng().fill(&mut nonce);
         let sealed = cipher
             .encrypt(
-                Nonce::from_slice(&nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: &plain,
                     aad: aad.as_bytes(),
@@ -424,9 +424,10 @@ impl Sealer {
             return None;
         }
         let (nonce, sealed) = blob.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
         let plain = cipher
             .decrypt(
-                Nonce::from_slice(nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: sealed,
                     aad: aad.as_bytes(),

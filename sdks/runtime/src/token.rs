@@ -434,12 +434,16 @@ impl TokenManager {
                     .as_ref()
                     .is_none_or(|h| bearer_header(&r.access_token) != *h)
         };
-        let local_refresh = state.refresh_token.take();
+        // This process's refresh token may already be spent by another
+        // process: only the stored (fleet-latest) one is used, so each
+        // rotating refresh token is used by exactly one process. Without a
+        // stored record (store down, wait timed out) the fetch logs in.
+        state.refresh_token = None;
         let fetch: FetchFn<'_> = Box::new(move |stored: Option<Record>| {
             Box::pin(async move {
                 // The fleet's refresh token is the latest; ours may be spent.
                 let mut scratch = FetchState {
-                    refresh_token: stored.and_then(|r| r.refresh_token).or(local_refresh),
+                    refresh_token: stored.and_then(|r| r.refresh_token),
                     last_error: None,
                 };
                 let issued = self.obtain(&mut scratch).await?;

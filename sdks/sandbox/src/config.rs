@@ -54,7 +54,10 @@ impl SandboxConfig {
                 "exirom.variant must be ExiromBareString or ExiromObject".into(),
             ));
         }
-        if !matches!(self.axept.variant, Variant::AxeptCamel | Variant::AxeptPascal) {
+        if !matches!(
+            self.axept.variant,
+            Variant::AxeptCamel | Variant::AxeptPascal
+        ) {
             return Err(SandboxError::InvalidConfig(
                 "axept.variant must be AxeptCamel or AxeptPascal".into(),
             ));

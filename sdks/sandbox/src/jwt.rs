@@ -116,9 +116,6 @@ enum SignWith {
 pub(crate) struct Issued {
     pub token: String,
     pub jti: String,
-    pub iat: i64,
-    /// The `exp` claim (None for `TokenMode::WithoutExp`).
-    pub exp: Option<i64>,
     /// Expiry as the server reports it in bodies (== exp when there is one).
     pub nominal_exp: i64,
 }
@@ -175,8 +172,6 @@ fn issue_with(spec: IssueSpec<'_>, env: &str, sign_with: SignWith) -> Issued {
     Issued {
         token,
         jti,
-        iat,
-        exp: (spec.mode != TokenMode::WithoutExp).then_some(exp),
         nominal_exp: exp,
     }
 }
@@ -219,7 +214,7 @@ pub(crate) enum TokenError {
 }
 
 /// Claims of a token whose signature, environment, provider and type were checked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Verified {
     pub claims: Map<String, Value>,
     pub exp: Option<i64>,

@@ -70,7 +70,9 @@ impl Provider {
     /// Routes this provider offers (others cannot have faults injected).
     pub fn routes(self) -> &'static [Route] {
         match self {
-            Provider::Exirom | Provider::Pledg | Provider::Axept => &[Route::Login, Route::Protected],
+            Provider::Exirom | Provider::Pledg | Provider::Axept => {
+                &[Route::Login, Route::Protected]
+            }
             Provider::Institution => &[
                 Route::Login,
                 Route::Refresh,
@@ -416,11 +418,6 @@ impl Fault {
     pub fn with_latency(mut self, d: Duration) -> Fault {
         self.latency = Some(d);
         self
-    }
-
-    /// Whether the fault replaces the provider's answer (the request is not processed).
-    pub(crate) fn short_circuits(&self) -> bool {
-        self.drop_connection || self.status.is_some() || self.malformed_body
     }
 }
 

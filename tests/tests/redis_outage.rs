@@ -1,0 +1,136 @@
+//! Redis killed in the middle of a run, then restarted (empty): no request
+//! fails, nothing waits long, and the store is used again afterwards.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use auth_runtime::RetryPolicy;
+use auth_runtime::redis_store::{RedisStore, RedisStoreConfig, StoreStats};
+use pledg::Secret;
+use sandbox::{Credentials, Provider, Sandbox, SandboxConfig};
+use workspace_tests::redis_server::RedisServer;
+
+const CLIENTS: usize = 4;
+const TASKS_PER_CLIENT: usize = 50;
+
+fn pledg_client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
+    let Credentials::Pledg {
+        api_key,
+        api_secret,
+    } = sandbox.credentials(Provider::Pledg)
+    else {
+        panic!("pledg credentials");
+    };
+    pledg::builder()
+        .base_url(sandbox.base_url(Provider::Pledg))
+        .credentials(pledg::Credentials {
+            api_key,
+            api_secret: Secret::new(api_secret),
+        })
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(3)
+                .initial_backoff(Duration::from_millis(50)),
+        )
+        // Each client its own token cache, as separate processes would.
+        .shared_cache(false)
+        .token_store(store)
+        .build()
+        .expect("pledg client")
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    slowest_ms: AtomicU64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_killed_and_restarted_fails_no_request() {
+    let mut redis = RedisServer::start();
+    let mut cfg = SandboxConfig::default();
+    cfg.pledg.token_lifetime = Duration::from_secs(2);
+    let sandbox = Sandbox::start_with(cfg).await.expect("sandbox");
+    let store = Arc::new(
+        RedisStore::new(RedisStoreConfig::new(
+            redis.url(),
+            vec![("k1".into(), [42u8; 32])],
+        ))
+        .expect("store"),
+    );
+
+    let (before_kill, down_for, after_restart) = (
+        Duration::from_secs(3),
+        Duration::from_secs(3),
+        Duration::from_secs(6),
+    );
+    let deadline = Instant::now() + before_kill + down_for + after_restart;
+    let tally = Arc::new(Tally::default());
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let client = Arc::new(pledg_client(&sandbox, Arc::clone(&store)));
+        for _ in 0..TASKS_PER_CLIENT {
+            let (client, tally) = (Arc::clone(&client), Arc::clone(&tally));
+            tasks.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    let outcome = client
+                        .send(client.request(reqwest::Method::GET, "/sandbox/protected"))
+                        .await;
+                    let ms = started.elapsed().as_millis() as u64;
+                    tally.slowest_ms.fetch_max(ms, Ordering::Relaxed);
+                    match outcome {
+                        Ok(r) if r.status().is_success() => {
+                            tally.ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => {
+                            eprintln!("failed request: {:?}", other.map(|r| r.status()));
+                            tally.failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }));
+        }
+    }
+
+    tokio::time::sleep(before_kill).await;
+    let up: StoreStats = store.stats();
+    redis.kill();
+    tokio::time::sleep(down_for).await;
+    let down = store.stats();
+    redis.restart();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let end = store.stats();
+    eprintln!("store stats: up {up:?}\n  down {down:?}\n  end {end:?}");
+    eprintln!(
+        "requests ok {}, failed {}, slowest {} ms",
+        tally.ok.load(Ordering::Relaxed),
+        tally.failed.load(Ordering::Relaxed),
+        tally.slowest_ms.load(Ordering::Relaxed)
+    );
+
+    assert_eq!(tally.failed.load(Ordering::Relaxed), 0);
+    assert!(tally.ok.load(Ordering::Relaxed) > 0);
+    // Shared through Redis while it was up.
+    assert!(up.fetches_run > 0 && up.hits + up.waited > 0, "{up:?}");
+    assert_eq!(up.redis_errors, 0, "{up:?}");
+    // Down: errors seen, tokens fetched directly.
+    assert!(down.redis_errors > 0, "{down:?}");
+    assert!(down.fallbacks > up.fallbacks, "{down:?}");
+    // The backoff gate keeps a dead Redis off the request path.
+    assert!(
+        tally.slowest_ms.load(Ordering::Relaxed) < 3_000,
+        "a request took {} ms",
+        tally.slowest_ms.load(Ordering::Relaxed)
+    );
+    // Back: the store is used again (the restarted Redis was empty).
+    assert!(end.fetches_run > down.fetches_run, "{down:?} → {end:?}");
+    assert!(
+        end.hits + end.waited > down.hits + down.waited,
+        "{down:?} → {end:?}"
+    );
+}
