@@ -24,8 +24,11 @@ use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provi
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
-pub type Client = auth_runtime::Sdk<generated::Client>;
-pub type Builder = auth_runtime::Builder<Axept>;
+auth_runtime::sdk_entry_points!(
+    Axept,
+    generated::Client,
+    "`AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`, `AXEPT_KEY_ID`, `AXEPT_KEY`"
+);
 
 #[derive(Debug)]
 pub struct Axept;
@@ -36,16 +39,6 @@ pub struct Credentials {
     pub merchant_id: i64,
     pub key_id: i64,
     pub key: Secret,
-}
-
-pub fn builder() -> Builder {
-    Builder::new()
-}
-
-/// `AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`,
-/// `AXEPT_KEY_ID`, `AXEPT_KEY`.
-pub fn from_env() -> Result<Client, Error> {
-    builder().from_env()?.build()
 }
 
 const NAME: &str = "axept";
@@ -63,7 +56,7 @@ impl Provider for Axept {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| get(k).ok_or_else(|| Error::config(NAME, format!("{k} is not set")));
+        let var = |k: &str| auth_runtime::require_env(get, NAME, k);
         let int = |k: &str| {
             var(k)?
                 .trim()

@@ -34,8 +34,11 @@ use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provi
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
-pub type Client = auth_runtime::Sdk<generated::Client>;
-pub type Builder = auth_runtime::Builder<Bursagb>;
+auth_runtime::sdk_entry_points!(
+    Bursagb,
+    generated::Client,
+    "`BURSAGB_BASE_URL`, `BURSAGB_EMAIL`, `BURSAGB_PASSWORD`, optional `BURSAGB_API_KEY` and `BURSAGB_REGION`"
+);
 
 #[derive(Debug)]
 pub struct Bursagb;
@@ -70,16 +73,6 @@ impl Credentials {
     }
 }
 
-pub fn builder() -> Builder {
-    Builder::new()
-}
-
-/// `BURSAGB_BASE_URL`, `BURSAGB_EMAIL`, `BURSAGB_PASSWORD`, optional
-/// `BURSAGB_API_KEY` and `BURSAGB_REGION`.
-pub fn from_env() -> Result<Client, Error> {
-    builder().from_env()?.build()
-}
-
 const NAME: &str = "bursagb";
 
 impl Provider for Bursagb {
@@ -95,7 +88,7 @@ impl Provider for Bursagb {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| get(k).ok_or_else(|| Error::config(NAME, format!("{k} is not set")));
+        let var = |k: &str| auth_runtime::require_env(get, NAME, k);
         Ok(Credentials {
             email: var("BURSAGB_EMAIL")?,
             password: Secret::new(var("BURSAGB_PASSWORD")?),

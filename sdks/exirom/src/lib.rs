@@ -22,9 +22,11 @@ use auth_runtime::{BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlo
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
-/// The client: the typed operations (via `Deref`) plus `bearer()`/`send()`.
-pub type Client = auth_runtime::Sdk<generated::Client>;
-pub type Builder = auth_runtime::Builder<Exirom>;
+auth_runtime::sdk_entry_points!(
+    Exirom,
+    generated::Client,
+    "`API_BASE_URL` (default: the sandbox), `MERCHANT_KEY`, `MERCHANT_SECRET`"
+);
 
 /// Exirom as the runtime sees it.
 #[derive(Debug)]
@@ -36,15 +38,6 @@ pub struct Exirom;
 pub struct Credentials {
     pub merchant_key: String,
     pub merchant_secret: Secret,
-}
-
-pub fn builder() -> Builder {
-    Builder::new()
-}
-
-/// `API_BASE_URL` (default: the sandbox), `MERCHANT_KEY`, `MERCHANT_SECRET`.
-pub fn from_env() -> Result<Client, Error> {
-    builder().from_env()?.build()
 }
 
 impl Provider for Exirom {
@@ -62,8 +55,7 @@ impl Provider for Exirom {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var =
-            |k: &str| get(k).ok_or_else(|| Error::config("exirom", format!("{k} is not set")));
+        let var = |k: &str| auth_runtime::require_env(get, "exirom", k);
         Ok(Credentials {
             merchant_key: var("MERCHANT_KEY")?,
             merchant_secret: Secret::new(var("MERCHANT_SECRET")?),

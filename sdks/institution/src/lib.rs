@@ -37,8 +37,11 @@ use auth_runtime::{BoxFuture, Connect, ErrorKind, Issued, Lead, Profile, Provide
 pub use auth_runtime::{Environment, Error, RetryPolicy, Secret};
 pub use generated::types;
 
-pub type Client = auth_runtime::Sdk<generated::Client>;
-pub type Builder = auth_runtime::Builder<Institution>;
+auth_runtime::sdk_entry_points!(
+    Institution,
+    generated::Client,
+    "`INSTITUTION_BASE_URL`, then `INSTITUTION_API_KEY`, or `INSTITUTION_EMAIL` + `INSTITUTION_PASSWORD` + `INSTITUTION_MERCHANT_ID`"
+);
 
 #[derive(Debug)]
 pub struct Institution;
@@ -52,16 +55,6 @@ pub enum Credentials {
         merchant_id: String,
     },
     ApiKey(Secret),
-}
-
-pub fn builder() -> Builder {
-    Builder::new()
-}
-
-/// `INSTITUTION_BASE_URL`, then `INSTITUTION_API_KEY`, or
-/// `INSTITUTION_EMAIL` + `INSTITUTION_PASSWORD` + `INSTITUTION_MERCHANT_ID`.
-pub fn from_env() -> Result<Client, Error> {
-    builder().from_env()?.build()
 }
 
 const NAME: &str = "institution";

@@ -23,8 +23,11 @@ use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provi
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
-pub type Client = auth_runtime::Sdk<generated::Client>;
-pub type Builder = auth_runtime::Builder<Pledg>;
+auth_runtime::sdk_entry_points!(
+    Pledg,
+    generated::Client,
+    "`PLEDG_BASE_URL`, `PLEDG_API_KEY`, `PLEDG_API_SECRET`"
+);
 
 #[derive(Debug)]
 pub struct Pledg;
@@ -34,15 +37,6 @@ pub struct Pledg;
 pub struct Credentials {
     pub api_key: String,
     pub api_secret: Secret,
-}
-
-pub fn builder() -> Builder {
-    Builder::new()
-}
-
-/// `PLEDG_BASE_URL`, `PLEDG_API_KEY`, `PLEDG_API_SECRET`.
-pub fn from_env() -> Result<Client, Error> {
-    builder().from_env()?.build()
 }
 
 const NAME: &str = "pledg";
@@ -60,7 +54,7 @@ impl Provider for Pledg {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| get(k).ok_or_else(|| Error::config(NAME, format!("{k} is not set")));
+        let var = |k: &str| auth_runtime::require_env(get, NAME, k);
         Ok(Credentials {
             api_key: var("PLEDG_API_KEY")?,
             api_secret: Secret::new(var("PLEDG_API_SECRET")?),

@@ -38,6 +38,40 @@ pub trait Provider: Sized + 'static {
     fn connect(connect: Connect, credentials: Self::Credentials) -> Result<Self::Client, Error>;
 }
 
+/// A required environment variable, or a config error naming it.
+pub fn require_env(
+    get: &dyn Fn(&str) -> Option<String>,
+    provider: &'static str,
+    key: &str,
+) -> Result<String, Error> {
+    get(key)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::config(provider, format!("{key} is not set")))
+}
+
+/// The entry points every provider crate exposes: `Client`, `Builder`,
+/// `builder()` and `from_env()` (whose doc names the variables).
+#[macro_export]
+macro_rules! sdk_entry_points {
+    ($provider:ty, $api:ty, $env_doc:literal) => {
+        /// The client: every typed operation (through `Deref`), each one
+        /// authenticated and retried, plus `bearer()` and `send()`.
+        pub type Client = $crate::Sdk<$api>;
+        /// Environment, credentials, retry policy, clock, HTTP client.
+        pub type Builder = $crate::Builder<$provider>;
+
+        /// Start configuring a client.
+        pub fn builder() -> Builder {
+            Builder::new()
+        }
+
+        #[doc = concat!("A client configured from environment variables: ", $env_doc, ".")]
+        pub fn from_env() -> Result<Client, $crate::Error> {
+            builder().from_env()?.build()
+        }
+    };
+}
+
 /// Which deployment of the provider to talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Environment {

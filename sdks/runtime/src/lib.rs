@@ -30,7 +30,7 @@ mod token;
 
 pub use builder::{
     Builder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Environment, Provider,
-    check_base_url,
+    check_base_url, require_env,
 };
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::{Error, ErrorKind};
