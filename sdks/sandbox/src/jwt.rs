@@ -434,37 +434,4 @@ mod tests {
             Err(TokenError::Expired { .. })
         ));
     }
-
-    /// `cargo test -p sandbox --release -- --ignored --nocapture rs256_cost`
-    #[test]
-    #[ignore]
-    fn rs256_cost() {
-        let _ = keys();
-        let n = 200;
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            issue(spec(Provider::Institution, TokenMode::Normal));
-        }
-        let per = start.elapsed() / n;
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            let k = keys();
-            let _ = jsonwebtoken::encode(
-                &Header::new(Algorithm::RS256),
-                &json!({"sub":"x"}),
-                &EncodingKey::from_rsa_pem(SANDBOX_RSA_PRIVATE_PEM.as_bytes()).unwrap(),
-            );
-            let _ = k;
-        }
-        let per_jwt = start.elapsed() / n;
-        let t = issue(spec(Provider::Institution, TokenMode::Normal));
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            verify(Provider::Institution, &t.token, "access", 1_700_000_001).unwrap();
-        }
-        let per_verify = start.elapsed() / n;
-        println!(
-            "RS256 sign (pre-parsed key): {per:?}; jsonwebtoken::encode (re-parses key): {per_jwt:?}; verify: {per_verify:?}"
-        );
-    }
 }
