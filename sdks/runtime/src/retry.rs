@@ -155,12 +155,12 @@ pub fn classify_transport(e: &reqwest::Error) -> Option<bool /* may have reached
     }
 }
 
-/// Methods that are safe to send twice.
+/// Methods that are safe to send twice without the caller's say-so: the
+/// read-only ones. (PUT and DELETE are idempotent by HTTP's rules, but a
+/// payment API's are not trusted to be; opt in with
+/// [`RetryPolicy::retry_non_idempotent`].)
 pub fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-    )
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// The attempt count the runtime put on a response (1 when absent).
@@ -216,6 +216,16 @@ mod tests {
         assert!(p.delay(1, Some(&h)) <= DEFAULT_INITIAL_BACKOFF);
         h.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(p.delay(1, Some(&h)), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn only_read_only_methods_are_retried_unasked() {
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            assert!(is_idempotent(&m), "{m}");
+        }
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(!is_idempotent(&m), "{m}");
+        }
     }
 
     #[test]
