@@ -157,67 +157,6 @@ fn client() -> Client {
     Client::builder().no_proxy().build().unwrap()
 }
 
-/// A live bearer token of the provider, obtained the way a client would.
-async fn bearer(sb: &Sandbox, p: Provider) -> String {
-    let c = client();
-    let base = sb.base_url(p);
-    let v: Value = match sb.credentials(p) {
-        Credentials::Exirom {
-            merchant_key,
-            merchant_secret,
-        } => c
-            .post(format!("{base}/v1/auth"))
-            .json(&json!({"merchantKey": merchant_key, "merchantSecret": merchant_secret})),
-        Credentials::Institution {
-            email,
-            password,
-            merchant_id,
-            ..
-        } => c
-            .post(format!("{base}/v2/auth/login"))
-            .header("merchant_id", merchant_id)
-            .json(&json!({"token": email, "password": password})),
-        Credentials::Pledg {
-            api_key,
-            api_secret,
-        } => c
-            .post(format!("{base}/api/token"))
-            .basic_auth(api_key, Some(api_secret))
-            .form(&[("grant_type", "client_credentials")]),
-        Credentials::Bursagb {
-            email, password, ..
-        } => c
-            .post(format!("{base}/Login/Customer/Api/Verify"))
-            .json(&json!({"Email": email, "Password": password})),
-        Credentials::Axept {
-            merchant_id,
-            key_id,
-            key,
-        } => c
-            .post(format!("{base}/api/authenticate"))
-            .json(&json!({"merchantId": merchant_id, "keyId": key_id, "key": key})),
-    }
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let found = [
-        "/data/accessToken",
-        "/data/Token",
-        "/access_token",
-        "/token",
-        "/Token",
-    ]
-    .iter()
-    .find_map(|ptr| v.pointer(ptr).and_then(Value::as_str))
-    .or(v.as_str());
-    found
-        .unwrap_or_else(|| panic!("{p}: no token in {v}"))
-        .to_owned()
-}
-
 fn api_key(sb: &Sandbox, p: Provider) -> String {
     match sb.credentials(p) {
         Credentials::Institution { api_key, .. } | Credentials::Bursagb { api_key, .. } => api_key,
@@ -272,7 +211,7 @@ async fn security_alternatives(
             ) {
                 (Some("http"), Some("bearer")) => headers.push((
                     "authorization".to_owned(),
-                    format!("Bearer {}", bearer(sb, p).await),
+                    format!("Bearer {}", workspace_tests::raw::login_token(sb, p).await),
                 )),
                 (Some("http"), Some("basic")) => {
                     let Credentials::Pledg {

@@ -3,67 +3,13 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::{Client, RequestBuilder, StatusCode};
+use reqwest::{Client, StatusCode};
 use sandbox::{Credentials, Fault, Provider, Route, Sandbox};
 use serde_json::{Value, json};
+use workspace_tests::raw::{login_request, login_token};
 
 fn client() -> Client {
     Client::builder().no_proxy().build().unwrap()
-}
-
-fn pledg_login_req(sb: &Sandbox) -> RequestBuilder {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sb.credentials(Provider::Pledg)
-    else {
-        unreachable!()
-    };
-    client()
-        .post(sb.url(Provider::Pledg, Route::Login).unwrap())
-        .basic_auth(api_key, Some(api_secret))
-        .form(&[("grant_type", "client_credentials")])
-}
-
-fn inst_login_req(sb: &Sandbox) -> RequestBuilder {
-    let Credentials::Institution {
-        email,
-        password,
-        merchant_id,
-        ..
-    } = sb.credentials(Provider::Institution)
-    else {
-        unreachable!()
-    };
-    client()
-        .post(sb.url(Provider::Institution, Route::Login).unwrap())
-        .header("merchant_id", merchant_id)
-        .json(&json!({"token": email, "password": password}))
-}
-
-fn axept_login_req(sb: &Sandbox) -> RequestBuilder {
-    let Credentials::Axept {
-        merchant_id,
-        key_id,
-        key,
-    } = sb.credentials(Provider::Axept)
-    else {
-        unreachable!()
-    };
-    client()
-        .post(sb.url(Provider::Axept, Route::Login).unwrap())
-        .json(&json!({"merchantId": merchant_id, "keyId": key_id, "key": key}))
-}
-
-async fn pledg_token(sb: &Sandbox) -> String {
-    let v: Value = pledg_login_req(sb)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_owned()
 }
 
 async fn protected_status(sb: &Sandbox, p: Provider, token: &str) -> StatusCode {
@@ -96,13 +42,13 @@ async fn status_fault_with_retry_after_is_fifo_and_one_shot() {
         Fault::status(500).retry_after_ms(250),
     );
 
-    let r = pledg_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "2");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "temporarily_unavailable");
 
-    let r = pledg_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
     assert_eq!(r.status(), 429);
     let date = httpdate::parse_http_date(r.headers()["retry-after"].to_str().unwrap()).unwrap();
     let diff = date
@@ -111,21 +57,21 @@ async fn status_fault_with_retry_after_is_fifo_and_one_shot() {
         .as_secs();
     assert!((100..=121).contains(&diff), "{diff}");
 
-    let r = pledg_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
     assert_eq!(r.status(), 500);
     assert_eq!(r.headers()["retry-after-ms"], "250");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "server_error");
 
     // Queue drained: back to normal.
-    let r = pledg_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let c = sb.counters().route(Provider::Pledg, Route::Login);
     assert_eq!((c.requests, c.faults_served, c.logins), (4, 3, 1));
 
     // Error bodies keep each provider's own format.
     sb.inject(Provider::Institution, Route::Login, Fault::status(503));
-    let v: Value = inst_login_req(&sb)
+    let v: Value = login_request(&sb, Provider::Institution)
         .send()
         .await
         .unwrap()
@@ -134,7 +80,7 @@ async fn status_fault_with_retry_after_is_fifo_and_one_shot() {
         .unwrap();
     assert_eq!(v["errors"][0]["code"], "SERVICE_UNAVAILABLE");
     sb.inject(Provider::Axept, Route::Login, Fault::status(500));
-    let v: Value = axept_login_req(&sb)
+    let v: Value = login_request(&sb, Provider::Axept)
         .send()
         .await
         .unwrap()
@@ -164,10 +110,10 @@ async fn status_fault_with_retry_after_is_fifo_and_one_shot() {
 #[tokio::test]
 async fn faults_are_per_route() {
     let sb = Sandbox::start().await.unwrap();
-    let t = pledg_token(&sb).await;
+    let t = login_token(&sb, Provider::Pledg).await;
     sb.inject(Provider::Pledg, Route::Protected, Fault::status(502));
     // Login is unaffected, the protected call takes the fault.
-    let _ = pledg_token(&sb).await;
+    let _ = login_token(&sb, Provider::Pledg).await;
     assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 502);
     assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 200);
     assert!(
@@ -185,7 +131,7 @@ async fn latency_fault_delays_the_response() {
         Fault::latency(Duration::from_millis(400)),
     );
     let start = Instant::now();
-    let r = axept_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Axept).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(start.elapsed() >= Duration::from_millis(400));
     // A client timeout shorter than the latency fires.
@@ -194,7 +140,7 @@ async fn latency_fault_delays_the_response() {
         Route::Login,
         Fault::latency(Duration::from_millis(800)),
     );
-    let err = axept_login_req(&sb)
+    let err = login_request(&sb, Provider::Axept)
         .timeout(Duration::from_millis(100))
         .send()
         .await
@@ -206,11 +152,21 @@ async fn latency_fault_delays_the_response() {
 async fn dropped_connection_is_a_transport_error() {
     let sb = Sandbox::start().await.unwrap();
     sb.inject(Provider::Pledg, Route::Login, Fault::drop_connection());
-    let err = pledg_login_req(&sb).send().await.unwrap_err();
+    let err = login_request(&sb, Provider::Pledg)
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert!(err.is_request() || err.is_connect(), "{err:?}");
     // The next request is served normally.
-    assert_eq!(pledg_login_req(&sb).send().await.unwrap().status(), 200);
+    assert_eq!(
+        login_request(&sb, Provider::Pledg)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let c = sb.counters().route(Provider::Pledg, Route::Login);
     assert_eq!((c.requests, c.faults_served, c.logins), (2, 1, 1));
 
@@ -228,7 +184,10 @@ async fn dropped_connection_is_a_transport_error() {
 async fn truncated_body_fails_while_reading() {
     let sb = Sandbox::start().await.unwrap();
     sb.inject(Provider::Institution, Route::Login, Fault::truncated_body());
-    let r = inst_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Institution)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let declared: usize = r.headers()["content-length"]
         .to_str()
@@ -265,7 +224,7 @@ async fn malformed_body_is_200_but_not_json() {
 async fn wrong_content_type_keeps_the_body() {
     let sb = Sandbox::start().await.unwrap();
     sb.inject(Provider::Axept, Route::Login, Fault::wrong_content_type());
-    let r = axept_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Axept).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()["content-type"]
@@ -281,20 +240,20 @@ async fn wrong_content_type_keeps_the_body() {
 async fn token_without_exp_and_expired_token() {
     let sb = Sandbox::start().await.unwrap();
     sb.inject(Provider::Pledg, Route::Login, Fault::token_without_exp());
-    let t = pledg_token(&sb).await;
+    let t = login_token(&sb, Provider::Pledg).await;
     let c = sandbox::peek_claims(&t).unwrap();
     assert!(c.get("exp").is_none() && c["iat"].is_i64());
     assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 200);
 
     sb.inject(Provider::Pledg, Route::Login, Fault::expired_token());
-    let t = pledg_token(&sb).await;
+    let t = login_token(&sb, Provider::Pledg).await;
     let exp = sandbox::peek_claims(&t).unwrap()["exp"].as_i64().unwrap();
     assert!(exp < sb.now().timestamp());
     assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 401);
 
     // institution: expiresIn follows the token (absolute, in the past).
     sb.inject(Provider::Institution, Route::Login, Fault::expired_token());
-    let v: Value = inst_login_req(&sb)
+    let v: Value = login_request(&sb, Provider::Institution)
         .send()
         .await
         .unwrap()
@@ -313,7 +272,7 @@ async fn token_without_exp_and_expired_token() {
         Route::Login,
         Fault::token_without_exp(),
     );
-    let v: Value = inst_login_req(&sb)
+    let v: Value = login_request(&sb, Provider::Institution)
         .send()
         .await
         .unwrap()
@@ -330,7 +289,7 @@ async fn concurrent_logins_are_counted() {
     let sb = Sandbox::start().await.unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let rb = pledg_login_req(&sb);
+            let rb = login_request(&sb, Provider::Pledg);
             tokio::spawn(async move { rb.send().await.unwrap().status() })
         })
         .collect();
@@ -339,7 +298,7 @@ async fn concurrent_logins_are_counted() {
     }
     let tasks: Vec<_> = (0..8)
         .map(|_| {
-            let rb = inst_login_req(&sb);
+            let rb = login_request(&sb, Provider::Institution);
             tokio::spawn(async move { rb.send().await.unwrap().status() })
         })
         .collect();
@@ -352,7 +311,7 @@ async fn concurrent_logins_are_counted() {
     assert_eq!(c.logins(Provider::Institution), 8);
     assert_eq!(c.route(Provider::Pledg, Route::Login).requests, 50);
 
-    let t = pledg_token(&sb).await;
+    let t = login_token(&sb, Provider::Pledg).await;
     assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 200);
     assert_eq!(protected_status(&sb, Provider::Pledg, "junk").await, 401);
     let c = sb.counters();
@@ -373,7 +332,7 @@ async fn clock_is_shared_and_moves_forward() {
     let diff = sb.now() - before;
     assert!(diff >= chrono::Duration::seconds(3600) && diff < chrono::Duration::seconds(3700));
     // Tokens are issued on the sandbox clock.
-    let t = pledg_token(&sb).await;
+    let t = login_token(&sb, Provider::Pledg).await;
     let iat = sandbox::peek_claims(&t).unwrap()["iat"].as_i64().unwrap();
     assert!((iat - sb.now().timestamp()).abs() <= 2);
 }
@@ -385,7 +344,7 @@ async fn control_plane_over_http() {
     let ctl = |path: &str| format!("{}/__sandbox/{path}", sb.root_url());
 
     // Clock.
-    let t = pledg_token(&sb).await;
+    let t = login_token(&sb, Provider::Pledg).await;
     let r = c
         .post(ctl("clock/advance"))
         .json(&json!({"seconds": 601}))
@@ -396,7 +355,7 @@ async fn control_plane_over_http() {
     assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 401);
 
     // Revoke.
-    let t = pledg_token(&sb).await;
+    let t = login_token(&sb, Provider::Pledg).await;
     let r = c
         .post(ctl("revoke"))
         .json(&json!({"token": t}))
@@ -433,7 +392,14 @@ async fn control_plane_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(pledg_login_req(&sb).send().await.unwrap().status(), 200);
+    assert_eq!(
+        login_request(&sb, Provider::Pledg)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // Variant.
     let r = c
@@ -443,7 +409,7 @@ async fn control_plane_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let v: Value = axept_login_req(&sb)
+    let v: Value = login_request(&sb, Provider::Axept)
         .send()
         .await
         .unwrap()
@@ -460,7 +426,7 @@ async fn control_plane_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = axept_login_req(&sb).send().await.unwrap();
+    let r = login_request(&sb, Provider::Axept).send().await.unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "7");
     assert_eq!(r.headers()["retry-after-ms"], "7000");
@@ -471,7 +437,7 @@ async fn control_plane_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(pledg_login_req(&sb).send().await.is_err());
+    assert!(login_request(&sb, Provider::Pledg).send().await.is_err());
     let r = c
         .post(ctl("fault/pledg/login"))
         .json(&json!({"latency_ms": 300}))
@@ -480,7 +446,14 @@ async fn control_plane_over_http() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let start = Instant::now();
-    assert_eq!(pledg_login_req(&sb).send().await.unwrap().status(), 200);
+    assert_eq!(
+        login_request(&sb, Provider::Pledg)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert!(start.elapsed() >= Duration::from_millis(300));
 
     // Counters.
@@ -529,7 +502,14 @@ async fn control_plane_over_http() {
 async fn shutdown_releases_the_port() {
     let sb = Sandbox::start().await.unwrap();
     let addr = sb.local_addr();
-    assert_eq!(pledg_login_req(&sb).send().await.unwrap().status(), 200);
+    assert_eq!(
+        login_request(&sb, Provider::Pledg)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     sb.clone().shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
@@ -538,7 +518,7 @@ async fn shutdown_releases_the_port() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_thousands_of_requests() {
     let sb = Sandbox::start().await.unwrap();
-    let token = pledg_token(&sb).await;
+    let token = login_token(&sb, Provider::Pledg).await;
     let c = client();
     let url = sb.url(Provider::Pledg, Route::Protected).unwrap();
     let n_tasks = 32;
