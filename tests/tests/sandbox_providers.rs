@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::{Client, Response, StatusCode};
 use sandbox::{Credentials, Forgery, Provider, Route, Sandbox, SandboxConfig, Variant};
 use serde_json::{Value, json};
+use workspace_tests::raw::login_request;
 
 fn client() -> Client {
     Client::builder().no_proxy().build().unwrap()
@@ -68,22 +69,12 @@ async fn protected(sb: &Sandbox, p: Provider, token: &str) -> (StatusCode, Value
 // exirom
 
 async fn exirom_login(sb: &Sandbox) -> Value {
-    let Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = sb.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
-    let (s, v) = json_of(
-        client()
-            .post(url(sb, Provider::Exirom, Route::Login))
-            .json(&json!({"merchantKey": merchant_key, "merchantSecret": merchant_secret}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    login_ok(sb, Provider::Exirom).await
+}
+
+/// The provider's documented login with working credentials; must be 200.
+async fn login_ok(sb: &Sandbox, p: Provider) -> Value {
+    let (s, v) = json_of(login_request(sb, p).send().await.unwrap()).await;
     assert_eq!(s, 200, "{v}");
     v
 }
@@ -248,19 +239,7 @@ fn inst_creds(sb: &Sandbox) -> (String, String, String, String) {
 }
 
 async fn inst_login(sb: &Sandbox) -> Value {
-    let (email, password, merchant, _) = inst_creds(sb);
-    let (s, v) = json_of(
-        client()
-            .post(url(sb, Provider::Institution, Route::Login))
-            .header("merchant_id", merchant)
-            .json(&json!({"token": email, "password": password}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v
+    login_ok(sb, Provider::Institution).await
 }
 
 async fn inst_refresh(sb: &Sandbox, refresh: &str) -> (StatusCode, Value) {
