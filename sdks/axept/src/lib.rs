@@ -20,7 +20,9 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow};
+use auth_runtime::{
+    BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
+};
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
@@ -98,14 +100,8 @@ impl TokenFlow for Flow {
                 key_id: self.credentials.key_id,
                 key: self.credentials.key.expose().to_string(),
             };
-            let response = self
-                .login
-                .authenticate()
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| Error::from_progenitor(NAME, e, |_| None))?;
-            let (token, expires_at) = match response.into_inner() {
+            let response = auth_body(NAME, self.login.authenticate().body(body).send()).await?;
+            let (token, expires_at) = match response {
                 types::AuthenticationResponse::Pascal(r) => (r.token, r.expires_at),
                 types::AuthenticationResponse::Camel(r) => (r.token, r.expires_at),
             };

@@ -30,7 +30,9 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow};
+use auth_runtime::{
+    BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
+};
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
@@ -168,11 +170,7 @@ impl TokenFlow for Flow {
             if let Some(region) = &self.credentials.region {
                 call = call.h_region_code(region.as_str());
             }
-            let response = call
-                .send()
-                .await
-                .map_err(|e| Error::from_progenitor(NAME, e, |_| None))?
-                .into_inner();
+            let response = auth_body(NAME, call.send()).await?;
             if !response.success {
                 return Err(Error::new(
                     ErrorKind::InvalidCredentials,

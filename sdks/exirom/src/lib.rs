@@ -18,7 +18,7 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::{BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow};
+use auth_runtime::{BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body};
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
@@ -86,15 +86,9 @@ impl TokenFlow for Flow {
                 merchant_key: self.credentials.merchant_key.clone(),
                 merchant_secret: self.credentials.merchant_secret.expose().to_string(),
             };
-            let response = self
-                .login
-                .authenticate()
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| Error::from_progenitor("exirom", e, |_| None))?;
+            let response = auth_body("exirom", self.login.authenticate().body(body).send()).await?;
             // The API reference sends a bare string, the guide an object.
-            let token = match response.into_inner() {
+            let token = match response {
                 types::AuthResponse::String(token) => token,
                 types::AuthResponse::AuthTokenObject(object) => object.token,
             };

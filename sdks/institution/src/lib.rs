@@ -33,7 +33,9 @@ pub mod generated;
 use std::time::Duration;
 
 use auth_runtime::ExpiryHints;
-use auth_runtime::{BoxFuture, Connect, ErrorKind, Issued, Lead, Profile, Provider, TokenFlow};
+use auth_runtime::{
+    BoxFuture, Connect, ErrorKind, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
+};
 pub use auth_runtime::{Environment, Error, RetryPolicy, Secret};
 pub use generated::types;
 
@@ -155,15 +157,9 @@ impl TokenFlow for Flow {
                 token: self.email.clone(),
                 password: self.password.expose().to_string(),
             };
-            let response = self
-                .login
-                .login()
-                .merchant_id(self.merchant_id.as_str())
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| Error::from_progenitor(NAME, e, refine))?;
-            Ok(issued(response.into_inner().data))
+            let call = self.login.login().merchant_id(self.merchant_id.as_str());
+            let response = auth_body_refined(NAME, call.body(body).send(), refine).await?;
+            Ok(issued(response.data))
         })
     }
 
@@ -175,15 +171,12 @@ impl TokenFlow for Flow {
             let body = types::RefreshRequest {
                 refresh_token: refresh_token.expose().to_string(),
             };
-            let response = self
+            let call = self
                 .login
                 .refresh_token()
-                .merchant_id(self.merchant_id.as_str())
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| Error::from_progenitor(NAME, e, refine))?;
-            Ok(issued(response.into_inner().data))
+                .merchant_id(self.merchant_id.as_str());
+            let response = auth_body_refined(NAME, call.body(body).send(), refine).await?;
+            Ok(issued(response.data))
         }))
     }
 }

@@ -19,7 +19,9 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::{BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow};
+use auth_runtime::{
+    BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
+};
 pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
@@ -85,14 +87,7 @@ impl TokenFlow for Flow {
             let body = types::TokenRequest {
                 grant_type: types::TokenRequestGrantType::ClientCredentials,
             };
-            let response = self
-                .login
-                .create_token()
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| Error::from_progenitor(NAME, e, |_| None))?
-                .into_inner();
+            let response = auth_body(NAME, self.login.create_token().body(body).send()).await?;
             Ok(Issued {
                 access_token: Secret::new(response.access_token),
                 refresh_token: None,

@@ -182,6 +182,27 @@ impl Error {
     }
 }
 
+/// Await a generated token operation: its typed body, or the failure
+/// classified as an authentication error.
+pub async fn auth_body<T, E>(
+    provider: &'static str,
+    call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+) -> Result<T, Error> {
+    auth_body_refined(provider, call, |_| None).await
+}
+
+/// [`auth_body`] with a look at the typed error body (see
+/// [`Error::from_progenitor`]).
+pub async fn auth_body_refined<T, E>(
+    provider: &'static str,
+    call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+    refine: impl FnOnce(&E) -> Option<ErrorKind>,
+) -> Result<T, Error> {
+    call.await
+        .map(progenitor_client::ResponseValue::into_inner)
+        .map_err(|e| Error::from_progenitor(provider, e, refine))
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {:?}: {}", self.provider, self.kind, self.message)?;

@@ -33,7 +33,7 @@ pub use builder::{
     check_base_url, require_env,
 };
 pub use clock::{Clock, OffsetClock, SystemClock};
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use retry::{ATTEMPTS_HEADER, RetryPolicy};
