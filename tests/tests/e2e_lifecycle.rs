@@ -515,3 +515,50 @@ async fn bursagb_storefront_tokens_are_cached_per_customer() {
     assert_eq!(ids.len(), 3, "one token per principal");
     assert_eq!(env.logins(p), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_calls_surface_the_runtime_error() {
+    use bursagb::{CallError, TypedCall};
+    let env = Env::start().await;
+    let p = Provider::Bursagb;
+    let workspace_tests::support::AnyClient::Bursagb(client) = env.client(p) else {
+        unreachable!()
+    };
+    let order = || {
+        bursagb::types::CreateOrderRequest::builder()
+            .customer_id("cust-0001")
+            .currency("TRY")
+            .items(vec![bursagb::types::OrderItem {
+                product_id: "p-1".into(),
+                quantity: std::num::NonZeroU32::MIN,
+            }])
+    };
+    let ok = client
+        .create_order()
+        .body(order())
+        .send()
+        .typed()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    // New credentials at the provider: the next login fails, typed.
+    env.sandbox.rotate_credentials(p);
+    env.advance(lifetime(p) + Duration::from_secs(1));
+    match client.create_order().body(order()).send().typed().await {
+        Err(CallError::Auth(e)) => {
+            assert!(!e.is_transient(), "{e:?}");
+            assert_eq!(e.provider(), "bursagb");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A provider error stays the provider's typed error.
+    let (email, password) = env.sandbox.bursagb_customer_without_orders_scope().unwrap();
+    use bursagb::StorefrontExt;
+    let customer = client
+        .storefront(&email, auth_runtime::Secret::new(password))
+        .unwrap();
+    match customer.create_order().body(order()).send().typed().await {
+        Err(CallError::Api(e)) => assert_eq!(e.status().map(|s| s.as_u16()), Some(403)),
+        other => panic!("{other:?}"),
+    }
+}

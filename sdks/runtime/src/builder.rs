@@ -59,6 +59,7 @@ macro_rules! sdk_entry_points {
         pub type Client = $crate::Sdk<$api>;
         /// Environment, credentials, retry policy, clock, HTTP client.
         pub type Builder = $crate::Builder<$provider>;
+        pub use $crate::{CallError, TypedCall};
 
         /// Start configuring a client.
         pub fn builder() -> Builder {

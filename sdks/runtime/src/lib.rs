@@ -14,6 +14,7 @@
 //! Secrets live in [`Secret`]; nothing here prints one.
 
 mod builder;
+mod call;
 mod clock;
 mod error;
 pub mod expiry;
@@ -32,6 +33,7 @@ pub use builder::{
     Builder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Environment, Provider,
     check_base_url, require_env,
 };
+pub use call::{CallError, TypedCall};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};

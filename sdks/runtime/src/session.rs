@@ -189,6 +189,18 @@ impl Session {
         request: &mut Request,
         security: &OperationSecurity,
     ) -> Result<(), Error> {
+        let result = self.attach(request, security).await;
+        if let Err(e) = &result {
+            crate::call::record_auth_failure(e);
+        }
+        result
+    }
+
+    async fn attach(
+        &self,
+        request: &mut Request,
+        security: &OperationSecurity,
+    ) -> Result<(), Error> {
         let headers = request.headers_mut();
         // progenitor adds `api-version: <info.version>`; no provider wants it.
         headers.remove("api-version");
