@@ -116,65 +116,40 @@ async fn exirom_errors_in_provider_format() {
     let sb = Sandbox::start().await.unwrap();
     let c = client();
     let u = url(&sb, Provider::Exirom, Route::Login);
-    let (s, v) = json_of(
+    let json = |body: Value| c.post(&u).json(&body);
+    let raw = |content_type: &str, body: &str| {
         c.post(&u)
-            .json(&json!({"merchantKey": "sbx-exirom-merchant-key", "merchantSecret": "nope"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(s, 401);
-    assert_exirom_error(&v);
-
-    let (s, v) = json_of(
-        c.post(&u)
-            .json(&json!({"merchantKey": "k"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(s, 400);
-    assert_eq!(v["errors"][0]["field"], "merchantSecret", "{v}");
-
-    let (s, v) = json_of(
-        c.post(&u)
-            .header("content-type", "text/plain")
-            .body("merchantKey=x")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(s, 400);
-    assert_exirom_error(&v);
-
-    let (s, v) = json_of(
-        c.post(&u)
-            .header("content-type", "application/json")
-            .body("{not json")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(s, 400);
-    assert_exirom_error(&v);
-
-    let (s, v) = json_of(c.get(&u).send().await.unwrap()).await;
-    assert_eq!(s, 405);
-    assert_exirom_error(&v);
-
-    let (s, v) = json_of(
-        c.post(format!("{}/v1/nothing", sb.base_url(Provider::Exirom)))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(s, 404);
-    assert_exirom_error(&v);
+            .header("content-type", content_type)
+            .body(body.to_owned())
+    };
+    let cases = [
+        (
+            "wrong secret",
+            json(json!({"merchantKey": "sbx-exirom-merchant-key", "merchantSecret": "nope"})),
+            401,
+        ),
+        ("missing secret", json(json!({"merchantKey": "k"})), 400),
+        (
+            "not JSON content type",
+            raw("text/plain", "merchantKey=x"),
+            400,
+        ),
+        ("broken JSON", raw("application/json", "{not json"), 400),
+        ("wrong method", c.get(&u), 405),
+        (
+            "unknown path",
+            c.post(format!("{}/v1/nothing", sb.base_url(Provider::Exirom))),
+            404,
+        ),
+    ];
+    for (what, request, status) in cases {
+        let (s, v) = json_of(request.send().await.unwrap()).await;
+        assert_eq!(s, status, "{what}: {v}");
+        assert_exirom_error(&v);
+        if what == "missing secret" {
+            assert_eq!(v["errors"][0]["field"], "merchantSecret", "{v}");
+        }
+    }
 }
 
 #[tokio::test]

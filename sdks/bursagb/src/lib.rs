@@ -33,7 +33,6 @@ use std::time::Duration;
 use auth_runtime::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
-pub use auth_runtime::{Environment, Error, ErrorKind, RetryPolicy, Secret};
 pub use generated::types;
 
 auth_runtime::sdk_entry_points!(

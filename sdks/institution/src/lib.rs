@@ -34,9 +34,8 @@ use std::time::Duration;
 
 use auth_runtime::ExpiryHints;
 use auth_runtime::{
-    BoxFuture, Connect, ErrorKind, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
+    BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
-pub use auth_runtime::{Environment, Error, RetryPolicy, Secret};
 pub use generated::types;
 
 auth_runtime::sdk_entry_points!(

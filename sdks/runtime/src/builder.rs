@@ -59,7 +59,9 @@ macro_rules! sdk_entry_points {
         pub type Client = $crate::Sdk<$api>;
         /// Environment, credentials, retry policy, clock, HTTP client.
         pub type Builder = $crate::Builder<$provider>;
-        pub use $crate::{CallError, TypedCall};
+        pub use $crate::{
+            CallError, Environment, Error, ErrorKind, RetryPolicy, Secret, TypedCall,
+        };
 
         /// Start configuring a client.
         pub fn builder() -> Builder {
