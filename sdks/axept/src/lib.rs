@@ -72,15 +72,16 @@ impl Provider for Axept {
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
-        let identity = [
-            credentials.merchant_id.to_string(),
-            credentials.key_id.to_string(),
-        ];
+        let principal = connect
+            .principal()
+            .part("merchant_id", credentials.merchant_id.to_string())
+            .part("key_id", credentials.key_id.to_string())
+            .secret("key", &credentials.key);
         let login = connect.session();
         Ok(connect.sdk(
             generated::Client::new_with_client,
             login,
-            &[&identity[0], &identity[1]],
+            &principal,
             |login| Flow { login, credentials },
         ))
     }

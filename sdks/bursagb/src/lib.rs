@@ -107,14 +107,19 @@ impl Provider for Bursagb {
 /// end-user to the cache key.
 fn wire(connect: Connect, credentials: Credentials, customer: Option<&str>) -> Client {
     let login = connect.session();
-    let mut identity = vec![credentials.email.clone()];
-    identity.extend(customer.map(|c| format!("storefront:{c}")));
-    let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    // The region changes what the provider answers; the customer is a
+    // storefront principal of its own; the password decides who gets it.
+    let principal = connect
+        .principal()
+        .part("email", credentials.email.as_str())
+        .optional_part("region", credentials.region.as_deref())
+        .optional_part("storefront", customer)
+        .secret("password", &credentials.password);
     let api_key = credentials.api_key.clone();
     let sdk = connect.sdk(
         generated::Client::new_with_client,
         login,
-        &identity,
+        &principal,
         |login| Flow { login, credentials },
     );
     match api_key {

@@ -62,12 +62,15 @@ impl Provider for Exirom {
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
-        let identity = credentials.merchant_key.clone();
+        let principal = connect
+            .principal()
+            .part("merchant_key", credentials.merchant_key.as_str())
+            .secret("merchant_secret", &credentials.merchant_secret);
         let login = connect.session();
         Ok(connect.sdk(
             generated::Client::new_with_client,
             login,
-            &[&identity],
+            &principal,
             |login| Flow { login, credentials },
         ))
     }

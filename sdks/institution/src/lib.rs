@@ -105,12 +105,16 @@ impl Provider for Institution {
                 password,
                 merchant_id,
             } => {
-                let identity = [email.as_str(), merchant_id.as_str()].map(str::to_string);
+                let principal = connect
+                    .principal()
+                    .part("email", email.as_str())
+                    .part("merchant_id", merchant_id.as_str())
+                    .secret("password", &password);
                 let login = connect.session();
                 Ok(connect.sdk(
                     generated::Client::new_with_client,
                     login,
-                    &[&identity[0], &identity[1]],
+                    &principal,
                     |login| Flow {
                         login,
                         email,

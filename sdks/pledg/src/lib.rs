@@ -66,11 +66,14 @@ impl Provider for Pledg {
         let login = connect
             .session()
             .basic(&credentials.api_key, &credentials.api_secret);
-        let identity = credentials.api_key.clone();
+        let principal = connect
+            .principal()
+            .part("api_key", credentials.api_key.as_str())
+            .secret("api_secret", &credentials.api_secret);
         Ok(connect.sdk(
             generated::Client::new_with_client,
             login,
-            &[&identity],
+            &principal,
             |login| Flow { login },
         ))
     }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::metrics::Metrics;
+use crate::principal::Principal;
 use crate::retry::RetryPolicy;
 use crate::sdk::Sdk;
-use crate::secret::fingerprint;
 use crate::session::{Session, SessionBuilder};
 use crate::store::TokenStore;
 use crate::token::{Profile, TokenFlow, TokenManager};
@@ -84,6 +84,10 @@ pub enum Environment {
     Custom(String),
 }
 
+/// One system clock for every client, so clients built separately share
+/// caches (the cache key compares clocks by identity).
+static SYSTEM_CLOCK: LazyLock<Arc<SystemClock>> = LazyLock::new(|| Arc::new(SystemClock));
+
 /// The builder every provider crate hands out (`exirom::Exirom::builder()`).
 pub struct Builder<P: Provider> {
     environment: Option<Environment>,
@@ -116,7 +120,7 @@ impl<P: Provider> Default for Builder<P> {
             environment: None,
             credentials: None,
             policy: RetryPolicy::default(),
-            clock: Arc::new(SystemClock),
+            clock: Arc::clone(&SYSTEM_CLOCK) as Arc<dyn Clock>,
             http: None,
             timeout: DEFAULT_TIMEOUT,
             shared_cache: true,
@@ -316,7 +320,30 @@ impl fmt::Debug for Connect {
 /// client built with `shared_cache(true)` (the default); a client built
 /// with `shared_cache(false)` gets its own, shared with the clients derived
 /// from it (bursagb storefronts).
-type Registry = Arc<Mutex<HashMap<String, Weak<TokenManager>>>>;
+type Registry = Arc<Mutex<HashMap<RegistryKey, Weak<TokenManager>>>>;
+
+/// A cache is shared only by clients with the same principal (secret
+/// included), the same clock and the same store. Clock and store are
+/// compared by identity (`Arc` address): the cache holds both alive, so an
+/// address cannot be reused while the entry exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RegistryKey {
+    principal: [u8; 32],
+    clock: usize,
+    store: usize,
+}
+
+fn registry_key(
+    principal: &Principal,
+    clock: &Arc<dyn Clock>,
+    store: Option<&Arc<dyn TokenStore>>,
+) -> RegistryKey {
+    RegistryKey {
+        principal: principal.process_key(),
+        clock: Arc::as_ptr(clock).cast::<()>() as usize,
+        store: store.map_or(0, |s| Arc::as_ptr(s).cast::<()>() as usize),
+    }
+}
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 
 impl Connect {
@@ -348,12 +375,16 @@ impl Connect {
         )
     }
 
+    /// The identity of a principal of this provider at this base URL; the
+    /// provider crate adds the credential's parts (public and secret).
+    pub fn principal(&self) -> Principal {
+        Principal::new(self.profile.name, self.base_url.as_str())
+    }
+
     /// A session whose bearer tokens come from `flow`, cached per
-    /// principal: this provider, this base URL, and `identity` (the
-    /// credential's public parts and, for storefront tokens, the customer).
-    /// `identity` is hashed; it never appears in a key in clear.
-    pub fn bearer_session(&self, identity: &[&str], flow: impl TokenFlow) -> SessionBuilder {
-        let manager = self.token_manager(identity, Arc::new(flow));
+    /// `principal` (see [`Principal`]: the secret is part of it).
+    pub fn bearer_session(&self, principal: &Principal, flow: impl TokenFlow) -> SessionBuilder {
+        let manager = self.token_manager(principal, Arc::new(flow));
         self.session().bearer(manager)
     }
 
@@ -365,7 +396,7 @@ impl Connect {
         self,
         make: fn(&str, reqwest::Client, Session) -> Api,
         login_session: SessionBuilder,
-        identity: &[&str],
+        principal: &Principal,
         flow: impl FnOnce(Api) -> F,
     ) -> Sdk<Api> {
         let login = make(
@@ -373,30 +404,26 @@ impl Connect {
             self.http.clone(),
             login_session.auth_endpoint().build(),
         );
-        let session = self.bearer_session(identity, flow(login)).build();
+        let session = self.bearer_session(principal, flow(login)).build();
         let api = make(&self.base_url, self.http.clone(), session.clone());
         Sdk::new(api, session, self)
     }
 
-    /// The cache key of a principal.
-    pub fn principal_key(&self, identity: &[&str]) -> String {
-        format!(
-            "{}:{}",
-            self.profile.name,
-            fingerprint(&[&[self.base_url.as_str()], identity].concat())
-        )
-    }
-
-    fn token_manager(&self, identity: &[&str], flow: Arc<dyn TokenFlow>) -> Arc<TokenManager> {
-        let key = self.principal_key(identity);
+    fn token_manager(&self, principal: &Principal, flow: Arc<dyn TokenFlow>) -> Arc<TokenManager> {
+        let key = registry_key(principal, &self.clock, self.store.as_ref());
         let make = || {
+            let store_key = self
+                .store
+                .as_ref()
+                .map(|s| s.key_for(principal))
+                .unwrap_or_default();
             TokenManager::with_store(
                 self.profile,
                 Arc::clone(&flow),
                 Arc::clone(&self.clock),
                 Arc::clone(&self.metrics),
                 self.store.clone(),
-                key.clone(),
+                store_key,
             )
         };
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());

@@ -19,6 +19,7 @@ mod clock;
 mod error;
 pub mod expiry;
 mod metrics;
+mod principal;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod retry;
@@ -38,6 +39,7 @@ pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
+pub use principal::Principal;
 pub use retry::{ATTEMPTS_HEADER, RetryPolicy};
 pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};

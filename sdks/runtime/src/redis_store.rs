@@ -460,6 +460,8 @@ pub struct RedisStore {
     down: AtomicBool,
     gate: Mutex<Gate>,
     counters: Counters,
+    /// Keys Redis key names (see [`TokenStore::key_for`]).
+    naming_key: [u8; 32],
 }
 
 impl fmt::Debug for RedisStore {
@@ -472,6 +474,14 @@ impl fmt::Debug for RedisStore {
     }
 }
 
+/// The key that names Redis keys, derived from an encryption key.
+fn naming_key(key: &[u8; 32]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(b"auth-runtime redis key naming v1");
+    mac.finalize().into_bytes().into()
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -482,6 +492,7 @@ impl RedisStore {
     /// configuration (URL, keys).
     pub fn new(cfg: RedisStoreConfig) -> Result<RedisStore, Error> {
         let sealer = Sealer::new(&cfg.keys)?;
+        let cfg_keys_primary = cfg.keys[0].1;
         let client = redis::Client::open(cfg.url.as_str()).map_err(|e| {
             Error::config(
                 NAME,
@@ -511,6 +522,7 @@ impl RedisStore {
                 retry_at: None,
             }),
             counters: Counters::default(),
+            naming_key: naming_key(&cfg_keys_primary),
         })
     }
 
@@ -842,6 +854,18 @@ impl RedisStore {
 }
 
 impl TokenStore for RedisStore {
+    /// HMAC-SHA256 of the principal (secret included) under a naming key
+    /// derived from the store's primary encryption key: the same in every
+    /// process configured alike, useless to anyone who reads Redis.
+    fn key_for(&self, principal: &crate::Principal) -> String {
+        let digest = principal.mac(&self.naming_key);
+        let mut out = String::with_capacity(32);
+        for b in &digest[..16] {
+            out.push_str(&format!("{b:02x}"));
+        }
+        format!("{}:{out}", principal.provider())
+    }
+
     fn get_or_fetch<'a>(
         &'a self,
         key: &'a str,

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures::future::BoxFuture;
 
 use crate::error::Error;
+use crate::principal::Principal;
 use crate::secret::Secret;
 
 /// What a store keeps per principal. Times are Unix milliseconds (wall
@@ -48,6 +49,11 @@ pub type FetchFn<'a> =
 
 /// A second-level token cache (Redis, behind the `redis` feature).
 pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
+    /// The key under which this store keeps `principal`'s record: a keyed
+    /// hash under the store's own secret (never a plain hash of a
+    /// credential), the same in every process configured alike.
+    fn key_for(&self, principal: &Principal) -> String;
+
     /// A record for `key` that `usable` accepts, from the store, or from
     /// `fetch` run by exactly one process at a time across the fleet.
     fn get_or_fetch<'a>(
