@@ -2,6 +2,7 @@
 //! refresh-token rotation, 401 recovery, 403, retries, malformed answers,
 //! the thundering herd at expiry.
 
+use auth_runtime::Clock;
 use std::time::{Duration, Instant};
 
 use sandbox::{Fault, Provider, Route, SandboxConfig, Variant};
@@ -47,13 +48,15 @@ async fn proactive_refresh_before_expiry_with_zero_401s() {
         let client = env.client(p);
         assert!(client.call().await.ok());
         let first = client.bearer().await.unwrap();
-        // Every provider's lead (with jitter) ends before 85 % of the life
-        // (exirom: one day of thirty).
-        let due = if p == Provider::Exirom {
+        // Every provider's refresh (lead with jitter) is due by 90 % of the
+        // life (exirom: between one day and half a day before expiry).
+        let due = first.refresh_at() - env.clock.now() + Duration::from_secs(1);
+        let bound = if p == Provider::Exirom {
             lifetime(p) - Duration::from_secs(12 * 3600)
         } else {
-            lifetime(p).mul_f64(0.85)
+            lifetime(p).mul_f64(0.9)
         };
+        assert!(due <= bound, "{p:?}: refresh due at {due:?}");
         env.advance(due);
         assert!(
             client.call().await.ok(),
@@ -73,7 +76,7 @@ async fn proactive_refresh_before_expiry_with_zero_401s() {
         );
         assert_eq!(env.auth_calls(p), 2, "{p:?}");
         // Past the first token's expiry: the new one serves, no 401 ever.
-        env.advance(lifetime(p) - due + Duration::from_secs(1));
+        env.advance(first.deadline() - env.clock.now() + Duration::from_secs(1));
         assert!(client.call().await.ok(), "{p:?}");
         assert_eq!(env.unauthorized(p), 0, "{p:?}");
         assert_eq!(client.metrics().reauthentications, 0, "{p:?}");

@@ -2,20 +2,20 @@
 //! `from_env`. A provider crate describes itself by implementing
 //! [`Provider`]; the rest is here.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::principal::Principal;
+use crate::registry::{RegistryKey, TokenCaches};
 use crate::retry::RetryPolicy;
 use crate::sdk::Sdk;
 use crate::session::{Session, SessionBuilder};
 use crate::store::TokenStore;
-use crate::token::{Profile, TokenFlow, TokenManager};
+use crate::token::{ExpiryMargin, ManagerConfig, Profile, TokenFlow, TokenManager};
 
 /// Default per-attempt timeout for provider calls.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -98,6 +98,7 @@ pub struct Builder<P: Provider> {
     timeout: Duration,
     shared_cache: bool,
     store: Option<Arc<dyn TokenStore>>,
+    manager: ManagerConfig,
 }
 
 impl<P: Provider> fmt::Debug for Builder<P> {
@@ -125,6 +126,7 @@ impl<P: Provider> Default for Builder<P> {
             timeout: DEFAULT_TIMEOUT,
             shared_cache: true,
             store: None,
+            manager: ManagerConfig::default(),
         }
     }
 }
@@ -173,6 +175,20 @@ impl<P: Provider> Builder<P> {
     /// token cache; `false` gives this client its own.
     pub fn shared_cache(mut self, shared: bool) -> Self {
         self.shared_cache = shared;
+        self
+    }
+
+    /// How long before expiry a token stops being attached (default
+    /// `min(10 s, 10 % of its lifetime)`); callers then wait for the fresh one.
+    pub fn expiry_margin(mut self, margin: ExpiryMargin) -> Self {
+        self.manager.expiry_margin = margin;
+        self
+    }
+
+    /// The longest one token fetch (refresh, then login, with retries) may
+    /// take, whatever the HTTP client's own timeouts (default 60 s).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.manager.fetch_timeout = timeout;
         self
     }
 
@@ -248,11 +264,12 @@ impl<P: Provider> Builder<P> {
             clock: self.clock,
             metrics: Arc::new(Metrics::default()),
             registry: if self.shared_cache {
-                Arc::clone(&REGISTRY)
+                Arc::clone(TokenCaches::global())
             } else {
-                Registry::default()
+                Arc::default()
             },
             store,
+            manager: self.manager,
         };
         P::connect(connect, credentials)
     }
@@ -303,8 +320,9 @@ pub struct Connect {
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
-    registry: Registry,
+    registry: Arc<TokenCaches>,
     store: Option<Arc<dyn TokenStore>>,
+    manager: ManagerConfig,
 }
 
 impl fmt::Debug for Connect {
@@ -315,36 +333,6 @@ impl fmt::Debug for Connect {
             .finish()
     }
 }
-
-/// Token caches by principal key. The process-wide one is shared by every
-/// client built with `shared_cache(true)` (the default); a client built
-/// with `shared_cache(false)` gets its own, shared with the clients derived
-/// from it (bursagb storefronts).
-type Registry = Arc<Mutex<HashMap<RegistryKey, Weak<TokenManager>>>>;
-
-/// A cache is shared only by clients with the same principal (secret
-/// included), the same clock and the same store. Clock and store are
-/// compared by identity (`Arc` address): the cache holds both alive, so an
-/// address cannot be reused while the entry exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct RegistryKey {
-    principal: [u8; 32],
-    clock: usize,
-    store: usize,
-}
-
-fn registry_key(
-    principal: &Principal,
-    clock: &Arc<dyn Clock>,
-    store: Option<&Arc<dyn TokenStore>>,
-) -> RegistryKey {
-    RegistryKey {
-        principal: principal.process_key(),
-        clock: Arc::as_ptr(clock).cast::<()>() as usize,
-        store: store.map_or(0, |s| Arc::as_ptr(s).cast::<()>() as usize),
-    }
-}
-static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 
 impl Connect {
     pub fn profile(&self) -> &Profile {
@@ -373,6 +361,7 @@ impl Connect {
             Arc::clone(&self.clock),
             Arc::clone(&self.metrics),
         )
+        .origin_of(&self.base_url)
     }
 
     /// The identity of a principal of this provider at this base URL; the
@@ -410,15 +399,24 @@ impl Connect {
     }
 
     fn token_manager(&self, principal: &Principal, flow: Arc<dyn TokenFlow>) -> Arc<TokenManager> {
-        let key = registry_key(principal, &self.clock, self.store.as_ref());
+        let key = RegistryKey {
+            principal: principal.process_key(),
+            clock: Arc::as_ptr(&self.clock).cast::<()>() as usize,
+            store: self
+                .store
+                .as_ref()
+                .map_or(0, |s| Arc::as_ptr(s).cast::<()>() as usize),
+            policy: policy_hash(&self.manager),
+        };
         let make = || {
             let store_key = self
                 .store
                 .as_ref()
                 .map(|s| s.key_for(principal))
                 .unwrap_or_default();
-            TokenManager::with_store(
+            TokenManager::with_config(
                 self.profile,
+                self.manager.clone(),
                 Arc::clone(&flow),
                 Arc::clone(&self.clock),
                 Arc::clone(&self.metrics),
@@ -426,13 +424,17 @@ impl Connect {
                 store_key,
             )
         };
-        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
-        registry.retain(|_, weak| weak.strong_count() > 0);
-        if let Some(existing) = registry.get(&key).and_then(Weak::upgrade) {
-            return existing;
-        }
-        let manager = make();
-        registry.insert(key, Arc::downgrade(&manager));
-        manager
+        self.registry.get_or_insert(key, make)
     }
+}
+
+/// The cache policy as part of the registry key: clients with another
+/// margin or fetch timeout get their own cache.
+fn policy_hash(c: &ManagerConfig) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    c.expiry_margin.max.hash(&mut h);
+    c.expiry_margin.fraction.to_bits().hash(&mut h);
+    c.fetch_timeout.hash(&mut h);
+    h.finish()
 }

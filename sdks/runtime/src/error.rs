@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What went wrong, as a caller decides on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +43,7 @@ pub struct Error {
     provider: &'static str,
     status: Option<u16>,
     attempts: u32,
+    retry_after: Option<Duration>,
     message: Arc<str>,
 }
 
@@ -52,6 +54,7 @@ impl Error {
             provider,
             status: None,
             attempts: 1,
+            retry_after: None,
             message: Arc::from(message.into()),
         }
     }
@@ -68,6 +71,19 @@ impl Error {
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts;
         self
+    }
+
+    /// When trying again makes sense: the provider's requested wait, or the
+    /// time left of a login cool-down.
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// How long to wait before the next attempt can succeed, when known
+    /// (a login cool-down, a provider's `Retry-After` beyond the cap).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -215,6 +231,9 @@ impl fmt::Display for Error {
         } else if self.attempts > 1 {
             write!(f, " ({} attempts)", self.attempts)?;
         }
+        if let Some(wait) = self.retry_after {
+            write!(f, " (next attempt in {:.1} s)", wait.as_secs_f64())?;
+        }
         Ok(())
     }
 }
@@ -226,6 +245,7 @@ impl fmt::Debug for Error {
             .field("provider", &self.provider)
             .field("status", &self.status)
             .field("attempts", &self.attempts)
+            .field("retry_after", &self.retry_after)
             .field("message", &self.message)
             .finish()
     }

@@ -22,6 +22,7 @@ mod metrics;
 mod principal;
 #[cfg(feature = "redis")]
 pub mod redis_store;
+pub mod registry;
 pub mod retry;
 mod sdk;
 mod secret;
@@ -40,6 +41,7 @@ pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use principal::Principal;
+pub use registry::TokenCaches;
 pub use retry::{ATTEMPTS_HEADER, RetryPolicy};
 pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
@@ -47,8 +49,10 @@ pub use security::{OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
 pub use store::{Record, TokenStore};
 pub use token::{
-    Issued, LEAD_JITTER, Lead, MIN_TOKEN_LIFETIME, Profile, REFRESH_COOL_DOWN, Token, TokenFlow,
-    TokenManager,
+    DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, Issued,
+    LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead, MAX_LEAD_FRACTION,
+    MIN_TOKEN_LIFETIME, ManagerConfig, Profile, REFRESH_COOL_DOWN, Token, TokenFlow, TokenManager,
+    bearer_header,
 };
 
 /// Re-exported for provider crates' `TokenFlow` impls.

@@ -37,6 +37,8 @@ struct Inner {
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    /// Credentials go only to this origin (the base URL's).
+    origin: Option<url::Origin>,
 }
 
 impl fmt::Debug for Session {
@@ -62,6 +64,7 @@ pub struct SessionBuilder {
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    origin: Option<url::Origin>,
 }
 
 impl SessionBuilder {
@@ -80,7 +83,15 @@ impl SessionBuilder {
             policy,
             clock,
             metrics,
+            origin: None,
         }
+    }
+
+    /// Attach credentials only to requests for `base_url`'s origin
+    /// (scheme, host, port); anything else is a `Config` error.
+    pub fn origin_of(mut self, base_url: &str) -> Self {
+        self.origin = url::Url::parse(base_url).ok().map(|u| u.origin());
+        self
     }
 
     /// HTTP Basic credentials (pledg's token call).
@@ -122,6 +133,7 @@ impl SessionBuilder {
                 policy: self.policy,
                 clock: self.clock,
                 metrics: self.metrics,
+                origin: self.origin,
             }),
         }
     }
@@ -152,6 +164,7 @@ impl Session {
                 policy: self.inner.policy.clone(),
                 clock: Arc::clone(&self.inner.clock),
                 metrics: Arc::clone(&self.inner.metrics),
+                origin: self.inner.origin.clone(),
             }),
         }
     }
@@ -196,6 +209,35 @@ impl Session {
         result
     }
 
+    /// Credentials never leave the configured origin, and never ride on a
+    /// URL that embeds credentials of its own.
+    fn check_origin(&self, url: &url::Url) -> Result<(), Error> {
+        let Some(origin) = &self.inner.origin else {
+            return Ok(());
+        };
+        let target = url.origin();
+        if target != *origin {
+            return Err(Error::config(
+                self.inner.provider,
+                format!(
+                    "refusing to attach credentials to a request for {}: the configured origin is {}",
+                    target.ascii_serialization(),
+                    origin.ascii_serialization()
+                ),
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::config(
+                self.inner.provider,
+                format!(
+                    "refusing to attach credentials to a request for {} whose URL embeds user information",
+                    target.ascii_serialization()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     async fn attach(
         &self,
         request: &mut Request,
@@ -208,6 +250,7 @@ impl Session {
             headers.remove(AUTHORIZATION);
             return Ok(());
         }
+        self.check_origin(request.url())?;
         let Some(alternative) = security
             .alternatives
             .iter()

@@ -1,140 +1,16 @@
 //! The token cache on its own, with a scripted token flow and a movable
 //! clock: single-flight, proactive refresh, failure policy, invalidation.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use auth_runtime::{
-    BoxFuture, Clock, Error, ErrorKind, ExpiryHints, ExpirySource, Issued, Lead, Metrics,
-    OffsetClock, Profile, Secret, TokenFlow, TokenManager,
+    BoxFuture, Error, ErrorKind, ExpirySource, Issued, Metrics, TokenFlow, TokenManager,
 };
-use base64::Engine;
-
-const PROFILE: Profile = Profile {
-    name: "test",
-    refresh_lead: Lead::Fraction(0.2),
-    assumed_lifetime: Duration::from_secs(30),
-    base_url_env: "TEST_BASE_URL",
-    sandbox_url: None,
-    production_url: None,
-};
-
-fn jwt(claims: &str) -> String {
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}.c2lnbmF0dXJl",
-        b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
-        b64.encode(claims)
-    )
-}
-
-/// What the scripted flow does on its next call.
-#[derive(Clone, Copy, Debug)]
-enum Step {
-    /// Issue a token living this many seconds (negative: already expired).
-    Token(i64),
-    /// A token without `exp`.
-    NoExp,
-    Fail(ErrorKind),
-}
-
-#[derive(Debug)]
-struct Scripted {
-    clock: OffsetClock,
-    steps: Mutex<VecDeque<Step>>,
-    default: Step,
-    delay: Duration,
-    logins: AtomicU32,
-    refreshes: AtomicU32,
-    refresh_result: Option<ErrorKind>,
-    issued: Mutex<Vec<String>>,
-}
-
-impl Scripted {
-    fn new(clock: OffsetClock, default: Step) -> Self {
-        Scripted {
-            clock,
-            steps: Mutex::new(VecDeque::new()),
-            default,
-            delay: Duration::ZERO,
-            logins: AtomicU32::new(0),
-            refreshes: AtomicU32::new(0),
-            refresh_result: None,
-            issued: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn then(self, step: Step) -> Self {
-        self.steps.lock().unwrap().push_back(step);
-        self
-    }
-
-    fn next(&self) -> Result<Issued, Error> {
-        let step = self
-            .steps
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(self.default);
-        let now = self
-            .clock
-            .wall()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
-        let n = self.issued.lock().unwrap().len();
-        let token = match step {
-            Step::Token(secs) => jwt(&format!(r#"{{"sub":"t{n}","exp":{}}}"#, now + secs)),
-            Step::NoExp => jwt(&format!(r#"{{"sub":"t{n}"}}"#)),
-            Step::Fail(kind) => return Err(Error::new(kind, "test", "scripted failure")),
-        };
-        self.issued.lock().unwrap().push(token.clone());
-        Ok(Issued {
-            access_token: Secret::new(token),
-            refresh_token: Some(Secret::new(format!("refresh-{n}"))),
-            hints: ExpiryHints::default(),
-        })
-    }
-}
-
-impl TokenFlow for Scripted {
-    fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
-        Box::pin(async move {
-            self.logins.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(self.delay).await;
-            self.next()
-        })
-    }
-
-    fn refresh<'a>(&'a self, _rt: &'a Secret) -> Option<BoxFuture<'a, Result<Issued, Error>>> {
-        let outcome = self.refresh_result;
-        Some(Box::pin(async move {
-            self.refreshes.fetch_add(1, Ordering::SeqCst);
-            match outcome {
-                Some(kind) => Err(Error::new(kind, "test", "scripted refresh failure")),
-                None => self.next(),
-            }
-        }))
-    }
-}
-
-fn setup(flow: Scripted) -> (Arc<TokenManager>, Arc<Scripted>, OffsetClock) {
-    let clock = flow.clock.clone();
-    let flow = Arc::new(flow);
-    let manager = TokenManager::new(
-        PROFILE,
-        Arc::clone(&flow) as Arc<dyn TokenFlow>,
-        Arc::new(clock.clone()),
-        Arc::new(Metrics::default()),
-    );
-    (manager, flow, clock)
-}
-
-fn clock() -> OffsetClock {
-    OffsetClock::new(Arc::new(AtomicI64::new(0)))
-}
+use common::{PROFILE, Scripted, Step, clock, setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_concurrent_callers_cause_one_login() {
@@ -176,16 +52,37 @@ async fn thousand_callers_at_expiry_cause_one_fetch() {
     assert_eq!(flow.refreshes.load(Ordering::SeqCst), 1);
 }
 
+/// Advance `clock` to just past `token`'s refresh time.
+fn to_refresh_time(clock: &auth_runtime::OffsetClock, token: &auth_runtime::Token) {
+    use auth_runtime::Clock;
+    clock.advance(token.refresh_at() - clock.now() + Duration::from_millis(1));
+}
+
 #[tokio::test]
 async fn proactive_refresh_in_background_keeps_serving_the_current_token() {
     let (manager, flow, clock) = setup(Scripted::new(clock(), Step::Token(100)));
     let first = manager.token().await.unwrap();
     assert_eq!(first.expiry_source(), ExpirySource::JwtExp);
-    // Lead is 20 % (+ up to 50 % jitter) of 100 s: due between 70 s and 80 s.
+    // Lead is 20 % of 100 s, jitter takes up to half off, the 10 s margin
+    // is the floor: due between 80 s and 90 s.
+    let due = first.refresh_at()
+        - first
+            .deadline()
+            .checked_sub(Duration::from_secs(100))
+            .unwrap();
+    assert!(
+        due >= Duration::from_secs(79) && due <= Duration::from_secs(90),
+        "{due:?}"
+    );
+    let margin = first.deadline() - first.usable_until();
+    assert!(
+        margin <= Duration::from_secs(10) && margin >= Duration::from_millis(9_800),
+        "{margin:?}"
+    );
     clock.advance(Duration::from_secs(50));
     assert_eq!(manager.token().await.unwrap().id(), first.id());
     assert_eq!(flow.refreshes.load(Ordering::SeqCst), 0, "not due yet");
-    clock.advance(Duration::from_secs(35));
+    to_refresh_time(&clock, &first);
     let during = manager.token().await.unwrap();
     assert_eq!(
         during.id(),
@@ -211,20 +108,28 @@ async fn failed_background_refresh_keeps_the_valid_token_and_cools_down() {
     let flow = Scripted::new(clock(), Step::Fail(ErrorKind::Transient)).then(Step::Token(100));
     let (manager, flow, clock) = setup(flow);
     let first = manager.token().await.unwrap();
-    clock.advance(Duration::from_secs(85));
+    to_refresh_time(&clock, &first);
     for _ in 0..50 {
         assert_eq!(manager.token().await.unwrap().id(), first.id());
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let attempts = flow.logins.load(Ordering::SeqCst) + flow.refreshes.load(Ordering::SeqCst);
     assert_eq!(attempts, 2, "one failed refresh, then the cool-down holds");
-    // After the cool-down a new attempt is made (and fails again): still served.
+    // After the cool-down a new attempt is made (and fails again): still
+    // served while the token is inside its usable life.
     clock.advance(auth_runtime::REFRESH_COOL_DOWN);
-    manager.token().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let attempts = flow.logins.load(Ordering::SeqCst) + flow.refreshes.load(Ordering::SeqCst);
-    assert!(attempts >= 3, "retried after the cool-down");
-    assert_eq!(manager.token().await.unwrap().id(), first.id());
+    if clock_now_before(&clock, first.usable_until()) {
+        manager.token().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let attempts = flow.logins.load(Ordering::SeqCst) + flow.refreshes.load(Ordering::SeqCst);
+        assert!(attempts >= 3, "retried after the cool-down");
+        assert_eq!(manager.cached().unwrap().id(), first.id());
+    }
+}
+
+fn clock_now_before(clock: &auth_runtime::OffsetClock, t: std::time::Instant) -> bool {
+    use auth_runtime::Clock;
+    clock.now() < t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,19 +185,54 @@ async fn expired_refresh_token_falls_back_to_login() {
 }
 
 #[tokio::test]
-async fn transient_refresh_failure_keeps_the_refresh_token() {
+async fn transient_refresh_failure_keeps_the_refresh_token_while_the_token_lives() {
     let mut flow = Scripted::new(clock(), Step::Token(100));
     flow.refresh_result = Some(ErrorKind::Transient);
     let (manager, flow, clock) = setup(flow);
+    let first = manager.token().await.unwrap();
+    // Proactive refresh fails transiently: no login, the token keeps serving.
+    to_refresh_time(&clock, &first);
     manager.token().await.unwrap();
-    clock.advance(Duration::from_secs(200));
-    let err = manager.token().await.unwrap_err();
-    assert!(err.is_transient());
+    for _ in 0..100 {
+        if flow.refreshes.load(Ordering::SeqCst) == 1 && !manager.is_fetching() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(flow.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(
         flow.logins.load(Ordering::SeqCst),
         1,
-        "no login on a transient refresh failure"
+        "no login while the token lives"
     );
+    // Once the token has expired, a transient refresh failure falls back
+    // to a login (the refresh token was kept: it is tried first).
+    clock.advance(Duration::from_secs(200));
+    manager.token().await.unwrap();
+    assert_eq!(
+        flow.refreshes.load(Ordering::SeqCst),
+        2,
+        "kept and tried again"
+    );
+    assert_eq!(flow.logins.load(Ordering::SeqCst), 2, "then a login");
+}
+
+#[tokio::test]
+async fn any_non_transient_refresh_failure_falls_back_to_login() {
+    for kind in [
+        ErrorKind::MalformedResponse,
+        ErrorKind::Forbidden,
+        ErrorKind::BadRequest,
+    ] {
+        let mut flow = Scripted::new(clock(), Step::Token(100));
+        flow.refresh_result = Some(kind);
+        let (manager, flow, clock) = setup(flow);
+        manager.token().await.unwrap();
+        clock.advance(Duration::from_secs(200));
+        manager.token().await.unwrap();
+        assert_eq!(flow.refreshes.load(Ordering::SeqCst), 1, "{kind:?}");
+        assert_eq!(flow.logins.load(Ordering::SeqCst), 2, "{kind:?}");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,250 @@
+//! One fetch, run inside a detached flight: refresh token or login, this
+//! process alone or through the fleet's shared store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderValue;
+use tracing::{debug, warn};
+
+use super::backoff::is_refusal;
+use super::manager::TokenManager;
+use super::timing::schedule;
+use super::{Issued, MIN_TOKEN_LIFETIME, Token, bearer_header};
+use crate::error::{Error, ErrorKind};
+use crate::expiry::{self, Expiry, ExpirySource};
+use crate::secret::Secret;
+use crate::store::{FetchFn, Record, TokenStore, unix_ms};
+
+static NEXT_TOKEN_ID: AtomicU64 = AtomicU64::new(1);
+
+impl TokenManager {
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, super::manager::FetchState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// This process alone: ask the provider, cache the result.
+    pub(super) async fn fetch_direct(&self) -> Result<Arc<Token>, Error> {
+        let refresh_token = self.lock_state().refresh_token.clone();
+        let (issued, refresh_token) = self.obtain(refresh_token).await?;
+        let received = self.clock.now();
+        let expiry = self.expiry_of(&issued, received);
+        self.lock_state().refresh_token = issued.refresh_token.clone().or(refresh_token);
+        let floored = expiry.expired_on_arrival || expiry.lifetime <= MIN_TOKEN_LIFETIME;
+        let times = self.schedule(received, &expiry);
+        Ok(self.build(issued.access_token, expiry, times, received, floored))
+    }
+
+    /// Through the shared store: a token another process already fetched
+    /// is reused; otherwise one process of the fleet fetches (with the
+    /// fleet's latest refresh token) and publishes the result.
+    pub(super) async fn fetch_through_store(
+        &self,
+        store: &dyn TokenStore,
+        rejected: Option<HeaderValue>,
+    ) -> Result<Arc<Token>, Error> {
+        let clock = Arc::clone(&self.clock);
+        let rejected = rejected.or_else(|| self.lock_state().rejected.clone());
+        let usable = move |r: &Record| {
+            unix_ms(clock.wall()) < r.refresh_at_unix_ms
+                && rejected
+                    .as_ref()
+                    .is_none_or(|h| bearer_header(&r.access_token) != *h)
+        };
+        // This process's refresh token may already be spent by another
+        // process: only the stored (fleet-latest) one is used, so each
+        // rotating refresh token is used by exactly one process. Without a
+        // stored record (store down, wait timed out) the fetch logs in.
+        self.lock_state().refresh_token = None;
+        let fetch: FetchFn<'_> = Box::new(move |stored: Option<Record>| {
+            Box::pin(async move {
+                // The fleet's refresh token is the latest; ours may be spent.
+                let stored_rt = stored.and_then(|r| r.refresh_token);
+                let (issued, kept_rt) = self.obtain(stored_rt).await?;
+                let received = self.clock.now();
+                let expiry = self.expiry_of(&issued, received);
+                let wall = unix_ms(self.clock.wall());
+                let (refresh_at, _) = self.schedule(received, &expiry);
+                let lifetime_ms = i64::try_from(expiry.lifetime.as_millis()).unwrap_or(i64::MAX);
+                let refresh_ms =
+                    i64::try_from(refresh_at.saturating_duration_since(received).as_millis())
+                        .unwrap_or(i64::MAX);
+                Ok(Record {
+                    access_token: issued.access_token,
+                    refresh_token: issued.refresh_token.or(kept_rt),
+                    expires_at_unix_ms: wall.saturating_add(lifetime_ms),
+                    refresh_at_unix_ms: wall.saturating_add(refresh_ms),
+                })
+            })
+        });
+        let record = store.get_or_fetch(&self.key, &usable, fetch).await?;
+        let now = self.clock.now();
+        let wall = unix_ms(self.clock.wall());
+        let until = |ms: i64| {
+            now.checked_add(Duration::from_millis(ms.saturating_sub(wall).max(0) as u64))
+                .unwrap_or(now)
+        };
+        let mut expiry = Expiry {
+            deadline: until(record.expires_at_unix_ms),
+            lifetime: Duration::from_millis(
+                record.expires_at_unix_ms.saturating_sub(wall).max(0) as u64
+            ),
+            source: ExpirySource::UnixSeconds,
+            expired_on_arrival: record.expires_at_unix_ms <= wall,
+        };
+        let floored = expiry.lifetime < MIN_TOKEN_LIFETIME;
+        if floored {
+            expiry.deadline = now + MIN_TOKEN_LIFETIME;
+            expiry.lifetime = MIN_TOKEN_LIFETIME;
+        }
+        let (_, usable_until) = self.schedule(now, &expiry);
+        let refresh_at = until(record.refresh_at_unix_ms).min(usable_until);
+        self.lock_state().refresh_token = record.refresh_token;
+        Ok(self.build(
+            record.access_token,
+            expiry,
+            (refresh_at, usable_until),
+            now,
+            floored,
+        ))
+    }
+
+    /// Refresh token first when there is one; a login otherwise, or when
+    /// the refresh token is refused (any non-transient failure), or when a
+    /// transient refresh failure leaves no usable access token. Returns
+    /// the refresh token still worth keeping when the result has none.
+    async fn obtain(
+        &self,
+        refresh_token: Option<Secret>,
+    ) -> Result<(Issued, Option<Secret>), Error> {
+        let mut kept = None;
+        if let Some(rt) = refresh_token
+            && let Some(result) = self.refresh_with(&rt).await
+        {
+            match result {
+                Ok(issued) => return Ok((self.checked(issued)?, None)),
+                Err(e) if !e.is_transient() => {
+                    self.lock_state().refresh_token = None;
+                    debug!(provider = self.profile.name, kind = ?e.kind(), "refresh token refused; logging in");
+                }
+                Err(e) => {
+                    // Transient: the refresh token may still be good.
+                    let now = self.clock.now();
+                    let valid = self
+                        .current
+                        .load()
+                        .as_ref()
+                        .is_some_and(|t| now < t.expiry.deadline);
+                    if valid {
+                        self.lock_state().refresh_token = Some(rt);
+                        return Err(e);
+                    }
+                    debug!(
+                        provider = self.profile.name,
+                        "refresh failed and the token has expired; logging in"
+                    );
+                    kept = Some(rt);
+                }
+            }
+        }
+        if let Some(e) = self.lock_state().backoff.check(self.clock.now()) {
+            if kept.is_some() {
+                self.lock_state().refresh_token = kept;
+            }
+            return Err(e);
+        }
+        self.metrics.inc_logins();
+        debug!(provider = self.profile.name, "logging in");
+        match self.flow.login().await.and_then(|i| self.checked(i)) {
+            Ok(issued) => {
+                self.lock_state().backoff.succeeded();
+                Ok((issued, kept))
+            }
+            Err(e) => {
+                let mut state = self.lock_state();
+                if is_refusal(e.kind()) {
+                    state.refresh_token = None;
+                    return Err(state.backoff.refused(&e, self.clock.now()));
+                }
+                if kept.is_some() {
+                    state.refresh_token = kept;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn refresh_with(&self, rt: &Secret) -> Option<Result<Issued, Error>> {
+        let fut = self.flow.refresh(rt)?;
+        self.metrics.inc_refreshes();
+        debug!(
+            provider = self.profile.name,
+            "refreshing with refresh token"
+        );
+        Some(fut.await)
+    }
+
+    fn checked(&self, issued: Issued) -> Result<Issued, Error> {
+        if issued.access_token.is_empty() {
+            return Err(Error::new(
+                ErrorKind::MalformedResponse,
+                self.profile.name,
+                "the provider returned an empty access token",
+            ));
+        }
+        Ok(issued)
+    }
+
+    /// The token's expiry (earliest source), floored at [`MIN_TOKEN_LIFETIME`].
+    fn expiry_of(&self, issued: &Issued, received: Instant) -> Expiry {
+        let mut expiry = expiry::resolve(
+            issued.access_token.expose(),
+            &issued.hints,
+            self.clock.as_ref(),
+            received,
+            self.profile.assumed_lifetime,
+        );
+        if expiry.source == ExpirySource::Assumed {
+            warn!(provider = self.profile.name, assumed = ?self.profile.assumed_lifetime, "token states no expiry; assuming the documented lifetime");
+        }
+        if expiry.lifetime < MIN_TOKEN_LIFETIME {
+            warn!(provider = self.profile.name, lifetime = ?expiry.lifetime, expired_on_arrival = expiry.expired_on_arrival, "token (nearly) expired on arrival; using it for {MIN_TOKEN_LIFETIME:?} at most");
+            expiry.deadline = received + MIN_TOKEN_LIFETIME;
+            expiry.lifetime = MIN_TOKEN_LIFETIME;
+        }
+        expiry
+    }
+
+    fn schedule(&self, received: Instant, expiry: &Expiry) -> (Instant, Instant) {
+        schedule(
+            self.profile.refresh_lead,
+            self.config.expiry_margin,
+            received,
+            expiry.deadline,
+            expiry.lifetime,
+        )
+    }
+
+    /// `times`: (refresh_at, usable_until).
+    fn build(
+        &self,
+        value: Secret,
+        expiry: Expiry,
+        (refresh_at, usable_until): (Instant, Instant),
+        received: Instant,
+        floored: bool,
+    ) -> Arc<Token> {
+        let header = bearer_header(&value);
+        Arc::new(Token {
+            value,
+            header,
+            expiry,
+            refresh_at,
+            usable_until,
+            received,
+            floored,
+            id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! When a token is refreshed, and when it stops being attached.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use super::{LEAD_JITTER, Lead, MAX_LEAD_FRACTION};
+
+/// Default cap of the expiry margin (smithy-rs `buffer_time`: 10 s).
+pub const DEFAULT_MAX_MARGIN: Duration = Duration::from_secs(10);
+/// Default expiry margin as a fraction of the token's lifetime.
+pub const DEFAULT_MARGIN_FRACTION: f64 = 0.1;
+
+/// The last part of a token's life in which it is no longer attached to a
+/// request: a request leaving then (or queued behind a slow connection)
+/// would arrive expired and cost a 401, a re-authentication and a retry.
+/// The margin is `min(max, fraction × lifetime)`; callers inside it wait
+/// for the fresh token like callers after expiry. The proactive refresh
+/// lead always starts before the margin.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpiryMargin {
+    pub max: Duration,
+    pub fraction: f64,
+}
+
+impl Default for ExpiryMargin {
+    /// `min(10 s, 10 % of the lifetime)`.
+    fn default() -> Self {
+        ExpiryMargin {
+            max: DEFAULT_MAX_MARGIN,
+            fraction: DEFAULT_MARGIN_FRACTION,
+        }
+    }
+}
+
+impl ExpiryMargin {
+    /// No margin: a token is attached until its very last instant.
+    pub fn none() -> Self {
+        ExpiryMargin {
+            max: Duration::ZERO,
+            fraction: 0.0,
+        }
+    }
+
+    pub fn of(&self, lifetime: Duration) -> Duration {
+        scale(lifetime, self.fraction).min(self.max)
+    }
+}
+
+/// `d × f` for `f` clamped to 0..=1, never panicking.
+fn scale(d: Duration, f: f64) -> Duration {
+    let f = if f.is_finite() {
+        f.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    Duration::try_from_secs_f64(d.as_secs_f64() * f).unwrap_or(Duration::ZERO)
+}
+
+/// `at - d`, saturating at `floor`.
+pub(crate) fn before(at: Instant, d: Duration, floor: Instant) -> Instant {
+    at.checked_sub(d).map_or(floor, |t| t.max(floor))
+}
+
+/// The instants of a token's life: (refresh_at, usable_until), both
+/// between `received` and `deadline`.
+pub(crate) fn schedule(
+    lead: Lead,
+    margin: ExpiryMargin,
+    received: Instant,
+    deadline: Instant,
+    lifetime: Duration,
+) -> (Instant, Instant) {
+    let margin = margin.of(lifetime);
+    let usable_until = before(deadline, margin, received);
+    let base = match lead {
+        Lead::Fixed(d) => d,
+        Lead::Fraction(f) => scale(lifetime, f),
+    };
+    let capped = base.min(scale(lifetime, MAX_LEAD_FRACTION));
+    // Jitter takes up to half the lead off, so the refresh falls in the
+    // last `lead` … `lead / 2` of the life; never later than the margin.
+    let jitter = rand::rng().random_range(0.0..=LEAD_JITTER);
+    let lead = scale(capped, 1.0 - jitter).max(margin);
+    let refresh_at = before(deadline, lead, received).min(usable_until);
+    (refresh_at, usable_until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_min_of_cap_and_fraction() {
+        let m = ExpiryMargin::default();
+        assert_eq!(m.of(Duration::from_secs(2)), Duration::from_millis(200));
+        assert_eq!(m.of(Duration::from_secs(30 * 60)), Duration::from_secs(10));
+        assert_eq!(ExpiryMargin::none().of(Duration::MAX), Duration::ZERO);
+        let weird = ExpiryMargin {
+            max: Duration::MAX,
+            fraction: f64::NAN,
+        };
+        assert_eq!(weird.of(Duration::MAX), Duration::ZERO);
+    }
+
+    #[test]
+    fn refresh_precedes_margin_and_short_tokens_serve_most_of_their_life() {
+        let now = Instant::now();
+        for lead in [
+            Lead::Fixed(Duration::from_secs(86_400)),
+            Lead::Fraction(0.2),
+            Lead::Fraction(5.0),
+        ] {
+            for _ in 0..200 {
+                let life = Duration::from_secs(2);
+                let (refresh_at, usable_until) =
+                    schedule(lead, ExpiryMargin::default(), now, now + life, life);
+                assert!(refresh_at <= usable_until);
+                assert_eq!(usable_until, now + Duration::from_millis(1800));
+                let at = refresh_at - now;
+                assert!(
+                    at >= Duration::from_millis(1600) && at <= Duration::from_millis(1800),
+                    "{lead:?}: refresh at {at:?} of 2 s"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_fixed_lead_is_kept_for_long_tokens() {
+        let now = Instant::now();
+        let life = Duration::from_secs(30 * 86_400);
+        let (refresh_at, _) = schedule(
+            Lead::Fixed(Duration::from_secs(86_400)),
+            ExpiryMargin::default(),
+            now,
+            now + life,
+            life,
+        );
+        let lead = (now + life) - refresh_at;
+        assert!(lead >= Duration::from_secs(43_200) && lead <= Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn saturates_for_huge_values() {
+        let now = Instant::now();
+        let (r, u) = schedule(
+            Lead::Fixed(Duration::MAX),
+            ExpiryMargin {
+                max: Duration::MAX,
+                fraction: 1.0,
+            },
+            now,
+            now,
+            Duration::MAX,
+        );
+        assert_eq!((r, u), (now, now));
+    }
+}
