@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What went wrong, as a caller decides on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +26,9 @@ pub enum ErrorKind {
     MalformedResponse,
     /// The SDK is configured wrongly (missing credential, bad base URL, …).
     Config,
+    /// The response body exceeded the configured cap
+    /// ([`RetryPolicy::max_response_bytes`](crate::RetryPolicy)). Not retried.
+    TooLarge,
 }
 
 impl ErrorKind {
@@ -42,6 +46,7 @@ pub struct Error {
     provider: &'static str,
     status: Option<u16>,
     attempts: u32,
+    retry_after: Option<Duration>,
     message: Arc<str>,
 }
 
@@ -52,6 +57,7 @@ impl Error {
             provider,
             status: None,
             attempts: 1,
+            retry_after: None,
             message: Arc::from(message.into()),
         }
     }
@@ -67,6 +73,12 @@ impl Error {
 
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts;
+        self
+    }
+
+    /// Set the wait the provider asked for (`Retry-After`).
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
         self
     }
 
@@ -86,6 +98,16 @@ impl Error {
     }
     pub fn is_transient(&self) -> bool {
         self.kind.is_transient()
+    }
+    /// The wait the provider asked for (`retry-after-ms` / `Retry-After`)
+    /// on the final transient response, saturated at `Duration::MAX`. Set
+    /// when the call gave up because the ask exceeded
+    /// [`RetryPolicy::max_retry_after`](crate::RetryPolicy) or the deadline.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+    pub fn is_too_large(&self) -> bool {
+        self.kind == ErrorKind::TooLarge
     }
     pub fn is_invalid_credentials(&self) -> bool {
         self.kind == ErrorKind::InvalidCredentials
@@ -134,7 +156,8 @@ impl Error {
             P::ErrorResponse(rv) => {
                 let attempts = crate::retry::attempts_of(rv.headers());
                 let status = rv.status().as_u16();
-                let mut e = Error::from_auth_status(provider, status, attempts);
+                let mut e = Error::from_auth_status(provider, status, attempts)
+                    .with_transient_hint(rv.headers());
                 if let Some(kind) = refine(&rv) {
                     e.kind = kind;
                 }
@@ -143,6 +166,7 @@ impl Error {
             P::UnexpectedResponse(resp) => {
                 let attempts = crate::retry::attempts_of(resp.headers());
                 Error::from_auth_status(provider, resp.status().as_u16(), attempts)
+                    .with_transient_hint(resp.headers())
             }
             P::CommunicationError(e) => Error::from_transport(provider, &e, 1),
             P::InvalidResponsePayload(_, e) => Error::new(
@@ -166,9 +190,23 @@ impl Error {
         }
     }
 
+    /// On a transient error, the wait the provider asked for.
+    pub(crate) fn with_transient_hint(self, headers: &reqwest::header::HeaderMap) -> Self {
+        if self.kind == ErrorKind::Transient {
+            let wait = crate::retry::retry_after(headers);
+            self.with_retry_after(wait)
+        } else {
+            self
+        }
+    }
+
     /// A transport failure (no HTTP status). Only the error's category is
     /// kept: reqwest messages can embed URLs with credentials.
     pub fn from_transport(provider: &'static str, e: &reqwest::Error, attempts: u32) -> Self {
+        if let Some(too_large) = crate::body::too_large(e) {
+            return Error::new(ErrorKind::TooLarge, provider, too_large.to_string())
+                .with_attempts(attempts);
+        }
         let what = if e.is_timeout() {
             "timed out"
         } else if e.is_connect() {
@@ -215,6 +253,9 @@ impl fmt::Display for Error {
         } else if self.attempts > 1 {
             write!(f, " ({} attempts)", self.attempts)?;
         }
+        if let Some(wait) = self.retry_after {
+            write!(f, "; the provider asked to retry after {wait:?}")?;
+        }
         Ok(())
     }
 }
@@ -226,6 +267,7 @@ impl fmt::Debug for Error {
             .field("provider", &self.provider)
             .field("status", &self.status)
             .field("attempts", &self.attempts)
+            .field("retry_after", &self.retry_after)
             .field("message", &self.message)
             .finish()
     }

@@ -13,11 +13,13 @@
 //!
 //! Secrets live in [`Secret`]; nothing here prints one.
 
+pub mod body;
 mod builder;
 mod call;
 mod clock;
 mod error;
 pub mod expiry;
+pub mod header;
 mod metrics;
 #[cfg(feature = "redis")]
 pub mod redis_store;
@@ -38,7 +40,7 @@ pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
-pub use retry::{ATTEMPTS_HEADER, RetryPolicy};
+pub use retry::{ATTEMPTS_HEADER, Delay, RetryPolicy};
 pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
 pub use security::{OperationSecurity, Scheme, SchemeKind, Server};

@@ -524,11 +524,13 @@ impl TokenManager {
     }
 
     fn checked(&self, issued: Issued) -> Result<Issued, Error> {
-        if issued.access_token.is_empty() {
+        // Never cached: a token that cannot form a header would fail every call.
+        if let Some(defect) = crate::header::token_defect(issued.access_token.expose()) {
+            let message = format!("the provider returned an unusable access token: {defect}");
             return Err(Error::new(
                 ErrorKind::MalformedResponse,
                 self.profile.name,
-                "the provider returned an empty access token",
+                message,
             ));
         }
         Ok(issued)
@@ -582,8 +584,5 @@ impl TokenManager {
 /// `Bearer <token>` as a sensitive header value. A token with characters
 /// not allowed in a header becomes an empty (rejected) value, never a panic.
 pub fn bearer_header(token: &Secret) -> HeaderValue {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .unwrap_or_else(|_| HeaderValue::from_static(""));
-    v.set_sensitive(true);
-    v
+    crate::header::bearer_value(token.expose()).unwrap_or_else(|| HeaderValue::from_static(""))
 }
