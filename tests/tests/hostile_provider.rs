@@ -441,3 +441,28 @@ async fn bursagb_success_false_is_invalid_credentials() {
     let (r, _) = bounded(Duration::from_secs(10), bursagb(&h).bearer()).await;
     assert_eq!(kind(&r), Some(ErrorKind::MalformedResponse), "{r:?}");
 }
+
+#[tokio::test]
+async fn duration_max_in_every_setting_does_not_panic() {
+    let h = Hostile::start(|_, _| Reply::empty(503, &[("retry-after", "0")])).await;
+    let client = exirom::builder()
+        .base_url(h.base_url())
+        .credentials(exirom::Credentials {
+            merchant_key: "mk".into(),
+            merchant_secret: Secret::new("ms"),
+        })
+        .retry_policy(
+            RetryPolicy::default()
+                .total_deadline(Duration::MAX)
+                .max_retry_after(Duration::MAX)
+                .max_backoff(Duration::MAX)
+                .attempt_timeout(Duration::MAX),
+        )
+        .timeout(Duration::MAX)
+        .shared_cache(false)
+        .build()
+        .expect("client");
+    let (r, _) = bounded(Duration::from_secs(10), client.bearer()).await;
+    assert_eq!(kind(&r), Some(ErrorKind::Transient), "{r:?}");
+    assert_eq!(h.hits(EXIROM_LOGIN), 3);
+}
