@@ -1,4 +1,5 @@
 //! Tests only; see tests/.
+pub mod hostile;
 pub mod raw;
 pub mod redis_server;
 pub mod support;

@@ -68,9 +68,14 @@ JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct AuthenticationResponseCamel {
-        ///UTC date-time at which the token expires.
+        /**UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A
+string, not `format: date-time`: the service (.NET on Azure App Service)
+may write its default text, seven fractional digits and no offset
+(`2023-01-31T11:28:09.0000000`, UTC). The SDK reads it leniently; an
+unreadable value falls back to the JWT `exp`.
+*/
         #[serde(rename = "expiresAt")]
-        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub expires_at: ::std::string::String,
         ///The JWT bearer token; cache it for future requests.
         pub token: ::std::string::String,
     }
@@ -88,9 +93,14 @@ JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct AuthenticationResponsePascal {
-        ///UTC date-time at which the token expires.
+        /**UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A
+string, not `format: date-time`: the service (.NET on Azure App Service)
+may write its default text, seven fractional digits and no offset
+(`2023-01-31T11:28:09.0000000`, UTC). The SDK reads it leniently; an
+unreadable value falls back to the JWT `exp`.
+*/
         #[serde(rename = "ExpiresAt")]
-        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub expires_at: ::std::string::String,
         ///The JWT bearer token; cache it for future requests.
         #[serde(rename = "Token")]
         pub token: ::std::string::String,
@@ -208,7 +218,7 @@ JWT `exp`.
         #[derive(Clone, Debug)]
         pub struct AuthenticationResponseCamel {
             expires_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -224,7 +234,7 @@ JWT `exp`.
         impl AuthenticationResponseCamel {
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_at = value
@@ -271,7 +281,7 @@ JWT `exp`.
         #[derive(Clone, Debug)]
         pub struct AuthenticationResponsePascal {
             expires_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -287,7 +297,7 @@ JWT `exp`.
         impl AuthenticationResponsePascal {
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_at = value

@@ -20,6 +20,7 @@ pub mod generated;
 
 use std::time::Duration;
 
+use auth_runtime::expiry::lenient_datetime;
 use auth_runtime::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
@@ -101,18 +102,24 @@ impl TokenFlow for Flow {
                 key: self.credentials.key.expose().to_string(),
             };
             let response = auth_body(NAME, self.login.authenticate().body(body).send()).await?;
-            let (token, expires_at) = match response {
-                types::AuthenticationResponse::Pascal(r) => (r.token, r.expires_at),
-                types::AuthenticationResponse::Camel(r) => (r.token, r.expires_at),
-            };
-            Ok(Issued {
-                access_token: Secret::new(token),
-                refresh_token: None,
-                hints: ExpiryHints {
-                    at: Some(expires_at),
-                    ..ExpiryHints::default()
-                },
-            })
+            Ok(issued(response))
         })
+    }
+}
+
+#[doc(hidden)] // public for the workspace's property tests
+/// Either casing; the expiry field is read leniently (never fails a login).
+pub fn issued(response: types::AuthenticationResponse) -> Issued {
+    let (token, expires_at) = match response {
+        types::AuthenticationResponse::Pascal(r) => (r.token, r.expires_at),
+        types::AuthenticationResponse::Camel(r) => (r.token, r.expires_at),
+    };
+    Issued {
+        access_token: Secret::new(token),
+        refresh_token: None,
+        hints: ExpiryHints {
+            at: lenient_datetime(NAME, "ExpiresAt", &expires_at),
+            ..ExpiryHints::default()
+        },
     }
 }

@@ -208,9 +208,13 @@ malformed, expired, revoked or for another tenant).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub callback_data: ::std::option::Option<::std::string::String>,
-        ///Expiry of the token.
+        /**Expiry of the token, UTC ISO 8601 (`yyyy-MM-ddTHH:mm:ssZ`, sample
+`2026-05-14T10:30:00Z`). A string, not `format: date-time`: the offset may
+be missing (`2026-11-23T20:00:00`, UTC). The SDK reads it leniently; an
+unreadable value falls back to the JWT `exp`.
+*/
         #[serde(rename = "Expiration")]
-        pub expiration: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub expiration: ::std::string::String,
         ///HS256 JWT for the Reseller API.
         #[serde(rename = "Token")]
         pub token: ::std::string::String,
@@ -247,7 +251,10 @@ malformed, expired, revoked or for another tenant).
             Default::default()
         }
     }
-    ///`TokenResponse`
+    /**Standard envelope. On failure the platform answers `success: false` with
+`data: null` (or no `data`), e.g. `{"data": null, "success": false,
+"message": "Email or password is incorrect"}`.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -256,8 +263,10 @@ malformed, expired, revoked or for another tenant).
         schemars::JsonSchema
     )]
     pub struct TokenResponse {
-        pub data: TokenData,
-        pub message: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TokenData>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
         pub success: bool,
     }
     impl TokenResponse {
@@ -1020,7 +1029,7 @@ malformed, expired, revoked or for another tenant).
                 ::std::string::String,
             >,
             expiration: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
                 ::std::string::String,
             >,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -1049,7 +1058,7 @@ malformed, expired, revoked or for another tenant).
             }
             pub fn expiration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expiration = value
@@ -1175,15 +1184,21 @@ malformed, expired, revoked or for another tenant).
         }
         #[derive(Clone, Debug)]
         pub struct TokenResponse {
-            data: ::std::result::Result<super::TokenData, ::std::string::String>,
-            message: ::std::result::Result<::std::string::String, ::std::string::String>,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TokenData>,
+                ::std::string::String,
+            >,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for TokenResponse {
             fn default() -> Self {
                 Self {
-                    data: Err("no value supplied for data".to_string()),
-                    message: Err("no value supplied for message".to_string()),
+                    data: Ok(Default::default()),
+                    message: Ok(Default::default()),
                     success: Err("no value supplied for success".to_string()),
                 }
             }
@@ -1191,7 +1206,7 @@ malformed, expired, revoked or for another tenant).
         impl TokenResponse {
             pub fn data<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::TokenData>,
+                T: ::std::convert::TryInto<::std::option::Option<super::TokenData>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.data = value
@@ -1203,7 +1218,7 @@ malformed, expired, revoked or for another tenant).
             }
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value

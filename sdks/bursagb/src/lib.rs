@@ -30,8 +30,9 @@ pub mod generated;
 
 use std::time::Duration;
 
+use auth_runtime::expiry::lenient_datetime;
 use auth_runtime::{
-    BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
+    BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
 pub use generated::types;
 
@@ -174,22 +175,44 @@ impl TokenFlow for Flow {
             if let Some(region) = &self.credentials.region {
                 call = call.h_region_code(region.as_str());
             }
-            let response = auth_body(NAME, call.send()).await?;
-            if !response.success {
-                return Err(Error::new(
-                    ErrorKind::InvalidCredentials,
-                    NAME,
-                    "Generate Token answered success=false",
-                ));
-            }
-            Ok(Issued {
-                access_token: Secret::new(response.data.token),
-                refresh_token: None,
-                hints: ExpiryHints {
-                    at: Some(response.data.expiration),
-                    ..ExpiryHints::default()
-                },
-            })
+            let response = auth_body_refined(NAME, call.send(), refine).await?;
+            issued(response)
         })
     }
+}
+
+#[doc(hidden)] // public for the workspace's property tests
+/// `success: false` is a refusal whatever else the envelope holds (the
+/// platform sends it with `data: null` on wrong credentials, even on 200).
+pub fn issued(response: types::TokenResponse) -> Result<Issued, Error> {
+    if !response.success {
+        return Err(Error::new(
+            ErrorKind::InvalidCredentials,
+            NAME,
+            "Generate Token answered success=false",
+        ));
+    }
+    let Some(data) = response.data else {
+        return Err(Error::new(
+            ErrorKind::MalformedResponse,
+            NAME,
+            "Generate Token answered success=true without data",
+        ));
+    };
+    Ok(Issued {
+        access_token: Secret::new(data.token),
+        refresh_token: None,
+        hints: ExpiryHints {
+            at: lenient_datetime(NAME, "Expiration", &data.expiration),
+            ..ExpiryHints::default()
+        },
+    })
+}
+
+#[doc(hidden)]
+/// A 4xx error envelope with `success: false` on the token call means the
+/// credentials were refused (the platform answers 400 "Email or password is
+/// incorrect").
+pub fn refine(body: &types::ErrorResponse) -> Option<ErrorKind> {
+    (!body.success).then_some(ErrorKind::InvalidCredentials)
 }

@@ -134,8 +134,9 @@ struct Flow {
     merchant_id: String,
 }
 
+#[doc(hidden)] // public for the workspace's property tests
 /// `expiresIn` is an absolute Unix time despite its name.
-fn issued(data: types::TokenData) -> Issued {
+pub fn issued(data: types::TokenData) -> Issued {
     Issued {
         access_token: Secret::new(data.access_token),
         refresh_token: Some(Secret::new(data.refresh_token)),
@@ -146,7 +147,8 @@ fn issued(data: types::TokenData) -> Issued {
     }
 }
 
-fn refine(body: &types::ErrorEnvelope) -> Option<ErrorKind> {
+#[doc(hidden)]
+pub fn refine(body: &types::ErrorEnvelope) -> Option<ErrorKind> {
     body.errors
         .iter()
         .any(|e| e.code == "REFRESH_TOKEN_EXPIRED")

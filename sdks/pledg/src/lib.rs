@@ -90,16 +90,23 @@ impl TokenFlow for Flow {
                 grant_type: types::TokenRequestGrantType::ClientCredentials,
             };
             let response = auth_body(NAME, self.login.create_token().body(body).send()).await?;
-            Ok(Issued {
-                access_token: Secret::new(response.access_token),
-                refresh_token: None,
-                hints: ExpiryHints {
-                    relative: u64::try_from(response.expires_in)
-                        .ok()
-                        .map(Duration::from_secs),
-                    ..ExpiryHints::default()
-                },
-            })
+            Ok(issued(response))
         })
+    }
+}
+
+#[doc(hidden)] // public for the workspace's property tests
+/// OAuth2: `expires_in` is relative (a negative one is ignored: the JWT
+/// `exp` or the assumed lifetime decide).
+pub fn issued(response: types::AccessTokenResponse) -> Issued {
+    Issued {
+        access_token: Secret::new(response.access_token),
+        refresh_token: None,
+        hints: ExpiryHints {
+            relative: u64::try_from(response.expires_in)
+                .ok()
+                .map(Duration::from_secs),
+            ..ExpiryHints::default()
+        },
     }
 }

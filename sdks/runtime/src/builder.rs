@@ -260,7 +260,7 @@ impl<P: Provider> Builder<P> {
             profile,
             base_url,
             http,
-            policy: self.policy,
+            policy: self.policy.default_attempt_timeout(self.timeout),
             clock: self.clock,
             metrics: Arc::new(Metrics::default()),
             registry: if self.shared_cache {

@@ -26,6 +26,9 @@ pub enum ErrorKind {
     MalformedResponse,
     /// The SDK is configured wrongly (missing credential, bad base URL, …).
     Config,
+    /// The response body exceeded the configured cap
+    /// ([`RetryPolicy::max_response_bytes`](crate::RetryPolicy)). Not retried.
+    TooLarge,
 }
 
 impl ErrorKind {
@@ -80,12 +83,6 @@ impl Error {
         self
     }
 
-    /// How long to wait before the next attempt can succeed, when known
-    /// (a login cool-down, a provider's `Retry-After` beyond the cap).
-    pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
-    }
-
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
@@ -102,6 +99,18 @@ impl Error {
     }
     pub fn is_transient(&self) -> bool {
         self.kind.is_transient()
+    }
+    /// How long to wait before the next attempt can succeed, when known:
+    /// the time left of a login cool-down (see `LOGIN_BACKOFF_INITIAL`), or
+    /// the wait the provider asked for (`retry-after-ms` / `Retry-After`)
+    /// on the final transient response, saturated at `Duration::MAX` — set
+    /// when the call gave up because the ask exceeded
+    /// [`RetryPolicy::max_retry_after`](crate::RetryPolicy) or the deadline.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+    pub fn is_too_large(&self) -> bool {
+        self.kind == ErrorKind::TooLarge
     }
     pub fn is_invalid_credentials(&self) -> bool {
         self.kind == ErrorKind::InvalidCredentials
@@ -150,7 +159,8 @@ impl Error {
             P::ErrorResponse(rv) => {
                 let attempts = crate::retry::attempts_of(rv.headers());
                 let status = rv.status().as_u16();
-                let mut e = Error::from_auth_status(provider, status, attempts);
+                let mut e = Error::from_auth_status(provider, status, attempts)
+                    .with_transient_hint(rv.headers());
                 if let Some(kind) = refine(&rv) {
                     e.kind = kind;
                 }
@@ -159,6 +169,7 @@ impl Error {
             P::UnexpectedResponse(resp) => {
                 let attempts = crate::retry::attempts_of(resp.headers());
                 Error::from_auth_status(provider, resp.status().as_u16(), attempts)
+                    .with_transient_hint(resp.headers())
             }
             P::CommunicationError(e) => Error::from_transport(provider, &e, 1),
             P::InvalidResponsePayload(_, e) => Error::new(
@@ -182,9 +193,25 @@ impl Error {
         }
     }
 
+    /// On a transient error, the wait the provider asked for.
+    pub(crate) fn with_transient_hint(self, headers: &reqwest::header::HeaderMap) -> Self {
+        if self.kind == ErrorKind::Transient {
+            match crate::retry::retry_after(headers) {
+                Some(wait) => self.with_retry_after(wait),
+                None => self,
+            }
+        } else {
+            self
+        }
+    }
+
     /// A transport failure (no HTTP status). Only the error's category is
     /// kept: reqwest messages can embed URLs with credentials.
     pub fn from_transport(provider: &'static str, e: &reqwest::Error, attempts: u32) -> Self {
+        if let Some(too_large) = crate::body::too_large(e) {
+            return Error::new(ErrorKind::TooLarge, provider, too_large.to_string())
+                .with_attempts(attempts);
+        }
         let what = if e.is_timeout() {
             "timed out"
         } else if e.is_connect() {
@@ -232,7 +259,7 @@ impl fmt::Display for Error {
             write!(f, " ({} attempts)", self.attempts)?;
         }
         if let Some(wait) = self.retry_after {
-            write!(f, " (next attempt in {:.1} s)", wait.as_secs_f64())?;
+            write!(f, " (retry after {:.1} s)", wait.as_secs_f64())?;
         }
         Ok(())
     }

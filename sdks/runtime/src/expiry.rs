@@ -2,9 +2,14 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use tracing::warn;
 
 use crate::clock::Clock;
+
+/// No deadline is set further than this from receipt, whatever a provider
+/// says (a token "valid for 10⁹ years" is refreshed within ten).
+pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
 
 /// Everything a provider may say about a token's expiry. When several are
 /// present, the earliest wins (axept's `ExpiresAt` and JWT `exp` disagree in
@@ -47,17 +52,92 @@ struct ExpClaim {
     exp: Option<serde_json::Value>,
 }
 
-/// The `exp` claim of a JWT, in Unix seconds.
+/// The `exp` claim of a JWT, in Unix seconds (a number, or a string of
+/// one; saturating). Anything else — other types, no JWT — is `None`.
 ///
 /// The signature is NOT verified: the client does not hold the provider's
 /// key (HS256 secrets stay with the provider). The claim is only used to
 /// schedule refreshes; the provider still verifies every token it receives.
 pub fn jwt_exp(token: &str) -> Option<i64> {
     let claims: ExpClaim = jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
-    match claims.exp? {
-        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        _ => None,
+    unix_seconds_of(&claims.exp?)
+}
+
+/// Unix seconds from a JSON number or numeric string, saturating at the
+/// ends of `i64`; fractions are dropped.
+pub fn unix_seconds_of(value: &serde_json::Value) -> Option<i64> {
+    let f = match value {
+        serde_json::Value::Number(n) => return n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    // `as` saturates; NaN is rejected first.
+    (!f.is_nan()).then_some(f as i64)
+}
+
+/// A relative lifetime (OAuth2 `expires_in`) from a JSON number or numeric
+/// string: non-negative seconds, saturating. Negative values are zero
+/// (expired), anything else `None`.
+pub fn relative_of(value: &serde_json::Value) -> Option<Duration> {
+    let secs = match value {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (!secs.is_nan()).then(|| crate::retry::secs_f64_saturating(secs))
+}
+
+/// A date-time as providers actually write it: RFC 3339 with an offset,
+/// or without one (UTC, as axept and bursagb document: .NET writes
+/// `2023-01-31T11:28:09.0000000`), `T` or space between date and time,
+/// fractional seconds to nanoseconds; or Unix seconds in a string. Years
+/// out of range saturate; anything else is `None`.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    // Longest legitimate form: 2023-01-31T11:28:09.123456789+14:00 (35).
+    if text.is_empty() || text.len() > 64 {
+        return None;
     }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(naive.and_utc());
+        }
+    }
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        let secs = unix_seconds_of(&serde_json::Value::String(text.to_string()))?;
+        return Some(DateTime::from_timestamp(secs, 0).unwrap_or(if secs < 0 {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        }));
+    }
+    None
+}
+
+/// A provider's date-time expiry field, read with [`parse_datetime`]. An
+/// unreadable one is `None` with a warning — the JWT `exp`, then the
+/// profile's assumed lifetime take over; it never fails a login.
+pub fn lenient_datetime(
+    provider: &'static str,
+    field: &'static str,
+    text: &str,
+) -> Option<DateTime<Utc>> {
+    let at = parse_datetime(text);
+    if at.is_none() {
+        warn!(
+            provider,
+            field,
+            len = text.len(),
+            "unreadable expiry field; using the JWT `exp` or the assumed lifetime"
+        );
+    }
+    at
 }
 
 /// The earliest of all sources, as a monotonic deadline. `received` is the
@@ -95,9 +175,10 @@ pub fn resolve(
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .unwrap_or((fallback.as_secs_f64(), ExpirySource::Assumed));
     let secs = if secs.is_finite() { secs } else { 0.0 };
-    let lifetime = Duration::from_secs_f64(secs.clamp(0.0, 10.0 * 365.0 * 86_400.0));
+    let lifetime = Duration::from_secs_f64(secs.clamp(0.0, MAX_LIFETIME.as_secs_f64()));
     Expiry {
-        deadline: received + lifetime,
+        // Saturating: an `Instant` near the end of its range cannot panic.
+        deadline: received.checked_add(lifetime).unwrap_or(received),
         lifetime,
         source,
         expired_on_arrival: secs <= 0.0,
@@ -106,11 +187,10 @@ pub fn resolve(
 
 /// Unix seconds → `SystemTime`, saturating.
 pub fn unix_to_system(secs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs as u64)
-    } else {
-        UNIX_EPOCH
-    }
+    u64::try_from(secs)
+        .ok()
+        .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
+        .unwrap_or(UNIX_EPOCH)
 }
 
 #[cfg(test)]
@@ -191,6 +271,54 @@ mod tests {
         );
         assert!(e.expired_on_arrival);
         assert_eq!(e.lifetime, Duration::ZERO);
+    }
+
+    #[test]
+    fn provider_date_times_are_read_leniently() {
+        let at = |t: &str| parse_datetime(t).map(|d| d.timestamp_nanos_opt());
+        let base = Some(Some(1_675_164_489_000_000_000));
+        for t in [
+            "2023-01-31T11:28:09Z",
+            "2023-01-31T11:28:09.0000000",
+            "2023-01-31T11:28:09",
+            "2023-01-31 11:28:09",
+            "2023-01-31T12:28:09+01:00",
+            "2023-01-31T11:28:09.000000000Z",
+            " 1675164489 ",
+        ] {
+            assert_eq!(at(t), base, "{t}");
+        }
+        assert_eq!(
+            at("2023-01-31T11:28:09.123456789"),
+            Some(Some(1_675_164_489_123_456_789))
+        );
+        for t in ["", "soon", "2023-13-45T99:99:99", "2023-01-31", "--", "."] {
+            assert_eq!(parse_datetime(t), None, "{t}");
+        }
+        assert_eq!(
+            parse_datetime("99999999999999999999"),
+            Some(DateTime::<Utc>::MAX_UTC)
+        );
+    }
+
+    #[test]
+    fn expiry_numbers_of_any_json_type() {
+        use serde_json::json;
+        assert_eq!(unix_seconds_of(&json!(5)), Some(5));
+        assert_eq!(unix_seconds_of(&json!("5")), Some(5));
+        assert_eq!(unix_seconds_of(&json!(1e300)), Some(i64::MAX));
+        assert_eq!(unix_seconds_of(&json!(-1e300)), Some(i64::MIN));
+        assert_eq!(unix_seconds_of(&json!([1])), None);
+        assert_eq!(relative_of(&json!("3600")), Some(Duration::from_secs(3600)));
+        assert_eq!(relative_of(&json!(-5)), Some(Duration::ZERO));
+        assert_eq!(relative_of(&json!(1e300)), Some(Duration::MAX));
+        assert_eq!(relative_of(&json!(null)), None);
+        assert_eq!(
+            unix_to_system(i64::MAX),
+            UNIX_EPOCH
+                .checked_add(Duration::from_secs(i64::MAX as u64))
+                .unwrap_or(UNIX_EPOCH)
+        );
     }
 
     #[test]

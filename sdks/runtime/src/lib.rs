@@ -13,11 +13,13 @@
 //!
 //! Secrets live in [`Secret`]; nothing here prints one.
 
+pub mod body;
 mod builder;
 mod call;
 mod clock;
 mod error;
 pub mod expiry;
+pub mod header;
 mod metrics;
 mod principal;
 #[cfg(feature = "redis")]
@@ -42,7 +44,7 @@ pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use principal::Principal;
 pub use registry::TokenCaches;
-pub use retry::{ATTEMPTS_HEADER, RetryPolicy};
+pub use retry::{ATTEMPTS_HEADER, Delay, RetryPolicy};
 pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
 pub use security::{OperationSecurity, Scheme, SchemeKind, Server};

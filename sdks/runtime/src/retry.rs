@@ -1,6 +1,6 @@
 //! Transient-failure retries: which failures, how long to wait, how often.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 use reqwest::header::HeaderMap;
@@ -21,8 +21,20 @@ pub const DEFAULT_TOTAL_DEADLINE: Duration = Duration::from_secs(30);
 /// A `Retry-After` longer than this is not honoured (the backoff is used).
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// Bounded exponential backoff with jitter ×(0.75–1.0); `retry-after-ms`
-/// and `Retry-After` (seconds or HTTP date) win when present and ≤ the cap.
+/// Default cap on a token endpoint's response: a token response is a few
+/// KiB (a JWT with claims, a refresh token); 1 MiB leaves room for any
+/// provider's envelope and still bounds what a broken server costs us.
+pub const DEFAULT_MAX_TOKEN_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// Default cap on an API response: payment APIs answer with orders,
+/// customers and product pages of KiBs to a few MiB; 16 MiB is far above
+/// any documented page and keeps one call's buffer bounded.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The call policy of every HTTP attempt: bounded exponential backoff with
+/// jitter ×(0.75–1.0); `retry-after-ms` and `Retry-After` (seconds or HTTP
+/// date) win when present and ≤ the cap — a longer ask ends the call with
+/// a typed `Transient` error carrying the requested wait, never an early
+/// retry; a per-attempt timeout; response-size caps.
 ///
 /// ```
 /// use std::time::Duration;
@@ -41,6 +53,14 @@ pub struct RetryPolicy {
     /// failures that may have reached the server (timeouts, 5xx). Off by
     /// default: a retried payment may be a double payment.
     pub retry_non_idempotent: bool,
+    /// Per-attempt timeout put on every request that has none, so an
+    /// application's own `reqwest::Client` without timeouts cannot hang a
+    /// call. `None`: the SDK builder's timeout.
+    pub attempt_timeout: Option<Duration>,
+    /// Largest response body read from an API call.
+    pub max_response_bytes: u64,
+    /// Largest response body read from a token endpoint.
+    pub max_token_response_bytes: u64,
 }
 
 impl Default for RetryPolicy {
@@ -52,8 +72,21 @@ impl Default for RetryPolicy {
             total_deadline: DEFAULT_TOTAL_DEADLINE,
             max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             retry_non_idempotent: false,
+            attempt_timeout: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_token_response_bytes: DEFAULT_MAX_TOKEN_RESPONSE_BYTES,
         }
     }
+}
+
+/// What to do before the next retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delay {
+    /// Wait this long, then retry.
+    Retry(Duration),
+    /// The server asked for this wait, longer than
+    /// [`RetryPolicy::max_retry_after`]: no retry now.
+    TooLong(Duration),
 }
 
 impl RetryPolicy {
@@ -80,12 +113,38 @@ impl RetryPolicy {
         self.total_deadline = d;
         self
     }
+    /// The longest `Retry-After` honoured; a longer one ends the call.
+    pub fn max_retry_after(mut self, d: Duration) -> Self {
+        self.max_retry_after = d;
+        self
+    }
     pub fn retry_non_idempotent(mut self, yes: bool) -> Self {
         self.retry_non_idempotent = yes;
         self
     }
+    /// Per-attempt timeout for requests that carry none.
+    pub fn attempt_timeout(mut self, d: Duration) -> Self {
+        self.attempt_timeout = Some(d);
+        self
+    }
+    /// `d` as the per-attempt timeout unless one is set.
+    pub fn default_attempt_timeout(mut self, d: Duration) -> Self {
+        self.attempt_timeout.get_or_insert(d);
+        self
+    }
+    /// Cap on API response bodies (bytes).
+    pub fn max_response_bytes(mut self, n: u64) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+    /// Cap on token-endpoint response bodies (bytes).
+    pub fn max_token_response_bytes(mut self, n: u64) -> Self {
+        self.max_token_response_bytes = n;
+        self
+    }
 
     /// The backoff before retry number `retry` (1-based), jittered.
+    /// Saturates for any configuration, `Duration::MAX` included.
     pub fn backoff(&self, retry: u32) -> Duration {
         let exp = 2u32.saturating_pow(retry.saturating_sub(1));
         let base = self
@@ -93,42 +152,68 @@ impl RetryPolicy {
             .saturating_mul(exp)
             .min(self.max_backoff);
         let jitter = rand::rng().random_range(0.75..=1.0);
-        base.mul_f64(jitter)
+        secs_f64_saturating(base.as_secs_f64() * jitter).min(base)
     }
 
-    /// The wait before retry number `retry`, honouring the server's hint.
-    pub fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
+    /// The wait before retry number `retry`, honouring the server's hint
+    /// when it is within [`RetryPolicy::max_retry_after`].
+    pub fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Delay {
         match headers.and_then(retry_after) {
-            Some(d) if d <= self.max_retry_after => d,
-            _ => self.backoff(retry),
+            Some(d) if d <= self.max_retry_after => Delay::Retry(d),
+            Some(d) => Delay::TooLong(d),
+            None => Delay::Retry(self.backoff(retry)),
+        }
+    }
+
+    /// Whether waiting `wait` from `now` stays within the total deadline of
+    /// a call that started at `started`. Never overflows: a deadline past
+    /// the end of the clock is no deadline.
+    pub fn within_deadline(&self, started: Instant, now: Instant, wait: Duration) -> bool {
+        match started.checked_add(self.total_deadline) {
+            None => true,
+            Some(end) => now.checked_add(wait).is_some_and(|at| at <= end),
         }
     }
 }
 
+/// Seconds as a `Duration`, saturating at `Duration::MAX`; NaN and
+/// negative values are zero.
+pub fn secs_f64_saturating(secs: f64) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+}
+
 /// `retry-after-ms` (milliseconds), else `Retry-After` (seconds or an HTTP
-/// date). Values that do not parse are ignored.
+/// date). Values that do not parse are ignored; huge ones saturate.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    if let Some(ms) = headers
-        .get("retry-after-ms")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
-    {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    text("retry-after-ms")
+        .and_then(parse_retry_after_ms)
+        .or_else(|| {
+            text(reqwest::header::RETRY_AFTER.as_str())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        })
+}
+
+/// A `retry-after-ms` value: non-negative milliseconds, fractional allowed
+/// (Stainless SDKs send floats). Negative, NaN or infinite: ignored.
+pub fn parse_retry_after_ms(text: &str) -> Option<Duration> {
+    let ms: f64 = text.trim().parse().ok()?;
+    (ms.is_finite() && ms >= 0.0).then(|| secs_f64_saturating(ms / 1000.0))
+}
+
+/// A `Retry-After` value: delay-seconds (fractional tolerated) or an HTTP
+/// date, relative to `now` (a past date is zero). Negative, NaN or
+/// infinite seconds: ignored.
+pub fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| secs_f64_saturating(secs));
     }
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Statuses worth another try: 408, 429 and 5xx (except 501 Not Implemented).
@@ -145,7 +230,8 @@ pub fn is_unprocessed_status(status: StatusCode) -> bool {
 /// Whether a transport error is worth another try, and whether the request
 /// can have reached the server.
 pub fn classify_transport(e: &reqwest::Error) -> Option<bool /* may have reached server */> {
-    if e.is_builder() || e.is_redirect() || e.is_status() {
+    if e.is_builder() || e.is_redirect() || e.is_status() || crate::body::too_large(e).is_some() {
+        // A body over the cap would be over it again.
         None
     } else if e.is_connect() {
         Some(false)
@@ -209,13 +295,60 @@ mod tests {
     }
 
     #[test]
-    fn long_retry_after_is_capped_to_backoff() {
+    fn long_retry_after_is_not_retried_early() {
         let p = RetryPolicy::default();
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("3600"));
-        assert!(p.delay(1, Some(&h)) <= DEFAULT_INITIAL_BACKOFF);
+        assert_eq!(
+            p.delay(1, Some(&h)),
+            Delay::TooLong(Duration::from_secs(3600))
+        );
         h.insert("retry-after", HeaderValue::from_static("2"));
-        assert_eq!(p.delay(1, Some(&h)), Duration::from_secs(2));
+        assert_eq!(p.delay(1, Some(&h)), Delay::Retry(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn hostile_retry_after_values_saturate_or_are_ignored() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after-ms", HeaderValue::from_static("1e23"));
+        assert_eq!(retry_after(&h), Some(Duration::MAX));
+        let now = SystemTime::now();
+        for (text, want) in [
+            ("-5", None),
+            ("-0.5", None),
+            ("NaN", None),
+            ("inf", None),
+            ("1.5", Some(Duration::from_millis(1500))),
+            ("99999999999999999999999", Some(Duration::MAX)),
+            ("18446744073709551616", Some(Duration::MAX)),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(Duration::ZERO)),
+        ] {
+            assert_eq!(parse_retry_after(text, now), want, "{text}");
+        }
+        assert_eq!(parse_retry_after_ms("-1"), None);
+        assert_eq!(
+            parse_retry_after_ms("0.5"),
+            Some(Duration::from_micros(500))
+        );
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1, Some(&h)), Delay::TooLong(Duration::MAX));
+    }
+
+    #[test]
+    fn deadline_and_backoff_arithmetic_saturates() {
+        let now = Instant::now();
+        let unbounded = RetryPolicy::default()
+            .total_deadline(Duration::MAX)
+            .initial_backoff(Duration::MAX)
+            .max_backoff(Duration::MAX);
+        assert!(unbounded.within_deadline(now, now, Duration::from_secs(1)));
+        assert!(unbounded.within_deadline(now, now, Duration::MAX));
+        for retry in [0, 1, 2, 64, u32::MAX] {
+            assert!(unbounded.backoff(retry) >= Duration::from_secs(1));
+        }
+        let p = RetryPolicy::default();
+        assert!(!p.within_deadline(now, now, Duration::MAX));
+        assert!(p.within_deadline(now, now, Duration::from_secs(1)));
     }
 
     #[test]

@@ -11,10 +11,11 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 use tracing::{info, warn};
 
+use crate::body;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::metrics::Metrics;
-use crate::retry::{self, ATTEMPTS_HEADER, RetryPolicy};
+use crate::retry::{self, ATTEMPTS_HEADER, Delay, RetryPolicy};
 use crate::secret::Secret;
 use crate::security::{OperationSecurity, Scheme, SchemeKind};
 use crate::token::{Token, TokenManager};
@@ -336,21 +337,35 @@ impl Session {
         let mut attempt: u32 = 0;
         let mut retries: u32 = 0;
         let mut reauthenticated = false;
+        // An application's own client may have no timeout: every attempt
+        // gets one (a request's own timeout wins).
+        if request.timeout().is_none() {
+            *request.timeout_mut() = policy.attempt_timeout;
+        }
+        let body_limit = if self.inner.auth_endpoint {
+            policy.max_token_response_bytes
+        } else {
+            policy.max_response_bytes
+        };
         loop {
             attempt += 1;
             self.inner.metrics.inc_requests();
-            let spare = request.try_clone();
-            let result = match http.execute(request).await {
-                Ok(resp) => buffer(resp).await,
-                Err(e) => Err(e),
-            };
-            let Some(next) = spare else {
-                // A streaming body cannot be sent twice.
+            let Some(spare) = request.try_clone() else {
+                // A streaming body cannot be sent twice: one attempt, and
+                // the body goes to the caller capped, not buffered.
+                let result = match http.execute(request).await {
+                    Ok(resp) => body::limit(resp, body_limit).await,
+                    Err(e) => Err(e),
+                };
                 return finish(result, attempt);
             };
-            request = next;
+            let result = match http.execute(request).await {
+                Ok(resp) => body::buffer(resp, body_limit).await,
+                Err(e) => Err(e),
+            };
+            request = spare;
             let within_deadline =
-                |d: Duration| self.inner.clock.now() + d <= started + policy.total_deadline;
+                |d: Duration| policy.within_deadline(started, self.inner.clock.now(), d);
             match result {
                 Ok(resp)
                     if resp.status() == StatusCode::UNAUTHORIZED
@@ -394,10 +409,13 @@ impl Session {
                         && retries < policy.max_retries =>
                 {
                     retries += 1;
-                    let delay = policy.delay(retries, Some(resp.headers()));
-                    if !within_deadline(delay) {
-                        return finish(Ok(resp), attempt);
-                    }
+                    let delay = match policy.delay(retries, Some(resp.headers())) {
+                        Delay::Retry(d) if within_deadline(d) => d,
+                        // Asked to wait past the cap or the deadline: no
+                        // early retry; the caller sees the response (and
+                        // `Error::retry_after`).
+                        _ => return finish(Ok(resp), attempt),
+                    };
                     self.inner.metrics.inc_retries();
                     warn!(
                         provider,
@@ -416,7 +434,7 @@ impl Session {
                             .is_some_and(|reached| safe || !reached) =>
                 {
                     retries += 1;
-                    let delay = policy.delay(retries, None);
+                    let delay = policy.backoff(retries);
                     if !within_deadline(delay) {
                         return finish(Err(e), attempt);
                     }
@@ -473,27 +491,14 @@ impl Session {
                         ),
                     )
                     .with_status(status.as_u16())
-                    .with_attempts(attempts)),
+                    .with_attempts(attempts)
+                    .with_transient_hint(resp.headers())),
                     None => Ok(resp),
                 }
             }
             Err((e, attempts)) => Err(Error::from_transport(provider, &e, attempts)),
         }
     }
-}
-
-/// Read the whole body now, so a connection that breaks mid-body is a
-/// transport failure the retry policy sees (and not an error after it).
-async fn buffer(resp: Response) -> reqwest::Result<Response> {
-    let status = resp.status();
-    let version = resp.version();
-    let headers = resp.headers().clone();
-    let body = resp.bytes().await?;
-    let mut rebuilt = http::Response::new(body);
-    *rebuilt.status_mut() = status;
-    *rebuilt.version_mut() = version;
-    *rebuilt.headers_mut() = headers;
-    Ok(Response::from(rebuilt))
 }
 
 fn transport_kind(e: &reqwest::Error) -> &'static str {

@@ -323,39 +323,66 @@ async fn a_token_rejected_as_soon_as_issued_is_no_login_loop() {
     assert!(errors >= 15, "{errors}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_waiter_never_receives_the_rejected_token() {
-    // A provider that answers every login with the same token.
+    // A fetch already in flight when the 401 arrives returns the token
+    // that is about to be rejected (a slow proactive refresh that read a
+    // shared store, say). Waiters joining it must not get it back.
     #[derive(Debug)]
-    struct Same(String, AtomicU32);
-    impl TokenFlow for Same {
+    struct Slow {
+        calls: AtomicU32,
+        token: std::sync::Mutex<Option<String>>,
+    }
+    impl TokenFlow for Slow {
         fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move { Ok(Issued::jwt(self.0.clone())) })
+            Box::pin(async move {
+                let n = self.calls.fetch_add(1, Ordering::SeqCst);
+                if n == 1 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    // Hands back the first token again.
+                    return Ok(Issued::jwt(self.token.lock().unwrap().clone().unwrap()));
+                }
+                let exp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    + 600;
+                let t = jwt(&format!(r#"{{"n":{n},"exp":{exp}}}"#));
+                self.token.lock().unwrap().get_or_insert(t.clone());
+                Ok(Issued::jwt(t))
+            })
         }
     }
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let flow = Arc::new(Same(jwt(&format!(r#"{{"exp":{exp}}}"#)), AtomicU32::new(0)));
+    let clock = clock();
+    let flow = Arc::new(Slow {
+        calls: AtomicU32::new(0),
+        token: Default::default(),
+    });
     let m = TokenManager::new(
         PROFILE,
         Arc::clone(&flow) as Arc<dyn TokenFlow>,
-        Arc::new(clock()),
+        Arc::new(clock.clone()),
         Arc::new(Metrics::default()),
     );
-    let t = m.token().await.unwrap();
-    let e = m
-        .renew_after_unauthorized(t.header_value())
+    let first = m.token().await.unwrap();
+    // The token expires: a fetch starts (and will return `first` again).
+    clock.advance(first.usable_until() - clock.now() + Duration::from_millis(1));
+    let m2 = Arc::clone(&m);
+    let expired_caller = tokio::spawn(async move { m2.token().await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(m.is_fetching());
+    // Meanwhile a request that used `first` comes back 401.
+    let renewed = m
+        .renew_after_unauthorized(first.header_value())
         .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unauthorized);
-    assert!(
-        flow.1.load(Ordering::SeqCst) <= 4,
-        "bounded: one login, three renewals at most"
+        .unwrap();
+    assert_ne!(renewed.header_value(), first.header_value());
+    assert_eq!(
+        flow.calls.load(Ordering::SeqCst),
+        3,
+        "the waiter fetched anew"
     );
+    let _ = expired_caller.await.unwrap();
 }
 
 #[tokio::test]

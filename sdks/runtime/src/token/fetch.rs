@@ -186,11 +186,13 @@ impl TokenManager {
     }
 
     fn checked(&self, issued: Issued) -> Result<Issued, Error> {
-        if issued.access_token.is_empty() {
+        // Never cached: a token that cannot form a header would fail every call.
+        if let Some(defect) = crate::header::token_defect(issued.access_token.expose()) {
+            let message = format!("the provider returned an unusable access token: {defect}");
             return Err(Error::new(
                 ErrorKind::MalformedResponse,
                 self.profile.name,
-                "the provider returned an empty access token",
+                message,
             ));
         }
         Ok(issued)

@@ -282,12 +282,20 @@ impl TokenManager {
                     return Err(e);
                 }
                 match slot.as_ref() {
-                    Some(f) => f.clone(),
-                    None => self.start_flight(&mut slot, reason, None, rejected.clone()),
+                    Some(f) => (f.clone(), false),
+                    None => (
+                        self.start_flight(&mut slot, reason, None, rejected.clone()),
+                        true,
+                    ),
                 }
             };
+            let (flight, ours) = flight;
             match flight.outcome.await {
-                Ok(t) if rejected.as_ref().is_some_and(|r| t.header == r) => continue,
+                // A flight that began before the 401 may hand back the
+                // rejected token (a shared store still held it): go again.
+                // What a login started after the 401 returns is the
+                // provider's answer, even if the same string.
+                Ok(t) if !ours && rejected.as_ref().is_some_and(|r| t.header == r) => continue,
                 other => return other,
             }
         }

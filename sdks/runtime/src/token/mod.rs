@@ -195,8 +195,5 @@ impl fmt::Debug for Token {
 /// `Bearer <token>` as a sensitive header value. A token with characters
 /// not allowed in a header becomes an empty (rejected) value, never a panic.
 pub fn bearer_header(token: &Secret) -> HeaderValue {
-    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-        .unwrap_or_else(|_| HeaderValue::from_static(""));
-    v.set_sensitive(true);
-    v
+    crate::header::bearer_value(token.expose()).unwrap_or_else(|| HeaderValue::from_static(""))
 }
