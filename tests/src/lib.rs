@@ -1,6 +1,7 @@
 //! Tests only; see tests/.
 pub mod raw;
 pub mod redis_server;
+pub mod soak;
 pub mod support;
 
 /// The README's examples compile (`cargo test --doc`).
