@@ -2,6 +2,7 @@
 pub mod hostile;
 pub mod raw;
 pub mod redis_server;
+pub mod soak;
 pub mod support;
 
 /// The README's examples compile (`cargo test --doc`).

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Client, StatusCode};
-use sandbox::{Credentials, Fault, Provider, Route, Sandbox};
+use sandbox::{Credentials, Fault, FaultMix, Provider, Route, Sandbox, SandboxError};
 use serde_json::{Value, json};
 use workspace_tests::raw::{login_request, login_token};
 
@@ -546,4 +546,129 @@ async fn load_thousands_of_requests() {
     // Generous bound for a debug build on a loaded 2-core machine.
     assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
     eprintln!("{} protected requests in {elapsed:?}", n_tasks * per_task);
+}
+
+/// Statuses of `n` sequential protected calls of pledg under the current fault mix.
+async fn statuses(sb: &Sandbox, token: &str, n: usize) -> Vec<u16> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(protected_status(sb, Provider::Pledg, token).await.as_u16());
+    }
+    out
+}
+
+#[tokio::test]
+async fn fault_mix_draws_faults_at_its_rate_reproducibly() {
+    let mix = FaultMix::new(
+        0.2,
+        vec![Fault::status(503), Fault::status(429).retry_after_ms(10)],
+    )
+    .seed(42);
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let sb = Sandbox::start().await.unwrap();
+        let token = login_token(&sb, Provider::Pledg).await;
+        sb.set_fault_mix(Provider::Pledg, Route::Protected, mix.clone())
+            .unwrap();
+        let s = statuses(&sb, &token, 400).await;
+        let c = sb.counters().route(Provider::Pledg, Route::Protected);
+        let faulted = s.iter().filter(|&&x| x != 200).count() as u64;
+        assert_eq!(c.faults_served, faulted);
+        // Binomial(400, 0.2): mean 80, sd 8.
+        assert!((48..=112).contains(&faulted), "{faulted} faults in 400");
+        assert!(s.contains(&503) && s.contains(&429), "both kinds drawn");
+        assert!(s.iter().all(|x| [200, 429, 503].contains(x)));
+        // Other routes are untouched.
+        assert_eq!(
+            login_request(&sb, Provider::Pledg)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        // Queued faults come first; clearing drops the mix too.
+        sb.inject(Provider::Pledg, Route::Protected, Fault::status(500));
+        assert_eq!(protected_status(&sb, Provider::Pledg, &token).await, 500);
+        sb.clear_faults();
+        assert!(statuses(&sb, &token, 50).await.iter().all(|&x| x == 200));
+        runs.push(s);
+    }
+    // Same seed, same sequential requests: the same faults.
+    assert_eq!(runs[0], runs[1]);
+
+    let sb = Sandbox::start().await.unwrap();
+    let token = login_token(&sb, Provider::Pledg).await;
+    for (rate, want) in [(0.0, 200), (1.0, 503)] {
+        sb.set_fault_mix(
+            Provider::Pledg,
+            Route::Protected,
+            FaultMix::new(rate, vec![Fault::status(503)]),
+        )
+        .unwrap();
+        assert!(statuses(&sb, &token, 30).await.iter().all(|&x| x == want));
+    }
+    for bad in [
+        FaultMix::new(1.5, vec![Fault::status(503)]),
+        FaultMix::new(f64::NAN, vec![Fault::status(503)]),
+        FaultMix::new(0.1, vec![]),
+    ] {
+        assert!(matches!(
+            sb.set_fault_mix(Provider::Pledg, Route::Protected, bad),
+            Err(SandboxError::InvalidConfig(_))
+        ));
+    }
+    assert!(matches!(
+        sb.set_fault_mix(Provider::Pledg, Route::Refresh, mix.clone()),
+        Err(SandboxError::RouteNotOffered { .. })
+    ));
+
+    // Over the control plane.
+    let url = format!("{}/__sandbox/fault_mix/pledg/protected", sb.root_url());
+    let r = client()
+        .post(&url)
+        .json(&json!({"rate": 1.0, "faults": [{"status": 502}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(protected_status(&sb, Provider::Pledg, &token).await, 502);
+    let r = client()
+        .post(&url)
+        .json(&json!({"rate": 2, "faults": [{"status": 502}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = client()
+        .post(format!(
+            "{}/__sandbox/fault_mix/pledg/refresh",
+            sb.root_url()
+        ))
+        .json(&json!({"rate": 0.5, "faults": [{"status": 502}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+/// `exp` is whole seconds: rounding the issue time down made a token live up to a second
+/// less than configured (a "2 s" token lived 1-2 s).
+#[tokio::test]
+async fn tokens_live_at_least_their_configured_lifetime() {
+    let sb = Sandbox::start().await.unwrap();
+    // Put the sandbox clock half-way through a second.
+    let ms = sb.now().timestamp_subsec_millis() as u64;
+    sb.advance_clock(Duration::from_millis(1500 - ms));
+    let before = sb.now();
+    let t = login_token(&sb, Provider::Pledg).await;
+    let c = sandbox::peek_claims(&t).unwrap();
+    let exp_ms = c["exp"].as_i64().unwrap() * 1000;
+    let lifetime_ms = sb.config().pledg.token_lifetime.as_millis() as i64;
+    assert!(
+        exp_ms >= before.timestamp_millis() + lifetime_ms,
+        "exp {exp_ms} < issued ({}) + {lifetime_ms} ms",
+        before.timestamp_millis()
+    );
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 600);
 }

@@ -186,7 +186,8 @@ async fn exirom_token_checks() {
     // 29 days later the token still works; after 30 days it has expired.
     sb.advance_clock(Duration::from_secs(29 * 86400));
     assert_eq!(protected(&sb, Provider::Exirom, &t).await.0, 200);
-    sb.advance_clock(Duration::from_secs(86400));
+    // (+1 s: `exp` is the issue time rounded up, plus the lifetime)
+    sb.advance_clock(Duration::from_secs(86400 + 1));
     let (s, v) = protected(&sb, Provider::Exirom, &t).await;
     assert_eq!(s, 401);
     assert_exirom_error(&v);
@@ -631,7 +632,7 @@ async fn pledg_token_checks() {
     // (a few seconds of slack: real time passes during the test)
     sb.advance_clock(Duration::from_secs(590));
     assert_eq!(protected(&sb, Provider::Pledg, &t).await.0, 200);
-    sb.advance_clock(Duration::from_secs(10));
+    sb.advance_clock(Duration::from_secs(11));
     assert_eq!(protected(&sb, Provider::Pledg, &t).await.0, 401);
 
     let t1 = pledg_login(&sb).await;
@@ -820,7 +821,7 @@ async fn bursagb_orders_scope_and_bearer_rules() {
         orders_create(&sb, Some(&format!("Bearer {t}"))).await.0,
         401
     );
-    sb.advance_clock(Duration::from_secs(3600));
+    sb.advance_clock(Duration::from_secs(3600 + 1));
     let (s, v) = orders_create(&sb, Some(&format!("Bearer {reseller}"))).await;
     assert_eq!(s, 401);
     assert_bursagb_error(&v, -401);
@@ -972,7 +973,7 @@ async fn axept_token_checks() {
     )
     .await;
     let t = v["token"].as_str().unwrap().to_owned();
-    sb.advance_clock(Duration::from_secs(1800));
+    sb.advance_clock(Duration::from_secs(1800 + 1));
     let resp = client()
         .get(url(&sb, Provider::Axept, Route::Protected))
         .bearer_auth(&t)

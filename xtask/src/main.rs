@@ -4,6 +4,8 @@
 //! cargo xtask regen [--check] [PROVIDER…]   spec → sdks/<provider>/src/generated.rs
 //! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests)
 //! cargo xtask demo                          the five SDKs against the embedded sandbox
+//! cargo xtask soak [--long]                 the soak (issue #13) in a release build
+//! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`)
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -18,6 +20,10 @@ commands:
                                  (--check: write nothing, fail if any file is stale)
   test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace
   demo                           run the five SDKs against the embedded sandbox and print what happened
+  soak [--long] [--calls N] [--seconds S] [--callers C] [--seed X]
+                                 the five SDKs under 5 % faults with 2 s tokens (release build);
+                                 --long: >= 1,000,000 calls. Prints the table, fails on a broken bound
+  bench [ARGS...]                cargo bench for the `overhead` and `token_read` benchmarks
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +42,8 @@ fn run(args: &[String]) -> Result<()> {
         Some("regen") => regen(&args[1..]),
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("soak") => soak(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -112,6 +120,40 @@ fn demo(args: &[String]) -> Result<()> {
         "--",
     ];
     cmd.extend(args.iter().map(String::as_str));
+    cargo(&cmd)
+}
+
+fn soak(args: &[String]) -> Result<()> {
+    let mut cmd = vec![
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "workspace-tests",
+        "--example",
+        "soak",
+        "--",
+    ];
+    cmd.extend(args.iter().map(String::as_str));
+    cargo(&cmd)
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let mut cmd = vec![
+        "bench",
+        "-p",
+        "workspace-tests",
+        "--bench",
+        "overhead",
+        "-p",
+        "auth-runtime",
+        "--bench",
+        "token_read",
+    ];
+    if !args.is_empty() {
+        cmd.push("--");
+        cmd.extend(args.iter().map(String::as_str));
+    }
     cargo(&cmd)
 }
 

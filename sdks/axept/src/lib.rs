@@ -48,7 +48,7 @@ const NAME: &str = "axept";
 impl Provider for Axept {
     const PROFILE: Profile = Profile {
         name: NAME,
-        refresh_lead: Lead::Fraction(0.2),
+        refresh_lead: Lead::Fraction(0.15),
         assumed_lifetime: Duration::from_secs(5 * 60),
         base_url_env: "AXEPT_BASE_URL",
         sandbox_url: Some("https://optomany-axeptconnectcloudmerchant-ppe.azurewebsites.net"),

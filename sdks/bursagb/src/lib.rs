@@ -80,7 +80,7 @@ const NAME: &str = "bursagb";
 impl Provider for Bursagb {
     const PROFILE: Profile = Profile {
         name: NAME,
-        refresh_lead: Lead::Fraction(0.2),
+        refresh_lead: Lead::Fraction(0.15),
         assumed_lifetime: Duration::from_secs(5 * 60),
         base_url_env: "BURSAGB_BASE_URL",
         sandbox_url: None,

@@ -63,8 +63,8 @@ const NAME: &str = "institution";
 impl Provider for Institution {
     const PROFILE: Profile = Profile {
         name: NAME,
-        // 30-minute tokens: refresh in the last fifth of their life.
-        refresh_lead: Lead::Fraction(0.2),
+        // 30-minute tokens: refresh in the last 15 % of their life.
+        refresh_lead: Lead::Fraction(0.15),
         assumed_lifetime: Duration::from_secs(5 * 60),
         base_url_env: "INSTITUTION_BASE_URL",
         sandbox_url: None,

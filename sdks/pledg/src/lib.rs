@@ -45,7 +45,7 @@ const NAME: &str = "pledg";
 impl Provider for Pledg {
     const PROFILE: Profile = Profile {
         name: NAME,
-        refresh_lead: Lead::Fraction(0.2),
+        refresh_lead: Lead::Fraction(0.15),
         assumed_lifetime: Duration::from_secs(60),
         base_url_env: "PLEDG_BASE_URL",
         sandbox_url: None,

@@ -349,6 +349,9 @@ impl Session {
         };
         loop {
             attempt += 1;
+            if attempt > 1 {
+                self.refresh_stale_bearer(&mut request).await;
+            }
             self.inner.metrics.inc_requests();
             let Some(spare) = request.try_clone() else {
                 // A streaming body cannot be sent twice: one attempt, and
@@ -451,6 +454,29 @@ impl Session {
                 }
                 other => return finish(other, attempt),
             }
+        }
+    }
+
+    /// Before a retry: a bearer that went stale while the request waited
+    /// (backoff, `Retry-After`) is swapped for the current token, so the
+    /// retry does not arrive expired.
+    async fn refresh_stale_bearer(&self, request: &mut Request) {
+        let Some(manager) = &self.inner.bearer else {
+            return;
+        };
+        let Some(used) = request
+            .headers()
+            .get(AUTHORIZATION)
+            .filter(|v| v.as_bytes().starts_with(b"Bearer "))
+        else {
+            return;
+        };
+        if let Ok(token) = manager.token().await
+            && token.header_value() != used
+        {
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, token.header_value().clone());
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use auth_runtime::{
     BoxFuture, Error, ErrorKind, ExpirySource, Issued, Metrics, TokenFlow, TokenManager,
 };
-use common::{PROFILE, Scripted, Step, clock, setup};
+use common::{PROFILE, Scripted, Step, clock, setup, setup_with, small_margin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_concurrent_callers_cause_one_login() {
@@ -60,24 +60,30 @@ fn to_refresh_time(clock: &auth_runtime::OffsetClock, token: &auth_runtime::Toke
 
 #[tokio::test]
 async fn proactive_refresh_in_background_keeps_serving_the_current_token() {
-    let (manager, flow, clock) = setup(Scripted::new(clock(), Step::Token(100)));
+    // The default margin (10 s here) is the floor of the lead.
+    let (manager, _, _) = setup(Scripted::new(clock(), Step::Token(100)));
+    let t = manager.token().await.unwrap();
+    let margin = t.deadline() - t.usable_until();
+    assert!(
+        margin <= Duration::from_secs(10) && margin >= Duration::from_millis(9_800),
+        "{margin:?}"
+    );
+    assert!(t.refresh_at() <= t.usable_until());
+
+    let (manager, flow, clock) =
+        setup_with(Scripted::new(clock(), Step::Token(100)), small_margin());
     let first = manager.token().await.unwrap();
     assert_eq!(first.expiry_source(), ExpirySource::JwtExp);
-    // Lead is 20 % of 100 s, jitter takes up to half off, the 10 s margin
-    // is the floor: due between 80 s and 90 s.
+    // Lead is 15 % of 100 s, jitter takes up to half off: due between
+    // 85 s and 92.5 s.
     let due = first.refresh_at()
         - first
             .deadline()
             .checked_sub(Duration::from_secs(100))
             .unwrap();
     assert!(
-        due >= Duration::from_secs(79) && due <= Duration::from_secs(90),
+        due >= Duration::from_secs(84) && due <= Duration::from_millis(92_500),
         "{due:?}"
-    );
-    let margin = first.deadline() - first.usable_until();
-    assert!(
-        margin <= Duration::from_secs(10) && margin >= Duration::from_millis(9_800),
-        "{margin:?}"
     );
     clock.advance(Duration::from_secs(50));
     assert_eq!(manager.token().await.unwrap().id(), first.id());
@@ -106,7 +112,7 @@ async fn proactive_refresh_in_background_keeps_serving_the_current_token() {
 #[tokio::test]
 async fn failed_background_refresh_keeps_the_valid_token_and_cools_down() {
     let flow = Scripted::new(clock(), Step::Fail(ErrorKind::Transient)).then(Step::Token(100));
-    let (manager, flow, clock) = setup(flow);
+    let (manager, flow, clock) = setup_with(flow, small_margin());
     let first = manager.token().await.unwrap();
     to_refresh_time(&clock, &first);
     for _ in 0..50 {
@@ -188,7 +194,7 @@ async fn expired_refresh_token_falls_back_to_login() {
 async fn transient_refresh_failure_keeps_the_refresh_token_while_the_token_lives() {
     let mut flow = Scripted::new(clock(), Step::Token(100));
     flow.refresh_result = Some(ErrorKind::Transient);
-    let (manager, flow, clock) = setup(flow);
+    let (manager, flow, clock) = setup_with(flow, small_margin());
     let first = manager.token().await.unwrap();
     // Proactive refresh fails transiently: no login, the token keeps serving.
     to_refresh_time(&clock, &first);

@@ -172,11 +172,15 @@ async fn a_panicking_flow_does_not_switch_proactive_refresh_off() {
         inner: Scripted::new(clock.clone(), Step::Token(100)),
         calls: AtomicU32::new(0),
     });
-    let m = TokenManager::new(
+    // A small margin: the proactive refresh always starts before it.
+    let m = TokenManager::with_config(
         PROFILE,
+        common::small_margin(),
         Arc::clone(&flow) as Arc<dyn TokenFlow>,
         Arc::new(clock.clone()),
         Arc::new(Metrics::default()),
+        None,
+        String::new(),
     );
     let first = m.token().await.unwrap();
     // Proactive refresh #1 panics (call 2).

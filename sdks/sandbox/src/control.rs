@@ -12,7 +12,8 @@
 //! | `GET /__sandbox/credentials[/{provider}]` | | current working credentials |
 //! | `POST /__sandbox/variant` | `{"variant": "exirom_object"}` | response-shape variant |
 //! | `POST /__sandbox/fault/{provider}/{route}` | a JSON [`crate::Fault`] | queues one fault |
-//! | `POST /__sandbox/faults/clear` | | drops every queued fault |
+//! | `POST /__sandbox/fault_mix/{provider}/{route}` | a JSON [`crate::FaultMix`] | random faults at a rate |
+//! | `POST /__sandbox/faults/clear` | | drops every queued fault and fault mix |
 //! | `GET /__sandbox/counters` | | a JSON [`crate::Counters`] |
 //! | `POST /__sandbox/counters/reset` | | zeroes the counters |
 
@@ -26,7 +27,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::server::AppState;
-use crate::types::{Fault, Provider, Route, Variant};
+use crate::types::{Fault, FaultMix, Provider, Route, Variant};
 
 fn reply(status: StatusCode, v: Value) -> Response {
     let mut r = Response::new(Body::from(v.to_string()));
@@ -176,6 +177,28 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
                     json!({"queued": fault, "provider": p, "route": r}),
                 ),
                 Err(e) => reply(StatusCode::NOT_FOUND, json!({"error": e.to_string()})),
+            }
+        }
+        (&Method::POST, ["fault_mix", p, r]) => {
+            let (p, r) = match (provider(p), r.parse::<Route>()) {
+                (Ok(p), Ok(r)) => (p, r),
+                (Err(e), _) | (_, Err(e)) => return bad(e),
+            };
+            let mix: FaultMix = match json_body().and_then(|v| {
+                serde_json::from_value(v).map_err(|e| format!("invalid fault mix: {e}"))
+            }) {
+                Ok(m) => m,
+                Err(e) => return bad(e),
+            };
+            match st.set_fault_mix(p, r, mix.clone()) {
+                Ok(()) => reply(
+                    StatusCode::OK,
+                    json!({"fault_mix": mix, "provider": p, "route": r}),
+                ),
+                Err(e @ crate::SandboxError::RouteNotOffered { .. }) => {
+                    reply(StatusCode::NOT_FOUND, json!({"error": e.to_string()}))
+                }
+                Err(e) => bad(e),
             }
         }
         (&Method::POST, ["faults", "clear"]) => {

@@ -39,7 +39,8 @@ pub use config::{
 };
 pub use jwt::{Forgery, SANDBOX_ENV, institution_public_key_pem, peek_claims};
 pub use types::{
-    Counters, Credentials, Fault, Provider, RetryAfter, Route, RouteCounters, SandboxError, Variant,
+    Counters, Credentials, Fault, FaultMix, Provider, RetryAfter, Route, RouteCounters,
+    SandboxError, Variant,
 };
 
 use state::Inner;
@@ -177,7 +178,19 @@ impl Sandbox {
         self.inner.inject(p, route, fault)
     }
 
-    /// Drops every queued fault.
+    /// Random faults on (provider, route) from now on: each request draws one of `mix.faults`
+    /// with probability `mix.rate` (after any queued fault). Replaces the route's previous mix;
+    /// a rate outside `0..=1`, or a positive rate without faults, is an error.
+    pub fn set_fault_mix(
+        &self,
+        p: Provider,
+        route: Route,
+        mix: FaultMix,
+    ) -> Result<(), SandboxError> {
+        self.inner.set_fault_mix(p, route, mix)
+    }
+
+    /// Drops every queued fault and every fault mix.
     pub fn clear_faults(&self) {
         self.inner.clear_faults();
     }

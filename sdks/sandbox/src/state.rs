@@ -7,14 +7,15 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rand::Rng;
 use rand::distr::Alphanumeric;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value};
 
 use crate::config::{BursagbAccount, SandboxConfig};
 use crate::jwt::{self, IssueSpec, Issued, TokenError, TokenMode, Verified};
 use crate::types::{
-    Counters, Credentials, Fault, Provider, Route, RouteCounters, SandboxError, Variant,
+    Counters, Credentials, Fault, FaultMix, Provider, Route, RouteCounters, SandboxError, Variant,
 };
 
 /// Lock helper that survives poisoning (a panicking test thread must not wedge the sandbox).
@@ -170,6 +171,9 @@ pub(crate) struct Inner {
     live_refresh: Mutex<HashMap<String, i64>>,
     faults: Mutex<HashMap<(Provider, Route), VecDeque<Fault>>>,
     queued_faults: AtomicUsize,
+    /// Random faults per route, each with its own seeded RNG.
+    fault_mixes: Mutex<HashMap<(Provider, Route), (FaultMix, StdRng)>>,
+    active_mixes: AtomicUsize,
     counters: Vec<Vec<AtomicRouteCounters>>,
     logins_by_identity: Mutex<BTreeMap<Provider, BTreeMap<String, u64>>>,
     order_seq: AtomicU64,
@@ -204,6 +208,8 @@ impl Inner {
             live_refresh: Mutex::new(HashMap::new()),
             faults: Mutex::new(HashMap::new()),
             queued_faults: AtomicUsize::new(0),
+            fault_mixes: Mutex::new(HashMap::new()),
+            active_mixes: AtomicUsize::new(0),
             counters: Provider::ALL
                 .iter()
                 .map(|_| Route::ALL.iter().map(|_| Default::default()).collect())
@@ -311,7 +317,10 @@ impl Inner {
         extra: Map<String, Value>,
     ) -> Issued {
         let epoch = self.epoch(p);
-        let now_secs = self.now_secs();
+        // `iat`/`exp` are whole seconds: round the issue time UP, so a token lives at least
+        // its configured lifetime (truncating made a 2 s token live 1-2 s).
+        let now = self.now();
+        let now_secs = now.timestamp() + i64::from(now.timestamp_subsec_nanos() > 0);
         let make = move |sub: String, extra: Map<String, Value>| {
             jwt::issue(IssueSpec {
                 provider: p,
@@ -412,7 +421,12 @@ impl Inner {
         Ok(())
     }
 
+    /// The next fault for a request: a queued one first, else a draw from the route's mix.
     pub fn take_fault(&self, p: Provider, r: Route) -> Option<Fault> {
+        self.take_queued(p, r).or_else(|| self.draw_fault(p, r))
+    }
+
+    fn take_queued(&self, p: Provider, r: Route) -> Option<Fault> {
         if self.queued_faults.load(Ordering::SeqCst) == 0 {
             return None;
         }
@@ -421,10 +435,43 @@ impl Inner {
         Some(f)
     }
 
+    fn draw_fault(&self, p: Provider, r: Route) -> Option<Fault> {
+        if self.active_mixes.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let mut mixes = lock(&self.fault_mixes);
+        let (mix, rng) = mixes.get_mut(&(p, r))?;
+        if mix.faults.is_empty() || !rng.random_bool(mix.rate) {
+            return None;
+        }
+        let i = rng.random_range(0..mix.faults.len());
+        mix.faults.get(i).cloned()
+    }
+
+    /// Installs (replaces) the random faults of (provider, route).
+    pub fn set_fault_mix(&self, p: Provider, r: Route, mix: FaultMix) -> Result<(), SandboxError> {
+        if !p.routes().contains(&r) {
+            return Err(SandboxError::RouteNotOffered {
+                provider: p,
+                route: r,
+            });
+        }
+        mix.validate()?;
+        // Each route draws from its own stream, so routes do not share a sequence.
+        let seed = mix.seed ^ ((p.index() as u64) << 40) ^ ((r.index() as u64) << 32);
+        let mut mixes = lock(&self.fault_mixes);
+        mixes.insert((p, r), (mix, StdRng::seed_from_u64(seed)));
+        self.active_mixes.store(mixes.len(), Ordering::SeqCst);
+        Ok(())
+    }
+
     pub fn clear_faults(&self) {
         let mut q = lock(&self.faults);
         q.clear();
         self.queued_faults.store(0, Ordering::SeqCst);
+        let mut mixes = lock(&self.fault_mixes);
+        mixes.clear();
+        self.active_mixes.store(0, Ordering::SeqCst);
     }
 
     // ---- counters ----------------------------------------------------------------------

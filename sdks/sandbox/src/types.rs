@@ -421,6 +421,51 @@ impl Fault {
     }
 }
 
+/// Random faults on one (provider, route): each request not already given a queued fault
+/// draws, with probability `rate`, one of `faults` (uniformly). The draws come from an RNG
+/// seeded with `seed` (mixed with the provider and route), so a run of sequential requests is
+/// reproducible. JSON: `{"rate": 0.05, "seed": 7, "faults": [{"status": 503}, ...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultMix {
+    /// Probability, in `0.0..=1.0`, that a request gets a fault.
+    pub rate: f64,
+    pub faults: Vec<Fault>,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl FaultMix {
+    /// `faults` at `rate` (seed 0).
+    pub fn new(rate: f64, faults: Vec<Fault>) -> FaultMix {
+        FaultMix {
+            rate,
+            faults,
+            seed: 0,
+        }
+    }
+
+    /// Builder: the RNG seed.
+    pub fn seed(mut self, seed: u64) -> FaultMix {
+        self.seed = seed;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), SandboxError> {
+        if !(0.0..=1.0).contains(&self.rate) {
+            return Err(SandboxError::InvalidConfig(format!(
+                "fault mix rate must be within 0..=1, not {}",
+                self.rate
+            )));
+        }
+        if self.faults.is_empty() && self.rate > 0.0 {
+            return Err(SandboxError::InvalidConfig(
+                "a fault mix with a rate above 0 needs at least one fault".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Working credentials of one provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "provider", rename_all = "lowercase")]

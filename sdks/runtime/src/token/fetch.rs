@@ -19,6 +19,9 @@ use crate::store::{FetchFn, Record, TokenStore, unix_ms};
 
 static NEXT_TOKEN_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Extra login attempts after a malformed or truncated token answer.
+pub const MALFORMED_RETRIES: u32 = 2;
+
 impl TokenManager {
     fn lock_state(&self) -> std::sync::MutexGuard<'_, super::manager::FetchState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -156,7 +159,7 @@ impl TokenManager {
         }
         self.metrics.inc_logins();
         debug!(provider = self.profile.name, "logging in");
-        match self.flow.login().await.and_then(|i| self.checked(i)) {
+        match self.login_retrying().await {
             Ok(issued) => {
                 self.lock_state().backoff.succeeded();
                 Ok((issued, kept))
@@ -171,6 +174,29 @@ impl TokenManager {
                     state.refresh_token = kept;
                 }
                 Err(e)
+            }
+        }
+    }
+
+    /// A login; a malformed or truncated answer (a token call is always
+    /// safe to repeat) is tried again, [`MALFORMED_RETRIES`] times at most,
+    /// before it is surfaced — to every waiter of the flight alike.
+    async fn login_retrying(&self) -> Result<Issued, Error> {
+        let mut attempt = 0;
+        loop {
+            let result = self.flow.login().await.and_then(|i| self.checked(i));
+            match result {
+                Err(e)
+                    if e.kind() == ErrorKind::MalformedResponse && attempt < MALFORMED_RETRIES =>
+                {
+                    attempt += 1;
+                    debug!(
+                        provider = self.profile.name,
+                        attempt, "malformed token answer; asking again"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                other => return other,
             }
         }
     }

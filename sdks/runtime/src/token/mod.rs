@@ -26,6 +26,7 @@ mod manager;
 mod timing;
 
 pub use backoff::{LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX};
+pub use fetch::MALFORMED_RETRIES;
 pub use manager::{DEFAULT_FETCH_TIMEOUT, ManagerConfig, TokenManager};
 pub use timing::{DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin};
 

@@ -14,7 +14,7 @@ use base64::Engine;
 
 pub const PROFILE: Profile = Profile {
     name: "test",
-    refresh_lead: Lead::Fraction(0.2),
+    refresh_lead: Lead::Fraction(0.15),
     assumed_lifetime: Duration::from_secs(30),
     base_url_env: "TEST_BASE_URL",
     sandbox_url: None,
@@ -121,13 +121,35 @@ impl TokenFlow for Scripted {
 }
 
 pub fn setup(flow: Scripted) -> (Arc<TokenManager>, Arc<Scripted>, OffsetClock) {
+    setup_with(flow, auth_runtime::ManagerConfig::default())
+}
+
+/// A 1 s expiry margin: the proactive refresh (85–92.5 s of a 100 s token)
+/// always starts before it.
+pub fn small_margin() -> auth_runtime::ManagerConfig {
+    auth_runtime::ManagerConfig {
+        expiry_margin: auth_runtime::ExpiryMargin {
+            max: Duration::from_secs(1),
+            fraction: 0.01,
+        },
+        ..Default::default()
+    }
+}
+
+pub fn setup_with(
+    flow: Scripted,
+    config: auth_runtime::ManagerConfig,
+) -> (Arc<TokenManager>, Arc<Scripted>, OffsetClock) {
     let clock = flow.clock.clone();
     let flow = Arc::new(flow);
-    let manager = TokenManager::new(
+    let manager = TokenManager::with_config(
         PROFILE,
+        config,
         Arc::clone(&flow) as Arc<dyn TokenFlow>,
         Arc::new(clock.clone()),
         Arc::new(Metrics::default()),
+        None,
+        String::new(),
     );
     (manager, flow, clock)
 }
