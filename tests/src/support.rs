@@ -81,6 +81,7 @@ impl Env {
                 exirom::Credentials {
                     merchant_key,
                     merchant_secret: Secret::new(merchant_secret),
+                    checksum_secret: None,
                 }
             )),
             Credentials::Institution {
@@ -104,6 +105,12 @@ impl Env {
                 pledg::Credentials {
                     api_key,
                     api_secret: Secret::new(api_secret),
+                    // Every documented mechanism: signatures and dashboard Basic too.
+                    secret_key: Some(Secret::new(self.sandbox.pledg_secret_key())),
+                    dashboard: {
+                        let (user, password) = self.sandbox.pledg_dashboard();
+                        Some((user, Secret::new(password)))
+                    },
                 }
             )),
             Credentials::Bursagb {

@@ -25,6 +25,9 @@ pub enum ErrorKind {
     MalformedResponse,
     /// The SDK is configured wrongly (missing credential, bad base URL, …).
     Config,
+    /// A request could not be signed (pledg's `signature`, exirom's
+    /// `checksum`): no JSON body to sign, or an unusable secret.
+    Signing,
 }
 
 impl ErrorKind {

@@ -26,6 +26,7 @@ mod sdk;
 mod secret;
 mod security;
 mod session;
+pub mod signing;
 pub mod store;
 mod token;
 

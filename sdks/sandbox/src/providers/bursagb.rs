@@ -178,11 +178,12 @@ fn check_order(obj: &Map<String, Value>) -> Result<(), String> {
             return Err(format!("items[{i}].quantity must be an integer >= 1"));
         }
     }
+    // `customerId` and `note` are optional but not nullable in the spec.
     for f in ["customerId", "note"] {
-        if let Some(v) = obj.get(f)
-            && !(v.is_string() || v.is_null())
-        {
-            return Err(format!("{f} must be a string"));
+        match obj.get(f) {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Null) => return Err(format!("{f} must not be null")),
+            Some(_) => return Err(format!("{f} must be a string")),
         }
     }
     Ok(())
@@ -272,17 +273,15 @@ pub(crate) async fn supplier_products(st: &Inner, ctx: Ctx) -> Reply {
             CODE_FORBIDDEN,
         );
     }
-    let mut filter = Map::new();
-    if !ctx.body.iter().all(u8::is_ascii_whitespace) {
-        if !ctx.is_json() {
-            return bad_request("Content-Type must be application/json").authenticated();
-        }
-        match ctx.json() {
-            Ok(Value::Object(o)) => filter = o,
-            Ok(_) => return bad_request("Request body must be a JSON object").authenticated(),
-            Err(e) => return bad_request(&e).authenticated(),
-        }
+    // The spec's request body is required: an empty body is refused.
+    if !ctx.is_json() {
+        return bad_request("Content-Type must be application/json").authenticated();
     }
+    let filter = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => return bad_request("Request body must be a JSON object").authenticated(),
+        Err(e) => return bad_request(&e).authenticated(),
+    };
     let page = match paging(&filter, "page", 1, i64::MAX) {
         Ok(p) => p,
         Err(e) => return bad_request(&e).authenticated(),
@@ -312,4 +311,38 @@ pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
         .authenticated(),
         Err(r) => r,
     }
+}
+
+/// `GET /Customer/Get`: the customer behind the bearer token.
+pub(crate) async fn customer_get(st: &Inner, ctx: Ctx) -> Reply {
+    let v = match bearer(st, &ctx).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let region = match ctx.header("h-region-code").map(str::trim) {
+        None | Some("") => v
+            .str_claim("region")
+            .unwrap_or(&st.cfg.bursagb.default_region)
+            .to_owned(),
+        Some(r) if r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()) => {
+            r.to_ascii_uppercase()
+        }
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Invalid h-region-code header",
+                CODE_REGION,
+            )
+            .authenticated();
+        }
+    };
+    let claim = |k: &str| json!(v.str_claim(k).unwrap_or_default());
+    ok(json!({
+        "customerId": v.sub(),
+        "email": claim("email"),
+        "tenant": claim("tenant"),
+        "region": region,
+        "role": claim("role"),
+    }))
+    .authenticated()
 }
