@@ -255,9 +255,22 @@ async fn axept_get_transaction_after_start_and_typed_pagination() {
         .into_inner();
     assert_eq!(read.uti, uti);
     assert!(read.trans_approved && read.status == "Complete");
+    // The same request again: the same transaction; another one with its uti: 409.
+    let again = client
+        .start_transaction()
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(again.into_inner()).unwrap(),
+        serde_json::to_value(&started).unwrap()
+    );
+    let mut other = body;
+    other.amount_trans = Some(1);
     let dup = client
         .start_transaction()
-        .body(body)
+        .body(other)
         .send()
         .await
         .unwrap_err();

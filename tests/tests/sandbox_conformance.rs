@@ -170,6 +170,9 @@ enum Auth {
     Anonymous,
     Headers(Vec<(String, String)>),
     Basic(String, String),
+    /// A query parameter holding an HS256 JWT over `{"data": body}`
+    /// (pledg's `signature`, `x-signed-jwt`), signed with this secret.
+    SignedQuery(String, String),
 }
 
 async fn security_alternatives(
@@ -222,6 +225,16 @@ async fn security_alternatives(
                         panic!("{p}: basic auth only known for pledg")
                     };
                     basic = Some((api_key, api_secret));
+                }
+                (Some("apiKey"), _)
+                    if scheme["in"] == "query" && scheme.get("x-signed-jwt").is_some() =>
+                {
+                    let param = scheme["name"].as_str().unwrap().to_owned();
+                    out.push((
+                        name.clone(),
+                        Auth::SignedQuery(param, sb.pledg_secret_key()),
+                    ));
+                    continue;
                 }
                 (Some("apiKey"), _) if scheme["in"] == "header" => {
                     headers.push((scheme["name"].as_str().unwrap().to_owned(), api_key(sb, p)))
@@ -300,6 +313,16 @@ async fn drive(
             }
         }
         Auth::Basic(u, pw) => rb = rb.basic_auth(u, Some(pw)),
+        Auth::SignedQuery(param, secret) => {
+            let now = chrono::Utc::now().timestamp();
+            let jwt = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &json!({"data": body, "iat": now, "exp": now + 3600}),
+                &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+            )
+            .unwrap();
+            rb = rb.query(&[(param, jwt)]);
+        }
     }
     rb = match content_type {
         "application/x-www-form-urlencoded" => {
@@ -473,6 +496,9 @@ async fn every_spec_example_conforms() {
                                         .collect(),
                                 ),
                                 Auth::Basic(u, _) => Auth::Basic(u.clone(), "wrong-secret".into()),
+                                Auth::SignedQuery(param, _) => {
+                                    Auth::SignedQuery(param.clone(), "wrong-secret".into())
+                                }
                                 Auth::Anonymous => continue,
                             };
                             negatives.push((format!("forged {label}"), forged));

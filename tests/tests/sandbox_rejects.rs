@@ -1,7 +1,8 @@
 //! The sandbox refuses what the specs forbid. Regression tests for the
-//! three requests an independent property-based fuzzer found it accepting
-//! (each failed before its fix), and property tests that the SDKs'
-//! parsers of callback and header input never panic.
+//! three requests an independent property-based fuzzer found it accepting,
+//! and the two more `cargo xtask conformance` found (each failed before
+//! its fix), and property tests that the SDKs' parsers of callback and
+//! header input never panic.
 
 use proptest::prelude::*;
 use sandbox::{Credentials, Provider, Sandbox};
@@ -85,6 +86,41 @@ async fn bursagb_supplier_products_list_refuses_a_missing_body() {
         .await
         .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn bursagb_orders_create_refuses_a_missing_customer_id() {
+    let sb = Sandbox::start().await.unwrap();
+    let token = login_token(&sb, Provider::Bursagb).await;
+    let resp = http()
+        .post(format!("{}/Orders/Create", sb.base_url(Provider::Bursagb)))
+        .bearer_auth(&token)
+        .json(&json!({"currency": "TRY", "items": [{"productId": "p", "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn bursagb_supplier_products_list_refuses_a_null_page_size() {
+    let sb = Sandbox::start().await.unwrap();
+    let Credentials::Bursagb { api_key, .. } = sb.credentials(Provider::Bursagb) else {
+        unreachable!()
+    };
+    let resp = http()
+        .post(format!(
+            "{}/Supplier/Products/List",
+            sb.base_url(Provider::Bursagb)
+        ))
+        .header("ApiKey", &api_key)
+        .json(&json!({"page": 1, "pageSize": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
     sb.shutdown().await;
 }
 

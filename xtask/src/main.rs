@@ -4,11 +4,14 @@
 //! cargo xtask regen [--check] [PROVIDER…]   spec → sdks/<provider>/src/generated.rs
 //! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests)
 //! cargo xtask demo                          the five SDKs against the embedded sandbox
+//! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
 //! ```
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+
+mod conformance;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -18,6 +21,9 @@ commands:
                                  (--check: write nothing, fail if any file is stale)
   test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace
   demo                           run the five SDKs against the embedded sandbox and print what happened
+  conformance                    fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
+                                 against every spec: 0 server errors, 0 spec violations,
+                                 0 forbidden requests accepted, or it fails
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +42,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("regen") => regen(&args[1..]),
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("conformance") => conformance::run(cargo),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

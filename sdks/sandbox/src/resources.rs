@@ -31,6 +31,8 @@ pub(crate) struct Resources {
     pub payment_ids: Mutex<HashMap<String, String>>,
     /// uti → transaction (sorted: listing order is stable).
     pub transactions: Mutex<BTreeMap<String, Value>>,
+    /// uti → the request that started it (a repeat of it is answered again).
+    pub transaction_requests: Mutex<HashMap<String, Value>>,
     pub purchase_links: Mutex<HashMap<String, Value>>,
     seq: AtomicU64,
     created: [AtomicU64; 5],

@@ -170,8 +170,8 @@ const START_RULES: &[Rule] = &[
     ("posSignatureCheck", Kind::Bool, false),
 ];
 
-/// `POST /transaction`: stores the transaction under its `uti` (a reused
-/// `uti` → 409). The sandbox completes it at once: `Complete`, approved.
+/// `POST /transaction`: stores the transaction under its `uti` (the same
+/// request again → the same answer; a reused `uti` with another body → 409). The sandbox completes it at once: `Complete`, approved.
 pub(crate) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
     if let Err(r) = bearer(st, &ctx).await {
         return r;
@@ -197,9 +197,15 @@ pub(crate) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    let request = Value::Object(body.clone());
     let mut all = lock(&st.resources.transactions);
-    if all.contains_key(&uti) {
-        return error(StatusCode::CONFLICT, "uti already used").authenticated();
+    if let Some(existing) = all.get(&uti) {
+        let same = lock(&st.resources.transaction_requests).get(&uti) == Some(&request);
+        return if same {
+            Reply::ok(existing.clone()).authenticated()
+        } else {
+            error(StatusCode::CONFLICT, "uti already used").authenticated()
+        };
     }
     if all.len() >= MAX_PER_KIND {
         return error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable");
@@ -217,6 +223,7 @@ pub(crate) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
             tx[k] = v.clone();
         }
     }
+    lock(&st.resources.transaction_requests).insert(uti.clone(), request);
     all.insert(uti, tx.clone());
     drop(all);
     st.resources.count_created(Provider::Axept);

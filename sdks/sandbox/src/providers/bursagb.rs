@@ -147,7 +147,7 @@ fn has_scope(v: &Verified, scope: &str) -> bool {
 }
 
 /// Checks an order body: `items` (non-empty, each `{productId: str, quantity: int >= 1}`),
-/// `currency` (3 letters), optional `customerId` / `note` strings.
+/// `currency` (3 letters), `customerId` string, optional `note` string.
 fn check_order(obj: &Map<String, Value>) -> Result<(), String> {
     match obj.get("currency") {
         Some(Value::String(c)) if c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()) => {}
@@ -178,13 +178,16 @@ fn check_order(obj: &Map<String, Value>) -> Result<(), String> {
             return Err(format!("items[{i}].quantity must be an integer >= 1"));
         }
     }
-    // `customerId` and `note` are optional but not nullable in the spec.
-    for f in ["customerId", "note"] {
-        match obj.get(f) {
-            None | Some(Value::String(_)) => {}
-            Some(Value::Null) => return Err(format!("{f} must not be null")),
-            Some(_) => return Err(format!("{f} must be a string")),
-        }
+    // `customerId` is required, `note` optional; neither is nullable.
+    match obj.get("customerId") {
+        Some(Value::String(_)) => {}
+        None | Some(Value::Null) => return Err("customerId is required".into()),
+        Some(_) => return Err("customerId must be a string".into()),
+    }
+    match obj.get("note") {
+        None | Some(Value::String(_)) => {}
+        Some(Value::Null) => return Err("note must not be null".into()),
+        Some(_) => return Err("note must be a string".into()),
     }
     Ok(())
 }
@@ -247,7 +250,8 @@ fn catalogue() -> Vec<Value> {
 
 fn paging(obj: &Map<String, Value>, name: &str, default: i64, max: i64) -> Result<i64, String> {
     match obj.get(name) {
-        None | Some(Value::Null) => Ok(default),
+        None => Ok(default),
+        Some(Value::Null) => Err(format!("{name} must not be null")),
         Some(v) => match v.as_i64() {
             Some(n) if (1..=max).contains(&n) => Ok(n),
             _ if max == i64::MAX => Err(format!("{name} must be an integer >= 1")),
