@@ -116,6 +116,7 @@ def main():
     root, specs, report_dir, max_examples = sys.argv[1:5]
     os.makedirs(report_dir, exist_ok=True)
     totals = [0, 0, 0]
+    fuzzer_errors = 0
     env = dict(os.environ)
     env["SCHEMATHESIS_HOOKS"] = "conformance_hooks"
     env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
@@ -123,18 +124,24 @@ def main():
     for provider in ["exirom", "institution", "pledg", "bursagb", "axept"]:
         url, headers = auth_headers(root, provider)
         report = os.path.join(report_dir, f"{provider}.ndjson")
-        if os.path.exists(report):
-            os.remove(report)
         cmd = [sys.executable, "-m", "schemathesis.cli", "run",
                os.path.join(specs, f"{provider}.yaml"), "--url", url,
                "--checks", CHECKS, "--max-examples", max_examples, "--seed", "1",
-               "--workers", "2", "--report", "ndjson", "--report-ndjson-path", report,
+               # One worker: CPython 3.11's AST is not thread-safe, and with more
+               # workers the fuzzer itself occasionally crashes (not the sandbox).
+               "--workers", "1", "--report", "ndjson", "--report-ndjson-path", report,
                "--warnings", "off", "--suppress-health-check", "all"]
         for k, v in headers.items():
             cmd += ["-H", f"{k}: {v}"]
-        print(f"\n== {provider}: schemathesis against {url}", flush=True)
-        proc = subprocess.run(cmd, env=env)
-        server, violations, accepted = count_failures(report)
+        # A run that fails without any failed check is a fuzzer error: try once more.
+        for attempt in (1, 2):
+            if os.path.exists(report):
+                os.remove(report)
+            print(f"\n== {provider}: schemathesis against {url} (attempt {attempt})", flush=True)
+            proc = subprocess.run(cmd, env=env)
+            server, violations, accepted = count_failures(report)
+            if proc.returncode == 0 or server + violations + accepted > 0:
+                break
         print(f"== {provider}: exit {proc.returncode}; server errors {server}, "
               f"spec violations {violations}, forbidden requests accepted {accepted}",
               flush=True)
@@ -142,10 +149,10 @@ def main():
         totals[1] += violations
         totals[2] += accepted
         if proc.returncode != 0 and server + violations + accepted == 0:
-            totals[1] += 1  # a failure we could not classify still fails the run
+            fuzzer_errors += 1
     print(f"\nCONFORMANCE server_errors={totals[0]} spec_violations={totals[1]} "
-          f"forbidden_accepted={totals[2]}")
-    sys.exit(0 if sum(totals) == 0 else 1)
+          f"forbidden_accepted={totals[2]} fuzzer_errors={fuzzer_errors}")
+    sys.exit(0 if sum(totals) + fuzzer_errors == 0 else 1)
 
 
 if __name__ == "__main__":

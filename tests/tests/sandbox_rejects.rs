@@ -105,7 +105,7 @@ async fn bursagb_orders_create_refuses_a_missing_customer_id() {
 }
 
 #[tokio::test]
-async fn bursagb_supplier_products_list_refuses_a_null_page_size() {
+async fn bursagb_supplier_products_list_refuses_a_null_page_size_and_a_page_past_int32() {
     let sb = Sandbox::start().await.unwrap();
     let Credentials::Bursagb { api_key, .. } = sb.credentials(Provider::Bursagb) else {
         unreachable!()
@@ -117,6 +117,18 @@ async fn bursagb_supplier_products_list_refuses_a_null_page_size() {
         ))
         .header("ApiKey", &api_key)
         .json(&json!({"page": 1, "pageSize": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    // `page` is an int32: one past its maximum is refused too.
+    let resp = http()
+        .post(format!(
+            "{}/Supplier/Products/List",
+            sb.base_url(Provider::Bursagb)
+        ))
+        .header("ApiKey", &api_key)
+        .json(&json!({"page": 2_147_483_648_i64, "pageSize": 50}))
         .send()
         .await
         .unwrap();
