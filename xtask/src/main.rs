@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo xtask regen [--check] [PROVIDER…]   spec → sdks/<provider>/src/generated.rs
-//! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests)
+//! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests, conformance)
 //! cargo xtask demo                          the five SDKs against the embedded sandbox
 //! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
 //! ```
@@ -19,7 +19,8 @@ usage: cargo xtask <command>
 commands:
   regen [--check] [PROVIDER...]  regenerate sdks/<provider>/src/generated.rs from specs/
                                  (--check: write nothing, fail if any file is stale)
-  test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace
+  test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace,
+                                 conformance
   demo                           run the five SDKs against the embedded sandbox and print what happened
   conformance                    fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
                                  against every spec: 0 server errors, 0 spec violations,
@@ -104,6 +105,8 @@ fn test() -> Result<()> {
     regen(&["--check".to_string()])?;
     redis::ensure_redis_server()?;
     cargo(&["test", "--workspace", "--all-features"])?;
+    eprintln!("\n$ cargo xtask conformance");
+    conformance::run(cargo)?;
     eprintln!("\nall checks passed");
     Ok(())
 }
