@@ -487,3 +487,107 @@ async fn pledg_dashboard_basic_on_a_hand_made_request() {
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
     env.sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_mechanism_is_configurable_from_the_environment() {
+    use auth_runtime::Provider as _;
+    let env = Env::start().await;
+    let sandbox::Credentials::Pledg {
+        api_key,
+        api_secret,
+    } = env.sandbox.credentials(Provider::Pledg)
+    else {
+        unreachable!()
+    };
+    let (user, password) = env.sandbox.pledg_dashboard();
+    let secret_key = env.sandbox.pledg_secret_key();
+    let base = env.sandbox.base_url(Provider::Pledg);
+    let vars = [
+        ("PLEDG_BASE_URL", base.as_str()),
+        ("PLEDG_API_KEY", api_key.as_str()),
+        ("PLEDG_API_SECRET", api_secret.as_str()),
+        ("PLEDG_SECRET_KEY", secret_key.as_str()),
+        ("PLEDG_DASHBOARD_USER", user.as_str()),
+        ("PLEDG_DASHBOARD_PASSWORD", password.as_str()),
+    ];
+    let get = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let client = pledg::builder()
+        .shared_cache(false)
+        .from_env_with(&get)
+        .unwrap()
+        .build()
+        .unwrap();
+    client
+        .create_purchase_link()
+        .body(purchase(&env, "order-env"))
+        .send()
+        .await
+        .expect("signed with PLEDG_SECRET_KEY");
+    let basic = pledg::generated::security::scheme("dashboardBasic").unwrap();
+    client
+        .send_with(
+            client.request(reqwest::Method::GET, "/sandbox/protected"),
+            basic,
+        )
+        .await
+        .expect("dashboard Basic from PLEDG_DASHBOARD_*");
+    client.bearer().await.expect("API key and secret");
+    // Debug never shows a secret.
+    let creds = pledg::Pledg::credentials_from_env(&get).unwrap();
+    let shown = format!("{creds:?}");
+    assert!(
+        !shown.contains(&secret_key) && !shown.contains(&password) && !shown.contains(&api_secret)
+    );
+
+    // A dashboard user without its password is a config error.
+    let half = |k: &str| (k != "PLEDG_DASHBOARD_PASSWORD").then(|| get(k)).flatten();
+    let err = pledg::Pledg::credentials_from_env(&half).unwrap_err();
+    assert!(err.is_config());
+
+    // exirom: the checksum secret defaults to the merchant secret.
+    let ex = |k: &str| match k {
+        "MERCHANT_KEY" => Some("mk".to_string()),
+        "MERCHANT_SECRET" => Some("ms".to_string()),
+        "EXIROM_CHECKSUM_SECRET" => Some("cs".to_string()),
+        _ => None,
+    };
+    let creds = exirom::Exirom::credentials_from_env(&ex).unwrap();
+    assert_eq!(creds.checksum_key().expose(), "cs");
+    let default = exirom::Exirom::credentials_from_env(&|k| {
+        (k != "EXIROM_CHECKSUM_SECRET").then(|| ex(k)).flatten()
+    })
+    .unwrap();
+    assert_eq!(default.checksum_key().expose(), "ms");
+    env.sandbox.shutdown().await;
+}
+
+#[test]
+fn the_security_table_carries_the_signature_and_the_idempotency_key() {
+    let op = exirom::generated::security::for_operation("create_card_payment");
+    assert_eq!(op.idempotency_key, Some("requestId"));
+    assert_eq!(
+        exirom::generated::security::for_operation("get_card_payment_status").idempotency_key,
+        None
+    );
+    let link = pledg::generated::security::for_operation("create_purchase_link");
+    assert!(link.signs_url());
+    assert_eq!(
+        link.alternatives[0][0].kind,
+        auth_runtime::SchemeKind::SignedQueryJwt {
+            param: "signature",
+            claim: "data",
+            lifetime_secs: 86_400
+        }
+    );
+    assert_eq!(
+        pledg::generated::security::scheme("dashboardBasic")
+            .unwrap()
+            .alternatives[0][0]
+            .kind,
+        auth_runtime::SchemeKind::Basic
+    );
+}
