@@ -6,8 +6,8 @@ Usage: python conformance.py ROOT_URL SPECS_DIR REPORT_DIR MAX_EXAMPLES
 Only the standard library here; schemathesis itself runs as a subprocess
 (`python -m schemathesis.cli`) of the same interpreter (the venv). The
 credentials come from the sandbox's control plane, tokens from its login
-routes. pledg's purchase link is signed by a schemathesis hook
-(`conformance_hooks.py`) with the sandbox's merchant secret key.
+routes. pledg's purchase link and exirom's APM payment are signed by a
+schemathesis hook (`conformance_hooks.py`) with the sandbox's secrets.
 """
 
 import base64
@@ -121,6 +121,7 @@ def main():
     env["SCHEMATHESIS_HOOKS"] = "conformance_hooks"
     env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
     env["CONFORMANCE_PLEDG_SECRET_KEY"] = call(f"{root}/__sandbox/signing")["pledg_secret_key"]
+    env["CONFORMANCE_EXIROM_SECRET"] = call(f"{root}/__sandbox/credentials/exirom")["merchant_secret"]
     for provider in ["exirom", "institution", "pledg", "bursagb", "axept"]:
         url, headers = auth_headers(root, provider)
         report = os.path.join(report_dir, f"{provider}.ndjson")

@@ -349,6 +349,11 @@ fn clear_method(item: &mut openapiv3::PathItem, method: &str) {
 /// provider's idempotency key (`x-idempotency-key: requestId`).
 pub const IDEMPOTENCY_KEY_EXTENSION: &str = "x-idempotency-key";
 
+/// Operation extension: a checksum field the runtime computes into the JSON
+/// body at send time, `x-body-checksum: {field: checksum, parts: [accountId,
+/// amount, currency, requestId]}` (HMAC-SHA256 with the signing secret).
+pub const BODY_CHECKSUM_EXTENSION: &str = "x-body-checksum";
+
 /// Security-scheme extension of a query `apiKey` scheme whose value is an
 /// HS256 JWT over the body, computed at send time:
 /// `x-signed-jwt: {algorithm: HS256, claim: data, lifetime_secs: 86400}`.
@@ -446,6 +451,20 @@ fn extras(spec: &OpenAPI) -> TokenStream {
             Some(field) => quote!(Some(#field)),
             None => quote!(None),
         };
+        let body_checksum = op
+            .extensions
+            .get(BODY_CHECKSUM_EXTENSION)
+            .and_then(|ext| {
+                let field = ext.get("field")?.as_str()?;
+                let parts = ext
+                    .get("parts")?
+                    .as_array()?
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Option<Vec<_>>>()?;
+                Some(quote!(Some(auth_runtime::BodyChecksum { field: #field, parts: &[#(#parts),*] })))
+            })
+            .unwrap_or_else(|| quote!(None));
         operations.push((
             id.to_string(),
             quote! {
@@ -453,6 +472,7 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                     operation_id: #id,
                     alternatives: &[#(#alternatives),*],
                     idempotency_key: #idempotency_key,
+                    body_checksum: #body_checksum,
                 }
             },
         ));
@@ -469,6 +489,7 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                 operation_id: #label,
                 alternatives: &[&[#scheme]],
                 idempotency_key: None,
+                body_checksum: None,
             })
         }
     });

@@ -108,6 +108,7 @@ fn real_specs_keep_the_agreed_names() {
                 ("authenticate", "/v1/auth"),
                 ("create_card_payment", "/v1/payments/card"),
                 ("get_card_payment_status", "/v1/payments/card/status/{id}"),
+                ("create_apm_payment", "/v1/payments/apm"),
             ],
             &["bearerAuth"],
             &[

@@ -591,3 +591,126 @@ fn the_security_table_carries_the_signature_and_the_idempotency_key() {
         auth_runtime::SchemeKind::Basic
     );
 }
+
+fn apm(request_id: &str, amount: serde_json::Value) -> exirom::types::ApmPaymentRequest {
+    serde_json::from_value(json!({
+        "requestId": request_id, "accountId": "acc_sandbox_001", "amount": amount,
+        "currency": "EUR", "paymentMethod": "SEPA",
+        // Whatever the caller writes here is replaced at send time.
+        "checksum": "caller-garbage"
+    }))
+    .expect("a valid APM payment")
+}
+
+#[tokio::test]
+async fn exirom_apm_payment_is_checksummed_at_send_time_in_either_amount_form() {
+    let env = Env::start().await;
+    let client = exirom_client(&env, Duration::from_secs(10));
+    // The API reference's form (default): the decimal string.
+    let decimal = client
+        .create_apm_payment()
+        .body(apm("apm-1", json!("10.00")))
+        .send()
+        .await
+        .expect("checksum over 10.00 accepted")
+        .into_inner();
+    assert_eq!(decimal.transaction_status, "PENDING");
+    // The other page's form, selected by writing minor units.
+    client
+        .create_apm_payment()
+        .body(apm("apm-2", json!(1000)))
+        .send()
+        .await
+        .expect("checksum over 1000 accepted");
+    // The same request again: the original answer (idempotency key).
+    let again = client
+        .create_apm_payment()
+        .body(apm("apm-1", json!("10.00")))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.transaction_id, decimal.transaction_id);
+    assert_eq!(env.sandbox.created(Provider::Exirom), 2);
+
+    // A checksum secret the provider does not know: 403.
+    let sandbox::Credentials::Exirom {
+        merchant_key,
+        merchant_secret,
+    } = env.sandbox.credentials(Provider::Exirom)
+    else {
+        unreachable!()
+    };
+    let wrong = exirom::builder()
+        .base_url(env.sandbox.base_url(Provider::Exirom))
+        .credentials(
+            exirom::Credentials::new(merchant_key, merchant_secret).checksum_secret("not-it"),
+        )
+        .shared_cache(false)
+        .build()
+        .unwrap();
+    let refused = wrong
+        .create_apm_payment()
+        .body(apm("apm-3", json!("10.00")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(403));
+    // Unsigned (a hand-made request without the checksum): 400.
+    let token = client.bearer().await.unwrap();
+    let unsigned = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/payments/apm",
+            env.sandbox.base_url(Provider::Exirom)
+        ))
+        .header("authorization", token.header_value().clone())
+        .json(
+            &json!({"requestId": "apm-4", "accountId": "a", "amount": "1.00",
+                      "currency": "EUR", "paymentMethod": "SEPA"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 400);
+    env.sandbox.shutdown().await;
+}
+
+#[test]
+fn a_body_that_cannot_be_checksummed_is_a_typed_signing_error() {
+    let checksum = exirom::generated::security::for_operation("create_apm_payment")
+        .body_checksum
+        .expect("x-body-checksum read by codegen");
+    assert_eq!(
+        checksum.parts,
+        ["accountId", "amount", "currency", "requestId"]
+    );
+    let err = auth_runtime::signing::checksum_into_body(
+        "exirom",
+        &Secret::new("k"),
+        &checksum,
+        br#"{"accountId": "a"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Signing);
+    // The runtime's checksum is the documented one.
+    let body = auth_runtime::signing::checksum_into_body(
+        "exirom",
+        &Secret::new("k"),
+        &checksum,
+        br#"{"accountId": "a", "amount": "10.00", "currency": "EUR", "requestId": "r"}"#,
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["checksum"].as_str(),
+        exirom::apm_checksum(
+            &Secret::new("k"),
+            "a",
+            "10.00",
+            "EUR",
+            "r",
+            exirom::AmountForm::Decimal
+        )
+        .as_deref()
+    );
+}

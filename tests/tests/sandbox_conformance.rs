@@ -287,6 +287,37 @@ async fn drive(
     body: &Value,
     auth: &Auth,
 ) -> Outcome {
+    // Operations with `x-body-checksum` get the checksum the SDK would add.
+    let checksummed;
+    let body = match (op.get("x-body-checksum"), sb.credentials(p)) {
+        (
+            Some(ext),
+            Credentials::Exirom {
+                merchant_secret, ..
+            },
+        ) if body.is_object() => {
+            let parts: Vec<&'static str> = ext["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| &*v.as_str().unwrap().to_owned().leak())
+                .collect();
+            let spec = auth_runtime::BodyChecksum {
+                field: ext["field"].as_str().unwrap().to_owned().leak(),
+                parts: parts.leak(),
+            };
+            checksummed = auth_runtime::signing::checksum_into_body(
+                "exirom",
+                &auth_runtime::Secret::new(merchant_secret),
+                &spec,
+                body.to_string().as_bytes(),
+            )
+            .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
+            .unwrap_or_else(|_| body.clone());
+            &checksummed
+        }
+        _ => body,
+    };
     let url = format!("{}{path}", sb.base_url(p));
     let mut rb = client().request(
         Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),

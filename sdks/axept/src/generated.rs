@@ -1890,6 +1890,7 @@ pub mod security {
             operation_id: "authenticate",
             alternatives: &[],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "get_transaction",
@@ -1902,6 +1903,7 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "list_transactions",
@@ -1914,6 +1916,7 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "start_transaction",
@@ -1926,6 +1929,7 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -1952,6 +1956,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
     ];

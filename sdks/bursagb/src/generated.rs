@@ -2140,11 +2140,13 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "generate_token",
             alternatives: &[],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "get_customer",
@@ -2157,6 +2159,7 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "list_supplier_products",
@@ -2169,6 +2172,7 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2195,6 +2199,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
         (
@@ -2210,6 +2215,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
     ];

@@ -1883,16 +1883,19 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "login",
             alternatives: &[],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "refresh_token",
             alternatives: &[],
             idempotency_key: None,
+            body_checksum: None,
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -1919,6 +1922,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
         (
@@ -1934,6 +1938,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
     ];

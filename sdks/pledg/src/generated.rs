@@ -1438,6 +1438,7 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "create_token",
@@ -1450,6 +1451,7 @@ pub mod security {
                 ],
             ],
             idempotency_key: None,
+            body_checksum: None,
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -1476,6 +1478,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
         (
@@ -1491,6 +1494,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
         (
@@ -1506,6 +1510,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
         (
@@ -1525,6 +1530,7 @@ pub mod security {
                     ],
                 ],
                 idempotency_key: None,
+                body_checksum: None,
             },
         ),
     ];

@@ -42,7 +42,7 @@ pub use metrics::{Metrics, MetricsSnapshot};
 pub use retry::{ATTEMPTS_HEADER, RetryPolicy};
 pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
-pub use security::{OperationSecurity, Scheme, SchemeKind, Server};
+pub use security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
 pub use store::{Record, TokenStore};
 pub use token::{

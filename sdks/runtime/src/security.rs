@@ -43,6 +43,17 @@ pub struct OperationSecurity {
     /// A request whose body carries it is safe to retry after a timeout or
     /// a 5xx: the provider answers a repeat with the original response.
     pub idempotency_key: Option<&'static str>,
+    /// A checksum the runtime computes into a body field at send time (the
+    /// operation's `x-body-checksum`, exirom's APM `checksum`).
+    pub body_checksum: Option<BodyChecksum>,
+}
+
+/// `field` = Base64(HMAC-SHA256(signing secret, the `parts` body fields
+/// joined by `|`)); a string part as written, a number as its JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyChecksum {
+    pub field: &'static str,
+    pub parts: &'static [&'static str],
 }
 
 impl OperationSecurity {
@@ -51,6 +62,7 @@ impl OperationSecurity {
         operation_id: "",
         alternatives: &[],
         idempotency_key: None,
+        body_checksum: None,
     };
 
     /// For hand-made requests (`Session::send`): a bearer token.
@@ -61,6 +73,7 @@ impl OperationSecurity {
             kind: SchemeKind::Bearer,
         }]],
         idempotency_key: None,
+        body_checksum: None,
     };
 
     /// Whether an alternative of this operation signs the request into

@@ -242,6 +242,21 @@ impl Session {
                 ),
             ));
         };
+        if let Some(checksum) = &security.body_checksum {
+            let secret = self.inner.signing.as_ref().ok_or_else(|| {
+                Error::config(
+                    self.inner.provider,
+                    format!(
+                        "operation `{}` needs a checksum secret, and none is configured",
+                        security.operation_id
+                    ),
+                )
+            })?;
+            let body = request.body().and_then(|b| b.as_bytes()).unwrap_or(b"");
+            let signed =
+                crate::signing::checksum_into_body(self.inner.provider, secret, checksum, body)?;
+            *request.body_mut() = Some(signed.into());
+        }
         for scheme in alternative.iter() {
             match scheme.kind {
                 SchemeKind::Bearer => {

@@ -65,6 +65,47 @@ pub fn hmac_checksum(secret: &Secret, parts: &[&str]) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// The JSON object `body` with `checksum.field` set to the HMAC checksum
+/// of its `checksum.parts` (a string as written, a number as its JSON
+/// text). A body that is not an object, or lacks a part, is a typed
+/// [`ErrorKind::Signing`] error.
+pub fn checksum_into_body(
+    provider: &'static str,
+    secret: &Secret,
+    checksum: &crate::security::BodyChecksum,
+    body: &[u8],
+) -> Result<Vec<u8>, Error> {
+    if secret.is_empty() {
+        return Err(signing(provider, "the checksum secret is empty"));
+    }
+    let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(body) else {
+        return Err(signing(
+            provider,
+            "the request body to checksum is not a JSON object",
+        ));
+    };
+    let mut parts = Vec::with_capacity(checksum.parts.len());
+    for name in checksum.parts {
+        match object.get(*name) {
+            Some(Value::String(s)) => parts.push(s.clone()),
+            Some(Value::Number(n)) => parts.push(n.to_string()),
+            _ => {
+                return Err(signing(
+                    provider,
+                    &format!("the body has no `{name}` to checksum"),
+                ));
+            }
+        }
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    object.insert(
+        checksum.field.to_owned(),
+        Value::String(hmac_checksum(secret, &refs)),
+    );
+    serde_json::to_vec(&Value::Object(object))
+        .map_err(|_| signing(provider, "the checksummed body could not be written"))
+}
+
 fn mac(secret: &Secret) -> HmacSha256 {
     // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
     match HmacSha256::new_from_slice(secret.expose().as_bytes()) {

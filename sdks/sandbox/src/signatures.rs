@@ -65,3 +65,8 @@ pub(crate) fn sign_hs256(secret: &str, claims: &Value) -> String {
     )
     .unwrap_or_default()
 }
+
+/// Equality whose time does not depend on where the inputs differ.
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

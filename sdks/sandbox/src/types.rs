@@ -13,7 +13,7 @@ pub enum SandboxError {
     #[error("unknown provider `{0}` (expected one of exirom, institution, pledg, bursagb, axept)")]
     UnknownProvider(String),
     #[error(
-        "unknown route `{0}` (expected one of login, refresh, customer_create, orders_create, supplier_products_list, protected, card_payment, card_payment_status, transaction_start, transaction_list, transaction_get, customer_get, purchase_link)"
+        "unknown route `{0}` (expected one of login, refresh, customer_create, orders_create, supplier_products_list, protected, card_payment, card_payment_status, transaction_start, transaction_list, transaction_get, customer_get, purchase_link, apm_payment)"
     )]
     UnknownRoute(String),
     #[error("provider {provider} has no route {route}")]
@@ -75,6 +75,7 @@ impl Provider {
                 Route::Protected,
                 Route::CardPayment,
                 Route::CardPaymentStatus,
+                Route::ApmPayment,
             ],
             Provider::Pledg => &[Route::Login, Route::Protected, Route::PurchaseLink],
             Provider::Axept => &[
@@ -114,6 +115,7 @@ impl Provider {
             (Provider::Axept, Route::Login) => "/api/authenticate",
             (Provider::Exirom, Route::CardPayment) => "/v1/payments/card",
             (Provider::Exirom, Route::CardPaymentStatus) => "/v1/payments/card/status/{id}",
+            (Provider::Exirom, Route::ApmPayment) => "/v1/payments/apm",
             (Provider::Pledg, Route::PurchaseLink) => "/api/purchase_link/",
             (Provider::Bursagb, Route::CustomerGet) => "/Customer/Get",
             (Provider::Axept, Route::TransactionStart) => "/transaction",
@@ -176,10 +178,12 @@ pub enum Route {
     CustomerGet,
     /// pledg `POST /api/purchase_link/` (signed).
     PurchaseLink,
+    /// exirom `POST /v1/payments/apm` (checksummed).
+    ApmPayment,
 }
 
 impl Route {
-    pub const ALL: [Route; 13] = [
+    pub const ALL: [Route; 14] = [
         Route::Login,
         Route::Refresh,
         Route::CustomerCreate,
@@ -193,6 +197,7 @@ impl Route {
         Route::TransactionGet,
         Route::CustomerGet,
         Route::PurchaseLink,
+        Route::ApmPayment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -210,6 +215,7 @@ impl Route {
             Route::TransactionGet => "transaction_get",
             Route::CustomerGet => "customer_get",
             Route::PurchaseLink => "purchase_link",
+            Route::ApmPayment => "apm_payment",
         }
     }
 

@@ -332,3 +332,112 @@ pub(crate) fn callback(st: &Inner, transaction_id: &str) -> Option<(Vec<u8>, Str
 fn unauthorized(message: &str) -> Reply {
     error(StatusCode::UNAUTHORIZED, message, Vec::new())
 }
+
+const APM_RULES: &[Rule] = &[
+    ("requestId", str_len(1, 64), true),
+    ("accountId", str_len(1, usize::MAX), true),
+    ("currency", str_len(3, 3), true),
+    ("paymentMethod", str_len(1, usize::MAX), true),
+    ("callbackUrl", STR, false),
+    ("checksum", STR, false),
+];
+
+/// `POST /v1/payments/apm`: bearer, then `checksum` = Base64(HMAC-SHA256(merchant secret,
+/// `accountId|amount|currency|requestId`)) over the amount as the body writes it (decimal
+/// string or integer minor units). Missing checksum → 400, wrong → 403. `requestId` is
+/// idempotent like card payments.
+pub(crate) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    if !ctx.is_json() {
+        return validation(vec![(
+            "Content-Type".into(),
+            "must be application/json".into(),
+        )])
+        .authenticated();
+    }
+    let body = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => {
+            return validation(vec![("body".into(), "must be a JSON object".into())])
+                .authenticated();
+        }
+        Err(e) => return validation(vec![("body".into(), e)]).authenticated(),
+    };
+    if let Err(e) = check::fields(&body, APM_RULES) {
+        return validation(vec![e]).authenticated();
+    }
+    let amount = match body.get("amount") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v >= 1 && v <= i64::MAX as u64) => {
+            n.to_string()
+        }
+        None => return validation(vec![("amount".into(), "is required".into())]).authenticated(),
+        Some(_) => {
+            return validation(vec![(
+                "amount".into(),
+                "must be a decimal string or an integer of minor units >= 1".into(),
+            )])
+            .authenticated();
+        }
+    };
+    let field = |n: &str| body.get(n).and_then(Value::as_str).unwrap_or_default();
+    let Some(checksum) = body.get("checksum").and_then(Value::as_str) else {
+        return validation(vec![("checksum".into(), "is required".into())]).authenticated();
+    };
+    let message = [
+        field("accountId"),
+        &amount,
+        field("currency"),
+        field("requestId"),
+    ]
+    .join("|");
+    let secret = st.with_accounts(|a| a.exirom_secret.clone());
+    let expected = crate::signatures::hmac_base64(secret.as_bytes(), message.as_bytes());
+    if !crate::signatures::ct_eq(expected.as_bytes(), checksum.as_bytes()) {
+        return error(StatusCode::FORBIDDEN, "Invalid checksum", Vec::new()).authenticated();
+    }
+    let request_id = field("requestId").to_owned();
+    let request = Value::Object(body.clone());
+    let res = &st.resources;
+    let mut payments = lock(&res.payments);
+    if let Some(existing) = payments.get(&request_id) {
+        return if existing.request == request {
+            Reply::ok(existing.answer.clone()).authenticated()
+        } else {
+            error(
+                StatusCode::CONFLICT,
+                "requestId already used for a different request",
+                Vec::new(),
+            )
+            .authenticated()
+        };
+    }
+    if payments.len() >= MAX_PER_KIND {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            Vec::new(),
+        )
+        .authenticated();
+    }
+    let transaction_id = res.next_id("txn_");
+    let answer = json!({
+        "transactionId": transaction_id,
+        "requestId": request_id,
+        "transactionStatus": "PENDING",
+        "redirectUrl": format!("https://sandbox.api.exirom.com/apm/redirect/{transaction_id}"),
+    });
+    payments.insert(
+        request_id.clone(),
+        Payment {
+            request,
+            answer: answer.clone(),
+        },
+    );
+    drop(payments);
+    lock(&res.payment_ids).insert(transaction_id, request_id);
+    res.count_created(Provider::Exirom);
+    Reply::ok(answer).authenticated()
+}

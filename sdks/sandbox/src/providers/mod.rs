@@ -221,6 +221,7 @@ pub(crate) async fn handle(st: &Inner, p: Provider, r: Route, ctx: Ctx) -> Reply
         (Provider::Axept, Route::Protected) => axept::protected(st, ctx).await,
         (Provider::Exirom, Route::CardPayment) => exirom::card_payment(st, ctx).await,
         (Provider::Exirom, Route::CardPaymentStatus) => exirom::card_payment_status(st, ctx).await,
+        (Provider::Exirom, Route::ApmPayment) => exirom::apm_payment(st, ctx).await,
         (Provider::Pledg, Route::PurchaseLink) => pledg::purchase_link(st, ctx).await,
         (Provider::Bursagb, Route::CustomerGet) => bursagb::customer_get(st, ctx).await,
         (Provider::Axept, Route::TransactionStart) => axept::transaction_start(st, ctx).await,
