@@ -42,7 +42,11 @@ pub fn run(cargo: impl Fn(&[&str]) -> Result<()>) -> Result<()> {
     wait_until_listening(port, &mut sandbox.0)?;
     let examples =
         std::env::var("CONFORMANCE_EXAMPLES").unwrap_or_else(|_| DEFAULT_EXAMPLES.to_string());
+    let reports = target.join("conformance");
+    std::fs::create_dir_all(&reports)?;
     let status = Command::new(&python)
+        // schemathesis keeps a `.schemathesis/` cache in its working directory.
+        .current_dir(&reports)
         .arg(root.join("xtask").join("conformance.py"))
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(root.join("specs"))
