@@ -714,3 +714,22 @@ fn a_body_that_cannot_be_checksummed_is_a_typed_signing_error() {
         .as_deref()
     );
 }
+
+#[tokio::test]
+async fn a_request_that_cannot_be_signed_is_a_typed_signing_error_and_is_not_sent() {
+    let env = Env::start().await;
+    let client = pledg(&env);
+    let signed = pledg::generated::security::for_operation("create_purchase_link");
+    let err = client
+        .send_with(
+            client
+                .request(reqwest::Method::POST, "/api/purchase_link/")
+                .body("not json"),
+            signed,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Signing);
+    assert_eq!(env.requests(Provider::Pledg, Route::PurchaseLink), 0);
+    env.sandbox.shutdown().await;
+}
