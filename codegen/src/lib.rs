@@ -345,6 +345,37 @@ fn clear_method(item: &mut openapiv3::PathItem, method: &str) {
     *slot = None;
 }
 
+/// Operation extension naming the top-level body field that is the
+/// provider's idempotency key (`x-idempotency-key: requestId`).
+pub const IDEMPOTENCY_KEY_EXTENSION: &str = "x-idempotency-key";
+
+/// Operation extension: a checksum field the runtime computes into the JSON
+/// body at send time, `x-body-checksum: {field: checksum, parts: [accountId,
+/// amount, currency, requestId]}` (HMAC-SHA256 with the signing secret).
+pub const BODY_CHECKSUM_EXTENSION: &str = "x-body-checksum";
+
+/// Security-scheme extension of a query `apiKey` scheme whose value is an
+/// HS256 JWT over the body, computed at send time:
+/// `x-signed-jwt: {algorithm: HS256, claim: data, lifetime_secs: 86400}`.
+pub const SIGNED_JWT_EXTENSION: &str = "x-signed-jwt";
+
+fn signed_jwt_kind(param: &str, ext: &serde_json::Value) -> TokenStream {
+    let algorithm = ext.get("algorithm").and_then(|v| v.as_str());
+    let claim = ext.get("claim").and_then(|v| v.as_str());
+    let lifetime = ext.get("lifetime_secs").and_then(|v| v.as_u64());
+    match (algorithm, claim, lifetime) {
+        (Some("HS256"), Some(claim), Some(lifetime_secs)) => quote!(
+            auth_runtime::SchemeKind::SignedQueryJwt {
+                param: #param,
+                claim: #claim,
+                lifetime_secs: #lifetime_secs,
+            }
+        ),
+        // Anything else is a scheme the runtime cannot apply.
+        _ => quote!(auth_runtime::SchemeKind::Unsupported),
+    }
+}
+
 /// What progenitor does not generate: the security table (progenitor
 /// ignores `securitySchemes`), the hooks that route every request through
 /// the token runtime, the documented servers, and a schema listing that the
@@ -370,6 +401,14 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                     name: header,
                     ..
                 } => quote!(auth_runtime::SchemeKind::ApiKeyHeader(#header)),
+                SecurityScheme::APIKey {
+                    location: openapiv3::APIKeyLocation::Query,
+                    name: param,
+                    extensions,
+                    ..
+                } if extensions.contains_key(SIGNED_JWT_EXTENSION) => {
+                    signed_jwt_kind(param, &extensions[SIGNED_JWT_EXTENSION])
+                }
                 _ => quote!(auth_runtime::SchemeKind::Unsupported),
             };
             Some((
@@ -404,18 +443,56 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default();
+        let idempotency_key = match op
+            .extensions
+            .get(IDEMPOTENCY_KEY_EXTENSION)
+            .and_then(|v| v.as_str())
+        {
+            Some(field) => quote!(Some(#field)),
+            None => quote!(None),
+        };
+        let body_checksum = op
+            .extensions
+            .get(BODY_CHECKSUM_EXTENSION)
+            .and_then(|ext| {
+                let field = ext.get("field")?.as_str()?;
+                let parts = ext
+                    .get("parts")?
+                    .as_array()?
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Option<Vec<_>>>()?;
+                Some(quote!(Some(auth_runtime::BodyChecksum { field: #field, parts: &[#(#parts),*] })))
+            })
+            .unwrap_or_else(|| quote!(None));
         operations.push((
             id.to_string(),
             quote! {
                 auth_runtime::OperationSecurity {
                     operation_id: #id,
                     alternatives: &[#(#alternatives),*],
+                    idempotency_key: #idempotency_key,
+                    body_checksum: #body_checksum,
                 }
             },
         ));
     }
     operations.sort_by(|a, b| a.0.cmp(&b.0));
     let operations = operations.into_iter().map(|(_, t)| t);
+
+    // One requirement per scheme, for hand-made requests that must choose
+    // a scheme no operation of the spec names (pledg's dashboard Basic).
+    let by_scheme = schemes.iter().map(|(name, scheme)| {
+        let label = format!("(hand-made request: {name})");
+        quote! {
+            (#name, auth_runtime::OperationSecurity {
+                operation_id: #label,
+                alternatives: &[&[#scheme]],
+                idempotency_key: None,
+                body_checksum: None,
+            })
+        }
+    });
 
     let servers = spec.servers.iter().map(|s| {
         let url = &s.url;
@@ -447,6 +524,15 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                     .iter()
                     .find(|op| op.operation_id == operation_id)
                     .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            }
+
+            /// One requirement per security scheme of the spec, by scheme name.
+            pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[#(#by_scheme),*];
+
+            /// The requirement "this scheme alone", for a hand-made request
+            /// (`client.send_with(request, security::scheme("…"))`).
+            pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+                SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
             }
         }
 

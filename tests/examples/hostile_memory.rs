@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_runtime::{RetryPolicy, Secret};
+use auth_runtime::RetryPolicy;
 use workspace_tests::hostile::{Hostile, Reply};
 
 const MIB: u64 = 1024 * 1024;
@@ -38,10 +38,7 @@ async fn case(name: &str, api: Reply, policy: RetryPolicy) {
     .await;
     let client = exirom::builder()
         .base_url(h.base_url())
-        .credentials(exirom::Credentials {
-            merchant_key: "mk".into(),
-            merchant_secret: Secret::new("ms"),
-        })
+        .credentials(exirom::Credentials::new("mk", "ms"))
         .retry_policy(policy.max_retries(0))
         .timeout(Duration::from_secs(120))
         .shared_cache(false)

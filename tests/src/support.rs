@@ -81,6 +81,7 @@ impl Env {
                 exirom::Credentials {
                     merchant_key,
                     merchant_secret: Secret::new(merchant_secret),
+                    checksum_secret: None,
                 }
             )),
             Credentials::Institution {
@@ -104,6 +105,12 @@ impl Env {
                 pledg::Credentials {
                     api_key,
                     api_secret: Secret::new(api_secret),
+                    // Every documented mechanism: signatures and dashboard Basic too.
+                    secret_key: Some(Secret::new(self.sandbox.pledg_secret_key())),
+                    dashboard: {
+                        let (user, password) = self.sandbox.pledg_dashboard();
+                        Some((user, Secret::new(password)))
+                    },
                 }
             )),
             Credentials::Bursagb {
@@ -255,6 +262,56 @@ impl AnyClient {
                     .await,
             ),
             _ => self.protected().await,
+        }
+    }
+
+    /// One real typed operation of the provider (never the sandbox-only
+    /// route), and its route: exirom `create_card_payment` (a fresh
+    /// `requestId` each time), institution `create_customer`, pledg
+    /// `create_purchase_link` (signed), bursagb `get_customer`, axept
+    /// `list_transactions`.
+    pub async fn operation(&self, sandbox: &Sandbox) -> (&'static str, Route, Outcome) {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self {
+            AnyClient::Exirom(c) => {
+                let body = serde_json::from_value::<exirom::types::CardPaymentRequest>(
+                    serde_json::json!({
+                        "requestId": format!("demo-{}-{n}", std::process::id()),
+                        "mid": "mid_demo", "amount": "10.00", "currency": "EUR",
+                        "card": {"number": "4111111111111111", "expiryMonth": "12",
+                                 "expiryYear": "2030", "cvv": "123"},
+                        "billingDetails": {}, "order": {}, "device": {}
+                    }),
+                )
+                .expect("valid payment");
+                let out = typed(c.create_card_payment().body(body).send().await);
+                ("create_card_payment", Route::CardPayment, out)
+            }
+            AnyClient::Institution(_) => {
+                ("create_customer", Route::CustomerCreate, self.call().await)
+            }
+            AnyClient::Pledg(c) => {
+                let body = serde_json::from_value::<pledg::types::PurchaseLinkRequest>(
+                    serde_json::json!({
+                        "merchant_uid": sandbox.pledg_merchant_uid(), "title": "Sofa",
+                        "reference": format!("demo-{n}"), "amount_cents": 129900, "currency": "EUR"
+                    }),
+                )
+                .expect("valid purchase");
+                let out = typed(c.create_purchase_link().body(body).send().await);
+                ("create_purchase_link", Route::PurchaseLink, out)
+            }
+            AnyClient::Bursagb(c) => (
+                "get_customer",
+                Route::CustomerGet,
+                typed(c.get_customer().send().await),
+            ),
+            AnyClient::Axept(c) => (
+                "list_transactions",
+                Route::TransactionList,
+                typed(c.list_transactions().send().await),
+            ),
         }
     }
 

@@ -443,6 +443,8 @@ async fn clients_with_one_principal_share_one_cache() {
             .credentials(pledg::Credentials {
                 api_key: creds.0.clone(),
                 api_secret: auth_runtime::Secret::new(creds.1.clone()),
+                secret_key: None,
+                dashboard: None,
             })
             .build()
             .unwrap()

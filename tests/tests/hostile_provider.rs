@@ -46,10 +46,7 @@ fn policy() -> RetryPolicy {
 fn exirom_with(h: &Hostile, builder: exirom::Builder) -> exirom::Client {
     builder
         .base_url(h.base_url())
-        .credentials(exirom::Credentials {
-            merchant_key: "mk_hostile".into(),
-            merchant_secret: Secret::new("ms_hostile"),
-        })
+        .credentials(exirom::Credentials::new("mk_hostile", "ms_hostile"))
         .retry_policy(policy())
         .timeout(Duration::from_secs(1))
         .shared_cache(false)
@@ -304,10 +301,7 @@ async fn absurd_and_negative_expiries_give_bounded_deadlines() {
         .await;
         let client = pledg::builder()
             .base_url(h.base_url())
-            .credentials(pledg::Credentials {
-                api_key: "k".into(),
-                api_secret: Secret::new("s"),
-            })
+            .credentials(pledg::Credentials::new("k", "s"))
             .retry_policy(policy())
             .shared_cache(false)
             .build()
@@ -458,10 +452,7 @@ async fn duration_max_in_every_setting_does_not_panic() {
     let h = Hostile::start(|_, _| Reply::empty(503, &[("retry-after", "0")])).await;
     let client = exirom::builder()
         .base_url(h.base_url())
-        .credentials(exirom::Credentials {
-            merchant_key: "mk".into(),
-            merchant_secret: Secret::new("ms"),
-        })
+        .credentials(exirom::Credentials::new("mk", "ms"))
         .retry_policy(
             RetryPolicy::default()
                 .total_deadline(Duration::MAX)

@@ -114,10 +114,7 @@ async fn a_rotated_secret_gets_its_own_cache_and_old_clients_keep_working() {
     let pledg = |key: &str, secret: &str| {
         pledg::builder()
             .base_url(sandbox.base_url(Provider::Pledg))
-            .credentials(pledg::Credentials {
-                api_key: key.to_string(),
-                api_secret: Secret::new(secret),
-            })
+            .credentials(pledg::Credentials::new(key.to_string(), secret))
             .build()
             .expect("client")
     };

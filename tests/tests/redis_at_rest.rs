@@ -63,6 +63,8 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
         .credentials(pledg::Credentials {
             api_key: api_key.clone(),
             api_secret: Secret::new(api_secret.clone()),
+            secret_key: None,
+            dashboard: None,
         })
         .shared_cache(false)
         .token_store(store.clone())
@@ -149,6 +151,8 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
         .credentials(pledg::Credentials {
             api_key: api_key.clone(),
             api_secret: Secret::new(api_secret.clone()),
+            secret_key: None,
+            dashboard: None,
         })
         .shared_cache(false)
         .token_store(store.clone())
@@ -172,6 +176,8 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
         .credentials(pledg::Credentials {
             api_key,
             api_secret: Secret::new(api_secret),
+            secret_key: None,
+            dashboard: None,
         })
         .shared_cache(false)
         .token_store(stranger.clone())

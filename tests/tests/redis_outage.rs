@@ -27,6 +27,8 @@ fn pledg_client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
         .credentials(pledg::Credentials {
             api_key,
             api_secret: Secret::new(api_secret),
+            secret_key: None,
+            dashboard: None,
         })
         .retry_policy(
             RetryPolicy::default()

@@ -672,7 +672,8 @@ fn assert_bursagb_error(v: &Value, code: i64) {
 async fn orders_create(sb: &Sandbox, auth: Option<&str>) -> (StatusCode, Value) {
     let mut rb = client()
         .post(url(sb, Provider::Bursagb, Route::OrdersCreate))
-        .json(&json!({"currency": "TRY", "items": [{"productId": "prd_5521", "quantity": 2}]}));
+        .json(&json!({"customerId": "cus_10482", "currency": "TRY",
+                       "items": [{"productId": "prd_5521", "quantity": 2}]}));
     if let Some(a) = auth {
         rb = rb.header("authorization", a);
     }

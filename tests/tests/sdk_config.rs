@@ -40,6 +40,7 @@ fn documented_environments_and_custom_urls() {
     let creds = || exirom::Credentials {
         merchant_key: "k".into(),
         merchant_secret: Secret::new("s"),
+        checksum_secret: None,
     };
     let prod = exirom::builder()
         .production()
@@ -70,6 +71,8 @@ fn https_is_required_except_on_loopback() {
     let creds = || pledg::Credentials {
         api_key: "k".into(),
         api_secret: Secret::new("s"),
+        secret_key: None,
+        dashboard: None,
     };
     for bad in [
         "http://api.pledg.example",

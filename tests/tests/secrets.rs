@@ -92,6 +92,8 @@ async fn no_secret_or_token_is_ever_printed() {
     let creds = pledg::Credentials {
         api_key: "k".into(),
         api_secret: auth_runtime::Secret::new(CANARIES[3]),
+        secret_key: None,
+        dashboard: None,
     };
     printed.push(format!("{creds:?}"));
     let builder = pledg::builder()
@@ -104,6 +106,8 @@ async fn no_secret_or_token_is_ever_printed() {
         .credentials(pledg::Credentials {
             api_key: "sbx_pledg_api_key".into(),
             api_secret: auth_runtime::Secret::new("CANARY-wrong-secret-1234"),
+            secret_key: None,
+            dashboard: None,
         })
         .shared_cache(false)
         .build()

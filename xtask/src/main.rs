@@ -2,15 +2,18 @@
 //!
 //! ```text
 //! cargo xtask regen [--check] [PROVIDER…]   spec → sdks/<provider>/src/generated.rs
-//! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests)
+//! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests, conformance)
 //! cargo xtask demo                          the five SDKs against the embedded sandbox
 //! cargo xtask soak [--long]                 the soak (issue #13) in a release build
 //! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`)
+//! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
 //! ```
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+
+mod conformance;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -18,12 +21,16 @@ usage: cargo xtask <command>
 commands:
   regen [--check] [PROVIDER...]  regenerate sdks/<provider>/src/generated.rs from specs/
                                  (--check: write nothing, fail if any file is stale)
-  test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace
+  test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace,
+                                 conformance
   demo                           run the five SDKs against the embedded sandbox and print what happened
   soak [--long] [--calls N] [--seconds S] [--callers C] [--seed X]
                                  the five SDKs under 5 % faults with 2 s tokens (release build);
                                  --long: >= 1,000,000 calls. Prints the table, fails on a broken bound
   bench [ARGS...]                cargo bench for the `overhead` and `token_read` benchmarks
+  conformance                    fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
+                                 against every spec: 0 server errors, 0 spec violations,
+                                 0 forbidden requests accepted, or it fails
 ";
 
 fn main() -> ExitCode {
@@ -44,6 +51,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("demo") => demo(&args[1..]),
         Some("soak") => soak(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("conformance") => conformance::run(cargo),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -105,6 +113,8 @@ fn test() -> Result<()> {
     regen(&["--check".to_string()])?;
     redis::ensure_redis_server()?;
     cargo(&["test", "--workspace", "--all-features"])?;
+    eprintln!("\n$ cargo xtask conformance");
+    conformance::run(cargo)?;
     eprintln!("\nall checks passed");
     Ok(())
 }

@@ -137,6 +137,357 @@ unreadable value falls back to the JWT `exp`.
             Default::default()
         }
     }
+    ///The JSON inside the `X-Pagination` response header of `GET /Transaction`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Pagination {
+        #[serde(rename = "currentPage")]
+        pub current_page: i64,
+        #[serde(rename = "pageSize")]
+        pub page_size: i64,
+        #[serde(rename = "totalCount")]
+        pub total_count: i64,
+        #[serde(rename = "totalPages")]
+        pub total_pages: i64,
+    }
+    impl Pagination {
+        pub fn builder() -> builder::Pagination {
+            Default::default()
+        }
+    }
+    /**Start Transaction body. The page's field list is cut off after `reference`;
+`transType`, `amountTrans`, `amountGratuity`, `posSignatureCheck` come from another
+page's example. Limits are the page's.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct StartTransactionRequest {
+        #[serde(
+            rename = "amountGratuity",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_gratuity: ::std::option::Option<i64>,
+        ///Amount in minor units.
+        #[serde(
+            rename = "amountTrans",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_trans: ::std::option::Option<i64>,
+        ///UTC ISO 8601, in the future, at most 365 days ahead.
+        #[serde(
+            rename = "expirationDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub expiration_date: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "posSignatureCheck",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pos_signature_check: ::std::option::Option<bool>,
+        ///Alphanumeric, no personal data.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reference: ::std::option::Option<StartTransactionRequestReference>,
+        ///Terminal serial; omitted = Terminal Lookup flow.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tid: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "transType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_type: ::std::option::Option<::std::string::String>,
+        ///Unique transaction identifier (a GUID chosen by the POS).
+        pub uti: StartTransactionRequestUti,
+        ///HTTPS only; the webhook fires only when present.
+        #[serde(
+            rename = "webHookUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub web_hook_url: ::std::option::Option<StartTransactionRequestWebHookUrl>,
+    }
+    impl StartTransactionRequest {
+        pub fn builder() -> builder::StartTransactionRequest {
+            Default::default()
+        }
+    }
+    ///Alphanumeric, no personal data.
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct StartTransactionRequestReference(::std::string::String);
+    impl ::std::ops::Deref for StartTransactionRequestReference {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<StartTransactionRequestReference>
+    for ::std::string::String {
+        fn from(value: StartTransactionRequestReference) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for StartTransactionRequestReference {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 50usize {
+                return Err("longer than 50 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StartTransactionRequestReference {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for StartTransactionRequestReference {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StartTransactionRequestReference {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Unique transaction identifier (a GUID chosen by the POS).
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct StartTransactionRequestUti(::std::string::String);
+    impl ::std::ops::Deref for StartTransactionRequestUti {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<StartTransactionRequestUti> for ::std::string::String {
+        fn from(value: StartTransactionRequestUti) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for StartTransactionRequestUti {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 36usize {
+                return Err("longer than 36 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StartTransactionRequestUti {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for StartTransactionRequestUti {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StartTransactionRequestUti {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///HTTPS only; the webhook fires only when present.
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct StartTransactionRequestWebHookUrl(::std::string::String);
+    impl ::std::ops::Deref for StartTransactionRequestWebHookUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<StartTransactionRequestWebHookUrl>
+    for ::std::string::String {
+        fn from(value: StartTransactionRequestWebHookUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for StartTransactionRequestWebHookUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 250usize {
+                return Err("longer than 250 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StartTransactionRequestWebHookUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for StartTransactionRequestWebHookUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StartTransactionRequestWebHookUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`Transaction`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Transaction {
+        #[serde(
+            rename = "amountTrans",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_trans: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reference: ::std::option::Option<::std::string::String>,
+        ///e.g. `Pending`, `Complete`.
+        pub status: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tid: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "transApproved")]
+        pub trans_approved: bool,
+        #[serde(
+            rename = "transCancelled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_cancelled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "transPartiallyApproved",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_partially_approved: ::std::option::Option<bool>,
+        #[serde(
+            rename = "transType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_type: ::std::option::Option<::std::string::String>,
+        pub uti: ::std::string::String,
+    }
+    impl Transaction {
+        pub fn builder() -> builder::Transaction {
+            Default::default()
+        }
+    }
+    ///`TransactionList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct TransactionList(pub ::std::vec::Vec<Transaction>);
+    impl ::std::ops::Deref for TransactionList {
+        type Target = ::std::vec::Vec<Transaction>;
+        fn deref(&self) -> &::std::vec::Vec<Transaction> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TransactionList> for ::std::vec::Vec<Transaction> {
+        fn from(value: TransactionList) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::vec::Vec<Transaction>> for TransactionList {
+        fn from(value: ::std::vec::Vec<Transaction>) -> Self {
+            Self(value)
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
@@ -410,6 +761,501 @@ unreadable value falls back to the JWT `exp`.
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct Pagination {
+            current_page: ::std::result::Result<i64, ::std::string::String>,
+            page_size: ::std::result::Result<i64, ::std::string::String>,
+            total_count: ::std::result::Result<i64, ::std::string::String>,
+            total_pages: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for Pagination {
+            fn default() -> Self {
+                Self {
+                    current_page: Err("no value supplied for current_page".to_string()),
+                    page_size: Err("no value supplied for page_size".to_string()),
+                    total_count: Err("no value supplied for total_count".to_string()),
+                    total_pages: Err("no value supplied for total_pages".to_string()),
+                }
+            }
+        }
+        impl Pagination {
+            pub fn current_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for current_page: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn total_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_count: {e}")
+                    });
+                self
+            }
+            pub fn total_pages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_pages = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_pages: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Pagination> for super::Pagination {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Pagination,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    current_page: value.current_page?,
+                    page_size: value.page_size?,
+                    total_count: value.total_count?,
+                    total_pages: value.total_pages?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Pagination> for Pagination {
+            fn from(value: super::Pagination) -> Self {
+                Self {
+                    current_page: Ok(value.current_page),
+                    page_size: Ok(value.page_size),
+                    total_count: Ok(value.total_count),
+                    total_pages: Ok(value.total_pages),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct StartTransactionRequest {
+            amount_gratuity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            amount_trans: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            expiration_date: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pos_signature_check: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            reference: ::std::result::Result<
+                ::std::option::Option<super::StartTransactionRequestReference>,
+                ::std::string::String,
+            >,
+            tid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trans_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uti: ::std::result::Result<
+                super::StartTransactionRequestUti,
+                ::std::string::String,
+            >,
+            web_hook_url: ::std::result::Result<
+                ::std::option::Option<super::StartTransactionRequestWebHookUrl>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for StartTransactionRequest {
+            fn default() -> Self {
+                Self {
+                    amount_gratuity: Ok(Default::default()),
+                    amount_trans: Ok(Default::default()),
+                    expiration_date: Ok(Default::default()),
+                    pos_signature_check: Ok(Default::default()),
+                    reference: Ok(Default::default()),
+                    tid: Ok(Default::default()),
+                    trans_type: Ok(Default::default()),
+                    uti: Err("no value supplied for uti".to_string()),
+                    web_hook_url: Ok(Default::default()),
+                }
+            }
+        }
+        impl StartTransactionRequest {
+            pub fn amount_gratuity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_gratuity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_gratuity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn amount_trans<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_trans = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_trans: {e}")
+                    });
+                self
+            }
+            pub fn expiration_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expiration_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for expiration_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn pos_signature_check<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pos_signature_check = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pos_signature_check: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reference<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::StartTransactionRequestReference>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reference = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reference: {e}")
+                    });
+                self
+            }
+            pub fn tid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tid: {e}")
+                    });
+                self
+            }
+            pub fn trans_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trans_type: {e}")
+                    });
+                self
+            }
+            pub fn uti<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::StartTransactionRequestUti>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uti = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uti: {e}")
+                    });
+                self
+            }
+            pub fn web_hook_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::StartTransactionRequestWebHookUrl>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.web_hook_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for web_hook_url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StartTransactionRequest>
+        for super::StartTransactionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StartTransactionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_gratuity: value.amount_gratuity?,
+                    amount_trans: value.amount_trans?,
+                    expiration_date: value.expiration_date?,
+                    pos_signature_check: value.pos_signature_check?,
+                    reference: value.reference?,
+                    tid: value.tid?,
+                    trans_type: value.trans_type?,
+                    uti: value.uti?,
+                    web_hook_url: value.web_hook_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StartTransactionRequest>
+        for StartTransactionRequest {
+            fn from(value: super::StartTransactionRequest) -> Self {
+                Self {
+                    amount_gratuity: Ok(value.amount_gratuity),
+                    amount_trans: Ok(value.amount_trans),
+                    expiration_date: Ok(value.expiration_date),
+                    pos_signature_check: Ok(value.pos_signature_check),
+                    reference: Ok(value.reference),
+                    tid: Ok(value.tid),
+                    trans_type: Ok(value.trans_type),
+                    uti: Ok(value.uti),
+                    web_hook_url: Ok(value.web_hook_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Transaction {
+            amount_trans: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            reference: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trans_approved: ::std::result::Result<bool, ::std::string::String>,
+            trans_cancelled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            trans_partially_approved: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            trans_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uti: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Transaction {
+            fn default() -> Self {
+                Self {
+                    amount_trans: Ok(Default::default()),
+                    reference: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    tid: Ok(Default::default()),
+                    trans_approved: Err(
+                        "no value supplied for trans_approved".to_string(),
+                    ),
+                    trans_cancelled: Ok(Default::default()),
+                    trans_partially_approved: Ok(Default::default()),
+                    trans_type: Ok(Default::default()),
+                    uti: Err("no value supplied for uti".to_string()),
+                }
+            }
+        }
+        impl Transaction {
+            pub fn amount_trans<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_trans = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_trans: {e}")
+                    });
+                self
+            }
+            pub fn reference<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reference = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reference: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn tid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tid: {e}")
+                    });
+                self
+            }
+            pub fn trans_approved<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_approved = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trans_approved: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trans_cancelled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_cancelled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trans_cancelled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trans_partially_approved<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_partially_approved = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trans_partially_approved: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trans_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trans_type: {e}")
+                    });
+                self
+            }
+            pub fn uti<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uti = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uti: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Transaction> for super::Transaction {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Transaction,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_trans: value.amount_trans?,
+                    reference: value.reference?,
+                    status: value.status?,
+                    tid: value.tid?,
+                    trans_approved: value.trans_approved?,
+                    trans_cancelled: value.trans_cancelled?,
+                    trans_partially_approved: value.trans_partially_approved?,
+                    trans_type: value.trans_type?,
+                    uti: value.uti?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Transaction> for Transaction {
+            fn from(value: super::Transaction) -> Self {
+                Self {
+                    amount_trans: Ok(value.amount_trans),
+                    reference: Ok(value.reference),
+                    status: Ok(value.status),
+                    tid: Ok(value.tid),
+                    trans_approved: Ok(value.trans_approved),
+                    trans_cancelled: Ok(value.trans_cancelled),
+                    trans_partially_approved: Ok(value.trans_partially_approved),
+                    trans_type: Ok(value.trans_type),
+                    uti: Ok(value.uti),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -537,6 +1383,63 @@ let response = client.authenticate()
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
     }
+    /**Start Transaction (path casing as on the "initiate" page)
+
+Starts a transaction on a terminal. `Authorization: Bearer <token>`. The POS
+chooses `uti` (a GUID). Response body and status codes are not on the pages we
+have: the 200 echoing the transaction, and the 409 for a `uti` already used, are
+OUR DESIGN.
+
+
+Sends a `POST` request to `/transaction`
+
+```ignore
+let response = client.start_transaction()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn start_transaction(&self) -> builder::StartTransaction<'_> {
+        builder::StartTransaction::new(self)
+    }
+    /**List transactions (path casing as on the "retrieve" pages)
+
+The same GET as the single retrieval, with query filters. Paging comes back in the
+`X-Pagination` header as JSON `{totalCount, pageSize, currentPage, totalPages}`
+(read it with `axept::pagination`). The paging query names `PageNumber` and
+`PageSize` are OUR GUESS.
+
+
+Sends a `GET` request to `/Transaction`
+
+```ignore
+let response = client.list_transactions()
+    .client_store_id(client_store_id)
+    .merchant_store_id(merchant_store_id)
+    .page_number(page_number)
+    .page_size(page_size)
+    .send()
+    .await;
+```*/
+    pub fn list_transactions(&self) -> builder::ListTransactions<'_> {
+        builder::ListTransactions::new(self)
+    }
+    /**Retrieve one transaction
+
+Approval counts only when `transApproved` is true AND `status` is `Complete`.
+
+
+Sends a `GET` request to `/Transaction/{uti}`
+
+```ignore
+let response = client.get_transaction()
+    .uti(uti)
+    .send()
+    .await;
+```*/
+    pub fn get_transaction(&self) -> builder::GetTransaction<'_> {
+        builder::GetTransaction::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -648,6 +1551,341 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::start_transaction`]
+
+[`Client::start_transaction`]: super::Client::start_transaction*/
+    #[derive(Debug, Clone)]
+    pub struct StartTransaction<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::StartTransactionRequest, String>,
+    }
+    impl<'a> StartTransaction<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StartTransactionRequest>,
+            <V as std::convert::TryInto<
+                types::StartTransactionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `StartTransactionRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::StartTransactionRequest,
+            ) -> types::builder::StartTransactionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/transaction`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Transaction>, Error<types::ErrorResponse>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::StartTransactionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/transaction", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "start_transaction",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_transactions`]
+
+[`Client::list_transactions`]: super::Client::list_transactions*/
+    #[derive(Debug, Clone)]
+    pub struct ListTransactions<'a> {
+        client: &'a super::Client,
+        client_store_id: Result<Option<::std::string::String>, String>,
+        merchant_store_id: Result<Option<::std::string::String>, String>,
+        page_number: Result<Option<::std::num::NonZeroU32>, String>,
+        page_size: Result<Option<::std::num::NonZeroU32>, String>,
+    }
+    impl<'a> ListTransactions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_store_id: Ok(None),
+                merchant_store_id: Ok(None),
+                page_number: Ok(None),
+                page_size: Ok(None),
+            }
+        }
+        pub fn client_store_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_store_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_store_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn merchant_store_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.merchant_store_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for merchant_store_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_number<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.page_number = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU32` for page_number failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU32>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU32` for page_size failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/Transaction`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TransactionList>, Error<types::ErrorResponse>> {
+            let Self {
+                client,
+                client_store_id,
+                merchant_store_id,
+                page_number,
+                page_size,
+            } = self;
+            let client_store_id = client_store_id.map_err(Error::InvalidRequest)?;
+            let merchant_store_id = merchant_store_id.map_err(Error::InvalidRequest)?;
+            let page_number = page_number.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/Transaction", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "ClientStoreId",
+                        &client_store_id,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "MerchantStoreId",
+                        &merchant_store_id,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("PageNumber", &page_number))
+                .query(&progenitor_client::QueryParam::new("PageSize", &page_size))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_transactions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_transaction`]
+
+[`Client::get_transaction`]: super::Client::get_transaction*/
+    #[derive(Debug, Clone)]
+    pub struct GetTransaction<'a> {
+        client: &'a super::Client,
+        uti: Result<::std::string::String, String>,
+    }
+    impl<'a> GetTransaction<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                uti: Err("uti was not initialized".to_string()),
+            }
+        }
+        pub fn uti<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.uti = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for uti failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/Transaction/{uti}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Transaction>, Error<types::ErrorResponse>> {
+            let Self { client, uti } = self;
+            let uti = uti.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/Transaction/{}", client.baseurl, encode_path(& uti.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_transaction",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -661,6 +1899,47 @@ pub mod security {
         auth_runtime::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
+            idempotency_key: None,
+            body_checksum: None,
+        },
+        auth_runtime::OperationSecurity {
+            operation_id: "get_transaction",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        },
+        auth_runtime::OperationSecurity {
+            operation_id: "list_transactions",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        },
+        auth_runtime::OperationSecurity {
+            operation_id: "start_transaction",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -672,12 +1951,36 @@ pub mod security {
             .find(|op| op.operation_id == operation_id)
             .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
     }
+    /// One requirement per security scheme of the spec, by scheme name.
+    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+        (
+            "bearerAuth",
+            auth_runtime::OperationSecurity {
+                operation_id: "(hand-made request: bearerAuth)",
+                alternatives: &[
+                    &[
+                        auth_runtime::Scheme {
+                            name: "bearerAuth",
+                            kind: auth_runtime::SchemeKind::Bearer,
+                        },
+                    ],
+                ],
+                idempotency_key: None,
+                body_checksum: None,
+            },
+        ),
+    ];
+    /// The requirement "this scheme alone", for a hand-made request
+    /// (`client.send_with(request, security::scheme("…"))`).
+    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+        SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
 }
 /// The servers the spec documents, in its order.
 pub static SERVERS: &[auth_runtime::Server] = &[
     auth_runtime::Server {
         url: "https://optomany-axeptconnectcloudmerchant-ppe.azurewebsites.net",
-        description: "Test (pre-production) environment. Taken from the issuer (`iss`) of the docs'\nsample token; the docs' \"test URL\" itself is not in our copy.\n",
+        description: "Test (pre-production) environment: the host of the `GET /Transaction/{uti}` example\non the \"retrieve transaction\" page (also the issuer of the docs' sample token).\n",
     },
     auth_runtime::Server {
         url: "https://{productionHost}",
@@ -715,7 +2018,12 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         ("AuthenticationResponsePascal",
         schemars::schema_for!(types::AuthenticationResponsePascal)),
         ("AuthenticationResponseCamel",
-        schemars::schema_for!(types::AuthenticationResponseCamel)), ("ErrorResponse",
+        schemars::schema_for!(types::AuthenticationResponseCamel)),
+        ("StartTransactionRequest",
+        schemars::schema_for!(types::StartTransactionRequest)), ("Transaction",
+        schemars::schema_for!(types::Transaction)), ("TransactionList",
+        schemars::schema_for!(types::TransactionList)), ("Pagination",
+        schemars::schema_for!(types::Pagination)), ("ErrorResponse",
         schemars::schema_for!(types::ErrorResponse))
     ]
 }

@@ -123,3 +123,42 @@ pub fn issued(response: types::AuthenticationResponse) -> Issued {
         },
     }
 }
+
+/// Name of the paging header of `GET /Transaction` (`list_transactions`).
+pub const PAGINATION_HEADER: &str = "x-pagination";
+
+/// Why an `X-Pagination` header could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaginationError;
+
+impl std::fmt::Display for PaginationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the X-Pagination header is not the documented JSON object")
+    }
+}
+
+impl std::error::Error for PaginationError {}
+
+/// The `X-Pagination` header as a typed value: `Ok(None)` when absent,
+/// an error when present but not `{totalCount, pageSize, currentPage,
+/// totalPages}` (non-negative integers). Headers over 4 KiB are refused.
+///
+/// ```no_run
+/// # async fn demo(client: axept::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let page = client.list_transactions().page_size(20).send().await?;
+/// let paging = axept::pagination(page.headers())?;
+/// # let _ = paging; Ok(()) }
+/// ```
+pub fn pagination(
+    headers: &reqwest::header::HeaderMap,
+) -> Result<Option<types::Pagination>, PaginationError> {
+    let Some(raw) = headers.get(PAGINATION_HEADER) else {
+        return Ok(None);
+    };
+    if raw.len() > 4096 {
+        return Err(PaginationError);
+    }
+    serde_json::from_slice(raw.as_bytes())
+        .map(Some)
+        .map_err(|_| PaginationError)
+}

@@ -24,8 +24,13 @@ pub use generated::types;
 auth_runtime::sdk_entry_points!(
     Exirom,
     generated::Client,
-    "`API_BASE_URL` (default: the sandbox), `MERCHANT_KEY`, `MERCHANT_SECRET`"
+    "`API_BASE_URL` (default: the sandbox), `MERCHANT_KEY`, `MERCHANT_SECRET`, optional \
+     `EXIROM_CHECKSUM_SECRET` (checksums; default: the merchant secret)"
 );
+
+mod checksum;
+pub use auth_runtime::signing::CallbackError;
+pub use checksum::{AmountForm, Callback, CallbackVerifier, apm_checksum};
 
 /// Exirom as the runtime sees it.
 #[derive(Debug)]
@@ -37,6 +42,32 @@ pub struct Exirom;
 pub struct Credentials {
     pub merchant_key: String,
     pub merchant_secret: Secret,
+    /// The secret of APM `checksum`s and callback `X-Checksum`s, when it is
+    /// not the merchant secret (the pages say it is).
+    pub checksum_secret: Option<Secret>,
+}
+
+impl Credentials {
+    pub fn new(merchant_key: impl Into<String>, merchant_secret: impl Into<String>) -> Self {
+        Credentials {
+            merchant_key: merchant_key.into(),
+            merchant_secret: Secret::new(merchant_secret),
+            checksum_secret: None,
+        }
+    }
+
+    /// A checksum secret other than the merchant secret.
+    pub fn checksum_secret(mut self, secret: impl Into<String>) -> Self {
+        self.checksum_secret = Some(Secret::new(secret));
+        self
+    }
+
+    /// The secret checksums are computed with.
+    pub fn checksum_key(&self) -> &Secret {
+        self.checksum_secret
+            .as_ref()
+            .unwrap_or(&self.merchant_secret)
+    }
 }
 
 impl Provider for Exirom {
@@ -58,6 +89,9 @@ impl Provider for Exirom {
         Ok(Credentials {
             merchant_key: var("MERCHANT_KEY")?,
             merchant_secret: Secret::new(var("MERCHANT_SECRET")?),
+            checksum_secret: get("EXIROM_CHECKSUM_SECRET")
+                .filter(|v| !v.is_empty())
+                .map(Secret::new),
         })
     }
 
@@ -67,11 +101,14 @@ impl Provider for Exirom {
             .part("merchant_key", credentials.merchant_key.as_str())
             .secret("merchant_secret", &credentials.merchant_secret);
         let login = connect.session();
-        Ok(connect.sdk(
+        let checksum = credentials.checksum_key().clone();
+        Ok(connect.sdk_with(
             generated::Client::new_with_client,
             login,
             &principal,
             |login| Flow { login, credentials },
+            // The checksum secret rides on the session for request signing.
+            |api| api.signing_secret(checksum),
         ))
     }
 }

@@ -1882,14 +1882,20 @@ pub mod security {
                     },
                 ],
             ],
+            idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "login",
             alternatives: &[],
+            idempotency_key: None,
+            body_checksum: None,
         },
         auth_runtime::OperationSecurity {
             operation_id: "refresh_token",
             alternatives: &[],
+            idempotency_key: None,
+            body_checksum: None,
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -1900,6 +1906,46 @@ pub mod security {
             .iter()
             .find(|op| op.operation_id == operation_id)
             .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+    }
+    /// One requirement per security scheme of the spec, by scheme name.
+    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+        (
+            "apiKeyAuth",
+            auth_runtime::OperationSecurity {
+                operation_id: "(hand-made request: apiKeyAuth)",
+                alternatives: &[
+                    &[
+                        auth_runtime::Scheme {
+                            name: "apiKeyAuth",
+                            kind: auth_runtime::SchemeKind::ApiKeyHeader("Api-key"),
+                        },
+                    ],
+                ],
+                idempotency_key: None,
+                body_checksum: None,
+            },
+        ),
+        (
+            "bearerAuth",
+            auth_runtime::OperationSecurity {
+                operation_id: "(hand-made request: bearerAuth)",
+                alternatives: &[
+                    &[
+                        auth_runtime::Scheme {
+                            name: "bearerAuth",
+                            kind: auth_runtime::SchemeKind::Bearer,
+                        },
+                    ],
+                ],
+                idempotency_key: None,
+                body_checksum: None,
+            },
+        ),
+    ];
+    /// The requirement "this scheme alone", for a hand-made request
+    /// (`client.send_with(request, security::scheme("…"))`).
+    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+        SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
 }
 /// The servers the spec documents, in its order.

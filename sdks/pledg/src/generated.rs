@@ -31,6 +31,25 @@ deadline on the local clock when the response arrives.
             Default::default()
         }
     }
+    /**A notification when a secret is set: `{"signature": <jwt>}`, an HS256 JWT signed
+with the merchant's secret key whose claims hold the event (verify it with
+`pledg::verify_notification`).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Notification {
+        pub signature: ::std::string::String,
+    }
+    impl Notification {
+        pub fn builder() -> builder::Notification {
+            Default::default()
+        }
+    }
     ///OAuth 2.0 error body (RFC 6749 §5.2); assumed, not shown in the docs.
     #[derive(
         ::serde::Deserialize,
@@ -50,6 +69,336 @@ deadline on the local clock when the response arrives.
     }
     impl OAuthError {
         pub fn builder() -> builder::OAuthError {
+            Default::default()
+        }
+    }
+    ///`PurchaseLink`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PurchaseLink {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub amount_cents: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub merchant_uid: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reference: ::std::option::Option<::std::string::String>,
+        pub uid: ::std::string::String,
+        pub url: ::std::string::String,
+    }
+    impl PurchaseLink {
+        pub fn builder() -> builder::PurchaseLink {
+            Default::default()
+        }
+    }
+    /**Purchase settings (the signed `data`). Field names follow the back end's snake_case
+`purchase_link_settings`; the member list is OUR GUESS of the minimum.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PurchaseLinkRequest {
+        pub amount_cents: ::std::num::NonZeroU64,
+        pub currency: PurchaseLinkRequestCurrency,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        pub merchant_uid: PurchaseLinkRequestMerchantUid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub purchase_link_settings: ::std::option::Option<PurchaseLinkSettings>,
+        pub reference: PurchaseLinkRequestReference,
+        pub title: PurchaseLinkRequestTitle,
+    }
+    impl PurchaseLinkRequest {
+        pub fn builder() -> builder::PurchaseLinkRequest {
+            Default::default()
+        }
+    }
+    ///`PurchaseLinkRequestCurrency`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PurchaseLinkRequestCurrency(::std::string::String);
+    impl ::std::ops::Deref for PurchaseLinkRequestCurrency {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PurchaseLinkRequestCurrency> for ::std::string::String {
+        fn from(value: PurchaseLinkRequestCurrency) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PurchaseLinkRequestCurrency {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 3usize {
+                return Err("longer than 3 characters".into());
+            }
+            if value.chars().count() < 3usize {
+                return Err("shorter than 3 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PurchaseLinkRequestCurrency {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PurchaseLinkRequestCurrency {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PurchaseLinkRequestCurrency {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PurchaseLinkRequestMerchantUid`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PurchaseLinkRequestMerchantUid(::std::string::String);
+    impl ::std::ops::Deref for PurchaseLinkRequestMerchantUid {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PurchaseLinkRequestMerchantUid> for ::std::string::String {
+        fn from(value: PurchaseLinkRequestMerchantUid) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PurchaseLinkRequestMerchantUid {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PurchaseLinkRequestMerchantUid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PurchaseLinkRequestMerchantUid {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PurchaseLinkRequestMerchantUid {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PurchaseLinkRequestReference`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PurchaseLinkRequestReference(::std::string::String);
+    impl ::std::ops::Deref for PurchaseLinkRequestReference {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PurchaseLinkRequestReference> for ::std::string::String {
+        fn from(value: PurchaseLinkRequestReference) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PurchaseLinkRequestReference {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PurchaseLinkRequestReference {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PurchaseLinkRequestReference {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PurchaseLinkRequestReference {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PurchaseLinkRequestTitle`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PurchaseLinkRequestTitle(::std::string::String);
+    impl ::std::ops::Deref for PurchaseLinkRequestTitle {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PurchaseLinkRequestTitle> for ::std::string::String {
+        fn from(value: PurchaseLinkRequestTitle) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PurchaseLinkRequestTitle {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PurchaseLinkRequestTitle {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PurchaseLinkRequestTitle {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PurchaseLinkRequestTitle {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PurchaseLinkSettings`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct PurchaseLinkSettings {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expiration_days: ::std::option::Option<::std::num::NonZeroU32>,
+    }
+    impl PurchaseLinkSettings {
+        pub fn builder() -> builder::PurchaseLinkSettings {
             Default::default()
         }
     }
@@ -206,6 +555,51 @@ deadline on the local clock when the response arrives.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Notification {
+            signature: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Notification {
+            fn default() -> Self {
+                Self {
+                    signature: Err("no value supplied for signature".to_string()),
+                }
+            }
+        }
+        impl Notification {
+            pub fn signature<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signature = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for signature: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Notification> for super::Notification {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Notification,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    signature: value.signature?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Notification> for Notification {
+            fn from(value: super::Notification) -> Self {
+                Self {
+                    signature: Ok(value.signature),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OAuthError {
             error: ::std::result::Result<::std::string::String, ::std::string::String>,
             error_description: ::std::result::Result<
@@ -265,6 +659,354 @@ deadline on the local clock when the response arrives.
                 Self {
                     error: Ok(value.error),
                     error_description: Ok(value.error_description),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PurchaseLink {
+            amount_cents: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            merchant_uid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reference: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uid: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PurchaseLink {
+            fn default() -> Self {
+                Self {
+                    amount_cents: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    merchant_uid: Ok(Default::default()),
+                    reference: Ok(Default::default()),
+                    uid: Err("no value supplied for uid".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl PurchaseLink {
+            pub fn amount_cents<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_cents = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_cents: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn merchant_uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.merchant_uid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for merchant_uid: {e}")
+                    });
+                self
+            }
+            pub fn reference<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reference = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reference: {e}")
+                    });
+                self
+            }
+            pub fn uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uid: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PurchaseLink> for super::PurchaseLink {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PurchaseLink,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_cents: value.amount_cents?,
+                    currency: value.currency?,
+                    merchant_uid: value.merchant_uid?,
+                    reference: value.reference?,
+                    uid: value.uid?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PurchaseLink> for PurchaseLink {
+            fn from(value: super::PurchaseLink) -> Self {
+                Self {
+                    amount_cents: Ok(value.amount_cents),
+                    currency: Ok(value.currency),
+                    merchant_uid: Ok(value.merchant_uid),
+                    reference: Ok(value.reference),
+                    uid: Ok(value.uid),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PurchaseLinkRequest {
+            amount_cents: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                super::PurchaseLinkRequestCurrency,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            merchant_uid: ::std::result::Result<
+                super::PurchaseLinkRequestMerchantUid,
+                ::std::string::String,
+            >,
+            purchase_link_settings: ::std::result::Result<
+                ::std::option::Option<super::PurchaseLinkSettings>,
+                ::std::string::String,
+            >,
+            reference: ::std::result::Result<
+                super::PurchaseLinkRequestReference,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
+                super::PurchaseLinkRequestTitle,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PurchaseLinkRequest {
+            fn default() -> Self {
+                Self {
+                    amount_cents: Err("no value supplied for amount_cents".to_string()),
+                    currency: Err("no value supplied for currency".to_string()),
+                    email: Ok(Default::default()),
+                    merchant_uid: Err("no value supplied for merchant_uid".to_string()),
+                    purchase_link_settings: Ok(Default::default()),
+                    reference: Err("no value supplied for reference".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                }
+            }
+        }
+        impl PurchaseLinkRequest {
+            pub fn amount_cents<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_cents = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_cents: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PurchaseLinkRequestCurrency>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn merchant_uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PurchaseLinkRequestMerchantUid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.merchant_uid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for merchant_uid: {e}")
+                    });
+                self
+            }
+            pub fn purchase_link_settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PurchaseLinkSettings>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_link_settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_link_settings: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reference<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PurchaseLinkRequestReference>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reference = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reference: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PurchaseLinkRequestTitle>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PurchaseLinkRequest>
+        for super::PurchaseLinkRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PurchaseLinkRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_cents: value.amount_cents?,
+                    currency: value.currency?,
+                    email: value.email?,
+                    merchant_uid: value.merchant_uid?,
+                    purchase_link_settings: value.purchase_link_settings?,
+                    reference: value.reference?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PurchaseLinkRequest> for PurchaseLinkRequest {
+            fn from(value: super::PurchaseLinkRequest) -> Self {
+                Self {
+                    amount_cents: Ok(value.amount_cents),
+                    currency: Ok(value.currency),
+                    email: Ok(value.email),
+                    merchant_uid: Ok(value.merchant_uid),
+                    purchase_link_settings: Ok(value.purchase_link_settings),
+                    reference: Ok(value.reference),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PurchaseLinkSettings {
+            expiration_days: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PurchaseLinkSettings {
+            fn default() -> Self {
+                Self {
+                    expiration_days: Ok(Default::default()),
+                }
+            }
+        }
+        impl PurchaseLinkSettings {
+            pub fn expiration_days<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expiration_days = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for expiration_days: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PurchaseLinkSettings>
+        for super::PurchaseLinkSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PurchaseLinkSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expiration_days: value.expiration_days?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PurchaseLinkSettings> for PurchaseLinkSettings {
+            fn from(value: super::PurchaseLinkSettings) -> Self {
+                Self {
+                    expiration_days: Ok(value.expiration_days),
                 }
             }
         }
@@ -352,9 +1094,11 @@ deadline on the local clock when the response arrives.
 
 Access-token authentication of the Pledg API, written by hand from the provider's
 "Authentication" page. Pledg uses three mechanisms: access token (recommended for
-new integrations, described here), HTTP Basic with the merchant-dashboard
-credentials on some endpoints, and a request signature (its algorithm is not in the
-pages we have).
+new integrations), HTTP Basic with the merchant-dashboard credentials on some
+endpoints (`dashboardBasic`; the pages name none, so only hand-made requests use it),
+and a request signature (`signature`): an HS256 JWT over `{"data": {...}}` signed with
+the merchant's secret key, sent as the `signature` query parameter
+(`POST /api/purchase_link/?signature=<jwt>`).
 
 Flow: `POST /api/token` with HTTP Basic (API key as user name, API secret as
 password) and the form body `grant_type=client_credentials`; send the returned token
@@ -444,6 +1188,27 @@ let response = client.create_token()
 ```*/
     pub fn create_token(&self) -> builder::CreateToken<'_> {
         builder::CreateToken::new(self)
+    }
+    /**Create a purchase link (signed request)
+
+Requires the request signature: the SDK signs `{"data": <this body>}` as an HS256
+JWT with the merchant's secret key and sends it as the `signature` query parameter
+(the scheme's `x-signed-jwt`). The JWT carries `iat` and an `exp` one day later
+(the older docs' example). That the JSON body repeats the signed `data` is OUR
+ASSUMPTION (the pages show only the query parameter); the sandbox requires both
+to match. Response and error bodies are our design.
+
+
+Sends a `POST` request to `/api/purchase_link/`
+
+```ignore
+let response = client.create_purchase_link()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_purchase_link(&self) -> builder::CreatePurchaseLink<'_> {
+        builder::CreatePurchaseLink::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -552,6 +1317,102 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::create_purchase_link`]
+
+[`Client::create_purchase_link`]: super::Client::create_purchase_link*/
+    #[derive(Debug, Clone)]
+    pub struct CreatePurchaseLink<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::PurchaseLinkRequest, String>,
+    }
+    impl<'a> CreatePurchaseLink<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PurchaseLinkRequest>,
+            <V as std::convert::TryInto<
+                types::PurchaseLinkRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `PurchaseLinkRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PurchaseLinkRequest,
+            ) -> types::builder::PurchaseLinkRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/purchase_link/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PurchaseLink>, Error<types::OAuthError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::PurchaseLinkRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/purchase_link/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_purchase_link",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -563,6 +1424,23 @@ pub mod security {
     /// One entry per operation, sorted by operation id.
     pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
         auth_runtime::OperationSecurity {
+            operation_id: "create_purchase_link",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "signature",
+                        kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                            param: "signature",
+                            claim: "data",
+                            lifetime_secs: 86400u64,
+                        },
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        },
+        auth_runtime::OperationSecurity {
             operation_id: "create_token",
             alternatives: &[
                 &[
@@ -572,6 +1450,8 @@ pub mod security {
                     },
                 ],
             ],
+            idempotency_key: None,
+            body_checksum: None,
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -583,12 +1463,92 @@ pub mod security {
             .find(|op| op.operation_id == operation_id)
             .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
     }
+    /// One requirement per security scheme of the spec, by scheme name.
+    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+        (
+            "basicAuth",
+            auth_runtime::OperationSecurity {
+                operation_id: "(hand-made request: basicAuth)",
+                alternatives: &[
+                    &[
+                        auth_runtime::Scheme {
+                            name: "basicAuth",
+                            kind: auth_runtime::SchemeKind::Basic,
+                        },
+                    ],
+                ],
+                idempotency_key: None,
+                body_checksum: None,
+            },
+        ),
+        (
+            "bearerAuth",
+            auth_runtime::OperationSecurity {
+                operation_id: "(hand-made request: bearerAuth)",
+                alternatives: &[
+                    &[
+                        auth_runtime::Scheme {
+                            name: "bearerAuth",
+                            kind: auth_runtime::SchemeKind::Bearer,
+                        },
+                    ],
+                ],
+                idempotency_key: None,
+                body_checksum: None,
+            },
+        ),
+        (
+            "dashboardBasic",
+            auth_runtime::OperationSecurity {
+                operation_id: "(hand-made request: dashboardBasic)",
+                alternatives: &[
+                    &[
+                        auth_runtime::Scheme {
+                            name: "dashboardBasic",
+                            kind: auth_runtime::SchemeKind::Basic,
+                        },
+                    ],
+                ],
+                idempotency_key: None,
+                body_checksum: None,
+            },
+        ),
+        (
+            "signature",
+            auth_runtime::OperationSecurity {
+                operation_id: "(hand-made request: signature)",
+                alternatives: &[
+                    &[
+                        auth_runtime::Scheme {
+                            name: "signature",
+                            kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                                param: "signature",
+                                claim: "data",
+                                lifetime_secs: 86400u64,
+                            },
+                        },
+                    ],
+                ],
+                idempotency_key: None,
+                body_checksum: None,
+            },
+        ),
+    ];
+    /// The requirement "this scheme alone", for a hand-made request
+    /// (`client.send_with(request, security::scheme("…"))`).
+    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+        SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
 }
 /// The servers the spec documents, in its order.
 pub static SERVERS: &[auth_runtime::Server] = &[
     auth_runtime::Server {
-        url: "https://{apiHost}",
-        description: "The API URL is given on the provider's \"environments\" page, which is not in our\ncopy of the docs; set `apiHost` to the host of the environment you use.\n",
+        url: "https://staging.back.ecard.pledg.co",
+        description: "Staging back end (the \"environments\" reference page).",
+    },
+    auth_runtime::Server {
+        url: "https://back.ecard.pledg.co",
+        description: "Production back end (the \"environments\" reference page).",
     },
 ];
 impl ClientHooks<auth_runtime::Session> for Client {
@@ -617,8 +1577,12 @@ impl ClientHooks<auth_runtime::Session> for Client {
 #[doc(hidden)]
 pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
-        ("TokenRequest", schemars::schema_for!(types::TokenRequest)),
-        ("AccessTokenResponse", schemars::schema_for!(types::AccessTokenResponse)),
-        ("OAuthError", schemars::schema_for!(types::OAuthError))
+        ("PurchaseLinkRequest", schemars::schema_for!(types::PurchaseLinkRequest)),
+        ("PurchaseLinkSettings", schemars::schema_for!(types::PurchaseLinkSettings)),
+        ("PurchaseLink", schemars::schema_for!(types::PurchaseLink)), ("Notification",
+        schemars::schema_for!(types::Notification)), ("TokenRequest",
+        schemars::schema_for!(types::TokenRequest)), ("AccessTokenResponse",
+        schemars::schema_for!(types::AccessTokenResponse)), ("OAuthError",
+        schemars::schema_for!(types::OAuthError))
     ]
 }

@@ -8,7 +8,7 @@
 //! # async fn demo() -> Result<(), pledg::Error> {
 //! let client = pledg::builder()
 //!     .base_url("https://staging.api.pledg.example")
-//!     .credentials(pledg::Credentials { api_key: "your_key".into(), api_secret: "…".into() })
+//!     .credentials(pledg::Credentials::new("your_key", "…").secret_key("merchant secret key"))
 //!     .build()?;
 //! let token = client.bearer().await?;
 //! # let _ = token; Ok(()) }
@@ -27,17 +27,53 @@ pub use generated::types;
 auth_runtime::sdk_entry_points!(
     Pledg,
     generated::Client,
-    "`PLEDG_BASE_URL`, `PLEDG_API_KEY`, `PLEDG_API_SECRET`"
+    "`PLEDG_BASE_URL`, `PLEDG_API_KEY`, `PLEDG_API_SECRET`, optional `PLEDG_SECRET_KEY` \
+     (request signatures, notifications), `PLEDG_DASHBOARD_USER` + `PLEDG_DASHBOARD_PASSWORD`"
 );
+
+mod notification;
+pub use auth_runtime::signing::CallbackError;
+pub use notification::{Notification, NotificationVerifier};
 
 #[derive(Debug)]
 pub struct Pledg;
 
-/// The client API key (Basic user) and secret (Basic password).
+/// Pledg's three mechanisms: the client API key (Basic user) and secret
+/// (Basic password) for access tokens; the merchant's secret key (shown in
+/// the dashboard) for request signatures and notifications; the
+/// merchant-dashboard user and password for HTTP Basic.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub api_key: String,
     pub api_secret: Secret,
+    /// Signs `signature` JWTs (`create_purchase_link`) and verifies notifications.
+    pub secret_key: Option<Secret>,
+    /// Merchant-dashboard user and password (`security::scheme("dashboardBasic")`).
+    pub dashboard: Option<(String, Secret)>,
+}
+
+impl Credentials {
+    /// Access-token credentials only; add the others with the methods below.
+    pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
+        Credentials {
+            api_key: api_key.into(),
+            api_secret: Secret::new(api_secret),
+            secret_key: None,
+            dashboard: None,
+        }
+    }
+
+    /// The merchant's secret key: request signatures and notifications.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.secret_key = Some(Secret::new(key));
+        self
+    }
+
+    /// Merchant-dashboard credentials for HTTP Basic.
+    pub fn dashboard(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.dashboard = Some((user.into(), Secret::new(password)));
+        self
+    }
 }
 
 const NAME: &str = "pledg";
@@ -48,17 +84,33 @@ impl Provider for Pledg {
         refresh_lead: Lead::Fraction(0.15),
         assumed_lifetime: Duration::from_secs(60),
         base_url_env: "PLEDG_BASE_URL",
-        sandbox_url: None,
-        production_url: None,
+        sandbox_url: Some("https://staging.back.ecard.pledg.co"),
+        production_url: Some("https://back.ecard.pledg.co"),
     };
     type Credentials = Credentials;
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
         let var = |k: &str| auth_runtime::require_env(get, NAME, k);
+        let optional = |k: &str| get(k).filter(|v| !v.is_empty());
+        let dashboard = match (
+            optional("PLEDG_DASHBOARD_USER"),
+            optional("PLEDG_DASHBOARD_PASSWORD"),
+        ) {
+            (Some(user), Some(password)) => Some((user, Secret::new(password))),
+            (None, None) => None,
+            _ => {
+                return Err(Error::config(
+                    NAME,
+                    "PLEDG_DASHBOARD_USER and PLEDG_DASHBOARD_PASSWORD go together",
+                ));
+            }
+        };
         Ok(Credentials {
             api_key: var("PLEDG_API_KEY")?,
             api_secret: Secret::new(var("PLEDG_API_SECRET")?),
+            secret_key: optional("PLEDG_SECRET_KEY").map(Secret::new),
+            dashboard,
         })
     }
 
@@ -70,11 +122,25 @@ impl Provider for Pledg {
             .principal()
             .part("api_key", credentials.api_key.as_str())
             .secret("api_secret", &credentials.api_secret);
-        Ok(connect.sdk(
+        let Credentials {
+            secret_key,
+            dashboard,
+            ..
+        } = credentials;
+        Ok(connect.sdk_with(
             generated::Client::new_with_client,
             login,
             &principal,
             |login| Flow { login },
+            |mut api| {
+                if let Some(key) = secret_key {
+                    api = api.signing_secret(key);
+                }
+                if let Some((user, password)) = dashboard {
+                    api = api.basic(&user, &password);
+                }
+                api
+            },
         ))
     }
 }

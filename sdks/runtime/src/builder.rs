@@ -388,12 +388,25 @@ impl Connect {
         principal: &Principal,
         flow: impl FnOnce(Api) -> F,
     ) -> Sdk<Api> {
+        self.sdk_with(make, login_session, principal, flow, |api| api)
+    }
+
+    /// [`Connect::sdk`], with `api` adding static credentials (signing
+    /// secret, dashboard Basic) to the API session next to its bearer.
+    pub fn sdk_with<Api, F: TokenFlow>(
+        self,
+        make: fn(&str, reqwest::Client, Session) -> Api,
+        login_session: SessionBuilder,
+        principal: &Principal,
+        flow: impl FnOnce(Api) -> F,
+        api: impl FnOnce(SessionBuilder) -> SessionBuilder,
+    ) -> Sdk<Api> {
         let login = make(
             &self.base_url,
             self.http.clone(),
             login_session.auth_endpoint().build(),
         );
-        let session = self.bearer_session(principal, flow(login)).build();
+        let session = api(self.bearer_session(principal, flow(login))).build();
         let api = make(&self.base_url, self.http.clone(), session.clone());
         Sdk::new(api, session, self)
     }

@@ -29,6 +29,9 @@ pub enum ErrorKind {
     /// The response body exceeded the configured cap
     /// ([`RetryPolicy::max_response_bytes`](crate::RetryPolicy)). Not retried.
     TooLarge,
+    /// A request could not be signed (pledg's `signature`, exirom's
+    /// `checksum`): no JSON body to sign, or an unusable secret.
+    Signing,
 }
 
 impl ErrorKind {

@@ -30,6 +30,7 @@ mod sdk;
 mod secret;
 mod security;
 mod session;
+pub mod signing;
 pub mod store;
 mod token;
 
@@ -47,7 +48,7 @@ pub use registry::TokenCaches;
 pub use retry::{ATTEMPTS_HEADER, Delay, RetryPolicy};
 pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
-pub use security::{OperationSecurity, Scheme, SchemeKind, Server};
+pub use security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
 pub use store::{Record, TokenStore};
 pub use token::{

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::builder::Connect;
 use crate::error::Error;
 use crate::metrics::MetricsSnapshot;
+use crate::security::OperationSecurity;
 use crate::session::Session;
 use crate::token::Token;
 
@@ -79,6 +80,24 @@ impl<Api> Sdk<Api> {
             )
         })?;
         self.session.send(self.connect.http(), request).await
+    }
+
+    /// [`Sdk::send`] with an explicit requirement, e.g. a scheme no
+    /// operation names (`security::scheme("dashboardBasic")` of pledg).
+    pub async fn send_with(
+        &self,
+        request: reqwest::RequestBuilder,
+        security: &OperationSecurity,
+    ) -> Result<reqwest::Response, Error> {
+        let request = request.build().map_err(|_| {
+            Error::config(
+                self.connect.profile().name,
+                "the request could not be built",
+            )
+        })?;
+        self.session
+            .send_with(self.connect.http(), request, security)
+            .await
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {

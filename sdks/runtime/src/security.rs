@@ -10,6 +10,15 @@ pub enum SchemeKind {
     Basic,
     /// A static key in the named header (`Api-key`, `ApiKey`).
     ApiKeyHeader(&'static str),
+    /// A JWT computed at send time over the JSON body and sent as a query
+    /// parameter (pledg's `signature`): HS256 with the session's signing
+    /// secret, claims `{<claim>: <body>, iat, exp = iat + lifetime_secs}`.
+    /// Read by codegen from a query `apiKey` scheme's `x-signed-jwt`.
+    SignedQueryJwt {
+        param: &'static str,
+        claim: &'static str,
+        lifetime_secs: u64,
+    },
     /// A scheme the runtime cannot apply (query keys, cookies, OAuth flows
     /// it does not drive). An operation needing only these fails clearly.
     Unsupported,
@@ -29,6 +38,22 @@ pub struct Scheme {
 pub struct OperationSecurity {
     pub operation_id: &'static str,
     pub alternatives: &'static [&'static [Scheme]],
+    /// The top-level JSON body field that is the provider's idempotency
+    /// key (the operation's `x-idempotency-key`, e.g. exirom's `requestId`).
+    /// A request whose body carries it is safe to retry after a timeout or
+    /// a 5xx: the provider answers a repeat with the original response.
+    pub idempotency_key: Option<&'static str>,
+    /// A checksum the runtime computes into a body field at send time (the
+    /// operation's `x-body-checksum`, exirom's APM `checksum`).
+    pub body_checksum: Option<BodyChecksum>,
+}
+
+/// `field` = Base64(HMAC-SHA256(signing secret, the `parts` body fields
+/// joined by `|`)); a string part as written, a number as its JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyChecksum {
+    pub field: &'static str,
+    pub parts: &'static [&'static str],
 }
 
 impl OperationSecurity {
@@ -36,6 +61,8 @@ impl OperationSecurity {
     pub const UNKNOWN: OperationSecurity = OperationSecurity {
         operation_id: "",
         alternatives: &[],
+        idempotency_key: None,
+        body_checksum: None,
     };
 
     /// For hand-made requests (`Session::send`): a bearer token.
@@ -45,7 +72,18 @@ impl OperationSecurity {
             name: "bearerAuth",
             kind: SchemeKind::Bearer,
         }]],
+        idempotency_key: None,
+        body_checksum: None,
     };
+
+    /// Whether an alternative of this operation signs the request into
+    /// its URL (the URL then never appears in an error).
+    pub fn signs_url(&self) -> bool {
+        self.alternatives.iter().any(|alt| {
+            alt.iter()
+                .any(|s| matches!(s.kind, SchemeKind::SignedQueryJwt { .. }))
+        })
+    }
 
     /// Anonymous operations are the providers' login calls.
     pub fn is_anonymous(&self) -> bool {

@@ -35,6 +35,8 @@ struct Inner {
     bearer: Option<Arc<TokenManager>>,
     basic: Option<HeaderValue>,
     api_key: Option<Secret>,
+    /// Secret of request signatures (`SchemeKind::SignedQueryJwt`).
+    signing: Option<Secret>,
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -49,6 +51,7 @@ impl fmt::Debug for Session {
             .field("bearer", &self.inner.bearer.is_some())
             .field("basic", &self.inner.basic.is_some())
             .field("api_key", &self.inner.api_key.is_some())
+            .field("signing", &self.inner.signing.is_some())
             .field("policy", &self.inner.policy)
             .finish()
     }
@@ -62,6 +65,8 @@ pub struct SessionBuilder {
     bearer: Option<Arc<TokenManager>>,
     basic: Option<HeaderValue>,
     api_key: Option<Secret>,
+    /// Secret of request signatures (`SchemeKind::SignedQueryJwt`).
+    signing: Option<Secret>,
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -81,6 +86,7 @@ impl SessionBuilder {
             bearer: None,
             basic: None,
             api_key: None,
+            signing: None,
             policy,
             clock,
             metrics,
@@ -112,6 +118,12 @@ impl SessionBuilder {
         self
     }
 
+    /// The secret that signs requests (pledg's `signature` JWT).
+    pub fn signing_secret(mut self, secret: Secret) -> Self {
+        self.signing = Some(secret);
+        self
+    }
+
     /// Mark this as the session of the provider's token endpoint.
     pub(crate) fn auth_endpoint(mut self) -> Self {
         self.auth_endpoint = true;
@@ -131,6 +143,7 @@ impl SessionBuilder {
                 bearer: self.bearer,
                 basic: self.basic,
                 api_key: self.api_key,
+                signing: self.signing,
                 policy: self.policy,
                 clock: self.clock,
                 metrics: self.metrics,
@@ -162,6 +175,7 @@ impl Session {
                 bearer: self.inner.bearer.clone(),
                 basic: self.inner.basic.clone(),
                 api_key: Some(key),
+                signing: self.inner.signing.clone(),
                 policy: self.inner.policy.clone(),
                 clock: Arc::clone(&self.inner.clock),
                 metrics: Arc::clone(&self.inner.metrics),
@@ -191,6 +205,7 @@ impl Session {
             SchemeKind::Bearer => self.inner.bearer.is_some(),
             SchemeKind::Basic => self.inner.basic.is_some(),
             SchemeKind::ApiKeyHeader(_) => self.inner.api_key.is_some(),
+            SchemeKind::SignedQueryJwt { .. } => self.inner.signing.is_some(),
             SchemeKind::Unsupported => false,
         }
     }
@@ -271,6 +286,21 @@ impl Session {
                 ),
             ));
         };
+        if let Some(checksum) = &security.body_checksum {
+            let secret = self.inner.signing.as_ref().ok_or_else(|| {
+                Error::config(
+                    self.inner.provider,
+                    format!(
+                        "operation `{}` needs a checksum secret, and none is configured",
+                        security.operation_id
+                    ),
+                )
+            })?;
+            let body = request.body().and_then(|b| b.as_bytes()).unwrap_or(b"");
+            let signed =
+                crate::signing::checksum_into_body(self.inner.provider, secret, checksum, body)?;
+            *request.body_mut() = Some(signed.into());
+        }
         for scheme in alternative.iter() {
             match scheme.kind {
                 SchemeKind::Bearer => {
@@ -299,6 +329,24 @@ impl Session {
                         request.headers_mut().insert(name, v);
                     }
                 }
+                SchemeKind::SignedQueryJwt {
+                    param,
+                    claim,
+                    lifetime_secs,
+                } => {
+                    if let Some(secret) = &self.inner.signing {
+                        let body = request.body().and_then(|b| b.as_bytes()).unwrap_or(b"");
+                        let jwt = crate::signing::sign_body_jwt(
+                            self.inner.provider,
+                            secret,
+                            claim,
+                            Duration::from_secs(lifetime_secs),
+                            body,
+                            self.inner.clock.wall(),
+                        )?;
+                        request.url_mut().query_pairs_mut().append_pair(param, &jwt);
+                    }
+                }
                 SchemeKind::Unsupported => {}
             }
         }
@@ -318,7 +366,14 @@ impl Session {
         self.execute_inner(http, request, security)
             .await
             .map(|(resp, _)| resp)
-            .map_err(|(e, _)| e)
+            // A signed URL carries the signature: keep it out of errors.
+            .map_err(|(e, _)| {
+                if security.signs_url() {
+                    e.without_url()
+                } else {
+                    e
+                }
+            })
     }
 
     async fn execute_inner(
@@ -333,6 +388,7 @@ impl Session {
         let safe = self.inner.auth_endpoint
             || security.is_anonymous()
             || retry::is_idempotent(request.method())
+            || carries_idempotency_key(security, &request)
             || policy.retry_non_idempotent;
         let mut attempt: u32 = 0;
         let mut retries: u32 = 0;
@@ -525,6 +581,26 @@ impl Session {
             Err((e, attempts)) => Err(Error::from_transport(provider, &e, attempts)),
         }
     }
+}
+
+/// Whether the operation names an idempotency key (`x-idempotency-key`)
+/// and this request's JSON body carries a non-empty value for it: the
+/// provider then answers a repeat with the original response.
+fn carries_idempotency_key(security: &OperationSecurity, request: &Request) -> bool {
+    let Some(field) = security.idempotency_key else {
+        return false;
+    };
+    let Some(body) = request.body().and_then(|b| b.as_bytes()) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| match v.get(field)? {
+            serde_json::Value::String(s) => Some(!s.is_empty()),
+            serde_json::Value::Number(_) => Some(true),
+            _ => None,
+        })
+        .unwrap_or(false)
 }
 
 fn transport_kind(e: &reqwest::Error) -> &'static str {

@@ -157,6 +157,13 @@ pub struct PledgConfig {
     pub api_key: String,
     pub api_secret: String,
     pub token_lifetime: Duration,
+    /// The merchant's secret key: verifies `signature` JWTs, signs notifications.
+    pub secret_key: String,
+    /// Merchant uid whose purchase links the secret key may sign.
+    pub merchant_uid: String,
+    /// Merchant-dashboard credentials (HTTP Basic).
+    pub dashboard_user: String,
+    pub dashboard_password: String,
 }
 
 impl Default for PledgConfig {
@@ -165,6 +172,10 @@ impl Default for PledgConfig {
             api_key: "sbx_pledg_api_key".into(),
             api_secret: "sbx_pledg_api_secret".into(),
             token_lifetime: Duration::from_secs(600),
+            secret_key: "sbx_pledg_merchant_secret_key".into(),
+            merchant_uid: "mer_sandbox_001".into(),
+            dashboard_user: "dashboard@sandbox-pledg.test".into(),
+            dashboard_password: "Dashboard-Passw0rd-1".into(),
         }
     }
 }

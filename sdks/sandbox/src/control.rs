@@ -10,6 +10,7 @@
 //! | `POST /__sandbox/revoke_all/{provider}` | | revokes every token of the provider |
 //! | `POST /__sandbox/rotate/{provider}` | | new credentials (answered), old ones stop working |
 //! | `GET /__sandbox/credentials[/{provider}]` | | current working credentials |
+//! | `GET /__sandbox/signing` | | pledg's merchant secret key and uid (request signatures) |
 //! | `POST /__sandbox/variant` | `{"variant": "exirom_object"}` | response-shape variant |
 //! | `POST /__sandbox/fault/{provider}/{route}` | a JSON [`crate::Fault`] | queues one fault |
 //! | `POST /__sandbox/fault_mix/{provider}/{route}` | a JSON [`crate::FaultMix`] | random faults at a rate |
@@ -129,6 +130,13 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
                 .collect();
             reply(StatusCode::OK, Value::Array(all))
         }
+        (&Method::GET, ["signing"]) => reply(
+            StatusCode::OK,
+            serde_json::json!({
+                "pledg_secret_key": st.cfg.pledg.secret_key,
+                "pledg_merchant_uid": st.cfg.pledg.merchant_uid,
+            }),
+        ),
         (&Method::GET, ["credentials", p]) => match provider(p) {
             Ok(p) => reply(
                 StatusCode::OK,

@@ -25,7 +25,9 @@ mod config;
 mod control;
 mod jwt;
 mod providers;
+mod resources;
 mod server;
+mod signatures;
 mod state;
 mod types;
 
@@ -44,6 +46,14 @@ pub use types::{
 };
 
 use state::Inner;
+
+/// A callback the sandbox signed as the provider does: the raw body and
+/// the headers to send with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCallback {
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
 
 /// Handle of a running sandbox. Cheap to clone; every clone drives the same server. The server
 /// stops on [`Sandbox::shutdown`] or when the last clone is dropped.
@@ -240,6 +250,69 @@ impl Sandbox {
             self.inner.epoch(p),
             self.inner.now_secs(),
         )
+    }
+
+    /// How many resources (exirom payments, axept transactions, pledg
+    /// purchase links) the provider's operations created. Idempotent
+    /// repeats do not count.
+    pub fn created(&self, p: Provider) -> u64 {
+        self.inner.resources.created(p)
+    }
+
+    /// The merchant's secret key of pledg (request signatures, notifications).
+    pub fn pledg_secret_key(&self) -> String {
+        self.inner.cfg.pledg.secret_key.clone()
+    }
+
+    /// pledg's merchant uid (purchase links must name it).
+    pub fn pledg_merchant_uid(&self) -> String {
+        self.inner.cfg.pledg.merchant_uid.clone()
+    }
+
+    /// pledg's merchant-dashboard user and password (HTTP Basic).
+    pub fn pledg_dashboard(&self) -> (String, String) {
+        let c = &self.inner.cfg.pledg;
+        (c.dashboard_user.clone(), c.dashboard_password.clone())
+    }
+
+    /// exirom's signed callback for payment `transaction_id` (`X-Checksum`
+    /// with the current merchant secret), or `None` for an unknown payment.
+    pub fn exirom_callback(&self, transaction_id: &str) -> Option<SignedCallback> {
+        let (body, checksum) = providers::exirom::callback(&self.inner, transaction_id)?;
+        Some(SignedCallback {
+            body,
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-checksum".into(), checksum),
+            ],
+        })
+    }
+
+    /// pledg's signed notification `{"signature": <jwt>}` about purchase
+    /// link `uid` with `status`, or `None` for an unknown link.
+    pub fn pledg_notification(&self, uid: &str, status: &str) -> Option<SignedCallback> {
+        let body = providers::pledg::notification(&self.inner, uid, status)?;
+        Some(SignedCallback {
+            body,
+            headers: vec![("content-type".into(), "application/json".into())],
+        })
+    }
+
+    /// POSTs `callback` to `url` (a server the test runs on loopback) and
+    /// returns the status it answered.
+    pub async fn deliver(&self, url: &str, callback: &SignedCallback) -> Result<u16, String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut req = client.post(url).body(callback.body.clone());
+        for (k, v) in &callback.headers {
+            req = req.header(k, v);
+        }
+        req.send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.without_url().to_string())
     }
 
     /// Stops the server: the port is released and open connections are closed.

@@ -111,7 +111,26 @@ async fn endpoint(st: AppState, p: Provider, r: Route, req: Request) -> Response
     } else if fault.malformed_body {
         Reply::raw(StatusCode::OK, "application/json", MALFORMED_BODY)
     } else {
-        let reply = process(&st, p, r, req, &fault).await;
+        let reply = match fault.respond_after {
+            // Processed in its own task: it completes even when the client
+            // times out and drops the connection during the delay.
+            Some(delay) => {
+                let (st2, fault2) = (st.clone(), fault.clone());
+                let task = tokio::spawn(async move { process(&st2, p, r, req, &fault2).await });
+                let reply = match task.await {
+                    Ok(reply) => reply,
+                    Err(_) => providers::error(
+                        p,
+                        Some(r),
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    ),
+                };
+                tokio::time::sleep(delay).await;
+                reply
+            }
+            None => process(&st, p, r, req, &fault).await,
+        };
         if reply.status.is_success() {
             inc(&c.successes);
             if let Some(id) = &reply.outcome.login_identity {
@@ -166,6 +185,7 @@ async fn process(st: &Inner, p: Provider, r: Route, req: Request, fault: &Fault)
         TokenMode::Normal
     };
     let ctx = Ctx {
+        uri: parts.uri,
         headers: parts.headers,
         body,
         token_mode,

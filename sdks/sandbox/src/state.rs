@@ -177,6 +177,8 @@ pub(crate) struct Inner {
     counters: Vec<Vec<AtomicRouteCounters>>,
     logins_by_identity: Mutex<BTreeMap<Provider, BTreeMap<String, u64>>>,
     order_seq: AtomicU64,
+    /// Payments, transactions, purchase links the emulated operations created.
+    pub resources: crate::resources::Resources,
 }
 
 impl std::fmt::Debug for Inner {
@@ -216,6 +218,7 @@ impl Inner {
                 .collect(),
             logins_by_identity: Mutex::new(BTreeMap::new()),
             order_seq: AtomicU64::new(100_000),
+            resources: Default::default(),
         }
     }
 

@@ -13,7 +13,7 @@ pub enum SandboxError {
     #[error("unknown provider `{0}` (expected one of exirom, institution, pledg, bursagb, axept)")]
     UnknownProvider(String),
     #[error(
-        "unknown route `{0}` (expected one of login, refresh, customer_create, orders_create, supplier_products_list, protected)"
+        "unknown route `{0}` (expected one of login, refresh, customer_create, orders_create, supplier_products_list, protected, card_payment, card_payment_status, transaction_start, transaction_list, transaction_get, customer_get, purchase_link, apm_payment)"
     )]
     UnknownRoute(String),
     #[error("provider {provider} has no route {route}")]
@@ -70,9 +70,21 @@ impl Provider {
     /// Routes this provider offers (others cannot have faults injected).
     pub fn routes(self) -> &'static [Route] {
         match self {
-            Provider::Exirom | Provider::Pledg | Provider::Axept => {
-                &[Route::Login, Route::Protected]
-            }
+            Provider::Exirom => &[
+                Route::Login,
+                Route::Protected,
+                Route::CardPayment,
+                Route::CardPaymentStatus,
+                Route::ApmPayment,
+            ],
+            Provider::Pledg => &[Route::Login, Route::Protected, Route::PurchaseLink],
+            Provider::Axept => &[
+                Route::Login,
+                Route::Protected,
+                Route::TransactionStart,
+                Route::TransactionList,
+                Route::TransactionGet,
+            ],
             Provider::Institution => &[
                 Route::Login,
                 Route::Refresh,
@@ -84,6 +96,7 @@ impl Provider {
                 Route::OrdersCreate,
                 Route::SupplierProductsList,
                 Route::Protected,
+                Route::CustomerGet,
             ],
         }
     }
@@ -100,6 +113,14 @@ impl Provider {
             (Provider::Bursagb, Route::OrdersCreate) => "/Orders/Create",
             (Provider::Bursagb, Route::SupplierProductsList) => "/Supplier/Products/List",
             (Provider::Axept, Route::Login) => "/api/authenticate",
+            (Provider::Exirom, Route::CardPayment) => "/v1/payments/card",
+            (Provider::Exirom, Route::CardPaymentStatus) => "/v1/payments/card/status/{id}",
+            (Provider::Exirom, Route::ApmPayment) => "/v1/payments/apm",
+            (Provider::Pledg, Route::PurchaseLink) => "/api/purchase_link/",
+            (Provider::Bursagb, Route::CustomerGet) => "/Customer/Get",
+            (Provider::Axept, Route::TransactionStart) => "/transaction",
+            (Provider::Axept, Route::TransactionList) => "/Transaction",
+            (Provider::Axept, Route::TransactionGet) => "/Transaction/{uti}",
             (_, Route::Protected) => "/sandbox/protected",
             _ => return None,
         };
@@ -143,16 +164,40 @@ pub enum Route {
     SupplierProductsList,
     /// sandbox-only `GET {base}/sandbox/protected` (every provider).
     Protected,
+    /// exirom `POST /v1/payments/card`.
+    CardPayment,
+    /// exirom `GET /v1/payments/card/status/{id}`.
+    CardPaymentStatus,
+    /// axept `POST /transaction`.
+    TransactionStart,
+    /// axept `GET /Transaction`.
+    TransactionList,
+    /// axept `GET /Transaction/{uti}`.
+    TransactionGet,
+    /// bursagb `GET /Customer/Get`.
+    CustomerGet,
+    /// pledg `POST /api/purchase_link/` (signed).
+    PurchaseLink,
+    /// exirom `POST /v1/payments/apm` (checksummed).
+    ApmPayment,
 }
 
 impl Route {
-    pub const ALL: [Route; 6] = [
+    pub const ALL: [Route; 14] = [
         Route::Login,
         Route::Refresh,
         Route::CustomerCreate,
         Route::OrdersCreate,
         Route::SupplierProductsList,
         Route::Protected,
+        Route::CardPayment,
+        Route::CardPaymentStatus,
+        Route::TransactionStart,
+        Route::TransactionList,
+        Route::TransactionGet,
+        Route::CustomerGet,
+        Route::PurchaseLink,
+        Route::ApmPayment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -163,6 +208,14 @@ impl Route {
             Route::OrdersCreate => "orders_create",
             Route::SupplierProductsList => "supplier_products_list",
             Route::Protected => "protected",
+            Route::CardPayment => "card_payment",
+            Route::CardPaymentStatus => "card_payment_status",
+            Route::TransactionStart => "transaction_start",
+            Route::TransactionList => "transaction_list",
+            Route::TransactionGet => "transaction_get",
+            Route::CustomerGet => "customer_get",
+            Route::PurchaseLink => "purchase_link",
+            Route::ApmPayment => "apm_payment",
         }
     }
 
@@ -311,6 +364,7 @@ impl<'de> Deserialize<'de> for RetryAfter {
 /// - `token_without_exp` / `expired_token`: the request is processed; the token it issues lacks
 ///   `exp` / is already expired at issue (`iat` = now - lifetime - 60 s). Body expiry fields stay
 ///   consistent with the server's view (for an expired token they lie in the past).
+/// - `respond_after`: the request is processed, then the answer is delayed.
 /// - `retry_after` / `retry_after_ms` alone (no status) add headers to the normal response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -326,6 +380,11 @@ pub struct Fault {
     pub wrong_content_type: bool,
     pub token_without_exp: bool,
     pub expired_token: bool,
+    /// The request IS processed (to completion, even if the client gives
+    /// up), then the answer waits this long: a client timeout after the
+    /// side effect, the case idempotency keys exist for.
+    #[serde(rename = "respond_after_ms", with = "opt_duration_ms")]
+    pub respond_after: Option<Duration>,
 }
 
 mod opt_duration_ms {
@@ -357,6 +416,13 @@ impl Fault {
         }
     }
     /// Delay the response by `d` (the request is then processed normally).
+    /// Process the request, then wait `d` before answering.
+    pub fn respond_after(d: Duration) -> Fault {
+        Fault {
+            respond_after: Some(d),
+            ..Fault::default()
+        }
+    }
     pub fn latency(d: Duration) -> Fault {
         Fault {
             latency: Some(d),

@@ -114,6 +114,8 @@ fn client(args: &HashMap<String, String>, store: Option<Arc<RedisStore>>) -> Cli
                 .credentials(pledg::Credentials {
                     api_key: arg(args, "api-key").to_string(),
                     api_secret: Secret::new(arg(args, "api-secret")),
+                    secret_key: None,
+                    dashboard: None,
                 })
                 .retry_policy(policy);
             if let Some(s) = store {

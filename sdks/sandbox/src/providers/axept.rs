@@ -5,9 +5,11 @@
 use axum::http::{StatusCode, header};
 use serde_json::{Map, Value, json};
 
+use super::check::{self, Kind, Rule, STR, str_len};
 use super::{Bearer, Ctx, Reply};
 use crate::jwt::TokenError;
-use crate::state::{Inner, rfc3339_secs};
+use crate::resources::MAX_PER_KIND;
+use crate::state::{Inner, lock, rfc3339_secs};
 use crate::types::{Provider, Variant};
 
 const ISSUER: &str = "https://sandbox-axeptconnectcloudmerchant.test";
@@ -122,4 +124,169 @@ pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
             r#"Bearer error="invalid_token", error_description="The signature is invalid""#,
         ),
     }
+}
+
+/// The bearer check of every axept operation.
+async fn bearer(st: &Inner, ctx: &Ctx) -> Result<(), Reply> {
+    match protected(
+        st,
+        Ctx {
+            uri: ctx.uri.clone(),
+            headers: ctx.headers.clone(),
+            body: bytes::Bytes::new(),
+            token_mode: ctx.token_mode,
+        },
+    )
+    .await
+    {
+        r if r.status.is_success() => Ok(()),
+        r => Err(r),
+    }
+}
+
+const START_RULES: &[Rule] = &[
+    ("uti", str_len(1, 36), true),
+    ("webHookUrl", str_len(0, 250), false),
+    ("tid", STR, false),
+    ("expirationDate", STR, false),
+    ("reference", str_len(0, 50), false),
+    ("transType", STR, false),
+    (
+        "amountTrans",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+    (
+        "amountGratuity",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+    ("posSignatureCheck", Kind::Bool, false),
+];
+
+/// `POST /transaction`: stores the transaction under its `uti` (the same
+/// request again → the same answer; a reused `uti` with another body → 409). The sandbox completes it at once: `Complete`, approved.
+pub(crate) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    if !ctx.is_json() {
+        return bad_request("Content-Type must be application/json").authenticated();
+    }
+    let body = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => return bad_request("The request body must be a JSON object.").authenticated(),
+        Err(e) => return bad_request(&e).authenticated(),
+    };
+    if let Err((field, problem)) = check::fields(&body, START_RULES) {
+        return field_error(&field, &format!("The {field} field {problem}.")).authenticated();
+    }
+    if let Some(Value::String(url)) = body.get("webHookUrl")
+        && !url.starts_with("https://")
+    {
+        return field_error("webHookUrl", "The webHookUrl must use https.").authenticated();
+    }
+    let uti = body
+        .get("uti")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let request = Value::Object(body.clone());
+    let mut all = lock(&st.resources.transactions);
+    if let Some(existing) = all.get(&uti) {
+        let same = lock(&st.resources.transaction_requests).get(&uti) == Some(&request);
+        return if same {
+            Reply::ok(existing.clone()).authenticated()
+        } else {
+            error(StatusCode::CONFLICT, "uti already used").authenticated()
+        };
+    }
+    if all.len() >= MAX_PER_KIND {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable");
+    }
+    let mut tx = json!({
+        "uti": uti,
+        "transType": body.get("transType").cloned().unwrap_or(json!("SALE")),
+        "transApproved": true,
+        "transPartiallyApproved": false,
+        "transCancelled": false,
+        "status": "Complete",
+    });
+    for k in ["amountTrans", "reference", "tid"] {
+        if let Some(v) = body.get(k) {
+            tx[k] = v.clone();
+        }
+    }
+    lock(&st.resources.transaction_requests).insert(uti.clone(), request);
+    all.insert(uti, tx.clone());
+    drop(all);
+    st.resources.count_created(Provider::Axept);
+    Reply::ok(tx).authenticated()
+}
+
+pub(crate) async fn transaction_get(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    let uti = ctx.last_segment();
+    match lock(&st.resources.transactions).get(&uti) {
+        Some(tx) => Reply::ok(tx.clone()).authenticated(),
+        None => error(StatusCode::NOT_FOUND, "Transaction not found").authenticated(),
+    }
+}
+
+/// `GET /Transaction?PageNumber&PageSize`: a page of every transaction,
+/// paging in `X-Pagination`.
+pub(crate) async fn transaction_list(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    let int = |name: &str, default: i64, max: i64| -> Result<i64, Reply> {
+        match ctx.query(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(
+                    field_error(name, &format!("The value '{v}' is not valid for {name}."))
+                        .authenticated(),
+                ),
+            },
+        }
+    };
+    let page = match int("PageNumber", 1, i64::from(i32::MAX)) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let size = match int("PageSize", 20, 100) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let all = lock(&st.resources.transactions);
+    let total = all.len() as i64;
+    let skip = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let items: Vec<Value> = all
+        .values()
+        .skip(skip)
+        .take(usize::try_from(size).unwrap_or(100))
+        .cloned()
+        .collect();
+    drop(all);
+    let paging = json!({
+        "totalCount": total,
+        "pageSize": size,
+        "currentPage": page,
+        "totalPages": (total + size - 1) / size,
+    });
+    Reply::ok(Value::Array(items))
+        .header(
+            axum::http::HeaderName::from_static("x-pagination"),
+            &paging.to_string(),
+        )
+        .authenticated()
 }

@@ -147,7 +147,7 @@ fn has_scope(v: &Verified, scope: &str) -> bool {
 }
 
 /// Checks an order body: `items` (non-empty, each `{productId: str, quantity: int >= 1}`),
-/// `currency` (3 letters), optional `customerId` / `note` strings.
+/// `currency` (3 letters), `customerId` string, optional `note` string.
 fn check_order(obj: &Map<String, Value>) -> Result<(), String> {
     match obj.get("currency") {
         Some(Value::String(c)) if c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()) => {}
@@ -178,12 +178,16 @@ fn check_order(obj: &Map<String, Value>) -> Result<(), String> {
             return Err(format!("items[{i}].quantity must be an integer >= 1"));
         }
     }
-    for f in ["customerId", "note"] {
-        if let Some(v) = obj.get(f)
-            && !(v.is_string() || v.is_null())
-        {
-            return Err(format!("{f} must be a string"));
-        }
+    // `customerId` is required, `note` optional; neither is nullable.
+    match obj.get("customerId") {
+        Some(Value::String(_)) => {}
+        None | Some(Value::Null) => return Err("customerId is required".into()),
+        Some(_) => return Err("customerId must be a string".into()),
+    }
+    match obj.get("note") {
+        None | Some(Value::String(_)) => {}
+        Some(Value::Null) => return Err("note must not be null".into()),
+        Some(_) => return Err("note must be a string".into()),
     }
     Ok(())
 }
@@ -246,10 +250,10 @@ fn catalogue() -> Vec<Value> {
 
 fn paging(obj: &Map<String, Value>, name: &str, default: i64, max: i64) -> Result<i64, String> {
     match obj.get(name) {
-        None | Some(Value::Null) => Ok(default),
+        None => Ok(default),
+        Some(Value::Null) => Err(format!("{name} must not be null")),
         Some(v) => match v.as_i64() {
             Some(n) if (1..=max).contains(&n) => Ok(n),
-            _ if max == i64::MAX => Err(format!("{name} must be an integer >= 1")),
             _ => Err(format!("{name} must be between 1 and {max}")),
         },
     }
@@ -272,18 +276,17 @@ pub(crate) async fn supplier_products(st: &Inner, ctx: Ctx) -> Reply {
             CODE_FORBIDDEN,
         );
     }
-    let mut filter = Map::new();
-    if !ctx.body.iter().all(u8::is_ascii_whitespace) {
-        if !ctx.is_json() {
-            return bad_request("Content-Type must be application/json").authenticated();
-        }
-        match ctx.json() {
-            Ok(Value::Object(o)) => filter = o,
-            Ok(_) => return bad_request("Request body must be a JSON object").authenticated(),
-            Err(e) => return bad_request(&e).authenticated(),
-        }
+    // The spec's request body is required: an empty body is refused.
+    if !ctx.is_json() {
+        return bad_request("Content-Type must be application/json").authenticated();
     }
-    let page = match paging(&filter, "page", 1, i64::MAX) {
+    let filter = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => return bad_request("Request body must be a JSON object").authenticated(),
+        Err(e) => return bad_request(&e).authenticated(),
+    };
+    // `page` is an int32 in the spec.
+    let page = match paging(&filter, "page", 1, i64::from(i32::MAX)) {
         Ok(p) => p,
         Err(e) => return bad_request(&e).authenticated(),
     };
@@ -312,4 +315,38 @@ pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
         .authenticated(),
         Err(r) => r,
     }
+}
+
+/// `GET /Customer/Get`: the customer behind the bearer token.
+pub(crate) async fn customer_get(st: &Inner, ctx: Ctx) -> Reply {
+    let v = match bearer(st, &ctx).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let region = match ctx.header("h-region-code").map(str::trim) {
+        None | Some("") => v
+            .str_claim("region")
+            .unwrap_or(&st.cfg.bursagb.default_region)
+            .to_owned(),
+        Some(r) if r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()) => {
+            r.to_ascii_uppercase()
+        }
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Invalid h-region-code header",
+                CODE_REGION,
+            )
+            .authenticated();
+        }
+    };
+    let claim = |k: &str| json!(v.str_claim(k).unwrap_or_default());
+    ok(json!({
+        "customerId": v.sub(),
+        "email": claim("email"),
+        "tenant": claim("tenant"),
+        "region": region,
+        "role": claim("role"),
+    }))
+    .authenticated()
 }

@@ -4,9 +4,11 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
+use super::check::{self, Kind, Rule, STR, str_len};
 use super::{Bearer, Ctx, Reply, str_field};
-use crate::jwt::TokenError;
-use crate::state::Inner;
+use crate::jwt::{TokenError, Verified};
+use crate::resources::{MAX_PER_KIND, Payment};
+use crate::state::{Inner, lock};
 use crate::types::{Provider, Variant};
 
 const ISSUER: &str = "https://sandbox.api.exirom.com";
@@ -82,25 +84,360 @@ pub(crate) async fn login(st: &Inner, ctx: Ctx) -> Reply {
     Reply::ok(body).login(&key)
 }
 
-pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
+/// The bearer check every exirom operation makes.
+async fn bearer(st: &Inner, ctx: &Ctx) -> Result<Verified, Reply> {
     let token = match ctx.bearer() {
         Bearer::Token(t) => t,
-        Bearer::Missing => return unauthorized("Authorization header is missing"),
+        Bearer::Missing => return Err(unauthorized("Authorization header is missing")),
         Bearer::OtherScheme => {
-            return unauthorized("Authorization header must be 'Bearer {token}'");
+            return Err(unauthorized(
+                "Authorization header must be 'Bearer {token}'",
+            ));
         }
     };
-    match st.verify(Provider::Exirom, &token, "access").await {
+    st.verify(Provider::Exirom, &token, "access")
+        .await
+        .map_err(|e| match e {
+            TokenError::Expired { .. } => unauthorized("Token has expired"),
+            TokenError::Revoked => unauthorized("Token has been revoked"),
+            TokenError::Missing => unauthorized("Authorization header is missing"),
+            TokenError::Invalid(_) => unauthorized("Invalid token"),
+        })
+}
+
+pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
+    match bearer(st, &ctx).await {
         Ok(v) => {
             Reply::ok(json!({"ok": true, "sub": v.sub(), "provider": "exirom"})).authenticated()
         }
-        Err(TokenError::Expired { .. }) => unauthorized("Token has expired"),
-        Err(TokenError::Revoked) => unauthorized("Token has been revoked"),
-        Err(TokenError::Missing) => unauthorized("Authorization header is missing"),
-        Err(TokenError::Invalid(_)) => unauthorized("Invalid token"),
+        Err(r) => r,
     }
+}
+
+const PAYMENT_RULES: &[Rule] = &[
+    ("requestId", str_len(1, 64), true),
+    ("mid", str_len(1, usize::MAX), true),
+    ("amount", str_len(1, usize::MAX), true),
+    ("currency", str_len(3, 3), true),
+    ("card", Kind::Object, true),
+    ("billingDetails", Kind::Object, true),
+    ("order", Kind::Object, true),
+    ("device", Kind::Object, true),
+    ("lang", STR, false),
+    ("callbackUrl", STR, false),
+    ("successRedirectUrl", STR, false),
+    ("failureRedirectUrl", STR, false),
+    ("kycVerified", Kind::Bool, false),
+    (
+        "previousPaymentCount",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+    ("metadata", Kind::StringMap, false),
+];
+
+const CARD_RULES: &[Rule] = &[
+    ("number", str_len(12, 19), true),
+    ("expiryMonth", str_len(1, 2), true),
+    ("expiryYear", str_len(2, 4), true),
+    ("cvv", str_len(3, 4), true),
+    ("holderName", STR, false),
+];
+
+const BILLING_RULES: &[Rule] = &[
+    ("firstName", STR, false),
+    ("lastName", STR, false),
+    ("email", STR, false),
+    ("country", STR, false),
+    ("city", STR, false),
+    ("address", STR, false),
+    ("postalCode", STR, false),
+    ("phone", STR, false),
+];
+
+const ORDER_RULES: &[Rule] = &[("description", STR, false)];
+const DEVICE_RULES: &[Rule] = &[("ipAddress", STR, false), ("userAgent", STR, false)];
+
+/// Every schema rule of a card payment, nested objects included.
+fn check_payment(obj: &Map<String, Value>) -> Result<(), (String, String)> {
+    check::fields(obj, PAYMENT_RULES)?;
+    for (name, rules) in [
+        ("card", CARD_RULES),
+        ("billingDetails", BILLING_RULES),
+        ("order", ORDER_RULES),
+        ("device", DEVICE_RULES),
+    ] {
+        if let Some(inner) = check::object(obj, name) {
+            check::fields(inner, rules).map_err(|(f, m)| (format!("{name}.{f}"), m))?;
+        }
+    }
+    Ok(())
+}
+
+/// `"10.00"`: digits, optionally a dot and one or two digits.
+fn is_decimal_amount(s: &str) -> bool {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    !whole.is_empty()
+        && whole.len() <= 15
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && (1..=2).contains(&frac.len())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub(crate) async fn card_payment(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    if !ctx.is_json() {
+        return validation(vec![(
+            "Content-Type".into(),
+            "must be application/json".into(),
+        )])
+        .authenticated();
+    }
+    let body = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => {
+            return validation(vec![("body".into(), "must be a JSON object".into())])
+                .authenticated();
+        }
+        Err(e) => return validation(vec![("body".into(), e)]).authenticated(),
+    };
+    if let Err(e) = check_payment(&body) {
+        return validation(vec![e]).authenticated();
+    }
+    let field = |n: &str| body.get(n).and_then(Value::as_str).unwrap_or_default();
+    let request_id = field("requestId").to_owned();
+    let amount = field("amount").to_owned();
+    let currency = field("currency").to_owned();
+    let request = Value::Object(body.clone());
+    let res = &st.resources;
+    let mut payments = lock(&res.payments);
+    if let Some(existing) = payments.get(&request_id) {
+        // The provider's idempotency: same request → the original answer.
+        return if existing.request == request {
+            Reply::ok(existing.answer.clone()).authenticated()
+        } else {
+            error(
+                StatusCode::CONFLICT,
+                "requestId already used for a different request",
+                Vec::new(),
+            )
+            .authenticated()
+        };
+    }
+    if !is_decimal_amount(&amount) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount must be a decimal string such as 10.00",
+            vec![("amount".into(), "not a decimal amount".into())],
+        )
+        .authenticated();
+    }
+    if payments.len() >= MAX_PER_KIND {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            Vec::new(),
+        )
+        .authenticated();
+    }
+    let transaction_id = res.next_id("txn_");
+    let number = check::object(&body, "card")
+        .and_then(|c| c.get("number"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut answer = json!({
+        "transactionId": transaction_id,
+        "requestId": request_id,
+        "amount": amount,
+        "currency": currency,
+    });
+    // Test cards: …0002 is declined (still a 200), …3220 asks for 3-D Secure.
+    let status = if number.ends_with("0002") {
+        answer["declineCode"] = json!("05");
+        "DECLINED"
+    } else if number.ends_with("3220") {
+        answer["challengeUrl"] = json!(format!(
+            "https://sandbox.api.exirom.com/3ds/challenge/{transaction_id}"
+        ));
+        "CUSTOMER_VERIFICATION"
+    } else {
+        "APPROVED"
+    };
+    answer["transactionStatus"] = json!(status);
+    payments.insert(
+        request_id.clone(),
+        Payment {
+            request,
+            answer: answer.clone(),
+        },
+    );
+    drop(payments);
+    lock(&res.payment_ids).insert(transaction_id, request_id);
+    res.count_created(Provider::Exirom);
+    Reply::ok(answer).authenticated()
+}
+
+pub(crate) async fn card_payment_status(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    let id = ctx.last_segment();
+    match st.resources.payment_by_transaction(&id) {
+        Some(p) => {
+            let mut status = json!({
+                "transactionId": p.answer["transactionId"],
+                "transactionStatus": p.answer["transactionStatus"],
+            });
+            if let Some(code) = p.answer.get("declineCode") {
+                status["declineCode"] = code.clone();
+            }
+            Reply::ok(status).authenticated()
+        }
+        None => error(StatusCode::NOT_FOUND, "Payment not found", Vec::new()).authenticated(),
+    }
+}
+
+/// A signed callback for the payment `transaction_id`: its JSON body and
+/// the `X-Checksum` header (Base64 HMAC-SHA256 with the merchant secret
+/// over `accountId|amount|currency|requestId`).
+pub(crate) fn callback(st: &Inner, transaction_id: &str) -> Option<(Vec<u8>, String)> {
+    let p = st.resources.payment_by_transaction(transaction_id)?;
+    let account_id = p.request.get("mid")?.as_str()?.to_owned();
+    let body = json!({
+        "accountId": account_id,
+        "requestId": p.answer["requestId"],
+        "transactionId": p.answer["transactionId"],
+        "transactionStatus": p.answer["transactionStatus"],
+        "amount": p.answer["amount"],
+        "currency": p.answer["currency"],
+    });
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    let message = [
+        text("accountId"),
+        text("amount"),
+        text("currency"),
+        text("requestId"),
+    ]
+    .join("|");
+    let secret = st.with_accounts(|a| a.exirom_secret.clone());
+    let checksum = crate::signatures::hmac_base64(secret.as_bytes(), message.as_bytes());
+    Some((body.to_string().into_bytes(), checksum))
 }
 
 fn unauthorized(message: &str) -> Reply {
     error(StatusCode::UNAUTHORIZED, message, Vec::new())
+}
+
+const APM_RULES: &[Rule] = &[
+    ("requestId", str_len(1, 64), true),
+    ("accountId", str_len(1, usize::MAX), true),
+    ("currency", str_len(3, 3), true),
+    ("paymentMethod", str_len(1, usize::MAX), true),
+    ("callbackUrl", STR, false),
+    ("checksum", STR, false),
+];
+
+/// `POST /v1/payments/apm`: bearer, then `checksum` = Base64(HMAC-SHA256(merchant secret,
+/// `accountId|amount|currency|requestId`)) over the amount as the body writes it (decimal
+/// string or integer minor units). Missing checksum → 400, wrong → 403. `requestId` is
+/// idempotent like card payments.
+pub(crate) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    if !ctx.is_json() {
+        return validation(vec![(
+            "Content-Type".into(),
+            "must be application/json".into(),
+        )])
+        .authenticated();
+    }
+    let body = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => {
+            return validation(vec![("body".into(), "must be a JSON object".into())])
+                .authenticated();
+        }
+        Err(e) => return validation(vec![("body".into(), e)]).authenticated(),
+    };
+    if let Err(e) = check::fields(&body, APM_RULES) {
+        return validation(vec![e]).authenticated();
+    }
+    let amount = match body.get("amount") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v >= 1 && v <= i64::MAX as u64) => {
+            n.to_string()
+        }
+        None => return validation(vec![("amount".into(), "is required".into())]).authenticated(),
+        Some(_) => {
+            return validation(vec![(
+                "amount".into(),
+                "must be a decimal string or an integer of minor units >= 1".into(),
+            )])
+            .authenticated();
+        }
+    };
+    let field = |n: &str| body.get(n).and_then(Value::as_str).unwrap_or_default();
+    let Some(checksum) = body.get("checksum").and_then(Value::as_str) else {
+        return validation(vec![("checksum".into(), "is required".into())]).authenticated();
+    };
+    let message = [
+        field("accountId"),
+        &amount,
+        field("currency"),
+        field("requestId"),
+    ]
+    .join("|");
+    let secret = st.with_accounts(|a| a.exirom_secret.clone());
+    let expected = crate::signatures::hmac_base64(secret.as_bytes(), message.as_bytes());
+    if !crate::signatures::ct_eq(expected.as_bytes(), checksum.as_bytes()) {
+        return error(StatusCode::FORBIDDEN, "Invalid checksum", Vec::new()).authenticated();
+    }
+    let request_id = field("requestId").to_owned();
+    let request = Value::Object(body.clone());
+    let res = &st.resources;
+    let mut payments = lock(&res.payments);
+    if let Some(existing) = payments.get(&request_id) {
+        return if existing.request == request {
+            Reply::ok(existing.answer.clone()).authenticated()
+        } else {
+            error(
+                StatusCode::CONFLICT,
+                "requestId already used for a different request",
+                Vec::new(),
+            )
+            .authenticated()
+        };
+    }
+    if payments.len() >= MAX_PER_KIND {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            Vec::new(),
+        )
+        .authenticated();
+    }
+    let transaction_id = res.next_id("txn_");
+    let answer = json!({
+        "transactionId": transaction_id,
+        "requestId": request_id,
+        "transactionStatus": "PENDING",
+        "redirectUrl": format!("https://sandbox.api.exirom.com/apm/redirect/{transaction_id}"),
+    });
+    payments.insert(
+        request_id.clone(),
+        Payment {
+            request,
+            answer: answer.clone(),
+        },
+    );
+    drop(payments);
+    lock(&res.payment_ids).insert(transaction_id, request_id);
+    res.count_created(Provider::Exirom);
+    Reply::ok(answer).authenticated()
 }

@@ -233,8 +233,12 @@ pub(crate) async fn customer_create(st: &Inner, ctx: Ctx) -> Reply {
         Ok(None) => return validation("email should not be empty").authenticated(),
         Err(_) => return validation("email must be a string").authenticated(),
     }
+    // No field of `CreateCustomerRequest` is nullable: `null` is a wrong type.
     for (k, v) in &obj {
-        if !(v.is_string() || v.is_null()) {
+        if v.is_null() {
+            return validation(&format!("{k} must not be null")).authenticated();
+        }
+        if !v.is_string() {
             return validation(&format!("{k} must be a string")).authenticated();
         }
     }

@@ -3,6 +3,7 @@
 
 pub(crate) mod axept;
 pub(crate) mod bursagb;
+pub(crate) mod check;
 pub(crate) mod exirom;
 pub(crate) mod institution;
 pub(crate) mod pledg;
@@ -18,6 +19,7 @@ use crate::types::{Provider, Route};
 /// What the request-pipeline hands a provider handler.
 #[derive(Debug)]
 pub(crate) struct Ctx {
+    pub uri: axum::http::Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub token_mode: TokenMode,
@@ -103,6 +105,23 @@ pub(crate) enum Bearer {
 }
 
 impl Ctx {
+    /// The last segment of the request path (a `{id}` / `{uti}` parameter),
+    /// percent-decoded.
+    pub fn last_segment(&self) -> String {
+        let raw = self.uri.path().rsplit('/').next().unwrap_or_default();
+        form_urlencoded::parse(format!("x={raw}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The first value of a query parameter.
+    pub fn query(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.uri.query().unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -170,7 +189,11 @@ pub(crate) fn str_field<'a>(
 /// Method each route answers.
 pub(crate) fn method_of(r: Route) -> Method {
     match r {
-        Route::Protected => Method::GET,
+        Route::Protected
+        | Route::CardPaymentStatus
+        | Route::TransactionList
+        | Route::TransactionGet
+        | Route::CustomerGet => Method::GET,
         _ => Method::POST,
     }
 }
@@ -196,6 +219,14 @@ pub(crate) async fn handle(st: &Inner, p: Provider, r: Route, ctx: Ctx) -> Reply
         (Provider::Bursagb, Route::Protected) => bursagb::protected(st, ctx).await,
         (Provider::Axept, Route::Login) => axept::authenticate(st, ctx).await,
         (Provider::Axept, Route::Protected) => axept::protected(st, ctx).await,
+        (Provider::Exirom, Route::CardPayment) => exirom::card_payment(st, ctx).await,
+        (Provider::Exirom, Route::CardPaymentStatus) => exirom::card_payment_status(st, ctx).await,
+        (Provider::Exirom, Route::ApmPayment) => exirom::apm_payment(st, ctx).await,
+        (Provider::Pledg, Route::PurchaseLink) => pledg::purchase_link(st, ctx).await,
+        (Provider::Bursagb, Route::CustomerGet) => bursagb::customer_get(st, ctx).await,
+        (Provider::Axept, Route::TransactionStart) => axept::transaction_start(st, ctx).await,
+        (Provider::Axept, Route::TransactionList) => axept::transaction_list(st, ctx).await,
+        (Provider::Axept, Route::TransactionGet) => axept::transaction_get(st, ctx).await,
         _ => error(p, Some(r), StatusCode::NOT_FOUND, "Not Found"),
     }
 }

@@ -5,11 +5,14 @@
 use axum::http::{StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 
+use super::check::{self, Kind, Rule, STR, str_len};
 use super::{Bearer, Ctx, Reply};
 use crate::jwt::TokenError;
-use crate::state::Inner;
+use crate::resources::MAX_PER_KIND;
+use crate::signatures::{SignatureError, sign_hs256, verify_hs256};
+use crate::state::{Inner, lock};
 use crate::types::Provider;
 
 pub(crate) fn error(status: StatusCode, code: &str, description: &str) -> Reply {
@@ -114,6 +117,23 @@ pub(crate) async fn token(st: &Inner, ctx: Ctx) -> Reply {
 
 pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
     let unauthorized = |d: &str| error(StatusCode::UNAUTHORIZED, "invalid_token", d);
+    // Dashboard credentials (HTTP Basic) are the other mechanism this route
+    // accepts: the pages name no endpoint for them.
+    if let Some((user, password)) = basic(&ctx) {
+        let cfg = &st.cfg.pledg;
+        let ok = ct_eq(&user, &cfg.dashboard_user) & ct_eq(&password, &cfg.dashboard_password);
+        return if ok {
+            Reply::ok(json!({"ok": true, "sub": user, "provider": "pledg",
+                             "mechanism": "dashboard_basic"}))
+            .authenticated()
+        } else {
+            error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Dashboard authentication failed",
+            )
+        };
+    }
     let token = match ctx.bearer() {
         Bearer::Token(t) => t,
         Bearer::Missing => return unauthorized("Missing bearer token"),
@@ -129,4 +149,114 @@ pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
         Err(TokenError::Revoked) => unauthorized("The access token has been revoked"),
         Err(_) => unauthorized("The access token is invalid"),
     }
+}
+
+/// Equality whose time does not depend on where the strings differ.
+fn ct_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+const PURCHASE_RULES: &[Rule] = &[
+    ("merchant_uid", str_len(1, usize::MAX), true),
+    ("title", str_len(1, usize::MAX), true),
+    ("reference", str_len(1, usize::MAX), true),
+    (
+        "amount_cents",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        true,
+    ),
+    ("currency", str_len(3, 3), true),
+    ("email", STR, false),
+    ("purchase_link_settings", Kind::Object, false),
+];
+
+const SETTINGS_RULES: &[Rule] = &[("expiration_days", Kind::Int { min: 1, max: 365 }, false)];
+
+/// `POST /api/purchase_link/?signature=<jwt>`: the JWT (HS256, merchant's
+/// secret key) must verify, be unexpired, and its `data` must equal the body.
+pub(crate) async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
+    let bad_signature = |d: &str| error(StatusCode::UNAUTHORIZED, "invalid_signature", d);
+    let Some(signature) = ctx.query("signature") else {
+        return bad_signature("The signature parameter is required");
+    };
+    let cfg = &st.cfg.pledg;
+    let claims = match verify_hs256(&cfg.secret_key, &signature, st.now_secs()) {
+        Ok(c) => c,
+        Err(SignatureError::Expired) => return bad_signature("The signature has expired"),
+        Err(SignatureError::Missing) => {
+            return bad_signature("The signature parameter is required");
+        }
+        Err(SignatureError::Invalid) => return bad_signature("The signature does not verify"),
+    };
+    if !ctx.is_json() {
+        return invalid_request("Content-Type must be application/json").authenticated();
+    }
+    let body = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => return invalid_request("The body must be a JSON object").authenticated(),
+        Err(e) => return invalid_request(&e).authenticated(),
+    };
+    if claims.get("data") != Some(&Value::Object(body.clone())) {
+        return invalid_request("The body differs from the signed data").authenticated();
+    }
+    let checked = check::fields(&body, PURCHASE_RULES).and_then(|()| {
+        match check::object(&body, "purchase_link_settings") {
+            Some(settings) => check::fields(settings, SETTINGS_RULES)
+                .map_err(|(f, m)| (format!("purchase_link_settings.{f}"), m)),
+            None => Ok(()),
+        }
+    });
+    if let Err((field, message)) = checked {
+        return invalid_request(&format!("{field} {message}")).authenticated();
+    }
+    if body.get("merchant_uid").and_then(Value::as_str) != Some(cfg.merchant_uid.as_str()) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "The secret key does not belong to this merchant",
+        );
+    }
+    let mut links = lock(&st.resources.purchase_links);
+    if links.len() >= MAX_PER_KIND {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "Too many purchase links",
+        );
+    }
+    let uid = st.resources.next_id("pl_");
+    let link = json!({
+        "uid": uid,
+        "url": format!("https://staging.front.ecard.pledg.co/purchase/{uid}"),
+        "merchant_uid": body["merchant_uid"],
+        "reference": body["reference"],
+        "amount_cents": body["amount_cents"],
+        "currency": body["currency"],
+    });
+    links.insert(uid, link.clone());
+    drop(links);
+    st.resources.count_created(Provider::Pledg);
+    Reply::ok(link).authenticated()
+}
+
+/// A signed notification `{"signature": <jwt>}` about purchase link `uid`:
+/// HS256 with the merchant's secret key, claims `{id, reference, status,
+/// iat, exp}` (one day, like the request signatures).
+pub(crate) fn notification(st: &Inner, uid: &str, status: &str) -> Option<Vec<u8>> {
+    let link = lock(&st.resources.purchase_links).get(uid).cloned()?;
+    let now = st.now_secs();
+    let claims = json!({
+        "id": uid,
+        "reference": link["reference"],
+        "status": status,
+        "amount_cents": link["amount_cents"],
+        "iat": now,
+        "exp": now + 86_400,
+    });
+    let jwt = sign_hs256(&st.cfg.pledg.secret_key, &claims);
+    Some(json!({"signature": jwt}).to_string().into_bytes())
 }

@@ -1,0 +1,204 @@
+//! Inbound callbacks: the sandbox signs them as the providers do and
+//! delivers them to a loopback server this test runs; the SDKs' verifiers
+//! accept the genuine ones and refuse tampered, replayed, expired and
+//! unsigned ones with a typed error.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::http::HeaderMap;
+use sandbox::{Provider, SignedCallback};
+use serde_json::json;
+use workspace_tests::support::{AnyClient, Env};
+
+/// What the receiver got: raw body and headers of each POST.
+type Inbox = Arc<Mutex<Vec<(Vec<u8>, HeaderMap)>>>;
+
+/// A loopback HTTP server that records every POST; returns its URL.
+async fn receiver() -> (String, Inbox, tokio::task::JoinHandle<()>) {
+    let inbox: Inbox = Arc::default();
+    let sink = inbox.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push((body.to_vec(), headers));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, inbox, task)
+}
+
+async fn deliver(env: &Env, url: &str, cb: &SignedCallback, inbox: &Inbox) -> (Vec<u8>, HeaderMap) {
+    assert_eq!(env.sandbox.deliver(url, cb).await, Ok(200));
+    inbox.lock().unwrap().pop().expect("delivered")
+}
+
+#[tokio::test]
+async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
+    let env = Env::start().await;
+    let AnyClient::Exirom(client) = env.client(Provider::Exirom) else {
+        unreachable!()
+    };
+    let body: exirom::types::CardPaymentRequest = serde_json::from_value(json!({
+        "requestId": "req-cb-1", "mid": "acc_001", "amount": "10.00", "currency": "EUR",
+        "card": {"number": "4111111111111111", "expiryMonth": "12", "expiryYear": "2030", "cvv": "123"},
+        "billingDetails": {}, "order": {}, "device": {}
+    }))
+    .unwrap();
+    let paid = client
+        .create_card_payment()
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let (url, inbox, server) = receiver().await;
+    let cb = env
+        .sandbox
+        .exirom_callback(&paid.transaction_id)
+        .expect("known payment");
+    let (raw, headers) = deliver(&env, &url, &cb, &inbox).await;
+
+    let sandbox::Credentials::Exirom {
+        merchant_secret, ..
+    } = env.sandbox.credentials(Provider::Exirom)
+    else {
+        unreachable!()
+    };
+    let verifier = exirom::CallbackVerifier::new(auth_runtime::Secret::new(merchant_secret));
+    let now = SystemTime::now();
+    let event = verifier
+        .verify(&raw, &headers, now)
+        .expect("genuine callback");
+    assert_eq!(
+        event.transaction_id.as_deref(),
+        Some(paid.transaction_id.as_str())
+    );
+    assert_eq!(event.transaction_status.as_deref(), Some("APPROVED"));
+    assert_eq!(
+        (event.amount.as_str(), event.request_id.as_str()),
+        ("10.00", "req-cb-1")
+    );
+
+    // The same callback again: a replay.
+    assert_eq!(
+        verifier.verify(&raw, &headers, now),
+        Err(exirom::CallbackError::Replayed)
+    );
+    // Tampered amount.
+    let tampered = String::from_utf8(raw.clone())
+        .unwrap()
+        .replace("10.00", "99.00");
+    assert_eq!(
+        verifier.verify(tampered.as_bytes(), &headers, now),
+        Err(exirom::CallbackError::BadSignature)
+    );
+    // Unsigned.
+    assert_eq!(
+        verifier.verify(&raw, &HeaderMap::new(), now),
+        Err(exirom::CallbackError::Unsigned)
+    );
+    // Another secret.
+    let other = exirom::CallbackVerifier::new(auth_runtime::Secret::new("other"));
+    assert_eq!(
+        other.verify(&raw, &headers, now),
+        Err(exirom::CallbackError::BadSignature)
+    );
+    server.abort();
+    env.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn pledg_notifications_verified_and_tampered_replayed_expired_unsigned_rejected() {
+    let env = Env::start().await;
+    let AnyClient::Pledg(client) = env.client(Provider::Pledg) else {
+        unreachable!()
+    };
+    let body: pledg::types::PurchaseLinkRequest = serde_json::from_value(json!({
+        "merchant_uid": env.sandbox.pledg_merchant_uid(), "title": "Sofa",
+        "reference": "order-cb", "amount_cents": 1000, "currency": "EUR"
+    }))
+    .unwrap();
+    let link = client
+        .create_purchase_link()
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let (url, inbox, server) = receiver().await;
+    let cb = env
+        .sandbox
+        .pledg_notification(&link.uid, "completed")
+        .expect("known link");
+    let (raw, headers) = deliver(&env, &url, &cb, &inbox).await;
+
+    let secret = auth_runtime::Secret::new(env.sandbox.pledg_secret_key());
+    let verifier = pledg::NotificationVerifier::new(secret.clone());
+    let now = SystemTime::now();
+    let event = verifier
+        .verify(&raw, &headers, now)
+        .expect("genuine notification");
+    assert_eq!(event.id.as_deref(), Some(link.uid.as_str()));
+    assert_eq!(event.reference.as_deref(), Some("order-cb"));
+    assert_eq!(event.status.as_deref(), Some("completed"));
+
+    assert_eq!(
+        verifier.verify(&raw, &headers, now),
+        Err(pledg::CallbackError::Replayed)
+    );
+    // Expired: verified two days later by a fresh verifier.
+    let later = pledg::NotificationVerifier::new(secret.clone());
+    assert_eq!(
+        later.verify(&raw, &headers, now + Duration::from_secs(2 * 24 * 3600)),
+        Err(pledg::CallbackError::Expired)
+    );
+    // Tampered: a claim of the payload changed, signature kept.
+    let outer: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    let jwt = outer["signature"].as_str().unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    claims["amount_cents"] = json!(1);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(claims.to_string()),
+        parts[2]
+    );
+    let fresh = pledg::NotificationVerifier::new(secret.clone());
+    assert_eq!(
+        fresh.verify(
+            json!({"signature": forged}).to_string().as_bytes(),
+            &headers,
+            now
+        ),
+        Err(pledg::CallbackError::BadSignature)
+    );
+    // Unsigned: no signature field.
+    assert_eq!(
+        fresh.verify(br#"{"id": "pl_1", "status": "completed"}"#, &headers, now),
+        Err(pledg::CallbackError::Unsigned)
+    );
+    // Not JSON at all, and oversized.
+    assert_eq!(
+        fresh.verify(b"\xff\x00", &headers, now),
+        Err(pledg::CallbackError::Malformed)
+    );
+    assert_eq!(
+        fresh.verify(&vec![b' '; 100 * 1024], &headers, now),
+        Err(pledg::CallbackError::Malformed)
+    );
+    server.abort();
+    env.sandbox.shutdown().await;
+}
