@@ -45,7 +45,7 @@ pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
 pub use security::{OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
-pub use store::{Record, TokenStore};
+pub use store::{Outcome, Record, TokenStore, Wanted};
 pub use token::{
     Issued, LEAD_JITTER, Lead, MIN_TOKEN_LIFETIME, Profile, REFRESH_COOL_DOWN, Token, TokenFlow,
     TokenManager,

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind};
 use crate::expiry::{self, Expiry, ExpiryHints, ExpirySource};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
-use crate::store::{FetchFn, Record, TokenStore, unix_ms};
+use crate::store::{FetchFn, Outcome, Record, TokenStore, Wanted, unix_ms};
 
 /// How far ahead of expiry a provider's tokens are refreshed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -420,19 +420,37 @@ impl TokenManager {
 
     /// Through the shared store: a token another process already fetched
     /// is reused; otherwise one process of the fleet fetches (with the
-    /// fleet's latest refresh token) and publishes the result.
+    /// fleet's latest refresh token) and publishes the result. A due but
+    /// unexpired stored token serves when the fetch fails or another
+    /// process is slow; a proactive refresh that finds the fleet busy keeps
+    /// the current token.
     async fn fetch_through_store(
         &self,
         store: &dyn TokenStore,
         state: &mut FetchState,
         rejected: Option<HeaderValue>,
     ) -> Result<Arc<Token>, Error> {
+        // A token of our own to keep serving (a proactive refresh).
+        let own = self.current.load_full().filter(|t| {
+            self.clock.now() < t.expiry.deadline && rejected.as_ref().is_none_or(|h| t.header != h)
+        });
         let clock = Arc::clone(&self.clock);
-        let usable = move |r: &Record| {
-            unix_ms(clock.wall()) < r.refresh_at_unix_ms
-                && rejected
-                    .as_ref()
-                    .is_none_or(|h| bearer_header(&r.access_token) != *h)
+        let not_rejected = move |r: &Record| {
+            rejected
+                .as_ref()
+                .is_none_or(|h| bearer_header(&r.access_token) != *h)
+        };
+        let wall_now = {
+            let clock = Arc::clone(&clock);
+            move || unix_ms(clock.wall())
+        };
+        let fresh = {
+            let (wall_now, not_rejected) = (wall_now.clone(), not_rejected.clone());
+            move |r: &Record| wall_now() < r.refresh_at_unix_ms && not_rejected(r)
+        };
+        let serviceable = {
+            let (wall_now, not_rejected) = (wall_now.clone(), not_rejected.clone());
+            move |r: &Record| wall_now() < r.expires_at_unix_ms && not_rejected(r)
         };
         // This process's refresh token may already be spent by another
         // process: only the stored (fleet-latest) one is used, so each
@@ -452,15 +470,45 @@ impl TokenManager {
                 let wall = unix_ms(self.clock.wall());
                 let lifetime_ms = expiry.lifetime.as_millis() as i64;
                 let lead_ms = self.lead(expiry.lifetime).as_millis() as i64;
+                let refresh_token = issued.refresh_token.or(scratch.refresh_token);
+                // A JWT refresh token says how long the store keeps it.
+                let refresh_token_expires_at_unix_ms = refresh_token
+                    .as_ref()
+                    .and_then(|rt| expiry::jwt_exp(rt.expose()))
+                    .map(|secs| secs.saturating_mul(1000));
                 Ok(Record {
                     access_token: issued.access_token,
-                    refresh_token: issued.refresh_token.or(scratch.refresh_token),
+                    refresh_token,
                     expires_at_unix_ms: wall + lifetime_ms,
                     refresh_at_unix_ms: wall + lifetime_ms - lead_ms,
+                    refresh_token_expires_at_unix_ms,
                 })
             })
         });
-        let record = store.get_or_fetch(&self.key, &usable, fetch).await?;
+        let wanted = Wanted {
+            fresh: &fresh,
+            serviceable: &serviceable,
+            give_up_when_busy: own.is_some(),
+        };
+        let (record, stale) = match store.get_or_fetch(&self.key, wanted, fetch).await? {
+            Outcome::Stored(r) | Outcome::Fetched(r) => (r, false),
+            Outcome::Stale { record, error } => {
+                if let Some(e) = error {
+                    warn!(provider = self.profile.name, kind = ?e.kind(), "token fetch failed; serving the stored token until it expires: {e}");
+                }
+                (record, true)
+            }
+            Outcome::Busy => {
+                if let Some(t) = own {
+                    return Ok(t);
+                }
+                return Err(Error::new(
+                    ErrorKind::Transient,
+                    self.profile.name,
+                    "another process is still fetching the token",
+                ));
+            }
+        };
         let now = self.clock.now();
         let wall = unix_ms(self.clock.wall());
         let until = |ms: i64| now + Duration::from_millis(ms.saturating_sub(wall).max(0) as u64);
@@ -475,7 +523,11 @@ impl TokenManager {
         if expiry.lifetime < MIN_TOKEN_LIFETIME {
             expiry.deadline = now + MIN_TOKEN_LIFETIME;
         }
-        let refresh_at = until(record.refresh_at_unix_ms).min(expiry.deadline);
+        let mut refresh_at = until(record.refresh_at_unix_ms).min(expiry.deadline);
+        if stale {
+            // Due already: try again after a pause, not on every call.
+            refresh_at = (now + REFRESH_COOL_DOWN).min(expiry.deadline);
+        }
         state.refresh_token = record.refresh_token;
         Ok(self.build(record.access_token, expiry, refresh_at))
     }
