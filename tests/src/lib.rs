@@ -1,5 +1,7 @@
 //! Tests only; see tests/.
+pub mod fleet;
 pub mod raw;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod support;
 
