@@ -26,6 +26,12 @@ use auth_runtime::{MetricsSnapshot, RetryPolicy, Sdk, Secret};
 use serde_json::json;
 
 fn main() {
+    // Warnings (a store outage, a failed fetch) go to stderr, for the test log.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let args = parse_args();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
