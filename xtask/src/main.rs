@@ -121,16 +121,16 @@ mod redis {
     use anyhow::{Result, bail};
     use std::process::Command;
 
-    /// `(binary, Debian package)`.
-    const NEEDED: &[(&str, &str)] = &[
-        ("redis-server", "redis-server"),
-        ("redis-cli", "redis-tools"),
-        ("openssl", "openssl"),
+    /// `(binary, its version argument, Debian package)`.
+    const NEEDED: &[(&str, &str, &str)] = &[
+        ("redis-server", "--version", "redis-server"),
+        ("redis-cli", "--version", "redis-tools"),
+        ("openssl", "version", "openssl"),
     ];
 
-    fn present(binary: &str) -> bool {
+    fn present(binary: &str, version: &str) -> bool {
         Command::new(binary)
-            .arg("--version")
+            .arg(version)
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false)
@@ -139,8 +139,8 @@ mod redis {
     fn missing() -> Vec<&'static str> {
         NEEDED
             .iter()
-            .filter(|(binary, _)| !present(binary))
-            .map(|(_, package)| *package)
+            .filter(|(binary, version, _)| !present(binary, version))
+            .map(|(_, _, package)| *package)
             .collect()
     }
 
