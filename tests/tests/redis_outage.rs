@@ -49,6 +49,10 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_and_restarted_fails_no_request() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("auth_runtime::redis_store=debug")
+        .with_test_writer()
+        .try_init();
     let mut redis = RedisServer::start();
     let mut cfg = SandboxConfig::default();
     cfg.pledg.token_lifetime = Duration::from_secs(2);

@@ -543,4 +543,97 @@ mod tests {
         assert_eq!(stats.redis_errors, 1, "{stats:?}");
         assert!(store.ping().await.is_err());
     }
+
+    #[test]
+    fn cluster_tls_and_naming_from_env() {
+        let k1 = STANDARD.encode([1u8; 32]);
+        let naming = STANDARD.encode([8u8; 32]);
+        let env = |pairs: Vec<(&'static str, String)>| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        };
+        let seeds = env(vec![
+            (ENV_URL, "redis://127.0.0.1:1, redis://127.0.0.1:2".into()),
+            (ENV_KEYS, format!("k1:{k1}")),
+        ]);
+        let cfg = RedisStoreConfig::from_env_with(&seeds)
+            .expect("valid")
+            .expect("configured");
+        assert!(cfg.cluster);
+        assert_eq!(cfg.urls().len(), 2);
+        assert!(cfg.naming_key.is_none() && cfg.ca_file.is_none());
+        RedisStore::new(cfg).expect("a cluster store, built lazily");
+
+        let flagged = env(vec![
+            (ENV_URL, "rediss://user:pw@127.0.0.1:1".into()),
+            (ENV_KEYS, format!("k1:{k1}")),
+            (ENV_CLUSTER, "true".into()),
+            (ENV_NAMING_KEY, naming.clone()),
+            (ENV_CA_FILE, "/nonexistent/ca.pem".into()),
+        ]);
+        let cfg = RedisStoreConfig::from_env_with(&flagged)
+            .expect("valid")
+            .expect("configured");
+        assert!(cfg.cluster);
+        assert_eq!(cfg.naming_key, Some([8u8; 32]));
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains(&naming) && !shown.contains("pw@"),
+            "{shown}"
+        );
+        // An unreadable CA file is a configuration error, not a silent
+        // fallback to the system roots.
+        assert!(RedisStore::new(cfg).is_err());
+
+        for (name, bad) in [(ENV_CLUSTER, "maybe"), (ENV_NAMING_KEY, "c2hvcnQ=")] {
+            let get = env(vec![
+                (ENV_URL, "redis://127.0.0.1:1".into()),
+                (ENV_KEYS, format!("k1:{k1}")),
+                (name, bad.into()),
+            ]);
+            assert!(RedisStoreConfig::from_env_with(&get).is_err(), "{name}");
+        }
+        // Several URLs without cluster mode make no sense.
+        let mut cfg = RedisStoreConfig::new("redis://127.0.0.1:1,redis://127.0.0.1:2", vec![]);
+        cfg.keys = vec![("k".into(), [1; 32])];
+        cfg.cluster = false;
+        assert!(RedisStore::new(cfg).is_err());
+    }
+
+    #[test]
+    fn an_explicit_naming_key_survives_a_change_of_primary() {
+        let a = sealing::naming_key(Some(&[5; 32]), &[1; 32]);
+        let b = sealing::naming_key(Some(&[5; 32]), &[2; 32]);
+        assert_eq!(a, b);
+        assert_ne!(
+            sealing::naming_key(None, &[1; 32]),
+            sealing::naming_key(None, &[2; 32])
+        );
+        assert_ne!(a, sealing::naming_key(None, &[5; 32]));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever Redis returns (a hostile or corrupted value) opens to a
+        /// record or to "undecryptable", never a panic.
+        #[test]
+        fn any_stored_value_opens_without_panicking(value in ".{0,300}", b64 in "[A-Za-z0-9+/=]{0,200}") {
+            let s = sealer(&[("k1", 1)]);
+            let _ = s.open(&value, KEY);
+            let _ = s.open(&format!("v1:k1:{b64}"), KEY);
+        }
+
+        /// Bit flips anywhere in a sealed value are detected.
+        #[test]
+        fn flipped_bits_never_open(index in 0usize..400, bit in 0u8..8) {
+            let s = sealer(&[("k1", 1)]);
+            let value = s.seal(&record(), KEY).expect("sealed");
+            let mut bytes = value.into_bytes();
+            let i = index % bytes.len();
+            bytes[i] ^= 1 << bit;
+            if let Ok(v) = String::from_utf8(bytes) {
+                proptest::prop_assert_eq!(s.open(&v, KEY), Opened::Undecryptable);
+            }
+        }
+    }
 }
