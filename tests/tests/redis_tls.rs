@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use auth_runtime::store::FetchFn;
+use auth_runtime::{Outcome, Record, TokenStore, Wanted};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use pledg::Secret;
@@ -31,6 +33,7 @@ const ACL_RULES: &[&str] = &[
     "+get",
     "+set",
     "+del",
+    "+pexpire",
     "+eval",
     "+ping",
     "+cluster|slots",
@@ -274,8 +277,62 @@ async fn a_wrong_ca_or_a_wrong_password_degrades_to_the_local_cache_with_one_war
     wrong_password.ca_file = Some(pki.path("ca.crt").into());
     degrades(&sandbox, wrong_password).await;
 
-    // The right settings work (and the ACL user may do all it needs).
+    // The right settings work, and the ACL user may run every command and
+    // script of the protocol: lock, lease extension (a fetch slower than
+    // the lease), fenced write.
     let mut right = RedisStoreConfig::new(url(&server, PASSWORD), keys());
     right.ca_file = Some(pki.path("ca.crt").into());
-    RedisStore::connect(right).await.expect("TLS + ACL user");
+    right.op_timeout = Duration::from_secs(2);
+    right.lock_ttl = Duration::from_millis(300);
+    let store = RedisStore::connect(right).await.expect("TLS + ACL user");
+    let fetch: FetchFn<'_> = Box::new(|_| {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_millis() as i64;
+            Ok(Record {
+                access_token: Secret::new("at"),
+                refresh_token: None,
+                expires_at_unix_ms: now + 60_000,
+                refresh_at_unix_ms: now + 60_000,
+                refresh_token_expires_at_unix_ms: None,
+            })
+        })
+    });
+    let none = |_: &Record| false;
+    store
+        .get_or_fetch(
+            "pledg:acl",
+            Wanted {
+                fresh: &none,
+                serviceable: &none,
+                give_up_when_busy: false,
+            },
+            fetch,
+        )
+        .await
+        .expect("fetched");
+    let stats = store.stats();
+    assert_eq!(
+        (stats.redis_errors, stats.lost_locks, stats.fetches_run),
+        (0, 0, 1),
+        "{stats:?}"
+    );
+    let all = |_: &Record| true;
+    let never: FetchFn<'_> = Box::new(|_| Box::pin(async { panic!("stored") }));
+    let got = store
+        .get_or_fetch(
+            "pledg:acl",
+            Wanted {
+                fresh: &all,
+                serviceable: &all,
+                give_up_when_busy: false,
+            },
+            never,
+        )
+        .await
+        .expect("stored");
+    assert!(matches!(got, Outcome::Stored(_)), "{got:?}");
 }

@@ -68,9 +68,9 @@
 //!   URL (`rediss://user:password@host:6380`); `Debug` never prints them.
 //! - An ACL user with only what the store uses (set it on every node,
 //!   replicas included):
-//!   `ACL SETUSER tokens on >PASSWORD resetkeys ~auth-runtime:v1:* resetchannels -@all +get +set +del +eval +ping +cluster|slots +cluster|shards +readonly`
-//!   (`GET`/`SET` outside scripts, `DEL` inside them; `CLUSTER SLOTS`/
-//!   `SHARDS` and `READONLY` for the cluster client only).
+//!   `ACL SETUSER tokens on >PASSWORD resetkeys ~auth-runtime:v1:* resetchannels -@all +get +set +del +pexpire +eval +ping +cluster|slots +cluster|shards +readonly`
+//!   (`GET`/`SET` outside scripts, `DEL` and `PEXPIRE` inside them;
+//!   `CLUSTER SLOTS`/`SHARDS` and `READONLY` for the cluster client only).
 //! - Failover: a lock can be lost when a primary fails over before
 //!   replicating it. The fence keeps the old owner's write out; two
 //!   processes may fetch at once, and a rotating refresh token refused to
