@@ -47,9 +47,18 @@ async fn a_cluster_fleet_survives_a_master_failover() {
     let killer = std::thread::spawn(move || {
         let mut cluster = cluster;
         std::thread::sleep(KILL_AFTER);
-        let victim = cluster
-            .master_holding("auth-runtime:v1:token:*")
-            .expect("a master holds the fleet's token");
+        // The token may be between two fetches: look for a few seconds.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let victim = loop {
+            if let Some(port) = cluster.master_holding("auth-runtime:v1:token:*") {
+                break port;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no master holds the fleet's token"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
         cluster.kill(victim);
         let started = std::time::Instant::now();
         // The replica takes over after the node timeout (2 s).

@@ -426,3 +426,25 @@ async fn waiters_that_time_out_serve_give_up_or_fetch_and_publish() {
         "{s:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_is_used_again_after_redis_restarts() {
+    let mut redis = RedisServer::start();
+    let store = store_with(&redis, |c| c.max_backoff = Duration::from_millis(400));
+    store.ping().await.expect("up");
+    redis.kill();
+    assert!(store.ping().await.is_err());
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let started = Instant::now();
+        let outcome = store.ping().await;
+        eprintln!("ping after restart: {outcome:?} in {:?}", started.elapsed());
+        if outcome.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:?}", store.stats());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!store.is_down());
+}
