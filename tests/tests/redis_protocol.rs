@@ -380,6 +380,12 @@ async fn waiters_that_time_out_serve_give_up_or_fetch_and_publish() {
         matches!(&outcome, Outcome::Stale { record, error: None } if record.access_token.expose() == "seed"),
         "{outcome:?}"
     );
+    // A proactive refresh gives up even then: its caller keeps its own.
+    let outcome = waiter
+        .get_or_fetch(KEY, wanted(true), Box::new(never))
+        .await
+        .expect("busy");
+    assert!(matches!(outcome, Outcome::Busy), "{outcome:?}");
     h.await.expect("holder").expect("holder token");
 
     // 2. Nothing stored; a proactive refresh (it has a token) gives up.
@@ -422,7 +428,7 @@ async fn waiters_that_time_out_serve_give_up_or_fetch_and_publish() {
     let s = waiter.stats();
     assert_eq!(
         (s.wait_timeouts, s.stale_served, s.gave_up),
-        (3, 1, 1),
+        (4, 1, 2),
         "{s:?}"
     );
 }

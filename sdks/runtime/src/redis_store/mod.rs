@@ -16,11 +16,11 @@
 //!   owner whose lock expired or was lost in a failover writes nothing). A
 //!   cancelled or panicking owner releases the lock through a guard.
 //! - **Waiters** poll the token key (every [`RedisStoreConfig::poll_interval`])
-//!   for at most [`RedisStoreConfig::max_wait`]. When the wait runs out
-//!   they serve a stored token that has not expired; else a proactive
-//!   refresh gives up (its caller keeps its token); else they fetch alone
-//!   with *no* stored record (a login, never a refresh token the lock
-//!   holder is using) and publish what they got.
+//!   for at most [`RedisStoreConfig::max_wait`]. When the wait runs out a
+//!   proactive refresh gives up (its caller keeps its token); a caller
+//!   without one serves a stored token that has not expired, or else
+//!   fetches alone with *no* stored record (a login, never a refresh token
+//!   the lock holder is using) and publishes what it got.
 //! - **Outages of the provider.** When the fetch fails and a stored token
 //!   has not expired, that token is served ([`Outcome::Stale`]).
 //! - **Refresh tokens outlive access tokens.** An entry lives until the

@@ -194,9 +194,9 @@ impl RedisStore {
         fetch(None).await.map(Outcome::Fetched)
     }
 
-    /// Another process has held the lock for `max_wait`: serve a stored
-    /// unexpired token, or give up (the caller has its own), or fetch alone
-    /// and publish.
+    /// Another process has held the lock for `max_wait`: give up (the
+    /// caller has a token of its own), or serve a stored unexpired token,
+    /// or fetch alone and publish.
     async fn after_wait<'a>(
         &'a self,
         mut conn: Conn,
@@ -206,6 +206,10 @@ impl RedisStore {
         fetch: FetchFn<'a>,
     ) -> Result<Outcome, Error> {
         inc(&self.counters.wait_timeouts);
+        if wanted.give_up_when_busy {
+            inc(&self.counters.gave_up);
+            return Ok(Outcome::Busy);
+        }
         if let Some(record) = latest.filter(|r| (wanted.serviceable)(r)) {
             inc(&self.counters.stale_served);
             debug!(
@@ -216,10 +220,6 @@ impl RedisStore {
                 record,
                 error: None,
             });
-        }
-        if wanted.give_up_when_busy {
-            inc(&self.counters.gave_up);
-            return Ok(Outcome::Busy);
         }
         debug!(
             "another process is still fetching after {:?}; fetching alone",
