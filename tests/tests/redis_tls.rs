@@ -196,6 +196,21 @@ async fn a_fleet_shares_tokens_over_tls_with_a_least_privilege_acl_user() {
     );
     // Each fetch under the fleet lock is the fleet's only login.
     assert_eq!(logins, sum(&reports, "store.fetches_run"));
+
+    // No CA setting: the system's roots, which `SSL_CERT_FILE` replaces.
+    let mut env = fleet.env.clone();
+    env.retain(|(k, _)| k != "AUTH_RUNTIME_REDIS_CA_FILE");
+    env.push(("SSL_CERT_FILE".into(), pki.path("ca.crt")));
+    let system_roots = Fleet {
+        processes: 2,
+        run: Duration::from_secs(3),
+        env,
+        ..fleet
+    };
+    let reports = system_roots.run(&sandbox).await;
+    assert_eq!(sum(&reports, "failed"), 0, "{reports:?}");
+    assert_eq!(sum(&reports, "store.redis_errors"), 0, "{reports:?}");
+    assert!(sum(&reports, "store.fetches_run") > 0, "{reports:?}");
 }
 
 /// Collects what the tracing subscriber writes.
