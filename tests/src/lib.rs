@@ -1,6 +1,8 @@
 //! Tests only; see tests/.
+pub mod fleet;
 pub mod hostile;
 pub mod raw;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod soak;
 pub mod support;

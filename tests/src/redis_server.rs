@@ -15,6 +15,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Extra `redis-server` arguments (TLS, cluster…).
+    extra: Vec<String>,
+    /// `redis-cli` arguments that reach it (`--tls --cacert …`).
+    cli: Vec<String>,
 }
 
 impl RedisServer {
@@ -23,12 +27,27 @@ impl RedisServer {
     /// # Panics
     /// If `redis-server` is missing or does not come up.
     pub fn start() -> RedisServer {
+        Self::start_with(|_| (Vec::new(), Vec::new()))
+    }
+
+    /// Start a server with extra arguments: `args(port)` gives the
+    /// `redis-server` arguments and the `redis-cli` ones that reach it.
+    ///
+    /// # Panics
+    /// If `redis-server` is missing or does not come up.
+    pub fn start_with(args: impl Fn(u16) -> (Vec<String>, Vec<String>)) -> RedisServer {
         // Another test may grab the port between our probe and the spawn:
         // try a few ports before giving up.
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let mut server = RedisServer { port, child: None };
+            let (extra, cli) = args(port);
+            let mut server = RedisServer {
+                port,
+                child: None,
+                extra,
+                cli,
+            };
             match server.spawn() {
                 Ok(()) => return server,
                 Err(e) => last = e,
@@ -48,6 +67,11 @@ impl RedisServer {
 
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// Run `redis-cli` against this server; its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, &self.cli, args).unwrap_or_default()
     }
 
     /// Stop the server at once (SIGKILL): clients see connections drop and
@@ -78,9 +102,16 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
+        let tls = self.extra.iter().any(|a| a == "--tls-port");
+        let port = if tls {
+            "0".to_string()
+        } else {
+            self.port.to_string()
+        };
         let mut child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+            .args(["--port", &port])
             .args(["--bind", "127.0.0.1"])
+            .args(&self.extra)
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .stdin(Stdio::null())
@@ -97,7 +128,12 @@ impl RedisServer {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(format!("redis-server exited early ({status})"));
             }
-            if ping(self.port) {
+            let up = if self.cli.is_empty() {
+                ping(self.port)
+            } else {
+                redis_cli(self.port, &self.cli, &["PING"]).is_some_and(|o| o.trim() == "PONG")
+            };
+            if up {
                 self.child = Some(child);
                 return Ok(());
             }
@@ -117,10 +153,31 @@ impl Drop for RedisServer {
     }
 }
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
+/// A port that was free a moment ago, whose cluster bus port (+10000)
+/// was free too.
+pub fn free_port() -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `redis-cli -p PORT <cli> <args>`: stdout, or `None` if it failed.
+pub fn redis_cli(port: u16, cli: &[String], args: &[&str]) -> Option<String> {
+    let out = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(cli)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Whether a server on `port` answers `PING` with `+PONG`.

@@ -14,11 +14,18 @@ use workspace_tests::redis_server::RedisServer;
 
 const KEY: [u8; 32] = [0x42; 32];
 
+/// The secret that names keys, shared by every process of the fleet
+/// whatever its encryption keys.
+const NAMING: [u8; 32] = [0x11; 32];
+
+fn config(redis: &RedisServer, keys: Vec<(String, [u8; 32])>) -> RedisStoreConfig {
+    let mut cfg = RedisStoreConfig::new(redis.url(), keys);
+    cfg.naming_key = Some(NAMING);
+    cfg
+}
+
 fn store(redis: &RedisServer) -> Arc<RedisStore> {
-    Arc::new(
-        RedisStore::new(RedisStoreConfig::new(redis.url(), vec![("k1".into(), KEY)]))
-            .expect("store"),
-    )
+    Arc::new(RedisStore::new(config(redis, vec![("k1".into(), KEY)])).expect("store"))
 }
 
 /// Every `(key, value)` in the server.
@@ -164,13 +171,9 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
     assert!(store.stats().hits >= 1, "{:?}", store.stats());
 
     // A store with another key cannot read them: it fetches its own.
-    let stranger = Arc::new(
-        RedisStore::new(RedisStoreConfig::new(
-            redis.url(),
-            vec![("k9".into(), [9; 32])],
-        ))
-        .expect("store"),
-    );
+    let before = dump(&redis).await;
+    let stranger =
+        Arc::new(RedisStore::new(config(&redis, vec![("k9".into(), [9; 32])])).expect("store"));
     let third = pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
         .credentials(pledg::Credentials {
@@ -185,9 +188,20 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
         .expect("pledg client");
     let own = third.bearer().await.expect("bearer");
     assert_ne!(own.secret().expose(), pledg_token);
-    // Its key names differ too (they are keyed by the store's secret).
-    assert_eq!(stranger.stats().hits, 0, "{:?}", stranger.stats());
-    assert_eq!(stranger.stats().fetches_run, 1, "{:?}", stranger.stats());
+    // Read twice: before taking the lock and again holding it.
+    assert!(
+        stranger.stats().undecryptable >= 1,
+        "{:?}",
+        stranger.stats()
+    );
+    // …and leaves the value it cannot read in place.
+    let token_values = |d: &[(String, String)]| {
+        d.iter()
+            .filter(|(k, _)| k.contains(":token:"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(token_values(&dump(&redis).await), token_values(&before));
 }
 
 async fn redis_ttl(redis: &RedisServer, key: &str) -> i64 {

@@ -1,4 +1,4 @@
-//! A fleet of 4 processes × 200 tasks against the sandbox: with the Redis
+//! A fleet of 4 processes × 50 tasks against the sandbox: with the Redis
 //! token store they log in about as often as ONE process would; without it,
 //! about four times as often. Zero failed requests either way.
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 use workspace_tests::redis_server::RedisServer;
 
 const PROCESSES: usize = 4;
-const CONCURRENCY: usize = 200;
+const CONCURRENCY: usize = 50;
 const LIFETIME: Duration = Duration::from_secs(2);
 const RUN: Duration = Duration::from_secs(20);
 /// Each task's pause between two calls. Without one, 800 tasks saturate a

@@ -51,15 +51,23 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_and_restarted_fails_no_request() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("auth_runtime::redis_store=debug")
+        .with_test_writer()
+        .try_init();
     let mut redis = RedisServer::start();
     let mut cfg = SandboxConfig::default();
     cfg.pledg.token_lifetime = Duration::from_secs(2);
     let sandbox = Sandbox::start_with(cfg).await.expect("sandbox");
     let store = Arc::new(
-        RedisStore::new(RedisStoreConfig::new(
-            redis.url(),
-            vec![("k1".into(), [42u8; 32])],
-        ))
+        RedisStore::new({
+            let mut cfg = RedisStoreConfig::new(redis.url(), vec![("k1".into(), [42u8; 32])]);
+            // 200 busy tasks of a debug build on 2 shared cores can keep a
+            // reconnect past the 250 ms default; a refused connection (Redis
+            // down) fails at once whatever the timeout.
+            cfg.op_timeout = Duration::from_secs(1);
+            cfg
+        })
         .expect("store"),
     );
 

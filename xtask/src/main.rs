@@ -168,26 +168,42 @@ fn bench(args: &[String]) -> Result<()> {
 }
 
 mod redis {
-    //! The Redis-backed token store's tests need a real `redis-server`.
+    //! The Redis-backed token store's tests need a real `redis-server`,
+    //! `redis-cli` (a cluster is created with it) and `openssl` (a test CA).
     use anyhow::{Result, bail};
     use std::process::Command;
 
-    pub const INSTALL: &str = "apt-get install -y redis-server";
+    /// `(binary, its version argument, Debian package)`.
+    const NEEDED: &[(&str, &str, &str)] = &[
+        ("redis-server", "--version", "redis-server"),
+        ("redis-cli", "--version", "redis-tools"),
+        ("openssl", "version", "openssl"),
+    ];
 
-    fn present() -> bool {
-        Command::new("redis-server")
-            .arg("--version")
+    fn present(binary: &str, version: &str) -> bool {
+        Command::new(binary)
+            .arg(version)
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false)
     }
 
-    /// Install `redis-server` from Debian's packages when it is missing and
-    /// we have the rights; otherwise stop with the exact command to run.
+    fn missing() -> Vec<&'static str> {
+        NEEDED
+            .iter()
+            .filter(|(binary, version, _)| !present(binary, version))
+            .map(|(_, _, package)| *package)
+            .collect()
+    }
+
+    /// Install what is missing from Debian's packages when we have the
+    /// rights; otherwise stop with the exact command to run.
     pub fn ensure_redis_server() -> Result<()> {
-        if present() {
+        let packages = missing();
+        if packages.is_empty() {
             return Ok(());
         }
+        let install = format!("apt-get install -y {}", packages.join(" "));
         let root = Command::new("id")
             .arg("-u")
             .output()
@@ -195,18 +211,19 @@ mod redis {
             .unwrap_or(false);
         let has_apt = Command::new("apt-get").arg("--version").output().is_ok();
         if root && has_apt {
-            eprintln!("\nredis-server is missing; installing it: {INSTALL}");
+            eprintln!("\nthe Redis tests need {packages:?}; installing: {install}");
             let update = Command::new("apt-get").args(["update", "-qq"]).status()?;
-            let install = Command::new("apt-get")
-                .args(["install", "-y", "-qq", "redis-server"])
+            let installed = Command::new("apt-get")
+                .args(["install", "-y", "-qq"])
+                .args(&packages)
                 .env("DEBIAN_FRONTEND", "noninteractive")
                 .status()?;
-            if update.success() && install.success() && present() {
+            if update.success() && installed.success() && missing().is_empty() {
                 return Ok(());
             }
         }
         bail!(
-            "the tests need `redis-server` and it is not installed; install it with:\n    sudo {INSTALL}"
+            "the tests need {packages:?} and they are not installed; install them with:\n    sudo {install}"
         )
     }
 }

@@ -50,7 +50,7 @@ pub use sdk::Sdk;
 pub use secret::{Secret, fingerprint};
 pub use security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
-pub use store::{Record, TokenStore};
+pub use store::{Outcome, Record, TokenStore, Wanted};
 pub use token::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, Issued,
     LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead, MALFORMED_RETRIES,

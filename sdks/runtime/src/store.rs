@@ -29,6 +29,21 @@ pub struct Record {
     /// When the token is due for a refresh (lead and jitter applied once,
     /// by the process that fetched it).
     pub refresh_at_unix_ms: i64,
+    /// When the refresh token expires, if known (a JWT's `exp`): the store
+    /// keeps the record (for its refresh token) until then, past the
+    /// access token's expiry.
+    pub refresh_token_expires_at_unix_ms: Option<i64>,
+}
+
+impl Record {
+    /// The record's refresh token, unless it is known to have expired at
+    /// `now_unix_ms`.
+    pub fn live_refresh_token(&self, now_unix_ms: i64) -> Option<&Secret> {
+        self.refresh_token.as_ref().filter(|_| {
+            self.refresh_token_expires_at_unix_ms
+                .is_none_or(|at| now_unix_ms < at)
+        })
+    }
 }
 
 impl fmt::Debug for Record {
@@ -38,6 +53,10 @@ impl fmt::Debug for Record {
             .field("refresh_token", &self.refresh_token)
             .field("expires_at_unix_ms", &self.expires_at_unix_ms)
             .field("refresh_at_unix_ms", &self.refresh_at_unix_ms)
+            .field(
+                "refresh_token_expires_at_unix_ms",
+                &self.refresh_token_expires_at_unix_ms,
+            )
             .finish()
     }
 }
@@ -47,6 +66,47 @@ impl fmt::Debug for Record {
 pub type FetchFn<'a> =
     Box<dyn FnOnce(Option<Record>) -> BoxFuture<'a, Result<Record, Error>> + Send + 'a>;
 
+/// What a caller of [`TokenStore::get_or_fetch`] accepts.
+pub struct Wanted<'a> {
+    /// A record taken without fetching: before its refresh time, and not
+    /// the token the provider just rejected.
+    pub fresh: &'a (dyn Fn(&Record) -> bool + Send + Sync),
+    /// A record served when no fresh one can be had (the fetch failed,
+    /// another process is still fetching): unexpired, not rejected.
+    pub serviceable: &'a (dyn Fn(&Record) -> bool + Send + Sync),
+    /// The caller still has a token of its own (a proactive refresh): when
+    /// another process holds the fleet lock past the wait, give up
+    /// ([`Outcome::Busy`]) instead of fetching alongside it.
+    pub give_up_when_busy: bool,
+}
+
+impl fmt::Debug for Wanted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wanted")
+            .field("give_up_when_busy", &self.give_up_when_busy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`TokenStore::get_or_fetch`] produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A fresh record another process fetched.
+    Stored(Record),
+    /// The record `fetch` returned (published when the store could).
+    Fetched(Record),
+    /// A due but unexpired stored record, served because no fresh one could
+    /// be had: `error` is the failed fetch's error, or `None` when another
+    /// process was still fetching when the wait ran out.
+    Stale {
+        record: Record,
+        error: Option<Error>,
+    },
+    /// Another process is still fetching and the caller asked to give up
+    /// (`give_up_when_busy`): it keeps its token.
+    Busy,
+}
+
 /// A second-level token cache (Redis, behind the `redis` feature).
 pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
     /// The key under which this store keeps `principal`'s record: a keyed
@@ -54,14 +114,15 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
     /// credential), the same in every process configured alike.
     fn key_for(&self, principal: &Principal) -> String;
 
-    /// A record for `key` that `usable` accepts, from the store, or from
-    /// `fetch` run by exactly one process at a time across the fleet.
+    /// A record for `key` that `wanted.fresh` accepts, from the store, or
+    /// from `fetch` run by one process at a time across the fleet. `Err`
+    /// only when the fetch failed and no serviceable record is stored.
     fn get_or_fetch<'a>(
         &'a self,
         key: &'a str,
-        usable: &'a (dyn Fn(&Record) -> bool + Send + Sync),
+        wanted: Wanted<'a>,
         fetch: FetchFn<'a>,
-    ) -> BoxFuture<'a, Result<Record, Error>>;
+    ) -> BoxFuture<'a, Result<Outcome, Error>>;
 }
 
 /// Wall-clock Unix milliseconds.

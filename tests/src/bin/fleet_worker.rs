@@ -13,18 +13,25 @@
 //!
 //! `--redis none`: no shared store. `env`: the builder picks the store up
 //! from `AUTH_RUNTIME_REDIS_URL` / `AUTH_RUNTIME_REDIS_KEYS` by itself (no
-//! code). A URL: an explicit `RedisStore` (keys from
-//! `AUTH_RUNTIME_REDIS_KEYS`), whose counters go in the report.
+//! code). A URL (or comma-separated cluster seeds): an explicit `RedisStore`
+//! (other settings from `AUTH_RUNTIME_REDIS_*`), whose counters go in the
+//! report.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig, parse_keys};
+use auth_runtime::redis_store::{ENV_URL, RedisStore, RedisStoreConfig};
 use auth_runtime::{MetricsSnapshot, RetryPolicy, Sdk, Secret};
 use serde_json::json;
 
 fn main() {
+    // Warnings (a store outage, a failed fetch) go to stderr, for the test log.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let args = parse_args();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,8 +67,15 @@ fn store(args: &HashMap<String, String>) -> Option<Arc<RedisStore>> {
     match arg(args, "redis") {
         "none" | "env" => None,
         url => {
-            let keys = std::env::var("AUTH_RUNTIME_REDIS_KEYS").expect("AUTH_RUNTIME_REDIS_KEYS");
-            let cfg = RedisStoreConfig::new(url, parse_keys(&keys).expect("valid keys"));
+            // The other settings (keys, cluster, CA, naming key) from the
+            // environment, as an application would.
+            let get = |k: &str| match k {
+                ENV_URL => Some(url.to_string()),
+                _ => std::env::var(k).ok(),
+            };
+            let cfg = RedisStoreConfig::from_env_with(&get)
+                .expect("valid Redis settings")
+                .expect("a Redis URL");
             Some(Arc::new(RedisStore::new(cfg).expect("redis store")))
         }
     }
@@ -192,6 +206,10 @@ async fn run(args: HashMap<String, String>) -> serde_json::Value {
             "wait_timeouts": st.wait_timeouts,
             "redis_errors": st.redis_errors,
             "undecryptable": st.undecryptable,
+            "stale_served": st.stale_served,
+            "lost_locks": st.lost_locks,
+            "published": st.published,
+            "gave_up": st.gave_up,
         })
     });
     json!({

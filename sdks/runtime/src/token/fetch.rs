@@ -15,7 +15,7 @@ use super::{Issued, MIN_TOKEN_LIFETIME, Token, bearer_header};
 use crate::error::{Error, ErrorKind};
 use crate::expiry::{self, Expiry, ExpirySource};
 use crate::secret::Secret;
-use crate::store::{FetchFn, Record, TokenStore, unix_ms};
+use crate::store::{FetchFn, Outcome, Record, TokenStore, Wanted, unix_ms};
 
 static NEXT_TOKEN_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -41,19 +41,34 @@ impl TokenManager {
 
     /// Through the shared store: a token another process already fetched
     /// is reused; otherwise one process of the fleet fetches (with the
-    /// fleet's latest refresh token) and publishes the result.
+    /// fleet's latest refresh token) and publishes the result. A due but
+    /// unexpired stored token serves when the fetch fails or another
+    /// process is slow; a proactive refresh that finds the fleet busy keeps
+    /// the current token.
     pub(super) async fn fetch_through_store(
         &self,
         store: &dyn TokenStore,
         rejected: Option<HeaderValue>,
     ) -> Result<Arc<Token>, Error> {
-        let clock = Arc::clone(&self.clock);
         let rejected = rejected.or_else(|| self.lock_state().rejected.clone());
-        let usable = move |r: &Record| {
-            unix_ms(clock.wall()) < r.refresh_at_unix_ms
-                && rejected
-                    .as_ref()
-                    .is_none_or(|h| bearer_header(&r.access_token) != *h)
+        // A token of our own to keep serving (a proactive refresh).
+        let own = self.current.load_full().filter(|t| {
+            self.clock.now() < t.expiry.deadline && rejected.as_ref().is_none_or(|h| t.header != h)
+        });
+        let clock = Arc::clone(&self.clock);
+        let not_rejected = move |r: &Record| {
+            rejected
+                .as_ref()
+                .is_none_or(|h| bearer_header(&r.access_token) != *h)
+        };
+        let wall_now = move || unix_ms(clock.wall());
+        let fresh = {
+            let (wall_now, not_rejected) = (wall_now.clone(), not_rejected.clone());
+            move |r: &Record| wall_now() < r.refresh_at_unix_ms && not_rejected(r)
+        };
+        let serviceable = {
+            let (wall_now, not_rejected) = (wall_now.clone(), not_rejected.clone());
+            move |r: &Record| wall_now() < r.expires_at_unix_ms && not_rejected(r)
         };
         // This process's refresh token may already be spent by another
         // process: only the stored (fleet-latest) one is used, so each
@@ -73,15 +88,45 @@ impl TokenManager {
                 let refresh_ms =
                     i64::try_from(refresh_at.saturating_duration_since(received).as_millis())
                         .unwrap_or(i64::MAX);
+                let refresh_token = issued.refresh_token.or(kept_rt);
+                // A JWT refresh token says how long the store keeps it.
+                let refresh_token_expires_at_unix_ms = refresh_token
+                    .as_ref()
+                    .and_then(|rt| expiry::jwt_exp(rt.expose()))
+                    .map(|secs| secs.saturating_mul(1000));
                 Ok(Record {
                     access_token: issued.access_token,
-                    refresh_token: issued.refresh_token.or(kept_rt),
+                    refresh_token,
                     expires_at_unix_ms: wall.saturating_add(lifetime_ms),
                     refresh_at_unix_ms: wall.saturating_add(refresh_ms),
+                    refresh_token_expires_at_unix_ms,
                 })
             })
         });
-        let record = store.get_or_fetch(&self.key, &usable, fetch).await?;
+        let wanted = Wanted {
+            fresh: &fresh,
+            serviceable: &serviceable,
+            give_up_when_busy: own.is_some(),
+        };
+        let (record, stale) = match store.get_or_fetch(&self.key, wanted, fetch).await? {
+            Outcome::Stored(r) | Outcome::Fetched(r) => (r, false),
+            Outcome::Stale { record, error } => {
+                if let Some(e) = error {
+                    warn!(provider = self.profile.name, kind = ?e.kind(), "token fetch failed; serving the stored token until it expires: {e}");
+                }
+                (record, true)
+            }
+            Outcome::Busy => {
+                if let Some(t) = own {
+                    return Ok(t);
+                }
+                return Err(Error::new(
+                    ErrorKind::Transient,
+                    self.profile.name,
+                    "another process is still fetching the token",
+                ));
+            }
+        };
         let now = self.clock.now();
         let wall = unix_ms(self.clock.wall());
         let until = |ms: i64| {
@@ -102,7 +147,14 @@ impl TokenManager {
             expiry.lifetime = MIN_TOKEN_LIFETIME;
         }
         let (_, usable_until) = self.schedule(now, &expiry);
-        let refresh_at = until(record.refresh_at_unix_ms).min(usable_until);
+        let mut refresh_at = until(record.refresh_at_unix_ms).min(usable_until);
+        if stale {
+            // Due already: try again after a pause, not on every call.
+            refresh_at = now
+                .checked_add(super::REFRESH_COOL_DOWN)
+                .unwrap_or(now)
+                .min(usable_until);
+        }
         self.lock_state().refresh_token = record.refresh_token;
         Ok(self.build(
             record.access_token,
