@@ -20,6 +20,32 @@ use crate::secret::Secret;
 use crate::security::{OperationSecurity, Scheme, SchemeKind};
 use crate::token::{Token, TokenManager};
 
+/// progenitor adds `api-version: <info.version>` to every request; no
+/// provider wants it. A constant: no header-name parsing per call.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
+/// A static API key, turned into its (sensitive) header value once, when
+/// the session is built — not on every call.
+#[derive(Clone)]
+enum ApiKey {
+    Header(HeaderValue),
+    /// The key has characters a header cannot carry: every call that
+    /// needs it fails with a configuration error.
+    Invalid,
+}
+
+impl ApiKey {
+    fn new(key: &Secret) -> ApiKey {
+        match HeaderValue::from_str(key.expose()) {
+            Ok(mut v) => {
+                v.set_sensitive(true);
+                ApiKey::Header(v)
+            }
+            Err(_) => ApiKey::Invalid,
+        }
+    }
+}
+
 /// Credentials for one provider environment, and the policy to use them.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -34,7 +60,7 @@ struct Inner {
     auth_endpoint: bool,
     bearer: Option<Arc<TokenManager>>,
     basic: Option<HeaderValue>,
-    api_key: Option<Secret>,
+    api_key: Option<ApiKey>,
     /// Secret of request signatures (`SchemeKind::SignedQueryJwt`).
     signing: Option<Secret>,
     policy: RetryPolicy,
@@ -142,7 +168,7 @@ impl SessionBuilder {
                 auth_endpoint: self.auth_endpoint && self.bearer.is_none(),
                 bearer: self.bearer,
                 basic: self.basic,
-                api_key: self.api_key,
+                api_key: self.api_key.as_ref().map(ApiKey::new),
                 signing: self.signing,
                 policy: self.policy,
                 clock: self.clock,
@@ -174,7 +200,7 @@ impl Session {
                 auth_endpoint: self.inner.auth_endpoint,
                 bearer: self.inner.bearer.clone(),
                 basic: self.inner.basic.clone(),
-                api_key: Some(key),
+                api_key: Some(ApiKey::new(&key)),
                 signing: self.inner.signing.clone(),
                 policy: self.inner.policy.clone(),
                 clock: Arc::clone(&self.inner.clock),
@@ -260,8 +286,7 @@ impl Session {
         security: &OperationSecurity,
     ) -> Result<(), Error> {
         let headers = request.headers_mut();
-        // progenitor adds `api-version: <info.version>`; no provider wants it.
-        headers.remove("api-version");
+        headers.remove(API_VERSION);
         if security.is_anonymous() {
             headers.remove(AUTHORIZATION);
             return Ok(());
@@ -316,17 +341,16 @@ impl Session {
                 }
                 SchemeKind::ApiKeyHeader(name) => {
                     if let Some(key) = &self.inner.api_key {
+                        let ApiKey::Header(value) = key else {
+                            return Err(Error::config(
+                                self.inner.provider,
+                                "the API key has characters not allowed in a header",
+                            ));
+                        };
                         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                             Error::config(self.inner.provider, format!("bad header name `{name}`"))
                         })?;
-                        let mut v = HeaderValue::from_str(key.expose()).map_err(|_| {
-                            Error::config(
-                                self.inner.provider,
-                                "the API key has characters not allowed in a header",
-                            )
-                        })?;
-                        v.set_sensitive(true);
-                        request.headers_mut().insert(name, v);
+                        request.headers_mut().insert(name, value.clone());
                     }
                 }
                 SchemeKind::SignedQueryJwt {
@@ -624,5 +648,75 @@ fn finish(
             Ok((resp, attempts))
         }
         Err(e) => Err((e, attempts)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::security::Scheme;
+
+    const API_KEY_OP: OperationSecurity = OperationSecurity {
+        operation_id: "list",
+        alternatives: &[&[Scheme {
+            name: "apiKey",
+            kind: SchemeKind::ApiKeyHeader("Api-key"),
+        }]],
+        idempotency_key: None,
+        body_checksum: None,
+    };
+
+    fn session(key: &str) -> Session {
+        SessionBuilder::new(
+            "test",
+            RetryPolicy::default(),
+            Arc::new(SystemClock),
+            Arc::new(Metrics::default()),
+        )
+        .api_key(Secret::new(key))
+        .build()
+    }
+
+    fn request() -> Request {
+        let mut r = Request::new(
+            reqwest::Method::GET,
+            "http://127.0.0.1/x".parse().expect("url"),
+        );
+        r.headers_mut()
+            .insert("api-version", HeaderValue::from_static("1.0"));
+        r
+    }
+
+    #[tokio::test]
+    async fn api_key_header_is_sensitive_and_api_version_goes() {
+        let mut r = request();
+        session("k-123")
+            .authorize(&mut r, &API_KEY_OP)
+            .await
+            .unwrap();
+        let v = r.headers().get("api-key").expect("the key header");
+        assert_eq!(v, "k-123");
+        assert!(v.is_sensitive());
+        assert!(r.headers().get("api-version").is_none());
+        // A session derived with another key uses that one.
+        let mut r = request();
+        session("k-123")
+            .with_api_key(Secret::new("k-456"))
+            .authorize(&mut r, &API_KEY_OP)
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["api-key"], "k-456");
+    }
+
+    #[tokio::test]
+    async fn an_api_key_a_header_cannot_carry_is_a_config_error_per_call() {
+        let s = session("bad\nkey");
+        for _ in 0..2 {
+            let mut r = request();
+            let e = s.authorize(&mut r, &API_KEY_OP).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(r.headers().get("api-key").is_none());
+        }
     }
 }

@@ -1,0 +1,362 @@
+//! `overhead` (issue #10): what the SDK costs per request over raw reqwest,
+//! against an in-process loopback server that does almost nothing, so the
+//! client's own work shows. 32 concurrent tasks.
+//!
+//! - `get`: `client.send(client.request(GET, …))` vs raw reqwest with a
+//!   static `Authorization` header (both read the whole body);
+//! - `create_customer`: institution's typed `create_customer().send()` vs a
+//!   raw POST with the same header, the body serialized and the answer
+//!   deserialized with serde_json into the same generated types.
+//!
+//! Criterion times each path; then a table gives the throughput ratio
+//! SDK / raw, the median of 5 alternating rounds.
+//!
+//! `cargo xtask bench` (or `cargo bench -p workspace-tests --bench overhead`);
+//! `OVERHEAD_ROUND_REQUESTS` sets the requests per round of the table (default 20,000).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use auth_runtime::Secret;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
+use institution::types::{CreateCustomerRequest, CreateCustomerResponse};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+const TASKS: usize = 32;
+const MERCHANT: &str = "b34555b7-dca4-5ec1-ade3-64a3ad545310";
+
+fn token() -> String {
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+        + 24 * 3600;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"bench","exp":{exp}}}"#));
+    format!("{header}.{claims}.c2lnbmF0dXJl")
+}
+
+const CUSTOMER: &str = r#"{"data":{"id":"0b8f7a6e-6d55-4e4c-9f43-1c2d3e4f5a6b","email":"alex@example.com","createdAt":"2024-02-09T19:23:17.000Z"}}"#;
+const OK: &str = r#"{"ok":true}"#;
+
+/// The trivial server: a login answer for institution, a fixed customer,
+/// `{"ok":true}` for anything else. Runs on its own thread and runtime.
+fn start_server() -> SocketAddr {
+    let login = Bytes::from(format!(
+        r#"{{"data":{{"accessToken":"{}","expiresIn":{},"refreshToken":"r"}}}}"#,
+        token(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs()
+            + 24 * 3600
+    ));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let login = login.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let body = match (req.method(), req.uri().path()) {
+                            (&Method::POST, "/v2/auth/login") => login.clone(),
+                            (&Method::POST, "/v2/customer/create") => {
+                                Bytes::from_static(CUSTOMER.as_bytes())
+                            }
+                            _ => Bytes::from_static(OK.as_bytes()),
+                        };
+                        async move {
+                            // The request body is dropped unread, like a server
+                            // that answers before looking at it.
+                            let mut resp = Response::new(Full::new(body));
+                            resp.headers_mut().insert(
+                                hyper::header::CONTENT_TYPE,
+                                hyper::header::HeaderValue::from_static("application/json"),
+                            );
+                            Ok::<_, Infallible>(resp)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+/// Both sides get the same HTTP client configuration (the SDK's default).
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .expect("reqwest client")
+}
+
+struct Fixture {
+    base: String,
+    raw: reqwest::Client,
+    auth: HeaderValue,
+    sdk: institution::Client,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let base = format!("http://{}", start_server());
+        let sdk = institution::builder()
+            .base_url(base.clone())
+            .credentials(institution::Credentials::Login {
+                email: "owner@bench.test".into(),
+                password: Secret::new("bench-password"),
+                merchant_id: MERCHANT.into(),
+            })
+            .http_client(http())
+            .shared_cache(false)
+            .build()
+            .expect("institution client");
+        // Log in once: the benchmark measures the cached-token path.
+        sdk.bearer().await.expect("bench login");
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token())).expect("header");
+        auth.set_sensitive(true);
+        Fixture {
+            base,
+            raw: http(),
+            auth,
+            sdk,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    RawGet,
+    SdkGet,
+    RawPost,
+    SdkPost,
+}
+
+impl Path {
+    fn name(self) -> &'static str {
+        match self {
+            Path::RawGet => "raw reqwest GET",
+            Path::SdkGet => "send(request(GET))",
+            Path::RawPost => "raw POST + serde_json",
+            Path::SdkPost => "create_customer().send()",
+        }
+    }
+}
+
+fn customer() -> CreateCustomerRequest {
+    CreateCustomerRequest::builder()
+        .email("alex@example.com")
+        .try_into()
+        .expect("valid request")
+}
+
+async fn one(f: &Fixture, path: Path) {
+    match path {
+        Path::RawGet => {
+            let resp = f
+                .raw
+                .get(format!("{}/sandbox/protected", f.base))
+                .header(AUTHORIZATION, f.auth.clone())
+                .send()
+                .await
+                .expect("raw GET");
+            assert!(resp.status().is_success());
+            let body = resp.bytes().await.expect("raw GET body");
+            std::hint::black_box(body);
+        }
+        Path::SdkGet => {
+            let resp = f
+                .sdk
+                .send(f.sdk.request(reqwest::Method::GET, "/sandbox/protected"))
+                .await
+                .expect("SDK GET");
+            let body = resp.bytes().await.expect("SDK GET body");
+            std::hint::black_box(body);
+        }
+        Path::RawPost => {
+            let resp = f
+                .raw
+                .post(format!("{}/v2/customer/create", f.base))
+                .header(AUTHORIZATION, f.auth.clone())
+                .json(&customer())
+                .send()
+                .await
+                .expect("raw POST");
+            assert!(resp.status().is_success());
+            let value: CreateCustomerResponse = resp.json().await.expect("raw POST body");
+            std::hint::black_box(value);
+        }
+        Path::SdkPost => {
+            let value = f
+                .sdk
+                .create_customer()
+                .body(CreateCustomerRequest::builder().email("alex@example.com"))
+                .send()
+                .await
+                .expect("typed POST");
+            std::hint::black_box(value.into_inner());
+        }
+    }
+}
+
+/// `n` requests over [`TASKS`] concurrent tasks; the time they took.
+async fn batch(f: &Arc<Fixture>, path: Path, n: u64) -> Duration {
+    let per_task = n.div_ceil(TASKS as u64).max(1);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..TASKS {
+        let f = Arc::clone(f);
+        tasks.spawn(async move {
+            for _ in 0..per_task {
+                one(&f, path).await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    // Time per request as if exactly `n` were sent.
+    started
+        .elapsed()
+        .mul_f64(n as f64 / (per_task * TASKS as u64) as f64)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("client runtime")
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = runtime();
+    let f = Arc::new(rt.block_on(Fixture::new()));
+    for (group, paths) in [
+        ("overhead/get", [Path::RawGet, Path::SdkGet]),
+        ("overhead/create_customer", [Path::RawPost, Path::SdkPost]),
+    ] {
+        let mut g = c.benchmark_group(group);
+        g.throughput(criterion::Throughput::Elements(1));
+        for path in paths {
+            g.bench_function(path.name(), |b| {
+                b.to_async(&rt).iter_custom(|iters| {
+                    let f = Arc::clone(&f);
+                    async move { batch(&f, path, iters).await }
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+/// The issue's measure: 5 alternating rounds of each pair, throughput
+/// ratio SDK / raw per round, the median.
+fn ratio_table() {
+    let n: u64 = std::env::var("OVERHEAD_ROUND_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let rt = runtime();
+    let f = Arc::new(rt.block_on(Fixture::new()));
+    println!(
+        "\noverhead: throughput SDK / raw, {TASKS} tasks, median of 5 alternating rounds of {n} requests"
+    );
+    println!(
+        "{:<26} {:>12} {:>12} {:>8}",
+        "path", "raw req/s", "SDK req/s", "ratio"
+    );
+    for (raw, sdk) in [(Path::RawGet, Path::SdkGet), (Path::RawPost, Path::SdkPost)] {
+        // Warm both paths (connections, allocator) before measuring.
+        rt.block_on(batch(&f, raw, n / 10));
+        rt.block_on(batch(&f, sdk, n / 10));
+        let mut rounds: Vec<(f64, f64)> = Vec::new();
+        for _ in 0..5 {
+            let r = n as f64 / rt.block_on(batch(&f, raw, n)).as_secs_f64();
+            let s = n as f64 / rt.block_on(batch(&f, sdk, n)).as_secs_f64();
+            rounds.push((r, s));
+        }
+        let mut ratios: Vec<f64> = rounds.iter().map(|(r, s)| s / r).collect();
+        ratios.sort_by(f64::total_cmp);
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "{:<26} {:>12.0} {:>12.0} {:>7.3}×   (rounds: {})",
+            sdk.name(),
+            median(rounds.iter().map(|x| x.0).collect()),
+            median(rounds.iter().map(|x| x.1).collect()),
+            ratios[ratios.len() / 2],
+            ratios
+                .iter()
+                .map(|r| format!("{r:.3}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+
+/// `OVERHEAD_PROFILE=raw_get|sdk_get|raw_post|sdk_post`: only that path,
+/// `OVERHEAD_ROUND_REQUESTS` times, for a profiler (callgrind, perf).
+fn profile(which: &str) {
+    let path = match which {
+        "raw_get" => Path::RawGet,
+        "sdk_get" => Path::SdkGet,
+        "raw_post" => Path::RawPost,
+        "sdk_post" => Path::SdkPost,
+        other => {
+            panic!("OVERHEAD_PROFILE={other}: expected raw_get, sdk_get, raw_post or sdk_post")
+        }
+    };
+    let n: u64 = std::env::var("OVERHEAD_ROUND_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let rt = runtime();
+    let f = Arc::new(rt.block_on(Fixture::new()));
+    let took = rt.block_on(batch(&f, path, n));
+    println!("{}: {n} requests in {took:?}", path.name());
+}
+
+fn main() {
+    if let Ok(which) = std::env::var("OVERHEAD_PROFILE") {
+        profile(&which);
+        return;
+    }
+    // `cargo bench -- --table-only` skips criterion and prints the table.
+    let table_only = std::env::args().any(|a| a == "--table-only");
+    if !table_only {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    // `cargo test --benches` runs this binary in test mode: stay quick.
+    if std::env::args().any(|a| a == "--bench") || table_only {
+        ratio_table();
+    }
+}
