@@ -5,7 +5,7 @@
 //! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests, conformance)
 //! cargo xtask demo                          the five SDKs against the embedded sandbox
 //! cargo xtask soak [--long]                 the soak (issue #13) in a release build
-//! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`)
+//! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`, `principals`)
 //! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
 //! ```
 
@@ -27,7 +27,7 @@ commands:
   soak [--long] [--calls N] [--seconds S] [--callers C] [--seed X]
                                  the five SDKs under 5 % faults with 2 s tokens (release build);
                                  --long: >= 1,000,000 calls. Prints the table, fails on a broken bound
-  bench [ARGS...]                cargo bench for the `overhead` and `token_read` benchmarks
+  bench [ARGS...]                cargo bench for the `overhead`, `token_read` and `principals` benchmarks
   conformance                    fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
                                  against every spec: 0 server errors, 0 spec violations,
                                  0 forbidden requests accepted, or it fails
@@ -159,6 +159,8 @@ fn bench(args: &[String]) -> Result<()> {
         "auth-runtime",
         "--bench",
         "token_read",
+        "--bench",
+        "principals",
     ];
     if !args.is_empty() {
         cmd.push("--");
