@@ -203,7 +203,9 @@ impl TokenManager {
                 }
             }
         }
-        if let Some(e) = self.lock_state().backoff.check(self.clock.now()) {
+        // Bound first: the guard must not live into the block, which locks again.
+        let blocked = self.lock_state().backoff.check(self.clock.now());
+        if let Some(e) = blocked {
             if kept.is_some() {
                 self.lock_state().refresh_token = kept;
             }
