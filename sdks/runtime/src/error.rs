@@ -42,27 +42,31 @@ impl ErrorKind {
 }
 
 /// An SDK error. Cheap to clone: waiters of one failed single-flight fetch
-/// all receive the same error.
+/// all receive the same error. One pointer wide, so every
+/// `Result<_, Error>` on a request's path stays small.
 #[derive(Clone)]
-pub struct Error {
+pub struct Error(Arc<Repr>);
+
+#[derive(Clone)]
+struct Repr {
     kind: ErrorKind,
     provider: &'static str,
     status: Option<u16>,
     attempts: u32,
     retry_after: Option<Duration>,
-    message: Arc<str>,
+    message: Box<str>,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind, provider: &'static str, message: impl Into<String>) -> Self {
-        Error {
+        Error(Arc::new(Repr {
             kind,
             provider,
             status: None,
             attempts: 1,
             retry_after: None,
-            message: Arc::from(message.into()),
-        }
+            message: message.into().into_boxed_str(),
+        }))
     }
 
     pub fn config(provider: &'static str, message: impl Into<String>) -> Self {
@@ -70,38 +74,38 @@ impl Error {
     }
 
     pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        Arc::make_mut(&mut self.0).status = Some(status);
         self
     }
 
     pub fn with_attempts(mut self, attempts: u32) -> Self {
-        self.attempts = attempts;
+        Arc::make_mut(&mut self.0).attempts = attempts;
         self
     }
 
     /// When trying again makes sense: the provider's requested wait, or the
     /// time left of a login cool-down.
     pub fn with_retry_after(mut self, wait: Duration) -> Self {
-        self.retry_after = Some(wait);
+        Arc::make_mut(&mut self.0).retry_after = Some(wait);
         self
     }
 
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
     pub fn provider(&self) -> &'static str {
-        self.provider
+        self.0.provider
     }
     /// The HTTP status behind the error, when there was one.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.0.status
     }
     /// How many HTTP attempts the failing call made.
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.0.attempts
     }
     pub fn is_transient(&self) -> bool {
-        self.kind.is_transient()
+        self.0.kind.is_transient()
     }
     /// How long to wait before the next attempt can succeed, when known:
     /// the time left of a login cool-down (see `LOGIN_BACKOFF_INITIAL`), or
@@ -110,25 +114,25 @@ impl Error {
     /// when the call gave up because the ask exceeded
     /// [`RetryPolicy::max_retry_after`](crate::RetryPolicy) or the deadline.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.0.retry_after
     }
     pub fn is_too_large(&self) -> bool {
-        self.kind == ErrorKind::TooLarge
+        self.0.kind == ErrorKind::TooLarge
     }
     pub fn is_invalid_credentials(&self) -> bool {
-        self.kind == ErrorKind::InvalidCredentials
+        self.0.kind == ErrorKind::InvalidCredentials
     }
     pub fn is_forbidden(&self) -> bool {
-        self.kind == ErrorKind::Forbidden
+        self.0.kind == ErrorKind::Forbidden
     }
     pub fn is_unauthorized(&self) -> bool {
-        self.kind == ErrorKind::Unauthorized
+        self.0.kind == ErrorKind::Unauthorized
     }
     pub fn is_malformed_response(&self) -> bool {
-        self.kind == ErrorKind::MalformedResponse
+        self.0.kind == ErrorKind::MalformedResponse
     }
     pub fn is_config(&self) -> bool {
-        self.kind == ErrorKind::Config
+        self.0.kind == ErrorKind::Config
     }
 
     /// Classify an HTTP status of an *authentication* call.
@@ -165,7 +169,7 @@ impl Error {
                 let mut e = Error::from_auth_status(provider, status, attempts)
                     .with_transient_hint(rv.headers());
                 if let Some(kind) = refine(&rv) {
-                    e.kind = kind;
+                    Arc::make_mut(&mut e.0).kind = kind;
                 }
                 e
             }
@@ -198,7 +202,7 @@ impl Error {
 
     /// On a transient error, the wait the provider asked for.
     pub(crate) fn with_transient_hint(self, headers: &reqwest::header::HeaderMap) -> Self {
-        if self.kind == ErrorKind::Transient {
+        if self.0.kind == ErrorKind::Transient {
             match crate::retry::retry_after(headers) {
                 Some(wait) => self.with_retry_after(wait),
                 None => self,
@@ -251,17 +255,21 @@ pub async fn auth_body_refined<T, E>(
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {:?}: {}", self.provider, self.kind, self.message)?;
-        if let Some(status) = self.status {
+        write!(
+            f,
+            "{}: {:?}: {}",
+            self.0.provider, self.0.kind, self.0.message
+        )?;
+        if let Some(status) = self.0.status {
             write!(f, " (HTTP {status}")?;
-            if self.attempts > 1 {
-                write!(f, ", {} attempts", self.attempts)?;
+            if self.0.attempts > 1 {
+                write!(f, ", {} attempts", self.0.attempts)?;
             }
             write!(f, ")")?;
-        } else if self.attempts > 1 {
-            write!(f, " ({} attempts)", self.attempts)?;
+        } else if self.0.attempts > 1 {
+            write!(f, " ({} attempts)", self.0.attempts)?;
         }
-        if let Some(wait) = self.retry_after {
+        if let Some(wait) = self.0.retry_after {
             write!(f, " (retry after {:.1} s)", wait.as_secs_f64())?;
         }
         Ok(())
@@ -271,12 +279,12 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("provider", &self.provider)
-            .field("status", &self.status)
-            .field("attempts", &self.attempts)
-            .field("retry_after", &self.retry_after)
-            .field("message", &self.message)
+            .field("kind", &self.0.kind)
+            .field("provider", &self.0.provider)
+            .field("status", &self.0.status)
+            .field("attempts", &self.0.attempts)
+            .field("retry_after", &self.0.retry_after)
+            .field("message", &self.0.message)
             .finish()
     }
 }

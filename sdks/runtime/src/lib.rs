@@ -55,7 +55,7 @@ pub use token::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, Issued,
     LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead, MALFORMED_RETRIES,
     MAX_LEAD_FRACTION, MIN_TOKEN_LIFETIME, ManagerConfig, Profile, REFRESH_COOL_DOWN, Token,
-    TokenFlow, TokenManager, bearer_header,
+    TokenFlow, TokenFuture, TokenManager, bearer_header,
 };
 
 /// Re-exported for provider crates' `TokenFlow` impls.

@@ -8,8 +8,11 @@
 //! or its runtime shuts down.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
@@ -107,6 +110,62 @@ impl fmt::Debug for TokenManager {
     }
 }
 
+/// The future [`TokenManager::token`] returns. Its first poll serves a
+/// cached token without awaiting; only a missing, due or expired token
+/// boxes the fetch (single-flight) and waits for it. Like any future it
+/// does nothing until polled; dropping it never cancels a fetch other
+/// callers wait for.
+#[must_use = "futures do nothing unless polled"]
+pub struct TokenFuture<'a> {
+    manager: &'a Arc<TokenManager>,
+    slow: Option<BoxFuture<'a, Outcome>>,
+}
+
+impl fmt::Debug for TokenFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenFuture")
+            .field("provider", &self.manager.profile.name)
+            .field("fetching", &self.slow.is_some())
+            .finish()
+    }
+}
+
+impl Future for TokenFuture<'_> {
+    type Output = Outcome;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        if self.slow.is_none()
+            && let Some(token) = self.manager.before_refresh()
+        {
+            return Poll::Ready(Ok(token));
+        }
+        self.poll_slow(cx)
+    }
+}
+
+impl TokenFuture<'_> {
+    /// Everything but a cached token before its refresh time: kept out
+    /// of line so the hot path stays a handful of instructions.
+    #[cold]
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        if self.slow.is_none() {
+            match self.manager.fresh() {
+                Ok(token) => return Poll::Ready(Ok(token)),
+                Err(reason) => {
+                    let manager = self.manager;
+                    self.slow = Some(Box::pin(manager.obtain_token(reason, None)));
+                }
+            }
+        }
+        match self.slow.as_mut() {
+            Some(slow) => slow.as_mut().poll(cx),
+            None => unreachable!("set above"),
+        }
+    }
+}
+
 static NEXT_FLIGHT: AtomicU64 = AtomicU64::new(1);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -190,28 +249,40 @@ impl TokenManager {
 
     /// A usable token. The hot path — a cached token before its refresh
     /// time — is one atomic load, one clock read and a reference-count
-    /// bump: no lock, no I/O, no allocation.
-    pub async fn token(self: &Arc<Self>) -> Result<Arc<Token>, Error> {
+    /// bump: no lock, no I/O, no allocation, and no async state machine:
+    /// [`TokenFuture`] answers it from a plain function on its first poll.
+    pub fn token(self: &Arc<Self>) -> TokenFuture<'_> {
+        TokenFuture {
+            manager: self,
+            slow: None,
+        }
+    }
+
+    /// The cached token if it is before its refresh time: the hot path.
+    #[inline]
+    fn before_refresh(&self) -> Option<Arc<Token>> {
         let now = self.clock.now();
         let guard = self.current.load();
-        if let Some(token) = guard.as_ref() {
-            if now < token.refresh_at {
-                return Ok(Arc::clone(token));
-            }
-            if now < token.usable_until {
-                self.refresh_in_background(now);
-                return Ok(Arc::clone(token));
-            }
+        match guard.as_ref() {
+            Some(token) if now < token.refresh_at => Some(Arc::clone(token)),
+            _ => None,
         }
-        let reason = if guard.is_some() {
-            Reason::Expired
-        } else {
-            Reason::Missing
-        };
-        drop(guard);
-        // Boxed: the slow path's state stays out of this future, which
-        // every caller embeds.
-        Box::pin(self.obtain_token(reason, None)).await
+    }
+
+    /// The cached token if it may be handed out now (starting a
+    /// background refresh when it is due), or why a fetch is needed.
+    fn fresh(self: &Arc<Self>) -> Result<Arc<Token>, Reason> {
+        let now = self.clock.now();
+        let guard = self.current.load();
+        match guard.as_ref() {
+            Some(token) if now < token.refresh_at => Ok(Arc::clone(token)),
+            Some(token) if now < token.usable_until => {
+                self.refresh_in_background(now);
+                Ok(Arc::clone(token))
+            }
+            Some(_) => Err(Reason::Expired),
+            None => Err(Reason::Missing),
+        }
     }
 
     /// The cached token, if any, without fetching (expired ones included).
@@ -454,5 +525,21 @@ impl Drop for FlightGuard {
             *slot = None;
             self.manager.flying.store(false, Ordering::Release);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the hot path moves around per call: the future a caller
+    /// embeds and the result it gets back. An `Error` of its own size
+    /// (64 bytes before) made every `Result` on the path a memcpy.
+    #[test]
+    fn the_hot_path_moves_three_words_at_most() {
+        let word = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Error>(), word);
+        assert_eq!(std::mem::size_of::<Outcome>(), 2 * word);
+        assert!(std::mem::size_of::<TokenFuture<'_>>() <= 3 * word);
     }
 }

@@ -27,7 +27,7 @@ mod timing;
 
 pub use backoff::{LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX};
 pub use fetch::MALFORMED_RETRIES;
-pub use manager::{DEFAULT_FETCH_TIMEOUT, ManagerConfig, TokenManager};
+pub use manager::{DEFAULT_FETCH_TIMEOUT, ManagerConfig, TokenFuture, TokenManager};
 pub use timing::{DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin};
 
 /// How far ahead of expiry a provider's tokens are refreshed.
