@@ -3,7 +3,12 @@
 //! client's own work shows. 32 concurrent tasks.
 //!
 //! - `get`: `client.send(client.request(GET, …))` vs raw reqwest with a
-//!   static `Authorization` header (both read the whole body);
+//!   static `Authorization` header (both read the whole body); the SDK
+//!   uses the HTTP client it builds, the raw side one with the same
+//!   settings (`auth_runtime::DEFAULT_TIMEOUT`, `DEFAULT_CONNECT_TIMEOUT`);
+//! - `get, application's client`: the same, with the raw side's client
+//!   given to the SDK (`.http_client(..)`): the SDK cannot know that client's
+//!   timeouts, so it puts its per-attempt timeout on every request;
 //! - `create_customer`: institution's typed `create_customer().send()` vs a
 //!   raw POST with the same header, the body serialized and the answer
 //!   deserialized with serde_json into the same generated types.
@@ -106,11 +111,11 @@ fn start_server() -> SocketAddr {
     addr
 }
 
-/// Both sides get the same HTTP client configuration (the SDK's default).
+/// The raw side's client: the settings of the one the SDK builds.
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10))
+        .timeout(auth_runtime::DEFAULT_TIMEOUT)
+        .connect_timeout(auth_runtime::DEFAULT_CONNECT_TIMEOUT)
         .build()
         .expect("reqwest client")
 }
@@ -119,32 +124,44 @@ struct Fixture {
     base: String,
     raw: reqwest::Client,
     auth: HeaderValue,
+    /// On the HTTP client it builds.
     sdk: institution::Client,
+    /// On the application's client (`raw`).
+    sdk_app_client: institution::Client,
+}
+
+async fn sdk_client(base: &str, http: Option<reqwest::Client>) -> institution::Client {
+    let mut builder = institution::builder()
+        .base_url(base.to_string())
+        .credentials(institution::Credentials::Login {
+            email: "owner@bench.test".into(),
+            password: Secret::new("bench-password"),
+            merchant_id: MERCHANT.into(),
+        })
+        .shared_cache(false);
+    if let Some(http) = http {
+        builder = builder.http_client(http);
+    }
+    let sdk = builder.build().expect("institution client");
+    // Log in once: the benchmark measures the cached-token path.
+    sdk.bearer().await.expect("bench login");
+    sdk
 }
 
 impl Fixture {
     async fn new() -> Fixture {
         let base = format!("http://{}", start_server());
-        let sdk = institution::builder()
-            .base_url(base.clone())
-            .credentials(institution::Credentials::Login {
-                email: "owner@bench.test".into(),
-                password: Secret::new("bench-password"),
-                merchant_id: MERCHANT.into(),
-            })
-            .http_client(http())
-            .shared_cache(false)
-            .build()
-            .expect("institution client");
-        // Log in once: the benchmark measures the cached-token path.
-        sdk.bearer().await.expect("bench login");
+        let raw = http();
+        let sdk = sdk_client(&base, None).await;
+        let sdk_app_client = sdk_client(&base, Some(raw.clone())).await;
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token())).expect("header");
         auth.set_sensitive(true);
         Fixture {
             base,
-            raw: http(),
+            raw,
             auth,
             sdk,
+            sdk_app_client,
         }
     }
 }
@@ -153,6 +170,7 @@ impl Fixture {
 enum Path {
     RawGet,
     SdkGet,
+    SdkGetAppClient,
     RawPost,
     SdkPost,
 }
@@ -162,6 +180,7 @@ impl Path {
         match self {
             Path::RawGet => "raw reqwest GET",
             Path::SdkGet => "send(request(GET))",
+            Path::SdkGetAppClient => "GET, application's client",
             Path::RawPost => "raw POST + serde_json",
             Path::SdkPost => "create_customer().send()",
         }
@@ -189,10 +208,14 @@ async fn one(f: &Fixture, path: Path) {
             let body = resp.bytes().await.expect("raw GET body");
             std::hint::black_box(body);
         }
-        Path::SdkGet => {
-            let resp = f
-                .sdk
-                .send(f.sdk.request(reqwest::Method::GET, "/sandbox/protected"))
+        Path::SdkGet | Path::SdkGetAppClient => {
+            let sdk = if path == Path::SdkGet {
+                &f.sdk
+            } else {
+                &f.sdk_app_client
+            };
+            let resp = sdk
+                .send(sdk.request(reqwest::Method::GET, "/sandbox/protected"))
                 .await
                 .expect("SDK GET");
             let body = resp.bytes().await.expect("SDK GET body");
@@ -257,6 +280,10 @@ fn bench(c: &mut Criterion) {
     let f = Arc::new(rt.block_on(Fixture::new()));
     for (group, paths) in [
         ("overhead/get", [Path::RawGet, Path::SdkGet]),
+        (
+            "overhead/get_app_client",
+            [Path::RawGet, Path::SdkGetAppClient],
+        ),
         ("overhead/create_customer", [Path::RawPost, Path::SdkPost]),
     ] {
         let mut g = c.benchmark_group(group);
@@ -289,7 +316,11 @@ fn ratio_table() {
         "{:<26} {:>12} {:>12} {:>8}",
         "path", "raw req/s", "SDK req/s", "ratio"
     );
-    for (raw, sdk) in [(Path::RawGet, Path::SdkGet), (Path::RawPost, Path::SdkPost)] {
+    for (raw, sdk) in [
+        (Path::RawGet, Path::SdkGet),
+        (Path::RawGet, Path::SdkGetAppClient),
+        (Path::RawPost, Path::SdkPost),
+    ] {
         // Warm both paths (connections, allocator) before measuring.
         rt.block_on(batch(&f, raw, n / 10));
         rt.block_on(batch(&f, sdk, n / 10));
@@ -322,16 +353,19 @@ fn ratio_table() {
 
 criterion_group!(benches, bench);
 
-/// `OVERHEAD_PROFILE=raw_get|sdk_get|raw_post|sdk_post`: only that path,
+/// `OVERHEAD_PROFILE=raw_get|sdk_get|sdk_get_app_client|raw_post|sdk_post`: only that path,
 /// `OVERHEAD_ROUND_REQUESTS` times, for a profiler (callgrind, perf).
 fn profile(which: &str) {
     let path = match which {
         "raw_get" => Path::RawGet,
         "sdk_get" => Path::SdkGet,
+        "sdk_get_app_client" => Path::SdkGetAppClient,
         "raw_post" => Path::RawPost,
         "sdk_post" => Path::SdkPost,
         other => {
-            panic!("OVERHEAD_PROFILE={other}: expected raw_get, sdk_get, raw_post or sdk_post")
+            panic!(
+                "OVERHEAD_PROFILE={other}: expected raw_get, sdk_get, sdk_get_app_client, raw_post or sdk_post"
+            )
         }
     };
     let n: u64 = std::env::var("OVERHEAD_ROUND_REQUESTS")

@@ -151,7 +151,18 @@ async fn a_256_mib_api_answer_is_too_large_and_not_retried() {
         })
         .await;
         let client = exirom(&h);
-        let call = client.send(client.request(reqwest::Method::GET, API));
+        // A declared length above the cap fails the call before a byte is
+        // read; an undeclared one fails the caller's read at the cap (API
+        // answers are not buffered). Never a retry, never 256 MiB held.
+        let call = async {
+            let resp = client
+                .send(client.request(reqwest::Method::GET, API))
+                .await?;
+            assert!(chunked, "a declared 256 MiB answer fails the call");
+            resp.bytes()
+                .await
+                .map_err(|e| auth_runtime::Error::from_transport("exirom", &e, 1))
+        };
         let (r, _) = bounded(Duration::from_secs(60), call).await;
         assert_eq!(
             kind(&r),
@@ -190,7 +201,7 @@ async fn an_unbuffered_answer_is_capped_while_the_caller_reads_it() {
 }
 
 #[tokio::test]
-async fn the_url_of_a_buffered_response_is_kept() {
+async fn the_url_of_a_response_is_kept() {
     let h = exirom_server(|| Reply::json(200, "{}")).await;
     let client = exirom(&h);
     let resp = client

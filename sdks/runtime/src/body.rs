@@ -1,16 +1,19 @@
 //! Response bodies read under a size cap.
 //!
-//! A provider's answer can be any size. Bodies are read chunk by chunk with
-//! a running count (reqwest's `chunk()`), into one buffer sized from
-//! `Content-Length` when it is declared, so a call never holds more than
-//! the cap; a declared length above the cap fails before reading a byte.
-//! Responses that cannot be retried are not buffered at all: their body is
-//! wrapped in `http_body_util::Limited` and read once, by the caller.
+//! A provider's answer can be any size. A declared length above the cap
+//! fails before reading a byte. Token answers are buffered ([`buffer`]):
+//! read chunk by chunk with a running count (reqwest's `chunk()`), into one
+//! buffer sized from `Content-Length`, so a call never holds more than the
+//! cap. API answers are not buffered ([`limit`]): one that declares a
+//! length within the cap is handed over as it is (hyper reads no byte past
+//! it); one that declares none has its body wrapped in
+//! `http_body_util::Limited` and is read once, by the caller.
 
 use std::error::Error as StdError;
 use std::fmt;
 
 use bytes::BytesMut;
+use futures::FutureExt as _;
 use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
 use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Body, Response, ResponseBuilderExt};
@@ -66,17 +69,18 @@ fn declared_length(resp: &Response) -> Option<u64> {
 }
 
 /// A `reqwest::Error` whose source is `e`: reqwest has no public
-/// constructor, so a body that fails with `e` is read once.
-async fn as_reqwest_error(e: BodyTooLarge) -> reqwest::Error {
+/// constructor, so a body that fails with `e` is read once. Its only frame
+/// is the error, so the read completes on its first poll, without I/O.
+fn as_reqwest_error(e: BodyTooLarge) -> reqwest::Error {
     let failing = StreamBody::new(futures::stream::iter([Err::<
         http_body::Frame<bytes::Bytes>,
         _,
     >(e)]));
     let probe = Response::from(http::Response::new(Body::wrap(failing)));
-    match probe.bytes().await {
-        Err(err) => err,
-        // A body whose only frame is an error cannot be read successfully.
-        Ok(_) => unreachable!("a failing body was read"),
+    match probe.bytes().now_or_never() {
+        Some(Err(err)) => err,
+        // A body whose only frame is an error fails at once.
+        _ => unreachable!("a failing body was read"),
     }
 }
 
@@ -109,13 +113,13 @@ fn rebuild(
 pub(crate) async fn buffer(mut resp: Response, limit: u64) -> reqwest::Result<Response> {
     let declared = declared_length(&resp);
     if declared.is_some_and(|n| n > limit) {
-        return Err(as_reqwest_error(BodyTooLarge { limit, declared }).await);
+        return Err(as_reqwest_error(BodyTooLarge { limit, declared }));
     }
     let capacity = usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0);
     let mut buf = BytesMut::with_capacity(capacity);
     while let Some(chunk) = resp.chunk().await? {
         if (buf.len() as u64).saturating_add(chunk.len() as u64) > limit {
-            return Err(as_reqwest_error(BodyTooLarge { limit, declared }).await);
+            return Err(as_reqwest_error(BodyTooLarge { limit, declared }));
         }
         buf.extend_from_slice(&chunk);
     }
@@ -130,13 +134,18 @@ pub(crate) async fn buffer(mut resp: Response, limit: u64) -> reqwest::Result<Re
     ))
 }
 
-/// Cap the body of a response that is not buffered: the caller's read
-/// fails once it passes `limit` bytes. A declared length above the cap
-/// fails now.
-pub(crate) async fn limit(mut resp: Response, limit: u64) -> reqwest::Result<Response> {
+/// Cap the body of a response that is not buffered. A declared length
+/// above the cap fails now; one within it is the cap already (hyper reads
+/// no byte past a `Content-Length`), so the response is returned as it
+/// is. Without one, the caller's read fails once it passes `limit` bytes.
+pub(crate) fn limit(mut resp: Response, limit: u64) -> reqwest::Result<Response> {
     let declared = declared_length(&resp);
-    if declared.is_some_and(|n| n > limit) {
-        return Err(as_reqwest_error(BodyTooLarge { limit, declared }).await);
+    match declared {
+        Some(n) if n > limit => {
+            return Err(as_reqwest_error(BodyTooLarge { limit, declared }));
+        }
+        Some(_) => return Ok(resp),
+        None => {}
     }
     let url = resp.url().clone();
     let status = resp.status();

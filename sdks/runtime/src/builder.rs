@@ -242,13 +242,18 @@ impl<P: Provider> Builder<P> {
         let credentials = self.credentials.ok_or_else(|| {
             Error::config(name, "no credentials: call .credentials(..) or .from_env()")
         })?;
-        let http = match self.http {
-            Some(h) => h,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout)
-                .connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(self.timeout))
-                .build()
-                .map_err(|_| Error::config(name, "could not build the HTTP client"))?,
+        // The client the SDK builds bounds every request itself; an
+        // application's client may not, so its requests get a timeout each.
+        let (http, http_timeout) = match self.http {
+            Some(h) => (h, None),
+            None => (
+                reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(self.timeout))
+                    .build()
+                    .map_err(|_| Error::config(name, "could not build the HTTP client"))?,
+                Some(self.timeout),
+            ),
         };
         // With the `redis` feature, `AUTH_RUNTIME_REDIS_URL` switches the
         // shared store on without a code change.
@@ -260,6 +265,7 @@ impl<P: Provider> Builder<P> {
             profile,
             base_url,
             http,
+            http_timeout,
             policy: self.policy.default_attempt_timeout(self.timeout),
             clock: self.clock,
             metrics: Arc::new(Metrics::default()),
@@ -317,6 +323,8 @@ pub struct Connect {
     profile: Profile,
     base_url: String,
     http: reqwest::Client,
+    /// The timeout `http` applies to every request, when the SDK built it.
+    http_timeout: Option<Duration>,
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -362,6 +370,7 @@ impl Connect {
             Arc::clone(&self.metrics),
         )
         .origin_of(&self.base_url)
+        .client_timeout(self.http_timeout)
     }
 
     /// The identity of a principal of this provider at this base URL; the

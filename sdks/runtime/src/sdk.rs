@@ -5,6 +5,8 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use futures::future::Either;
+
 use crate::builder::Connect;
 use crate::error::Error;
 use crate::metrics::MetricsSnapshot;
@@ -72,32 +74,33 @@ impl<Api> Sdk<Api> {
 
     /// Send a hand-made request with a bearer token, retries and 401
     /// recovery (see [`Session::send`]).
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
-        let request = request.build().map_err(|_| {
-            Error::config(
-                self.connect.profile().name,
-                "the request could not be built",
-            )
-        })?;
-        self.session.send(self.connect.http(), request).await
+    pub fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + '_ {
+        self.send_with(request, &OperationSecurity::BEARER)
     }
 
     /// [`Sdk::send`] with an explicit requirement, e.g. a scheme no
     /// operation names (`security::scheme("dashboardBasic")` of pledg).
-    pub async fn send_with(
-        &self,
+    pub fn send_with<'a>(
+        &'a self,
         request: reqwest::RequestBuilder,
-        security: &OperationSecurity,
-    ) -> Result<reqwest::Response, Error> {
-        let request = request.build().map_err(|_| {
-            Error::config(
+        security: &'a OperationSecurity,
+    ) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + 'a {
+        // Not an `async fn`: the session's future is the whole call, with
+        // no wrapper holding a second copy of the request.
+        match request.build() {
+            Ok(request) => Either::Left(self.session.send_with(
+                self.connect.http(),
+                request,
+                security,
+            )),
+            Err(_) => Either::Right(std::future::ready(Err(Error::config(
                 self.connect.profile().name,
                 "the request could not be built",
-            )
-        })?;
-        self.session
-            .send_with(self.connect.http(), request, security)
-            .await
+            )))),
+        }
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {

@@ -8,21 +8,17 @@ use std::time::Duration;
 
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
-use reqwest::{Request, Response, StatusCode};
-use tracing::{info, warn};
+use reqwest::{Request, Response};
 
-use crate::body;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::metrics::Metrics;
-use crate::retry::{self, ATTEMPTS_HEADER, Delay, RetryPolicy};
+use crate::retry::{self, RetryPolicy};
 use crate::secret::Secret;
 use crate::security::{OperationSecurity, Scheme, SchemeKind};
 use crate::token::{Token, TokenManager};
 
-/// progenitor adds `api-version: <info.version>` to every request; no
-/// provider wants it. A constant: no header-name parsing per call.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+mod attempts;
 
 /// A static API key, turned into its (sensitive) header value once, when
 /// the session is built — not on every call.
@@ -68,6 +64,9 @@ struct Inner {
     metrics: Arc<Metrics>,
     /// Credentials go only to this origin (the base URL's).
     origin: Option<url::Origin>,
+    /// The timeout the HTTP client itself puts on every request, when
+    /// known (the client the SDK builds); `None` for an application's.
+    client_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for Session {
@@ -97,6 +96,7 @@ pub struct SessionBuilder {
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     origin: Option<url::Origin>,
+    client_timeout: Option<Duration>,
 }
 
 impl SessionBuilder {
@@ -117,7 +117,15 @@ impl SessionBuilder {
             clock,
             metrics,
             origin: None,
+            client_timeout: None,
         }
+    }
+
+    /// The HTTP client bounds every request by `timeout` itself: attempts
+    /// need no timeout of their own when the policy's is not shorter.
+    pub(crate) fn client_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.client_timeout = timeout;
+        self
     }
 
     /// Attach credentials only to requests for `base_url`'s origin
@@ -174,6 +182,7 @@ impl SessionBuilder {
                 clock: self.clock,
                 metrics: self.metrics,
                 origin: self.origin,
+                client_timeout: self.client_timeout,
             }),
         }
     }
@@ -206,6 +215,7 @@ impl Session {
                 clock: Arc::clone(&self.inner.clock),
                 metrics: Arc::clone(&self.inner.metrics),
                 origin: self.inner.origin.clone(),
+                client_timeout: self.inner.client_timeout,
             }),
         }
     }
@@ -257,13 +267,12 @@ impl Session {
         let Some(origin) = &self.inner.origin else {
             return Ok(());
         };
-        let target = url.origin();
-        if target != *origin {
+        if !same_origin(origin, url) {
             return Err(Error::config(
                 self.inner.provider,
                 format!(
                     "refusing to attach credentials to a request for {}: the configured origin is {}",
-                    target.ascii_serialization(),
+                    url.origin().ascii_serialization(),
                     origin.ascii_serialization()
                 ),
             ));
@@ -273,7 +282,7 @@ impl Session {
                 self.inner.provider,
                 format!(
                     "refusing to attach credentials to a request for {} whose URL embeds user information",
-                    target.ascii_serialization()
+                    url.origin().ascii_serialization()
                 ),
             ));
         }
@@ -285,10 +294,8 @@ impl Session {
         request: &mut Request,
         security: &OperationSecurity,
     ) -> Result<(), Error> {
-        let headers = request.headers_mut();
-        headers.remove(API_VERSION);
         if security.is_anonymous() {
-            headers.remove(AUTHORIZATION);
+            request.headers_mut().remove(AUTHORIZATION);
             return Ok(());
         }
         self.check_origin(request.url())?;
@@ -377,207 +384,41 @@ impl Session {
         Ok(())
     }
 
-    /// Send `request` with the retry and 401 policy. Returns the final
-    /// response (with an `x-sdk-attempts` header) whatever its status; only
-    /// transport failures after the allowed retries are errors. This is
-    /// what generated clients' `exec` hook calls.
-    pub async fn execute(
-        &self,
-        http: &reqwest::Client,
-        request: Request,
-        security: &OperationSecurity,
-    ) -> reqwest::Result<Response> {
-        self.execute_inner(http, request, security)
-            .await
-            .map(|(resp, _)| resp)
-            // A signed URL carries the signature: keep it out of errors.
-            .map_err(|(e, _)| {
-                if security.signs_url() {
-                    e.without_url()
-                } else {
-                    e
-                }
-            })
-    }
-
-    async fn execute_inner(
-        &self,
-        http: &reqwest::Client,
-        mut request: Request,
-        security: &OperationSecurity,
-    ) -> Result<(Response, u32), (reqwest::Error, u32)> {
-        let provider = self.inner.provider;
-        let policy = &self.inner.policy;
-        let started = self.inner.clock.now();
-        let safe = self.inner.auth_endpoint
-            || security.is_anonymous()
-            || retry::is_idempotent(request.method())
-            || carries_idempotency_key(security, &request)
-            || policy.retry_non_idempotent;
-        let mut attempt: u32 = 0;
-        let mut retries: u32 = 0;
-        let mut reauthenticated = false;
-        // An application's own client may have no timeout: every attempt
-        // gets one (a request's own timeout wins).
-        if request.timeout().is_none() {
-            *request.timeout_mut() = policy.attempt_timeout;
-        }
-        let body_limit = if self.inner.auth_endpoint {
-            policy.max_token_response_bytes
-        } else {
-            policy.max_response_bytes
-        };
-        loop {
-            attempt += 1;
-            if attempt > 1 {
-                self.refresh_stale_bearer(&mut request).await;
-            }
-            self.inner.metrics.inc_requests();
-            let Some(spare) = request.try_clone() else {
-                // A streaming body cannot be sent twice: one attempt, and
-                // the body goes to the caller capped, not buffered.
-                let result = match http.execute(request).await {
-                    Ok(resp) => body::limit(resp, body_limit).await,
-                    Err(e) => Err(e),
-                };
-                return finish(result, attempt);
-            };
-            let result = match http.execute(request).await {
-                Ok(resp) => body::buffer(resp, body_limit).await,
-                Err(e) => Err(e),
-            };
-            request = spare;
-            let within_deadline =
-                |d: Duration| policy.within_deadline(started, self.inner.clock.now(), d);
-            match result {
-                Ok(resp)
-                    if resp.status() == StatusCode::UNAUTHORIZED
-                        && !reauthenticated
-                        && !security.is_anonymous() =>
-                {
-                    let Some(manager) = &self.inner.bearer else {
-                        return finish(Ok(resp), attempt);
-                    };
-                    let Some(used) = request
-                        .headers()
-                        .get(AUTHORIZATION)
-                        .filter(|v| v.as_bytes().starts_with(b"Bearer "))
-                        .cloned()
-                    else {
-                        return finish(Ok(resp), attempt);
-                    };
-                    reauthenticated = true;
-                    self.inner.metrics.inc_reauthentications();
-                    info!(
-                        provider,
-                        operation = security.operation_id,
-                        attempt,
-                        "401: dropping the token, re-authenticating, retrying once"
-                    );
-                    match manager.renew_after_unauthorized(&used).await {
-                        Ok(token) => {
-                            request
-                                .headers_mut()
-                                .insert(AUTHORIZATION, token.header_value().clone());
-                        }
-                        Err(e) => {
-                            warn!(provider, kind = ?e.kind(), "re-authentication after 401 failed: {e}");
-                            return finish(Ok(resp), attempt);
-                        }
-                    }
-                }
-                Ok(resp)
-                    if retry::is_transient_status(resp.status())
-                        && (safe || retry::is_unprocessed_status(resp.status()))
-                        && retries < policy.max_retries =>
-                {
-                    retries += 1;
-                    let delay = match policy.delay(retries, Some(resp.headers())) {
-                        Delay::Retry(d) if within_deadline(d) => d,
-                        // Asked to wait past the cap or the deadline: no
-                        // early retry; the caller sees the response (and
-                        // `Error::retry_after`).
-                        _ => return finish(Ok(resp), attempt),
-                    };
-                    self.inner.metrics.inc_retries();
-                    warn!(
-                        provider,
-                        operation = security.operation_id,
-                        attempt,
-                        status = resp.status().as_u16(),
-                        delay_ms = delay.as_millis() as u64,
-                        "transient HTTP status; retrying"
-                    );
-                    drop(resp);
-                    tokio::time::sleep(delay).await;
-                }
-                Err(e)
-                    if retries < policy.max_retries
-                        && retry::classify_transport(&e)
-                            .is_some_and(|reached| safe || !reached) =>
-                {
-                    retries += 1;
-                    let delay = policy.backoff(retries);
-                    if !within_deadline(delay) {
-                        return finish(Err(e), attempt);
-                    }
-                    self.inner.metrics.inc_retries();
-                    warn!(
-                        provider,
-                        operation = security.operation_id,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        "transport failure ({}); retrying",
-                        transport_kind(&e)
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                other => return finish(other, attempt),
-            }
-        }
-    }
-
-    /// Before a retry: a bearer that went stale while the request waited
-    /// (backoff, `Retry-After`) is swapped for the current token, so the
-    /// retry does not arrive expired.
-    async fn refresh_stale_bearer(&self, request: &mut Request) {
-        let Some(manager) = &self.inner.bearer else {
-            return;
-        };
-        let Some(used) = request
-            .headers()
-            .get(AUTHORIZATION)
-            .filter(|v| v.as_bytes().starts_with(b"Bearer "))
-        else {
-            return;
-        };
-        if let Ok(token) = manager.token().await
-            && token.header_value() != used
-        {
-            request
-                .headers_mut()
-                .insert(AUTHORIZATION, token.header_value().clone());
-        }
-    }
-
     /// Send a hand-made request (an endpoint not, or not yet, in a spec)
     /// with a bearer token and the same retry and 401 policy. A final 401
     /// or 403, or a transient failure after the retries, is an error.
-    pub async fn send(&self, http: &reqwest::Client, request: Request) -> Result<Response, Error> {
+    pub fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
+        // Not an `async fn`: no second copy of the request in a wrapper
+        // future.
         self.send_with(http, request, &OperationSecurity::BEARER)
-            .await
     }
 
     /// [`Session::send`] with an explicit security requirement.
-    pub async fn send_with(
+    pub fn send_with<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        request: Request,
+        security: &'a OperationSecurity,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'a {
+        use futures::FutureExt as _;
+        // One future, authorization included: a wrapper `async fn` would
+        // hold a second copy of the request and be moved once more.
+        self.execute_inner(http, request, security, true)
+            .map(move |result| self.outcome(result))
+    }
+
+    /// A final 401, 403 or transient status is an error for a hand-made
+    /// request.
+    fn outcome(
         &self,
-        http: &reqwest::Client,
-        mut request: Request,
-        security: &OperationSecurity,
+        result: Result<(Response, u32), attempts::Failure>,
     ) -> Result<Response, Error> {
         let provider = self.inner.provider;
-        self.authorize(&mut request, security).await?;
-        match self.execute_inner(http, request, security).await {
+        match result {
             Ok((resp, attempts)) => {
                 let status = resp.status();
                 let kind = match status.as_u16() {
@@ -602,53 +443,28 @@ impl Session {
                     None => Ok(resp),
                 }
             }
-            Err((e, attempts)) => Err(Error::from_transport(provider, &e, attempts)),
+            Err(attempts::Failure::Transport(e, attempts)) => {
+                Err(Error::from_transport(provider, &e, attempts))
+            }
+            Err(attempts::Failure::Refused(e)) => Err(e),
         }
     }
 }
 
-/// Whether the operation names an idempotency key (`x-idempotency-key`)
-/// and this request's JSON body carries a non-empty value for it: the
-/// provider then answers a repeat with the original response.
-fn carries_idempotency_key(security: &OperationSecurity, request: &Request) -> bool {
-    let Some(field) = security.idempotency_key else {
+/// `url.origin() == *origin`, without building `url`'s origin (two
+/// allocations per request).
+fn same_origin(origin: &url::Origin, url: &url::Url) -> bool {
+    let url::Origin::Tuple(scheme, host, port) = origin else {
+        // An opaque origin equals no other.
         return false;
     };
-    let Some(body) = request.body().and_then(|b| b.as_bytes()) else {
-        return false;
+    let same_host = match (host, url.host()) {
+        (url::Host::Domain(a), Some(url::Host::Domain(b))) => a == b,
+        (url::Host::Ipv4(a), Some(url::Host::Ipv4(b))) => *a == b,
+        (url::Host::Ipv6(a), Some(url::Host::Ipv6(b))) => *a == b,
+        _ => false,
     };
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| match v.get(field)? {
-            serde_json::Value::String(s) => Some(!s.is_empty()),
-            serde_json::Value::Number(_) => Some(true),
-            _ => None,
-        })
-        .unwrap_or(false)
-}
-
-fn transport_kind(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else {
-        "connection"
-    }
-}
-
-fn finish(
-    result: reqwest::Result<Response>,
-    attempts: u32,
-) -> Result<(Response, u32), (reqwest::Error, u32)> {
-    match result {
-        Ok(mut resp) => {
-            resp.headers_mut()
-                .insert(ATTEMPTS_HEADER, HeaderValue::from(attempts));
-            Ok((resp, attempts))
-        }
-        Err(e) => Err((e, attempts)),
-    }
+    same_host && url.scheme() == scheme && url.port_or_known_default() == Some(*port)
 }
 
 #[cfg(test)]
@@ -679,17 +495,14 @@ mod tests {
     }
 
     fn request() -> Request {
-        let mut r = Request::new(
+        Request::new(
             reqwest::Method::GET,
             "http://127.0.0.1/x".parse().expect("url"),
-        );
-        r.headers_mut()
-            .insert("api-version", HeaderValue::from_static("1.0"));
-        r
+        )
     }
 
     #[tokio::test]
-    async fn api_key_header_is_sensitive_and_api_version_goes() {
+    async fn api_key_header_is_sensitive() {
         let mut r = request();
         session("k-123")
             .authorize(&mut r, &API_KEY_OP)
@@ -698,7 +511,6 @@ mod tests {
         let v = r.headers().get("api-key").expect("the key header");
         assert_eq!(v, "k-123");
         assert!(v.is_sensitive());
-        assert!(r.headers().get("api-version").is_none());
         // A session derived with another key uses that one.
         let mut r = request();
         session("k-123")

@@ -1,0 +1,157 @@
+//! Passes over progenitor's output before it is written.
+//!
+//! progenitor (0.15) puts `api-version: <info.version>` on every request
+//! (see `../shared/notes/progenitor.md`); no provider wants it, and it cost
+//! every call a header map of its own (two allocations), a merge into the
+//! request's headers and a removal in the runtime. The pass deletes the
+//! `header_map.append(HeaderName::from_static("api-version"), …)`
+//! statement; a `header_map` then left empty is not built at all, and its
+//! `.headers(header_map)` is dropped from the request chain. Header
+//! parameters of an operation keep their map, sized for them alone.
+
+use quote::ToTokens;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Block, Expr, ExprMethodCall, Lit, Stmt};
+
+/// Apply every pass to `file`.
+pub fn tidy(file: &mut syn::File) {
+    NoApiVersion.visit_file_mut(file);
+}
+
+struct NoApiVersion;
+
+fn text(tokens: &impl ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .split_whitespace()
+        .collect()
+}
+
+/// `header_map.append(…"api-version"…)`.
+fn is_api_version_append(stmt: &Stmt) -> bool {
+    let t = text(stmt);
+    t.starts_with("header_map.append(") && t.contains("\"api-version\"")
+}
+
+/// `let mut header_map = ::reqwest::header::HeaderMap::with_capacity(N);`
+fn is_header_map_let(stmt: &Stmt) -> bool {
+    let t = text(stmt);
+    t.starts_with("letmutheader_map=") && t.contains("HeaderMap::with_capacity(")
+}
+
+fn mentions_header_map(stmt: &Stmt) -> bool {
+    text(stmt).contains("header_map")
+}
+
+/// `receiver.headers(header_map)` → `receiver`, anywhere in a chain.
+struct DropHeadersCall;
+
+impl VisitMut for DropHeadersCall {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::MethodCall(ExprMethodCall {
+            method,
+            args,
+            receiver,
+            ..
+        }) = expr
+            && method == "headers"
+            && args.len() == 1
+            && text(&args[0]) == "header_map"
+        {
+            let inner = std::mem::replace(receiver.as_mut(), Expr::Verbatim(Default::default()));
+            *expr = inner;
+            self.visit_expr_mut(expr);
+            return;
+        }
+        visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
+/// `with_capacity(N)` → `with_capacity(N - 1)` in the `let` of the map.
+struct OneLess;
+
+impl VisitMut for OneLess {
+    fn visit_lit_mut(&mut self, lit: &mut Lit) {
+        if let Lit::Int(n) = lit
+            && let Ok(v) = n.base10_parse::<usize>()
+        {
+            *lit = Lit::Int(syn::LitInt::new(
+                &format!("{}usize", v.saturating_sub(1)),
+                n.span(),
+            ));
+        }
+    }
+}
+
+impl VisitMut for NoApiVersion {
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        let before = block.stmts.len();
+        block.stmts.retain(|s| !is_api_version_append(s));
+        if block.stmts.len() != before {
+            let map_used = block
+                .stmts
+                .iter()
+                .any(|s| !is_header_map_let(s) && text(s).contains("header_map.append("));
+            if map_used {
+                for stmt in block.stmts.iter_mut().filter(|s| is_header_map_let(s)) {
+                    OneLess.visit_stmt_mut(stmt);
+                }
+            } else {
+                block.stmts.retain(|s| !is_header_map_let(s));
+                for stmt in block.stmts.iter_mut().filter(|s| mentions_header_map(s)) {
+                    DropHeadersCall.visit_stmt_mut(stmt);
+                }
+            }
+        }
+        visit_mut::visit_block_mut(self, block);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tidied(src: &str) -> String {
+        let mut file: syn::File = syn::parse_str(src).expect("test source parses");
+        tidy(&mut file);
+        prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn a_map_holding_only_api_version_goes_with_its_use() {
+        let out = tidied(
+            r#"async fn send() {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                let mut request = client.client.post(url).json(&body).headers(header_map).build()?;
+            }"#,
+        );
+        assert!(!out.contains("api-version"), "{out}");
+        assert!(!out.contains("header_map"), "{out}");
+        assert!(out.contains(".json(&body)"), "{out}");
+        assert!(out.contains(".build()?"), "{out}");
+    }
+
+    #[test]
+    fn header_parameters_keep_their_map() {
+        let out = tidied(
+            r#"async fn send() {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                header_map.append("x-idempotency-key", key.to_string().try_into()?);
+                let mut request = client.client.post(url).headers(header_map).build()?;
+            }"#,
+        );
+        assert!(!out.contains("api-version"), "{out}");
+        assert!(out.contains("with_capacity(1usize)"), "{out}");
+        assert!(out.contains(".headers(header_map)"), "{out}");
+        assert!(out.contains("x-idempotency-key"), "{out}");
+    }
+}
