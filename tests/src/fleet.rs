@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sandbox::{Credentials, Provider, Sandbox};
+use sandbox::{Credentials, Provider, Sandbox, SandboxConfig};
 use serde_json::Value;
 
 /// One fleet run.
@@ -21,19 +21,52 @@ pub struct Fleet {
     pub env: Vec<(String, String)>,
 }
 
+/// The sandbox's pledg `(api key, api secret)`.
+///
+/// # Panics
+/// If the sandbox hands out another kind of credentials.
+pub fn pledg_credentials(sandbox: &Sandbox) -> (String, String) {
+    let Credentials::Pledg {
+        api_key,
+        api_secret,
+    } = sandbox.credentials(Provider::Pledg)
+    else {
+        panic!("pledg credentials");
+    };
+    (api_key, api_secret)
+}
+
+/// A sandbox whose pledg tokens live `lifetime`.
+///
+/// # Panics
+/// If it does not start.
+pub async fn sandbox_with_lifetime(lifetime: Duration) -> Sandbox {
+    let mut cfg = SandboxConfig::default();
+    cfg.pledg.token_lifetime = lifetime;
+    Sandbox::start_with(cfg).await.expect("sandbox")
+}
+
 impl Fleet {
+    /// 3 processes × 20 tasks, each pausing 200 ms between two calls, for
+    /// `run`, through `redis` with `env`.
+    pub fn small(worker: &str, run: Duration, redis: String, env: Vec<(String, String)>) -> Fleet {
+        Fleet {
+            worker: worker.to_string(),
+            processes: 3,
+            concurrency: 20,
+            run,
+            pause: Duration::from_millis(200),
+            redis,
+            env,
+        }
+    }
+
     /// Start the workers; their reports once they all finished.
     ///
     /// # Panics
     /// If a worker fails or prints no JSON.
     pub async fn run(&self, sandbox: &Sandbox) -> Vec<Value> {
-        let Credentials::Pledg {
-            api_key,
-            api_secret,
-        } = sandbox.credentials(Provider::Pledg)
-        else {
-            panic!("pledg credentials");
-        };
+        let (api_key, api_secret) = pledg_credentials(sandbox);
         let mut children = Vec::new();
         for _ in 0..self.processes {
             let mut cmd = tokio::process::Command::new(&self.worker);
@@ -68,4 +101,51 @@ pub fn sum(reports: &[Value], field: &str) -> u64 {
         .iter()
         .map(|r| field.split('.').fold(r, |v, f| &v[f]).as_u64().unwrap_or(0))
         .sum()
+}
+
+/// Within one test binary, one fleet at a time: two fleets of debug-build
+/// workers at once on a 2-core machine slow each other's calls past what
+/// is left of a 2 s token.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static FLEET: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    FLEET.lock().await
+}
+
+/// The most logins ONE process makes in `run` with tokens of `lifetime`
+/// (whole seconds, ≥ 2): JWT `exp` is in whole seconds, so a 2 s token is
+/// usable for 1–2 s, and refreshed at 70–80 % of that — at most once per
+/// 0.7 s (about once per 1.1 s on average), plus its first login. A fleet
+/// sharing its tokens stays within it.
+pub fn one_process_max(run: Duration, lifetime: Duration) -> f64 {
+    let min_life = lifetime.as_secs_f64() - 1.0;
+    run.as_secs_f64() / (0.7 * min_life) + 4.0
+}
+
+/// The reports of a fleet that shared one principal through a healthy
+/// store, and the provider's login count: no failed request, no Redis
+/// error, fallback or wait timeout; every login was a fetch under the fleet
+/// lock, and other processes reused its token.
+///
+/// # Panics
+/// If one of these does not hold.
+pub fn assert_shared(reports: &[Value], logins: u64) {
+    for field in [
+        "failed",
+        "store.redis_errors",
+        "store.fallbacks",
+        "store.wait_timeouts",
+    ] {
+        assert_eq!(sum(reports, field), 0, "{field}: {reports:?}");
+    }
+    assert!(sum(reports, "ok") > 0, "no request went through");
+    assert!(sum(reports, "store.fetches_run") > 0, "{reports:?}");
+    assert!(
+        sum(reports, "store.hits") + sum(reports, "store.waited") > 0,
+        "no process reused another's token: {reports:?}"
+    );
+    assert_eq!(
+        logins,
+        sum(reports, "store.fetches_run"),
+        "each login must be a fetch under the fleet lock: {reports:?}"
+    );
 }

@@ -2,6 +2,7 @@
 pub mod fleet;
 pub mod hostile;
 pub mod raw;
+pub mod redis_access;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod soak;

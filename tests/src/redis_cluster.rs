@@ -1,12 +1,14 @@
-//! A throwaway Redis Cluster for tests: 3 masters + 3 replicas on free
-//! loopback ports, node timeout 2 s, no persistence; servers stopped by
-//! their pid on drop. Needs `redis-server` and `redis-cli` (Debian's
-//! `redis-server` and `redis-tools`; `cargo xtask test` installs them).
+//! A throwaway Redis (or Valkey) Cluster for tests: 3 masters + 3
+//! replicas on free loopback ports, node timeout 2 s, no persistence,
+//! plain or TLS (bus and replication too); servers stopped by their pid on
+//! drop. Needs the server and its cli (Debian's `redis-server` and
+//! `redis-tools`, or `valkey-server` and `valkey-tools`; `cargo xtask
+//! test` installs them).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::redis_server::{RedisServer, redis_cli};
+use crate::redis_server::{Engine, RedisServer};
 
 /// How long the cluster may take to form or to fail over.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,13 +21,27 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
-    /// Start 6 nodes, create the cluster (1 replica per master) and wait
-    /// until every node reports `cluster_state:ok` and every replica's link
-    /// is up.
+    /// Start 6 `redis-server` nodes, create the cluster (1 replica per
+    /// master) and wait until every node reports `cluster_state:ok` and
+    /// every replica's link is up.
     ///
     /// # Panics
     /// If the cluster does not form in time.
     pub fn start() -> RedisCluster {
+        Self::start_with(Engine::Redis, |_| (Vec::new(), Vec::new()))
+    }
+
+    /// [`RedisCluster::start`] for either engine, each node with extra
+    /// arguments (`args(port)`: the server's and the cli's, as
+    /// [`RedisServer::start_engine`] takes them). With `--tls-port` the
+    /// nodes also speak TLS on the cluster bus and for replication.
+    ///
+    /// # Panics
+    /// If the cluster does not form in time.
+    pub fn start_with(
+        engine: Engine,
+        args: impl Fn(u16) -> (Vec<String>, Vec<String>),
+    ) -> RedisCluster {
         let dir = std::env::temp_dir().join(format!(
             "auth-runtime-cluster-{}-{}",
             std::process::id(),
@@ -36,11 +52,16 @@ impl RedisCluster {
         std::fs::create_dir_all(&dir).expect("cluster dir");
         let nodes: Vec<RedisServer> = (0..6)
             .map(|_| {
-                let dir = dir.clone();
-                RedisServer::start_with(move |port| {
+                RedisServer::start_engine(engine, |port| {
+                    let (mut extra, cli) = args(port);
+                    if extra.iter().any(|a| a == "--tls-port") {
+                        extra.extend(
+                            ["--tls-cluster", "yes", "--tls-replication", "yes"].map(String::from),
+                        );
+                    }
                     let d = dir.join(port.to_string());
                     std::fs::create_dir_all(&d).expect("node dir");
-                    let args = [
+                    let cluster = [
                         "--cluster-enabled",
                         "yes",
                         "--cluster-node-timeout",
@@ -48,14 +69,14 @@ impl RedisCluster {
                         "--repl-diskless-sync-delay",
                         "0",
                     ];
-                    let mut extra: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+                    extra.extend(cluster.map(String::from));
                     extra.extend([
                         "--dir".to_string(),
                         d.display().to_string(),
                         "--cluster-config-file".to_string(),
                         format!("nodes-{port}.conf"),
                     ]);
-                    (extra, Vec::new())
+                    (extra, cli)
                 })
             })
             .collect();
@@ -68,19 +89,34 @@ impl RedisCluster {
         let mut args = vec!["--cluster", "create"];
         args.extend(addrs.iter().map(String::as_str));
         args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
-        let created = redis_cli(cluster.nodes[0].port(), &[], &args);
-        assert!(created.is_some(), "redis-cli --cluster create failed");
+        let created = cluster.nodes[0].cli(&args);
+        assert!(
+            created.contains("All 16384 slots covered"),
+            "{} --cluster create failed: {created}",
+            engine.cli()
+        );
         cluster.wait_healthy();
         cluster
     }
 
-    /// The seed URLs, comma-separated (what `AUTH_RUNTIME_REDIS_URL` takes).
+    /// The seed URLs, comma-separated (what `AUTH_RUNTIME_REDIS_URL` takes):
+    /// `redis://127.0.0.1:P,…` (`rediss://` with TLS).
     pub fn seeds(&self) -> String {
         self.nodes
             .iter()
             .map(|n| n.url())
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// Run the cli with `args` on every running node (replicas too: `ACL
+    /// SETUSER` is not replicated); each node's stdout.
+    pub fn cli_on_every_node(&self, args: &[&str]) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|n| n.is_running())
+            .map(|n| n.cli(args))
+            .collect()
     }
 
     /// Wait until every running node says `cluster_state:ok` and every

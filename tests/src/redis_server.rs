@@ -1,6 +1,7 @@
-//! A throwaway `redis-server` for one test: its own loopback port, no
-//! persistence, killed on drop. Needs `redis-server` on `PATH`
-//! (`cargo xtask test` installs it; locally: `apt-get install -y redis-server`).
+//! A throwaway `redis-server` (or `valkey-server`) for one test: its own
+//! loopback port, no persistence, killed on drop. Needs the server on
+//! `PATH` (`cargo xtask test` installs `redis-server`, `redis-tools`,
+//! `valkey-server` and `valkey-tools`; see `cargo xtask deps`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -10,9 +11,36 @@ use std::time::{Duration, Instant};
 /// How long a start waits for the server to answer `PING`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A running (or deliberately killed) `redis-server`.
+/// Which server a test runs: Redis, or Valkey (the same flags, the same
+/// protocol; its own binaries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Redis,
+    Valkey,
+}
+
+impl Engine {
+    /// The server binary.
+    pub fn server(self) -> &'static str {
+        match self {
+            Engine::Redis => "redis-server",
+            Engine::Valkey => "valkey-server",
+        }
+    }
+
+    /// Its command-line client.
+    pub fn cli(self) -> &'static str {
+        match self {
+            Engine::Redis => "redis-cli",
+            Engine::Valkey => "valkey-cli",
+        }
+    }
+}
+
+/// A running (or deliberately killed) `redis-server` or `valkey-server`.
 #[derive(Debug)]
 pub struct RedisServer {
+    engine: Engine,
     port: u16,
     child: Option<Child>,
     /// Extra `redis-server` arguments (TLS, cluster…).
@@ -22,20 +50,32 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Start a server on a free loopback port and wait until it answers.
+    /// Start a `redis-server` on a free loopback port and wait until it
+    /// answers.
     ///
     /// # Panics
     /// If `redis-server` is missing or does not come up.
     pub fn start() -> RedisServer {
-        Self::start_with(|_| (Vec::new(), Vec::new()))
+        Self::start_engine(Engine::Redis, |_| (Vec::new(), Vec::new()))
     }
 
-    /// Start a server with extra arguments: `args(port)` gives the
+    /// Start a `redis-server` with extra arguments: `args(port)` gives the
     /// `redis-server` arguments and the `redis-cli` ones that reach it.
     ///
     /// # Panics
     /// If `redis-server` is missing or does not come up.
     pub fn start_with(args: impl Fn(u16) -> (Vec<String>, Vec<String>)) -> RedisServer {
+        Self::start_engine(Engine::Redis, args)
+    }
+
+    /// [`RedisServer::start_with`] for either engine.
+    ///
+    /// # Panics
+    /// If the server is missing or does not come up.
+    pub fn start_engine(
+        engine: Engine,
+        args: impl Fn(u16) -> (Vec<String>, Vec<String>),
+    ) -> RedisServer {
         // Another test may grab the port between our probe and the spawn:
         // try a few ports before giving up.
         let mut last = String::new();
@@ -43,6 +83,7 @@ impl RedisServer {
             let port = free_port();
             let (extra, cli) = args(port);
             let mut server = RedisServer {
+                engine,
                 port,
                 child: None,
                 extra,
@@ -53,25 +94,34 @@ impl RedisServer {
                 Err(e) => last = e,
             }
         }
-        panic!("could not start redis-server: {last}");
+        panic!("could not start {}: {last}", engine.server());
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT`
+    fn tls(&self) -> bool {
+        self.extra.iter().any(|a| a == "--tls-port")
+    }
+
+    /// `redis://127.0.0.1:PORT` (`rediss://` for a TLS server)
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls() { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }
 
-    /// Run `redis-cli` against this server; its stdout.
+    /// Run `redis-cli` (`valkey-cli`) against this server; its stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        redis_cli(self.port, &self.cli, args).unwrap_or_default()
+        redis_cli(self.engine, self.port, &self.cli, args).unwrap_or_default()
     }
 
     /// Stop the server at once (SIGKILL): clients see connections drop and
@@ -94,7 +144,11 @@ impl RedisServer {
             match self.spawn() {
                 Ok(()) => return,
                 Err(e) if Instant::now() >= deadline => {
-                    panic!("could not restart redis-server on port {}: {e}", self.port)
+                    panic!(
+                        "could not restart {} on port {}: {e}",
+                        self.engine.server(),
+                        self.port
+                    )
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
@@ -102,13 +156,13 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let tls = self.extra.iter().any(|a| a == "--tls-port");
-        let port = if tls {
+        let port = if self.tls() {
             "0".to_string()
         } else {
             self.port.to_string()
         };
-        let mut child = Command::new("redis-server")
+        let server = self.engine.server();
+        let mut child = Command::new(server)
             .args(["--port", &port])
             .args(["--bind", "127.0.0.1"])
             .args(&self.extra)
@@ -119,19 +173,18 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| {
-                format!(
-                    "cannot run redis-server ({e}); install it with `apt-get install -y redis-server`"
-                )
+                format!("cannot run {server} ({e}); install it with `cargo xtask deps`")
             })?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("redis-server exited early ({status})"));
+                return Err(format!("{server} exited early ({status})"));
             }
             let up = if self.cli.is_empty() {
                 ping(self.port)
             } else {
-                redis_cli(self.port, &self.cli, &["PING"]).is_some_and(|o| o.trim() == "PONG")
+                redis_cli(self.engine, self.port, &self.cli, &["PING"])
+                    .is_some_and(|o| o.trim() == "PONG")
             };
             if up {
                 self.child = Some(child);
@@ -140,7 +193,7 @@ impl RedisServer {
             if Instant::now() >= deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err("redis-server did not answer PING in time".into());
+                return Err(format!("{server} did not answer PING in time"));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -165,9 +218,10 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// `redis-cli -p PORT <cli> <args>`: stdout, or `None` if it failed.
-pub fn redis_cli(port: u16, cli: &[String], args: &[&str]) -> Option<String> {
-    let out = Command::new("redis-cli")
+/// `redis-cli -p PORT <cli> <args>` (`valkey-cli` for Valkey): stdout, or
+/// `None` if it failed.
+pub fn redis_cli(engine: Engine, port: u16, cli: &[String], args: &[&str]) -> Option<String> {
+    let out = Command::new(engine.cli())
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(cli)
         .args(args)

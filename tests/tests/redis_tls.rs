@@ -1,201 +1,62 @@
-//! Redis over TLS with a private CA made here (openssl CLI), and an ACL
-//! user holding only the rights the README documents: a fleet shares its
-//! tokens. A wrong CA or a wrong password: every request still succeeds
-//! on the local cache, and the store says so with one warning.
+//! Redis and Valkey over TLS with a private CA made here (openssl CLI),
+//! and an ACL user holding only the rights the README documents: a fleet
+//! shares its tokens. A wrong CA or a wrong password: every request still
+//! succeeds on the local cache, and the store says so with one warning.
+//! (The same through a TLS cluster: `redis_cluster.rs`.)
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
 use auth_runtime::store::FetchFn;
 use auth_runtime::{Outcome, Record, TokenStore, Wanted};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use pledg::Secret;
-use sandbox::{Credentials, Provider, Sandbox, SandboxConfig};
-use workspace_tests::fleet::{Fleet, sum};
-use workspace_tests::redis_server::RedisServer;
+use sandbox::{Provider, Sandbox};
+use workspace_tests::fleet::{Fleet, assert_shared, one_at_a_time, sandbox_with_lifetime, sum};
+use workspace_tests::redis_access::{
+    PASSWORD, Pki, acl_setuser, degrades, fleet_env, store_keys, tls_args, with_user,
+};
+use workspace_tests::redis_server::{Engine, RedisServer};
 
-const USER: &str = "tokens";
-const PASSWORD: &str = "s3cret-tokens-password";
-/// The least-privilege ACL rule of the README (module docs of
-/// `redis_store`), for the default prefix.
-const ACL_RULES: &[&str] = &[
-    "on",
-    ">s3cret-tokens-password",
-    "resetkeys",
-    "~auth-runtime:v1:*",
-    "resetchannels",
-    "-@all",
-    "+get",
-    "+set",
-    "+del",
-    "+pexpire",
-    "+eval",
-    "+ping",
-    "+cluster|slots",
-    "+cluster|shards",
-    "+readonly",
-];
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl (apt-get install -y openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA, a server certificate it signed (localhost, 127.0.0.1), and an
-/// unrelated CA.
-struct Pki {
-    dir: PathBuf,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("auth-runtime-tls-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("tls dir");
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-        for ca in ["ca", "other-ca"] {
-            let (key, crt) = (format!("{ca}.key"), format!("{ca}.crt"));
-            let mut args = vec!["req", "-x509", "-nodes", "-days", "2"];
-            args.extend(ec);
-            args.extend(["-keyout", &key, "-out", &crt, "-subj", "/CN=test-ca"]);
-            openssl(&dir, &args);
-        }
-        let mut args = vec!["req", "-nodes"];
-        args.extend(ec);
-        args.extend([
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ]);
-        openssl(&dir, &args);
-        std::fs::write(
-            dir.join("ext.cnf"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
-        )
-        .expect("ext");
-        openssl(
-            &dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.crt",
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-            ],
-        );
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn tls_server(pki: &Pki) -> RedisServer {
-    let server = RedisServer::start_with(|port| {
-        let extra = vec![
-            "--tls-port".into(),
-            port.to_string(),
-            "--tls-cert-file".into(),
-            pki.path("server.crt"),
-            "--tls-key-file".into(),
-            pki.path("server.key"),
-            "--tls-ca-cert-file".into(),
-            pki.path("ca.crt"),
-            "--tls-auth-clients".into(),
-            "no".into(),
-        ];
-        let cli = vec!["--tls".into(), "--cacert".into(), pki.path("ca.crt")];
-        (extra, cli)
-    });
-    let mut acl = vec!["ACL", "SETUSER", USER];
-    acl.extend(ACL_RULES);
-    assert_eq!(server.cli(&acl).trim(), "OK", "ACL SETUSER");
+fn tls_server(engine: Engine, pki: &Pki) -> RedisServer {
+    let server = RedisServer::start_engine(engine, |port| tls_args(pki, port));
+    assert_eq!(server.cli(&acl_setuser()).trim(), "OK", "ACL SETUSER");
     server
 }
 
+/// `rediss://tokens:PASSWORD@127.0.0.1:PORT`
 fn url(server: &RedisServer, password: &str) -> String {
-    format!("rediss://{USER}:{password}@127.0.0.1:{}", server.port())
-}
-
-fn keys() -> Vec<(String, [u8; 32])> {
-    vec![("k1".into(), [31u8; 32])]
+    with_user(&server.url(), password)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_shares_tokens_over_tls_with_a_least_privilege_acl_user() {
-    let pki = Pki::new();
-    let server = tls_server(&pki);
-    let mut cfg = SandboxConfig::default();
-    cfg.pledg.token_lifetime = Duration::from_secs(2);
-    let sandbox = Sandbox::start_with(cfg).await.expect("sandbox");
-    let fleet = Fleet {
-        worker: env!("CARGO_BIN_EXE_fleet_worker").to_string(),
-        processes: 3,
-        concurrency: 20,
-        run: Duration::from_secs(6),
-        pause: Duration::from_millis(200),
-        redis: url(&server, PASSWORD),
-        env: vec![
-            (
-                "AUTH_RUNTIME_REDIS_KEYS".into(),
-                format!("k1:{}", STANDARD.encode([31u8; 32])),
-            ),
-            ("AUTH_RUNTIME_REDIS_CA_FILE".into(), pki.path("ca.crt")),
-            // A TLS handshake in a debug build on a busy 2-core machine
-            // can take longer than the 250 ms default.
-            ("AUTH_RUNTIME_REDIS_TIMEOUT_MS".into(), "2000".into()),
-        ],
-    };
+    fleet_over_tls(Engine::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_shares_tokens_over_tls_with_a_least_privilege_acl_user_on_valkey() {
+    fleet_over_tls(Engine::Valkey).await;
+}
+
+async fn fleet_over_tls(engine: Engine) {
+    let _one = one_at_a_time().await;
+    let pki = Pki::generate();
+    let server = tls_server(engine, &pki);
+    let sandbox = sandbox_with_lifetime(Duration::from_secs(2)).await;
+    let fleet = Fleet::small(
+        env!("CARGO_BIN_EXE_fleet_worker"),
+        Duration::from_secs(6),
+        url(&server, PASSWORD),
+        fleet_env(Some(&pki)),
+    );
     let reports = fleet.run(&sandbox).await;
     let logins = sandbox.counters().logins(Provider::Pledg);
-    eprintln!("TLS + ACL fleet: {logins} logins");
+    eprintln!("{engine:?} TLS + ACL fleet: {logins} logins");
     for r in &reports {
         eprintln!("  {r}");
     }
-    assert_eq!(sum(&reports, "failed"), 0, "{reports:?}");
-    assert_eq!(sum(&reports, "store.redis_errors"), 0, "{reports:?}");
-    assert_eq!(sum(&reports, "store.fallbacks"), 0, "{reports:?}");
-    assert!(sum(&reports, "store.fetches_run") > 0, "{reports:?}");
-    assert!(
-        sum(&reports, "store.hits") + sum(&reports, "store.waited") > 0,
-        "{reports:?}"
-    );
     // Each fetch under the fleet lock is the fleet's only login.
-    assert_eq!(logins, sum(&reports, "store.fetches_run"));
+    assert_shared(&reports, logins);
 
     // No CA setting: the system's roots, which `SSL_CERT_FILE` replaces.
     let mut env = fleet.env.clone();
@@ -213,86 +74,34 @@ async fn a_fleet_shares_tokens_over_tls_with_a_least_privilege_acl_user() {
     assert!(sum(&reports, "store.fetches_run") > 0, "{reports:?}");
 }
 
-/// Collects what the tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// 30 calls through a client whose store is misconfigured: all succeed,
-/// one login (the local cache), one warning.
-async fn degrades(sandbox: &Sandbox, cfg: RedisStoreConfig) {
-    let store = Arc::new(RedisStore::new(cfg).expect("store"));
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sandbox.credentials(Provider::Pledg)
-    else {
-        panic!("pledg credentials");
-    };
-    let client = pledg::builder()
-        .base_url(sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials::new(api_key, api_secret))
-        .shared_cache(false)
-        .token_store(store.clone())
-        .build()
-        .expect("client");
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer({
-            let c = captured.clone();
-            move || c.clone()
-        })
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    sandbox.reset_counters();
-    for _ in 0..30 {
-        let resp = client
-            .send(client.request(reqwest::Method::GET, "/sandbox/protected"))
-            .await
-            .expect("request");
-        assert!(resp.status().is_success());
-    }
-    let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("utf8");
-    let warnings = log
-        .matches("shared token store (Redis) unavailable")
-        .count();
-    let stats = store.stats();
-    eprintln!("degraded: {stats:?}\n{log}");
-    assert_eq!(warnings, 1, "{log}");
-    assert!(stats.redis_errors >= 1 && stats.fallbacks >= 1, "{stats:?}");
-    assert_eq!(sandbox.counters().logins(Provider::Pledg), 1);
-}
-
 // Current-thread runtime: the capturing subscriber sees every event.
 #[tokio::test]
 async fn a_wrong_ca_or_a_wrong_password_degrades_to_the_local_cache_with_one_warning() {
-    let pki = Pki::new();
-    let server = tls_server(&pki);
+    misconfigured_or_right(Engine::Redis).await;
+}
+
+#[tokio::test]
+async fn a_wrong_ca_or_a_wrong_password_degrades_to_the_local_cache_with_one_warning_on_valkey() {
+    misconfigured_or_right(Engine::Valkey).await;
+}
+
+async fn misconfigured_or_right(engine: Engine) {
+    let pki = Pki::generate();
+    let server = tls_server(engine, &pki);
     let sandbox = Sandbox::start().await.expect("sandbox");
 
-    let mut wrong_ca = RedisStoreConfig::new(url(&server, PASSWORD), keys());
+    let mut wrong_ca = RedisStoreConfig::new(url(&server, PASSWORD), store_keys());
     wrong_ca.ca_file = Some(pki.path("other-ca.crt").into());
     degrades(&sandbox, wrong_ca).await;
 
-    let mut wrong_password = RedisStoreConfig::new(url(&server, "not-the-password"), keys());
+    let mut wrong_password = RedisStoreConfig::new(url(&server, "not-the-password"), store_keys());
     wrong_password.ca_file = Some(pki.path("ca.crt").into());
     degrades(&sandbox, wrong_password).await;
 
     // The right settings work, and the ACL user may run every command and
     // script of the protocol: lock, lease extension (a fetch slower than
     // the lease), fenced write.
-    let mut right = RedisStoreConfig::new(url(&server, PASSWORD), keys());
+    let mut right = RedisStoreConfig::new(url(&server, PASSWORD), store_keys());
     right.ca_file = Some(pki.path("ca.crt").into());
     right.op_timeout = Duration::from_secs(2);
     right.lock_ttl = Duration::from_millis(300);
