@@ -15,7 +15,6 @@ use std::fmt;
 use bytes::BytesMut;
 use futures::FutureExt as _;
 use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
-use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Body, Response, ResponseBuilderExt};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -58,14 +57,11 @@ pub fn too_large(e: &(dyn StdError + 'static)) -> Option<BodyTooLarge> {
     None
 }
 
+/// The body length the server declared (`Content-Length`), from hyper's
+/// size hint: exact for such a body, none for a chunked one. No header is
+/// parsed here: hyper has validated it already.
 fn declared_length(resp: &Response) -> Option<u64> {
-    resp.headers()
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    resp.content_length()
 }
 
 /// A `reqwest::Error` whose source is `e`: reqwest has no public

@@ -36,19 +36,23 @@ impl Session {
     /// response (with an `x-sdk-attempts` header) whatever its status; only
     /// transport failures after the allowed retries are errors. This is
     /// what generated clients' `exec` hook calls.
-    pub async fn execute(
-        &self,
-        http: &reqwest::Client,
+    pub fn execute<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
         request: Request,
-        security: &OperationSecurity,
-    ) -> reqwest::Result<Response> {
-        match self.execute_inner(http, request, security, false).await {
-            Ok((resp, _)) => Ok(resp),
-            // A signed URL carries the signature: keep it out of errors.
-            Err(Failure::Transport(e, _)) if security.signs_url() => Err(e.without_url()),
-            Err(Failure::Transport(e, _)) => Err(e),
-            Err(Failure::Refused(_)) => unreachable!("only an authorizing call is refused"),
-        }
+        security: &'a OperationSecurity,
+    ) -> impl Future<Output = reqwest::Result<Response>> + Send + 'a {
+        use futures::FutureExt as _;
+        // Not an `async fn`: no wrapper future holding a second copy of
+        // the request.
+        self.execute_inner(http, request, security, false)
+            .map(move |result| match result {
+                Ok((resp, _)) => Ok(resp),
+                // A signed URL carries the signature: keep it out of errors.
+                Err(Failure::Transport(e, _)) if security.signs_url() => Err(e.without_url()),
+                Err(Failure::Transport(e, _)) => Err(e),
+                Err(Failure::Refused(_)) => unreachable!("only an authorizing call is refused"),
+            })
     }
 
     /// The attempts of one call; with `authorize`, the credentials are

@@ -336,10 +336,11 @@ impl Session {
         for scheme in alternative.iter() {
             match scheme.kind {
                 SchemeKind::Bearer => {
-                    let token = self.bearer().await?;
-                    request
-                        .headers_mut()
-                        .insert(AUTHORIZATION, token.header_value().clone());
+                    let header = match self.inner.bearer.as_ref().and_then(|m| m.fresh_header()) {
+                        Some(header) => header,
+                        None => self.bearer().await?.header_value().clone(),
+                    };
+                    request.headers_mut().insert(AUTHORIZATION, header);
                 }
                 SchemeKind::Basic => {
                     if let Some(v) = &self.inner.basic {

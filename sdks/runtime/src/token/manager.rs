@@ -269,6 +269,19 @@ impl TokenManager {
         }
     }
 
+    /// The `Authorization` value of the cached token if it is before its
+    /// refresh time — the hot path of a request, without a reference
+    /// count on the token (`None`: await [`TokenManager::token`]).
+    #[inline]
+    pub fn fresh_header(&self) -> Option<HeaderValue> {
+        let now = self.clock.now();
+        let guard = self.current.load();
+        match guard.as_ref() {
+            Some(token) if now < token.refresh_at => Some(token.header.clone()),
+            _ => None,
+        }
+    }
+
     /// The cached token if it may be handed out now (starting a
     /// background refresh when it is due), or why a fetch is needed.
     fn fresh(self: &Arc<Self>) -> Result<Arc<Token>, Reason> {
