@@ -105,6 +105,38 @@ async fn a_hang_is_bounded_even_with_an_application_client_without_timeouts() {
     assert!((1..=3).contains(&h.hits(EXIROM_LOGIN)));
 }
 
+/// API answers are not buffered: the caller reads the body, and that read
+/// is bounded by the attempt timeout too — by the request's own timeout
+/// on an application's client without one, by the client's on the SDK's.
+#[tokio::test]
+async fn a_trickled_api_body_is_bounded_while_the_caller_reads_it() {
+    for app_client in [true, false] {
+        let h = exirom_server(|| Reply::Trickle {
+            body: vec![b' '; 4096],
+            every: Duration::from_millis(200),
+        })
+        .await;
+        let builder = exirom::builder().timeout(Duration::from_millis(800));
+        let builder = if app_client {
+            builder.http_client(reqwest::Client::new())
+        } else {
+            builder
+        };
+        let client = exirom_with(&h, builder);
+        let call = async {
+            let resp = client
+                .send(client.request(reqwest::Method::GET, API))
+                .await
+                .expect("headers arrive");
+            resp.bytes().await
+        };
+        let (r, _) = bounded(Duration::from_secs(15), call).await;
+        let e = r.expect_err("the body never completes in time");
+        assert!(e.is_timeout(), "app_client={app_client}: {e:?}");
+        assert_eq!(h.hits(API), 1);
+    }
+}
+
 #[tokio::test]
 async fn one_byte_per_200_ms_hits_the_attempt_timeout() {
     let body = format!(r#"{{"token":"{}"}}"#, good_jwt()).into_bytes();

@@ -58,13 +58,7 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
     let sandbox = Sandbox::start().await.expect("sandbox");
     let store = store(&redis);
 
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sandbox.credentials(Provider::Pledg)
-    else {
-        panic!("pledg credentials");
-    };
+    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
     let pledg = pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
         .credentials(pledg::Credentials {
@@ -218,13 +212,7 @@ async fn redis_ttl(redis: &RedisServer, key: &str) -> i64 {
 }
 
 async fn worker(sandbox: &Sandbox, env: &[(&str, String)]) -> Value {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sandbox.credentials(Provider::Pledg)
-    else {
-        panic!("pledg credentials");
-    };
+    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleet_worker"));
     cmd.args(["--provider", "pledg"])
         .args(["--base-url", &sandbox.base_url(Provider::Pledg)])

@@ -8,20 +8,14 @@ use std::time::{Duration, Instant};
 use auth_runtime::RetryPolicy;
 use auth_runtime::redis_store::{RedisStore, RedisStoreConfig, StoreStats};
 use pledg::Secret;
-use sandbox::{Credentials, Provider, Sandbox, SandboxConfig};
+use sandbox::{Provider, Sandbox, SandboxConfig};
 use workspace_tests::redis_server::RedisServer;
 
 const CLIENTS: usize = 4;
 const TASKS_PER_CLIENT: usize = 50;
 
 fn pledg_client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sandbox.credentials(Provider::Pledg)
-    else {
-        panic!("pledg credentials");
-    };
+    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
     pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
         .credentials(pledg::Credentials {

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
 use auth_runtime::store::FetchFn;
 use auth_runtime::{Outcome, Record, RetryPolicy, TokenStore, Wanted};
-use sandbox::{Credentials, Fault, Provider, Route, Sandbox};
+use sandbox::{Fault, Provider, Route, Sandbox};
 use workspace_tests::redis_server::RedisServer;
 
 fn now_ms() -> i64 {
@@ -29,13 +29,7 @@ fn store(redis: &RedisServer) -> Arc<RedisStore> {
 }
 
 fn client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sandbox.credentials(Provider::Pledg)
-    else {
-        panic!("pledg credentials");
-    };
+    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
     pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
         .credentials(pledg::Credentials::new(api_key, api_secret))

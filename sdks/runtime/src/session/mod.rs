@@ -532,4 +532,42 @@ mod tests {
             assert!(r.headers().get("api-key").is_none());
         }
     }
+
+    /// The allocation-free origin check agrees with `Url::origin` on
+    /// default ports, case, IP literals, schemes and foreign hosts.
+    #[test]
+    fn same_origin_agrees_with_url_origin() {
+        let bases = [
+            "https://api.example.com",
+            "http://127.0.0.1:8080",
+            "https://[::1]:8443",
+        ];
+        let targets = [
+            "https://api.example.com/x",
+            "https://API.Example.com:443/x",
+            "https://api.example.com:444/x",
+            "http://api.example.com/x",
+            "https://api.example.com.evil/x",
+            "https://evil.example/x",
+            "http://127.0.0.1:8080/x?y=1",
+            "http://127.0.0.1:8081/x",
+            "http://127.0.0.2:8080/x",
+            "https://[::1]:8443/x",
+            "https://[::2]:8443/x",
+            "https://u:p@api.example.com/x",
+            "file:///etc/passwd",
+            "data:text/plain,x",
+        ];
+        for base in bases {
+            let origin = url::Url::parse(base).expect("base").origin();
+            for target in targets {
+                let url = url::Url::parse(target).expect("target");
+                assert_eq!(
+                    same_origin(&origin, &url),
+                    url.origin() == origin,
+                    "{base} vs {target}"
+                );
+            }
+        }
+    }
 }
