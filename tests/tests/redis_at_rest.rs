@@ -212,7 +212,7 @@ async fn redis_ttl(redis: &RedisServer, key: &str) -> i64 {
 }
 
 async fn worker(sandbox: &Sandbox, env: &[(&str, String)]) -> Value {
-    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
+    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(sandbox);
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleet_worker"));
     cmd.args(["--provider", "pledg"])
         .args(["--base-url", &sandbox.base_url(Provider::Pledg)])

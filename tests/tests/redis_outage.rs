@@ -15,7 +15,7 @@ const CLIENTS: usize = 4;
 const TASKS_PER_CLIENT: usize = 50;
 
 fn pledg_client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
-    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
+    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(sandbox);
     pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
         .credentials(pledg::Credentials {

@@ -29,7 +29,7 @@ fn store(redis: &RedisServer) -> Arc<RedisStore> {
 }
 
 fn client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
-    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
+    let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(sandbox);
     pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
         .credentials(pledg::Credentials::new(api_key, api_secret))
