@@ -16,7 +16,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
-use tracing::{info, warn};
 
 use super::Session;
 use crate::body;
@@ -134,12 +133,7 @@ impl Session {
                     };
                     reauthenticated = true;
                     self.inner.metrics.inc_reauthentications();
-                    info!(
-                        provider,
-                        operation = security.operation_id,
-                        attempt,
-                        "401: dropping the token, re-authenticating, retrying once"
-                    );
+                    log::reauthenticating(provider, security.operation_id, attempt);
                     match Box::pin(manager.renew_after_unauthorized(&used)).await {
                         Ok(token) => {
                             drop(resp);
@@ -148,7 +142,7 @@ impl Session {
                                 .insert(AUTHORIZATION, token.header_value().clone());
                         }
                         Err(e) => {
-                            warn!(provider, kind = ?e.kind(), "re-authentication after 401 failed: {e}");
+                            log::reauthentication_failed(provider, &e);
                             return deliver(resp, body_limit, attempt);
                         }
                     }
@@ -167,13 +161,12 @@ impl Session {
                         _ => return deliver(resp, body_limit, attempt),
                     };
                     self.inner.metrics.inc_retries();
-                    warn!(
+                    log::retrying_status(
                         provider,
-                        operation = security.operation_id,
+                        security.operation_id,
                         attempt,
-                        status = resp.status().as_u16(),
-                        delay_ms = delay.as_millis() as u64,
-                        "transient HTTP status; retrying"
+                        resp.status().as_u16(),
+                        delay,
                     );
                     drop(resp);
                     Box::pin(tokio::time::sleep(delay)).await;
@@ -189,14 +182,7 @@ impl Session {
                         return finish(Err(e), attempt);
                     }
                     self.inner.metrics.inc_retries();
-                    warn!(
-                        provider,
-                        operation = security.operation_id,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        "transport failure ({}); retrying",
-                        transport_kind(&e)
-                    );
+                    log::retrying_transport(provider, security.operation_id, attempt, &e, delay);
                     Box::pin(tokio::time::sleep(delay)).await;
                 }
                 Ok(resp) => return deliver(resp, body_limit, attempt),
@@ -238,6 +224,68 @@ impl Session {
                 .headers_mut()
                 .insert(AUTHORIZATION, token.header_value().clone());
         }
+    }
+}
+
+/// The attempt loop's log lines, out of line: each `tracing` event is a
+/// good deal of code, and a call that succeeds at once — nearly every
+/// call — should not carry it through the instruction cache.
+mod log {
+    use std::time::Duration;
+
+    use tracing::{info, warn};
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn reauthenticating(provider: &str, operation: &str, attempt: u32) {
+        info!(
+            provider,
+            operation, attempt, "401: dropping the token, re-authenticating, retrying once"
+        );
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn reauthentication_failed(provider: &str, e: &crate::Error) {
+        warn!(provider, kind = ?e.kind(), "re-authentication after 401 failed: {e}");
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn retrying_status(
+        provider: &str,
+        operation: &str,
+        attempt: u32,
+        status: u16,
+        delay: Duration,
+    ) {
+        warn!(
+            provider,
+            operation,
+            attempt,
+            status,
+            delay_ms = delay.as_millis() as u64,
+            "transient HTTP status; retrying"
+        );
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn retrying_transport(
+        provider: &str,
+        operation: &str,
+        attempt: u32,
+        e: &reqwest::Error,
+        delay: Duration,
+    ) {
+        warn!(
+            provider,
+            operation,
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            "transport failure ({}); retrying",
+            super::transport_kind(e)
+        );
     }
 }
 
