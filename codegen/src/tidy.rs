@@ -8,14 +8,20 @@
 //! statement; a `header_map` then left empty is not built at all, and its
 //! `.headers(header_map)` is dropped from the request chain. Header
 //! parameters of an operation keep their map, sized for them alone.
+//!
+//! Adjacent `match` arms with literal patterns and the same body are
+//! merged (`400u16 | 401u16 | 403u16 => …`): progenitor writes one arm per
+//! documented status, each its own copy of the same decoding future.
 
 use quote::ToTokens;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Block, Expr, ExprMethodCall, Lit, Stmt};
+use syn::punctuated::Punctuated;
+use syn::{Arm, Block, Expr, ExprMatch, ExprMethodCall, Lit, Pat, PatOr, Stmt, Token};
 
 /// Apply every pass to `file`.
 pub fn tidy(file: &mut syn::File) {
     NoApiVersion.visit_file_mut(file);
+    MergeArms.visit_file_mut(file);
 }
 
 struct NoApiVersion;
@@ -108,6 +114,52 @@ impl VisitMut for NoApiVersion {
     }
 }
 
+/// Adjacent match arms with the same body and literal patterns become one
+/// arm: progenitor writes one arm per documented status, and three error
+/// statuses of one type were three copies of the same decoding future —
+/// code every call of the operation carries through the instruction cache.
+struct MergeArms;
+
+fn literal_pattern(pat: &Pat) -> bool {
+    match pat {
+        Pat::Lit(_) => true,
+        Pat::Or(or) => or.cases.iter().all(literal_pattern),
+        _ => false,
+    }
+}
+
+impl VisitMut for MergeArms {
+    fn visit_expr_match_mut(&mut self, m: &mut ExprMatch) {
+        visit_mut::visit_expr_match_mut(self, m);
+        let mut merged: Vec<Arm> = Vec::with_capacity(m.arms.len());
+        for arm in std::mem::take(&mut m.arms) {
+            if let Some(last) = merged.last_mut()
+                && last.guard.is_none()
+                && arm.guard.is_none()
+                && literal_pattern(&last.pat)
+                && literal_pattern(&arm.pat)
+                && text(&last.body) == text(&arm.body)
+            {
+                let mut cases: Punctuated<Pat, Token![|]> = Punctuated::new();
+                for pat in [last.pat.clone(), arm.pat] {
+                    match pat {
+                        Pat::Or(or) => cases.extend(or.cases),
+                        other => cases.push(other),
+                    }
+                }
+                last.pat = Pat::Or(PatOr {
+                    attrs: Vec::new(),
+                    leading_vert: None,
+                    cases,
+                });
+                continue;
+            }
+            merged.push(arm);
+        }
+        m.arms = merged;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +205,25 @@ mod tests {
         assert!(out.contains("with_capacity(1usize)"), "{out}");
         assert!(out.contains(".headers(header_map)"), "{out}");
         assert!(out.contains("x-idempotency-key"), "{out}");
+    }
+
+    #[test]
+    fn equal_adjacent_status_arms_merge_and_nothing_else_does() {
+        let out = tidied(
+            r#"async fn send() {
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    400u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                    401u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                    403u16 => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                    404u16 => Ok(ResponseValue::empty(response)),
+                    409u16 if x => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            }"#,
+        );
+        assert!(out.contains("400u16 | 401u16 | 403u16 =>"), "{out}");
+        assert_eq!(out.matches("=>").count(), 5, "{out}");
+        assert!(out.contains("409u16 if x =>"), "{out}");
     }
 }
