@@ -14,8 +14,8 @@
 //! documented status, each its own copy of the same decoding future.
 
 use quote::ToTokens;
-use syn::visit_mut::{self, VisitMut};
 use syn::punctuated::Punctuated;
+use syn::visit_mut::{self, VisitMut};
 use syn::{Arm, Block, Expr, ExprMatch, ExprMethodCall, Lit, Pat, PatOr, Stmt, Token};
 
 /// Apply every pass to `file`.
