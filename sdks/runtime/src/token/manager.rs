@@ -258,15 +258,22 @@ impl TokenManager {
         }
     }
 
-    /// The cached token if it is before its refresh time: the hot path.
+    /// `read` of the cached token if it is before its refresh time: the
+    /// hot path — an atomic load and a clock read, no lock.
     #[inline]
-    fn before_refresh(&self) -> Option<Arc<Token>> {
+    fn with_fresh<R>(&self, read: impl FnOnce(&Arc<Token>) -> R) -> Option<R> {
         let now = self.clock.now();
         let guard = self.current.load();
-        match guard.as_ref() {
-            Some(token) if now < token.refresh_at => Some(Arc::clone(token)),
-            _ => None,
-        }
+        guard
+            .as_ref()
+            .filter(|token| now < token.refresh_at)
+            .map(read)
+    }
+
+    /// The cached token if it is before its refresh time.
+    #[inline]
+    fn before_refresh(&self) -> Option<Arc<Token>> {
+        self.with_fresh(Arc::clone)
     }
 
     /// The `Authorization` value of the cached token if it is before its
@@ -274,12 +281,7 @@ impl TokenManager {
     /// count on the token (`None`: await [`TokenManager::token`]).
     #[inline]
     pub fn fresh_header(&self) -> Option<HeaderValue> {
-        let now = self.clock.now();
-        let guard = self.current.load();
-        match guard.as_ref() {
-            Some(token) if now < token.refresh_at => Some(token.header.clone()),
-            _ => None,
-        }
+        self.with_fresh(|token| token.header.clone())
     }
 
     /// The cached token if it may be handed out now (starting a
