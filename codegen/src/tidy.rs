@@ -12,6 +12,10 @@
 //! Adjacent `match` arms with literal patterns and the same body are
 //! merged (`400u16 | 401u16 | 403u16 => …`): progenitor writes one arm per
 //! documented status, each its own copy of the same decoding future.
+//!
+//! `ResponseValue::from_response(response)` becomes
+//! `auth_runtime::response::json(response)`: the same value, status and
+//! errors, with the response's header map moved instead of copied.
 
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
@@ -22,6 +26,23 @@ use syn::{Arm, Block, Expr, ExprMatch, ExprMethodCall, Lit, Pat, PatOr, Stmt, To
 pub fn tidy(file: &mut syn::File) {
     NoApiVersion.visit_file_mut(file);
     MergeArms.visit_file_mut(file);
+    MovedHeaders.visit_file_mut(file);
+}
+
+/// `ResponseValue::from_response(x)` → `auth_runtime::response::json(x)`.
+struct MovedHeaders;
+
+impl VisitMut for MovedHeaders {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        visit_mut::visit_expr_mut(self, expr);
+        if let Expr::Call(call) = expr
+            && let Expr::Path(path) = call.func.as_ref()
+            && text(&path.path) == "ResponseValue::from_response"
+            && call.args.len() == 1
+        {
+            call.func = Box::new(syn::parse_quote!(auth_runtime::response::json));
+        }
+    }
 }
 
 struct NoApiVersion;
@@ -168,6 +189,25 @@ mod tests {
         let mut file: syn::File = syn::parse_str(src).expect("test source parses");
         tidy(&mut file);
         prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn responses_are_decoded_by_the_runtime() {
+        let out = tidied(
+            r#"async fn send() {
+                match response.status().as_u16() {
+                    200u16 => ResponseValue::from_response(response).await,
+                    _ => Err(Error::ErrorResponse(ResponseValue::from_response(response).await?)),
+                }
+            }"#,
+        );
+        assert!(!out.contains("from_response"), "{out}");
+        assert_eq!(
+            out.matches("auth_runtime::response::json(response)")
+                .count(),
+            2,
+            "{out}"
+        );
     }
 
     #[test]

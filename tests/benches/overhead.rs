@@ -17,7 +17,9 @@
 //! SDK / raw, the median of 5 alternating rounds.
 //!
 //! `cargo xtask bench` (or `cargo bench -p workspace-tests --bench overhead`);
-//! `OVERHEAD_ROUND_REQUESTS` sets the requests per round of the table (default 20,000).
+//! `OVERHEAD_ROUND_REQUESTS` sets the requests per round of the table (default 20,000),
+//! `OVERHEAD_ROUNDS` the rounds (default 5). The table's first row measures
+//! raw reqwest against itself: how far from 1 this machine's noise alone puts a ratio.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -307,16 +309,23 @@ fn ratio_table() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    let rounds_wanted: usize = std::env::var("OVERHEAD_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(5);
     let rt = runtime();
     let f = Arc::new(rt.block_on(Fixture::new()));
     println!(
-        "\noverhead: throughput SDK / raw, {TASKS} tasks, median of 5 alternating rounds of {n} requests"
+        "\noverhead: throughput SDK / raw, {TASKS} tasks, median of {rounds_wanted} alternating rounds of {n} requests"
     );
     println!(
         "{:<26} {:>12} {:>12} {:>8}",
         "path", "raw req/s", "SDK req/s", "ratio"
     );
     for (raw, sdk) in [
+        // Raw against itself: the spread this machine gives a ratio of 1.
+        (Path::RawGet, Path::RawGet),
         (Path::RawGet, Path::SdkGet),
         (Path::RawGet, Path::SdkGetAppClient),
         (Path::RawPost, Path::SdkPost),
@@ -325,7 +334,7 @@ fn ratio_table() {
         rt.block_on(batch(&f, raw, n / 10));
         rt.block_on(batch(&f, sdk, n / 10));
         let mut rounds: Vec<(f64, f64)> = Vec::new();
-        for _ in 0..5 {
+        for _ in 0..rounds_wanted {
             let r = n as f64 / rt.block_on(batch(&f, raw, n)).as_secs_f64();
             let s = n as f64 / rt.block_on(batch(&f, sdk, n)).as_secs_f64();
             rounds.push((r, s));
@@ -336,9 +345,14 @@ fn ratio_table() {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
+        let name = if raw == sdk {
+            "raw GET / raw GET (noise)"
+        } else {
+            sdk.name()
+        };
         println!(
             "{:<26} {:>12.0} {:>12.0} {:>7.3}×   (rounds: {})",
-            sdk.name(),
+            name,
             median(rounds.iter().map(|x| x.0).collect()),
             median(rounds.iter().map(|x| x.1).collect()),
             ratios[ratios.len() / 2],

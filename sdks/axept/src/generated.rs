@@ -1523,11 +1523,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -1606,11 +1606,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 409u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -1738,11 +1738,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -1803,11 +1803,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 401u16 | 404u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }

@@ -1803,11 +1803,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -1886,11 +1886,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -1969,11 +1969,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -2041,11 +2041,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }

@@ -3174,11 +3174,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 404u16 | 500u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -3257,11 +3257,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 422u16 | 429u16 | 500u16 | 503u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -3326,11 +3326,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 401u16 | 404u16 | 429u16 | 503u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -3409,11 +3409,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 429u16 | 503u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }

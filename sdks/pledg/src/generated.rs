@@ -1289,11 +1289,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }
@@ -1369,11 +1369,11 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
                     Err(
                         Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
+                            auth_runtime::response::json(response).await?,
                         ),
                     )
                 }

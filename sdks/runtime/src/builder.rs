@@ -250,6 +250,11 @@ impl<P: Provider> Builder<P> {
                 reqwest::Client::builder()
                     .timeout(self.timeout)
                     .connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(self.timeout))
+                    // The session retries (its policy, its classification:
+                    // `retry::classify_transport` knows the HTTP/2 refusals
+                    // reqwest's own layer would replay). That layer would
+                    // copy every request once more, in case.
+                    .retry(reqwest::retry::never().max_retries_per_request(0))
                     .build()
                     .map_err(|_| Error::config(name, "could not build the HTTP client"))?,
                 Some(self.timeout),

@@ -25,6 +25,7 @@ mod principal;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod registry;
+pub mod response;
 pub mod retry;
 mod sdk;
 mod secret;

@@ -233,12 +233,30 @@ pub fn classify_transport(e: &reqwest::Error) -> Option<bool /* may have reached
     if e.is_builder() || e.is_redirect() || e.is_status() || crate::body::too_large(e).is_some() {
         // A body over the cap would be over it again.
         None
-    } else if e.is_connect() {
+    } else if e.is_connect() || refused_by_http2(e) {
         Some(false)
     } else {
         // Timeouts, resets, connections closed mid-message or mid-body.
         Some(true)
     }
+}
+
+/// An HTTP/2 server's word that it did not process the request: the
+/// stream refused (`RST_STREAM REFUSED_STREAM`) or the connection closing
+/// before it (`GOAWAY NO_ERROR`). Any request may be sent again after it
+/// (RFC 9113 §8.7) — what reqwest's own retry layer replays, and the
+/// client the SDK builds leaves retries to the session.
+fn refused_by_http2(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(h2) = err.downcast_ref::<h2::Error>() {
+            return h2.is_remote()
+                && ((h2.is_reset() && h2.reason() == Some(h2::Reason::REFUSED_STREAM))
+                    || (h2.is_go_away() && h2.reason() == Some(h2::Reason::NO_ERROR)));
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Methods that are safe to send twice without the caller's say-so: the

@@ -447,3 +447,107 @@ mod future_size {
         assert!(std::mem::size_of_val(&send) <= 1536);
     }
 }
+
+/// HTTP/2 refusals: the client the SDK builds has reqwest's retry layer
+/// off, so the session must replay what that layer did — a stream the
+/// server refused was not processed, whatever its method.
+#[cfg(test)]
+mod refused_streams {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::security::{Scheme, SchemeKind};
+    use crate::{Metrics, RetryPolicy, Secret, SessionBuilder, clock::SystemClock};
+
+    const API_KEY_POST: OperationSecurity = OperationSecurity {
+        operation_id: "create",
+        alternatives: &[&[Scheme {
+            name: "apiKey",
+            kind: SchemeKind::ApiKeyHeader("Api-key"),
+        }]],
+        idempotency_key: None,
+        body_checksum: None,
+    };
+
+    /// An HTTP/2 server that refuses its first `refuse` streams and answers
+    /// `{}` to the rest; the streams it saw.
+    async fn server(refuse: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let Ok(mut conn) = h2::server::handshake(socket).await else {
+                        return;
+                    };
+                    while let Some(Ok((_request, mut respond))) = conn.accept().await {
+                        if counter.fetch_add(1, Ordering::SeqCst) < refuse {
+                            respond.send_reset(h2::Reason::REFUSED_STREAM);
+                            continue;
+                        }
+                        let answer = http::Response::builder()
+                            .status(200)
+                            .body(())
+                            .expect("response");
+                        if let Ok(mut body) = respond.send_response(answer, false) {
+                            let _ = body.send_data(Bytes::from_static(b"{}"), true);
+                        }
+                    }
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    /// reqwest with the SDK's retry setting, speaking HTTP/2 in clear.
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .retry(reqwest::retry::never().max_retries_per_request(0))
+            .build()
+            .expect("client")
+    }
+
+    fn post(addr: SocketAddr) -> Request {
+        let mut r = Request::new(
+            reqwest::Method::POST,
+            format!("http://{addr}/create").parse().expect("url"),
+        );
+        *r.body_mut() = Some(reqwest::Body::from("{}"));
+        r
+    }
+
+    #[tokio::test]
+    async fn a_refused_stream_did_not_reach_the_server() {
+        let (addr, _) = server(usize::MAX).await;
+        let e = http().execute(post(addr)).await.expect_err("refused");
+        assert_eq!(crate::retry::classify_transport(&e), Some(false), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_post_is_sent_again() {
+        let (addr, seen) = server(1).await;
+        let session = SessionBuilder::new(
+            "t",
+            RetryPolicy::default(),
+            Arc::new(SystemClock),
+            Arc::new(Metrics::default()),
+        )
+        .api_key(Secret::new("k"))
+        .build();
+        let resp = session
+            .send_with(&http(), post(addr), &API_KEY_POST)
+            .await
+            .expect("served on the second stream");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[ATTEMPTS_HEADER], "2");
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+}
