@@ -40,7 +40,7 @@ impl VisitMut for MovedHeaders {
             && text(&path.path) == "ResponseValue::from_response"
             && call.args.len() == 1
         {
-            call.func = Box::new(syn::parse_quote!(auth_runtime::response::json));
+            *call.func = syn::parse_quote!(auth_runtime::response::json);
         }
     }
 }
