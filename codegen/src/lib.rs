@@ -553,14 +553,15 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                     .map_err(|e| Error::Custom(e.to_string()))
             }
 
-            async fn exec(
+            // Not an `async fn`: that would keep the request twice in
+            // one more future around the session's.
+            fn exec(
                 &self,
                 request: reqwest::Request,
                 info: &OperationInfo,
-            ) -> reqwest::Result<reqwest::Response> {
+            ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
                 self.inner
                     .execute(&self.client, request, security::for_operation(info.operation_id))
-                    .await
             }
         }
 

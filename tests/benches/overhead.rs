@@ -14,7 +14,9 @@
 //!   deserialized with serde_json into the same generated types.
 //!
 //! Criterion times each path; then a table gives the throughput ratio
-//! SDK / raw, the median of 5 alternating rounds.
+//! SDK / raw, the median of 5 alternating rounds, and the CPU-time ratio
+//! raw / SDK of the same rounds (the process's user + system time: what a
+//! request costs, without the time a shared machine gives to others).
 //!
 //! `cargo xtask bench` (or `cargo bench -p workspace-tests --bench overhead`);
 //! `OVERHEAD_ROUND_REQUESTS` sets the requests per round of the table (default 20,000),
@@ -302,6 +304,15 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// CPU time of this process so far, all threads, user and system.
+fn cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
 /// The measure: 5 alternating rounds of each pair, throughput
 /// ratio SDK / raw per round, the median.
 fn ratio_table() {
@@ -320,8 +331,8 @@ fn ratio_table() {
         "\noverhead: throughput SDK / raw, {TASKS} tasks, median of {rounds_wanted} alternating rounds of {n} requests"
     );
     println!(
-        "{:<26} {:>12} {:>12} {:>8}",
-        "path", "raw req/s", "SDK req/s", "ratio"
+        "{:<26} {:>12} {:>12} {:>8} {:>9}",
+        "path", "raw req/s", "SDK req/s", "ratio", "CPU ratio"
     );
     for (raw, sdk) in [
         // Raw against itself: the spread this machine gives a ratio of 1.
@@ -334,10 +345,17 @@ fn ratio_table() {
         rt.block_on(batch(&f, raw, n / 10));
         rt.block_on(batch(&f, sdk, n / 10));
         let mut rounds: Vec<(f64, f64)> = Vec::new();
+        // CPU time of the whole process (client and server) per round:
+        // time the machine gives to others does not count in it.
+        let mut cpu_ratios: Vec<f64> = Vec::new();
         for _ in 0..rounds_wanted {
+            let c0 = cpu_time();
             let r = n as f64 / rt.block_on(batch(&f, raw, n)).as_secs_f64();
+            let c1 = cpu_time();
             let s = n as f64 / rt.block_on(batch(&f, sdk, n)).as_secs_f64();
+            let c2 = cpu_time();
             rounds.push((r, s));
+            cpu_ratios.push((c1 - c0).as_secs_f64() / (c2 - c1).as_secs_f64());
         }
         let mut ratios: Vec<f64> = rounds.iter().map(|(r, s)| s / r).collect();
         ratios.sort_by(f64::total_cmp);
@@ -345,17 +363,19 @@ fn ratio_table() {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
+        let cpu = median(cpu_ratios);
         let name = if raw == sdk {
             "raw GET / raw GET (noise)"
         } else {
             sdk.name()
         };
         println!(
-            "{:<26} {:>12.0} {:>12.0} {:>7.3}×   (rounds: {})",
+            "{:<26} {:>12.0} {:>12.0} {:>7.3}× {:>8.3}×   (rounds: {})",
             name,
             median(rounds.iter().map(|x| x.0).collect()),
             median(rounds.iter().map(|x| x.1).collect()),
             ratios[ratios.len() / 2],
+            cpu,
             ratios
                 .iter()
                 .map(|r| format!("{r:.3}"))

@@ -1927,14 +1927,13 @@ impl ClientHooks<auth_runtime::Session> for Client {
             .await
             .map_err(|e| Error::Custom(e.to_string()))
     }
-    async fn exec(
+    fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
         self.inner
             .execute(&self.client, request, security::for_operation(info.operation_id))
-            .await
     }
 }
 /// Every component schema as the generated type describes it, for
