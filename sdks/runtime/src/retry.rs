@@ -6,8 +6,10 @@ use rand::Rng;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 
-/// The response header the runtime adds to every response it returns: how
-/// many HTTP attempts the call took (1 = no retry).
+/// The response header the runtime adds to a response it returns after
+/// more than one HTTP attempt: how many the call took. Absent means one
+/// (a server's own header of this name is removed); read it with
+/// [`attempts_of`].
 pub const ATTEMPTS_HEADER: &str = "x-sdk-attempts";
 
 /// Default retries after the first attempt (Stainless SDKs: 2).

@@ -4,7 +4,8 @@
 //! Per call, over a raw reqwest call, an attempt adds: a spare copy of the
 //! request (URL and header map: a retry needs them, reqwest consumes the
 //! request), the per-attempt timeout only when the HTTP client does not
-//! already bound every attempt, and an `x-sdk-attempts` header. Response
+//! already bound every attempt, and an `x-sdk-attempts` header when there
+//! was more than one. Response
 //! bodies are not buffered: a retried response is dropped unread, and the
 //! final one goes to the caller capped — by its declared length when it
 //! has one within the cap (hyper reads no byte past it), by a counting
@@ -32,7 +33,8 @@ pub(super) enum Failure {
 
 impl Session {
     /// Send `request` with the retry and 401 policy. Returns the final
-    /// response (with an `x-sdk-attempts` header) whatever its status; only
+    /// response (with an `x-sdk-attempts` header when the call took more
+    /// than one attempt: `retry::attempts_of`) whatever its status; only
     /// transport failures after the allowed retries are errors. This is
     /// what generated clients' `exec` hook calls.
     pub fn execute<'a>(
@@ -446,14 +448,24 @@ const ATTEMPTS_NAME: HeaderName = HeaderName::from_static(ATTEMPTS_HEADER);
 fn finish(result: reqwest::Result<Response>, attempts: u32) -> Result<(Response, u32), Failure> {
     match result {
         Ok(mut resp) => {
-            // The usual counts as static values: no allocation.
-            let value = match attempts {
-                1 => HeaderValue::from_static("1"),
-                2 => HeaderValue::from_static("2"),
-                3 => HeaderValue::from_static("3"),
-                n => HeaderValue::from(n),
-            };
-            resp.headers_mut().insert(ATTEMPTS_NAME, value);
+            let headers = resp.headers_mut();
+            if attempts == 1 {
+                // One attempt is what no header says: nothing to add on
+                // nearly every call. A server's own header of the name
+                // must not pass for ours (a scan of the names: cheaper
+                // than hashing a custom one).
+                if headers.keys().any(|k| k == ATTEMPTS_NAME) {
+                    headers.remove(ATTEMPTS_NAME);
+                }
+            } else {
+                // The usual counts as static values: no allocation.
+                let value = match attempts {
+                    2 => HeaderValue::from_static("2"),
+                    3 => HeaderValue::from_static("3"),
+                    n => HeaderValue::from(n),
+                };
+                headers.insert(ATTEMPTS_NAME, value);
+            }
             Ok((resp, attempts))
         }
         Err(e) => Err(Failure::Transport(e, attempts)),
@@ -469,7 +481,34 @@ mod tests {
         for n in 1..=6u32 {
             let resp = Response::from(http::Response::new(""));
             let (resp, _) = finish(Ok(resp), n).ok().expect("a response");
-            assert_eq!(resp.headers()[ATTEMPTS_HEADER], n.to_string().as_str());
+            assert_eq!(retry::attempts_of(resp.headers()), n);
+            if n == 1 {
+                assert!(resp.headers().get(ATTEMPTS_HEADER).is_none());
+            } else {
+                assert_eq!(resp.headers()[ATTEMPTS_HEADER], n.to_string().as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn a_servers_own_attempts_header_is_never_taken_for_ours() {
+        for n in 1..=3u32 {
+            let mut answer = http::Response::new("");
+            answer
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("text/plain"));
+            answer
+                .headers_mut()
+                .append(ATTEMPTS_NAME, HeaderValue::from_static("999"));
+            answer
+                .headers_mut()
+                .append(ATTEMPTS_NAME, HeaderValue::from_static("7"));
+            let (resp, _) = finish(Ok(Response::from(answer)), n)
+                .ok()
+                .expect("a response");
+            assert_eq!(retry::attempts_of(resp.headers()), n);
+            assert!(resp.headers().get_all(ATTEMPTS_HEADER).iter().count() <= 1);
+            assert_eq!(resp.headers()["content-type"], "text/plain");
         }
     }
 

@@ -63,7 +63,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     /// Credentials go only to this origin (the base URL's).
-    origin: Option<url::Origin>,
+    origin: Option<Arc<CredentialOrigin>>,
     /// The timeout the HTTP client itself puts on every request, when
     /// known (the client the SDK builds); `None` for an application's.
     client_timeout: Option<Duration>,
@@ -95,8 +95,37 @@ pub struct SessionBuilder {
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
-    origin: Option<url::Origin>,
+    origin: Option<Arc<CredentialOrigin>>,
     client_timeout: Option<Duration>,
+}
+
+/// The one origin credentials may go to.
+#[derive(Debug)]
+struct CredentialOrigin {
+    origin: url::Origin,
+    /// Its serialization (`https://host[:port]`), when it has one: a URL
+    /// whose text up to the path is exactly this has the same scheme,
+    /// host and port and no user information — one comparison of bytes
+    /// on every call instead of the field-by-field check.
+    prefix: Option<Box<str>>,
+}
+
+impl CredentialOrigin {
+    fn new(origin: url::Origin) -> CredentialOrigin {
+        let prefix = match &origin {
+            url::Origin::Tuple(..) => Some(origin.ascii_serialization().into_boxed_str()),
+            url::Origin::Opaque(_) => None,
+        };
+        CredentialOrigin { origin, prefix }
+    }
+
+    /// The fast check: true only for a URL of this origin without user
+    /// information (false says nothing: the full check decides).
+    fn surely_allows(&self, url: &url::Url) -> bool {
+        self.prefix
+            .as_deref()
+            .is_some_and(|p| &url[..url::Position::BeforePath] == p)
+    }
 }
 
 impl SessionBuilder {
@@ -131,7 +160,9 @@ impl SessionBuilder {
     /// Attach credentials only to requests for `base_url`'s origin
     /// (scheme, host, port); anything else is a `Config` error.
     pub fn origin_of(mut self, base_url: &str) -> Self {
-        self.origin = url::Url::parse(base_url).ok().map(|u| u.origin());
+        self.origin = url::Url::parse(base_url)
+            .ok()
+            .map(|u| Arc::new(CredentialOrigin::new(u.origin())));
         self
     }
 
@@ -264,9 +295,13 @@ impl Session {
     /// Credentials never leave the configured origin, and never ride on a
     /// URL that embeds credentials of its own.
     fn check_origin(&self, url: &url::Url) -> Result<(), Error> {
-        let Some(origin) = &self.inner.origin else {
+        let Some(allowed) = &self.inner.origin else {
             return Ok(());
         };
+        if allowed.surely_allows(url) {
+            return Ok(());
+        }
+        let origin = &allowed.origin;
         if !same_origin(origin, url) {
             return Err(Error::config(
                 self.inner.provider,
@@ -555,11 +590,21 @@ mod tests {
             "https://[::1]:8443/x",
             "https://[::2]:8443/x",
             "https://u:p@api.example.com/x",
+            "https://u@api.example.com/x",
+            "https://:p@api.example.com/x",
+            "https://api.example.com",
+            "https://api.example.com?q",
+            "https://api.example.com#f",
+            "http://127.0.0.1:8080",
+            "https://[0:0:0:0:0:0:0:1]:8443/x",
+            "https://xn--nxasmq6b.example/x",
+            "https://ΒΓ.example/x",
             "file:///etc/passwd",
             "data:text/plain,x",
         ];
         for base in bases {
             let origin = url::Url::parse(base).expect("base").origin();
+            let allowed = CredentialOrigin::new(origin.clone());
             for target in targets {
                 let url = url::Url::parse(target).expect("target");
                 assert_eq!(
@@ -567,7 +612,16 @@ mod tests {
                     url.origin() == origin,
                     "{base} vs {target}"
                 );
+                // The byte comparison: exactly the same origin without
+                // user information.
+                let full =
+                    url.origin() == origin && url.username().is_empty() && url.password().is_none();
+                assert_eq!(allowed.surely_allows(&url), full, "{base} vs {target}");
             }
         }
+        // An opaque origin has no fast path (and equals nothing).
+        let opaque =
+            CredentialOrigin::new(url::Url::parse("data:text/plain,x").expect("data").origin());
+        assert!(!opaque.surely_allows(&url::Url::parse("data:text/plain,x").expect("data")));
     }
 }
