@@ -14,15 +14,19 @@
 //!   deserialized with serde_json into the same generated types.
 //!
 //! Criterion times each path; then a table gives the throughput ratio
-//! SDK / raw, the median of 5 rounds (each path first in every other
-//! round), and the CPU-time ratio
-//! raw / SDK of the same rounds (the process's user + system time: what a
-//! request costs, without the time a shared machine gives to others).
+//! SDK / raw, the median of 5 rounds. In a round each path sends
+//! `OVERHEAD_ROUND_REQUESTS` (default 20,000) in batches of
+//! `OVERHEAD_CHUNK` (default 1,000) that alternate between the two, the
+//! first path switching every batch: a shared machine's slow seconds fall
+//! on both. The table also gives the CPU-time ratio raw / SDK of the same
+//! batches (the process's user + system time: what a request costs,
+//! without the time the machine gives to others). `OVERHEAD_ROUNDS` sets
+//! the rounds, `OVERHEAD_WORKERS` the client's runtime threads (2). The
+//! first row measures raw reqwest against itself: how far from 1 this
+//! machine's noise alone puts a ratio.
 //!
-//! `cargo xtask bench` (or `cargo bench -p workspace-tests --bench overhead`);
-//! `OVERHEAD_ROUND_REQUESTS` sets the requests per round of the table (default 20,000),
-//! `OVERHEAD_ROUNDS` the rounds (default 5). The table's first row measures
-//! raw reqwest against itself: how far from 1 this machine's noise alone puts a ratio.
+//! `cargo xtask bench` (or `cargo bench -p workspace-tests --bench overhead`,
+//! `-- --table-only` for the table alone).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -321,6 +325,59 @@ fn cpu_time() -> Duration {
     )
 }
 
+/// Wall and CPU time of `n` requests on each of two paths.
+struct Pair {
+    raw: Duration,
+    sdk: Duration,
+    raw_cpu: Duration,
+    sdk_cpu: Duration,
+}
+
+/// `n` requests on each path, in batches of `chunk` that alternate
+/// (raw, SDK, SDK, raw, …; `sdk_first` swaps the order): what the machine
+/// does to one path over more than a batch it does to the other too. The
+/// second of two batches runs slower here (raw against raw: 0.95–0.98 when
+/// raw always went second), so neither path is always second.
+fn interleaved(
+    rt: &tokio::runtime::Runtime,
+    f: &Arc<Fixture>,
+    raw: Path,
+    sdk: Path,
+    n: u64,
+    chunk: u64,
+    sdk_first: bool,
+) -> Pair {
+    let mut m = Pair {
+        raw: Duration::ZERO,
+        sdk: Duration::ZERO,
+        raw_cpu: Duration::ZERO,
+        sdk_cpu: Duration::ZERO,
+    };
+    let chunk = chunk.clamp(TASKS as u64, n.max(TASKS as u64));
+    let batches = n.div_ceil(chunk);
+    for i in 0..batches {
+        let size = chunk.min(n - i * chunk);
+        let order = if (i % 2 == 0) != sdk_first {
+            [(raw, false), (sdk, true)]
+        } else {
+            [(sdk, true), (raw, false)]
+        };
+        for (path, is_sdk) in order {
+            let c0 = cpu_time();
+            let wall = rt.block_on(batch(f, path, size));
+            let cpu = cpu_time() - c0;
+            if is_sdk {
+                m.sdk += wall;
+                m.sdk_cpu += cpu;
+            } else {
+                m.raw += wall;
+                m.raw_cpu += cpu;
+            }
+        }
+    }
+    m
+}
+
 /// The measure: 5 alternating rounds of each pair, throughput
 /// ratio SDK / raw per round, the median.
 fn ratio_table() {
@@ -333,10 +390,14 @@ fn ratio_table() {
         .and_then(|v| v.parse().ok())
         .filter(|&r| r > 0)
         .unwrap_or(5);
+    let chunk: u64 = std::env::var("OVERHEAD_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
     let rt = runtime();
     let f = Arc::new(rt.block_on(Fixture::new()));
     println!(
-        "\noverhead: throughput SDK / raw, {TASKS} tasks, median of {rounds_wanted} alternating rounds of {n} requests"
+        "\noverhead: throughput SDK / raw, {TASKS} tasks, median of {rounds_wanted} rounds of {n} requests a path, alternating in batches of {chunk}"
     );
     println!(
         "{:<26} {:>12} {:>12} {:>8} {:>9}",
@@ -357,27 +418,12 @@ fn ratio_table() {
         // time the machine gives to others does not count in it.
         let mut cpu_ratios: Vec<f64> = Vec::new();
         for round in 0..rounds_wanted {
-            // Which path goes first alternates: the second of a pair runs
-            // measurably slower here (raw against raw: 0.95–0.98), and
-            // always putting the SDK second would charge that to it.
-            let (r, s, raw_cpu, sdk_cpu);
-            if round % 2 == 0 {
-                let c0 = cpu_time();
-                r = n as f64 / rt.block_on(batch(&f, raw, n)).as_secs_f64();
-                let c1 = cpu_time();
-                s = n as f64 / rt.block_on(batch(&f, sdk, n)).as_secs_f64();
-                let c2 = cpu_time();
-                (raw_cpu, sdk_cpu) = (c1 - c0, c2 - c1);
-            } else {
-                let c0 = cpu_time();
-                s = n as f64 / rt.block_on(batch(&f, sdk, n)).as_secs_f64();
-                let c1 = cpu_time();
-                r = n as f64 / rt.block_on(batch(&f, raw, n)).as_secs_f64();
-                let c2 = cpu_time();
-                (raw_cpu, sdk_cpu) = (c2 - c1, c1 - c0);
-            }
-            rounds.push((r, s));
-            cpu_ratios.push(raw_cpu.as_secs_f64() / sdk_cpu.as_secs_f64());
+            let m = interleaved(&rt, &f, raw, sdk, n, chunk, round % 2 == 1);
+            rounds.push((
+                n as f64 / m.raw.as_secs_f64(),
+                n as f64 / m.sdk.as_secs_f64(),
+            ));
+            cpu_ratios.push(m.raw_cpu.as_secs_f64() / m.sdk_cpu.as_secs_f64());
         }
         let mut ratios: Vec<f64> = rounds.iter().map(|(r, s)| s / r).collect();
         ratios.sort_by(f64::total_cmp);
