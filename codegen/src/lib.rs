@@ -541,6 +541,21 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         /// The servers the spec documents, in its order.
         pub static SERVERS: &[auth_runtime::Server] = &[#(#servers),*];
 
+        impl Client {
+            /// One operation's call: what the `pre`, `exec` and `post`
+            /// hooks do, in one future (`codegen::tidy` puts it in their
+            /// place in every operation).
+            #[doc(hidden)]
+            pub fn auth_call<E>(
+                &self,
+                request: reqwest::Request,
+                operation_id: &'static str,
+            ) -> impl std::future::Future<Output = std::result::Result<reqwest::Response, Error<E>>> + Send + '_ {
+                self.inner
+                    .call(&self.client, request, security::for_operation(operation_id))
+            }
+        }
+
         impl ClientHooks<auth_runtime::Session> for Client {
             async fn pre<E>(
                 &self,

@@ -13,6 +13,11 @@
 //! merged (`400u16 | 401u16 | 403u16 => …`): progenitor writes one arm per
 //! documented status, each its own copy of the same decoding future.
 //!
+//! progenitor's `pre`, `exec` and `post` hook calls (three futures, an
+//! `OperationInfo`, the request moved between them) become one
+//! `client.auth_call(request, "operation_id")`: the runtime's
+//! `Session::call`, which does what the hooks did.
+//!
 //! `ResponseValue::from_response(response)` becomes
 //! `auth_runtime::response::json(response)`: the same value, status and
 //! errors, with the response's header map moved instead of copied.
@@ -27,6 +32,55 @@ pub fn tidy(file: &mut syn::File) {
     NoApiVersion.visit_file_mut(file);
     MergeArms.visit_file_mut(file);
     MovedHeaders.visit_file_mut(file);
+    OneCall.visit_file_mut(file);
+}
+
+/// `let info = OperationInfo { operation_id: "X" }; client.pre(..)…;
+/// let result = client.exec(..)…; client.post(..)…; let response = result?;`
+/// → `let response = client.auth_call(request, "X").await?;`
+struct OneCall;
+
+/// The operation id of `let info = OperationInfo { operation_id: "X", };`.
+fn operation_info(stmt: &Stmt) -> Option<String> {
+    let t = text(stmt);
+    let rest = t.strip_prefix("letinfo=OperationInfo{operation_id:\"")?;
+    let end = rest.find('"')?;
+    let tail = &rest[end..];
+    (tail == "\",};" || tail == "\"};").then(|| rest[..end].to_string())
+}
+
+const HOOK_CALLS: [&str; 4] = [
+    "client.pre(&mutrequest,&info).await?;",
+    "letresult=client.exec(request,&info).await;",
+    "client.post(&result,&info).await?;",
+    "letresponse=result?;",
+];
+
+impl VisitMut for OneCall {
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        let mut i = 0;
+        while i + HOOK_CALLS.len() < block.stmts.len() {
+            let Some(id) = operation_info(&block.stmts[i]) else {
+                i += 1;
+                continue;
+            };
+            let hooks = &block.stmts[i + 1..=i + HOOK_CALLS.len()];
+            if hooks
+                .iter()
+                .zip(HOOK_CALLS)
+                .all(|(s, want)| text(s) == want)
+            {
+                let call: Stmt = syn::parse_quote! {
+                    let response = client.auth_call(request, #id).await?;
+                };
+                block
+                    .stmts
+                    .splice(i..=i + HOOK_CALLS.len(), std::iter::once(call));
+            }
+            i += 1;
+        }
+        visit_mut::visit_block_mut(self, block);
+    }
 }
 
 /// `ResponseValue::from_response(x)` → `auth_runtime::response::json(x)`.
@@ -189,6 +243,49 @@ mod tests {
         let mut file: syn::File = syn::parse_str(src).expect("test source parses");
         tidy(&mut file);
         prettyplease::unparse(&file)
+    }
+
+    #[test]
+    fn the_three_hooks_become_one_call() {
+        let out = tidied(
+            r#"async fn send() {
+                let mut request = client.client.get(url).build()?;
+                let info = OperationInfo {
+                    operation_id: "list_things",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                match response.status().as_u16() {
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            }"#,
+        );
+        assert!(!out.contains("client.pre"), "{out}");
+        assert!(!out.contains("OperationInfo"), "{out}");
+        assert!(
+            out.contains(r#"let response = client.auth_call(request, "list_things").await?;"#),
+            "{out}"
+        );
+        assert!(out.contains("match response.status()"), "{out}");
+    }
+
+    #[test]
+    fn hooks_in_another_order_are_left_alone() {
+        let src = r#"async fn send() {
+                let info = OperationInfo {
+                    operation_id: "x",
+                };
+                let result = client.exec(request, &info).await;
+                client.pre(&mut request, &info).await?;
+                client.post(&result, &info).await?;
+                let response = result?;
+                response
+            }"#;
+        let out = tidied(src);
+        assert!(out.contains("client.pre"), "{out}");
+        assert!(!out.contains("auth_call"), "{out}");
     }
 
     #[test]

@@ -49,6 +49,29 @@ fn no_operation_sends_api_version() {
     }
 }
 
+/// Every operation makes one runtime call (`codegen::tidy`), not
+/// progenitor's three hook futures, and decodes with the runtime's
+/// `response::json` (header map moved, not copied).
+#[test]
+fn every_operation_is_one_runtime_call() {
+    for provider in PROVIDERS {
+        let code = generate(&format!("specs/{provider}.yaml"), &spec(provider))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sends = code.matches("pub async fn send(").count();
+        assert!(sends > 0, "{provider}");
+        assert_eq!(
+            code.matches("client.auth_call(request, ").count(),
+            sends,
+            "{provider}: every operation"
+        );
+        assert!(!code.contains("client.pre("), "{provider}");
+        assert!(
+            !code.contains("ResponseValue::from_response("),
+            "{provider}"
+        );
+    }
+}
+
 #[test]
 fn generation_is_deterministic() {
     for provider in PROVIDERS {

@@ -1515,13 +1515,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "authenticate",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "authenticate").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1598,13 +1592,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "start_transaction",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "start_transaction").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 409u16 => {
@@ -1730,13 +1718,7 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("PageNumber", &page_number))
                 .query(&progenitor_client::QueryParam::new("PageSize", &page_size))
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "list_transactions",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "list_transactions").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1795,13 +1777,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_transaction",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "get_transaction").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 401u16 | 404u16 => {
@@ -1916,6 +1892,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
         description: "Production. Its URL is not documented; set `productionHost`.",
     },
 ];
+impl Client {
+    /// One operation's call: what the `pre`, `exec` and `post`
+    /// hooks do, in one future (`codegen::tidy` puts it in their
+    /// place in every operation).
+    #[doc(hidden)]
+    pub fn auth_call<E>(
+        &self,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> impl std::future::Future<
+        Output = std::result::Result<reqwest::Response, Error<E>>,
+    > + Send + '_ {
+        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    }
+}
 impl ClientHooks<auth_runtime::Session> for Client {
     async fn pre<E>(
         &self,

@@ -3166,13 +3166,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "authenticate",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "authenticate").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 404u16 | 500u16 => {
@@ -3249,13 +3243,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_card_payment",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "create_card_payment").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 422u16 | 429u16 | 500u16 | 503u16 => {
@@ -3318,13 +3306,7 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "get_card_payment_status",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "get_card_payment_status").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 401u16 | 404u16 | 429u16 | 503u16 => {
@@ -3401,13 +3383,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_apm_payment",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "create_apm_payment").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 429u16 | 503u16 => {
@@ -3525,6 +3501,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
         description: "Production (production credentials only).",
     },
 ];
+impl Client {
+    /// One operation's call: what the `pre`, `exec` and `post`
+    /// hooks do, in one future (`codegen::tidy` puts it in their
+    /// place in every operation).
+    #[doc(hidden)]
+    pub fn auth_call<E>(
+        &self,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> impl std::future::Future<
+        Output = std::result::Result<reqwest::Response, Error<E>>,
+    > + Send + '_ {
+        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    }
+}
 impl ClientHooks<auth_runtime::Session> for Client {
     async fn pre<E>(
         &self,

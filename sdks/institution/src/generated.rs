@@ -1602,13 +1602,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "login",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "login").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1700,13 +1694,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "refresh_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "refresh_token").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1785,13 +1773,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_customer",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "create_customer").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
@@ -1904,6 +1886,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
         description: "The base URL is not documented (the provider's samples use a `BASE_URL`\nplaceholder); set `apiHost` to the host you were given.\n",
     },
 ];
+impl Client {
+    /// One operation's call: what the `pre`, `exec` and `post`
+    /// hooks do, in one future (`codegen::tidy` puts it in their
+    /// place in every operation).
+    #[doc(hidden)]
+    pub fn auth_call<E>(
+        &self,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> impl std::future::Future<
+        Output = std::result::Result<reqwest::Response, Error<E>>,
+    > + Send + '_ {
+        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    }
+}
 impl ClientHooks<auth_runtime::Session> for Client {
     async fn pre<E>(
         &self,

@@ -1281,13 +1281,7 @@ pub mod builder {
                 )
                 .form_urlencoded(&body)?
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_token",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "create_token").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1361,13 +1355,7 @@ pub mod builder {
                 )
                 .json(&body)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "create_purchase_link",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = client.auth_call(request, "create_purchase_link").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1519,6 +1507,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
         description: "Production back end (the \"environments\" reference page).",
     },
 ];
+impl Client {
+    /// One operation's call: what the `pre`, `exec` and `post`
+    /// hooks do, in one future (`codegen::tidy` puts it in their
+    /// place in every operation).
+    #[doc(hidden)]
+    pub fn auth_call<E>(
+        &self,
+        request: reqwest::Request,
+        operation_id: &'static str,
+    ) -> impl std::future::Future<
+        Output = std::result::Result<reqwest::Response, Error<E>>,
+    > + Send + '_ {
+        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    }
+}
 impl ClientHooks<auth_runtime::Session> for Client {
     async fn pre<E>(
         &self,

@@ -56,6 +56,38 @@ impl Session {
             })
     }
 
+    /// A generated operation's whole call — what progenitor's `pre`,
+    /// `exec` and `post` hooks do, in one future (`codegen::tidy` writes
+    /// `client.call(request, "operation_id")` in their place): the
+    /// credentials put on, then the attempts. A request that cannot be
+    /// authorized is `Error::Custom` with the runtime's message (and the
+    /// runtime's typed error for [`crate::TypedCall::typed`], as from
+    /// `pre`); a transport failure is `Error::CommunicationError`, as
+    /// from `exec`.
+    #[expect(
+        clippy::result_large_err,
+        reason = "progenitor's error type, the one its operations return"
+    )]
+    pub fn call<'a, E>(
+        &'a self,
+        http: &'a reqwest::Client,
+        request: Request,
+        security: &'a OperationSecurity,
+    ) -> impl Future<Output = Result<Response, progenitor_client::Error<E>>> + Send + 'a {
+        use futures::FutureExt as _;
+        self.execute_inner(http, request, security, true)
+            .map(move |result| match result {
+                Ok((resp, _)) => Ok(resp),
+                Err(Failure::Transport(e, _)) if security.signs_url() => Err(
+                    progenitor_client::Error::CommunicationError(e.without_url()),
+                ),
+                Err(Failure::Transport(e, _)) => {
+                    Err(progenitor_client::Error::CommunicationError(e))
+                }
+                Err(Failure::Refused(e)) => Err(progenitor_client::Error::Custom(e.to_string())),
+            })
+    }
+
     /// The attempts of one call; with `authorize`, the credentials are
     /// put on first (a hand-made request: [`Session::send_with`]).
     ///
