@@ -1506,15 +1506,18 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/authenticate", client.baseurl,);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?
+            };
             let response = client.auth_call(request, "authenticate").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
@@ -1583,15 +1586,18 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/transaction", client.baseurl,);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?
+            };
             let response = client.auth_call(request, "start_transaction").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,

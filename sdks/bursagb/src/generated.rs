@@ -1785,16 +1785,19 @@ pub mod builder {
                 header_map.append("h-region-code", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?
+            };
             let response = client.auth_call(request, "generate_token").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
@@ -1863,15 +1866,18 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/Orders/Create", client.baseurl,);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?
+            };
             let response = client.auth_call(request, "create_order").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
@@ -1940,15 +1946,18 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/Supplier/Products/List", client.baseurl,);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?
+            };
             let response = client.auth_call(request, "list_supplier_products").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,

@@ -1592,16 +1592,19 @@ pub mod builder {
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append("merchant_id", merchant_id.to_string().try_into()?);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?
+            };
             let response = client.auth_call(request, "login").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
@@ -1684,16 +1687,19 @@ pub mod builder {
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append("merchant_id", merchant_id.to_string().try_into()?);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?
+            };
             let response = client.auth_call(request, "refresh_token").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
@@ -1764,15 +1770,18 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/customer/create", client.baseurl,);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?
+            };
             let response = client.auth_call(request, "create_customer").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,

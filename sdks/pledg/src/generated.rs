@@ -1346,15 +1346,18 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/purchase_link/", client.baseurl,);
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .build()?;
+            let mut request = {
+                let body = body;
+                client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?
+            };
             let response = client.auth_call(request, "create_purchase_link").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
