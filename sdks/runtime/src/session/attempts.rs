@@ -49,16 +49,14 @@ impl Session {
         self.execute_inner(http, request, security, false)
             .map(move |result| match result {
                 Ok((resp, _)) => Ok(resp),
-                // A signed URL carries the signature: keep it out of errors.
-                Err(Failure::Transport(e, _)) if security.signs_url() => Err(e.without_url()),
-                Err(Failure::Transport(e, _)) => Err(e),
+                Err(Failure::Transport(e, _)) => Err(reported(e, security)),
                 Err(Failure::Refused(_)) => unreachable!("only an authorizing call is refused"),
             })
     }
 
     /// A generated operation's whole call — what progenitor's `pre`,
     /// `exec` and `post` hooks do, in one future (`codegen::tidy` writes
-    /// `client.call(request, "operation_id")` in their place): the
+    /// `client.auth_call(request, "operation_id")` in their place): the
     /// credentials put on, then the attempts. A request that cannot be
     /// authorized is `Error::Custom` with the runtime's message (and the
     /// runtime's typed error for [`crate::TypedCall::typed`], as from
@@ -78,12 +76,9 @@ impl Session {
         self.execute_inner(http, request, security, true)
             .map(move |result| match result {
                 Ok((resp, _)) => Ok(resp),
-                Err(Failure::Transport(e, _)) if security.signs_url() => Err(
-                    progenitor_client::Error::CommunicationError(e.without_url()),
-                ),
-                Err(Failure::Transport(e, _)) => {
-                    Err(progenitor_client::Error::CommunicationError(e))
-                }
+                Err(Failure::Transport(e, _)) => Err(progenitor_client::Error::CommunicationError(
+                    reported(e, security),
+                )),
                 Err(Failure::Refused(e)) => Err(progenitor_client::Error::Custom(e.to_string())),
             })
     }
@@ -386,6 +381,16 @@ mod log {
             "transport failure ({}); retrying",
             super::transport_kind(e)
         );
+    }
+}
+
+/// A transport failure as the caller sees it: a signed URL carries the
+/// signature, so it stays out of the error.
+fn reported(e: reqwest::Error, security: &OperationSecurity) -> reqwest::Error {
+    if security.signs_url() {
+        e.without_url()
+    } else {
+        e
     }
 }
 
