@@ -571,3 +571,88 @@ async fn typed_calls_surface_the_runtime_error() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A typed body given whole, changed by `body_map`, built by `body_map`
+/// alone, or never given: what reaches the provider, and the errors, are
+/// progenitor's (the builder keeps a given body as its value —
+/// `codegen::tidy::kept_body`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn institution_typed_body_given_mapped_or_missing() {
+    use institution::types::CreateCustomerRequest;
+    let env = Env::start().await;
+    let p = Provider::Institution;
+    let sandbox::Credentials::Institution { api_key, .. } = env.sandbox.credentials(p) else {
+        unreachable!()
+    };
+    let client = institution::builder()
+        .base_url(env.sandbox.base_url(p))
+        .credentials(institution::Credentials::ApiKey(auth_runtime::Secret::new(
+            api_key,
+        )))
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let given = CreateCustomerRequest::builder()
+        .email("alex@example.com")
+        .first_name("Alex".to_string());
+    let sent = client
+        .create_customer()
+        .body(given.clone())
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!(sent.email, "alex@example.com");
+    assert_eq!(sent.first_name.as_deref(), Some("Alex"));
+
+    let mapped = client
+        .create_customer()
+        .body(given)
+        .body_map(|b| b.email("sam@example.com"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!(mapped.email, "sam@example.com");
+    assert_eq!(
+        mapped.first_name.as_deref(),
+        Some("Alex"),
+        "kept from the body given"
+    );
+
+    let built = client
+        .create_customer()
+        .body_map(|b| b.last_name("Doe".to_string()))
+        .body_map(|b| b.email("doe@example.com"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!(built.email, "doe@example.com");
+    assert_eq!(built.last_name.as_deref(), Some("Doe"));
+
+    let requests = env.requests(p, Route::CustomerCreate);
+    for incomplete in [
+        client.create_customer().send().await,
+        client
+            .create_customer()
+            .body_map(|b| b.last_name("Doe".to_string()))
+            .send()
+            .await,
+    ] {
+        match incomplete {
+            Err(progenitor_client::Error::InvalidRequest(m)) => {
+                assert_eq!(m, "no value supplied for email")
+            }
+            other => panic!("expected InvalidRequest, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        env.requests(p, Route::CustomerCreate),
+        requests,
+        "an incomplete body is not sent"
+    );
+}

@@ -1456,13 +1456,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::AuthenticationRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::AuthenticationRequest,
+            types::builder::AuthenticationRequest,
+        >,
     }
     impl<'a> Authenticate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1472,14 +1475,16 @@ pub mod builder {
                 types::AuthenticationRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AuthenticationRequest` for body failed: {}", s
-                    )
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `AuthenticationRequest` for body failed: {}",
+                            s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1499,11 +1504,7 @@ pub mod builder {
             Error<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::AuthenticationRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/authenticate", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {
@@ -1538,13 +1539,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct StartTransaction<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::StartTransactionRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::StartTransactionRequest,
+            types::builder::StartTransactionRequest,
+        >,
     }
     impl<'a> StartTransaction<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1554,14 +1558,16 @@ pub mod builder {
                 types::StartTransactionRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `StartTransactionRequest` for body failed: {}", s
-                    )
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `StartTransactionRequest` for body failed: {}",
+                            s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1578,12 +1584,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::Transaction>, Error<types::ErrorResponse>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::StartTransactionRequest::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/transaction", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {

@@ -1723,14 +1723,17 @@ pub mod builder {
     pub struct GenerateToken<'a> {
         client: &'a super::Client,
         h_region_code: Result<Option<::std::string::String>, String>,
-        body: Result<types::builder::TokenRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::TokenRequest,
+            types::builder::TokenRequest,
+        >,
     }
     impl<'a> GenerateToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 h_region_code: Ok(None),
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn h_region_code<V>(mut self, value: V) -> Self
@@ -1751,12 +1754,13 @@ pub mod builder {
             V: std::convert::TryInto<types::TokenRequest>,
             <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `TokenRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!("conversion to `TokenRequest` for body failed: {}", s)
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1774,11 +1778,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorResponse>> {
             let Self { client, h_region_code, body } = self;
             let h_region_code = h_region_code.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::TokenRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/Login/Customer/Api/Verify", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             if let Some(value) = h_region_code {
@@ -1818,13 +1818,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateOrder<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::CreateOrderRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::CreateOrderRequest,
+            types::builder::CreateOrderRequest,
+        >,
     }
     impl<'a> CreateOrder<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1834,12 +1837,15 @@ pub mod builder {
                 types::CreateOrderRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `CreateOrderRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `CreateOrderRequest` for body failed: {}", s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1859,11 +1865,7 @@ pub mod builder {
             Error<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CreateOrderRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/Orders/Create", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {
@@ -1898,13 +1900,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListSupplierProducts<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::ProductListRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::ProductListRequest,
+            types::builder::ProductListRequest,
+        >,
     }
     impl<'a> ListSupplierProducts<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1914,12 +1919,15 @@ pub mod builder {
                 types::ProductListRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `ProductListRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `ProductListRequest` for body failed: {}", s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1939,11 +1947,7 @@ pub mod builder {
             Error<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::ProductListRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/Supplier/Products/List", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {

@@ -3116,13 +3116,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::AuthRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::AuthRequest,
+            types::builder::AuthRequest,
+        >,
     }
     impl<'a> Authenticate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -3130,12 +3133,13 @@ pub mod builder {
             V: std::convert::TryInto<types::AuthRequest>,
             <V as std::convert::TryInto<types::AuthRequest>>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `AuthRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!("conversion to `AuthRequest` for body failed: {}", s)
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -3152,9 +3156,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ErrorResponse>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| types::AuthRequest::try_from(v).map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/v1/auth", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {
@@ -3189,13 +3191,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCardPayment<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::CardPaymentRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::CardPaymentRequest,
+            types::builder::CardPaymentRequest,
+        >,
     }
     impl<'a> CreateCardPayment<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -3205,12 +3210,15 @@ pub mod builder {
                 types::CardPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `CardPaymentRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `CardPaymentRequest` for body failed: {}", s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -3230,11 +3238,7 @@ pub mod builder {
             Error<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CardPaymentRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/v1/payments/card", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {
@@ -3332,13 +3336,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateApmPayment<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::ApmPaymentRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::ApmPaymentRequest,
+            types::builder::ApmPaymentRequest,
+        >,
     }
     impl<'a> CreateApmPayment<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -3348,12 +3355,15 @@ pub mod builder {
                 types::ApmPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `ApmPaymentRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `ApmPaymentRequest` for body failed: {}", s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -3373,11 +3383,7 @@ pub mod builder {
             Error<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::ApmPaymentRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/v1/payments/apm", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {

@@ -1533,14 +1533,17 @@ pub mod builder {
     pub struct Login<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: Result<types::builder::LoginRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::LoginRequest,
+            types::builder::LoginRequest,
+        >,
     }
     impl<'a> Login<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn merchant_id<V>(mut self, value: V) -> Self
@@ -1560,12 +1563,13 @@ pub mod builder {
             V: std::convert::TryInto<types::LoginRequest>,
             <V as std::convert::TryInto<types::LoginRequest>>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `LoginRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!("conversion to `LoginRequest` for body failed: {}", s)
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1583,11 +1587,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::TokenEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, merchant_id, body } = self;
             let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::LoginRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/auth/login", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append("merchant_id", merchant_id.to_string().try_into()?);
@@ -1626,14 +1626,17 @@ pub mod builder {
     pub struct RefreshToken<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: Result<types::builder::RefreshRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::RefreshRequest,
+            types::builder::RefreshRequest,
+        >,
     }
     impl<'a> RefreshToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn merchant_id<V>(mut self, value: V) -> Self
@@ -1655,12 +1658,13 @@ pub mod builder {
                 types::RefreshRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `RefreshRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!("conversion to `RefreshRequest` for body failed: {}", s)
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1678,11 +1682,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::TokenEnvelope>, Error<types::ErrorEnvelope>> {
             let Self { client, merchant_id, body } = self;
             let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::RefreshRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/auth/refresh", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map.append("merchant_id", merchant_id.to_string().try_into()?);
@@ -1720,13 +1720,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCustomer<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::CreateCustomerRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::CreateCustomerRequest,
+            types::builder::CreateCustomerRequest,
+        >,
     }
     impl<'a> CreateCustomer<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1736,14 +1739,16 @@ pub mod builder {
                 types::CreateCustomerRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `CreateCustomerRequest` for body failed: {}", s
-                    )
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `CreateCustomerRequest` for body failed: {}",
+                            s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1763,11 +1768,7 @@ pub mod builder {
             Error<types::ErrorEnvelope>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CreateCustomerRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/customer/create", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {

@@ -1226,13 +1226,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateToken<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::TokenRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::TokenRequest,
+            types::builder::TokenRequest,
+        >,
     }
     impl<'a> CreateToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1240,12 +1243,13 @@ pub mod builder {
             V: std::convert::TryInto<types::TokenRequest>,
             <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `TokenRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!("conversion to `TokenRequest` for body failed: {}", s)
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1265,11 +1269,7 @@ pub mod builder {
             Error<types::OAuthError>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::TokenRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/token", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = client
@@ -1301,13 +1301,16 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreatePurchaseLink<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::PurchaseLinkRequest, String>,
+        body: auth_runtime::OperationBody<
+            types::PurchaseLinkRequest,
+            types::builder::PurchaseLinkRequest,
+        >,
     }
     impl<'a> CreatePurchaseLink<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: auth_runtime::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1317,12 +1320,15 @@ pub mod builder {
                 types::PurchaseLinkRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `PurchaseLinkRequest` for body failed: {}", s)
-                });
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `PurchaseLinkRequest` for body failed: {}", s
+                        )
+                    }),
+            );
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
@@ -1339,11 +1345,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::PurchaseLink>, Error<types::OAuthError>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::PurchaseLinkRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.value().map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/purchase_link/", client.baseurl,);
             #[allow(unused_mut)]
             let mut request = {

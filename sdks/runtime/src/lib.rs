@@ -21,6 +21,7 @@ mod error;
 pub mod expiry;
 pub mod header;
 mod metrics;
+mod operation_body;
 mod principal;
 #[cfg(feature = "redis")]
 pub mod redis_store;
@@ -44,6 +45,8 @@ pub use clock::{Clock, OffsetClock, SystemClock};
 pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
+#[doc(hidden)]
+pub use operation_body::OperationBody;
 pub use principal::Principal;
 pub use registry::TokenCaches;
 pub use retry::{ATTEMPTS_HEADER, Delay, RetryPolicy};

@@ -22,9 +22,14 @@
 //! the end of `send`, it was a second copy of the body in the operation's
 //! future, moved with it across every await.
 //!
+//! An operation builder's body is kept as the value given to `.body(…)`
+//! (`kept_body`), not converted to its builder type and back.
+//!
 //! `ResponseValue::from_response(response)` becomes
 //! `auth_runtime::response::json(response)`: the same value, status and
 //! errors, with the response's header map moved instead of copied.
+
+mod kept_body;
 
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
@@ -38,6 +43,7 @@ pub fn tidy(file: &mut syn::File) {
     MovedHeaders.visit_file_mut(file);
     OneCall.visit_file_mut(file);
     BodyDroppedWhenSent.visit_file_mut(file);
+    kept_body::keep_given_bodies(file);
 }
 
 /// `let mut request = <chain>.json(&body)…;` →
