@@ -7,6 +7,7 @@
 //! original a moment later; [`json`] moves the map out of the response
 //! instead. Status, headers and errors are the same.
 
+use bytes::{Bytes, BytesMut};
 use progenitor_client::{Error, ResponseValue};
 use serde::de::DeserializeOwned;
 
@@ -14,16 +15,44 @@ use serde::de::DeserializeOwned;
 /// (a broken body is `Error::ResponseBodyError`), then decoded (a body
 /// that is not the documented shape is `Error::InvalidResponsePayload`,
 /// with the bytes).
-pub async fn json<T: DeserializeOwned, E>(
+///
+/// Not an `async fn`, and not `Response::bytes`: every operation's future
+/// holds this one, and those kept the response three times (the argument,
+/// the body's variable, `bytes`' own argument) — 944 bytes, moved with the
+/// operation's future. Read chunk by chunk, as `bytes` does underneath: a
+/// body in one chunk (a small JSON answer) is kept as it came, without a
+/// copy; more are joined.
+pub fn json<T: DeserializeOwned, E>(
     mut response: reqwest::Response,
-) -> Result<ResponseValue<T>, Error<E>> {
+) -> impl Future<Output = Result<ResponseValue<T>, Error<E>>> + Send {
     let status = response.status();
     // Reading the body needs no header: the map moves out.
     let headers = std::mem::take(response.headers_mut());
-    let full = response.bytes().await.map_err(Error::ResponseBodyError)?;
-    let inner =
-        serde_json::from_slice(&full).map_err(|e| Error::InvalidResponsePayload(full, e))?;
-    Ok(ResponseValue::new(inner, status, headers))
+    async move {
+        let full = whole(&mut response)
+            .await
+            .map_err(Error::ResponseBodyError)?;
+        let inner =
+            serde_json::from_slice(&full).map_err(|e| Error::InvalidResponsePayload(full, e))?;
+        Ok(ResponseValue::new(inner, status, headers))
+    }
+}
+
+/// The whole body: its one chunk as it came, or its chunks joined.
+async fn whole(response: &mut reqwest::Response) -> reqwest::Result<Bytes> {
+    let Some(first) = response.chunk().await? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = response.chunk().await? else {
+        return Ok(first);
+    };
+    let mut joined = BytesMut::with_capacity(first.len() + second.len());
+    joined.extend_from_slice(&first);
+    joined.extend_from_slice(&second);
+    while let Some(more) = response.chunk().await? {
+        joined.extend_from_slice(&more);
+    }
+    Ok(joined.freeze())
 }
 
 #[cfg(test)]
@@ -76,5 +105,69 @@ mod tests {
             Err(Error::InvalidResponsePayload(..)) => {}
             other => panic!("expected InvalidResponsePayload, got {other:?}"),
         }
+    }
+
+    /// A body in several chunks (what an answer without a length, or a
+    /// large one, comes as) reads whole, in order; an empty one is an
+    /// invalid payload, as it was with `Response::bytes`.
+    #[tokio::test]
+    async fn a_body_in_chunks_is_joined_in_order() {
+        use http_body_util::StreamBody;
+        fn chunked(parts: &[&'static str]) -> reqwest::Response {
+            let frames: Vec<_> = parts
+                .iter()
+                .map(|p| {
+                    Ok::<_, std::io::Error>(http_body::Frame::data(Bytes::from_static(
+                        p.as_bytes(),
+                    )))
+                })
+                .collect();
+            let body = reqwest::Body::wrap(StreamBody::new(futures::stream::iter(frames)));
+            reqwest::Response::from(http::Response::builder().status(200).body(body).unwrap())
+        }
+        for parts in [
+            vec![r#"{"ok":true}"#],
+            vec![r#"{"ok""#, r#":true}"#],
+            vec!["{", r#""ok":"#, "", "true", "}"],
+        ] {
+            let value: ResponseValue<Answer> =
+                json::<_, ()>(chunked(&parts)).await.expect("decodes");
+            assert_eq!(value.into_inner(), Answer { ok: true }, "{parts:?}");
+        }
+        match json::<Answer, ()>(chunked(&[r#"{"ok""#, r#":tr"#, "ue,"])).await {
+            Err(Error::InvalidResponsePayload(bytes, _)) => {
+                assert_eq!(&bytes[..], br#"{"ok":true,"#)
+            }
+            other => panic!("expected InvalidResponsePayload, got {other:?}"),
+        }
+        match json::<Answer, ()>(chunked(&[])).await {
+            Err(Error::InvalidResponsePayload(bytes, _)) => assert!(bytes.is_empty()),
+            other => panic!("expected InvalidResponsePayload, got {other:?}"),
+        }
+    }
+
+    /// A body that fails mid-way is `ResponseBodyError`, as before.
+    #[tokio::test]
+    async fn a_broken_body_is_a_body_error() {
+        use http_body_util::StreamBody;
+        let frames = vec![
+            Ok(http_body::Frame::data(Bytes::from_static(b"{\"ok\""))),
+            Err(std::io::Error::other("connection reset")),
+        ];
+        let body = reqwest::Body::wrap(StreamBody::new(futures::stream::iter(frames)));
+        let response =
+            reqwest::Response::from(http::Response::builder().status(200).body(body).unwrap());
+        match json::<Answer, ()>(response).await {
+            Err(Error::ResponseBodyError(_)) => {}
+            other => panic!("expected ResponseBodyError, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_decoding_future_stays_small() {
+        let f = json::<Answer, ()>(response(200, "{}"));
+        eprintln!("json future: {} bytes", std::mem::size_of_val(&f));
+        // 944 bytes as an `async fn` over `Response::bytes`.
+        assert!(std::mem::size_of_val(&f) <= 400);
     }
 }
