@@ -544,15 +544,20 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         impl Client {
             /// One operation's call: what the `pre`, `exec` and `post`
             /// hooks do, in one future (`codegen::tidy` puts it in their
-            /// place in every operation).
+            /// place in every operation). `build` makes the request: once,
+            /// and again only for a retry or after a 401.
             #[doc(hidden)]
-            pub fn auth_call<E>(
-                &self,
-                request: reqwest::Request,
+            pub fn auth_call<'a, E, B>(
+                &'a self,
+                build: &'a B,
                 operation_id: &'static str,
-            ) -> impl std::future::Future<Output = std::result::Result<reqwest::Response, Error<E>>> + Send + '_ {
+            ) -> impl std::future::Future<Output = std::result::Result<reqwest::Response, Error<E>>> + Send + 'a
+            where
+                B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
+                E: Send + 'a,
+            {
                 self.inner
-                    .call(&self.client, request, security::for_operation(operation_id))
+                    .call_built(&self.client, build, security::for_operation(operation_id))
             }
         }
 

@@ -50,8 +50,9 @@ fn no_operation_sends_api_version() {
 }
 
 /// Every operation makes one runtime call (`codegen::tidy`), not
-/// progenitor's three hook futures, and decodes with the runtime's
-/// `response::json` (header map moved, not copied).
+/// progenitor's three hook futures, hands it a closure that builds the
+/// request (called again only for a retry or after a 401), and decodes
+/// with the runtime's `response::json` (header map moved, not copied).
 #[test]
 fn every_operation_is_one_runtime_call() {
     for provider in PROVIDERS {
@@ -60,7 +61,13 @@ fn every_operation_is_one_runtime_call() {
         let sends = code.matches("pub async fn send(").count();
         assert!(sends > 0, "{provider}");
         assert_eq!(
-            code.matches("client.auth_call(request, ").count(),
+            code.matches("client.auth_call(&build, ").count(),
+            sends,
+            "{provider}: every operation"
+        );
+        assert_eq!(
+            code.matches("let build = || -> ::std::result::Result<")
+                .count(),
             sends,
             "{provider}: every operation"
         );

@@ -656,3 +656,65 @@ async fn institution_typed_body_given_mapped_or_missing() {
         "an incomplete body is not sent"
     );
 }
+
+/// A typed call keeps no copy of its request: the runtime builds it again
+/// (`Session::call_built`) for a retry and after a 401 — the same body,
+/// the fresh token, and a 401 renews exactly the token that was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn institution_typed_call_is_built_again_for_a_retry_and_after_a_401() {
+    use institution::types::CreateCustomerRequest;
+    let env = Env::start().await;
+    let p = Provider::Institution;
+    let workspace_tests::support::AnyClient::Institution(client) = env.client(p) else {
+        unreachable!()
+    };
+    let body = || {
+        CreateCustomerRequest::builder()
+            .email("alex@example.com")
+            .first_name("Alex".to_string())
+    };
+    let first = client.bearer().await.unwrap();
+    let logins = env.auth_calls(p);
+
+    // A 429, then the answer: sent twice, the same body both times.
+    env.sandbox
+        .inject(p, Route::CustomerCreate, Fault::status(429));
+    let before = env.requests(p, Route::CustomerCreate);
+    let answer = client.create_customer().body(body()).send().await.unwrap();
+    assert_eq!(env.requests(p, Route::CustomerCreate) - before, 2);
+    assert_eq!(auth_runtime::retry::attempts_of(answer.headers()), 2);
+    let created = answer.into_inner().data;
+    assert_eq!(created.email, "alex@example.com");
+    assert_eq!(created.first_name.as_deref(), Some("Alex"));
+
+    // The token refused: one login, the request built again with the new one.
+    env.sandbox.revoke_token(first.secret().expose());
+    let before = env.requests(p, Route::CustomerCreate);
+    let answer = client.create_customer().body(body()).send().await.unwrap();
+    assert_eq!(env.requests(p, Route::CustomerCreate) - before, 2);
+    assert_eq!(env.unauthorized(p), 1);
+    assert_eq!(
+        env.auth_calls(p),
+        logins + 1,
+        "exactly one re-authentication"
+    );
+    assert_ne!(client.bearer().await.unwrap().id(), first.id());
+    assert_eq!(answer.into_inner().data.first_name.as_deref(), Some("Alex"));
+
+    // Both at once: a 429, then a 401 on the retry, then the answer. (Two
+    // minutes on: two tokens refused within a minute of their issue would
+    // pause logins.)
+    env.advance(Duration::from_secs(120));
+    let second = client.bearer().await.unwrap();
+    env.sandbox
+        .inject(p, Route::CustomerCreate, Fault::status(429));
+    env.sandbox
+        .inject(p, Route::CustomerCreate, Fault::status(401));
+    let before = env.requests(p, Route::CustomerCreate);
+    let answer = client.create_customer().body(body()).send().await.unwrap();
+    assert_eq!(env.requests(p, Route::CustomerCreate) - before, 3);
+    assert_eq!(auth_runtime::retry::attempts_of(answer.headers()), 3);
+    assert_eq!(env.auth_calls(p), logins + 2);
+    assert_ne!(client.bearer().await.unwrap().id(), second.id());
+    assert_eq!(answer.into_inner().data.email, "alex@example.com");
+}

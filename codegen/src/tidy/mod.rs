@@ -14,13 +14,12 @@
 //! documented status, each its own copy of the same decoding future.
 //!
 //! progenitor's `pre`, `exec` and `post` hook calls (three futures, an
-//! `OperationInfo`, the request moved between them) become one
-//! `client.auth_call(request, "operation_id")`: the runtime's
-//! `Session::call`, which does what the hooks did.
-//!
-//! The typed body lives only until the request holds its JSON: kept to
-//! the end of `send`, it was a second copy of the body in the operation's
-//! future, moved with it across every await.
+//! `OperationInfo`, the request moved between them) become one runtime
+//! call, and the statements that build the request a closure it is given
+//! (`rebuildable`): `client.auth_call(&build, "operation_id")`, the
+//! runtime's `Session::call_built`, which does what the hooks did and
+//! builds the request once, and again only for a retry or after a 401 —
+//! no copy of every request is kept in case.
 //!
 //! An operation builder's body is kept as the value given to `.body(…)`
 //! (`kept_body`), not converted to its builder type and back.
@@ -30,6 +29,7 @@
 //! errors, with the response's header map moved instead of copied.
 
 mod kept_body;
+mod rebuildable;
 
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
@@ -42,49 +42,8 @@ pub fn tidy(file: &mut syn::File) {
     MergeArms.visit_file_mut(file);
     MovedHeaders.visit_file_mut(file);
     OneCall.visit_file_mut(file);
-    BodyDroppedWhenSent.visit_file_mut(file);
+    rebuildable::build_again(file);
     kept_body::keep_given_bodies(file);
-}
-
-/// `let mut request = <chain>.json(&body)…;` →
-/// `let mut request = { let body = body; <chain>.json(&body)… };` — when no
-/// later statement of the block names `body`. (A `drop(body)` would not
-/// do: a variable once borrowed keeps its place in the future to the end
-/// of its scope; moved into a block of its own, it does not.)
-struct BodyDroppedWhenSent;
-
-fn names(tokens: proc_macro2::TokenStream, ident: &str) -> bool {
-    tokens.into_iter().any(|t| match t {
-        proc_macro2::TokenTree::Ident(i) => i == ident,
-        proc_macro2::TokenTree::Group(g) => names(g.stream(), ident),
-        _ => false,
-    })
-}
-
-impl VisitMut for BodyDroppedWhenSent {
-    fn visit_block_mut(&mut self, block: &mut Block) {
-        let built = block.stmts.iter().position(|s| {
-            let t = text(s);
-            matches!(s, Stmt::Local(_))
-                && (t.starts_with("letmutrequest=")
-                    || t.starts_with("#[allow(unused_mut)]letmutrequest="))
-                && t.contains(".json(&body)")
-        });
-        if let Some(i) = built
-            && !block.stmts[i + 1..]
-                .iter()
-                .any(|s| names(s.to_token_stream(), "body"))
-            && let Stmt::Local(local) = &mut block.stmts[i]
-            && let Some(init) = &mut local.init
-        {
-            let chain = &init.expr;
-            *init.expr = syn::parse_quote!({
-                let body = body;
-                #chain
-            });
-        }
-        visit_mut::visit_block_mut(self, block);
-    }
 }
 
 /// `let info = OperationInfo { operation_id: "X" }; client.pre(..)…;
@@ -321,37 +280,6 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("match response.status()"), "{out}");
-    }
-
-    #[test]
-    fn the_typed_body_lives_only_until_serialized() {
-        let out = tidied(
-            r#"async fn send() {
-                let body = body.map_err(Error::InvalidRequest)?;
-                #[allow(unused_mut)]
-                let mut request = client.client.post(url).json(&body).build()?;
-                let response = client.auth_call(request, "x").await?;
-                response
-            }"#,
-        );
-        let scoped = out
-            .find("let body = body;")
-            .expect("body moved into a block");
-        let built = out.find(".build()?").expect("request built");
-        assert!(
-            scoped < built && built < out.find("auth_call").expect("call"),
-            "{out}"
-        );
-        // A body used later keeps living.
-        let out = tidied(
-            r#"async fn send() {
-                let mut request = client.client.post(url).json(&body).build()?;
-                let response = client.auth_call(request, "x").await?;
-                log(&body);
-                response
-            }"#,
-        );
-        assert!(!out.contains("let body = body;"), "{out}");
     }
 
     #[test]

@@ -1505,11 +1505,13 @@ pub mod builder {
         > {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/authenticate", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/api/authenticate", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1517,9 +1519,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "authenticate").await?;
+            let response = client.auth_call(&build, "authenticate").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1585,11 +1588,13 @@ pub mod builder {
         ) -> Result<ResponseValue<types::Transaction>, Error<types::ErrorResponse>> {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/transaction", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/transaction", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1597,9 +1602,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "start_transaction").await?;
+            let response = client.auth_call(&build, "start_transaction").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 409u16 => {
@@ -1701,31 +1707,39 @@ pub mod builder {
             let merchant_store_id = merchant_store_id.map_err(Error::InvalidRequest)?;
             let page_number = page_number.map_err(Error::InvalidRequest)?;
             let page_size = page_size.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/Transaction", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "ClientStoreId",
-                        &client_store_id,
-                    ),
-                )
-                .query(
-                    &progenitor_client::QueryParam::new(
-                        "MerchantStoreId",
-                        &merchant_store_id,
-                    ),
-                )
-                .query(&progenitor_client::QueryParam::new("PageNumber", &page_number))
-                .query(&progenitor_client::QueryParam::new("PageSize", &page_size))
-                .build()?;
-            let response = client.auth_call(request, "list_transactions").await?;
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/Transaction", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .query(
+                        &progenitor_client::QueryParam::new(
+                            "ClientStoreId",
+                            &client_store_id,
+                        ),
+                    )
+                    .query(
+                        &progenitor_client::QueryParam::new(
+                            "MerchantStoreId",
+                            &merchant_store_id,
+                        ),
+                    )
+                    .query(
+                        &progenitor_client::QueryParam::new("PageNumber", &page_number),
+                    )
+                    .query(&progenitor_client::QueryParam::new("PageSize", &page_size))
+                    .build()?;
+                Ok(request)
+            };
+            let response = client.auth_call(&build, "list_transactions").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1772,19 +1786,25 @@ pub mod builder {
         ) -> Result<ResponseValue<types::Transaction>, Error<types::ErrorResponse>> {
             let Self { client, uti } = self;
             let uti = uti.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/Transaction/{}", client.baseurl, encode_path(& uti.to_string()),
-            );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .build()?;
-            let response = client.auth_call(request, "get_transaction").await?;
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!(
+                    "{}/Transaction/{}", client.baseurl, encode_path(& uti.to_string()),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                Ok(request)
+            };
+            let response = client.auth_call(&build, "get_transaction").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 401u16 | 404u16 => {
@@ -1902,16 +1922,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
 impl Client {
     /// One operation's call: what the `pre`, `exec` and `post`
     /// hooks do, in one future (`codegen::tidy` puts it in their
-    /// place in every operation).
+    /// place in every operation). `build` makes the request: once,
+    /// and again only for a retry or after a 401.
     #[doc(hidden)]
-    pub fn auth_call<E>(
-        &self,
-        request: reqwest::Request,
+    pub fn auth_call<'a, E, B>(
+        &'a self,
+        build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
         Output = std::result::Result<reqwest::Response, Error<E>>,
-    > + Send + '_ {
-        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    > + Send + 'a
+    where
+        B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
+        E: Send + 'a,
+    {
+        self.inner.call_built(&self.client, build, security::for_operation(operation_id))
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

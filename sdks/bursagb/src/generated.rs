@@ -1779,15 +1779,17 @@ pub mod builder {
             let Self { client, h_region_code, body } = self;
             let h_region_code = h_region_code.map_err(Error::InvalidRequest)?;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/Login/Customer/Api/Verify", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            if let Some(value) = h_region_code {
-                header_map.append("h-region-code", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/Login/Customer/Api/Verify", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                if let Some(value) = &h_region_code {
+                    header_map.append("h-region-code", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1796,9 +1798,10 @@ pub mod builder {
                     )
                     .json(&body)
                     .headers(header_map)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "generate_token").await?;
+            let response = client.auth_call(&build, "generate_token").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1866,11 +1869,13 @@ pub mod builder {
         > {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/Orders/Create", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/Orders/Create", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1878,9 +1883,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "create_order").await?;
+            let response = client.auth_call(&build, "create_order").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
@@ -1948,11 +1954,13 @@ pub mod builder {
         > {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/Supplier/Products/List", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/Supplier/Products/List", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1960,9 +1968,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "list_supplier_products").await?;
+            let response = client.auth_call(&build, "list_supplier_products").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
@@ -2013,22 +2022,28 @@ pub mod builder {
         > {
             let Self { client, h_region_code } = self;
             let h_region_code = h_region_code.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/Customer/Get", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            if let Some(value) = h_region_code {
-                header_map.append("h-region-code", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .headers(header_map)
-                .build()?;
-            let response = client.auth_call(request, "get_customer").await?;
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/Customer/Get", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                if let Some(value) = &h_region_code {
+                    header_map.append("h-region-code", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                Ok(request)
+            };
+            let response = client.auth_call(&build, "get_customer").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
@@ -2158,16 +2173,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
 impl Client {
     /// One operation's call: what the `pre`, `exec` and `post`
     /// hooks do, in one future (`codegen::tidy` puts it in their
-    /// place in every operation).
+    /// place in every operation). `build` makes the request: once,
+    /// and again only for a retry or after a 401.
     #[doc(hidden)]
-    pub fn auth_call<E>(
-        &self,
-        request: reqwest::Request,
+    pub fn auth_call<'a, E, B>(
+        &'a self,
+        build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
         Output = std::result::Result<reqwest::Response, Error<E>>,
-    > + Send + '_ {
-        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    > + Send + 'a
+    where
+        B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
+        E: Send + 'a,
+    {
+        self.inner.call_built(&self.client, build, security::for_operation(operation_id))
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -3157,11 +3157,13 @@ pub mod builder {
         ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ErrorResponse>> {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v1/auth", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/v1/auth", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -3169,9 +3171,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "authenticate").await?;
+            let response = client.auth_call(&build, "authenticate").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 404u16 | 500u16 => {
@@ -3239,11 +3242,13 @@ pub mod builder {
         > {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v1/payments/card", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/v1/payments/card", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -3251,9 +3256,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "create_card_payment").await?;
+            let response = client.auth_call(&build, "create_card_payment").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 422u16 | 429u16 | 500u16 | 503u16 => {
@@ -3303,20 +3309,26 @@ pub mod builder {
         > {
             let Self { client, id } = self;
             let id = id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v1/payments/card/status/{}", client.baseurl, encode_path(& id
-                .to_string()),
-            );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .build()?;
-            let response = client.auth_call(request, "get_card_payment_status").await?;
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!(
+                    "{}/v1/payments/card/status/{}", client.baseurl, encode_path(& id
+                    .to_string()),
+                );
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .build()?;
+                Ok(request)
+            };
+            let response = client.auth_call(&build, "get_card_payment_status").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 401u16 | 404u16 | 429u16 | 503u16 => {
@@ -3384,11 +3396,13 @@ pub mod builder {
         > {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v1/payments/apm", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/v1/payments/apm", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -3396,9 +3410,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "create_apm_payment").await?;
+            let response = client.auth_call(&build, "create_apm_payment").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 429u16 | 503u16 => {
@@ -3519,16 +3534,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
 impl Client {
     /// One operation's call: what the `pre`, `exec` and `post`
     /// hooks do, in one future (`codegen::tidy` puts it in their
-    /// place in every operation).
+    /// place in every operation). `build` makes the request: once,
+    /// and again only for a retry or after a 401.
     #[doc(hidden)]
-    pub fn auth_call<E>(
-        &self,
-        request: reqwest::Request,
+    pub fn auth_call<'a, E, B>(
+        &'a self,
+        build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
         Output = std::result::Result<reqwest::Response, Error<E>>,
-    > + Send + '_ {
-        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    > + Send + 'a
+    where
+        B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
+        E: Send + 'a,
+    {
+        self.inner.call_built(&self.client, build, security::for_operation(operation_id))
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -1588,13 +1588,15 @@ pub mod builder {
             let Self { client, merchant_id, body } = self;
             let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/auth/login", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append("merchant_id", merchant_id.to_string().try_into()?);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorEnvelope>,
+            > {
+                let url = format!("{}/v2/auth/login", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                header_map.append("merchant_id", merchant_id.to_string().try_into()?);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1603,9 +1605,10 @@ pub mod builder {
                     )
                     .json(&body)
                     .headers(header_map)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "login").await?;
+            let response = client.auth_call(&build, "login").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1683,13 +1686,15 @@ pub mod builder {
             let Self { client, merchant_id, body } = self;
             let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/auth/refresh", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append("merchant_id", merchant_id.to_string().try_into()?);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorEnvelope>,
+            > {
+                let url = format!("{}/v2/auth/refresh", client.baseurl,);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                header_map.append("merchant_id", merchant_id.to_string().try_into()?);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1698,9 +1703,10 @@ pub mod builder {
                     )
                     .json(&body)
                     .headers(header_map)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "refresh_token").await?;
+            let response = client.auth_call(&build, "refresh_token").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1769,11 +1775,13 @@ pub mod builder {
         > {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/customer/create", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorEnvelope>,
+            > {
+                let url = format!("{}/v2/customer/create", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1781,9 +1789,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "create_customer").await?;
+            let response = client.auth_call(&build, "create_customer").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 | 403u16 => {
@@ -1899,16 +1908,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
 impl Client {
     /// One operation's call: what the `pre`, `exec` and `post`
     /// hooks do, in one future (`codegen::tidy` puts it in their
-    /// place in every operation).
+    /// place in every operation). `build` makes the request: once,
+    /// and again only for a retry or after a 401.
     #[doc(hidden)]
-    pub fn auth_call<E>(
-        &self,
-        request: reqwest::Request,
+    pub fn auth_call<'a, E, B>(
+        &'a self,
+        build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
         Output = std::result::Result<reqwest::Response, Error<E>>,
-    > + Send + '_ {
-        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    > + Send + 'a
+    where
+        B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
+        E: Send + 'a,
+    {
+        self.inner.call_built(&self.client, build, security::for_operation(operation_id))
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

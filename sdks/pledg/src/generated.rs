@@ -1270,18 +1270,24 @@ pub mod builder {
         > {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/token", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .form_urlencoded(&body)?
-                .build()?;
-            let response = client.auth_call(request, "create_token").await?;
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::OAuthError>,
+            > {
+                let url = format!("{}/api/token", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .form_urlencoded(&body)?
+                    .build()?;
+                Ok(request)
+            };
+            let response = client.auth_call(&build, "create_token").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1346,11 +1352,13 @@ pub mod builder {
         ) -> Result<ResponseValue<types::PurchaseLink>, Error<types::OAuthError>> {
             let Self { client, body } = self;
             let body = body.value().map_err(Error::InvalidRequest)?;
-            let url = format!("{}/api/purchase_link/", client.baseurl,);
-            #[allow(unused_mut)]
-            let mut request = {
-                let body = body;
-                client
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::OAuthError>,
+            > {
+                let url = format!("{}/api/purchase_link/", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
                     .client
                     .post(url)
                     .header(
@@ -1358,9 +1366,10 @@ pub mod builder {
                         ::reqwest::header::HeaderValue::from_static("application/json"),
                     )
                     .json(&body)
-                    .build()?
+                    .build()?;
+                Ok(request)
             };
-            let response = client.auth_call(request, "create_purchase_link").await?;
+            let response = client.auth_call(&build, "create_purchase_link").await?;
             match response.status().as_u16() {
                 200u16 => auth_runtime::response::json(response).await,
                 400u16 | 401u16 => {
@@ -1515,16 +1524,21 @@ pub static SERVERS: &[auth_runtime::Server] = &[
 impl Client {
     /// One operation's call: what the `pre`, `exec` and `post`
     /// hooks do, in one future (`codegen::tidy` puts it in their
-    /// place in every operation).
+    /// place in every operation). `build` makes the request: once,
+    /// and again only for a retry or after a 401.
     #[doc(hidden)]
-    pub fn auth_call<E>(
-        &self,
-        request: reqwest::Request,
+    pub fn auth_call<'a, E, B>(
+        &'a self,
+        build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
         Output = std::result::Result<reqwest::Response, Error<E>>,
-    > + Send + '_ {
-        self.inner.call(&self.client, request, security::for_operation(operation_id))
+    > + Send + 'a
+    where
+        B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
+        E: Send + 'a,
+    {
+        self.inner.call_built(&self.client, build, security::for_operation(operation_id))
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

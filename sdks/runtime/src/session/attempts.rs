@@ -1,11 +1,14 @@
 //! One call's attempts: the retry and 401 policy around
 //! `reqwest::Client::execute`, and the little each attempt costs.
 //!
-//! Per call, over a raw reqwest call, an attempt adds: a spare copy of the
-//! request (URL and header map: a retry needs them, reqwest consumes the
-//! request), the per-attempt timeout only when the HTTP client does not
-//! already bound every attempt, and an `x-sdk-attempts` header when there
-//! was more than one. Response
+//! Per call, over a raw reqwest call, an attempt adds: for a hand-made
+//! request, a spare copy of it (URL, header map, body: a retry needs them,
+//! reqwest consumes the request) — a generated operation instead hands
+//! over the closure that builds its request, called again only when
+//! another attempt is due ([`Session::call_built`]); the per-attempt
+//! timeout only when the HTTP client does not already bound every
+//! attempt; and an `x-sdk-attempts` header when there was more than one.
+//! Response
 //! bodies are not buffered: a retried response is dropped unread, and the
 //! final one goes to the caller capped — by its declared length when it
 //! has one within the cap (hyper reads no byte past it), by a counting
@@ -31,6 +34,41 @@ pub(super) enum Failure {
     Refused(crate::Error),
 }
 
+/// A request built again for another attempt: a generated operation's
+/// own building of it (its URL, headers and JSON body, from the values it
+/// holds), called only when a retry or a 401 asks for one. The first
+/// attempt then needs no spare copy of what it sends.
+pub(crate) trait Rebuild: Send + Sync {
+    /// The request as first built, credentials not yet on; `None` if it
+    /// cannot be built again.
+    fn rebuild(&self) -> Option<Request>;
+}
+
+impl<F, E> Rebuild for F
+where
+    F: Fn() -> Result<Request, E> + Send + Sync,
+{
+    fn rebuild(&self) -> Option<Request> {
+        self().ok()
+    }
+}
+
+/// What the attempts after the first send.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per call, on its stack; boxing the spare would allocate on every hand-made call"
+)]
+enum Again<'a> {
+    /// A copy of the first request, credentials on (a hand-made request).
+    Spare(Request),
+    /// The operation builds the request again; the bearer the first
+    /// attempt carried goes on it, so a 401 renews exactly that token.
+    Rebuild {
+        build: &'a dyn Rebuild,
+        bearer: Option<HeaderValue>,
+    },
+}
+
 impl Session {
     /// Send `request` with the retry and 401 policy. Returns the final
     /// response (with an `x-sdk-attempts` header when the call took more
@@ -46,7 +84,7 @@ impl Session {
         use futures::FutureExt as _;
         // Not an `async fn`: no wrapper future holding a second copy of
         // the request.
-        self.execute_inner(http, request, security, false)
+        self.execute_inner(http, request, security, false, None)
             .map(move |result| match result {
                 Ok((resp, _)) => Ok(resp),
                 Err(Failure::Transport(e, _)) => Err(reported(e, security)),
@@ -73,14 +111,38 @@ impl Session {
         security: &'a OperationSecurity,
     ) -> impl Future<Output = Result<Response, progenitor_client::Error<E>>> + Send + 'a {
         use futures::FutureExt as _;
-        self.execute_inner(http, request, security, true)
-            .map(move |result| match result {
-                Ok((resp, _)) => Ok(resp),
-                Err(Failure::Transport(e, _)) => Err(progenitor_client::Error::CommunicationError(
-                    reported(e, security),
-                )),
-                Err(Failure::Refused(e)) => Err(progenitor_client::Error::Custom(e.to_string())),
-            })
+        self.execute_inner(http, request, security, true, None)
+            .map(move |result| typed_outcome(result, security))
+    }
+
+    /// [`Session::call`] for a request the operation can build again
+    /// (`codegen::tidy` writes `client.auth_call(&build, "operation_id")`
+    /// in every operation): `build` is called once for the first attempt,
+    /// and again only for a retry or after a 401 — no copy of the request
+    /// is kept in case. A request that cannot be built is `build`'s error.
+    #[expect(
+        clippy::result_large_err,
+        reason = "progenitor's error type, the one its operations return"
+    )]
+    pub fn call_built<'a, E, B>(
+        &'a self,
+        http: &'a reqwest::Client,
+        build: &'a B,
+        security: &'a OperationSecurity,
+    ) -> impl Future<Output = Result<Response, progenitor_client::Error<E>>> + Send + 'a
+    where
+        B: Fn() -> Result<Request, progenitor_client::Error<E>> + Send + Sync,
+        E: Send + 'a,
+    {
+        use futures::FutureExt as _;
+        use futures::future::Either;
+        match build() {
+            Ok(request) => Either::Left(
+                self.execute_inner(http, request, security, true, Some(build))
+                    .map(move |result| typed_outcome(result, security)),
+            ),
+            Err(e) => Either::Right(std::future::ready(Err(e))),
+        }
     }
 
     /// The attempts of one call; with `authorize`, the credentials are
@@ -101,6 +163,7 @@ impl Session {
         mut request: Request,
         security: &'a OperationSecurity,
         authorize: bool,
+        rebuild: Option<&'a dyn Rebuild>,
     ) -> impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a {
         // An `async` block, not an `async fn`: an `async fn` keeps its
         // arguments twice (as passed, and as the body's variable), and a
@@ -115,7 +178,14 @@ impl Session {
             let timeout = self.attempt_timeout(&request);
             let body_limit = self.body_limit();
             self.inner.metrics.inc_requests();
-            let Some(spare) = spare(&request) else {
+            let again = if let Some(build) = rebuild {
+                Again::Rebuild {
+                    build,
+                    bearer: self.bearer_on(&request),
+                }
+            } else if let Some(spare) = spare(&request) {
+                Again::Spare(spare)
+            } else {
                 // A streaming body cannot be sent twice: one attempt.
                 with_timeout(&mut request, timeout);
                 return once_boxed(http, request, body_limit).await;
@@ -129,11 +199,22 @@ impl Session {
                 // Boxed in a function of its own: built inline, the
                 // unboxed future would get a slot in this one's state.
                 other => {
-                    self.more_attempts_boxed(http, spare, security, other, started, timeout)
+                    self.more_attempts_boxed(http, again, security, other, started, timeout)
                         .await
                 }
             }
         }
+    }
+
+    /// The bearer `request` carries, when the session has a token manager
+    /// (a 401 renews exactly the token that was refused).
+    fn bearer_on(&self, request: &Request) -> Option<HeaderValue> {
+        self.inner.bearer.as_ref()?;
+        request
+            .headers()
+            .get(AUTHORIZATION)
+            .filter(|v| v.as_bytes().starts_with(b"Bearer "))
+            .cloned()
     }
 
     fn body_limit(&self) -> u64 {
@@ -156,26 +237,51 @@ impl Session {
     fn more_attempts_boxed<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        request: Request,
+        again: Again<'a>,
         security: &'a OperationSecurity,
         first: reqwest::Result<Response>,
         started: std::time::Instant,
         timeout: Option<Duration>,
     ) -> std::pin::Pin<Box<impl Future<Output = Result<(Response, u32), Failure>> + 'a>> {
-        Box::pin(self.more_attempts(http, request, security, first, started, timeout))
+        Box::pin(self.more_attempts(http, again, security, first, started, timeout))
     }
 
     /// The retry and 401 policy, from the first attempt's `first` result
-    /// on; `request` is the spare copy of what was sent.
+    /// on; `again` gives what the next attempt sends.
     async fn more_attempts(
         &self,
         http: &reqwest::Client,
-        mut request: Request,
+        again: Again<'_>,
         security: &OperationSecurity,
         first: reqwest::Result<Response>,
         started: std::time::Instant,
         timeout: Option<Duration>,
     ) -> Result<(Response, u32), Failure> {
+        let body_limit = self.body_limit();
+        let mut request = match again {
+            Again::Spare(request) => request,
+            Again::Rebuild { build, bearer } => {
+                let rebuilt = match build.rebuild() {
+                    Some(mut request) => match self.authorize(&mut request, security).await {
+                        Ok(()) => Some(request),
+                        Err(_) => None,
+                    },
+                    None => None,
+                };
+                // Not built or authorized again (it was, a moment ago):
+                // the first answer is the last.
+                let Some(mut request) = rebuilt else {
+                    return match first {
+                        Ok(resp) => deliver(resp, body_limit, 1),
+                        Err(e) => finish(Err(e), 1),
+                    };
+                };
+                if let Some(bearer) = bearer {
+                    request.headers_mut().insert(AUTHORIZATION, bearer);
+                }
+                request
+            }
+        };
         let provider = self.inner.provider;
         let policy = &self.inner.policy;
         let safe = self.inner.auth_endpoint
@@ -183,7 +289,6 @@ impl Session {
             || retry::is_idempotent(request.method())
             || carries_idempotency_key(security, &request)
             || policy.retry_non_idempotent;
-        let body_limit = self.body_limit();
         let mut attempt: u32 = 1;
         let mut retries: u32 = 0;
         let mut reauthenticated = false;
@@ -444,6 +549,26 @@ fn spare(request: &Request) -> Option<Request> {
     Some(copy)
 }
 
+/// A call's result as a generated operation returns it: a transport
+/// failure is `CommunicationError` (its signed URL removed), a request that
+/// could not be authorized `Custom` with the runtime's message.
+#[expect(
+    clippy::result_large_err,
+    reason = "progenitor's error type, the one its operations return"
+)]
+fn typed_outcome<E>(
+    result: Result<(Response, u32), Failure>,
+    security: &OperationSecurity,
+) -> Result<Response, progenitor_client::Error<E>> {
+    match result {
+        Ok((resp, _)) => Ok(resp),
+        Err(Failure::Transport(e, _)) => Err(progenitor_client::Error::CommunicationError(
+            reported(e, security),
+        )),
+        Err(Failure::Refused(e)) => Err(progenitor_client::Error::Custom(e.to_string())),
+    }
+}
+
 /// The final response of an API call, its body capped for the caller.
 fn deliver(resp: Response, limit: u64, attempts: u32) -> Result<(Response, u32), Failure> {
     finish(body::limit(resp, limit), attempts)
@@ -590,7 +715,8 @@ mod future_size {
     /// on its way to the executor: rare paths (token-answer buffering,
     /// 401 renewal, retry sleeps) are boxed so it stays small. It was
     /// 3,536 bytes before they were, 1,416 with only the first attempt
-    /// inline but the request kept twice (`async fn` arguments), 760 now.
+    /// inline but the request kept twice (`async fn` arguments), 760
+    /// then, 776 with the reference to a typed operation's `build`.
     #[test]
     fn a_call_future_stays_small() {
         let session = crate::SessionBuilder::new(
@@ -715,5 +841,72 @@ mod refused_streams {
         assert_eq!(resp.status(), StatusCode::OK);
         assert_eq!(resp.headers()[ATTEMPTS_HEADER], "2");
         assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    fn session() -> Session {
+        SessionBuilder::new(
+            "t",
+            RetryPolicy::default(),
+            Arc::new(SystemClock),
+            Arc::new(Metrics::default()),
+        )
+        .api_key(Secret::new("k"))
+        .build()
+    }
+
+    /// A typed call's request is built once, and again only when another
+    /// attempt is due — no spare copy is kept in case.
+    #[tokio::test]
+    #[expect(clippy::result_large_err, reason = "progenitor's error type")]
+    async fn a_typed_call_builds_its_request_again_only_for_another_attempt() {
+        for (refused, built) in [(0, 1), (1, 2)] {
+            let (addr, seen) = server(refused).await;
+            let builds = AtomicUsize::new(0);
+            let build = || -> Result<Request, progenitor_client::Error<()>> {
+                builds.fetch_add(1, Ordering::SeqCst);
+                Ok(post(addr))
+            };
+            let resp = session()
+                .call_built(&http(), &build, &API_KEY_POST)
+                .await
+                .expect("served");
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert_eq!(builds.load(Ordering::SeqCst), built, "refused {refused}");
+            assert_eq!(seen.load(Ordering::SeqCst), built);
+            assert_eq!(crate::retry::attempts_of(resp.headers()), built as u32);
+        }
+    }
+
+    /// A request that cannot be built is its error, and nothing is sent;
+    /// one that cannot be built again leaves the first answer the last.
+    #[tokio::test]
+    #[expect(clippy::result_large_err, reason = "progenitor's error type")]
+    async fn a_request_not_built_is_not_sent() {
+        let (addr, seen) = server(1).await;
+        let never = || -> Result<Request, progenitor_client::Error<()>> {
+            Err(progenitor_client::Error::InvalidRequest("bad".into()))
+        };
+        match session().call_built(&http(), &never, &API_KEY_POST).await {
+            Err(progenitor_client::Error::InvalidRequest(m)) => assert_eq!(m, "bad"),
+            other => panic!("expected InvalidRequest, got {other:?}"),
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+
+        let builds = AtomicUsize::new(0);
+        let once = || -> Result<Request, progenitor_client::Error<()>> {
+            if builds.fetch_add(1, Ordering::SeqCst) == 0 {
+                Ok(post(addr))
+            } else {
+                Err(progenitor_client::Error::InvalidRequest("gone".into()))
+            }
+        };
+        match session().call_built(&http(), &once, &API_KEY_POST).await {
+            Err(progenitor_client::Error::CommunicationError(e)) => {
+                assert_eq!(crate::retry::classify_transport(&e), Some(false), "{e:?}")
+            }
+            other => panic!("expected the refused stream's error, got {other:?}"),
+        }
+        assert_eq!(builds.load(Ordering::SeqCst), 2);
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
     }
 }

@@ -443,7 +443,7 @@ impl Session {
         use futures::FutureExt as _;
         // One future, authorization included: a wrapper `async fn` would
         // hold a second copy of the request and be moved once more.
-        self.execute_inner(http, request, security, true)
+        self.execute_inner(http, request, security, true, None)
             .map(move |result| self.outcome(result))
     }
 
