@@ -20,7 +20,10 @@
 //! first path switching every batch: a shared machine's slow seconds fall
 //! on both. The table also gives the CPU-time ratio raw / SDK of the same
 //! batches (the process's user + system time: what a request costs,
-//! without the time the machine gives to others). `OVERHEAD_ROUNDS` sets
+//! without the time the machine gives to others), and the pair ratio: the
+//! median, over every batch of every round, of raw's batch time over the
+//! SDK's batch run next to it — a slow moment of the machine spoils one
+//! pair of a hundred, not a fifth of the rounds. `OVERHEAD_ROUNDS` sets
 //! the rounds, `OVERHEAD_WORKERS` the client's runtime threads (2). The
 //! first row measures raw reqwest against itself: how far from 1 this
 //! machine's noise alone puts a ratio.
@@ -331,6 +334,9 @@ struct Pair {
     sdk: Duration,
     raw_cpu: Duration,
     sdk_cpu: Duration,
+    /// Per batch: the raw batch's time / the SDK batch's, the two run
+    /// back to back (the SDK's throughput relative to raw's).
+    pairs: Vec<f64>,
 }
 
 /// `n` requests on each path, in batches of `chunk` that alternate
@@ -352,6 +358,7 @@ fn interleaved(
         sdk: Duration::ZERO,
         raw_cpu: Duration::ZERO,
         sdk_cpu: Duration::ZERO,
+        pairs: Vec::new(),
     };
     let chunk = chunk.clamp(TASKS as u64, n.max(TASKS as u64));
     let batches = n.div_ceil(chunk);
@@ -362,6 +369,7 @@ fn interleaved(
         } else {
             [(sdk, true), (raw, false)]
         };
+        let (mut raw_wall, mut sdk_wall) = (Duration::ZERO, Duration::ZERO);
         for (path, is_sdk) in order {
             let c0 = cpu_time();
             let wall = rt.block_on(batch(f, path, size));
@@ -369,11 +377,15 @@ fn interleaved(
             if is_sdk {
                 m.sdk += wall;
                 m.sdk_cpu += cpu;
+                sdk_wall = wall;
             } else {
                 m.raw += wall;
                 m.raw_cpu += cpu;
+                raw_wall = wall;
             }
         }
+        m.pairs
+            .push(raw_wall.as_secs_f64() / sdk_wall.as_secs_f64().max(f64::MIN_POSITIVE));
     }
     m
 }
@@ -400,8 +412,8 @@ fn ratio_table() {
         "\noverhead: throughput SDK / raw, {TASKS} tasks, median of {rounds_wanted} rounds of {n} requests a path, alternating in batches of {chunk}"
     );
     println!(
-        "{:<26} {:>12} {:>12} {:>8} {:>9}",
-        "path", "raw req/s", "SDK req/s", "ratio", "CPU ratio"
+        "{:<26} {:>12} {:>12} {:>8} {:>9} {:>10}",
+        "path", "raw req/s", "SDK req/s", "ratio", "CPU ratio", "pair ratio"
     );
     for (raw, sdk) in [
         // Raw against itself: the spread this machine gives a ratio of 1.
@@ -417,8 +429,10 @@ fn ratio_table() {
         // CPU time of the whole process (client and server) per round:
         // time the machine gives to others does not count in it.
         let mut cpu_ratios: Vec<f64> = Vec::new();
+        let mut pairs: Vec<f64> = Vec::new();
         for round in 0..rounds_wanted {
             let m = interleaved(&rt, &f, raw, sdk, n, chunk, round % 2 == 1);
+            pairs.extend(&m.pairs);
             rounds.push((
                 n as f64 / m.raw.as_secs_f64(),
                 n as f64 / m.sdk.as_secs_f64(),
@@ -432,18 +446,20 @@ fn ratio_table() {
             v[v.len() / 2]
         };
         let cpu = median(cpu_ratios);
+        let pair = median(pairs);
         let name = if raw == sdk {
             "raw GET / raw GET (noise)"
         } else {
             sdk.name()
         };
         println!(
-            "{:<26} {:>12.0} {:>12.0} {:>7.3}× {:>8.3}×   (rounds: {})",
+            "{:<26} {:>12.0} {:>12.0} {:>7.3}× {:>8.3}× {:>9.3}×   (rounds: {})",
             name,
             median(rounds.iter().map(|x| x.0).collect()),
             median(rounds.iter().map(|x| x.1).collect()),
             ratios[ratios.len() / 2],
             cpu,
+            pair,
             ratios
                 .iter()
                 .map(|r| format!("{r:.3}"))

@@ -74,7 +74,30 @@ type Script = dyn Fn(&str, &str) -> Reply + Send + Sync;
 pub struct Hostile {
     addr: SocketAddr,
     hits: Arc<Mutex<HashMap<String, u32>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     task: JoinHandle<()>,
+}
+
+/// A request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query, as on the request line.
+    pub target: String,
+    /// Header lines, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The body (by `Content-Length`, at most 1 MiB).
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl std::fmt::Debug for Hostile {
@@ -91,18 +114,35 @@ impl Hostile {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let hits = Arc::new(Mutex::new(HashMap::new()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
         let script: Arc<Script> = Arc::new(script);
         let counter = Arc::clone(&hits);
+        let log = Arc::clone(&seen);
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
                 let script = Arc::clone(&script);
                 let counter = Arc::clone(&counter);
-                connections.spawn(serve(stream, script, counter));
+                let log = Arc::clone(&log);
+                connections.spawn(serve(stream, script, counter, log));
                 while connections.try_join_next().is_some() {}
             }
         });
-        Hostile { addr, hits, task }
+        Hostile {
+            addr,
+            hits,
+            seen,
+            task,
+        }
+    }
+
+    /// The requests received for `path`, in order.
+    pub fn seen(&self, path: &str) -> Vec<Seen> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.iter()
+            .filter(|s| s.target.split('?').next() == Some(path))
+            .cloned()
+            .collect()
     }
 
     pub fn base_url(&self) -> String {
@@ -124,10 +164,18 @@ impl Drop for Hostile {
     }
 }
 
-async fn serve(mut stream: TcpStream, script: Arc<Script>, hits: Arc<Mutex<HashMap<String, u32>>>) {
-    let Some((method, path)) = read_request(&mut stream).await else {
+async fn serve(
+    mut stream: TcpStream,
+    script: Arc<Script>,
+    hits: Arc<Mutex<HashMap<String, u32>>>,
+    log: Arc<Mutex<Vec<Seen>>>,
+) {
+    let Some(seen) = read_request(&mut stream).await else {
         return;
     };
+    let method = seen.method.clone();
+    let path = seen.target.split('?').next().unwrap_or("").to_string();
+    log.lock().unwrap_or_else(|p| p.into_inner()).push(seen);
     *hits
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -137,9 +185,9 @@ async fn serve(mut stream: TcpStream, script: Arc<Script>, hits: Arc<Mutex<HashM
     let _ = write_reply(&mut stream, reply).await;
 }
 
-/// The request line's method and path; the head and body are read and
-/// discarded (bodies by `Content-Length`, at most 1 MiB).
-async fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
+/// The request: line, headers and body (by `Content-Length`, at most 1 MiB
+/// kept).
+async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -159,22 +207,32 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_string();
-    let path = first.next()?.split('?').next()?.to_string();
-    let length: usize = lines
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0)
         .min(1024 * 1024);
-    let mut have = buf.len() - head_end;
-    while have < length {
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < length {
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
             break;
         }
-        have += n;
+        body.extend_from_slice(&chunk[..n]);
     }
-    Some((method, path))
+    body.truncate(length);
+    Some(Seen {
+        method,
+        target,
+        headers,
+        body,
+    })
 }
 
 fn head(status: u16, headers: &[(String, String)], framing: &str) -> Vec<u8> {

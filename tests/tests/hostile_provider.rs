@@ -511,3 +511,95 @@ async fn duration_max_in_every_setting_does_not_panic() {
     assert_eq!(kind(&r), Some(ErrorKind::Transient), "{r:?}");
     assert_eq!(h.hits(EXIROM_LOGIN), 3);
 }
+
+/// A hand-made request is copied before the credentials go on, and they go
+/// on again for each later attempt: its own headers, query and body are
+/// sent again as they were, the bearer is the one the session holds then
+/// (a new one after a 401), never a leftover of the first attempt.
+#[tokio::test]
+async fn a_hand_made_request_is_sent_again_as_it_was_with_its_credentials_current() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let logins = Arc::new(AtomicU32::new(0));
+    let api = Arc::new(AtomicU32::new(0));
+    let (l, a) = (Arc::clone(&logins), Arc::clone(&api));
+    let h = Hostile::start(move |_, path| match path {
+        EXIROM_LOGIN => {
+            // A different token at each login.
+            let n = l.fetch_add(1, Ordering::SeqCst);
+            Reply::json(
+                200,
+                format!(
+                    r#"{{"token":"{}"}}"#,
+                    jwt(&(now_unix() + 3600 + i64::from(n)).to_string())
+                ),
+            )
+        }
+        _ => match a.fetch_add(1, Ordering::SeqCst) {
+            0 => Reply::json(401, "{}"),
+            1 => Reply::json(503, "{}"),
+            2 => Reply::json(429, "{}"),
+            _ => Reply::json(200, "{}"),
+        },
+    })
+    .await;
+    let client = exirom(&h);
+    let resp = client
+        .send(
+            client
+                .request(reqwest::Method::GET, &format!("{API}?page=2"))
+                .header("x-trace", "t-1"),
+        )
+        .await
+        .expect("served on the fourth attempt");
+    assert_eq!(auth_runtime::retry::attempts_of(resp.headers()), 4);
+    let seen = h.seen(API);
+    assert_eq!(seen.len(), 4);
+    for s in &seen {
+        assert_eq!(s.target, format!("{API}?page=2"));
+        assert_eq!(s.header("x-trace"), Some("t-1"));
+        assert_eq!(
+            s.headers
+                .iter()
+                .filter(|(k, _)| k == "authorization")
+                .count(),
+            1
+        );
+    }
+    let bearer = |i: usize| seen[i].header("authorization").unwrap_or_default();
+    assert!(bearer(0).starts_with("Bearer "));
+    assert_ne!(bearer(0), bearer(1), "a new token after the 401");
+    assert_eq!(bearer(1), bearer(2));
+    assert_eq!(bearer(2), bearer(3));
+    assert_eq!(logins.load(Ordering::SeqCst), 2);
+
+    // A POST's body, refused with 429 (not processed): the same bytes again.
+    let h = exirom_server({
+        let n = Arc::new(AtomicU32::new(0));
+        move || match n.fetch_add(1, Ordering::SeqCst) {
+            0 => Reply::json(429, "{}"),
+            _ => Reply::json(200, "{}"),
+        }
+    })
+    .await;
+    let client = exirom(&h);
+    client
+        .send(
+            client
+                .request(reqwest::Method::POST, API)
+                .header("content-type", "application/json")
+                .body(r#"{"amount":"10.00"}"#),
+        )
+        .await
+        .expect("served on the second attempt");
+    let seen = h.seen(API);
+    assert_eq!(seen.len(), 2);
+    for s in &seen {
+        assert_eq!(s.body, br#"{"amount":"10.00"}"#);
+        assert_eq!(s.header("content-type"), Some("application/json"));
+        assert!(
+            s.header("authorization")
+                .is_some_and(|v| v.starts_with("Bearer "))
+        );
+    }
+}
