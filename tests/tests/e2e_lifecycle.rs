@@ -455,21 +455,27 @@ async fn clients_with_one_principal_share_one_cache() {
     assert_eq!(env.logins(p), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn institution_api_key_needs_no_login() {
-    let env = Env::start().await;
+/// institution's client on its `Api-key` (no login).
+fn institution_on_api_key(env: &Env) -> institution::Client {
     let p = Provider::Institution;
     let sandbox::Credentials::Institution { api_key, .. } = env.sandbox.credentials(p) else {
         unreachable!()
     };
-    let client = institution::builder()
+    institution::builder()
         .base_url(env.sandbox.base_url(p))
         .credentials(institution::Credentials::ApiKey(auth_runtime::Secret::new(
             api_key,
         )))
         .retry_policy(fast_retries())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn institution_api_key_needs_no_login() {
+    let env = Env::start().await;
+    let p = Provider::Institution;
+    let client = institution_on_api_key(&env);
     let created = client
         .create_customer()
         .body(institution::types::CreateCustomerRequest::builder().email("alex@example.com"))
@@ -581,17 +587,7 @@ async fn institution_typed_body_given_mapped_or_missing() {
     use institution::types::CreateCustomerRequest;
     let env = Env::start().await;
     let p = Provider::Institution;
-    let sandbox::Credentials::Institution { api_key, .. } = env.sandbox.credentials(p) else {
-        unreachable!()
-    };
-    let client = institution::builder()
-        .base_url(env.sandbox.base_url(p))
-        .credentials(institution::Credentials::ApiKey(auth_runtime::Secret::new(
-            api_key,
-        )))
-        .retry_policy(fast_retries())
-        .build()
-        .unwrap();
+    let client = institution_on_api_key(&env);
     let given = CreateCustomerRequest::builder()
         .email("alex@example.com")
         .first_name("Alex".to_string());

@@ -193,9 +193,7 @@ mod tests {
     "#;
 
     fn tidied(src: &str) -> String {
-        let mut file: syn::File = syn::parse_str(src).expect("test source parses");
-        keep_given_bodies(&mut file);
-        prettyplease::unparse(&file)
+        super::super::after(src, keep_given_bodies)
     }
 
     #[test]

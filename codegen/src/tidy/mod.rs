@@ -246,14 +246,20 @@ impl VisitMut for MergeArms {
     }
 }
 
+/// `src` after `pass`, as prettyplease writes it (for the passes' tests).
+#[cfg(test)]
+fn after(src: &str, pass: fn(&mut syn::File)) -> String {
+    let mut file: syn::File = syn::parse_str(src).expect("test source parses");
+    pass(&mut file);
+    prettyplease::unparse(&file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn tidied(src: &str) -> String {
-        let mut file: syn::File = syn::parse_str(src).expect("test source parses");
-        tidy(&mut file);
-        prettyplease::unparse(&file)
+        after(src, tidy)
     }
 
     #[test]

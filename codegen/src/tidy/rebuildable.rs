@@ -132,9 +132,9 @@ mod tests {
     use super::*;
 
     fn tidied(src: &str) -> String {
-        let mut file: syn::File = syn::parse_str(src).expect("test source parses");
-        build_again(&mut file);
-        prettyplease::unparse(&file).split_whitespace().collect()
+        super::super::after(src, build_again)
+            .split_whitespace()
+            .collect()
     }
 
     const SEND: &str = r#"

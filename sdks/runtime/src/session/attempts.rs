@@ -106,32 +106,14 @@ impl Session {
 
     /// A generated operation's whole call — what progenitor's `pre`,
     /// `exec` and `post` hooks do, in one future (`codegen::tidy` writes
-    /// `client.auth_call(request, "operation_id")` in their place): the
-    /// credentials put on, then the attempts. A request that cannot be
-    /// authorized is `Error::Custom` with the runtime's message (and the
-    /// runtime's typed error for [`crate::TypedCall::typed`], as from
-    /// `pre`); a transport failure is `Error::CommunicationError`, as
-    /// from `exec`.
-    #[expect(
-        clippy::result_large_err,
-        reason = "progenitor's error type, the one its operations return"
-    )]
-    pub fn call<'a, E>(
-        &'a self,
-        http: &'a reqwest::Client,
-        request: Request,
-        security: &'a OperationSecurity,
-    ) -> impl Future<Output = Result<Response, progenitor_client::Error<E>>> + Send + 'a {
-        use futures::FutureExt as _;
-        self.execute_inner(http, request, security, true, None)
-            .map(move |result| typed_outcome(result, security))
-    }
-
-    /// [`Session::call`] for a request the operation can build again
-    /// (`codegen::tidy` writes `client.auth_call(&build, "operation_id")`
-    /// in every operation): `build` is called once for the first attempt,
-    /// and again only for a retry or after a 401 — no copy of the request
-    /// is kept in case. A request that cannot be built is `build`'s error.
+    /// `client.auth_call(&build, "operation_id")` in their place): the
+    /// credentials put on, then the attempts. `build` makes the request:
+    /// once for the first attempt, and again only for a retry or after a
+    /// 401 — no copy of the request is kept in case. A request that cannot
+    /// be built is `build`'s error; one that cannot be authorized is
+    /// `Error::Custom` with the runtime's message (and the runtime's typed
+    /// error for [`crate::TypedCall::typed`], as from `pre`); a transport
+    /// failure is `Error::CommunicationError`, as from `exec`.
     #[expect(
         clippy::result_large_err,
         reason = "progenitor's error type, the one its operations return"
