@@ -170,4 +170,40 @@ mod tests {
         // 944 bytes as an `async fn` over `Response::bytes`.
         assert!(std::mem::size_of_val(&f) <= 400);
     }
+
+    proptest::proptest! {
+        /// Any bytes, cut into any chunks (empty ones included): the body
+        /// read is the bytes in order, and the decoding is serde_json's on
+        /// them whole — a value, or an invalid payload carrying them.
+        #[test]
+        fn any_body_in_any_chunks_reads_whole(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            cuts in proptest::collection::vec(0usize..257, 0..8),
+        ) {
+            use http_body_util::StreamBody;
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut frames = Vec::new();
+            let mut at = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                frames.push(Ok::<_, std::io::Error>(http_body::Frame::data(Bytes::copy_from_slice(
+                    &bytes[at..cut],
+                ))));
+                at = cut;
+            }
+            let body = reqwest::Body::wrap(StreamBody::new(futures::stream::iter(frames)));
+            let resp = reqwest::Response::from(
+                http::Response::builder().status(200).body(body).expect("response"),
+            );
+            let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+            let ours = rt.block_on(json::<serde_json::Value, ()>(resp));
+            match (ours, serde_json::from_slice::<serde_json::Value>(&bytes)) {
+                (Ok(v), Ok(want)) => proptest::prop_assert_eq!(v.into_inner(), want),
+                (Err(Error::InvalidResponsePayload(got, _)), Err(_)) => {
+                    proptest::prop_assert_eq!(&got[..], &bytes[..])
+                }
+                (other, want) => proptest::prop_assert!(false, "{other:?} vs {want:?}"),
+            }
+        }
+    }
 }
