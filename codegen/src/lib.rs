@@ -561,6 +561,11 @@ fn extras(spec: &OpenAPI) -> TokenStream {
             }
         }
 
+        // progenitor's operations are generic over these hooks; none calls
+        // them any more (`auth_call` does their work in one future). `pre`
+        // still authorizes, so code that calls it never sends a request
+        // without its credentials; `exec` is progenitor's default (one
+        // plain send).
         impl ClientHooks<auth_runtime::Session> for Client {
             async fn pre<E>(
                 &self,
@@ -571,17 +576,6 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                     .authorize(request, security::for_operation(info.operation_id))
                     .await
                     .map_err(|e| Error::Custom(e.to_string()))
-            }
-
-            // Not an `async fn`: that would keep the request twice in
-            // one more future around the session's.
-            fn exec(
-                &self,
-                request: reqwest::Request,
-                info: &OperationInfo,
-            ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
-                self.inner
-                    .execute(&self.client, request, security::for_operation(info.operation_id))
             }
         }
 

@@ -3562,14 +3562,6 @@ impl ClientHooks<auth_runtime::Session> for Client {
             .await
             .map_err(|e| Error::Custom(e.to_string()))
     }
-    fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
-        self.inner
-            .execute(&self.client, request, security::for_operation(info.operation_id))
-    }
 }
 /// Every component schema as the generated type describes it, for
 /// the spec-drift test.

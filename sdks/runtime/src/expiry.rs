@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use tracing::warn;
 
-use crate::clock::Clock;
+use crate::time::Clock;
 
 /// No deadline is set further than this from receipt, whatever a provider
 /// says (a token "valid for 10⁹ years" is refreshed within ten).
@@ -196,7 +196,7 @@ pub fn unix_to_system(secs: i64) -> SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
+    use crate::time::SystemClock;
     use base64::Engine;
 
     fn jwt(exp: Option<i64>) -> String {

@@ -16,7 +16,6 @@
 pub mod body;
 mod builder;
 mod call;
-mod clock;
 mod error;
 pub mod expiry;
 pub mod header;
@@ -34,6 +33,7 @@ mod security;
 mod session;
 pub mod signing;
 pub mod store;
+mod time;
 mod token;
 
 pub use builder::{
@@ -41,7 +41,7 @@ pub use builder::{
     check_base_url, require_env,
 };
 pub use call::{CallError, TypedCall};
-pub use clock::{Clock, OffsetClock, SystemClock};
+pub use time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
 pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
@@ -59,7 +59,7 @@ pub use token::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, Issued,
     LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead, MALFORMED_RETRIES,
     MAX_LEAD_FRACTION, MIN_TOKEN_LIFETIME, ManagerConfig, Profile, REFRESH_COOL_DOWN, Token,
-    TokenFlow, TokenFuture, TokenManager, bearer_header,
+    TokenFlow, TokenFuture, TokenManager, TokenSource, bearer_header, FLIGHT_GRACE,
 };
 
 /// Re-exported for provider crates' `TokenFlow` impls.

@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
     ($($field:ident => $inc:ident: $doc:literal),* $(,)?) => {
-        /// Live counters of one client (shared by the sessions it creates).
+        /// Live counters: a client's (requests, retries, 401 recoveries) or a
+        /// principal's cache's (logins, refreshes, failed fetches, invalidations).
         #[derive(Debug, Default)]
         pub struct Metrics { $(#[doc = $doc] $field: AtomicU64,)* }
 
@@ -20,6 +21,18 @@ macro_rules! counters {
             }
         }
     };
+}
+
+impl MetricsSnapshot {
+    /// These counters with the token counters (logins, refreshes, failed
+    /// fetches, invalidations) taken from `cache`.
+    pub fn with_token_counters(mut self, cache: &MetricsSnapshot) -> Self {
+        self.logins = cache.logins;
+        self.refreshes = cache.refreshes;
+        self.fetch_failures = cache.fetch_failures;
+        self.invalidations = cache.invalidations;
+        self
+    }
 }
 
 counters! {

@@ -226,7 +226,7 @@ impl TokenCaches {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{Clock, OffsetClock};
+    use crate::time::{Clock, OffsetClock};
     use crate::error::Error;
     use crate::metrics::Metrics;
     use crate::token::{Issued, Lead, Profile, TokenFlow};

@@ -167,6 +167,56 @@ impl RetryPolicy {
         }
     }
 
+    /// The longest one call under this policy may take: every attempt to
+    /// its per-attempt timeout (the SDK's default, 30 s, when none is set),
+    /// and the waits between them — each a backoff or a `Retry-After` up
+    /// to [`RetryPolicy::max_retry_after`], all within
+    /// [`RetryPolicy::total_deadline`] (a wait past it is never taken).
+    /// Saturates.
+    pub fn call_budget(&self) -> Duration {
+        let attempts = self.max_retries.saturating_add(1);
+        let per_attempt = self
+            .attempt_timeout
+            .unwrap_or(crate::builder::DEFAULT_TIMEOUT);
+        // Enough terms to pass any deadline that matters; the rest at the cap.
+        const TERMS: u32 = 64;
+        let mut waits = Duration::ZERO;
+        for retry in 1..=self.max_retries.min(TERMS) {
+            let exp = 2u32.saturating_pow(retry - 1);
+            let backoff = self
+                .initial_backoff
+                .saturating_mul(exp)
+                .min(self.max_backoff);
+            waits = waits.saturating_add(backoff.max(self.max_retry_after));
+            if waits >= self.total_deadline {
+                break;
+            }
+        }
+        if self.max_retries > TERMS && waits < self.total_deadline {
+            let each = self.max_backoff.max(self.max_retry_after);
+            waits = waits.saturating_add(each.saturating_mul(self.max_retries - TERMS));
+        }
+        per_attempt
+            .saturating_mul(attempts)
+            .saturating_add(waits.min(self.total_deadline))
+    }
+
+    /// The longest one token fetch under this policy (the login client's)
+    /// may take: a refresh-token call and a login call, each
+    /// [`RetryPolicy::call_budget`] — 240 s with the defaults (3 attempts
+    /// of 30 s and 30 s of waits, twice). What an SDK client uses as its
+    /// fetch timeout unless the builder sets one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_runtime::RetryPolicy;
+    /// let p = RetryPolicy::none().attempt_timeout(Duration::from_secs(5));
+    /// assert_eq!(p.fetch_timeout(), Duration::from_secs(10));
+    /// ```
+    pub fn fetch_timeout(&self) -> Duration {
+        self.call_budget().saturating_mul(2)
+    }
+
     /// Whether waiting `wait` from `now` stays within the total deadline of
     /// a call that started at `started`. Never overflows: a deadline past
     /// the end of the clock is no deadline.
@@ -282,6 +332,45 @@ pub fn attempts_of(headers: &HeaderMap) -> u32 {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    /// The fetch timeout follows the login retry policy: attempts × the
+    /// per-attempt timeout, plus the waits (within the total deadline),
+    /// for a refresh call and a login call.
+    #[test]
+    fn the_fetch_timeout_is_derived_from_the_retry_policy() {
+        let secs = Duration::from_secs;
+        // Defaults: 3 × 30 s + min(30 s deadline, 60 s + 60 s Retry-After), twice.
+        assert_eq!(RetryPolicy::default().call_budget(), secs(120));
+        assert_eq!(RetryPolicy::default().fetch_timeout(), secs(240));
+        // No retries: one attempt per call.
+        let p = RetryPolicy::none().attempt_timeout(secs(7));
+        assert_eq!(p.fetch_timeout(), secs(14));
+        // Backoff only (no Retry-After honoured): 0.1 + 0.2 + 0.4 s.
+        let p = RetryPolicy::default()
+            .max_retries(3)
+            .attempt_timeout(secs(5))
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(secs(1))
+            .max_retry_after(Duration::ZERO);
+        assert_eq!(p.call_budget(), Duration::from_millis(20_700));
+        assert_eq!(p.fetch_timeout(), Duration::from_millis(41_400));
+        // The backoff cap and the total deadline bound the waits.
+        let p = p.max_retries(10).total_deadline(secs(2));
+        assert_eq!(p.call_budget(), secs(5 * 11 + 2));
+        // Huge settings saturate, never panic; many retries end quickly.
+        let p = RetryPolicy::default()
+            .max_retries(u32::MAX)
+            .attempt_timeout(Duration::MAX)
+            .total_deadline(Duration::MAX);
+        assert_eq!(p.fetch_timeout(), Duration::MAX);
+        let p = RetryPolicy::default()
+            .max_retries(u32::MAX)
+            .attempt_timeout(Duration::ZERO)
+            .initial_backoff(Duration::ZERO)
+            .max_backoff(Duration::ZERO)
+            .max_retry_after(Duration::ZERO);
+        assert_eq!(p.fetch_timeout(), Duration::ZERO);
+    }
 
     #[test]
     fn backoff_grows_caps_and_jitters() {

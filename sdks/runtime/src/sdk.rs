@@ -104,7 +104,7 @@ impl<Api> Sdk<Api> {
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.session.metrics().snapshot()
+        self.session.metrics_snapshot()
     }
 }
 

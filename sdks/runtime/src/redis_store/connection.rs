@@ -63,13 +63,21 @@ pub(super) struct Link {
     op_timeout: Duration,
     min_backoff: Duration,
     max_backoff: Duration,
-    /// The live connection, if any (never held across an await).
-    conn: Mutex<Option<Conn>>,
+    /// The live connection, if any, and the runtime it lives on (never
+    /// held across an await). Its driver task belongs to that runtime: on
+    /// another one (a runtime per test, a sync wrapper) it is made anew,
+    /// never used after its runtime is gone.
+    conn: Mutex<Option<(Option<tokio::runtime::Id>, Conn)>>,
     /// One connection attempt at a time.
     connecting: tokio::sync::Mutex<()>,
     /// Fast check of `gate`: set while Redis is believed down.
     down: AtomicBool,
     gate: Mutex<Gate>,
+}
+
+/// The runtime this code runs on, if any.
+fn current_runtime() -> Option<tokio::runtime::Id> {
+    tokio::runtime::Handle::try_current().ok().map(|h| h.id())
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -199,14 +207,23 @@ impl Link {
         }
     }
 
+    /// The live connection of this runtime, if any.
+    fn live(&self) -> Option<Conn> {
+        let here = current_runtime();
+        lock(&self.conn)
+            .as_ref()
+            .filter(|(made_on, _)| *made_on == here)
+            .map(|(_, c)| c.clone())
+    }
+
     /// The live connection, or a new one (bounded by the timeout).
     pub(super) async fn connection(&self, counters: &Counters) -> Result<Conn, Failed> {
-        if let Some(c) = lock(&self.conn).clone() {
+        if let Some(c) = self.live() {
             return Ok(c);
         }
         let attempt = async {
             let _one_at_a_time = self.connecting.lock().await;
-            if let Some(c) = lock(&self.conn).clone() {
+            if let Some(c) = self.live() {
                 return Ok(c);
             }
             let conn = match &self.client {
@@ -222,7 +239,7 @@ impl Link {
                 }
                 Client::Cluster(client) => Conn::Cluster(client.get_async_connection().await?),
             };
-            *lock(&self.conn) = Some(conn.clone());
+            *lock(&self.conn) = Some((current_runtime(), conn.clone()));
             Ok::<_, redis::RedisError>(conn)
         };
         // A cluster connection asks a seed for the slot map first.

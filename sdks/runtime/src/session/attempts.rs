@@ -53,18 +53,12 @@ where
     }
 }
 
-/// What the attempts after the first send.
-enum Again<'a> {
-    /// A copy of the first request, credentials on (the `exec` hook's
-    /// request: `pre` put them on).
-    Spare(Request),
-    /// The request without its credentials, which go on again; the bearer
-    /// the first attempt carried goes on it, so a 401 renews exactly that
-    /// token.
-    Unsent {
-        request: Unsent<'a>,
-        bearer: Option<HeaderValue>,
-    },
+/// What the attempts after the first send: the request without its
+/// credentials, which go on again; the bearer the first attempt carried
+/// goes on it, so a 401 renews exactly that token.
+struct Again<'a> {
+    request: Unsent<'a>,
+    bearer: Option<HeaderValue>,
 }
 
 /// A request as it was before the session put credentials on it.
@@ -82,28 +76,6 @@ enum Unsent<'a> {
 }
 
 impl Session {
-    /// Send `request` with the retry and 401 policy. Returns the final
-    /// response (with an `x-sdk-attempts` header when the call took more
-    /// than one attempt: `retry::attempts_of`) whatever its status; only
-    /// transport failures after the allowed retries are errors. This is
-    /// what generated clients' `exec` hook calls.
-    pub fn execute<'a>(
-        &'a self,
-        http: &'a reqwest::Client,
-        request: Request,
-        security: &'a OperationSecurity,
-    ) -> impl Future<Output = reqwest::Result<Response>> + Send + 'a {
-        use futures::FutureExt as _;
-        // Not an `async fn`: no wrapper future holding a second copy of
-        // the request.
-        self.execute_inner(http, request, security, false, None)
-            .map(move |result| match result {
-                Ok((resp, _)) => Ok(resp),
-                Err(Failure::Transport(e, _)) => Err(reported(e, security)),
-                Err(Failure::Refused(_)) => unreachable!("only an authorizing call is refused"),
-            })
-    }
-
     /// A generated operation's whole call — what progenitor's `pre`,
     /// `exec` and `post` hooks do, in one future (`codegen::tidy` writes
     /// `client.auth_call(&build, "operation_id")` in their place): the
@@ -132,15 +104,16 @@ impl Session {
         use futures::future::Either;
         match build() {
             Ok(request) => Either::Left(
-                self.execute_inner(http, request, security, true, Some(build))
+                self.execute_inner(http, request, security, Some(build))
                     .map(move |result| typed_outcome(result, security)),
             ),
             Err(e) => Either::Right(std::future::ready(Err(e))),
         }
     }
 
-    /// The attempts of one call; with `authorize`, the credentials are
-    /// put on first (a hand-made request: [`Session::send_with`]).
+    /// The attempts of one call, the credentials put on first (a
+    /// hand-made request: [`Session::send_with`]; a typed one:
+    /// [`Session::call_built`]).
     ///
     /// The first attempt is here; an answer that asks for more (401, a
     /// transient status, a transport failure, any token-endpoint answer)
@@ -156,7 +129,6 @@ impl Session {
         http: &'a reqwest::Client,
         mut request: Request,
         security: &'a OperationSecurity,
-        authorize: bool,
         rebuild: Option<&'a dyn Rebuild>,
     ) -> impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a {
         // An `async` block, not an `async fn`: an `async fn` keeps its
@@ -167,27 +139,21 @@ impl Session {
             // on when they are the session's to put on.
             let mut again = match rebuild {
                 Some(build) => Some(Unsent::Build(build)),
-                None if authorize => spare(&request).map(Unsent::Copy),
-                None => None,
+                None => spare(&request).map(Unsent::Copy),
             }
-            .map(|request| Again::Unsent {
+            .map(|request| Again {
                 request,
                 bearer: None,
             });
-            if authorize {
-                self.authorize(&mut request, security)
-                    .await
-                    .map_err(Failure::Refused)?;
-            }
+            self.authorize(&mut request, security)
+                .await
+                .map_err(Failure::Refused)?;
             let started = self.inner.clock.now();
             let timeout = self.attempt_timeout(&request);
             let body_limit = self.body_limit();
             self.inner.metrics.inc_requests();
-            match &mut again {
-                Some(Again::Unsent { bearer, .. }) => *bearer = self.bearer_on(&request),
-                Some(Again::Spare(_)) => {}
-                None if !authorize => again = spare(&request).map(Again::Spare),
-                None => {}
+            if let Some(Again { bearer, .. }) = &mut again {
+                *bearer = self.bearer_on(&request);
             }
             if again.is_none() {
                 // A streaming body cannot be sent twice: one attempt.
@@ -263,7 +229,6 @@ impl Session {
     ) -> Result<(Response, u32), Failure> {
         let body_limit = self.body_limit();
         let mut request = match again {
-            Some(Again::Spare(request)) => request,
             // (Not sent by `execute_inner`: a request that cannot be sent
             // twice goes once.)
             None => {
@@ -272,7 +237,7 @@ impl Session {
                     Err(e) => finish(Err(e), 1),
                 };
             }
-            Some(Again::Unsent { request, bearer }) => {
+            Some(Again { request, bearer }) => {
                 let request = match request {
                     Unsent::Build(build) => build.rebuild(),
                     Unsent::Copy(copy) => Some(copy),
@@ -325,7 +290,7 @@ impl Session {
                         && !reauthenticated
                         && !security.is_anonymous() =>
                 {
-                    let Some(manager) = &self.inner.bearer else {
+                    let Some(bearer) = &self.inner.bearer else {
                         return deliver(resp, body_limit, attempt);
                     };
                     let Some(used) = request
@@ -339,7 +304,7 @@ impl Session {
                     reauthenticated = true;
                     self.inner.metrics.inc_reauthentications();
                     log::reauthenticating(provider, security.operation_id, attempt);
-                    match manager.renew_after_unauthorized(&used).await {
+                    match bearer.renew_after_unauthorized(&used).await {
                         Ok(token) => {
                             drop(resp);
                             request
@@ -374,7 +339,7 @@ impl Session {
                         delay,
                     );
                     drop(resp);
-                    tokio::time::sleep(delay).await;
+                    self.inner.sleep.sleep(delay).await;
                 }
                 Err(e)
                     if retries < policy.max_retries
@@ -388,7 +353,7 @@ impl Session {
                     }
                     self.inner.metrics.inc_retries();
                     log::retrying_transport(provider, security.operation_id, attempt, &e, delay);
-                    tokio::time::sleep(delay).await;
+                    self.inner.sleep.sleep(delay).await;
                 }
                 Ok(resp) => return deliver(resp, body_limit, attempt),
                 Err(e) => return finish(Err(e), attempt),
@@ -423,7 +388,7 @@ impl Session {
     /// (backoff, `Retry-After`) is swapped for the current token, so the
     /// retry does not arrive expired.
     async fn refresh_stale_bearer(&self, request: &mut Request) {
-        let Some(manager) = &self.inner.bearer else {
+        let Some(bearer) = &self.inner.bearer else {
             return;
         };
         let Some(used) = request
@@ -433,7 +398,7 @@ impl Session {
         else {
             return;
         };
-        if let Ok(token) = manager.token().await
+        if let Ok(token) = bearer.token().await
             && token.header_value() != used
         {
             request
@@ -740,7 +705,7 @@ mod future_size {
         let session = crate::SessionBuilder::new(
             "t",
             crate::RetryPolicy::default(),
-            Arc::new(crate::clock::SystemClock),
+            Arc::new(crate::time::SystemClock),
             Arc::new(crate::Metrics::default()),
         )
         .build();
@@ -769,7 +734,7 @@ mod refused_streams {
 
     use super::*;
     use crate::security::{Scheme, SchemeKind};
-    use crate::{Metrics, RetryPolicy, Secret, SessionBuilder, clock::SystemClock};
+    use crate::{Metrics, RetryPolicy, Secret, SessionBuilder, time::SystemClock};
 
     const API_KEY_POST: OperationSecurity = OperationSecurity {
         operation_id: "create",

@@ -10,15 +10,44 @@ use base64::Engine;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Request, Response};
 
-use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::retry::{self, RetryPolicy};
 use crate::secret::Secret;
 use crate::security::{OperationSecurity, Scheme, SchemeKind};
-use crate::token::{Token, TokenManager};
+use crate::time::{Clock, Sleep, TokioSleep};
+use crate::token::{Token, TokenFuture, TokenManager, TokenSource};
 
 mod attempts;
+
+/// A bearer credential: the principal's shared cache, and this client's
+/// way of filling it (its flow, fetch timeout and timer).
+#[derive(Clone, Debug)]
+pub(crate) struct Bearer {
+    manager: Arc<TokenManager>,
+    source: Arc<TokenSource>,
+}
+
+impl Bearer {
+    pub(crate) fn new(manager: Arc<TokenManager>, source: Arc<TokenSource>) -> Bearer {
+        Bearer { manager, source }
+    }
+
+    fn token(&self) -> TokenFuture<'_> {
+        self.manager.token_from(&self.source)
+    }
+
+    #[inline]
+    fn fresh_header(&self) -> Option<HeaderValue> {
+        self.manager.fresh_header()
+    }
+
+    async fn renew_after_unauthorized(&self, used: &HeaderValue) -> Result<Arc<Token>, Error> {
+        self.manager
+            .renew_after_unauthorized_from(used, &self.source)
+            .await
+    }
+}
 
 /// A static API key, turned into its (sensitive) header value once, when
 /// the session is built — not on every call.
@@ -54,13 +83,15 @@ struct Inner {
     /// This session sends the provider's token requests: always safe to
     /// retry (no side effect beyond a token), never given a bearer.
     auth_endpoint: bool,
-    bearer: Option<Arc<TokenManager>>,
+    bearer: Option<Bearer>,
     basic: Option<HeaderValue>,
     api_key: Option<ApiKey>,
     /// Secret of request signatures (`SchemeKind::SignedQueryJwt`).
     signing: Option<Secret>,
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
+    /// The timer retries wait on.
+    sleep: Arc<dyn Sleep>,
     metrics: Arc<Metrics>,
     /// Credentials go only to this origin (the base URL's).
     origin: Option<Arc<CredentialOrigin>>,
@@ -87,13 +118,14 @@ impl fmt::Debug for Session {
 pub struct SessionBuilder {
     provider: &'static str,
     auth_endpoint: bool,
-    bearer: Option<Arc<TokenManager>>,
+    bearer: Option<Bearer>,
     basic: Option<HeaderValue>,
     api_key: Option<Secret>,
     /// Secret of request signatures (`SchemeKind::SignedQueryJwt`).
     signing: Option<Secret>,
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
+    sleep: Arc<dyn Sleep>,
     metrics: Arc<Metrics>,
     origin: Option<Arc<CredentialOrigin>>,
     client_timeout: Option<Duration>,
@@ -144,10 +176,17 @@ impl SessionBuilder {
             signing: None,
             policy,
             clock,
+            sleep: Arc::new(TokioSleep),
             metrics,
             origin: None,
             client_timeout: None,
         }
+    }
+
+    /// The timer retries wait on (default: Tokio's).
+    pub fn sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = sleep;
+        self
     }
 
     /// The HTTP client bounds every request by `timeout` itself: attempts
@@ -195,8 +234,8 @@ impl SessionBuilder {
         self
     }
 
-    pub(crate) fn bearer(mut self, manager: Arc<TokenManager>) -> Self {
-        self.bearer = Some(manager);
+    pub(crate) fn bearer(mut self, bearer: Bearer) -> Self {
+        self.bearer = Some(bearer);
         self
     }
 
@@ -211,6 +250,7 @@ impl SessionBuilder {
                 signing: self.signing,
                 policy: self.policy,
                 clock: self.clock,
+                sleep: self.sleep,
                 metrics: self.metrics,
                 origin: self.origin,
                 client_timeout: self.client_timeout,
@@ -224,8 +264,22 @@ impl Session {
         self.inner.provider
     }
 
+    /// This session's own counters (requests, retries, 401 recoveries);
+    /// the token counters live with the cache: [`Session::metrics_snapshot`].
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    /// This session's counters, with the token counters (logins,
+    /// refreshes, failed fetches, invalidations) of its principal's cache
+    /// — the same for every client of the principal, whichever triggered
+    /// them.
+    pub fn metrics_snapshot(&self) -> MetricsSnapshot {
+        let own = self.inner.metrics.snapshot();
+        match &self.inner.bearer {
+            Some(b) => own.with_token_counters(&b.manager.metrics().snapshot()),
+            None => own,
+        }
     }
 
     pub fn policy(&self) -> &RetryPolicy {
@@ -244,6 +298,7 @@ impl Session {
                 signing: self.inner.signing.clone(),
                 policy: self.inner.policy.clone(),
                 clock: Arc::clone(&self.inner.clock),
+                sleep: Arc::clone(&self.inner.sleep),
                 metrics: Arc::clone(&self.inner.metrics),
                 origin: self.inner.origin.clone(),
                 client_timeout: self.inner.client_timeout,
@@ -253,13 +308,13 @@ impl Session {
 
     /// The token cache behind this session's bearer credential.
     pub fn token_manager(&self) -> Option<&Arc<TokenManager>> {
-        self.inner.bearer.as_ref()
+        self.inner.bearer.as_ref().map(|b| &b.manager)
     }
 
     /// A current bearer token, for requests made by hand.
     pub async fn bearer(&self) -> Result<Arc<Token>, Error> {
         match &self.inner.bearer {
-            Some(m) => m.token().await,
+            Some(b) => b.token().await,
             None => Err(Error::config(
                 self.inner.provider,
                 "no bearer-token credentials configured",
@@ -371,7 +426,7 @@ impl Session {
         for scheme in alternative.iter() {
             match scheme.kind {
                 SchemeKind::Bearer => {
-                    let header = match self.inner.bearer.as_ref().and_then(|m| m.fresh_header()) {
+                    let header = match self.inner.bearer.as_ref().and_then(Bearer::fresh_header) {
                         Some(header) => header,
                         None => self.bearer().await?.header_value().clone(),
                     };
@@ -443,7 +498,7 @@ impl Session {
         use futures::FutureExt as _;
         // One future, authorization included: a wrapper `async fn` would
         // hold a second copy of the request and be moved once more.
-        self.execute_inner(http, request, security, true, None)
+        self.execute_inner(http, request, security, None)
             .map(move |result| self.outcome(result))
     }
 
@@ -506,7 +561,7 @@ fn same_origin(origin: &url::Origin, url: &url::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
+    use crate::time::SystemClock;
     use crate::security::Scheme;
 
     const API_KEY_OP: OperationSecurity = OperationSecurity {

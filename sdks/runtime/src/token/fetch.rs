@@ -11,7 +11,7 @@ use tracing::{debug, warn};
 use super::backoff::is_refusal;
 use super::manager::TokenManager;
 use super::timing::schedule;
-use super::{Issued, MIN_TOKEN_LIFETIME, Token, bearer_header};
+use super::{Issued, MIN_TOKEN_LIFETIME, Token, TokenSource, bearer_header};
 use crate::error::{Error, ErrorKind};
 use crate::expiry::{self, Expiry, ExpirySource};
 use crate::secret::Secret;
@@ -28,9 +28,9 @@ impl TokenManager {
     }
 
     /// This process alone: ask the provider, cache the result.
-    pub(super) async fn fetch_direct(&self) -> Result<Arc<Token>, Error> {
+    pub(super) async fn fetch_direct(&self, source: &TokenSource) -> Result<Arc<Token>, Error> {
         let refresh_token = self.lock_state().refresh_token.clone();
-        let (issued, refresh_token) = self.obtain(refresh_token).await?;
+        let (issued, refresh_token) = self.obtain(refresh_token, source).await?;
         let received = self.clock.now();
         let expiry = self.expiry_of(&issued, received);
         self.lock_state().refresh_token = issued.refresh_token.clone().or(refresh_token);
@@ -49,6 +49,7 @@ impl TokenManager {
         &self,
         store: &dyn TokenStore,
         rejected: Option<HeaderValue>,
+        source: &TokenSource,
     ) -> Result<Arc<Token>, Error> {
         let rejected = rejected.or_else(|| self.lock_state().rejected.clone());
         // A token of our own to keep serving (a proactive refresh).
@@ -79,7 +80,7 @@ impl TokenManager {
             Box::pin(async move {
                 // The fleet's refresh token is the latest; ours may be spent.
                 let stored_rt = stored.and_then(|r| r.refresh_token);
-                let (issued, kept_rt) = self.obtain(stored_rt).await?;
+                let (issued, kept_rt) = self.obtain(stored_rt, source).await?;
                 let received = self.clock.now();
                 let expiry = self.expiry_of(&issued, received);
                 let wall = unix_ms(self.clock.wall());
@@ -172,10 +173,11 @@ impl TokenManager {
     async fn obtain(
         &self,
         refresh_token: Option<Secret>,
+        source: &TokenSource,
     ) -> Result<(Issued, Option<Secret>), Error> {
         let mut kept = None;
         if let Some(rt) = refresh_token
-            && let Some(result) = self.refresh_with(&rt).await
+            && let Some(result) = self.refresh_with(&rt, source).await
         {
             match result {
                 Ok(issued) => return Ok((self.checked(issued)?, None)),
@@ -213,7 +215,7 @@ impl TokenManager {
         }
         self.metrics.inc_logins();
         debug!(provider = self.profile.name, "logging in");
-        match self.login_retrying().await {
+        match self.login_retrying(source).await {
             Ok(issued) => {
                 self.lock_state().backoff.succeeded();
                 Ok((issued, kept))
@@ -235,10 +237,10 @@ impl TokenManager {
     /// A login; a malformed or truncated answer (a token call is always
     /// safe to repeat) is tried again, [`MALFORMED_RETRIES`] times at most,
     /// before it is surfaced — to every waiter of the flight alike.
-    async fn login_retrying(&self) -> Result<Issued, Error> {
+    async fn login_retrying(&self, source: &TokenSource) -> Result<Issued, Error> {
         let mut attempt = 0;
         loop {
-            let result = self.flow.login().await.and_then(|i| self.checked(i));
+            let result = source.flow().login().await.and_then(|i| self.checked(i));
             match result {
                 Err(e)
                     if e.kind() == ErrorKind::MalformedResponse && attempt < MALFORMED_RETRIES =>
@@ -248,15 +250,19 @@ impl TokenManager {
                         provider = self.profile.name,
                         attempt, "malformed token answer; asking again"
                     );
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                    source.sleep_for(Duration::from_millis(50 << attempt)).await;
                 }
                 other => return other,
             }
         }
     }
 
-    async fn refresh_with(&self, rt: &Secret) -> Option<Result<Issued, Error>> {
-        let fut = self.flow.refresh(rt)?;
+    async fn refresh_with(
+        &self,
+        rt: &Secret,
+        source: &TokenSource,
+    ) -> Option<Result<Issued, Error>> {
+        let fut = source.flow().refresh(rt)?;
         self.metrics.inc_refreshes();
         debug!(
             provider = self.profile.name,

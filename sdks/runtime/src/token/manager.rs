@@ -4,39 +4,60 @@
 //! the manager performs it and publishes one outcome that every waiter
 //! receives. A caller that gives up (timeout, cancelled request) only
 //! stops waiting; the fetch goes on, its token is cached, its refresh
-//! token kept. A guard clears the in-flight slot even if the task panics
-//! or its runtime shuts down.
+//! token kept.
+//!
+//! A flight's owner may vanish at any point — its task never polled
+//! (a runtime dropped right after the spawn), dropped mid-poll, its runtime
+//! shut down, a panic. The guard that releases the slot is made *before*
+//! the spawn and moved into the task, so dropping the task, polled or not,
+//! drops it; it releases with one compare-and-swap of the flight id, never
+//! a lock (a runtime that drops the task inside `spawn` would otherwise
+//! deadlock on the slot its caller holds). A waiter whose flight ended
+//! without an outcome (its runtime went away) starts a new flight itself,
+//! on its own runtime; one whose flight is not driven at all (an idle
+//! current-thread runtime) gives up on it at the flight's deadline — its
+//! fetch timeout plus [`FLIGHT_GRACE`] — and starts a new one.
+//!
+//! A fetch runs with the [`TokenSource`] of the client that triggered it:
+//! that client's flow (its HTTP client, its login retry policy), fetch
+//! timeout and timer. Clients of one principal share the cache, never
+//! each other's settings.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
+use futures::future::{BoxFuture, Either, Shared, select};
 use reqwest::header::HeaderValue;
 use tracing::{Instrument, debug, info_span, warn};
 
 use super::backoff::{Backoff, FRESH_REJECTION};
 use super::timing::ExpiryMargin;
-use super::{Profile, REFRESH_COOL_DOWN, Token, TokenFlow};
-use crate::clock::Clock;
+use super::{Profile, REFRESH_COOL_DOWN, Token, TokenFlow, TokenSource};
+use crate::time::{Clock, TokioSleep, timeout};
 use crate::error::{Error, ErrorKind};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::TokenStore;
 
-/// The longest one fetch (refresh token, then login, each with its
-/// retries) may take before its waiters get a `Transient` error — even
-/// when the application's `reqwest::Client` has no timeouts. Two calls'
-/// retry deadlines (2 × 30 s).
+/// The longest one fetch may take when nothing says otherwise (a manager
+/// made directly; an SDK client derives its own from its login retry
+/// policy: [`crate::RetryPolicy::fetch_timeout`]).
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Cache policy of a [`TokenManager`].
+/// How long past its fetch timeout a waiter still waits for a flight
+/// before it takes the flight for stranded (its task not driven: an idle
+/// current-thread runtime) and starts a new one.
+pub const FLIGHT_GRACE: Duration = Duration::from_secs(1);
+
+/// Cache policy of a [`TokenManager`]. `fetch_timeout` is that of the
+/// manager's own [`TokenSource`] (the one [`TokenManager::token`] uses).
 #[derive(Debug, Clone)]
 pub struct ManagerConfig {
     pub expiry_margin: ExpiryMargin,
@@ -63,11 +84,14 @@ pub(super) enum Reason {
 
 type Outcome = Result<Arc<Token>, Error>;
 
-/// A fetch in progress; cloning it joins it.
+/// A fetch in progress; cloning it joins it. Its outcome is `None` when
+/// the flight ended without one (its task dropped with its runtime).
 #[derive(Clone)]
 struct Flight {
     id: u64,
-    outcome: Shared<BoxFuture<'static, Outcome>>,
+    outcome: Shared<BoxFuture<'static, Option<Outcome>>>,
+    /// Past this a waiter takes the flight for stranded.
+    deadline: Instant,
 }
 
 /// State only the fetch touches (never held across an await).
@@ -85,13 +109,16 @@ pub(super) struct FetchState {
 pub struct TokenManager {
     pub(super) profile: Profile,
     pub(super) config: ManagerConfig,
-    pub(super) flow: Arc<dyn TokenFlow>,
+    /// The source of [`TokenManager::token`] (clients pass their own).
+    source: Arc<TokenSource>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) metrics: Arc<Metrics>,
     pub(super) current: ArcSwapOption<Token>,
+    /// The last flight started; it is live only while `flying` holds its id.
     flight: Mutex<Option<Flight>>,
-    /// Fast check for the hot path: a fetch is in flight.
-    flying: AtomicBool,
+    /// The id of the live flight, 0 when none: set under the `flight`
+    /// lock, cleared by the flight's guard with a compare-and-swap.
+    flying: AtomicU64,
     pub(super) state: Mutex<FetchState>,
     /// Milliseconds since `epoch` before which no background refresh starts.
     not_before_ms: AtomicU64,
@@ -118,14 +145,21 @@ impl fmt::Debug for TokenManager {
 #[must_use = "futures do nothing unless polled"]
 pub struct TokenFuture<'a> {
     manager: &'a Arc<TokenManager>,
-    slow: Option<BoxFuture<'a, Outcome>>,
+    stage: Stage<'a>,
+}
+
+/// Before the first poll: the source a fetch would use; after it started
+/// one: the boxed wait (two words either way).
+enum Stage<'a> {
+    Ready(&'a Arc<TokenSource>),
+    Slow(BoxFuture<'a, Outcome>),
 }
 
 impl fmt::Debug for TokenFuture<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenFuture")
             .field("provider", &self.manager.profile.name)
-            .field("fetching", &self.slow.is_some())
+            .field("fetching", &matches!(self.stage, Stage::Slow(_)))
             .finish()
     }
 }
@@ -135,7 +169,7 @@ impl Future for TokenFuture<'_> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        if self.slow.is_none()
+        if matches!(self.stage, Stage::Ready(_))
             && let Some(token) = self.manager.before_refresh()
         {
             return Poll::Ready(Ok(token));
@@ -150,18 +184,18 @@ impl TokenFuture<'_> {
     #[cold]
     #[inline(never)]
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
-        if self.slow.is_none() {
-            match self.manager.fresh() {
+        if let Stage::Ready(source) = self.stage {
+            match self.manager.fresh(source) {
                 Ok(token) => return Poll::Ready(Ok(token)),
                 Err(reason) => {
                     let manager = self.manager;
-                    self.slow = Some(Box::pin(manager.obtain_token(reason, None)));
+                    self.stage = Stage::Slow(Box::pin(manager.obtain_token(reason, None, source)));
                 }
             }
         }
-        match self.slow.as_mut() {
-            Some(slow) => slow.as_mut().poll(cx),
-            None => unreachable!("set above"),
+        match &mut self.stage {
+            Stage::Slow(slow) => slow.as_mut().poll(cx),
+            Stage::Ready(_) => unreachable!("set above"),
         }
     }
 }
@@ -214,15 +248,20 @@ impl TokenManager {
         key: String,
     ) -> Arc<Self> {
         let epoch = clock.now();
+        let source = Arc::new(
+            TokenSource::new(flow)
+                .with_fetch_timeout(config.fetch_timeout)
+                .with_sleep(Arc::new(TokioSleep)),
+        );
         Arc::new(TokenManager {
             profile,
             config,
-            flow,
+            source,
             clock,
             metrics,
             current: ArcSwapOption::empty(),
             flight: Mutex::new(None),
-            flying: AtomicBool::new(false),
+            flying: AtomicU64::new(0),
             state: Mutex::new(FetchState::default()),
             not_before_ms: AtomicU64::new(0),
             epoch,
@@ -235,8 +274,16 @@ impl TokenManager {
         &self.profile
     }
 
+    /// The cache's counters (logins, refreshes, failed fetches,
+    /// invalidations): the same for every client of this principal,
+    /// whichever client's call triggered them.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The source [`TokenManager::token`] fetches with.
+    pub fn source(&self) -> &Arc<TokenSource> {
+        &self.source
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -252,9 +299,15 @@ impl TokenManager {
     /// bump: no lock, no I/O, no allocation, and no async state machine:
     /// [`TokenFuture`] answers it from a plain function on its first poll.
     pub fn token(self: &Arc<Self>) -> TokenFuture<'_> {
+        self.token_from(&self.source)
+    }
+
+    /// [`TokenManager::token`], a fetch (if one is needed) running with
+    /// `source`: the calling client's flow, fetch timeout and timer.
+    pub fn token_from<'a>(self: &'a Arc<Self>, source: &'a Arc<TokenSource>) -> TokenFuture<'a> {
         TokenFuture {
             manager: self,
-            slow: None,
+            stage: Stage::Ready(source),
         }
     }
 
@@ -286,13 +339,13 @@ impl TokenManager {
 
     /// The cached token if it may be handed out now (starting a
     /// background refresh when it is due), or why a fetch is needed.
-    fn fresh(self: &Arc<Self>) -> Result<Arc<Token>, Reason> {
+    fn fresh(self: &Arc<Self>, source: &Arc<TokenSource>) -> Result<Arc<Token>, Reason> {
         let now = self.clock.now();
         let guard = self.current.load();
         match guard.as_ref() {
             Some(token) if now < token.refresh_at => Ok(Arc::clone(token)),
             Some(token) if now < token.usable_until => {
-                self.refresh_in_background(now);
+                self.refresh_in_background(now, source);
                 Ok(Arc::clone(token))
             }
             Some(_) => Err(Reason::Expired),
@@ -307,7 +360,7 @@ impl TokenManager {
 
     /// Whether a fetch is running for this principal.
     pub fn is_fetching(&self) -> bool {
-        self.flying.load(Ordering::Acquire)
+        self.flying.load(Ordering::Acquire) != 0
     }
 
     /// Drop `used` after the provider rejected it with 401 — only if it is
@@ -316,6 +369,16 @@ impl TokenManager {
     pub async fn renew_after_unauthorized(
         self: &Arc<Self>,
         used: &HeaderValue,
+    ) -> Result<Arc<Token>, Error> {
+        self.renew_after_unauthorized_from(used, &self.source).await
+    }
+
+    /// [`TokenManager::renew_after_unauthorized`], a fetch running with
+    /// `source`.
+    pub async fn renew_after_unauthorized_from(
+        self: &Arc<Self>,
+        used: &HeaderValue,
+        source: &Arc<TokenSource>,
     ) -> Result<Arc<Token>, Error> {
         let now = self.clock.now();
         let current = self.current.load_full();
@@ -338,7 +401,14 @@ impl TokenManager {
                 self.metrics.inc_invalidations();
             }
         }
-        Box::pin(self.obtain_token(Reason::Unauthorized, Some(used.clone()))).await
+        Box::pin(self.obtain_token(Reason::Unauthorized, Some(used.clone()), source)).await
+    }
+
+    /// The live flight, if any (the slot's flight while `flying` holds
+    /// its id).
+    fn live<'s>(&self, slot: &'s Option<Flight>) -> Option<&'s Flight> {
+        let live = self.flying.load(Ordering::Acquire);
+        slot.as_ref().filter(|f| live != 0 && f.id == live)
     }
 
     /// Join the fetch in flight or start one; never hand out `rejected`.
@@ -346,8 +416,12 @@ impl TokenManager {
         self: &Arc<Self>,
         reason: Reason,
         rejected: Option<HeaderValue>,
+        source: &Arc<TokenSource>,
     ) -> Result<Arc<Token>, Error> {
-        for _ in 0..3 {
+        // Flights that hand back the rejected token, and flights that end
+        // without an outcome (their runtime went away): a few of each.
+        let (mut same_again, mut ownerless) = (0, 0);
+        while same_again < 3 && ownerless < 4 {
             let flight = {
                 let mut slot = lock(&self.flight);
                 let now = self.clock.now();
@@ -362,28 +436,45 @@ impl TokenManager {
                 {
                     return Ok(cur);
                 }
-                if slot.is_none()
-                    && let Some(e) = lock(&self.state).backoff.check(now)
-                {
-                    return Err(e);
-                }
-                match slot.as_ref() {
+                match self.live(&slot) {
                     Some(f) => (f.clone(), false),
-                    None => (
-                        self.start_flight(&mut slot, reason, None, rejected.clone()),
-                        true,
-                    ),
+                    None => {
+                        if let Some(e) = lock(&self.state).backoff.check(now) {
+                            return Err(e);
+                        }
+                        (
+                            self.start_flight(&mut slot, reason, None, rejected.clone(), source),
+                            true,
+                        )
+                    }
                 }
             };
             let (flight, ours) = flight;
-            match flight.outcome.await {
+            match self.wait(&flight, source).await {
+                // Ended without an outcome, or stranded: start another.
+                None => {
+                    ownerless += 1;
+                    debug!(
+                        provider = self.profile.name,
+                        "the token fetch ended without an outcome (its runtime went away); starting another"
+                    );
+                }
                 // A flight that began before the 401 may hand back the
                 // rejected token (a shared store still held it): go again.
                 // What a login started after the 401 returns is the
                 // provider's answer, even if the same string.
-                Ok(t) if !ours && rejected.as_ref().is_some_and(|r| t.header == r) => continue,
-                other => return other,
+                Some(Ok(t)) if !ours && rejected.as_ref().is_some_and(|r| t.header == r) => {
+                    same_again += 1;
+                }
+                Some(other) => return other,
             }
+        }
+        if ownerless > 0 && same_again < 3 {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                self.profile.name,
+                "the token fetch could not run (its runtime keeps going away)",
+            ));
         }
         Err(Error::new(
             ErrorKind::Unauthorized,
@@ -391,6 +482,32 @@ impl TokenManager {
             "the provider keeps issuing the token it rejected",
         )
         .with_status(401))
+    }
+
+    /// The flight's outcome, or `None` when it ended without one or was
+    /// not driven to its deadline (then it is released, so the next caller
+    /// starts a new one).
+    async fn wait(&self, flight: &Flight, source: &TokenSource) -> Option<Outcome> {
+        let left = flight.deadline.saturating_duration_since(self.clock.now());
+        let outcome = flight.outcome.clone();
+        match select(outcome, source.sleep_for(left)).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(_) => {
+                warn!(
+                    provider = self.profile.name,
+                    "the token fetch was not driven to its deadline (its runtime idle?); starting another"
+                );
+                self.release(flight.id);
+                None
+            }
+        }
+    }
+
+    /// Release the slot of flight `id` if it is still the live one.
+    fn release(&self, id: u64) {
+        let _ = self
+            .flying
+            .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire);
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
@@ -403,8 +520,8 @@ impl TokenManager {
         self.not_before_ms.store(retry_at, Ordering::Relaxed);
     }
 
-    fn refresh_in_background(self: &Arc<Self>, now: Instant) {
-        if self.flying.load(Ordering::Acquire)
+    fn refresh_in_background(self: &Arc<Self>, now: Instant, source: &Arc<TokenSource>) {
+        if self.flying.load(Ordering::Acquire) != 0
             || self.now_ms(now) < self.not_before_ms.load(Ordering::Relaxed)
         {
             return;
@@ -413,11 +530,11 @@ impl TokenManager {
             return;
         }
         let mut slot = lock(&self.flight);
-        if slot.is_some() {
+        if self.live(&slot).is_some() {
             return;
         }
         let seen = self.current.load().as_ref().map(|t| t.id);
-        self.start_flight(&mut slot, Reason::Proactive, seen, None);
+        self.start_flight(&mut slot, Reason::Proactive, seen, None, source);
     }
 
     /// Start the detached fetch and put it in `slot` (held by the caller).
@@ -427,42 +544,59 @@ impl TokenManager {
         reason: Reason,
         proactive_seen: Option<u64>,
         rejected: Option<HeaderValue>,
+        source: &Arc<TokenSource>,
     ) -> Flight {
         let id = NEXT_FLIGHT.fetch_add(1, Ordering::Relaxed);
-        let this = Arc::clone(self);
         let name = self.profile.name;
+        // Live before the task exists: a runtime that drops the task at
+        // once (shutting down) releases it through the guard, which must
+        // find this id.
+        self.flying.store(id, Ordering::Release);
+        // Made here and moved into the task: dropping the task — polled
+        // or not — releases the slot.
+        let guard = FlightGuard {
+            manager: Arc::clone(self),
+            id,
+            proactive: reason == Reason::Proactive,
+        };
+        let allowed = source.fetch_timeout().saturating_add(FLIGHT_GRACE);
+        let source = Arc::clone(source);
         let task = async move {
-            let _guard = FlightGuard {
-                manager: Arc::clone(&this),
-                id,
-                proactive: reason == Reason::Proactive,
-            };
-            this.run_fetch(reason, proactive_seen, rejected).await
+            let guard = guard;
+            guard
+                .manager
+                .run_fetch(reason, proactive_seen, rejected, &source)
+                .await
         };
-        let outcome: BoxFuture<'static, Outcome> = match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                let join = handle.spawn(task);
-                async move {
-                    join.await.unwrap_or_else(|e| {
-                        let why = if e.is_panic() {
-                            "the token fetch panicked"
-                        } else {
-                            "the token fetch was cancelled (runtime shut down)"
-                        };
-                        Err(Error::new(ErrorKind::Transient, name, why))
-                    })
+        let outcome: BoxFuture<'static, Option<Outcome>> =
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    let join = handle.spawn(task);
+                    async move {
+                        match join.await {
+                            Ok(outcome) => Some(outcome),
+                            Err(e) if e.is_panic() => Some(Err(Error::new(
+                                ErrorKind::Transient,
+                                name,
+                                "the token fetch panicked",
+                            ))),
+                            // Dropped with its runtime: no outcome.
+                            Err(_) => None,
+                        }
+                    }
+                    .boxed()
                 }
-                .boxed()
-            }
-            // Not inside Tokio: the first waiter drives the fetch.
-            Err(_) => task.boxed(),
-        };
+                // Not inside Tokio: the first waiter drives the fetch.
+                Err(_) => task.map(Some).boxed(),
+            };
+        let now = self.clock.now();
+        let deadline = now.checked_add(allowed).unwrap_or(now);
         let flight = Flight {
             id,
             outcome: outcome.shared(),
+            deadline,
         };
         *slot = Some(flight.clone());
-        self.flying.store(true, Ordering::Release);
         flight
     }
 
@@ -472,6 +606,7 @@ impl TokenManager {
         reason: Reason,
         proactive_seen: Option<u64>,
         rejected: Option<HeaderValue>,
+        source: &TokenSource,
     ) -> Outcome {
         let now = self.clock.now();
         if reason == Reason::Proactive
@@ -484,11 +619,15 @@ impl TokenManager {
         let span = info_span!("auth.fetch", provider = self.profile.name, reason = ?reason);
         let fetch = async {
             match &self.store {
-                Some(store) => self.fetch_through_store(store.as_ref(), rejected).await,
-                None => self.fetch_direct().await,
+                Some(store) => {
+                    self.fetch_through_store(store.as_ref(), rejected, source)
+                        .await
+                }
+                None => self.fetch_direct(source).await,
             }
         };
-        let outcome = match tokio::time::timeout(self.config.fetch_timeout, fetch)
+        let allowed = source.fetch_timeout();
+        let outcome = match timeout(source.sleeper(), allowed, fetch)
             .instrument(span)
             .await
         {
@@ -496,10 +635,7 @@ impl TokenManager {
             Err(_) => Err(Error::new(
                 ErrorKind::Transient,
                 self.profile.name,
-                format!(
-                    "the token fetch took longer than {:?}",
-                    self.config.fetch_timeout
-                ),
+                format!("the token fetch took longer than {allowed:?}"),
             )),
         };
         match &outcome {
@@ -521,8 +657,11 @@ impl TokenManager {
     }
 }
 
-/// Clears the in-flight slot when the flight ends — normally, by panic, or
-/// because its runtime shut down — so the next caller starts a new one.
+/// Releases the slot when the flight ends — normally, by panic, or because
+/// its task was dropped (polled or not: the guard is made before the spawn
+/// and moved into the task) — so the next caller starts a new one. One
+/// compare-and-swap, no lock: it may run inside `spawn`, whose caller
+/// holds the slot's lock.
 struct FlightGuard {
     manager: Arc<TokenManager>,
     id: u64,
@@ -535,11 +674,7 @@ impl Drop for FlightGuard {
             // A panicking flow cools down like a failing one.
             self.manager.cool_down();
         }
-        let mut slot = lock(&self.manager.flight);
-        if slot.as_ref().is_some_and(|f| f.id == self.id) {
-            *slot = None;
-            self.manager.flying.store(false, Ordering::Release);
-        }
+        self.manager.release(self.id);
     }
 }
 
@@ -556,5 +691,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<Error>(), word);
         assert_eq!(std::mem::size_of::<Outcome>(), 2 * word);
         assert!(std::mem::size_of::<TokenFuture<'_>>() <= 3 * word);
+        assert_eq!(std::mem::size_of::<Stage<'_>>(), 2 * word);
     }
 }

@@ -6,6 +6,8 @@
 //!   single-flight fetches, proactive refresh, 401 invalidation;
 //! - `fetch.rs`: one fetch — refresh token or login, direct or through a
 //!   shared store;
+//! - `source.rs`: [`TokenSource`] — what a fetch runs with (the triggering
+//!   client's flow, fetch timeout and timer);
 //! - `timing.rs`: expiry, refresh lead, expiry margin;
 //! - `backoff.rs`: login backoff (account-lockout protection).
 
@@ -23,11 +25,13 @@ use crate::secret::Secret;
 mod backoff;
 mod fetch;
 mod manager;
+mod source;
 mod timing;
 
 pub use backoff::{LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX};
 pub use fetch::MALFORMED_RETRIES;
-pub use manager::{DEFAULT_FETCH_TIMEOUT, ManagerConfig, TokenFuture, TokenManager};
+pub use manager::{DEFAULT_FETCH_TIMEOUT, FLIGHT_GRACE, ManagerConfig, TokenFuture, TokenManager};
+pub use source::TokenSource;
 pub use timing::{DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin};
 
 /// How far ahead of expiry a provider's tokens are refreshed.

@@ -1,21 +1,33 @@
 //! One builder for every provider SDK: environment, credentials, policy,
 //! `from_env`. A provider crate describes itself by implementing
 //! [`Provider`]; the rest is here.
+//!
+//! - this file: [`Provider`], [`Builder`], [`Environment`];
+//! - `connect.rs`: [`Connect`] — what a provider crate wires its client
+//!   from, and the principal's cache in the registry;
+//! - `base_url.rs`: the base URL check;
+//! - `env.rs`: environment variables (the provider's, and the shared
+//!   store's, read once per process).
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::metrics::Metrics;
-use crate::principal::Principal;
-use crate::registry::{RegistryKey, TokenCaches};
+use crate::registry::TokenCaches;
 use crate::retry::RetryPolicy;
-use crate::sdk::Sdk;
-use crate::session::{Session, SessionBuilder};
 use crate::store::TokenStore;
-use crate::token::{ExpiryMargin, ManagerConfig, Profile, TokenFlow, TokenManager};
+use crate::time::{Clock, Sleep, SystemClock, TokioSleep};
+use crate::token::{ExpiryMargin, Profile};
+
+mod base_url;
+mod connect;
+mod env;
+
+pub use base_url::check_base_url;
+pub use connect::Connect;
+pub use env::require_env;
 
 /// Default per-attempt timeout for provider calls.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,17 +48,6 @@ pub trait Provider: Sized + 'static {
 
     /// Build the client for `credentials` against `connect.base_url()`.
     fn connect(connect: Connect, credentials: Self::Credentials) -> Result<Self::Client, Error>;
-}
-
-/// A required environment variable, or a config error naming it.
-pub fn require_env(
-    get: &dyn Fn(&str) -> Option<String>,
-    provider: &'static str,
-    key: &str,
-) -> Result<String, Error> {
-    get(key)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::config(provider, format!("{key} is not set")))
 }
 
 /// The entry points every provider crate exposes: `Client`, `Builder`,
@@ -85,7 +86,8 @@ pub enum Environment {
 }
 
 /// One system clock for every client, so clients built separately share
-/// caches (the cache key compares clocks by identity).
+/// caches (the cache key compares clocks by identity). It holds nothing of
+/// any runtime.
 static SYSTEM_CLOCK: LazyLock<Arc<SystemClock>> = LazyLock::new(|| Arc::new(SystemClock));
 
 /// The builder every provider crate hands out (`exirom::Exirom::builder()`).
@@ -94,11 +96,13 @@ pub struct Builder<P: Provider> {
     credentials: Option<P::Credentials>,
     policy: RetryPolicy,
     clock: Arc<dyn Clock>,
+    sleep: Arc<dyn Sleep>,
     http: Option<reqwest::Client>,
     timeout: Duration,
     shared_cache: bool,
     store: Option<Arc<dyn TokenStore>>,
-    manager: ManagerConfig,
+    expiry_margin: ExpiryMargin,
+    fetch_timeout: Option<Duration>,
 }
 
 impl<P: Provider> fmt::Debug for Builder<P> {
@@ -122,11 +126,13 @@ impl<P: Provider> Default for Builder<P> {
             credentials: None,
             policy: RetryPolicy::default(),
             clock: Arc::clone(&SYSTEM_CLOCK) as Arc<dyn Clock>,
+            sleep: Arc::new(TokioSleep),
             http: None,
             timeout: DEFAULT_TIMEOUT,
             shared_cache: true,
             store: None,
-            manager: ManagerConfig::default(),
+            expiry_margin: ExpiryMargin::default(),
+            fetch_timeout: None,
         }
     }
 }
@@ -162,8 +168,18 @@ impl<P: Provider> Builder<P> {
         self.timeout = timeout;
         self
     }
+    /// The clock the client reads (token lifetimes, refresh times,
+    /// backoff). Clients share a principal's cache only with clients of
+    /// the same clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+    /// The timer the client waits on (retry backoff, `Retry-After`, the
+    /// fetch timeout). With [`crate::SimulatedTime`] as both clock and
+    /// timer, a test moves time instead of sleeping.
+    pub fn sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = sleep;
         self
     }
     /// Use this `reqwest::Client` (shared connection pool, proxies, TLS).
@@ -181,19 +197,23 @@ impl<P: Provider> Builder<P> {
     /// How long before expiry a token stops being attached (default
     /// `min(10 s, 10 % of its lifetime)`); callers then wait for the fresh one.
     pub fn expiry_margin(mut self, margin: ExpiryMargin) -> Self {
-        self.manager.expiry_margin = margin;
+        self.expiry_margin = margin;
         self
     }
 
     /// The longest one token fetch (refresh, then login, with retries) may
-    /// take, whatever the HTTP client's own timeouts (default 60 s).
+    /// take, whatever the HTTP client's own timeouts. Default: what the
+    /// retry policy allows two calls ([`RetryPolicy::fetch_timeout`]: 240 s
+    /// with the defaults).
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
-        self.manager.fetch_timeout = timeout;
+        self.fetch_timeout = Some(timeout);
         self
     }
 
     /// Share tokens with other processes through `store` (second level,
-    /// behind the in-process cache).
+    /// behind the in-process cache). Without it, the store the environment
+    /// configures (`AUTH_RUNTIME_REDIS_URL`, with the `redis` feature),
+    /// read once per process.
     pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
         self.store = Some(store);
         self
@@ -260,19 +280,17 @@ impl<P: Provider> Builder<P> {
                 Some(self.timeout),
             ),
         };
-        // With the `redis` feature, `AUTH_RUNTIME_REDIS_URL` switches the
-        // shared store on without a code change.
-        #[cfg(feature = "redis")]
-        let store = self.store.or_else(crate::redis_store::from_env);
-        #[cfg(not(feature = "redis"))]
-        let store = self.store;
+        let store = self.store.or_else(env::shared_store);
+        let policy = self.policy.default_attempt_timeout(self.timeout);
+        let fetch_timeout = self.fetch_timeout.unwrap_or_else(|| policy.fetch_timeout());
         let connect = Connect {
             profile,
             base_url,
             http,
             http_timeout,
-            policy: self.policy.default_attempt_timeout(self.timeout),
+            policy,
             clock: self.clock,
+            sleep: self.sleep,
             metrics: Arc::new(Metrics::default()),
             registry: if self.shared_cache {
                 Arc::clone(TokenCaches::global())
@@ -280,188 +298,10 @@ impl<P: Provider> Builder<P> {
                 Arc::default()
             },
             store,
-            manager: self.manager,
+            expiry_margin: self.expiry_margin,
+            fetch_timeout,
         };
         P::connect(connect, credentials)
     }
 }
 
-/// A base URL must parse, and be HTTPS unless its host is loopback.
-/// Returns it without a trailing slash.
-pub fn check_base_url(provider: &'static str, url: &str) -> Result<String, Error> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| Error::config(provider, format!("base URL `{url}` does not parse: {e}")))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(Error::config(
-                provider,
-                format!("base URL `{url}` is plain HTTP; HTTPS is required for non-loopback hosts"),
-            ));
-        }
-        other => {
-            return Err(Error::config(
-                provider,
-                format!("base URL `{url}` has unsupported scheme `{other}`"),
-            ));
-        }
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::config(
-            provider,
-            "base URL must not embed credentials",
-        ));
-    }
-    Ok(url.trim_end_matches('/').to_string())
-}
-
-/// Everything a provider crate needs to wire its client.
-#[derive(Clone)]
-pub struct Connect {
-    profile: Profile,
-    base_url: String,
-    http: reqwest::Client,
-    /// The timeout `http` applies to every request, when the SDK built it.
-    http_timeout: Option<Duration>,
-    policy: RetryPolicy,
-    clock: Arc<dyn Clock>,
-    metrics: Arc<Metrics>,
-    registry: Arc<TokenCaches>,
-    store: Option<Arc<dyn TokenStore>>,
-    manager: ManagerConfig,
-}
-
-impl fmt::Debug for Connect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connect")
-            .field("provider", &self.profile.name)
-            .field("base_url", &self.base_url)
-            .finish()
-    }
-}
-
-impl Connect {
-    pub fn profile(&self) -> &Profile {
-        &self.profile
-    }
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    /// A session with static credentials only (add them on the builder).
-    /// Login clients use one: they retry transient failures and never
-    /// carry a bearer.
-    pub fn session(&self) -> SessionBuilder {
-        SessionBuilder::new(
-            self.profile.name,
-            self.policy.clone(),
-            Arc::clone(&self.clock),
-            Arc::clone(&self.metrics),
-        )
-        .origin_of(&self.base_url)
-        .client_timeout(self.http_timeout)
-    }
-
-    /// The identity of a principal of this provider at this base URL; the
-    /// provider crate adds the credential's parts (public and secret).
-    pub fn principal(&self) -> Principal {
-        Principal::new(self.profile.name, self.base_url.as_str())
-    }
-
-    /// A session whose bearer tokens come from `flow`, cached per
-    /// `principal` (see [`Principal`]: the secret is part of it).
-    pub fn bearer_session(&self, principal: &Principal, flow: impl TokenFlow) -> SessionBuilder {
-        let manager = self.token_manager(principal, Arc::new(flow));
-        self.session().bearer(manager)
-    }
-
-    /// Wire the usual shape: a login client (`login_session`: static
-    /// credentials only, never a bearer), a [`TokenFlow`] over it, and the
-    /// API client whose bearer tokens come from that flow, cached per
-    /// principal `identity`. `make` is the generated `Client::new_with_client`.
-    pub fn sdk<Api, F: TokenFlow>(
-        self,
-        make: fn(&str, reqwest::Client, Session) -> Api,
-        login_session: SessionBuilder,
-        principal: &Principal,
-        flow: impl FnOnce(Api) -> F,
-    ) -> Sdk<Api> {
-        self.sdk_with(make, login_session, principal, flow, |api| api)
-    }
-
-    /// [`Connect::sdk`], with `api` adding static credentials (signing
-    /// secret, dashboard Basic) to the API session next to its bearer.
-    pub fn sdk_with<Api, F: TokenFlow>(
-        self,
-        make: fn(&str, reqwest::Client, Session) -> Api,
-        login_session: SessionBuilder,
-        principal: &Principal,
-        flow: impl FnOnce(Api) -> F,
-        api: impl FnOnce(SessionBuilder) -> SessionBuilder,
-    ) -> Sdk<Api> {
-        let login = make(
-            &self.base_url,
-            self.http.clone(),
-            login_session.auth_endpoint().build(),
-        );
-        let session = api(self.bearer_session(principal, flow(login))).build();
-        let api = make(&self.base_url, self.http.clone(), session.clone());
-        Sdk::new(api, session, self)
-    }
-
-    fn token_manager(&self, principal: &Principal, flow: Arc<dyn TokenFlow>) -> Arc<TokenManager> {
-        let key = RegistryKey {
-            principal: principal.process_key(),
-            clock: Arc::as_ptr(&self.clock).cast::<()>() as usize,
-            store: self
-                .store
-                .as_ref()
-                .map_or(0, |s| Arc::as_ptr(s).cast::<()>() as usize),
-            policy: policy_hash(&self.manager),
-        };
-        let make = || {
-            let store_key = self
-                .store
-                .as_ref()
-                .map(|s| s.key_for(principal))
-                .unwrap_or_default();
-            TokenManager::with_config(
-                self.profile,
-                self.manager.clone(),
-                Arc::clone(&flow),
-                Arc::clone(&self.clock),
-                Arc::clone(&self.metrics),
-                self.store.clone(),
-                store_key,
-            )
-        };
-        self.registry.get_or_insert(key, make)
-    }
-}
-
-/// The cache policy as part of the registry key: clients with another
-/// margin or fetch timeout get their own cache.
-fn policy_hash(c: &ManagerConfig) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    c.expiry_margin.max.hash(&mut h);
-    c.expiry_margin.fraction.to_bits().hash(&mut h);
-    c.fetch_timeout.hash(&mut h);
-    h.finish()
-}
