@@ -41,7 +41,6 @@ pub use builder::{
     check_base_url, require_env,
 };
 pub use call::{CallError, TypedCall};
-pub use time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
 pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
@@ -55,11 +54,12 @@ pub use secret::{Secret, fingerprint};
 pub use security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
 pub use store::{Outcome, Record, TokenStore, Wanted};
+pub use time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
 pub use token::{
-    DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, Issued,
-    LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead, MALFORMED_RETRIES,
+    DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, FLIGHT_GRACE,
+    Issued, LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead, MALFORMED_RETRIES,
     MAX_LEAD_FRACTION, MIN_TOKEN_LIFETIME, ManagerConfig, Profile, REFRESH_COOL_DOWN, Token,
-    TokenFlow, TokenFuture, TokenManager, TokenSource, bearer_header, FLIGHT_GRACE,
+    TokenFlow, TokenFuture, TokenManager, TokenSource, bearer_header,
 };
 
 /// Re-exported for provider crates' `TokenFlow` impls.

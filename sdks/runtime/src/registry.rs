@@ -226,9 +226,9 @@ impl TokenCaches {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::{Clock, OffsetClock};
     use crate::error::Error;
     use crate::metrics::Metrics;
+    use crate::time::{Clock, OffsetClock};
     use crate::token::{Issued, Lead, Profile, TokenFlow};
     use futures::future::BoxFuture;
     use std::sync::atomic::AtomicI64;

@@ -58,7 +58,7 @@ fn to_refresh_time(clock: &auth_runtime::OffsetClock, token: &auth_runtime::Toke
     clock.advance(token.refresh_at() - clock.now() + Duration::from_millis(1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn proactive_refresh_in_background_keeps_serving_the_current_token() {
     // The default margin (10 s here) is the floor of the lead.
     let (manager, _, _) = setup(Scripted::new(clock(), Step::Token(100)));
@@ -109,7 +109,7 @@ async fn proactive_refresh_in_background_keeps_serving_the_current_token() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failed_background_refresh_keeps_the_valid_token_and_cools_down() {
     let flow = Scripted::new(clock(), Step::Fail(ErrorKind::Transient)).then(Step::Token(100));
     let (manager, flow, clock) = setup_with(flow, small_margin());
@@ -156,7 +156,7 @@ async fn permanent_failure_surfaces_typed_and_once_for_all_waiters() {
     assert_eq!(flow.logins.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unauthorized_invalidates_only_the_rejected_token() {
     let (manager, flow, _) = setup(Scripted::new(clock(), Step::Token(600)));
     let a = manager.token().await.unwrap();
@@ -178,7 +178,7 @@ async fn unauthorized_invalidates_only_the_rejected_token() {
     assert_eq!(manager.metrics().snapshot().invalidations, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn expired_refresh_token_falls_back_to_login() {
     let mut flow = Scripted::new(clock(), Step::Token(100));
     flow.refresh_result = Some(ErrorKind::RefreshTokenExpired);
@@ -190,7 +190,7 @@ async fn expired_refresh_token_falls_back_to_login() {
     assert_eq!(flow.logins.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn transient_refresh_failure_keeps_the_refresh_token_while_the_token_lives() {
     let mut flow = Scripted::new(clock(), Step::Token(100));
     flow.refresh_result = Some(ErrorKind::Transient);
@@ -223,7 +223,7 @@ async fn transient_refresh_failure_keeps_the_refresh_token_while_the_token_lives
     assert_eq!(flow.logins.load(Ordering::SeqCst), 2, "then a login");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn any_non_transient_refresh_failure_falls_back_to_login() {
     for kind in [
         ErrorKind::MalformedResponse,
@@ -241,7 +241,7 @@ async fn any_non_transient_refresh_failure_falls_back_to_login() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn expired_on_arrival_is_used_briefly_never_a_refresh_loop() {
     let (manager, flow, clock) = setup(Scripted::new(clock(), Step::Token(-60)));
     for _ in 0..500 {
@@ -258,7 +258,7 @@ async fn expired_on_arrival_is_used_briefly_never_a_refresh_loop() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn token_without_expiry_gets_the_assumed_lifetime() {
     let (manager, _, _) = setup(Scripted::new(clock(), Step::NoExp));
     let t = manager.token().await.unwrap();
@@ -267,7 +267,7 @@ async fn token_without_expiry_gets_the_assumed_lifetime() {
     assert!(lifetime <= PROFILE.assumed_lifetime, "{lifetime:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn empty_token_is_a_malformed_response() {
     #[derive(Debug)]
     struct Empty;
@@ -285,7 +285,7 @@ async fn empty_token_is_a_malformed_response() {
     assert!(m.token().await.unwrap_err().is_malformed_response());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn nothing_prints_a_token() {
     let (manager, flow, _) = setup(Scripted::new(clock(), Step::Token(600)));
     let token = manager.token().await.unwrap();

@@ -15,7 +15,7 @@ use auth_runtime::{
 };
 use common::{PROFILE, Scripted, Step, clock, jwt, setup};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn callers_that_give_up_do_not_cancel_the_fetch() {
     // 1,000 callers each give up after 50 ms; the login takes 300 ms.
     let mut flow = Scripted::new(clock(), Step::Token(600));
@@ -48,7 +48,7 @@ async fn callers_that_give_up_do_not_cancel_the_fetch() {
     assert_eq!(flow.logins.load(Ordering::SeqCst), 1, "exactly one login");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_slow_login_under_short_caller_timeouts_still_serves() {
     // The scenario: a 1.5 s login, callers wrapped in a 1 s timeout,
     // retrying for 4 s. Before: nobody served, one login per caller round.
@@ -79,7 +79,7 @@ async fn a_slow_login_under_short_caller_timeouts_still_serves() {
     assert_eq!(flow.logins.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_cancelled_refresh_keeps_the_rotated_refresh_token() {
     #[derive(Debug, Default)]
     struct Rotating {
@@ -165,7 +165,7 @@ impl TokenFlow for PanicsOnce {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_flow_does_not_switch_proactive_refresh_off() {
     let clock = clock();
     let flow = Arc::new(PanicsOnce {
@@ -218,7 +218,7 @@ async fn a_panicking_flow_does_not_switch_proactive_refresh_off() {
     assert!(flow.calls.load(Ordering::SeqCst) >= 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_flow_gives_waiters_an_error_and_the_next_caller_a_token() {
     let clock = clock();
     let flow = Arc::new(PanicsOnce {
@@ -236,7 +236,7 @@ async fn a_panicking_flow_gives_waiters_an_error_and_the_next_caller_a_token() {
     assert!(m.token().await.is_ok());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_hanging_login_is_bounded_by_the_fetch_timeout() {
     #[derive(Debug)]
     struct Hangs;
@@ -264,7 +264,7 @@ async fn a_hanging_login_is_bounded_by_the_fetch_timeout() {
     assert!(!m.is_fetching());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn wrong_password_twenty_times_makes_at_most_three_logins_in_ten_seconds() {
     let (m, flow, clock) = setup(Scripted::new(
         clock(),
@@ -293,7 +293,7 @@ async fn wrong_password_twenty_times_makes_at_most_three_logins_in_ten_seconds()
     assert!(after <= 3, "{after}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn credentials_that_work_again_are_used_once_the_cool_down_ends() {
     let flow =
         Scripted::new(clock(), Step::Token(600)).then(Step::Fail(ErrorKind::InvalidCredentials));
@@ -306,7 +306,7 @@ async fn credentials_that_work_again_are_used_once_the_cool_down_ends() {
     assert_eq!(flow.logins.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_token_rejected_as_soon_as_issued_is_no_login_loop() {
     let (m, flow, clock) = setup(Scripted::new(clock(), Step::Token(600)));
     let mut header = m.token().await.unwrap().header_value().clone();
@@ -327,7 +327,7 @@ async fn a_token_rejected_as_soon_as_issued_is_no_login_loop() {
     assert!(errors >= 15, "{errors}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_401_waiter_never_receives_the_rejected_token() {
     // A fetch already in flight when the 401 arrives returns the token
     // that is about to be rejected (a slow proactive refresh that read a
@@ -389,7 +389,7 @@ async fn a_401_waiter_never_receives_the_rejected_token() {
     let _ = expired_caller.await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_cached_token_is_attached_inside_the_expiry_margin() {
     let (m, flow, clock) = setup(Scripted::new(clock(), Step::Token(100)));
     let first = m.token().await.unwrap();

@@ -34,11 +34,7 @@ fn multi_thread() -> Runtime {
 
 /// A manager with a cached 100 s token and a clock just past its refresh
 /// time (inside the refresh window: served, and a background refresh due).
-fn in_refresh_window() -> (
-    Arc<TokenManager>,
-    Arc<Scripted>,
-    auth_runtime::OffsetClock,
-) {
+fn in_refresh_window() -> (Arc<TokenManager>, Arc<Scripted>, auth_runtime::OffsetClock) {
     let (manager, flow, clock) =
         setup_with(Scripted::new(clock(), Step::Token(100)), small_margin());
     let first = current_thread()
@@ -166,7 +162,8 @@ fn a_waiter_on_another_runtime_survives_the_flights_runtime() {
 /// error, and no more logins than lifetimes plus one.
 #[test]
 fn a_hundred_sequential_runtimes_through_ten_lifetimes() {
-    let (manager, flow, clock) = setup_with(Scripted::new(clock(), Step::Token(100)), small_margin());
+    let (manager, flow, clock) =
+        setup_with(Scripted::new(clock(), Step::Token(100)), small_margin());
     let mut errors = 0;
     for _ in 0..100 {
         let rt = current_thread();
@@ -179,4 +176,56 @@ fn a_hundred_sequential_runtimes_through_ten_lifetimes() {
     let fetches = flow.logins.load(Ordering::SeqCst) + flow.refreshes.load(Ordering::SeqCst);
     assert_eq!(errors, 0);
     assert!(fetches <= 11, "{fetches} fetches for 10 lifetimes");
+}
+
+/// A flight on another current-thread runtime that is alive but idle (a
+/// sync wrapper that keeps its runtime between calls) is never driven: a
+/// waiter on another runtime gives up on it at the flight's deadline — the
+/// fetch timeout plus `FLIGHT_GRACE`, on the injected timer — and fetches
+/// itself. Simulated time: no real wait.
+#[test]
+fn a_flight_on_an_idle_runtime_is_given_up_at_its_deadline() {
+    use auth_runtime::{ManagerConfig, Metrics, SimulatedTime, TokenFlow, TokenSource};
+    let time = SimulatedTime::new();
+    let flow = Arc::new(Scripted::new(clock(), Step::Token(600)));
+    let fetch_timeout = Duration::from_secs(20);
+    let manager = TokenManager::with_config(
+        common::PROFILE,
+        ManagerConfig {
+            fetch_timeout,
+            ..ManagerConfig::default()
+        },
+        Arc::clone(&flow) as Arc<dyn TokenFlow>,
+        Arc::new(time.clone()),
+        Arc::new(Metrics::default()),
+        None,
+        String::new(),
+    );
+    let source = Arc::new(
+        TokenSource::new(Arc::clone(&flow) as Arc<dyn TokenFlow>)
+            .with_fetch_timeout(fetch_timeout)
+            .with_sleep(Arc::new(time.clone())),
+    );
+    // Runtime A starts the flight and is never driven again.
+    let a = current_thread();
+    a.block_on(async {
+        let mut fut = std::pin::pin!(manager.token_from(&source));
+        assert!(futures::poll!(fut.as_mut()).is_pending());
+    });
+    assert!(manager.is_fetching());
+    let (m, s) = (Arc::clone(&manager), Arc::clone(&source));
+    let waiter = std::thread::spawn(move || current_thread().block_on(m.token_from(&s)));
+    while time.sleepers() == 0 {
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        time.next_wake(),
+        Some(fetch_timeout + auth_runtime::FLIGHT_GRACE),
+        "the waiter waits for the flight's deadline"
+    );
+    time.advance(fetch_timeout + auth_runtime::FLIGHT_GRACE);
+    let token = waiter.join().expect("waiter").expect("a token after all");
+    assert_eq!(flow.logins.load(Ordering::SeqCst), 1, "only B's flight ran");
+    assert_eq!(manager.cached().map(|t| t.id()), Some(token.id()));
+    drop(a);
 }

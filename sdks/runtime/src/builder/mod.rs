@@ -304,4 +304,3 @@ impl<P: Provider> Builder<P> {
         P::connect(connect, credentials)
     }
 }
-

@@ -561,8 +561,8 @@ fn same_origin(origin: &url::Origin, url: &url::Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::SystemClock;
     use crate::security::Scheme;
+    use crate::time::SystemClock;
 
     const API_KEY_OP: OperationSecurity = OperationSecurity {
         operation_id: "list",

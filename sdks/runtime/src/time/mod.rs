@@ -6,8 +6,7 @@
 //!
 //! - `clock.rs`: [`Clock`], the real [`SystemClock`], [`OffsetClock`]
 //!   (real time plus an offset shared with the sandbox);
-//! - `sleep.rs`: [`Sleep`], the real [`TokioSleep`], a timeout over any
-//!   sleep;
+//! - `sleep.rs`: [`Sleep`], the real [`TokioSleep`];
 //! - `simulated.rs`: [`SimulatedTime`], a clock and a timer that move only
 //!   when the test says so.
 
@@ -18,4 +17,3 @@ mod sleep;
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use simulated::SimulatedTime;
 pub use sleep::{Sleep, TokioSleep};
-pub(crate) use sleep::timeout;

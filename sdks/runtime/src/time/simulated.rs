@@ -1,6 +1,6 @@
 //! Simulated time: a clock and a timer that move only when told.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -48,6 +48,9 @@ struct State {
     elapsed: Duration,
     /// Pending sleeps by (wake-up time, id).
     sleepers: BTreeMap<(Duration, u64), Waker>,
+    /// Sleeps an advance woke whose futures have not yet seen it (not
+    /// polled since, nor dropped).
+    woken: BTreeSet<(Duration, u64)>,
 }
 
 impl fmt::Debug for SimulatedTime {
@@ -92,11 +95,20 @@ impl SimulatedTime {
             s.elapsed = s.elapsed.saturating_add(by);
             let now = s.elapsed;
             let later = s.sleepers.split_off(&(now, u64::MAX));
-            std::mem::replace(&mut s.sleepers, later)
+            let due = std::mem::replace(&mut s.sleepers, later);
+            s.woken.extend(due.keys().copied());
+            due
         };
         for (_, waker) in due {
             waker.wake();
         }
+    }
+
+    /// Sleeps the last advances woke that their tasks have not yet
+    /// observed: while this is not 0, work that time released is still
+    /// to run (on whatever thread polls it).
+    pub fn woken(&self) -> usize {
+        self.inner.lock().woken.len()
     }
 
     /// How far time has moved since [`SimulatedTime::new`].
@@ -159,6 +171,7 @@ impl Future for SimulatedSleep {
         let mut s = self.inner.lock();
         if s.elapsed >= self.key.0 {
             s.sleepers.remove(&self.key);
+            s.woken.remove(&self.key);
             return Poll::Ready(());
         }
         s.sleepers.insert(self.key, cx.waker().clone());
@@ -168,7 +181,9 @@ impl Future for SimulatedSleep {
 
 impl Drop for SimulatedSleep {
     fn drop(&mut self) {
-        self.inner.lock().sleepers.remove(&self.key);
+        let mut s = self.inner.lock();
+        s.sleepers.remove(&self.key);
+        s.woken.remove(&self.key);
     }
 }
 
@@ -189,7 +204,9 @@ mod tests {
         drop(c);
         assert_eq!(time.next_wake(), Some(Duration::from_secs(1)));
         time.advance(Duration::from_secs(2));
+        assert_eq!(time.woken(), 1, "woken, not yet seen");
         assert!(a.now_or_never().is_some());
+        assert_eq!(time.woken(), 0);
         assert!((&mut b).now_or_never().is_none());
         assert_eq!(time.next_wake(), Some(Duration::from_secs(3)));
         drop(b);

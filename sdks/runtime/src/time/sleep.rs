@@ -1,10 +1,9 @@
 //! The timer the runtime waits on.
 
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
-use futures::future::{BoxFuture, Either, select};
+use futures::future::BoxFuture;
 
 /// Waits a duration. The runtime never calls `tokio::time` directly: every
 /// wait (retry backoff, `Retry-After`, a malformed token answer asked
@@ -23,22 +22,5 @@ pub struct TokioSleep;
 impl Sleep for TokioSleep {
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(duration))
-    }
-}
-
-/// The future did not finish within the timeout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Elapsed;
-
-/// `future`, or [`Elapsed`] once `sleep` has waited `duration`.
-pub(crate) async fn timeout<F: Future>(
-    sleep: &dyn Sleep,
-    duration: Duration,
-    future: F,
-) -> Result<F::Output, Elapsed> {
-    let future = std::pin::pin!(future);
-    match select(future, sleep.sleep(duration)).await {
-        Either::Left((out, _)) => Ok(out),
-        Either::Right(_) => Err(Elapsed),
     }
 }

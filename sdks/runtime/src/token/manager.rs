@@ -14,9 +14,11 @@
 //! a lock (a runtime that drops the task inside `spawn` would otherwise
 //! deadlock on the slot its caller holds). A waiter whose flight ended
 //! without an outcome (its runtime went away) starts a new flight itself,
-//! on its own runtime; one whose flight is not driven at all (an idle
-//! current-thread runtime) gives up on it at the flight's deadline — its
-//! fetch timeout plus [`FLIGHT_GRACE`] — and starts a new one.
+//! on its own runtime. A flight on *another* current-thread runtime may not
+//! be driven at all (that runtime alive but idle): a waiter gives up on it
+//! at the flight's deadline — its fetch timeout plus [`FLIGHT_GRACE`] — and
+//! starts a new one. (A multi-thread runtime's workers always drive their
+//! tasks, and a fetch ends by its own time limit.)
 //!
 //! A fetch runs with the [`TokenSource`] of the client that triggered it:
 //! that client's flow (its HTTP client, its login retry policy), fetch
@@ -40,20 +42,20 @@ use tracing::{Instrument, debug, info_span, warn};
 use super::backoff::{Backoff, FRESH_REJECTION};
 use super::timing::ExpiryMargin;
 use super::{Profile, REFRESH_COOL_DOWN, Token, TokenFlow, TokenSource};
-use crate::time::{Clock, TokioSleep, timeout};
 use crate::error::{Error, ErrorKind};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::TokenStore;
+use crate::time::{Clock, TokioSleep};
 
 /// The longest one fetch may take when nothing says otherwise (a manager
 /// made directly; an SDK client derives its own from its login retry
 /// policy: [`crate::RetryPolicy::fetch_timeout`]).
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How long past its fetch timeout a waiter still waits for a flight
-/// before it takes the flight for stranded (its task not driven: an idle
-/// current-thread runtime) and starts a new one.
+/// How long past its fetch timeout a waiter on another runtime still waits
+/// for a flight on a current-thread runtime before it takes the flight for
+/// stranded (that runtime idle) and starts a new one.
 pub const FLIGHT_GRACE: Duration = Duration::from_secs(1);
 
 /// Cache policy of a [`TokenManager`]. `fetch_timeout` is that of the
@@ -90,7 +92,14 @@ type Outcome = Result<Arc<Token>, Error>;
 struct Flight {
     id: u64,
     outcome: Shared<BoxFuture<'static, Option<Outcome>>>,
-    /// Past this a waiter takes the flight for stranded.
+    /// The current-thread runtime whose task runs the fetch, if that is
+    /// where it runs: nothing drives such a task while nobody drives its
+    /// runtime. (A multi-thread runtime's workers always do; a runtime that
+    /// goes away ends the flight without an outcome; without a runtime the
+    /// waiters drive the fetch themselves.)
+    idle_prone: Option<tokio::runtime::Id>,
+    /// Past this a waiter on another runtime takes an `idle_prone` flight
+    /// for stranded.
     deadline: Instant,
 }
 
@@ -418,10 +427,12 @@ impl TokenManager {
         rejected: Option<HeaderValue>,
         source: &Arc<TokenSource>,
     ) -> Result<Arc<Token>, Error> {
-        // Flights that hand back the rejected token, and flights that end
-        // without an outcome (their runtime went away): a few of each.
-        let (mut same_again, mut ownerless) = (0, 0);
-        while same_again < 3 && ownerless < 4 {
+        // Flights that hand back the rejected token, that end without an
+        // outcome (their runtime went away), or whose token is past its
+        // margin by the time it arrives (the clock jumped, a slow flight
+        // of a short-lived token): a few of each.
+        let (mut same_again, mut ownerless, mut stale) = (0, 0, 0);
+        while same_again < 3 && ownerless < 4 && stale < 3 {
             let flight = {
                 let mut slot = lock(&self.flight);
                 let now = self.clock.now();
@@ -466,10 +477,19 @@ impl TokenManager {
                 Some(Ok(t)) if !ours && rejected.as_ref().is_some_and(|r| t.header == r) => {
                     same_again += 1;
                 }
+                // Never serve a token past its margin.
+                Some(Ok(t)) if self.clock.now() >= t.usable_until => stale += 1,
                 Some(other) => return other,
             }
         }
-        if ownerless > 0 && same_again < 3 {
+        if stale >= 3 {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                self.profile.name,
+                "every token fetched was past its expiry margin on arrival",
+            ));
+        }
+        if ownerless >= 4 {
             return Err(Error::new(
                 ErrorKind::Transient,
                 self.profile.name,
@@ -488,11 +508,23 @@ impl TokenManager {
     /// not driven to its deadline (then it is released, so the next caller
     /// starts a new one).
     async fn wait(&self, flight: &Flight, source: &TokenSource) -> Option<Outcome> {
+        let elsewhere = flight.idle_prone.is_some_and(|runs_on| {
+            tokio::runtime::Handle::try_current().map(|h| h.id()).ok() != Some(runs_on)
+        });
+        if !elsewhere {
+            return flight.outcome.clone().await;
+        }
         let left = flight.deadline.saturating_duration_since(self.clock.now());
-        let outcome = flight.outcome.clone();
-        match select(outcome, source.sleep_for(left)).await {
+        match select(flight.outcome.clone(), source.sleep_for(left)).await {
             Either::Left((outcome, _)) => outcome,
-            Either::Right(_) => {
+            Either::Right(((), outcome)) => {
+                // Its task may be ready to run on this very runtime (a
+                // current-thread runtime nobody drove meanwhile): let it
+                // — its own time limit, passed too, ends it at once.
+                tokio::task::yield_now().await;
+                if let Some(outcome) = outcome.now_or_never() {
+                    return outcome;
+                }
                 warn!(
                     provider = self.profile.name,
                     "the token fetch was not driven to its deadline (its runtime idle?); starting another"
@@ -560,17 +592,25 @@ impl TokenManager {
             proactive: reason == Reason::Proactive,
         };
         let allowed = source.fetch_timeout().saturating_add(FLIGHT_GRACE);
+        // The fetch's time limit runs from now, not from the task's first
+        // poll: a task that waits to be scheduled still ends before its
+        // waiters' deadline.
+        let limit = source.sleep_for(source.fetch_timeout());
         let source = Arc::clone(source);
         let task = async move {
             let guard = guard;
             guard
                 .manager
-                .run_fetch(reason, proactive_seen, rejected, &source)
+                .run_fetch(reason, proactive_seen, rejected, &source, limit)
                 .await
         };
+        let mut idle_prone = None;
         let outcome: BoxFuture<'static, Option<Outcome>> =
             match tokio::runtime::Handle::try_current() {
                 Ok(handle) => {
+                    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
+                        idle_prone = Some(handle.id());
+                    }
                     let join = handle.spawn(task);
                     async move {
                         match join.await {
@@ -594,6 +634,7 @@ impl TokenManager {
         let flight = Flight {
             id,
             outcome: outcome.shared(),
+            idle_prone,
             deadline,
         };
         *slot = Some(flight.clone());
@@ -607,6 +648,7 @@ impl TokenManager {
         proactive_seen: Option<u64>,
         rejected: Option<HeaderValue>,
         source: &TokenSource,
+        limit: BoxFuture<'static, ()>,
     ) -> Outcome {
         let now = self.clock.now();
         if reason == Reason::Proactive
@@ -627,12 +669,9 @@ impl TokenManager {
             }
         };
         let allowed = source.fetch_timeout();
-        let outcome = match timeout(source.sleeper(), allowed, fetch)
-            .instrument(span)
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::new(
+        let outcome = match select(std::pin::pin!(fetch.instrument(span)), limit).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(_) => Err(Error::new(
                 ErrorKind::Transient,
                 self.profile.name,
                 format!("the token fetch took longer than {allowed:?}"),
