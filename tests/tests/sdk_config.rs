@@ -239,3 +239,63 @@ fn the_generated_security_table_covers_every_operation() {
         }
     }
 }
+
+/// Empty is unset, in every crate: an empty (or blank) optional variable
+/// never selects a mechanism or sends an empty header; an empty required
+/// one is "not set".
+#[test]
+fn empty_environment_values_are_unset() {
+    use auth_runtime::Provider as _;
+    let get = env(&[
+        ("INSTITUTION_API_KEY", ""),
+        ("INSTITUTION_EMAIL", "ops@example.com"),
+        ("INSTITUTION_PASSWORD", "pw"),
+        ("INSTITUTION_MERCHANT_ID", "m-1"),
+    ]);
+    let creds = institution::Institution::credentials_from_env(&get).expect("login variables");
+    assert!(
+        matches!(creds, institution::Credentials::Login { .. }),
+        "an empty INSTITUTION_API_KEY is not an API key: {creds:?}"
+    );
+    let get = env(&[
+        ("BURSAGB_EMAIL", "p@example.com"),
+        ("BURSAGB_PASSWORD", "pw"),
+        ("BURSAGB_API_KEY", ""),
+        ("BURSAGB_REGION", "  "),
+    ]);
+    let creds = bursagb::Bursagb::credentials_from_env(&get).expect("bursagb");
+    assert!(
+        creds.api_key.is_none() && creds.region.is_none(),
+        "{creds:?}"
+    );
+    let get = env(&[("MERCHANT_KEY", "mk"), ("MERCHANT_SECRET", "")]);
+    let e = exirom::Exirom::credentials_from_env(&get).unwrap_err();
+    assert!(
+        e.is_config() && e.to_string().contains("MERCHANT_SECRET"),
+        "{e}"
+    );
+    let get = env(&[
+        ("PLEDG_API_KEY", "k"),
+        ("PLEDG_API_SECRET", "s"),
+        ("PLEDG_SECRET_KEY", ""),
+    ]);
+    let creds = pledg::Pledg::credentials_from_env(&get).expect("pledg");
+    assert!(creds.secret_key.is_none());
+    // An empty API key given in code is refused at the call, not sent.
+    let client = institution::builder()
+        .base_url("http://127.0.0.1:9")
+        .credentials(institution::Credentials::ApiKey(Secret::new("")))
+        .build()
+        .expect("builds");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = rt
+        .block_on(client.send_with(
+            client.request(reqwest::Method::GET, "/x"),
+            institution::generated::security::scheme("apiKeyAuth").expect("apiKeyAuth scheme"),
+        ))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+}

@@ -94,8 +94,8 @@ impl Provider for Bursagb {
         Ok(Credentials {
             email: var("BURSAGB_EMAIL")?,
             password: Secret::new(var("BURSAGB_PASSWORD")?),
-            api_key: get("BURSAGB_API_KEY").map(Secret::new),
-            region: get("BURSAGB_REGION"),
+            api_key: auth_runtime::optional_env(get, "BURSAGB_API_KEY").map(Secret::new),
+            region: auth_runtime::optional_env(get, "BURSAGB_REGION"),
         })
     }
 

@@ -89,8 +89,7 @@ impl Provider for Exirom {
         Ok(Credentials {
             merchant_key: var("MERCHANT_KEY")?,
             merchant_secret: Secret::new(var("MERCHANT_SECRET")?),
-            checksum_secret: get("EXIROM_CHECKSUM_SECRET")
-                .filter(|v| !v.is_empty())
+            checksum_secret: auth_runtime::optional_env(get, "EXIROM_CHECKSUM_SECRET")
                 .map(Secret::new),
         })
     }

@@ -74,11 +74,11 @@ impl Provider for Institution {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        if let Some(key) = get("INSTITUTION_API_KEY") {
+        if let Some(key) = auth_runtime::optional_env(get, "INSTITUTION_API_KEY") {
             return Ok(Credentials::ApiKey(Secret::new(key)));
         }
         let var = |k: &str| {
-            get(k).ok_or_else(|| {
+            auth_runtime::optional_env(get, k).ok_or_else(|| {
                 Error::config(NAME, format!("{k} is not set (nor INSTITUTION_API_KEY)"))
             })
         };

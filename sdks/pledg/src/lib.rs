@@ -92,7 +92,7 @@ impl Provider for Pledg {
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
         let var = |k: &str| auth_runtime::require_env(get, NAME, k);
-        let optional = |k: &str| get(k).filter(|v| !v.is_empty());
+        let optional = |k: &str| auth_runtime::optional_env(get, k);
         let dashboard = match (
             optional("PLEDG_DASHBOARD_USER"),
             optional("PLEDG_DASHBOARD_PASSWORD"),

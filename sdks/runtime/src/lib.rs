@@ -38,7 +38,7 @@ mod token;
 
 pub use builder::{
     Builder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Environment, Provider,
-    check_base_url, require_env,
+    check_base_url, optional_env, require_env,
 };
 pub use call::{CallError, TypedCall};
 pub use error::{Error, ErrorKind, auth_body, auth_body_refined};

@@ -5,15 +5,22 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::store::TokenStore;
 
-/// A required environment variable, or a config error naming it.
+/// An optional environment variable. **Empty is unset**: a value that is
+/// empty or only whitespace counts as absent, in every crate, so
+/// `INSTITUTION_API_KEY=""` never selects an empty API key and
+/// `BURSAGB_REGION=""` never sends an empty region.
+pub fn optional_env(get: &dyn Fn(&str) -> Option<String>, key: &str) -> Option<String> {
+    get(key).filter(|v| !v.trim().is_empty())
+}
+
+/// A required environment variable (see [`optional_env`]: empty is
+/// unset), or a config error naming it.
 pub fn require_env(
     get: &dyn Fn(&str) -> Option<String>,
     provider: &'static str,
     key: &str,
 ) -> Result<String, Error> {
-    get(key)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::config(provider, format!("{key} is not set")))
+    optional_env(get, key).ok_or_else(|| Error::config(provider, format!("{key} is not set")))
 }
 
 /// The shared store the environment configures (`AUTH_RUNTIME_REDIS_URL`

@@ -27,7 +27,7 @@ mod env;
 
 pub use base_url::check_base_url;
 pub use connect::Connect;
-pub use env::require_env;
+pub use env::{optional_env, require_env};
 
 /// Default per-attempt timeout for provider calls.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -228,7 +228,7 @@ impl<P: Provider> Builder<P> {
     /// [`Builder::from_env`] reading from `get` instead of the process.
     pub fn from_env_with(mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
         if self.environment.is_none()
-            && let Some(url) = get(P::PROFILE.base_url_env).filter(|u| !u.is_empty())
+            && let Some(url) = optional_env(get, P::PROFILE.base_url_env)
         {
             self.environment = Some(Environment::Custom(url));
         }

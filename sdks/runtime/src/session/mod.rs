@@ -57,10 +57,15 @@ enum ApiKey {
     /// The key has characters a header cannot carry: every call that
     /// needs it fails with a configuration error.
     Invalid,
+    /// The key is empty: never sent as an empty header.
+    Empty,
 }
 
 impl ApiKey {
     fn new(key: &Secret) -> ApiKey {
+        if key.expose().trim().is_empty() {
+            return ApiKey::Empty;
+        }
         match HeaderValue::from_str(key.expose()) {
             Ok(mut v) => {
                 v.set_sensitive(true);
@@ -439,11 +444,20 @@ impl Session {
                 }
                 SchemeKind::ApiKeyHeader(name) => {
                     if let Some(key) = &self.inner.api_key {
-                        let ApiKey::Header(value) = key else {
-                            return Err(Error::config(
-                                self.inner.provider,
-                                "the API key has characters not allowed in a header",
-                            ));
+                        let value = match key {
+                            ApiKey::Header(value) => value,
+                            ApiKey::Invalid => {
+                                return Err(Error::config(
+                                    self.inner.provider,
+                                    "the API key has characters not allowed in a header",
+                                ));
+                            }
+                            ApiKey::Empty => {
+                                return Err(Error::config(
+                                    self.inner.provider,
+                                    "the API key is empty; refusing to send an empty credential header",
+                                ));
+                            }
                         };
                         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                             Error::config(self.inner.provider, format!("bad header name `{name}`"))
@@ -614,12 +628,15 @@ mod tests {
 
     #[tokio::test]
     async fn an_api_key_a_header_cannot_carry_is_a_config_error_per_call() {
-        let s = session("bad\nkey");
-        for _ in 0..2 {
-            let mut r = request();
-            let e = s.authorize(&mut r, &API_KEY_OP).await.unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Config);
-            assert!(r.headers().get("api-key").is_none());
+        // Empty (or blank) keys too: an empty credential header is never sent.
+        for key in ["bad\nkey", "", "  "] {
+            let s = session(key);
+            for _ in 0..2 {
+                let mut r = request();
+                let e = s.authorize(&mut r, &API_KEY_OP).await.unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Config);
+                assert!(r.headers().get("api-key").is_none());
+            }
         }
     }
 
