@@ -378,6 +378,32 @@ fn signed_jwt_kind(param: &str, ext: &serde_json::Value) -> TokenStream {
     }
 }
 
+/// `dashboardBasic` → `DASHBOARD_BASIC`, `api-key` → `API_KEY`.
+fn shouty(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && previous_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_uppercase());
+            previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        } else {
+            if !out.ends_with('_') && !out.is_empty() {
+                out.push('_');
+            }
+            previous_lower = false;
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.starts_with(|c: char| c.is_ascii_digit()) || out.is_empty() {
+        format!("SCHEME_{out}")
+    } else {
+        out
+    }
+}
+
 /// What progenitor does not generate: the security table (progenitor
 /// ignores `securitySchemes`), the hooks that route every request through
 /// the token runtime, the documented servers, and a schema listing that the
@@ -496,6 +522,23 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         }
     });
 
+    // The same, one constant per scheme, for code that names a scheme
+    // without a string (`security::schemes::DASHBOARD_BASIC`).
+    let scheme_constants = schemes.iter().map(|(name, scheme)| {
+        let label = format!("(hand-made request: {name})");
+        let ident = format_ident!("{}", shouty(name));
+        let doc = format!("The requirement \"`{name}` alone\", for a hand-made request.");
+        quote! {
+            #[doc = #doc]
+            pub const #ident: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+                operation_id: #label,
+                alternatives: &[&[#scheme]],
+                idempotency_key: None,
+                body_checksum: None,
+            };
+        }
+    });
+
     let servers = spec.servers.iter().map(|s| {
         let url = &s.url;
         let description = s.description.clone().unwrap_or_default();
@@ -531,10 +574,18 @@ fn extras(spec: &OpenAPI) -> TokenStream {
             /// One requirement per security scheme of the spec, by scheme name.
             pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[#(#by_scheme),*];
 
-            /// The requirement "this scheme alone", for a hand-made request
-            /// (`client.send_with(request, security::scheme("…"))`).
+            /// The requirement "this scheme alone", for a hand-made request,
+            /// by the scheme's name in the spec; [`schemes`] has one
+            /// constant per scheme
+            /// (`client.send_with(request, &security::schemes::…)`).
             pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
                 SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+            }
+
+            /// One requirement per security scheme of the spec, named after
+            /// it.
+            pub mod schemes {
+                #(#scheme_constants)*
             }
         }
 
@@ -551,13 +602,20 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                 &'a self,
                 build: &'a B,
                 operation_id: &'static str,
-            ) -> impl std::future::Future<Output = std::result::Result<reqwest::Response, Error<E>>> + Send + 'a
+            ) -> impl std::future::Future<Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>> + Send + 'a
             where
                 B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
                 E: Send + 'a,
             {
                 self.inner
                     .call_built(&self.client, build, security::for_operation(operation_id))
+            }
+
+            /// What an operation's failures are classified with: this
+            /// provider, this operation.
+            #[doc(hidden)]
+            pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
+                auth_runtime::Operation::new(self.inner.provider(), operation_id)
             }
         }
 
@@ -584,6 +642,24 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         #[doc(hidden)]
         pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
             vec![#(#schema_entries),*]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scheme_constants_are_named_after_the_scheme() {
+        for (name, constant) in [
+            ("dashboardBasic", "DASHBOARD_BASIC"),
+            ("bearerAuth", "BEARER_AUTH"),
+            ("apiKeyAuth", "API_KEY_AUTH"),
+            ("api-key", "API_KEY"),
+            ("signature", "SIGNATURE"),
+            ("oauth2", "OAUTH2"),
+            ("2fa", "SCHEME_2FA"),
+        ] {
+            assert_eq!(super::shouty(name), constant, "{name}");
         }
     }
 }

@@ -62,6 +62,11 @@ pub mod rules {
     pub const OPENAPI_VERSION: &str = "openapi-version";
     /// Every operation needs a unique snake_case `operationId`.
     pub const OPERATION_ID: &str = "operation-id";
+    /// An operation may not be named like a method of the SDK's client
+    /// (`auth_runtime::Sdk`, which reaches the operations through
+    /// `Deref` and would hide one of the same name) or of the generated
+    /// client's own methods.
+    pub const RESERVED_NAME: &str = "reserved-name";
     /// Every operation needs an explicit `security` key.
     pub const SECURITY: &str = "security";
     /// Response media-type schemas must be `$ref`s.
@@ -73,6 +78,34 @@ pub mod rules {
     /// Examples validate against their schemas.
     pub const EXAMPLE: &str = "example";
 }
+
+/// Methods of `auth_runtime::Sdk` (an operation of the same name would be
+/// hidden behind them) and of the generated `Client` (progenitor's, and
+/// the hooks `codegen` adds): no operation may take these names.
+pub const RESERVED_OPERATION_NAMES: &[&str] = &[
+    // auth_runtime::Sdk
+    "new",
+    "api",
+    "session",
+    "connect",
+    "base_url",
+    "bearer",
+    "request",
+    "send",
+    "send_with",
+    "metrics",
+    // the generated Client
+    "new_with_client",
+    "baseurl",
+    "client",
+    "inner",
+    "api_version",
+    "auth_call",
+    "auth_operation",
+    // std traits every client has (Clone, Debug)
+    "clone",
+    "fmt",
+];
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -261,6 +294,14 @@ impl<'a> Linter<'a> {
                 op_ptr,
                 rules::OPERATION_ID,
                 format!("operation {label} in `{file}` has no operationId"),
+            ),
+            Some(Value::String(id)) if RESERVED_OPERATION_NAMES.contains(&id.as_str()) => self.push(
+                format!("{op_ptr}/operationId"),
+                rules::RESERVED_NAME,
+                format!(
+                    "operationId `{id}` of {label} in `{file}` is the name of a method of the SDK's client, which would hide the operation; choose another (reserved: {})",
+                    RESERVED_OPERATION_NAMES.join(", ")
+                ),
             ),
             Some(Value::String(id)) if is_snake_case(id) => {
                 if let Some(first) = seen.get(id) {

@@ -146,11 +146,11 @@ struct Fixture {
 async fn sdk_client(base: &str, http: Option<reqwest::Client>) -> institution::Client {
     let mut builder = institution::builder()
         .base_url(base.to_string())
-        .credentials(institution::Credentials::Login {
-            email: "owner@bench.test".into(),
-            password: Secret::new("bench-password"),
-            merchant_id: MERCHANT.into(),
-        })
+        .credentials(institution::Credentials::login(
+            "owner@bench.test",
+            Secret::new("bench-password"),
+            MERCHANT,
+        ))
         .shared_cache(false);
     if let Some(http) = http {
         builder = builder.http_client(http);

@@ -78,11 +78,7 @@ impl Env {
                 merchant_secret,
             } => AnyClient::Exirom(build!(
                 exirom,
-                exirom::Credentials {
-                    merchant_key,
-                    merchant_secret: Secret::new(merchant_secret),
-                    checksum_secret: None,
-                }
+                exirom::Credentials::new(merchant_key, Secret::new(merchant_secret))
             )),
             Credentials::Institution {
                 email,
@@ -91,28 +87,18 @@ impl Env {
                 ..
             } => AnyClient::Institution(build!(
                 institution,
-                institution::Credentials::Login {
-                    email,
-                    password: Secret::new(password),
-                    merchant_id,
-                }
+                institution::Credentials::login(email, Secret::new(password), merchant_id)
             )),
             Credentials::Pledg {
                 api_key,
                 api_secret,
-            } => AnyClient::Pledg(build!(
-                pledg,
-                pledg::Credentials {
-                    api_key,
-                    api_secret: Secret::new(api_secret),
-                    // Every documented mechanism: signatures and dashboard Basic too.
-                    secret_key: Some(Secret::new(self.sandbox.pledg_secret_key())),
-                    dashboard: {
-                        let (user, password) = self.sandbox.pledg_dashboard();
-                        Some((user, Secret::new(password)))
-                    },
-                }
-            )),
+            } => AnyClient::Pledg(build!(pledg, {
+                // Every documented mechanism: signatures and dashboard Basic too.
+                let (user, password) = self.sandbox.pledg_dashboard();
+                pledg::Credentials::new(api_key, Secret::new(api_secret))
+                    .secret_key(self.sandbox.pledg_secret_key())
+                    .dashboard(user, password)
+            })),
             Credentials::Bursagb {
                 email,
                 password,
@@ -128,11 +114,7 @@ impl Env {
                 key,
             } => AnyClient::Axept(build!(
                 axept,
-                axept::Credentials {
-                    merchant_id,
-                    key_id,
-                    key: Secret::new(key),
-                }
+                axept::Credentials::new(merchant_id, key_id, Secret::new(key))
             )),
         }
     }
@@ -185,29 +167,17 @@ macro_rules! each {
 }
 
 fn typed<T, E: std::fmt::Debug>(
-    result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+    result: Result<progenitor_client::ResponseValue<T>, auth_runtime::OperationError<E>>,
 ) -> Outcome {
-    use progenitor_client::Error as P;
-    let attempts = |h: &reqwest::header::HeaderMap| auth_runtime::retry::attempts_of(h);
     match result {
         Ok(rv) => Outcome {
             status: Some(rv.status().as_u16()),
-            attempts: attempts(rv.headers()),
+            attempts: auth_runtime::retry::attempts_of(rv.headers()),
             error: None,
         },
-        Err(P::ErrorResponse(rv)) => Outcome {
-            status: Some(rv.status().as_u16()),
-            attempts: attempts(rv.headers()),
-            error: Some(format!("HTTP {}", rv.status())),
-        },
-        Err(P::UnexpectedResponse(r)) => Outcome {
-            status: Some(r.status().as_u16()),
-            attempts: attempts(r.headers()),
-            error: Some(format!("unexpected HTTP {}", r.status())),
-        },
         Err(e) => Outcome {
-            status: e.status().map(|s| s.as_u16()),
-            attempts: 1,
+            status: e.status(),
+            attempts: e.attempts(),
             error: Some(e.to_string()),
         },
     }

@@ -191,7 +191,7 @@ async fn a_403_is_never_refreshed_nor_retried() {
         .send()
         .await;
     let err = result.unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(err.status(), Some(403));
     assert_eq!(env.requests(p, Route::OrdersCreate), 1, "not retried");
     assert_eq!(env.auth_calls(p), 1, "not refreshed");
     // And the ApiKey surface: a key without supplier access gets 403, once.
@@ -210,7 +210,7 @@ async fn a_403_is_never_refreshed_nor_retried() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(err.status(), Some(403));
     assert_eq!(env.requests(p, Route::SupplierProductsList), 1);
     assert_eq!(env.auth_calls(p), 1, "the ApiKey call needs no token");
 }
@@ -447,12 +447,10 @@ async fn clients_with_one_principal_share_one_cache() {
     let make = || {
         pledg::builder()
             .base_url(env.sandbox.base_url(p))
-            .credentials(pledg::Credentials {
-                api_key: creds.0.clone(),
-                api_secret: auth_runtime::Secret::new(creds.1.clone()),
-                secret_key: None,
-                dashboard: None,
-            })
+            .credentials(pledg::Credentials::new(
+                creds.0.clone(),
+                auth_runtime::Secret::new(creds.1.clone()),
+            ))
             .build()
             .unwrap()
     };
@@ -470,9 +468,9 @@ fn institution_on_api_key(env: &Env) -> institution::Client {
     };
     institution::builder()
         .base_url(env.sandbox.base_url(p))
-        .credentials(institution::Credentials::ApiKey(auth_runtime::Secret::new(
-            api_key,
-        )))
+        .credentials(institution::Credentials::api_key(
+            auth_runtime::Secret::new(api_key),
+        ))
         .retry_policy(fast_retries())
         .build()
         .unwrap()
@@ -499,7 +497,7 @@ async fn institution_api_key_needs_no_login() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(err.status(), Some(401));
     assert_eq!(
         env.requests(p, Route::CustomerCreate),
         2,
@@ -540,7 +538,6 @@ async fn bursagb_storefront_tokens_are_cached_per_customer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_calls_surface_the_runtime_error() {
-    use bursagb::{CallError, TypedCall};
     let env = Env::start().await;
     let p = Provider::Bursagb;
     let workspace_tests::support::AnyClient::Bursagb(client) = env.client(p) else {
@@ -555,21 +552,17 @@ async fn typed_calls_surface_the_runtime_error() {
                 quantity: std::num::NonZeroU32::MIN,
             }])
     };
-    let ok = client
-        .create_order()
-        .body(order())
-        .send()
-        .typed()
-        .await
-        .unwrap();
+    let ok = client.create_order().body(order()).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     // New credentials at the provider: the next login fails, typed.
     env.sandbox.rotate_credentials(p);
     env.advance(lifetime(p) + Duration::from_secs(1));
-    match client.create_order().body(order()).send().typed().await {
-        Err(CallError::Auth(e)) => {
-            assert!(!e.is_transient(), "{e:?}");
+    match client.create_order().body(order()).send().await {
+        Err(e) => {
+            assert_eq!(e.kind(), bursagb::ErrorKind::InvalidCredentials, "{e:?}");
+            assert!(!e.is_retryable(), "{e:?}");
             assert_eq!(e.provider(), "bursagb");
+            assert_eq!(e.operation(), "create_order");
         }
         other => panic!("{other:?}"),
     }
@@ -579,8 +572,12 @@ async fn typed_calls_surface_the_runtime_error() {
     let customer = client
         .storefront(&email, auth_runtime::Secret::new(password))
         .unwrap();
-    match customer.create_order().body(order()).send().typed().await {
-        Err(CallError::Api(e)) => assert_eq!(e.status().map(|s| s.as_u16()), Some(403)),
+    match customer.create_order().body(order()).send().await {
+        Err(e) => {
+            assert_eq!(e.status(), Some(403), "{e:?}");
+            assert_eq!(e.kind(), bursagb::ErrorKind::Forbidden, "{e:?}");
+            assert!(e.body().is_some(), "the documented error body: {e:?}");
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -647,10 +644,11 @@ async fn institution_typed_body_given_mapped_or_missing() {
             .await,
     ] {
         match incomplete {
-            Err(progenitor_client::Error::InvalidRequest(m)) => {
-                assert_eq!(m, "no value supplied for email")
+            Err(e) => {
+                assert_eq!(e.kind(), institution::ErrorKind::Config, "{e:?}");
+                assert!(e.to_string().contains("no value supplied for email"), "{e}");
             }
-            other => panic!("expected InvalidRequest, got {other:?}"),
+            other => panic!("expected a config error, got {other:?}"),
         }
     }
     assert_eq!(

@@ -193,7 +193,7 @@ async fn a_256_mib_api_answer_is_too_large_and_not_retried() {
             assert!(chunked, "a declared 256 MiB answer fails the call");
             resp.bytes()
                 .await
-                .map_err(|e| auth_runtime::Error::from_transport("exirom", &e, 1))
+                .map_err(|e| auth_runtime::Error::from_transport("exirom", e, 1))
         };
         let (r, _) = bounded(Duration::from_secs(60), call).await;
         assert_eq!(
@@ -399,11 +399,7 @@ async fn retry_after_beyond_the_cap_ends_the_call_with_the_requested_wait() {
 fn axept(h: &Hostile) -> axept::Client {
     axept::builder()
         .base_url(h.base_url())
-        .credentials(axept::Credentials {
-            merchant_id: 1,
-            key_id: 2,
-            key: Secret::new("k"),
-        })
+        .credentials(axept::Credentials::new(1, 2, Secret::new("k")))
         .retry_policy(policy())
         .shared_cache(false)
         .build()

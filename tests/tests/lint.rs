@@ -245,6 +245,34 @@ fn operation_id_rule() {
     );
 }
 
+/// An operation named like a method of the SDK's client would be hidden
+/// behind it (`Sdk` reaches operations through `Deref`): refused, for
+/// every reserved name; a name that only starts like one is fine.
+#[test]
+fn reserved_name_rule() {
+    let spec = read(&spec_path("pledg"));
+    for name in codegen::lint::RESERVED_OPERATION_NAMES {
+        let renamed = spec.replace(
+            "operationId: create_purchase_link",
+            &format!("operationId: {name}"),
+        );
+        let errors = lint_str("pledg.yaml", &renamed);
+        assert_eq!(errors.len(), 1, "{name}:\n{}", show(&errors));
+        assert_eq!(errors[0].rule, "reserved-name", "{}", show(&errors));
+        assert!(
+            errors[0].pointer.ends_with("/operationId"),
+            "{}",
+            show(&errors)
+        );
+        assert!(errors[0].message.contains(name), "{}", show(&errors));
+    }
+    let fine = spec.replace(
+        "operationId: create_purchase_link",
+        "operationId: send_purchase_link",
+    );
+    assert!(lint_str("pledg.yaml", &fine).is_empty());
+}
+
 #[test]
 fn security_rule() {
     assert_single("bad-security.yaml", "security", "/paths/~1v1~1auth/post");

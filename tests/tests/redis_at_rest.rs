@@ -61,12 +61,10 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
     let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(&sandbox);
     let pledg = pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials {
-            api_key: api_key.clone(),
-            api_secret: Secret::new(api_secret.clone()),
-            secret_key: None,
-            dashboard: None,
-        })
+        .credentials(pledg::Credentials::new(
+            api_key.clone(),
+            Secret::new(api_secret.clone()),
+        ))
         .shared_cache(false)
         .token_store(store.clone())
         .build()
@@ -95,11 +93,11 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
     };
     let inst = institution::builder()
         .base_url(sandbox.base_url(Provider::Institution))
-        .credentials(institution::Credentials::Login {
-            email: email.clone(),
-            password: Secret::new(password.clone()),
-            merchant_id: merchant_id.clone(),
-        })
+        .credentials(institution::Credentials::login(
+            email.clone(),
+            Secret::new(password.clone()),
+            merchant_id.clone(),
+        ))
         .shared_cache(false)
         .token_store(store.clone())
         .build()
@@ -149,12 +147,10 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
     let logins = sandbox.counters().logins(Provider::Pledg);
     let second = pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials {
-            api_key: api_key.clone(),
-            api_secret: Secret::new(api_secret.clone()),
-            secret_key: None,
-            dashboard: None,
-        })
+        .credentials(pledg::Credentials::new(
+            api_key.clone(),
+            Secret::new(api_secret.clone()),
+        ))
         .shared_cache(false)
         .token_store(store.clone())
         .build()
@@ -170,12 +166,7 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
         Arc::new(RedisStore::new(config(&redis, vec![("k9".into(), [9; 32])])).expect("store"));
     let third = pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials {
-            api_key,
-            api_secret: Secret::new(api_secret),
-            secret_key: None,
-            dashboard: None,
-        })
+        .credentials(pledg::Credentials::new(api_key, Secret::new(api_secret)))
         .shared_cache(false)
         .token_store(stranger.clone())
         .build()

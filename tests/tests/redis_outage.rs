@@ -18,12 +18,7 @@ fn pledg_client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
     let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(sandbox);
     pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials {
-            api_key,
-            api_secret: Secret::new(api_secret),
-            secret_key: None,
-            dashboard: None,
-        })
+        .credentials(pledg::Credentials::new(api_key, Secret::new(api_secret)))
         .retry_policy(
             RetryPolicy::default()
                 .max_retries(3)

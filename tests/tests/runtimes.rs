@@ -61,12 +61,7 @@ impl Provider_ {
         };
         pledg::builder()
             .base_url(self.sandbox.base_url(Provider::Pledg))
-            .credentials(pledg::Credentials {
-                api_key,
-                api_secret: Secret::new(api_secret),
-                secret_key: None,
-                dashboard: None,
-            })
+            .credentials(pledg::Credentials::new(api_key, Secret::new(api_secret)))
             .clock(Arc::clone(&self.clock))
             .build()
             .expect("client builds")

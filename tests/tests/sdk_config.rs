@@ -37,11 +37,7 @@ fn exirom_reads_its_own_variable_names() {
 
 #[test]
 fn documented_environments_and_custom_urls() {
-    let creds = || exirom::Credentials {
-        merchant_key: "k".into(),
-        merchant_secret: Secret::new("s"),
-        checksum_secret: None,
-    };
+    let creds = || exirom::Credentials::new("k", Secret::new("s"));
     let prod = exirom::builder()
         .production()
         .credentials(creds())
@@ -57,7 +53,7 @@ fn documented_environments_and_custom_urls() {
     // Institution documents no URL: asking for "sandbox" is a clear error.
     let err = institution::builder()
         .sandbox()
-        .credentials(institution::Credentials::ApiKey(Secret::new("k")))
+        .credentials(institution::Credentials::api_key(Secret::new("k")))
         .build()
         .unwrap_err();
     assert!(
@@ -68,12 +64,7 @@ fn documented_environments_and_custom_urls() {
 
 #[test]
 fn https_is_required_except_on_loopback() {
-    let creds = || pledg::Credentials {
-        api_key: "k".into(),
-        api_secret: Secret::new("s"),
-        secret_key: None,
-        dashboard: None,
-    };
+    let creds = || pledg::Credentials::new("k", Secret::new("s"));
     for bad in [
         "http://api.pledg.example",
         "ftp://x",
@@ -161,7 +152,7 @@ async fn login_operations_never_carry_a_bearer() {
     assert!(security.is_anonymous());
     let client = institution::builder()
         .base_url("http://127.0.0.1:9")
-        .credentials(institution::Credentials::ApiKey(Secret::new("key")))
+        .credentials(institution::Credentials::api_key(Secret::new("key")))
         .build()
         .unwrap();
     let mut request = reqwest::Request::new(
@@ -284,7 +275,7 @@ fn empty_environment_values_are_unset() {
     // An empty API key given in code is refused at the call, not sent.
     let client = institution::builder()
         .base_url("http://127.0.0.1:9")
-        .credentials(institution::Credentials::ApiKey(Secret::new("")))
+        .credentials(institution::Credentials::api_key(Secret::new("")))
         .build()
         .expect("builds");
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -92,12 +92,7 @@ async fn no_secret_or_token_is_ever_printed() {
         printed.push(format!("{err:?} / {err}"));
     }
     // Builders, credentials and config errors print no secret either.
-    let creds = pledg::Credentials {
-        api_key: "k".into(),
-        api_secret: auth_runtime::Secret::new(CANARIES[3]),
-        secret_key: None,
-        dashboard: None,
-    };
+    let creds = pledg::Credentials::new("k", auth_runtime::Secret::new(CANARIES[3]));
     printed.push(format!("{creds:?}"));
     let builder = pledg::builder()
         .credentials(creds.clone())
@@ -106,12 +101,10 @@ async fn no_secret_or_token_is_ever_printed() {
     printed.push(format!("{:?}", builder.build().unwrap_err()));
     let wrong = pledg::builder()
         .base_url(env.sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials {
-            api_key: "sbx_pledg_api_key".into(),
-            api_secret: auth_runtime::Secret::new("CANARY-wrong-secret-1234"),
-            secret_key: None,
-            dashboard: None,
-        })
+        .credentials(pledg::Credentials::new(
+            "sbx_pledg_api_key",
+            auth_runtime::Secret::new("CANARY-wrong-secret-1234"),
+        ))
         .shared_cache(false)
         .build()
         .unwrap();

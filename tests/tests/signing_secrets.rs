@@ -6,7 +6,6 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use auth_runtime::TypedCall;
 use sandbox::{Fault, Provider, Route};
 use serde_json::json;
 use workspace_tests::support::{AnyClient, Env};
@@ -57,7 +56,6 @@ async fn the_signature_never_appears_in_logs_or_errors() {
         .create_purchase_link()
         .body(body())
         .send()
-        .typed()
         .await
         .unwrap_err();
     let printed = format!("{err:?}\n{err}");

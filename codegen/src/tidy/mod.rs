@@ -27,9 +27,13 @@
 //! `ResponseValue::from_response(response)` becomes
 //! `auth_runtime::response::json(response)`: the same value, status and
 //! errors, with the response's header map moved instead of copied.
+//!
+//! Every `send` then fails with the runtime's `OperationError<E>`
+//! (`typed_errors`), and the error arms it makes alike are merged again.
 
 mod kept_body;
 mod rebuildable;
+mod typed_errors;
 
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
@@ -44,6 +48,8 @@ pub fn tidy(file: &mut syn::File) {
     OneCall.visit_file_mut(file);
     rebuildable::build_again(file);
     kept_body::keep_given_bodies(file);
+    typed_errors::typed_errors(file);
+    MergeArms.visit_file_mut(file);
 }
 
 /// `let info = OperationInfo { operation_id: "X" }; client.pre(..)…;

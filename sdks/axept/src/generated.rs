@@ -1501,10 +1501,14 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::AuthenticationResponse>,
-            Error<types::ErrorResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("authenticate");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -1524,15 +1528,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "authenticate").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1585,9 +1583,16 @@ pub mod builder {
         ///Sends a `POST` request to `/transaction`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Transaction>, Error<types::ErrorResponse>> {
+        ) -> Result<
+            ResponseValue<types::Transaction>,
+            auth_runtime::OperationError<types::ErrorResponse>,
+        > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("start_transaction");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -1607,15 +1612,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "start_transaction").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 | 409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 | 409u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1695,7 +1694,10 @@ pub mod builder {
         ///Sends a `GET` request to `/Transaction`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::TransactionList>, Error<types::ErrorResponse>> {
+        ) -> Result<
+            ResponseValue<types::TransactionList>,
+            auth_runtime::OperationError<types::ErrorResponse>,
+        > {
             let Self {
                 client,
                 client_store_id,
@@ -1703,10 +1705,19 @@ pub mod builder {
                 page_number,
                 page_size,
             } = self;
-            let client_store_id = client_store_id.map_err(Error::InvalidRequest)?;
-            let merchant_store_id = merchant_store_id.map_err(Error::InvalidRequest)?;
-            let page_number = page_number.map_err(Error::InvalidRequest)?;
-            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("list_transactions");
+            let client_store_id = client_store_id
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
+            let merchant_store_id = merchant_store_id
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
+            let page_number = page_number
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
+            let page_size = page_size
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -1741,15 +1752,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "list_transactions").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1783,9 +1788,13 @@ pub mod builder {
         ///Sends a `GET` request to `/Transaction/{uti}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Transaction>, Error<types::ErrorResponse>> {
+        ) -> Result<
+            ResponseValue<types::Transaction>,
+            auth_runtime::OperationError<types::ErrorResponse>,
+        > {
             let Self { client, uti } = self;
-            let uti = uti.map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("get_transaction");
+            let uti = uti.map_err(Error::InvalidRequest).map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -1806,15 +1815,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "get_transaction").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                401u16 | 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                401u16 | 404u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1902,10 +1905,30 @@ pub mod security {
             },
         ),
     ];
-    /// The requirement "this scheme alone", for a hand-made request
-    /// (`client.send_with(request, security::scheme("…"))`).
+    /// The requirement "this scheme alone", for a hand-made request,
+    /// by the scheme's name in the spec; [`schemes`] has one
+    /// constant per scheme
+    /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
+    /// One requirement per security scheme of the spec, named after
+    /// it.
+    pub mod schemes {
+        ///The requirement "`bearerAuth` alone", for a hand-made request.
+        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: bearerAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
     }
 }
 /// The servers the spec documents, in its order.
@@ -1930,13 +1953,19 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, Error<E>>,
+        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
         E: Send + 'a,
     {
         self.inner.call_built(&self.client, build, security::for_operation(operation_id))
+    }
+    /// What an operation's failures are classified with: this
+    /// provider, this operation.
+    #[doc(hidden)]
+    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
+        auth_runtime::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -6,13 +6,15 @@
 //! thread-safe, auto-evicting one the provider asks for.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), axept::Error> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use axept::{Credentials, Secret};
 //! let client = axept::builder()
 //!     .sandbox()
-//!     .credentials(axept::Credentials { merchant_id: 12345, key_id: 12, key: "…".into() })
+//!     .credentials(Credentials::new(12345, 12, Secret::new("…")))
 //!     .build()?;
-//! let token = client.bearer().await?;
-//! # let _ = token; Ok(()) }
+//! let page = client.list_transactions().send().await?;
+//! println!("{} transactions", page.into_inner().len());
+//! # Ok(()) }
 //! ```
 
 #[rustfmt::skip]
@@ -35,12 +37,26 @@ auth_runtime::sdk_entry_points!(
 #[derive(Debug)]
 pub struct Axept;
 
+/// `merchantId`, `keyId` and `key` of axept Cloud Connect. Made with
+/// [`Credentials::new`]; the key is a [`Secret`] (or anything that becomes
+/// one: a `String`, a `&str`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Credentials {
     /// Not your `mid`: the axept Cloud Connect merchant id.
     pub merchant_id: i64,
     pub key_id: i64,
     pub key: Secret,
+}
+
+impl Credentials {
+    pub fn new(merchant_id: i64, key_id: i64, key: impl Into<Secret>) -> Self {
+        Credentials {
+            merchant_id,
+            key_id,
+            key: key.into(),
+        }
+    }
 }
 
 const NAME: &str = "axept";
@@ -65,11 +81,11 @@ impl Provider for Axept {
                 .parse::<i64>()
                 .map_err(|_| Error::config(NAME, format!("{k} is not an integer")))
         };
-        Ok(Credentials {
-            merchant_id: int("AXEPT_MERCHANT_ID")?,
-            key_id: int("AXEPT_KEY_ID")?,
-            key: Secret::new(var("AXEPT_KEY")?),
-        })
+        Ok(Credentials::new(
+            int("AXEPT_MERCHANT_ID")?,
+            int("AXEPT_KEY_ID")?,
+            var("AXEPT_KEY")?,
+        ))
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
@@ -101,7 +117,7 @@ impl TokenFlow for Flow {
                 key_id: self.credentials.key_id,
                 key: self.credentials.key.expose().to_string(),
             };
-            let response = auth_body(NAME, self.login.authenticate().body(body).send()).await?;
+            let response = auth_body(self.login.authenticate().body(body).send()).await?;
             Ok(issued(response))
         })
     }

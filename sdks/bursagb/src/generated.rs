@@ -1775,10 +1775,19 @@ pub mod builder {
         ///Sends a `POST` request to `/Login/Customer/Api/Verify`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorResponse>> {
+        ) -> Result<
+            ResponseValue<types::TokenResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
+        > {
             let Self { client, h_region_code, body } = self;
-            let h_region_code = h_region_code.map_err(Error::InvalidRequest)?;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("generate_token");
+            let h_region_code = h_region_code
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -1803,15 +1812,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "generate_token").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1865,10 +1868,14 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::CreateOrderResponse>,
-            Error<types::ErrorResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("create_order");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -1888,15 +1895,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "create_order").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 | 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 | 403u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1950,10 +1951,14 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::ProductListResponse>,
-            Error<types::ErrorResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("list_supplier_products");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -1973,15 +1978,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "list_supplier_products").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 | 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 | 403u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -2018,10 +2017,13 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::CustomerResponse>,
-            Error<types::ErrorResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, h_region_code } = self;
-            let h_region_code = h_region_code.map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("get_customer");
+            let h_region_code = h_region_code
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -2045,15 +2047,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "get_customer").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 | 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 | 403u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -2157,10 +2153,44 @@ pub mod security {
             },
         ),
     ];
-    /// The requirement "this scheme alone", for a hand-made request
-    /// (`client.send_with(request, security::scheme("…"))`).
+    /// The requirement "this scheme alone", for a hand-made request,
+    /// by the scheme's name in the spec; [`schemes`] has one
+    /// constant per scheme
+    /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
+    /// One requirement per security scheme of the spec, named after
+    /// it.
+    pub mod schemes {
+        ///The requirement "`apiKeyAuth` alone", for a hand-made request.
+        pub const API_KEY_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: apiKeyAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "apiKeyAuth",
+                        kind: auth_runtime::SchemeKind::ApiKeyHeader("ApiKey"),
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
+        ///The requirement "`bearerAuth` alone", for a hand-made request.
+        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: bearerAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
     }
 }
 /// The servers the spec documents, in its order.
@@ -2181,13 +2211,19 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, Error<E>>,
+        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
         E: Send + 'a,
     {
         self.inner.call_built(&self.client, build, security::for_operation(operation_id))
+    }
+    /// What an operation's failures are classified with: this
+    /// provider, this operation.
+    #[doc(hidden)]
+    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
+        auth_runtime::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

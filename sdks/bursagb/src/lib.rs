@@ -47,7 +47,10 @@ pub struct Bursagb;
 
 /// Account email and password for `Generate Token`, optionally the
 /// `ApiKey` for the Payment and Supplier APIs and the `h-region-code`.
+/// Made with [`Credentials::new`] and the methods below; every secret is a
+/// [`Secret`] (or anything that becomes one: a `String`, a `&str`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Credentials {
     pub email: String,
     pub password: Secret,
@@ -91,12 +94,14 @@ impl Provider for Bursagb {
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
         let var = |k: &str| auth_runtime::require_env(get, NAME, k);
-        Ok(Credentials {
-            email: var("BURSAGB_EMAIL")?,
-            password: Secret::new(var("BURSAGB_PASSWORD")?),
-            api_key: auth_runtime::optional_env(get, "BURSAGB_API_KEY").map(Secret::new),
-            region: auth_runtime::optional_env(get, "BURSAGB_REGION"),
-        })
+        let mut credentials = Credentials::new(var("BURSAGB_EMAIL")?, var("BURSAGB_PASSWORD")?);
+        if let Some(key) = auth_runtime::optional_env(get, "BURSAGB_API_KEY") {
+            credentials = credentials.api_key(key);
+        }
+        if let Some(region) = auth_runtime::optional_env(get, "BURSAGB_REGION") {
+            credentials = credentials.region(region);
+        }
+        Ok(credentials)
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
@@ -143,17 +148,12 @@ fn wire(connect: Connect, credentials: Credentials, customer: Option<&str>) -> C
 /// Storefront tokens, one cache entry per end-user customer.
 pub trait StorefrontExt {
     /// A client acting for one storefront customer (their own login).
-    fn storefront(&self, email: &str, password: Secret) -> Result<Client, Error>;
+    fn storefront(&self, email: &str, password: impl Into<Secret>) -> Result<Client, Error>;
 }
 
 impl StorefrontExt for Client {
-    fn storefront(&self, email: &str, password: Secret) -> Result<Client, Error> {
-        let credentials = Credentials {
-            email: email.to_string(),
-            password,
-            api_key: None,
-            region: None,
-        };
+    fn storefront(&self, email: &str, password: impl Into<Secret>) -> Result<Client, Error> {
+        let credentials = Credentials::new(email, password);
         Ok(wire(self.connect().clone(), credentials, Some(email)))
     }
 }
@@ -175,7 +175,7 @@ impl TokenFlow for Flow {
             if let Some(region) = &self.credentials.region {
                 call = call.h_region_code(region.as_str());
             }
-            let response = auth_body_refined(NAME, call.send(), refine).await?;
+            let response = auth_body_refined(call.send(), refine).await?;
             issued(response)
         })
     }

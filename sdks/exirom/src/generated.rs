@@ -3154,9 +3154,16 @@ pub mod builder {
         ///Sends a `POST` request to `/v1/auth`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::AuthResponse>, Error<types::ErrorResponse>> {
+        ) -> Result<
+            ResponseValue<types::AuthResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
+        > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("authenticate");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -3176,15 +3183,11 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "authenticate").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
+                200u16 => auth_op.decode(response).await,
                 400u16 | 401u16 | 404u16 | 500u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
+                    Err(auth_op.error_response(response).await)
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -3238,10 +3241,14 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::CardPaymentResponse>,
-            Error<types::ErrorResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("create_card_payment");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -3261,15 +3268,11 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "create_card_payment").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
+                200u16 => auth_op.decode(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 422u16 | 429u16 | 500u16 | 503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
+                    Err(auth_op.error_response(response).await)
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -3305,10 +3308,11 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::CardPaymentStatus>,
-            Error<types::ErrorResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, id } = self;
-            let id = id.map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("get_card_payment_status");
+            let id = id.map_err(Error::InvalidRequest).map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -3330,15 +3334,11 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "get_card_payment_status").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
+                200u16 => auth_op.decode(response).await,
                 401u16 | 404u16 | 429u16 | 503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
+                    Err(auth_op.error_response(response).await)
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -3392,10 +3392,14 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::ApmPaymentResponse>,
-            Error<types::ErrorResponse>,
+            auth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("create_apm_payment");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -3415,15 +3419,11 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "create_apm_payment").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
+                200u16 => auth_op.decode(response).await,
                 400u16 | 401u16 | 403u16 | 409u16 | 429u16 | 503u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
+                    Err(auth_op.error_response(response).await)
                 }
-                _ => Err(Error::UnexpectedResponse(response)),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -3514,10 +3514,30 @@ pub mod security {
             },
         ),
     ];
-    /// The requirement "this scheme alone", for a hand-made request
-    /// (`client.send_with(request, security::scheme("…"))`).
+    /// The requirement "this scheme alone", for a hand-made request,
+    /// by the scheme's name in the spec; [`schemes`] has one
+    /// constant per scheme
+    /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
+    /// One requirement per security scheme of the spec, named after
+    /// it.
+    pub mod schemes {
+        ///The requirement "`bearerAuth` alone", for a hand-made request.
+        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: bearerAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
     }
 }
 /// The servers the spec documents, in its order.
@@ -3542,13 +3562,19 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, Error<E>>,
+        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
         E: Send + 'a,
     {
         self.inner.call_built(&self.client, build, security::for_operation(operation_id))
+    }
+    /// What an operation's failures are classified with: this
+    /// provider, this operation.
+    #[doc(hidden)]
+    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
+        auth_runtime::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

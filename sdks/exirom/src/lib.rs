@@ -6,8 +6,20 @@
 //! once on a 401, and transient failures are retried.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), exirom::Error> {
-//! // API_BASE_URL, MERCHANT_KEY, MERCHANT_SECRET — Exirom's own variable names.
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use exirom::{Credentials, Environment, Secret};
+//! let client = exirom::builder()
+//!     .environment(Environment::Sandbox)
+//!     .credentials(
+//!         Credentials::new("merchant key", Secret::new("merchant secret"))
+//!             // only when the checksum secret is not the merchant secret
+//!             .checksum_secret("checksum secret"),
+//!     )
+//!     .build()?;
+//! let status = client.get_card_payment_status().id("pay_1").send().await?;
+//! println!("{:?}", status.into_inner());
+//!
+//! // Or from Exirom's own variables: API_BASE_URL, MERCHANT_KEY, MERCHANT_SECRET.
 //! let client = exirom::from_env()?;
 //! let token = client.bearer().await?; // or call any typed operation
 //! # let _ = token; Ok(()) }
@@ -37,8 +49,11 @@ pub use checksum::{AmountForm, Callback, CallbackVerifier, apm_checksum};
 pub struct Exirom;
 
 /// `merchantKey` / `merchantSecret` from the Exirom admin team. Sandbox
-/// and production credentials are separate.
+/// and production credentials are separate. Made with
+/// [`Credentials::new`]; every secret is a [`Secret`] (or anything that
+/// becomes one: a `String`, a `&str`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Credentials {
     pub merchant_key: String,
     pub merchant_secret: Secret,
@@ -48,17 +63,17 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    pub fn new(merchant_key: impl Into<String>, merchant_secret: impl Into<String>) -> Self {
+    pub fn new(merchant_key: impl Into<String>, merchant_secret: impl Into<Secret>) -> Self {
         Credentials {
             merchant_key: merchant_key.into(),
-            merchant_secret: Secret::new(merchant_secret),
+            merchant_secret: merchant_secret.into(),
             checksum_secret: None,
         }
     }
 
     /// A checksum secret other than the merchant secret.
-    pub fn checksum_secret(mut self, secret: impl Into<String>) -> Self {
-        self.checksum_secret = Some(Secret::new(secret));
+    pub fn checksum_secret(mut self, secret: impl Into<Secret>) -> Self {
+        self.checksum_secret = Some(secret.into());
         self
     }
 
@@ -86,12 +101,13 @@ impl Provider for Exirom {
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
         let var = |k: &str| auth_runtime::require_env(get, "exirom", k);
-        Ok(Credentials {
-            merchant_key: var("MERCHANT_KEY")?,
-            merchant_secret: Secret::new(var("MERCHANT_SECRET")?),
-            checksum_secret: auth_runtime::optional_env(get, "EXIROM_CHECKSUM_SECRET")
-                .map(Secret::new),
-        })
+        let credentials = Credentials::new(var("MERCHANT_KEY")?, var("MERCHANT_SECRET")?);
+        Ok(
+            match auth_runtime::optional_env(get, "EXIROM_CHECKSUM_SECRET") {
+                Some(secret) => credentials.checksum_secret(secret),
+                None => credentials,
+            },
+        )
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
@@ -124,7 +140,7 @@ impl TokenFlow for Flow {
                 merchant_key: self.credentials.merchant_key.clone(),
                 merchant_secret: self.credentials.merchant_secret.expose().to_string(),
             };
-            let response = auth_body("exirom", self.login.authenticate().body(body).send()).await?;
+            let response = auth_body(self.login.authenticate().body(body).send()).await?;
             Ok(issued(response))
         })
     }

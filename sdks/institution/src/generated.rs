@@ -1584,10 +1584,19 @@ pub mod builder {
         ///Sends a `POST` request to `/v2/auth/login`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::TokenEnvelope>, Error<types::ErrorEnvelope>> {
+        ) -> Result<
+            ResponseValue<types::TokenEnvelope>,
+            auth_runtime::OperationError<types::ErrorEnvelope>,
+        > {
             let Self { client, merchant_id, body } = self;
-            let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("login");
+            let merchant_id = merchant_id
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorEnvelope>,
@@ -1610,15 +1619,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "login").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1682,10 +1685,19 @@ pub mod builder {
         ///Sends a `POST` request to `/v2/auth/refresh`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::TokenEnvelope>, Error<types::ErrorEnvelope>> {
+        ) -> Result<
+            ResponseValue<types::TokenEnvelope>,
+            auth_runtime::OperationError<types::ErrorEnvelope>,
+        > {
             let Self { client, merchant_id, body } = self;
-            let merchant_id = merchant_id.map_err(Error::InvalidRequest)?;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("refresh_token");
+            let merchant_id = merchant_id
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorEnvelope>,
@@ -1708,15 +1720,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "refresh_token").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1771,10 +1777,14 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::CreateCustomerResponse>,
-            Error<types::ErrorEnvelope>,
+            auth_runtime::OperationError<types::ErrorEnvelope>,
         > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("create_customer");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorEnvelope>,
@@ -1794,15 +1804,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "create_customer").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 | 403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 | 403u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1892,10 +1896,44 @@ pub mod security {
             },
         ),
     ];
-    /// The requirement "this scheme alone", for a hand-made request
-    /// (`client.send_with(request, security::scheme("…"))`).
+    /// The requirement "this scheme alone", for a hand-made request,
+    /// by the scheme's name in the spec; [`schemes`] has one
+    /// constant per scheme
+    /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
+    /// One requirement per security scheme of the spec, named after
+    /// it.
+    pub mod schemes {
+        ///The requirement "`apiKeyAuth` alone", for a hand-made request.
+        pub const API_KEY_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: apiKeyAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "apiKeyAuth",
+                        kind: auth_runtime::SchemeKind::ApiKeyHeader("Api-key"),
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
+        ///The requirement "`bearerAuth` alone", for a hand-made request.
+        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: bearerAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
     }
 }
 /// The servers the spec documents, in its order.
@@ -1916,13 +1954,19 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, Error<E>>,
+        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
         E: Send + 'a,
     {
         self.inner.call_built(&self.client, build, security::for_operation(operation_id))
+    }
+    /// What an operation's failures are classified with: this
+    /// provider, this operation.
+    #[doc(hidden)]
+    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
+        auth_runtime::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -8,16 +8,17 @@
 //! generated security table picks the credential per operation.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! use institution::{Credentials, Secret, types};
 //! let client = institution::builder()
 //!     .base_url("https://api.institution.example")
-//!     .credentials(Credentials::Login {
-//!         email: "owner@admin.com".into(),
-//!         password: Secret::new("…"),
-//!         merchant_id: "b34555b7-dca4-5ec1-ade3-64a3ad545310".into(),
-//!     })
+//!     .credentials(Credentials::login(
+//!         "owner@admin.com",
+//!         Secret::new("…"),
+//!         "b34555b7-dca4-5ec1-ade3-64a3ad545310",
+//!     ))
 //!     .build()?;
+//! // Or a persistent key: Credentials::api_key("…").
 //! let created = client
 //!     .create_customer()
 //!     .body(types::CreateCustomerRequest::builder().email("alex@example.com"))
@@ -47,15 +48,42 @@ auth_runtime::sdk_entry_points!(
 #[derive(Debug)]
 pub struct Institution;
 
-/// Either login credentials (JWT + refresh token) or a persistent API key.
+/// Either login credentials (JWT + refresh token) or a persistent API key,
+/// made with [`Credentials::login`] or [`Credentials::api_key`]; every
+/// secret is a [`Secret`] (or anything that becomes one: a `String`, a
+/// `&str`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Credentials {
+    #[non_exhaustive]
     Login {
         email: String,
         password: Secret,
         merchant_id: String,
     },
-    ApiKey(Secret),
+    #[non_exhaustive]
+    ApiKey { key: Secret },
+}
+
+impl Credentials {
+    /// Email and password of the institution's API user, and the
+    /// `merchant_id` every token call names.
+    pub fn login(
+        email: impl Into<String>,
+        password: impl Into<Secret>,
+        merchant_id: impl Into<String>,
+    ) -> Self {
+        Credentials::Login {
+            email: email.into(),
+            password: password.into(),
+            merchant_id: merchant_id.into(),
+        }
+    }
+
+    /// A persistent `Api-key`: no login, no token.
+    pub fn api_key(key: impl Into<Secret>) -> Self {
+        Credentials::ApiKey { key: key.into() }
+    }
 }
 
 const NAME: &str = "institution";
@@ -75,23 +103,23 @@ impl Provider for Institution {
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
         if let Some(key) = auth_runtime::optional_env(get, "INSTITUTION_API_KEY") {
-            return Ok(Credentials::ApiKey(Secret::new(key)));
+            return Ok(Credentials::api_key(key));
         }
         let var = |k: &str| {
             auth_runtime::optional_env(get, k).ok_or_else(|| {
                 Error::config(NAME, format!("{k} is not set (nor INSTITUTION_API_KEY)"))
             })
         };
-        Ok(Credentials::Login {
-            email: var("INSTITUTION_EMAIL")?,
-            password: Secret::new(var("INSTITUTION_PASSWORD")?),
-            merchant_id: var("INSTITUTION_MERCHANT_ID")?,
-        })
+        Ok(Credentials::login(
+            var("INSTITUTION_EMAIL")?,
+            var("INSTITUTION_PASSWORD")?,
+            var("INSTITUTION_MERCHANT_ID")?,
+        ))
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
         match credentials {
-            Credentials::ApiKey(key) => {
+            Credentials::ApiKey { key } => {
                 let session = connect.session().api_key(key).build();
                 let api = generated::Client::new_with_client(
                     connect.base_url(),
@@ -163,7 +191,7 @@ impl TokenFlow for Flow {
                 password: self.password.expose().to_string(),
             };
             let call = self.login.login().merchant_id(self.merchant_id.as_str());
-            let response = auth_body_refined(NAME, call.body(body).send(), refine).await?;
+            let response = auth_body_refined(call.body(body).send(), refine).await?;
             Ok(issued(response.data))
         })
     }
@@ -180,7 +208,7 @@ impl TokenFlow for Flow {
                 .login
                 .refresh_token()
                 .merchant_id(self.merchant_id.as_str());
-            let response = auth_body_refined(NAME, call.body(body).send(), refine).await?;
+            let response = auth_body_refined(call.body(body).send(), refine).await?;
             Ok(issued(response.data))
         }))
     }

@@ -1266,10 +1266,14 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::AccessTokenResponse>,
-            Error<types::OAuthError>,
+            auth_runtime::OperationError<types::OAuthError>,
         > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("create_token");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::OAuthError>,
@@ -1289,15 +1293,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "create_token").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1349,9 +1347,16 @@ pub mod builder {
         ///Sends a `POST` request to `/api/purchase_link/`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PurchaseLink>, Error<types::OAuthError>> {
+        ) -> Result<
+            ResponseValue<types::PurchaseLink>,
+            auth_runtime::OperationError<types::OAuthError>,
+        > {
             let Self { client, body } = self;
-            let body = body.value().map_err(Error::InvalidRequest)?;
+            let auth_op = client.auth_operation("create_purchase_link");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::OAuthError>,
@@ -1371,15 +1376,9 @@ pub mod builder {
             };
             let response = client.auth_call(&build, "create_purchase_link").await?;
             match response.status().as_u16() {
-                200u16 => auth_runtime::response::json(response).await,
-                400u16 | 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            auth_runtime::response::json(response).await?,
-                        ),
-                    )
-                }
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 => Err(auth_op.error_response(response).await),
+                _ => Err(auth_op.unexpected(response)),
             }
         }
     }
@@ -1504,10 +1503,76 @@ pub mod security {
             },
         ),
     ];
-    /// The requirement "this scheme alone", for a hand-made request
-    /// (`client.send_with(request, security::scheme("…"))`).
+    /// The requirement "this scheme alone", for a hand-made request,
+    /// by the scheme's name in the spec; [`schemes`] has one
+    /// constant per scheme
+    /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
+    /// One requirement per security scheme of the spec, named after
+    /// it.
+    pub mod schemes {
+        ///The requirement "`basicAuth` alone", for a hand-made request.
+        pub const BASIC_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: basicAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "basicAuth",
+                        kind: auth_runtime::SchemeKind::Basic,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
+        ///The requirement "`bearerAuth` alone", for a hand-made request.
+        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: bearerAuth)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
+        ///The requirement "`dashboardBasic` alone", for a hand-made request.
+        pub const DASHBOARD_BASIC: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: dashboardBasic)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "dashboardBasic",
+                        kind: auth_runtime::SchemeKind::Basic,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
+        ///The requirement "`signature` alone", for a hand-made request.
+        pub const SIGNATURE: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            operation_id: "(hand-made request: signature)",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "signature",
+                        kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                            param: "signature",
+                            claim: "data",
+                            lifetime_secs: 86400u64,
+                        },
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        };
     }
 }
 /// The servers the spec documents, in its order.
@@ -1532,13 +1597,19 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, Error<E>>,
+        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
         E: Send + 'a,
     {
         self.inner.call_built(&self.client, build, security::for_operation(operation_id))
+    }
+    /// What an operation's failures are classified with: this
+    /// provider, this operation.
+    #[doc(hidden)]
+    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
+        auth_runtime::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

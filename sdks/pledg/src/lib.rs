@@ -5,13 +5,22 @@
 //! not matter.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), pledg::Error> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use pledg::{Credentials, DashboardExt, Secret};
 //! let client = pledg::builder()
 //!     .base_url("https://staging.api.pledg.example")
-//!     .credentials(pledg::Credentials::new("your_key", "…").secret_key("merchant secret key"))
+//!     .credentials(
+//!         Credentials::new("your_key", Secret::new("your secret"))
+//!             .secret_key("merchant secret key") // request signatures, notifications
+//!             .dashboard("dashboard user", "dashboard password"), // HTTP Basic
+//!     )
 //!     .build()?;
 //! let token = client.bearer().await?;
-//! # let _ = token; Ok(()) }
+//! // A dashboard request (the pages name no endpoint: a hand-made one).
+//! let answer = client
+//!     .send_dashboard(client.request(reqwest::Method::GET, "/api/merchants/me"))
+//!     .await?;
+//! # let _ = (token, answer); Ok(()) }
 //! ```
 
 #[rustfmt::skip]
@@ -42,37 +51,62 @@ pub struct Pledg;
 /// (Basic password) for access tokens; the merchant's secret key (shown in
 /// the dashboard) for request signatures and notifications; the
 /// merchant-dashboard user and password for HTTP Basic.
+///
+/// Made with [`Credentials::new`] and the methods below; every secret is a
+/// [`Secret`] (or anything that becomes one: a `String`, a `&str`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Credentials {
     pub api_key: String,
     pub api_secret: Secret,
     /// Signs `signature` JWTs (`create_purchase_link`) and verifies notifications.
     pub secret_key: Option<Secret>,
-    /// Merchant-dashboard user and password (`security::scheme("dashboardBasic")`).
+    /// Merchant-dashboard user and password ([`DashboardExt::send_dashboard`]).
     pub dashboard: Option<(String, Secret)>,
 }
 
 impl Credentials {
     /// Access-token credentials only; add the others with the methods below.
-    pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
+    pub fn new(api_key: impl Into<String>, api_secret: impl Into<Secret>) -> Self {
         Credentials {
             api_key: api_key.into(),
-            api_secret: Secret::new(api_secret),
+            api_secret: api_secret.into(),
             secret_key: None,
             dashboard: None,
         }
     }
 
     /// The merchant's secret key: request signatures and notifications.
-    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
-        self.secret_key = Some(Secret::new(key));
+    pub fn secret_key(mut self, key: impl Into<Secret>) -> Self {
+        self.secret_key = Some(key.into());
         self
     }
 
     /// Merchant-dashboard credentials for HTTP Basic.
-    pub fn dashboard(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
-        self.dashboard = Some((user.into(), Secret::new(password)));
+    pub fn dashboard(mut self, user: impl Into<String>, password: impl Into<Secret>) -> Self {
+        self.dashboard = Some((user.into(), password.into()));
         self
+    }
+}
+
+/// Requests authenticated with the merchant-dashboard credentials
+/// ([`Credentials::dashboard`]): HTTP Basic, no token.
+pub trait DashboardExt {
+    /// Send a hand-made request with the dashboard's Basic credentials and
+    /// the client's retry policy; a `Config` error, sending nothing, when
+    /// the client has none.
+    fn send_dashboard(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + '_;
+}
+
+impl DashboardExt for Client {
+    fn send_dashboard(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + '_ {
+        self.send_with(request, &generated::security::schemes::DASHBOARD_BASIC)
     }
 }
 
@@ -93,25 +127,21 @@ impl Provider for Pledg {
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
         let var = |k: &str| auth_runtime::require_env(get, NAME, k);
         let optional = |k: &str| auth_runtime::optional_env(get, k);
-        let dashboard = match (
+        let mut credentials = Credentials::new(var("PLEDG_API_KEY")?, var("PLEDG_API_SECRET")?);
+        if let Some(key) = optional("PLEDG_SECRET_KEY") {
+            credentials = credentials.secret_key(key);
+        }
+        match (
             optional("PLEDG_DASHBOARD_USER"),
             optional("PLEDG_DASHBOARD_PASSWORD"),
         ) {
-            (Some(user), Some(password)) => Some((user, Secret::new(password))),
-            (None, None) => None,
-            _ => {
-                return Err(Error::config(
-                    NAME,
-                    "PLEDG_DASHBOARD_USER and PLEDG_DASHBOARD_PASSWORD go together",
-                ));
-            }
-        };
-        Ok(Credentials {
-            api_key: var("PLEDG_API_KEY")?,
-            api_secret: Secret::new(var("PLEDG_API_SECRET")?),
-            secret_key: optional("PLEDG_SECRET_KEY").map(Secret::new),
-            dashboard,
-        })
+            (Some(user), Some(password)) => Ok(credentials.dashboard(user, password)),
+            (None, None) => Ok(credentials),
+            _ => Err(Error::config(
+                NAME,
+                "PLEDG_DASHBOARD_USER and PLEDG_DASHBOARD_PASSWORD go together",
+            )),
+        }
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
@@ -155,7 +185,7 @@ impl TokenFlow for Flow {
             let body = types::TokenRequest {
                 grant_type: types::TokenRequestGrantType::ClientCredentials,
             };
-            let response = auth_body(NAME, self.login.create_token().body(body).send()).await?;
+            let response = auth_body(self.login.create_token().body(body).send()).await?;
             Ok(issued(response))
         })
     }

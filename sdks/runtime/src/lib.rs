@@ -15,7 +15,6 @@
 
 pub mod body;
 mod builder;
-mod call;
 mod error;
 pub mod expiry;
 pub mod header;
@@ -40,8 +39,9 @@ pub use builder::{
     Builder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Environment, Provider,
     check_base_url, optional_env, require_env,
 };
-pub use call::{CallError, TypedCall};
-pub use error::{Error, ErrorKind, auth_body, auth_body_refined};
+#[doc(hidden)]
+pub use error::Operation;
+pub use error::{Error, ErrorKind, OperationError, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
 #[doc(hidden)]

@@ -39,7 +39,7 @@ pub fn json<T: DeserializeOwned, E>(
 }
 
 /// The whole body: its one chunk as it came, or its chunks joined.
-async fn whole(response: &mut reqwest::Response) -> reqwest::Result<Bytes> {
+pub(crate) async fn whole(response: &mut reqwest::Response) -> reqwest::Result<Bytes> {
     let Some(first) = response.chunk().await? else {
         return Ok(Bytes::new());
     };

@@ -125,12 +125,10 @@ fn client(args: &HashMap<String, String>, store: Option<Arc<RedisStore>>) -> Cli
         "pledg" => {
             let mut b = pledg::builder()
                 .base_url(base_url)
-                .credentials(pledg::Credentials {
-                    api_key: arg(args, "api-key").to_string(),
-                    api_secret: Secret::new(arg(args, "api-secret")),
-                    secret_key: None,
-                    dashboard: None,
-                })
+                .credentials(pledg::Credentials::new(
+                    arg(args, "api-key").to_string(),
+                    Secret::new(arg(args, "api-secret")),
+                ))
                 .retry_policy(policy);
             if let Some(s) = store {
                 b = b.token_store(s);
@@ -140,11 +138,11 @@ fn client(args: &HashMap<String, String>, store: Option<Arc<RedisStore>>) -> Cli
         "institution" => {
             let mut b = institution::builder()
                 .base_url(base_url)
-                .credentials(institution::Credentials::Login {
-                    email: arg(args, "email").to_string(),
-                    password: Secret::new(arg(args, "password")),
-                    merchant_id: arg(args, "merchant-id").to_string(),
-                })
+                .credentials(institution::Credentials::login(
+                    arg(args, "email").to_string(),
+                    Secret::new(arg(args, "password")),
+                    arg(args, "merchant-id").to_string(),
+                ))
                 .retry_policy(policy);
             if let Some(s) = store {
                 b = b.token_store(s);

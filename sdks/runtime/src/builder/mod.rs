@@ -60,9 +60,7 @@ macro_rules! sdk_entry_points {
         pub type Client = $crate::Sdk<$api>;
         /// Environment, credentials, retry policy, clock, HTTP client.
         pub type Builder = $crate::Builder<$provider>;
-        pub use $crate::{
-            CallError, Environment, Error, ErrorKind, RetryPolicy, Secret, TypedCall,
-        };
+        pub use $crate::{Environment, Error, ErrorKind, OperationError, RetryPolicy, Secret};
 
         /// Start configuring a client.
         pub fn builder() -> Builder {

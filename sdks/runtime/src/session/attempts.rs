@@ -23,6 +23,7 @@ use reqwest::{Request, Response, StatusCode};
 
 use super::Session;
 use crate::body;
+use crate::error::{Operation, OperationError};
 use crate::retry::{self, ATTEMPTS_HEADER, Delay};
 use crate::security::OperationSecurity;
 
@@ -81,33 +82,30 @@ impl Session {
     /// `client.auth_call(&build, "operation_id")` in their place): the
     /// credentials put on, then the attempts. `build` makes the request:
     /// once for the first attempt, and again only for a retry or after a
-    /// 401 — no copy of the request is kept in case. A request that cannot
-    /// be built is `build`'s error; one that cannot be authorized is
-    /// `Error::Custom` with the runtime's message (and the runtime's typed
-    /// error for [`crate::TypedCall::typed`], as from `pre`); a transport
-    /// failure is `Error::CommunicationError`, as from `exec`.
-    #[expect(
-        clippy::result_large_err,
-        reason = "progenitor's error type, the one its operations return"
-    )]
+    /// 401 — no copy of the request is kept in case. Every failure is the
+    /// operation's [`OperationError`]: a request that cannot be built
+    /// (`Config`), one that cannot be authorized (the runtime's error, its
+    /// kind kept), a transport failure after the retries (`Transient`, its
+    /// URL removed).
     pub fn call_built<'a, E, B>(
         &'a self,
         http: &'a reqwest::Client,
         build: &'a B,
         security: &'a OperationSecurity,
-    ) -> impl Future<Output = Result<Response, progenitor_client::Error<E>>> + Send + 'a
+    ) -> impl Future<Output = Result<Response, OperationError<E>>> + Send + 'a
     where
         B: Fn() -> Result<Request, progenitor_client::Error<E>> + Send + Sync,
         E: Send + 'a,
     {
         use futures::FutureExt as _;
         use futures::future::Either;
+        let operation = Operation::new(self.inner.provider, security.operation_id);
         match build() {
             Ok(request) => Either::Left(
                 self.execute_inner(http, request, security, Some(build))
-                    .map(move |result| typed_outcome(result, security)),
+                    .map(move |result| typed_outcome(result, operation)),
             ),
-            Err(e) => Either::Right(std::future::ready(Err(e))),
+            Err(e) => Either::Right(std::future::ready(Err(operation.fail(e)))),
         }
     }
 
@@ -470,16 +468,6 @@ mod log {
     }
 }
 
-/// A transport failure as the caller sees it: a signed URL carries the
-/// signature, so it stays out of the error.
-fn reported(e: reqwest::Error, security: &OperationSecurity) -> reqwest::Error {
-    if security.signs_url() {
-        e.without_url()
-    } else {
-        e
-    }
-}
-
 #[inline(never)]
 fn once_boxed(
     http: &reqwest::Client,
@@ -530,23 +518,19 @@ fn spare(request: &Request) -> Option<Request> {
     Some(copy)
 }
 
-/// A call's result as a generated operation returns it: a transport
-/// failure is `CommunicationError` (its signed URL removed), a request that
-/// could not be authorized `Custom` with the runtime's message.
-#[expect(
-    clippy::result_large_err,
-    reason = "progenitor's error type, the one its operations return"
-)]
+/// A call's result as a generated operation returns it.
 fn typed_outcome<E>(
     result: Result<(Response, u32), Failure>,
-    security: &OperationSecurity,
-) -> Result<Response, progenitor_client::Error<E>> {
+    operation: Operation,
+) -> Result<Response, OperationError<E>> {
     match result {
         Ok((resp, _)) => Ok(resp),
-        Err(Failure::Transport(e, _)) => Err(progenitor_client::Error::CommunicationError(
-            reported(e, security),
-        )),
-        Err(Failure::Refused(e)) => Err(progenitor_client::Error::Custom(e.to_string())),
+        Err(Failure::Transport(e, attempts)) => Err(operation.wrap(crate::Error::from_transport(
+            operation.provider(),
+            e,
+            attempts,
+        ))),
+        Err(Failure::Refused(e)) => Err(operation.wrap(e)),
     }
 }
 
@@ -870,8 +854,11 @@ mod refused_streams {
             Err(progenitor_client::Error::InvalidRequest("bad".into()))
         };
         match session().call_built(&http(), &never, &API_KEY_POST).await {
-            Err(progenitor_client::Error::InvalidRequest(m)) => assert_eq!(m, "bad"),
-            other => panic!("expected InvalidRequest, got {other:?}"),
+            Err(e) => {
+                assert_eq!(e.kind(), crate::ErrorKind::Config, "{e:?}");
+                assert!(e.to_string().contains("bad"), "{e}");
+            }
+            Ok(r) => panic!("expected a config error, got {r:?}"),
         }
         assert_eq!(seen.load(Ordering::SeqCst), 0);
 
@@ -884,10 +871,19 @@ mod refused_streams {
             }
         };
         match session().call_built(&http(), &once, &API_KEY_POST).await {
-            Err(progenitor_client::Error::CommunicationError(e)) => {
-                assert_eq!(crate::retry::classify_transport(&e), Some(false), "{e:?}")
+            Err(e) => {
+                assert_eq!(e.kind(), crate::ErrorKind::Transient, "{e:?}");
+                let cause = std::error::Error::source(e.error())
+                    .and_then(|c| c.downcast_ref::<reqwest::Error>())
+                    .expect("the transport failure is the source");
+                assert_eq!(
+                    crate::retry::classify_transport(cause),
+                    Some(false),
+                    "{e:?}"
+                );
+                assert!(cause.url().is_none(), "its URL removed");
             }
-            other => panic!("expected the refused stream's error, got {other:?}"),
+            Ok(r) => panic!("expected the refused stream's error, got {r:?}"),
         }
         assert_eq!(builds.load(Ordering::SeqCst), 2);
         assert_eq!(seen.load(Ordering::SeqCst), 1);

@@ -345,11 +345,7 @@ impl Session {
         request: &mut Request,
         security: &OperationSecurity,
     ) -> Result<(), Error> {
-        let result = self.attach(request, security).await;
-        if let Err(e) = &result {
-            crate::call::record_auth_failure(e);
-        }
-        result
+        self.attach(request, security).await
     }
 
     /// Credentials never leave the configured origin, and never ride on a
@@ -549,7 +545,7 @@ impl Session {
                 }
             }
             Err(attempts::Failure::Transport(e, attempts)) => {
-                Err(Error::from_transport(provider, &e, attempts))
+                Err(Error::from_transport(provider, e, attempts))
             }
             Err(attempts::Failure::Refused(e)) => Err(e),
         }

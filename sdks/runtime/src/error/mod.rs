@@ -1,5 +1,13 @@
 //! One error type for every SDK, with `is_*` predicates. Messages never
 //! contain a credential, a token or a response body.
+//!
+//! [`Error`] is the runtime's error (a token fetch, a hand-made request);
+//! [`OperationError`] is a generated operation's, which adds the
+//! operation's id, the response's headers and its documented error body.
+
+mod operation;
+
+pub use operation::{Operation, OperationError};
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,8 +20,15 @@ pub enum ErrorKind {
     /// The provider rejected the credentials (login 401, or a second 401
     /// after a forced re-authentication). Permanent.
     InvalidCredentials,
-    /// The request was malformed (400): retrying it unchanged is pointless.
+    /// The provider refused the request as it is (400, 422, any other 4xx
+    /// without a kind of its own, 501): retrying it unchanged is pointless.
     BadRequest,
+    /// 404: what the request names does not exist (or not for these
+    /// credentials).
+    NotFound,
+    /// 409: the request conflicts with the provider's state (an
+    /// idempotency key reused with another body, a duplicate).
+    Conflict,
     /// A 401 that survived one re-authentication and retry.
     Unauthorized,
     /// 403: valid credentials lacking permission or scope. Never retried.
@@ -22,7 +37,8 @@ pub enum ErrorKind {
     RefreshTokenExpired,
     /// Timeouts, connection failures, 408/429/5xx, after the retries allowed.
     Transient,
-    /// The provider answered something that is not its documented shape.
+    /// The provider answered something that is not its documented shape
+    /// (a body that does not decode, a status the spec does not list).
     MalformedResponse,
     /// The SDK is configured wrongly (missing credential, bad base URL, …).
     Config,
@@ -41,7 +57,10 @@ impl ErrorKind {
     }
 }
 
-/// An SDK error. Cheap to clone: waiters of one failed single-flight fetch
+/// An SDK error. Its [`kind`](Error::kind) is what a caller decides on;
+/// [`retry_after`](Error::retry_after) says when trying again can work;
+/// [`source`](std::error::Error::source) is the transport failure behind
+/// it, when there is one (its URL removed). Cheap to clone: waiters of one failed single-flight fetch
 /// all receive the same error. One pointer wide, so every
 /// `Result<_, Error>` on a request's path stays small.
 #[derive(Clone)]
@@ -55,6 +74,8 @@ struct Repr {
     attempts: u32,
     retry_after: Option<Duration>,
     message: Box<str>,
+    /// The failure underneath (a transport error without its URL).
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
@@ -66,6 +87,7 @@ impl Error {
             attempts: 1,
             retry_after: None,
             message: message.into().into_boxed_str(),
+            source: None,
         }))
     }
 
@@ -105,6 +127,14 @@ impl Error {
         self.0.attempts
     }
     pub fn is_transient(&self) -> bool {
+        self.0.kind.is_transient()
+    }
+    /// Whether the same call may succeed later ([`ErrorKind::Transient`]):
+    /// wait [`retry_after`](Error::retry_after) when it is set. The
+    /// runtime has already retried what was safe to retry; an operation
+    /// with a side effect may have taken effect (send it again with the
+    /// same idempotency key where the provider has one).
+    pub fn is_retryable(&self) -> bool {
         self.0.kind.is_transient()
     }
     /// How long to wait before the next attempt can succeed, when known:
@@ -153,51 +183,36 @@ impl Error {
         .with_attempts(attempts)
     }
 
-    /// Classify the result of a generated *authentication* operation.
-    /// `refine` looks at a typed error body and may name a more precise
-    /// kind (institution's `REFRESH_TOKEN_EXPIRED`).
-    pub fn from_progenitor<E>(
-        provider: &'static str,
-        err: progenitor_client::Error<E>,
-        refine: impl FnOnce(&E) -> Option<ErrorKind>,
-    ) -> Self {
-        use progenitor_client::Error as P;
-        match err {
-            P::ErrorResponse(rv) => {
-                let attempts = crate::retry::attempts_of(rv.headers());
-                let status = rv.status().as_u16();
-                let mut e = Error::from_auth_status(provider, status, attempts)
-                    .with_transient_hint(rv.headers());
-                if let Some(kind) = refine(&rv) {
-                    Arc::make_mut(&mut e.0).kind = kind;
-                }
-                e
-            }
-            P::UnexpectedResponse(resp) => {
-                let attempts = crate::retry::attempts_of(resp.headers());
-                Error::from_auth_status(provider, resp.status().as_u16(), attempts)
-                    .with_transient_hint(resp.headers())
-            }
-            P::CommunicationError(e) => Error::from_transport(provider, &e, 1),
-            P::InvalidResponsePayload(_, e) => Error::new(
-                ErrorKind::MalformedResponse,
-                provider,
-                format!(
-                    "response body does not match the documented schema ({:?} error at line {} column {})",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                ),
-            ),
-            P::ResponseBodyError(e) => Error::from_transport(provider, &e, 1),
-            P::InvalidRequest(m) => Error::config(provider, m),
-            P::Custom(m) => Error::config(provider, m),
-            P::InvalidUpgrade(_) => Error::new(
-                ErrorKind::MalformedResponse,
-                provider,
-                "unexpected protocol upgrade",
-            ),
-        }
+    /// Classify an HTTP status of an API operation's final answer (a 401
+    /// here has survived one re-authentication).
+    pub fn from_operation_status(provider: &'static str, status: u16, attempts: u32) -> Self {
+        let kind = match status {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            408 | 429 | 500 | 502..=599 => ErrorKind::Transient,
+            400..=499 | 501 => ErrorKind::BadRequest,
+            _ => ErrorKind::MalformedResponse,
+        };
+        let reason = http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        let message = match kind {
+            ErrorKind::MalformedResponse => format!("undocumented answer: HTTP {status} {reason}"),
+            _ => format!("HTTP {status} {reason}"),
+        };
+        Error::new(kind, provider, message.trim_end().to_string())
+            .with_status(status)
+            .with_attempts(attempts)
+    }
+
+    /// The same error with another kind (an authentication call's 401 is
+    /// `InvalidCredentials`, not `Unauthorized`).
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        Arc::make_mut(&mut self.0).kind = kind;
+        self
     }
 
     /// On a transient error, the wait the provider asked for.
@@ -212,10 +227,13 @@ impl Error {
         }
     }
 
-    /// A transport failure (no HTTP status). Only the error's category is
-    /// kept: reqwest messages can embed URLs with credentials.
-    pub fn from_transport(provider: &'static str, e: &reqwest::Error, attempts: u32) -> Self {
-        if let Some(too_large) = crate::body::too_large(e) {
+    /// A transport failure (no HTTP status). The message keeps only the
+    /// error's category, and the error kept as the
+    /// [`source`](std::error::Error::source) has its URL removed: reqwest
+    /// messages embed the URL, which can carry a signature or user
+    /// information.
+    pub fn from_transport(provider: &'static str, e: reqwest::Error, attempts: u32) -> Self {
+        if let Some(too_large) = crate::body::too_large(&e) {
             return Error::new(ErrorKind::TooLarge, provider, too_large.to_string())
                 .with_attempts(attempts);
         }
@@ -228,51 +246,75 @@ impl Error {
         } else {
             "request failed in transport"
         };
-        Error::new(ErrorKind::Transient, provider, what.to_string()).with_attempts(attempts)
+        let mut error =
+            Error::new(ErrorKind::Transient, provider, what.to_string()).with_attempts(attempts);
+        Arc::make_mut(&mut error.0).source = Some(Arc::new(e.without_url()));
+        error
     }
 }
 
 /// Await a generated token operation: its typed body, or the failure
-/// classified as an authentication error.
+/// classified as an authentication error (a 401 is
+/// [`ErrorKind::InvalidCredentials`]).
 pub async fn auth_body<T, E>(
-    provider: &'static str,
-    call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+    call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, OperationError<E>>>,
 ) -> Result<T, Error> {
-    auth_body_refined(provider, call, |_| None).await
+    auth_body_refined(call, |_| None).await
 }
 
-/// [`auth_body`] with a look at the typed error body (see
-/// [`Error::from_progenitor`]).
+/// [`auth_body`] with a look at the typed error body: `refine` may name a
+/// more precise kind (institution's `REFRESH_TOKEN_EXPIRED`).
 pub async fn auth_body_refined<T, E>(
-    provider: &'static str,
-    call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>>,
+    call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, OperationError<E>>>,
     refine: impl FnOnce(&E) -> Option<ErrorKind>,
 ) -> Result<T, Error> {
     call.await
         .map(progenitor_client::ResponseValue::into_inner)
-        .map_err(|e| Error::from_progenitor(provider, e, refine))
+        .map_err(|e| e.into_auth_error(refine))
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {:?}: {}",
-            self.0.provider, self.0.kind, self.0.message
-        )?;
-        if let Some(status) = self.0.status {
-            write!(f, " (HTTP {status}")?;
-            if self.0.attempts > 1 {
-                write!(f, ", {} attempts", self.0.attempts)?;
+impl Error {
+    /// The one-line description, naming the operation when there is one.
+    pub(crate) fn describe(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        operation: Option<&str>,
+    ) -> fmt::Result {
+        match operation {
+            Some(op) => write!(
+                f,
+                "{} `{op}`: {:?}: {}",
+                self.0.provider, self.0.kind, self.0.message
+            )?,
+            None => write!(
+                f,
+                "{}: {:?}: {}",
+                self.0.provider, self.0.kind, self.0.message
+            )?,
+        }
+        let status_in_message = self.0.message.starts_with("HTTP ")
+            || self.0.message.starts_with("undocumented answer: HTTP ");
+        match self.0.status {
+            Some(status) if !status_in_message => {
+                write!(f, " (HTTP {status}")?;
+                if self.0.attempts > 1 {
+                    write!(f, ", {} attempts", self.0.attempts)?;
+                }
+                write!(f, ")")?;
             }
-            write!(f, ")")?;
-        } else if self.0.attempts > 1 {
-            write!(f, " ({} attempts)", self.0.attempts)?;
+            _ if self.0.attempts > 1 => write!(f, " ({} attempts)", self.0.attempts)?,
+            _ => {}
         }
         if let Some(wait) = self.0.retry_after {
             write!(f, " (retry after {:.1} s)", wait.as_secs_f64())?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.describe(f, None)
     }
 }
 
@@ -285,8 +327,16 @@ impl fmt::Debug for Error {
             .field("attempts", &self.0.attempts)
             .field("retry_after", &self.0.retry_after)
             .field("message", &self.0.message)
+            .field("source", &self.0.source)
             .finish()
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
