@@ -273,6 +273,53 @@ fn reserved_name_rule() {
     assert!(lint_str("pledg.yaml", &fine).is_empty());
 }
 
+/// A property named like a secret says whether it is one; `x-secret` is
+/// a boolean; `x-secret: true` on an inline object's property (no type the
+/// generator could redact) is refused.
+#[test]
+fn secret_marking_rule() {
+    let spec = read(&spec_path("institution"));
+    let marked = "        password:\n          x-secret: true\n";
+    assert!(spec.contains(marked), "the spec marks the password");
+    let rules = |text: &str| {
+        lint_str("institution.yaml", text)
+            .into_iter()
+            .map(|e| (e.rule, e.pointer))
+            .collect::<Vec<_>>()
+    };
+    let unmarked = spec.replace(marked, "        password:\n");
+    assert_eq!(
+        rules(&unmarked),
+        [(
+            "secret-marking",
+            "/components/schemas/LoginRequest/properties/password".to_string()
+        )]
+    );
+    let not_boolean = spec.replace(
+        marked,
+        "        password:\n          x-secret: yes please\n",
+    );
+    assert_eq!(
+        rules(&not_boolean),
+        [(
+            "secret-marking",
+            "/components/schemas/LoginRequest/properties/password/x-secret".to_string()
+        )]
+    );
+    // A secret nested in an inline object.
+    let nested = spec.replace(
+        marked,
+        "        password:\n          x-secret: true\n        extra:\n          type: object\n          properties:\n            pin:\n              type: string\n              x-secret: true\n",
+    );
+    assert_eq!(
+        rules(&nested),
+        [(
+            "secret-marking",
+            "/components/schemas/LoginRequest/properties/extra/properties/pin".to_string()
+        )]
+    );
+}
+
 #[test]
 fn security_rule() {
     assert_single("bad-security.yaml", "security", "/paths/~1v1~1auth/post");

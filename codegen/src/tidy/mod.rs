@@ -30,9 +30,13 @@
 //!
 //! Every `send` then fails with the runtime's `OperationError<E>`
 //! (`typed_errors`), and the error arms it makes alike are merged again.
+//!
+//! The types that hold a secret the spec marks (`x-secret`) get a `Debug`
+//! that redacts it (`redact`).
 
 mod kept_body;
 mod rebuildable;
+mod redact;
 mod typed_errors;
 
 use quote::ToTokens;
@@ -40,7 +44,17 @@ use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Arm, Block, Expr, ExprMatch, ExprMethodCall, Lit, Pat, PatOr, Stmt, Token};
 
-/// Apply every pass to `file`.
+/// Apply every pass to `file`, redacting what `secrets` marks; returns
+/// the marked schemas no generated type was found for.
+pub fn tidy_with(
+    file: &mut syn::File,
+    secrets: &crate::secrets::Secrets,
+) -> std::collections::BTreeSet<String> {
+    tidy(file);
+    redact::redact(file, secrets)
+}
+
+/// Apply every pass but the redaction (which needs the spec) to `file`.
 pub fn tidy(file: &mut syn::File) {
     NoApiVersion.visit_file_mut(file);
     MergeArms.visit_file_mut(file);

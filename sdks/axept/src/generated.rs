@@ -9,13 +9,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AuthenticationRequest`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct AuthenticationRequest {
         ///Key / password associated with `keyId`. Secret; store it securely.
         pub key: ::std::string::String,
@@ -60,13 +54,7 @@ JWT `exp`.
         }
     }
     ///Success body as in the docs' example.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct AuthenticationResponseCamel {
         /**UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A
 string, not `format: date-time`: the service (.NET on Azure App Service)
@@ -85,13 +73,7 @@ unreadable value falls back to the JWT `exp`.
         }
     }
     ///Success body as in the docs' field table.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct AuthenticationResponsePascal {
         /**UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A
 string, not `format: date-time`: the service (.NET on Azure App Service)
@@ -490,7 +472,7 @@ page's example. Limits are the page's.
     }
     /// Types for composing complex structures.
     pub mod builder {
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthenticationRequest {
             key: ::std::result::Result<::std::string::String, ::std::string::String>,
             key_id: ::std::result::Result<i64, ::std::string::String>,
@@ -566,7 +548,7 @@ page's example. Limits are the page's.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthenticationResponseCamel {
             expires_at: ::std::result::Result<
                 ::std::string::String,
@@ -629,7 +611,7 @@ page's example. Limits are the page's.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthenticationResponsePascal {
             expires_at: ::std::result::Result<
                 ::std::string::String,
@@ -1256,6 +1238,34 @@ page's example. Limits are the page's.
                 }
             }
         }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for AuthenticationRequest {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthenticationRequest")
+                    .field("key", &::std::format_args!("[redacted]"))
+                    .field("key_id", &self.key_id)
+                    .field("merchant_id", &self.merchant_id)
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for AuthenticationResponseCamel {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthenticationResponseCamel")
+                    .field("expires_at", &self.expires_at)
+                    .field("token", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for AuthenticationResponsePascal {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthenticationResponsePascal")
+                    .field("expires_at", &self.expires_at)
+                    .field("token", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -1287,6 +1297,34 @@ page's example. Limits are the page's.
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for AuthenticationRequest {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthenticationRequest")
+                .field("key", &::std::format_args!("[redacted]"))
+                .field("key_id", &self.key_id)
+                .field("merchant_id", &self.merchant_id)
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for AuthenticationResponseCamel {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthenticationResponseCamel")
+                .field("expires_at", &self.expires_at)
+                .field("token", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for AuthenticationResponsePascal {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthenticationResponsePascal")
+                .field("expires_at", &self.expires_at)
+                .field("token", &::std::format_args!("[redacted]"))
+                .finish()
         }
     }
 }
@@ -1998,4 +2036,118 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::Pagination)), ("ErrorResponse",
         schemars::schema_for!(types::ErrorResponse))
     ]
+}
+/// The `Debug` of a component schema's generated type decoded from
+/// `value`, and of its builder (empty when it has none), for the
+/// test that no secret is ever shown.
+#[doc(hidden)]
+pub fn debug_of(
+    schema: &str,
+    value: serde_json::Value,
+) -> Option<Result<(String, String), serde_json::Error>> {
+    match schema {
+        "AuthenticationRequest" => {
+            Some(
+                serde_json::from_value::<types::AuthenticationRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::AuthenticationRequest::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "AuthenticationResponse" => {
+            Some(
+                serde_json::from_value::<types::AuthenticationResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, String::new())
+                    }),
+            )
+        }
+        "AuthenticationResponsePascal" => {
+            Some(
+                serde_json::from_value::<types::AuthenticationResponsePascal>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}",
+                                types::builder::AuthenticationResponsePascal::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "AuthenticationResponseCamel" => {
+            Some(
+                serde_json::from_value::<types::AuthenticationResponseCamel>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::AuthenticationResponseCamel::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "StartTransactionRequest" => {
+            Some(
+                serde_json::from_value::<types::StartTransactionRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::StartTransactionRequest::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "Transaction" => {
+            Some(
+                serde_json::from_value::<types::Transaction>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::Transaction::from(v)))
+                    }),
+            )
+        }
+        "TransactionList" => {
+            Some(
+                serde_json::from_value::<types::TransactionList>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, String::new())
+                    }),
+            )
+        }
+        "Pagination" => {
+            Some(
+                serde_json::from_value::<types::Pagination>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::Pagination::from(v)))
+                    }),
+            )
+        }
+        "ErrorResponse" => {
+            Some(
+                serde_json::from_value::<types::ErrorResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::ErrorResponse::from(v)))
+                    }),
+            )
+        }
+        _ => None,
+    }
 }

@@ -237,13 +237,7 @@ malformed, expired, revoked or for another tenant).
         }
     }
     ///`TokenData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct TokenData {
         ///Echo of the request's `callbackData`.
         #[serde(
@@ -268,13 +262,7 @@ unreadable value falls back to the JWT `exp`.
         }
     }
     ///`TokenRequest`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct TokenRequest {
         ///Opaque value echoed back in the response.
         #[serde(
@@ -1260,7 +1248,7 @@ unreadable value falls back to the JWT `exp`.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct TokenData {
             callback_data: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -1340,7 +1328,7 @@ unreadable value falls back to the JWT `exp`.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct TokenRequest {
             callback_data: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -1500,6 +1488,26 @@ unreadable value falls back to the JWT `exp`.
                 }
             }
         }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for TokenData {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("TokenData")
+                    .field("callback_data", &self.callback_data)
+                    .field("expiration", &self.expiration)
+                    .field("token", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for TokenRequest {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("TokenRequest")
+                    .field("callback_data", &self.callback_data)
+                    .field("email", &self.email)
+                    .field("password", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
     }
     /// Generation of default values for serde.
     pub mod defaults {
@@ -1543,6 +1551,26 @@ unreadable value falls back to the JWT `exp`.
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for TokenData {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("TokenData")
+                .field("callback_data", &self.callback_data)
+                .field("expiration", &self.expiration)
+                .field("token", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for TokenRequest {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("TokenRequest")
+                .field("callback_data", &self.callback_data)
+                .field("email", &self.email)
+                .field("password", &::std::format_args!("[redacted]"))
+                .finish()
         }
     }
 }
@@ -2257,4 +2285,148 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::ProductListResponse)), ("Product",
         schemars::schema_for!(types::Product))
     ]
+}
+/// The `Debug` of a component schema's generated type decoded from
+/// `value`, and of its builder (empty when it has none), for the
+/// test that no secret is ever shown.
+#[doc(hidden)]
+pub fn debug_of(
+    schema: &str,
+    value: serde_json::Value,
+) -> Option<Result<(String, String), serde_json::Error>> {
+    match schema {
+        "TokenRequest" => {
+            Some(
+                serde_json::from_value::<types::TokenRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::TokenRequest::from(v)))
+                    }),
+            )
+        }
+        "TokenResponse" => {
+            Some(
+                serde_json::from_value::<types::TokenResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::TokenResponse::from(v)))
+                    }),
+            )
+        }
+        "TokenData" => {
+            Some(
+                serde_json::from_value::<types::TokenData>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::TokenData::from(v)))
+                    }),
+            )
+        }
+        "ErrorResponse" => {
+            Some(
+                serde_json::from_value::<types::ErrorResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::ErrorResponse::from(v)))
+                    }),
+            )
+        }
+        "CustomerResponse" => {
+            Some(
+                serde_json::from_value::<types::CustomerResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::CustomerResponse::from(v)),
+                        )
+                    }),
+            )
+        }
+        "Customer" => {
+            Some(
+                serde_json::from_value::<types::Customer>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::Customer::from(v)))
+                    }),
+            )
+        }
+        "CreateOrderRequest" => {
+            Some(
+                serde_json::from_value::<types::CreateOrderRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::CreateOrderRequest::from(v)),
+                        )
+                    }),
+            )
+        }
+        "OrderItem" => {
+            Some(
+                serde_json::from_value::<types::OrderItem>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::OrderItem::from(v)))
+                    }),
+            )
+        }
+        "CreateOrderResponse" => {
+            Some(
+                serde_json::from_value::<types::CreateOrderResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::CreateOrderResponse::from(v)),
+                        )
+                    }),
+            )
+        }
+        "Order" => {
+            Some(
+                serde_json::from_value::<types::Order>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::Order::from(v)))
+                    }),
+            )
+        }
+        "ProductListRequest" => {
+            Some(
+                serde_json::from_value::<types::ProductListRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::ProductListRequest::from(v)),
+                        )
+                    }),
+            )
+        }
+        "ProductListResponse" => {
+            Some(
+                serde_json::from_value::<types::ProductListResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::ProductListResponse::from(v)),
+                        )
+                    }),
+            )
+        }
+        "Product" => {
+            Some(
+                serde_json::from_value::<types::Product>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::Product::from(v)))
+                    }),
+            )
+        }
+        _ => None,
+    }
 }

@@ -461,13 +461,7 @@ major units (`"10.00"`, API reference; the default) or an integer of minor units
         }
     }
     ///Merchant credentials issued by the Exirom Admin Team (per environment).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct AuthRequest {
         ///Merchant Key (sandbox and production keys differ).
         #[serde(rename = "merchantKey")]
@@ -485,13 +479,7 @@ major units (`"10.00"`, API reference; the default) or an integer of minor units
 bare JSON string (the JWT), the guide an object with `merchantKey` and `token`.
 Both shapes are accepted.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     #[serde(untagged)]
     pub enum AuthResponse {
         String(::std::string::String),
@@ -503,13 +491,7 @@ Both shapes are accepted.
         }
     }
     ///Object shape of the success body (guide shape).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct AuthTokenObject {
         ///Echo of the Merchant Key.
         #[serde(
@@ -567,13 +549,7 @@ Both shapes are accepted.
         }
     }
     ///Card data (member names are our guess; the page cuts them off).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct CardDetails {
         ///Secret; never log it.
         pub cvv: CardDetailsCvv,
@@ -597,7 +573,6 @@ Both shapes are accepted.
     #[derive(
         ::serde::Serialize,
         Clone,
-        Debug,
         Eq,
         Hash,
         Ord,
@@ -798,7 +773,6 @@ Both shapes are accepted.
     #[derive(
         ::serde::Serialize,
         Clone,
-        Debug,
         Eq,
         Hash,
         Ord,
@@ -1622,7 +1596,7 @@ design. 500 is transient: retry with exponential backoff.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthRequest {
             merchant_key: ::std::result::Result<
                 ::std::string::String,
@@ -1690,7 +1664,7 @@ design. 500 is transient: retry with exponential backoff.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AuthTokenObject {
             merchant_key: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -1929,7 +1903,7 @@ design. 500 is transient: retry with exponential backoff.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct CardDetails {
             cvv: ::std::result::Result<super::CardDetailsCvv, ::std::string::String>,
             expiry_month: ::std::result::Result<
@@ -2894,6 +2868,36 @@ design. 500 is transient: retry with exponential backoff.
                 }
             }
         }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for AuthRequest {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthRequest")
+                    .field("merchant_key", &self.merchant_key)
+                    .field("merchant_secret", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for AuthTokenObject {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AuthTokenObject")
+                    .field("merchant_key", &self.merchant_key)
+                    .field("token", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for CardDetails {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("CardDetails")
+                    .field("cvv", &::std::format_args!("[redacted]"))
+                    .field("expiry_month", &self.expiry_month)
+                    .field("expiry_year", &self.expiry_year)
+                    .field("holder_name", &self.holder_name)
+                    .field("number", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -2925,6 +2929,54 @@ design. 500 is transient: retry with exponential backoff.
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for AuthRequest {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthRequest")
+                .field("merchant_key", &self.merchant_key)
+                .field("merchant_secret", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Redacted: the spec marks this value secret (`x-secret`).
+    impl ::std::fmt::Debug for AuthResponse {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("AuthResponse([redacted])")
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for AuthTokenObject {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AuthTokenObject")
+                .field("merchant_key", &self.merchant_key)
+                .field("token", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for CardDetails {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("CardDetails")
+                .field("cvv", &::std::format_args!("[redacted]"))
+                .field("expiry_month", &self.expiry_month)
+                .field("expiry_year", &self.expiry_year)
+                .field("holder_name", &self.holder_name)
+                .field("number", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Redacted: the spec marks this value secret (`x-secret`).
+    impl ::std::fmt::Debug for CardDetailsCvv {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("CardDetailsCvv([redacted])")
+        }
+    }
+    /// Redacted: the spec marks this value secret (`x-secret`).
+    impl ::std::fmt::Debug for CardDetailsNumber {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str("CardDetailsNumber([redacted])")
         }
     }
 }
@@ -3610,4 +3662,169 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::ErrorResponse)), ("FieldError",
         schemars::schema_for!(types::FieldError))
     ]
+}
+/// The `Debug` of a component schema's generated type decoded from
+/// `value`, and of its builder (empty when it has none), for the
+/// test that no secret is ever shown.
+#[doc(hidden)]
+pub fn debug_of(
+    schema: &str,
+    value: serde_json::Value,
+) -> Option<Result<(String, String), serde_json::Error>> {
+    match schema {
+        "AuthRequest" => {
+            Some(
+                serde_json::from_value::<types::AuthRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::AuthRequest::from(v)))
+                    }),
+            )
+        }
+        "AuthResponse" => {
+            Some(
+                serde_json::from_value::<types::AuthResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, String::new())
+                    }),
+            )
+        }
+        "AuthTokenObject" => {
+            Some(
+                serde_json::from_value::<types::AuthTokenObject>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::AuthTokenObject::from(v)),
+                        )
+                    }),
+            )
+        }
+        "CardPaymentRequest" => {
+            Some(
+                serde_json::from_value::<types::CardPaymentRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::CardPaymentRequest::from(v)),
+                        )
+                    }),
+            )
+        }
+        "CardDetails" => {
+            Some(
+                serde_json::from_value::<types::CardDetails>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::CardDetails::from(v)))
+                    }),
+            )
+        }
+        "BillingDetails" => {
+            Some(
+                serde_json::from_value::<types::BillingDetails>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::BillingDetails::from(v)))
+                    }),
+            )
+        }
+        "OrderDetails" => {
+            Some(
+                serde_json::from_value::<types::OrderDetails>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::OrderDetails::from(v)))
+                    }),
+            )
+        }
+        "DeviceDetails" => {
+            Some(
+                serde_json::from_value::<types::DeviceDetails>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::DeviceDetails::from(v)))
+                    }),
+            )
+        }
+        "CardPaymentResponse" => {
+            Some(
+                serde_json::from_value::<types::CardPaymentResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::CardPaymentResponse::from(v)),
+                        )
+                    }),
+            )
+        }
+        "CardPaymentStatus" => {
+            Some(
+                serde_json::from_value::<types::CardPaymentStatus>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::CardPaymentStatus::from(v)),
+                        )
+                    }),
+            )
+        }
+        "ApmPaymentRequest" => {
+            Some(
+                serde_json::from_value::<types::ApmPaymentRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::ApmPaymentRequest::from(v)),
+                        )
+                    }),
+            )
+        }
+        "ApmAmount" => {
+            Some(
+                serde_json::from_value::<types::ApmAmount>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, String::new())
+                    }),
+            )
+        }
+        "ApmPaymentResponse" => {
+            Some(
+                serde_json::from_value::<types::ApmPaymentResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::ApmPaymentResponse::from(v)),
+                        )
+                    }),
+            )
+        }
+        "ErrorResponse" => {
+            Some(
+                serde_json::from_value::<types::ErrorResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::ErrorResponse::from(v)))
+                    }),
+            )
+        }
+        "FieldError" => {
+            Some(
+                serde_json::from_value::<types::FieldError>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::FieldError::from(v)))
+                    }),
+            )
+        }
+        _ => None,
+    }
 }

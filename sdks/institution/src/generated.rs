@@ -279,13 +279,7 @@ pub mod types {
         }
     }
     ///`LoginRequest`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct LoginRequest {
         ///The account password. Secret; never log it.
         pub password: ::std::string::String,
@@ -300,13 +294,7 @@ token.
         }
     }
     ///`RefreshRequest`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct RefreshRequest {
         ///Refresh token from the last login or refresh (valid 2 days).
         #[serde(rename = "refreshToken")]
@@ -318,13 +306,7 @@ token.
         }
     }
     ///`TokenData`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct TokenData {
         ///RS256 JWT, valid for 30 minutes.
         #[serde(rename = "accessToken")]
@@ -1036,7 +1018,7 @@ token.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct LoginRequest {
             password: ::std::result::Result<
                 ::std::string::String,
@@ -1097,7 +1079,7 @@ token.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct RefreshRequest {
             refresh_token: ::std::result::Result<
                 ::std::string::String,
@@ -1142,7 +1124,7 @@ token.
                 }
             }
         }
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct TokenData {
             access_token: ::std::result::Result<
                 ::std::string::String,
@@ -1340,6 +1322,33 @@ token.
                 }
             }
         }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for LoginRequest {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("LoginRequest")
+                    .field("password", &::std::format_args!("[redacted]"))
+                    .field("token", &self.token)
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for RefreshRequest {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("RefreshRequest")
+                    .field("refresh_token", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for TokenData {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("TokenData")
+                    .field("access_token", &::std::format_args!("[redacted]"))
+                    .field("expires_in", &self.expires_in)
+                    .field("refresh_token", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -1371,6 +1380,33 @@ token.
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for LoginRequest {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("LoginRequest")
+                .field("password", &::std::format_args!("[redacted]"))
+                .field("token", &self.token)
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for RefreshRequest {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("RefreshRequest")
+                .field("refresh_token", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for TokenData {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("TokenData")
+                .field("access_token", &::std::format_args!("[redacted]"))
+                .field("expires_in", &self.expires_in)
+                .field("refresh_token", &::std::format_args!("[redacted]"))
+                .finish()
         }
     }
 }
@@ -1997,4 +2033,119 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::CreateCustomerResponse)), ("Customer",
         schemars::schema_for!(types::Customer))
     ]
+}
+/// The `Debug` of a component schema's generated type decoded from
+/// `value`, and of its builder (empty when it has none), for the
+/// test that no secret is ever shown.
+#[doc(hidden)]
+pub fn debug_of(
+    schema: &str,
+    value: serde_json::Value,
+) -> Option<Result<(String, String), serde_json::Error>> {
+    match schema {
+        "LoginRequest" => {
+            Some(
+                serde_json::from_value::<types::LoginRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::LoginRequest::from(v)))
+                    }),
+            )
+        }
+        "RefreshRequest" => {
+            Some(
+                serde_json::from_value::<types::RefreshRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::RefreshRequest::from(v)))
+                    }),
+            )
+        }
+        "TokenEnvelope" => {
+            Some(
+                serde_json::from_value::<types::TokenEnvelope>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::TokenEnvelope::from(v)))
+                    }),
+            )
+        }
+        "TokenData" => {
+            Some(
+                serde_json::from_value::<types::TokenData>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::TokenData::from(v)))
+                    }),
+            )
+        }
+        "ErrorEnvelope" => {
+            Some(
+                serde_json::from_value::<types::ErrorEnvelope>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::ErrorEnvelope::from(v)))
+                    }),
+            )
+        }
+        "ErrorItem" => {
+            Some(
+                serde_json::from_value::<types::ErrorItem>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::ErrorItem::from(v)))
+                    }),
+            )
+        }
+        "TokenExpiredMessage" => {
+            Some(
+                serde_json::from_value::<types::TokenExpiredMessage>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::TokenExpiredMessage::from(v)),
+                        )
+                    }),
+            )
+        }
+        "CreateCustomerRequest" => {
+            Some(
+                serde_json::from_value::<types::CreateCustomerRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::CreateCustomerRequest::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "CreateCustomerResponse" => {
+            Some(
+                serde_json::from_value::<types::CreateCustomerResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::CreateCustomerResponse::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "Customer" => {
+            Some(
+                serde_json::from_value::<types::Customer>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::Customer::from(v)))
+                    }),
+            )
+        }
+        _ => None,
+    }
 }

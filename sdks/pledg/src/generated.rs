@@ -9,13 +9,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///`AccessTokenResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct AccessTokenResponse {
         ///The bearer token. Secret; never log it.
         pub access_token: ::std::string::String,
@@ -473,7 +467,7 @@ with the merchant's secret key whose claims hold the event (verify it with
     }
     /// Types for composing complex structures.
     pub mod builder {
-        #[derive(Clone, Debug)]
+        #[derive(Clone)]
         pub struct AccessTokenResponse {
             access_token: ::std::result::Result<
                 ::std::string::String,
@@ -1055,6 +1049,16 @@ with the merchant's secret key whose claims hold the event (verify it with
                 }
             }
         }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for AccessTokenResponse {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("AccessTokenResponse")
+                    .field("access_token", &::std::format_args!("[redacted]"))
+                    .field("expires_in", &self.expires_in)
+                    .field("token_type", &self.token_type)
+                    .finish()
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -1086,6 +1090,16 @@ with the merchant's secret key whose claims hold the event (verify it with
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for AccessTokenResponse {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("AccessTokenResponse")
+                .field("access_token", &::std::format_args!("[redacted]"))
+                .field("expires_in", &self.expires_in)
+                .field("token_type", &self.token_type)
+                .finish()
         }
     }
 }
@@ -1637,4 +1651,90 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::AccessTokenResponse)), ("OAuthError",
         schemars::schema_for!(types::OAuthError))
     ]
+}
+/// The `Debug` of a component schema's generated type decoded from
+/// `value`, and of its builder (empty when it has none), for the
+/// test that no secret is ever shown.
+#[doc(hidden)]
+pub fn debug_of(
+    schema: &str,
+    value: serde_json::Value,
+) -> Option<Result<(String, String), serde_json::Error>> {
+    match schema {
+        "PurchaseLinkRequest" => {
+            Some(
+                serde_json::from_value::<types::PurchaseLinkRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::PurchaseLinkRequest::from(v)),
+                        )
+                    }),
+            )
+        }
+        "PurchaseLinkSettings" => {
+            Some(
+                serde_json::from_value::<types::PurchaseLinkSettings>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::PurchaseLinkSettings::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "PurchaseLink" => {
+            Some(
+                serde_json::from_value::<types::PurchaseLink>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::PurchaseLink::from(v)))
+                    }),
+            )
+        }
+        "Notification" => {
+            Some(
+                serde_json::from_value::<types::Notification>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::Notification::from(v)))
+                    }),
+            )
+        }
+        "TokenRequest" => {
+            Some(
+                serde_json::from_value::<types::TokenRequest>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::TokenRequest::from(v)))
+                    }),
+            )
+        }
+        "AccessTokenResponse" => {
+            Some(
+                serde_json::from_value::<types::AccessTokenResponse>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::AccessTokenResponse::from(v)),
+                        )
+                    }),
+            )
+        }
+        "OAuthError" => {
+            Some(
+                serde_json::from_value::<types::OAuthError>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::OAuthError::from(v)))
+                    }),
+            )
+        }
+        _ => None,
+    }
 }

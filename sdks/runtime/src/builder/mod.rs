@@ -75,12 +75,27 @@ macro_rules! sdk_entry_points {
 }
 
 /// Which deployment of the provider to talk to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Environment {
     Sandbox,
     Production,
     /// Any base URL (the local sandbox, a proxy, a new region).
     Custom(String),
+}
+
+/// A custom URL is shown without its user information (a base URL with a
+/// password in it is refused at `build`, and never printed).
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Environment::Sandbox => f.write_str("Sandbox"),
+            Environment::Production => f.write_str("Production"),
+            Environment::Custom(url) => f
+                .debug_tuple("Custom")
+                .field(&base_url::without_userinfo(url))
+                .finish(),
+        }
+    }
 }
 
 /// One system clock for every client, so clients built separately share

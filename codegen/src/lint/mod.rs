@@ -25,6 +25,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod secrets;
+
 use serde_json::{Map, Value};
 
 /// One problem found in a spec.
@@ -77,6 +79,10 @@ pub mod rules {
     pub const REQUEST_CONTENT_TYPES: &str = "request-content-types";
     /// Examples validate against their schemas.
     pub const EXAMPLE: &str = "example";
+    /// A property whose name says secret (password, token, key, …) states
+    /// whether it is one (`x-secret: true` or `false`); `x-secret: true`
+    /// sits on a component schema or on one of its own properties.
+    pub const SECRET_MARKING: &str = "secret-marking";
 }
 
 /// Methods of `auth_runtime::Sdk` (an operation of the same name would be
@@ -183,6 +189,7 @@ fn lint_inner(file: &str, yaml: &str) -> Vec<LintError> {
     }
     linter.check_operations();
     linter.check_examples();
+    linter.check_secret_marking();
     linter.errors
 }
 
