@@ -49,29 +49,76 @@ impl Bearer {
     }
 }
 
-/// A static API key, turned into its (sensitive) header value once, when
-/// the session is built — not on every call.
+/// A static credential (an API key, a Basic pair), turned into its
+/// (sensitive) header value once, when the session is built — not on every
+/// call.
 #[derive(Clone)]
-enum ApiKey {
+enum Static {
     Header(HeaderValue),
-    /// The key has characters a header cannot carry: every call that
-    /// needs it fails with a configuration error.
+    /// The credential has characters a header cannot carry: every call
+    /// that needs it fails with a configuration error.
     Invalid,
-    /// The key is empty: never sent as an empty header.
+    /// The credential (or a part of it) is empty: never sent.
     Empty,
 }
 
-impl ApiKey {
-    fn new(key: &Secret) -> ApiKey {
+impl fmt::Debug for Static {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Static::Header(_) => "Header([redacted])",
+            Static::Invalid => "Invalid",
+            Static::Empty => "Empty",
+        })
+    }
+}
+
+impl Static {
+    fn api_key(key: &Secret) -> Static {
         if key.expose().trim().is_empty() {
-            return ApiKey::Empty;
+            return Static::Empty;
         }
-        match HeaderValue::from_str(key.expose()) {
+        Static::sensitive(HeaderValue::from_str(key.expose()))
+    }
+
+    fn basic(user: &str, password: &Secret) -> Static {
+        if user.trim().is_empty() || password.expose().trim().is_empty() {
+            return Static::Empty;
+        }
+        if user.contains(':')
+            || !user
+                .bytes()
+                .chain(password.expose().bytes())
+                .all(|b| !b.is_ascii_control())
+        {
+            return Static::Invalid;
+        }
+        let raw = format!("{user}:{}", password.expose());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+        Static::sensitive(HeaderValue::from_str(&format!("Basic {encoded}")))
+    }
+
+    fn sensitive(value: Result<HeaderValue, reqwest::header::InvalidHeaderValue>) -> Static {
+        match value {
             Ok(mut v) => {
                 v.set_sensitive(true);
-                ApiKey::Header(v)
+                Static::Header(v)
             }
-            Err(_) => ApiKey::Invalid,
+            Err(_) => Static::Invalid,
+        }
+    }
+
+    /// The header value, or why there is none.
+    fn value(&self, provider: &'static str, what: &str) -> Result<&HeaderValue, Error> {
+        match self {
+            Static::Header(value) => Ok(value),
+            Static::Invalid => Err(Error::config(
+                provider,
+                format!("the {what} has characters not allowed in a header"),
+            )),
+            Static::Empty => Err(Error::config(
+                provider,
+                format!("the {what} is empty; refusing to send an empty credential"),
+            )),
         }
     }
 }
@@ -89,8 +136,8 @@ struct Inner {
     /// retry (no side effect beyond a token), never given a bearer.
     auth_endpoint: bool,
     bearer: Option<Bearer>,
-    basic: Option<HeaderValue>,
-    api_key: Option<ApiKey>,
+    basic: Option<Static>,
+    api_key: Option<Static>,
     /// Secret of request signatures (`SchemeKind::SignedQueryJwt`).
     signing: Option<Secret>,
     policy: RetryPolicy,
@@ -124,7 +171,7 @@ pub struct SessionBuilder {
     provider: &'static str,
     auth_endpoint: bool,
     bearer: Option<Bearer>,
-    basic: Option<HeaderValue>,
+    basic: Option<Static>,
     api_key: Option<Secret>,
     /// Secret of request signatures (`SchemeKind::SignedQueryJwt`).
     signing: Option<Secret>,
@@ -210,14 +257,11 @@ impl SessionBuilder {
         self
     }
 
-    /// HTTP Basic credentials (pledg's token call).
+    /// HTTP Basic credentials (pledg's token call, its dashboard). An
+    /// empty user or password is never sent: a call that needs them is a
+    /// `Config` error.
     pub fn basic(mut self, user: &str, password: &Secret) -> Self {
-        let raw = format!("{user}:{}", password.expose());
-        let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-        let mut v = HeaderValue::from_str(&format!("Basic {encoded}"))
-            .unwrap_or_else(|_| HeaderValue::from_static(""));
-        v.set_sensitive(true);
-        self.basic = Some(v);
+        self.basic = Some(Static::basic(user, password));
         self
     }
 
@@ -251,7 +295,7 @@ impl SessionBuilder {
                 auth_endpoint: self.auth_endpoint && self.bearer.is_none(),
                 bearer: self.bearer,
                 basic: self.basic,
-                api_key: self.api_key.as_ref().map(ApiKey::new),
+                api_key: self.api_key.as_ref().map(Static::api_key),
                 signing: self.signing,
                 policy: self.policy,
                 clock: self.clock,
@@ -299,7 +343,7 @@ impl Session {
                 auth_endpoint: self.inner.auth_endpoint,
                 bearer: self.inner.bearer.clone(),
                 basic: self.inner.basic.clone(),
-                api_key: Some(ApiKey::new(&key)),
+                api_key: Some(Static::api_key(&key)),
                 signing: self.inner.signing.clone(),
                 policy: self.inner.policy.clone(),
                 clock: Arc::clone(&self.inner.clock),
@@ -434,27 +478,14 @@ impl Session {
                     request.headers_mut().insert(AUTHORIZATION, header);
                 }
                 SchemeKind::Basic => {
-                    if let Some(v) = &self.inner.basic {
-                        request.headers_mut().insert(AUTHORIZATION, v.clone());
+                    if let Some(basic) = &self.inner.basic {
+                        let value = basic.value(self.inner.provider, "Basic user or password")?;
+                        request.headers_mut().insert(AUTHORIZATION, value.clone());
                     }
                 }
                 SchemeKind::ApiKeyHeader(name) => {
                     if let Some(key) = &self.inner.api_key {
-                        let value = match key {
-                            ApiKey::Header(value) => value,
-                            ApiKey::Invalid => {
-                                return Err(Error::config(
-                                    self.inner.provider,
-                                    "the API key has characters not allowed in a header",
-                                ));
-                            }
-                            ApiKey::Empty => {
-                                return Err(Error::config(
-                                    self.inner.provider,
-                                    "the API key is empty; refusing to send an empty credential header",
-                                ));
-                            }
-                        };
+                        let value = key.value(self.inner.provider, "API key")?;
                         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                             Error::config(self.inner.provider, format!("bad header name `{name}`"))
                         })?;
@@ -634,6 +665,55 @@ mod tests {
                 assert!(r.headers().get("api-key").is_none());
             }
         }
+    }
+
+    /// An empty Basic user or password, or one a header cannot carry, is
+    /// never sent: each call that needs it is a `Config` error.
+    #[tokio::test]
+    async fn an_empty_or_unusable_basic_pair_is_never_sent() {
+        const BASIC_OP: OperationSecurity = OperationSecurity {
+            operation_id: "dashboard",
+            alternatives: &[&[Scheme {
+                name: "dashboardBasic",
+                kind: SchemeKind::Basic,
+            }]],
+            idempotency_key: None,
+            body_checksum: None,
+        };
+        let with = |user: &str, password: &str| {
+            SessionBuilder::new(
+                "test",
+                RetryPolicy::default(),
+                Arc::new(SystemClock),
+                Arc::new(Metrics::default()),
+            )
+            .basic(user, &Secret::new(password))
+            .build()
+        };
+        for (user, password) in [
+            ("u", ""),
+            ("", "p"),
+            (" ", "p"),
+            ("u", " "),
+            ("a:b", "p"),
+            ("u", "p\r\n"),
+        ] {
+            let mut r = request();
+            let e = with(user, password)
+                .authorize(&mut r, &BASIC_OP)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{user:?} {password:?}");
+            assert!(r.headers().get(AUTHORIZATION).is_none());
+        }
+        let mut r = request();
+        with("user", "pa:ss")
+            .authorize(&mut r, &BASIC_OP)
+            .await
+            .unwrap();
+        let v = &r.headers()[AUTHORIZATION];
+        assert_eq!(v, "Basic dXNlcjpwYTpzcw==");
+        assert!(v.is_sensitive());
     }
 
     /// The allocation-free origin check agrees with `Url::origin` on
