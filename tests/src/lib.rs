@@ -1,4 +1,5 @@
 //! Tests only; see tests/.
+pub mod demo;
 pub mod fleet;
 pub mod hostile;
 pub mod raw;

@@ -235,6 +235,17 @@ impl AnyClient {
         }
     }
 
+    /// The route [`AnyClient::operation`] hits.
+    pub fn operation_route(&self) -> Route {
+        match self {
+            AnyClient::Exirom(_) => Route::CardPayment,
+            AnyClient::Institution(_) => Route::CustomerCreate,
+            AnyClient::Pledg(_) => Route::PurchaseLink,
+            AnyClient::Bursagb(_) => Route::CustomerGet,
+            AnyClient::Axept(_) => Route::TransactionList,
+        }
+    }
+
     /// One real typed operation of the provider (never the sandbox-only
     /// route), and its route: exirom `create_card_payment` (a fresh
     /// `requestId` each time), institution `create_customer`, pledg
