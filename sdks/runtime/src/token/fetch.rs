@@ -27,6 +27,19 @@ impl TokenManager {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// When the refresh token this cache holds expires (its JWT `exp`,
+    /// unverified), if it holds one that says; for operators' tools
+    /// (`payauth check`).
+    pub fn refresh_token_expires_at(&self) -> Option<std::time::SystemTime> {
+        let secs = self
+            .lock_state()
+            .refresh_token
+            .as_ref()
+            .and_then(|rt| crate::expiry::jwt_exp(rt.expose()))?;
+        let secs = u64::try_from(secs).ok()?;
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
+    }
+
     /// This process alone: ask the provider, cache the result.
     pub(super) async fn fetch_direct(&self, source: &TokenSource) -> Result<Arc<Token>, Error> {
         let refresh_token = self.lock_state().refresh_token.clone();

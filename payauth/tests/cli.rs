@@ -1,0 +1,327 @@
+//! `payauth` run as a user runs it, against `payauth sandbox` (started by
+//! this test, stopped by its pid): every subcommand, the exit codes,
+//! `--json` parsed, and no secret in any output without `--reveal`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_payauth");
+const PROVIDERS: [&str; 5] = ["exirom", "institution", "pledg", "bursagb", "axept"];
+
+/// `payauth sandbox --port 0`, and the variables it printed.
+struct Sandbox {
+    child: Child,
+    env: HashMap<String, String>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sandbox() -> Sandbox {
+    let mut child = Command::new(BIN)
+        .args(["sandbox", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("payauth sandbox starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut env = HashMap::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        if line.starts_with("# ready") {
+            break;
+        }
+        if let Some(rest) = line.strip_prefix("export ") {
+            let (k, v) = rest.split_once('=').expect("k=v");
+            env.insert(k.to_string(), v.trim_matches('\'').to_string());
+        }
+    }
+    assert_eq!(env.len(), 21, "every provider's variables: {env:?}");
+    Sandbox { child, env }
+}
+
+fn run(args: &[&str], env: &HashMap<String, String>, stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("payauth runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or_default())
+        .expect("stdin written");
+    drop(input);
+    child.wait_with_output().expect("payauth ends")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// No credential of `env` and no JWT in `printed`.
+fn no_secret(printed: &str, env: &HashMap<String, String>) {
+    for (k, v) in env {
+        let secret = k.contains("SECRET") || k.contains("PASSWORD") || k.ends_with("_KEY");
+        if secret && k != "MERCHANT_KEY" && k != "PLEDG_API_KEY" {
+            assert!(!printed.contains(v.as_str()), "{k} printed:\n{printed}");
+        }
+    }
+    assert!(!printed.contains("eyJ"), "a JWT printed:\n{printed}");
+}
+
+#[test]
+fn check_succeeds_for_every_provider_and_prints_no_secret() {
+    let sb = sandbox();
+    for p in PROVIDERS {
+        let out = run(&["check", p, "--json"], &sb.env, None);
+        assert_eq!(out.status.code(), Some(0), "{p}: {}", text(&out));
+        no_secret(&text(&out), &sb.env);
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(report["provider"], p);
+        let lifetime = report["lifetime_secs"].as_u64().expect("lifetime");
+        let refresh_in = report["refresh_in_secs"].as_u64().expect("refresh in");
+        assert!(lifetime >= 600 && refresh_in < lifetime, "{report}");
+        assert!(
+            report["refresh_at"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
+        assert!(
+            report["expires_at"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
+        assert!(
+            report["clock_skew_secs"]
+                .as_i64()
+                .is_some_and(|s| s.abs() <= 5),
+            "{report}"
+        );
+        // The refresh token's lifetime: institution only (2 days).
+        let rt = report["refresh_token_lifetime_secs"].as_u64();
+        if p == "institution" {
+            assert!(
+                rt.is_some_and(|s| (172_700..=172_800).contains(&s)),
+                "{report}"
+            );
+        } else {
+            assert_eq!(rt, None, "{report}");
+        }
+
+        let out = run(&["check", p], &sb.env, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let printed = text(&out);
+        assert!(printed.contains("credentials work"), "{printed}");
+        assert!(printed.contains("refresh at"), "{printed}");
+        no_secret(&printed, &sb.env);
+    }
+}
+
+#[test]
+fn wrong_credentials_exit_2_and_transient_failures_exit_3() {
+    let sb = sandbox();
+    for (p, var) in [
+        ("exirom", "MERCHANT_SECRET"),
+        ("institution", "INSTITUTION_PASSWORD"),
+        ("pledg", "PLEDG_API_SECRET"),
+        ("bursagb", "BURSAGB_PASSWORD"),
+        ("axept", "AXEPT_KEY"),
+    ] {
+        let mut env = sb.env.clone();
+        env.insert(var.into(), "CANARY-wrong-credential-0451".into());
+        let out = run(&["check", p], &env, None);
+        let printed = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{p}: {printed}");
+        assert!(printed.contains("InvalidCredentials"), "{printed}");
+        assert!(printed.contains(var), "names the variable: {printed}");
+        assert!(
+            !printed.contains("CANARY-wrong-credential-0451"),
+            "{printed}"
+        );
+        no_secret(&printed, &sb.env);
+    }
+    // A missing variable: configuration, exit 2.
+    let mut env = sb.env.clone();
+    env.remove("AXEPT_KEY");
+    let out = run(&["check", "axept"], &env, None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("AXEPT_KEY"), "{}", text(&out));
+
+    // Nothing listens: transient, exit 3.
+    let closed = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let mut env = sb.env.clone();
+    env.insert(
+        "PLEDG_BASE_URL".into(),
+        format!("http://127.0.0.1:{port}/pledg"),
+    );
+    let out = run(&["check", "pledg", "--json"], &env, None);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("Transient"), "{}", text(&out));
+}
+
+#[test]
+fn token_needs_reveal() {
+    let sb = sandbox();
+    let out = run(&["token", "pledg"], &sb.env, None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out).contains("--reveal"));
+
+    let out = run(&["token", "bursagb", "--reveal"], &sb.env, None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let token = String::from_utf8(out.stdout.clone()).expect("utf-8");
+    let token = token.trim();
+    assert_eq!(token.split('.').count(), 3, "a JWT on stdout: {token}");
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warning.contains("warning: this is a live bursagb bearer token"),
+        "{warning}"
+    );
+    assert!(!warning.contains(token), "the warning does not repeat it");
+}
+
+/// One HTTP request received on a loopback port: its headers and body.
+fn receive_one() -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}/callbacks", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("a connection");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut headers = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("a header line");
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().expect("a length");
+            }
+            headers.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("the body");
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .expect("answered");
+        (headers, body)
+    });
+    (url, handle)
+}
+
+#[test]
+fn triggered_callbacks_verify_in_the_cli_and_the_sdk() {
+    let sb = sandbox();
+    let dir = std::env::temp_dir().join(format!("payauth-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (p, event) in [("exirom", "payment"), ("pledg", "notification")] {
+        let (url, received) = receive_one();
+        let out = run(
+            &["sandbox", "trigger", p, event, "--to", &url],
+            &sb.env,
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(text(&out).contains("HTTP 200"), "{}", text(&out));
+        let (headers, body) = received.join().expect("received");
+        let headers_file = dir.join(format!("{p}.headers"));
+        std::fs::write(&headers_file, &headers).expect("written");
+        let headers_path = headers_file.to_str().expect("utf-8 path");
+
+        // Genuine: the body on stdin, the headers from a file.
+        let out = run(
+            &["verify-callback", p, "--headers", headers_path, "--json"],
+            &sb.env,
+            Some(&body),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(verdict["valid"], true, "{verdict}");
+
+        // The SDK's own verifier accepts it too.
+        let mut map = reqwest::header::HeaderMap::new();
+        for line in headers.lines().skip(1) {
+            let (k, v) = line.split_once(':').expect("header line");
+            map.append(
+                reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()).expect("name"),
+                v.trim().parse().expect("value"),
+            );
+        }
+        let now = std::time::SystemTime::now();
+        match p {
+            "exirom" => {
+                let secret = auth_runtime::Secret::new(sb.env["MERCHANT_SECRET"].clone());
+                exirom::CallbackVerifier::new(secret)
+                    .verify(&body, &map, now)
+                    .expect("the SDK accepts the triggered callback");
+            }
+            _ => {
+                let secret = auth_runtime::Secret::new(sb.env["PLEDG_SECRET_KEY"].clone());
+                pledg::NotificationVerifier::new(secret)
+                    .verify(&body, &map, now)
+                    .expect("the SDK accepts the triggered notification");
+            }
+        }
+
+        // Tampered: one byte of the body changed.
+        let mut tampered = body.clone();
+        let at = tampered.len() / 2;
+        tampered[at] = if tampered[at] == b'1' { b'2' } else { b'1' };
+        let body_file = dir.join(format!("{p}.body"));
+        std::fs::write(&body_file, &tampered).expect("written");
+        let out = run(
+            &[
+                "verify-callback",
+                p,
+                "--body",
+                body_file.to_str().expect("utf-8"),
+                "--headers",
+                headers_path,
+            ],
+            &sb.env,
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).starts_with("invalid:"), "{}", text(&out));
+
+        // Without the secret: configuration, exit 2.
+        let out = run(&["verify-callback", p], &HashMap::new(), Some(&body));
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    }
+    // exirom unsigned: the header missing.
+    let out = run(
+        &[
+            "verify-callback",
+            "exirom",
+            "-H",
+            "content-type: application/json",
+        ],
+        &sb.env,
+        Some(br#"{"accountId":"a","amount":"1","currency":"EUR","requestId":"r"}"#),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
