@@ -100,8 +100,8 @@ pub fn verify(
                 verifier.verify(&body, &headers, now).map(|c| {
                     json!({
                         "requestId": c.request_id,
-                        "transactionId": c.transaction_id,
-                        "transactionStatus": c.transaction_status,
+                        "transactionId (unsigned)": c.transaction_id.unverified(),
+                        "transactionStatus (unsigned)": c.transaction_status.unverified(),
                         "amount": c.amount,
                         "currency": c.currency,
                     })

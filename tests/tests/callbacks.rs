@@ -79,10 +79,13 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
         .verify(&raw, &headers, now)
         .expect("genuine callback");
     assert_eq!(
-        event.transaction_id.as_deref(),
+        event.transaction_id.unverified().as_deref(),
         Some(paid.transaction_id.as_str())
     );
-    assert_eq!(event.transaction_status.as_deref(), Some("APPROVED"));
+    assert_eq!(
+        event.transaction_status.unverified().as_deref(),
+        Some("APPROVED")
+    );
     assert_eq!(
         (event.amount.as_str(), event.request_id.as_str()),
         ("10.00", "req-cb-1")
@@ -91,6 +94,24 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
     // The same callback again: a replay.
     assert_eq!(
         verifier.verify(&raw, &headers, now),
+        Err(exirom::CallbackError::Replayed)
+    );
+    // The provider's next status update of the same payment carries the
+    // same checksum (it covers the payment): accepted once, then a replay.
+    let settled = String::from_utf8(raw.clone())
+        .unwrap()
+        .replace("\"APPROVED\"", "\"SETTLED\"");
+    assert_ne!(settled.as_bytes(), raw.as_slice());
+    let event = verifier
+        .verify(settled.as_bytes(), &headers, now)
+        .expect("a second status update is no replay");
+    assert_eq!(
+        event.transaction_status.unverified().as_deref(),
+        Some("SETTLED")
+    );
+    assert!(format!("{event:?}").contains("Unsigned(Some(\"SETTLED\"))"));
+    assert_eq!(
+        verifier.verify(settled.as_bytes(), &headers, now),
         Err(exirom::CallbackError::Replayed)
     );
     // Tampered amount.
@@ -201,4 +222,58 @@ async fn pledg_notifications_verified_and_tampered_replayed_expired_unsigned_rej
     );
     server.abort();
     env.sandbox.shutdown().await;
+}
+
+/// The pages say a notification JWT *may* carry an expiry: a correctly
+/// signed one with neither `exp` nor `iat` is accepted (once); with
+/// `max_age` set, its age must show.
+#[test]
+fn pledg_notifications_without_exp_or_iat_are_accepted_unless_an_age_is_required() {
+    let key = "merchant-secret-key";
+    let jwt = |claims: serde_json::Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        )
+        .expect("signed")
+    };
+    let body = |claims| serde_json::to_vec(&json!({ "signature": jwt(claims) })).unwrap();
+    let now = SystemTime::now();
+    let bare = body(json!({"id": "pl_7", "status": "completed"}));
+    let verifier = pledg::NotificationVerifier::new(auth_runtime::Secret::new(key));
+    let n = verifier
+        .verify(&bare, &HeaderMap::new(), now)
+        .expect("no exp, no iat: accepted");
+    assert_eq!(n.status.as_deref(), Some("completed"));
+    assert_eq!(
+        verifier.verify(&bare, &HeaderMap::new(), now),
+        Err(pledg::CallbackError::Replayed)
+    );
+    // Asked for an age limit: no way to tell its age → refused.
+    let strict = pledg::NotificationVerifier::new(auth_runtime::Secret::new(key))
+        .max_age(std::time::Duration::from_secs(600));
+    assert_eq!(
+        strict.verify(&bare, &HeaderMap::new(), now),
+        Err(pledg::CallbackError::Expired)
+    );
+    let secs = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let fresh = body(json!({"id": "pl_8", "iat": secs - 60}));
+    assert!(strict.verify(&fresh, &HeaderMap::new(), now).is_ok());
+    let old = body(json!({"id": "pl_9", "iat": secs - 3600}));
+    assert_eq!(
+        strict.verify(&old, &HeaderMap::new(), now),
+        Err(pledg::CallbackError::Expired)
+    );
+    // Wrongly signed stays refused.
+    let forged = serde_json::to_vec(&json!({"signature": jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"id": "pl_7"}),
+        &jsonwebtoken::EncodingKey::from_secret(b"another key"),
+    ).unwrap()}))
+    .unwrap();
+    assert_eq!(
+        verifier.verify(&forged, &HeaderMap::new(), now),
+        Err(pledg::CallbackError::BadSignature)
+    );
 }

@@ -68,7 +68,34 @@ fn to_minor_units(amount: &str, exponent: u32) -> Option<u64> {
     whole.checked_mul(scale)?.checked_add(frac_scaled)
 }
 
-/// A verified callback.
+/// A value a callback carries outside what its checksum covers: whoever
+/// holds one genuine callback could send it again with this changed.
+/// Confirm it with the provider (a status query) before acting on it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Unsigned<T>(T);
+
+impl<T> Unsigned<T> {
+    pub fn new(value: T) -> Self {
+        Unsigned(value)
+    }
+    /// The value, not covered by the checksum.
+    pub fn unverified(&self) -> &T {
+        &self.0
+    }
+    pub fn into_unverified(self) -> T {
+        self.0
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Unsigned<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Unsigned").field(&self.0).finish()
+    }
+}
+
+/// A verified callback. The checksum covers `accountId`, the amount, the
+/// currency and `requestId`; the transaction's id and status are
+/// [`Unsigned`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Callback {
     pub account_id: String,
@@ -76,14 +103,19 @@ pub struct Callback {
     /// The amount as the body carries it (`"10.00"` or `1000`).
     pub amount: String,
     pub currency: String,
-    pub transaction_id: Option<String>,
-    pub transaction_status: Option<String>,
-    /// Every field of the body.
+    pub transaction_id: Unsigned<Option<String>>,
+    /// `PENDING`, `APPROVED`, … — not covered by the checksum.
+    pub transaction_status: Unsigned<Option<String>>,
+    /// Every field of the body (signed or not, as above).
     pub fields: Map<String, Value>,
 }
 
 /// Verifies callbacks' `X-Checksum` with the checksum secret (constant
-/// time), and refuses a checksum seen before (a replay).
+/// time), and refuses a callback seen before (a replay). The checksum
+/// covers the payment, not its status: the provider's callbacks for one
+/// payment (`PENDING`, then `APPROVED`) share it, so each status update is
+/// accepted once — a replay is the same callback (checksum, transaction
+/// and status) again.
 #[derive(Debug)]
 pub struct CallbackVerifier {
     secret: Secret,
@@ -147,13 +179,21 @@ impl CallbackVerifier {
         if !signing::verify_hmac_checksum(&self.secret, message.as_bytes(), checksum) {
             return Err(CallbackError::BadSignature);
         }
-        if !self.replays.first_time(checksum) {
+        let opt = |n: &str| fields.get(n).and_then(Value::as_str).map(str::to_owned);
+        let transaction_id = opt("transactionId");
+        let transaction_status = opt("transactionStatus");
+        // One status update of one transaction of the signed payment.
+        let identity = format!(
+            "{checksum}\n{}\n{}",
+            transaction_id.as_deref().unwrap_or(""),
+            transaction_status.as_deref().unwrap_or("")
+        );
+        if !self.replays.first_time(&identity) {
             return Err(CallbackError::Replayed);
         }
-        let opt = |n: &str| fields.get(n).and_then(Value::as_str).map(str::to_owned);
         Ok(Callback {
-            transaction_id: opt("transactionId"),
-            transaction_status: opt("transactionStatus"),
+            transaction_id: Unsigned::new(transaction_id),
+            transaction_status: Unsigned::new(transaction_status),
             account_id,
             request_id,
             amount,
@@ -166,6 +206,95 @@ impl CallbackVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn signed(
+        secret: &Secret,
+        body: &serde_json::Value,
+        parts: &[&str],
+    ) -> (Vec<u8>, reqwest::header::HeaderMap) {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            CHECKSUM_HEADER,
+            signing::hmac_checksum(secret, parts)
+                .parse()
+                .expect("header"),
+        );
+        (serde_json::to_vec(body).expect("json"), headers)
+    }
+
+    /// Both callback forms of the pages: `amount`/`currency` (a decimal
+    /// string) and `orderAmount`/`orderCurrency` (minor units, a number);
+    /// the checksum covers the amount as the body carries it.
+    #[test]
+    fn both_callback_forms_verify() {
+        let secret = Secret::new("cb-secret");
+        let now = SystemTime::now();
+        let verifier = CallbackVerifier::new(secret.clone());
+        let (body, headers) = signed(
+            &secret,
+            &serde_json::json!({"accountId": "acc", "amount": "10.00", "currency": "EUR",
+                                "requestId": "r1", "transactionStatus": "PENDING"}),
+            &["acc", "10.00", "EUR", "r1"],
+        );
+        let cb = verifier.verify(&body, &headers, now).expect("amount form");
+        assert_eq!((cb.amount.as_str(), cb.currency.as_str()), ("10.00", "EUR"));
+        assert_eq!(
+            cb.transaction_status.unverified().as_deref(),
+            Some("PENDING")
+        );
+
+        let (body, headers) = signed(
+            &secret,
+            &serde_json::json!({"accountId": "acc", "orderAmount": 1000, "orderCurrency": "EUR",
+                                "requestId": "r2", "transactionStatus": "APPROVED"}),
+            &["acc", "1000", "EUR", "r2"],
+        );
+        let cb = verifier
+            .verify(&body, &headers, now)
+            .expect("orderAmount form");
+        assert_eq!((cb.amount.as_str(), cb.currency.as_str()), ("1000", "EUR"));
+        // The other form's checksum does not verify it.
+        let (body, headers) = signed(
+            &secret,
+            &serde_json::json!({"accountId": "acc", "orderAmount": 1000, "orderCurrency": "EUR",
+                                "requestId": "r3"}),
+            &["acc", "10.00", "EUR", "r3"],
+        );
+        assert_eq!(
+            verifier.verify(&body, &headers, now),
+            Err(CallbackError::BadSignature)
+        );
+    }
+
+    /// PENDING then APPROVED for one payment (one checksum): each accepted
+    /// once; each again is a replay.
+    #[test]
+    fn each_status_update_is_accepted_once() {
+        let secret = Secret::new("cb-secret");
+        let now = SystemTime::now();
+        let verifier = CallbackVerifier::new(secret.clone());
+        let update = |status: &str| {
+            signed(
+                &secret,
+                &serde_json::json!({"accountId": "acc", "amount": "5.00", "currency": "EUR",
+                                    "requestId": "r9", "transactionId": "t9",
+                                    "transactionStatus": status}),
+                &["acc", "5.00", "EUR", "r9"],
+            )
+        };
+        for status in ["PENDING", "APPROVED"] {
+            let (body, headers) = update(status);
+            assert!(verifier.verify(&body, &headers, now).is_ok(), "{status}");
+        }
+        for status in ["PENDING", "APPROVED"] {
+            let (body, headers) = update(status);
+            assert_eq!(
+                verifier.verify(&body, &headers, now),
+                Err(CallbackError::Replayed),
+                "{status}"
+            );
+        }
+    }
 
     #[test]
     fn minor_units() {

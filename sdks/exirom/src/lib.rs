@@ -42,7 +42,7 @@ auth_runtime::sdk_entry_points!(
 
 mod checksum;
 pub use auth_runtime::signing::CallbackError;
-pub use checksum::{AmountForm, Callback, CallbackVerifier, apm_checksum};
+pub use checksum::{AmountForm, Callback, CallbackVerifier, Unsigned, apm_checksum};
 
 /// Exirom as the runtime sees it.
 #[derive(Debug)]

@@ -21,12 +21,19 @@ pub struct Notification {
 }
 
 /// Verifies notifications with the merchant's secret key; refuses
-/// unsigned, tampered, expired, too old (`iat` older than `max_age`) and
-/// replayed ones (the same signature twice).
+/// unsigned, tampered, expired (`exp` passed), too old (`iat` older than
+/// `max_age`) and replayed ones (the same signature twice).
+///
+/// The pages say the JWT *may* carry an expiry: a signed notification with
+/// neither `exp` nor `iat` is accepted (replays are still refused), unless
+/// [`NotificationVerifier::max_age`] was set, which asks every
+/// notification without `exp` to prove its age with `iat`.
 #[derive(Debug)]
 pub struct NotificationVerifier {
     secret: Secret,
     max_age: Duration,
+    /// `max_age` was set: a notification without `exp` must carry `iat`.
+    require_age: bool,
     replays: ReplayGuard,
 }
 
@@ -38,13 +45,16 @@ impl NotificationVerifier {
         NotificationVerifier {
             secret,
             max_age: DEFAULT_MAX_AGE,
+            require_age: false,
             replays: ReplayGuard::default(),
         }
     }
 
-    /// Refuse notifications whose `iat` is older than `max_age`.
+    /// Refuse notifications whose `iat` is older than `max_age`, and those
+    /// with neither `exp` nor `iat` (their age cannot be told).
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
+        self.require_age = true;
         self
     }
 
@@ -67,16 +77,19 @@ impl NotificationVerifier {
         };
         let claims = signing::verify_hs256_jwt(&self.secret, token, now, false)?;
         if !claims.contains_key("exp") {
-            let iat = claims
-                .get("iat")
-                .and_then(Value::as_u64)
-                .ok_or(CallbackError::Expired)?;
-            let now_secs = now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            if now_secs.saturating_sub(iat) > self.max_age.as_secs() {
-                return Err(CallbackError::Expired);
+            match claims.get("iat") {
+                Some(iat) => {
+                    let iat = iat.as_u64().ok_or(CallbackError::Malformed)?;
+                    let now_secs = now
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    if now_secs.saturating_sub(iat) > self.max_age.as_secs() {
+                        return Err(CallbackError::Expired);
+                    }
+                }
+                None if self.require_age => return Err(CallbackError::Expired),
+                None => {}
             }
         }
         // The signature part identifies the notification for replays.
