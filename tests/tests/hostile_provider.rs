@@ -458,6 +458,36 @@ async fn dotnet_and_offset_less_expiries_are_read() {
     }
 }
 
+/// Another brand of bursagb's platform answers `data.token` (lower case),
+/// with or without `expiration`: both are tokens (FACTS: casing may vary).
+#[tokio::test]
+async fn bursagb_lower_case_token_data_is_accepted() {
+    // The JWT outlives `expiration`: the earlier one decides.
+    let token = jwt(&(now_unix() + 7200).to_string());
+    let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    for (data, source) in [
+        (
+            format!(r#"{{"token":"{token}","expiration":"{in_an_hour}"}}"#),
+            ExpirySource::DateTime,
+        ),
+        (format!(r#"{{"token":"{token}"}}"#), ExpirySource::JwtExp),
+    ] {
+        let body = format!(r#"{{"data":{data},"success":true,"message":"Success"}}"#);
+        let h = Hostile::start(move |_, _| Reply::json(200, body.clone())).await;
+        let (r, _) = bounded(Duration::from_secs(10), bursagb(&h).bearer()).await;
+        let t = r.unwrap_or_else(|e| panic!("bursagb {data}: {e}"));
+        assert_eq!(t.secret().expose(), token);
+        assert_eq!(t.expiry_source(), source, "{data}");
+        assert_eq!(h.hits(BURSAGB_LOGIN), 1);
+    }
+    // Neither casing: malformed.
+    let h = Hostile::start(|_, _| Reply::json(200, r#"{"data":{"jwt":"x"},"success":true}"#)).await;
+    let (r, _) = bounded(Duration::from_secs(10), bursagb(&h).bearer()).await;
+    assert_eq!(kind(&r), Some(ErrorKind::MalformedResponse), "{r:?}");
+}
+
 #[tokio::test]
 async fn bursagb_success_false_is_invalid_credentials() {
     for (status, body) in [

@@ -236,9 +236,57 @@ malformed, expired, revoked or for another tenant).
             Default::default()
         }
     }
-    ///`TokenData`
+    /**Either casing of the token data. This brand's pages: `Token` / `Expiration`.
+Another brand served from the same platform reads `data.token` (unconfirmed,
+FACTS: "casing may vary between brands"): both are accepted.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum TokenData {
+        Pascal(TokenDataPascal),
+        Lower(TokenDataLower),
+    }
+    impl ::std::convert::From<TokenDataPascal> for TokenData {
+        fn from(value: TokenDataPascal) -> Self {
+            Self::Pascal(value)
+        }
+    }
+    impl ::std::convert::From<TokenDataLower> for TokenData {
+        fn from(value: TokenDataLower) -> Self {
+            Self::Lower(value)
+        }
+    }
+    /**Token data in lower case, as another brand of the platform answers
+(unconfirmed). `expiration` may be absent: the JWT `exp` decides then.
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
-    pub struct TokenData {
+    pub struct TokenDataLower {
+        ///Echo of the request's `callbackData`.
+        #[serde(
+            rename = "callbackData",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub callback_data: ::std::option::Option<::std::string::String>,
+        ///Expiry of the token, as `Expiration`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expiration: ::std::option::Option<::std::string::String>,
+        ///HS256 JWT for the Reseller API.
+        pub token: ::std::string::String,
+    }
+    impl TokenDataLower {
+        pub fn builder() -> builder::TokenDataLower {
+            Default::default()
+        }
+    }
+    ///Token data as this brand's pages document it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
+    pub struct TokenDataPascal {
         ///Echo of the request's `callbackData`.
         #[serde(
             rename = "callbackData",
@@ -256,8 +304,8 @@ unreadable value falls back to the JWT `exp`.
         #[serde(rename = "Token")]
         pub token: ::std::string::String,
     }
-    impl TokenData {
-        pub fn builder() -> builder::TokenData {
+    impl TokenDataPascal {
+        pub fn builder() -> builder::TokenDataPascal {
             Default::default()
         }
     }
@@ -1249,7 +1297,87 @@ unreadable value falls back to the JWT `exp`.
             }
         }
         #[derive(Clone)]
-        pub struct TokenData {
+        pub struct TokenDataLower {
+            callback_data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expiration: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for TokenDataLower {
+            fn default() -> Self {
+                Self {
+                    callback_data: Ok(Default::default()),
+                    expiration: Ok(Default::default()),
+                    token: Err("no value supplied for token".to_string()),
+                }
+            }
+        }
+        impl TokenDataLower {
+            pub fn callback_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.callback_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for callback_data: {e}")
+                    });
+                self
+            }
+            pub fn expiration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expiration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expiration: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TokenDataLower> for super::TokenDataLower {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TokenDataLower,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    callback_data: value.callback_data?,
+                    expiration: value.expiration?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TokenDataLower> for TokenDataLower {
+            fn from(value: super::TokenDataLower) -> Self {
+                Self {
+                    callback_data: Ok(value.callback_data),
+                    expiration: Ok(value.expiration),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone)]
+        pub struct TokenDataPascal {
             callback_data: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1260,7 +1388,7 @@ unreadable value falls back to the JWT `exp`.
             >,
             token: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
-        impl ::std::default::Default for TokenData {
+        impl ::std::default::Default for TokenDataPascal {
             fn default() -> Self {
                 Self {
                     callback_data: Ok(Default::default()),
@@ -1269,7 +1397,7 @@ unreadable value falls back to the JWT `exp`.
                 }
             }
         }
-        impl TokenData {
+        impl TokenDataPascal {
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1307,10 +1435,10 @@ unreadable value falls back to the JWT `exp`.
                 self
             }
         }
-        impl ::std::convert::TryFrom<TokenData> for super::TokenData {
+        impl ::std::convert::TryFrom<TokenDataPascal> for super::TokenDataPascal {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: TokenData,
+                value: TokenDataPascal,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     callback_data: value.callback_data?,
@@ -1319,8 +1447,8 @@ unreadable value falls back to the JWT `exp`.
                 })
             }
         }
-        impl ::std::convert::From<super::TokenData> for TokenData {
-            fn from(value: super::TokenData) -> Self {
+        impl ::std::convert::From<super::TokenDataPascal> for TokenDataPascal {
+            fn from(value: super::TokenDataPascal) -> Self {
                 Self {
                     callback_data: Ok(value.callback_data),
                     expiration: Ok(value.expiration),
@@ -1489,9 +1617,19 @@ unreadable value falls back to the JWT `exp`.
             }
         }
         /// Secret fields redacted: the spec marks them (`x-secret`).
-        impl ::std::fmt::Debug for TokenData {
+        impl ::std::fmt::Debug for TokenDataLower {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.debug_struct("TokenData")
+                f.debug_struct("TokenDataLower")
+                    .field("callback_data", &self.callback_data)
+                    .field("expiration", &self.expiration)
+                    .field("token", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for TokenDataPascal {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("TokenDataPascal")
                     .field("callback_data", &self.callback_data)
                     .field("expiration", &self.expiration)
                     .field("token", &::std::format_args!("[redacted]"))
@@ -1554,9 +1692,19 @@ unreadable value falls back to the JWT `exp`.
         }
     }
     /// Secret fields redacted: the spec marks them (`x-secret`).
-    impl ::std::fmt::Debug for TokenData {
+    impl ::std::fmt::Debug for TokenDataLower {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.debug_struct("TokenData")
+            f.debug_struct("TokenDataLower")
+                .field("callback_data", &self.callback_data)
+                .field("expiration", &self.expiration)
+                .field("token", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for TokenDataPascal {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("TokenDataPascal")
                 .field("callback_data", &self.callback_data)
                 .field("expiration", &self.expiration)
                 .field("token", &::std::format_args!("[redacted]"))
@@ -2273,7 +2421,9 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
     vec![
         ("TokenRequest", schemars::schema_for!(types::TokenRequest)), ("TokenResponse",
         schemars::schema_for!(types::TokenResponse)), ("TokenData",
-        schemars::schema_for!(types::TokenData)), ("ErrorResponse",
+        schemars::schema_for!(types::TokenData)), ("TokenDataPascal",
+        schemars::schema_for!(types::TokenDataPascal)), ("TokenDataLower",
+        schemars::schema_for!(types::TokenDataLower)), ("ErrorResponse",
         schemars::schema_for!(types::ErrorResponse)), ("CustomerResponse",
         schemars::schema_for!(types::CustomerResponse)), ("Customer",
         schemars::schema_for!(types::Customer)), ("CreateOrderRequest",
@@ -2318,7 +2468,28 @@ pub fn debug_of(
                 serde_json::from_value::<types::TokenData>(value)
                     .map(|v| {
                         let shown = format!("{v:?}");
-                        (shown, format!("{:?}", types::builder::TokenData::from(v)))
+                        (shown, String::new())
+                    }),
+            )
+        }
+        "TokenDataPascal" => {
+            Some(
+                serde_json::from_value::<types::TokenDataPascal>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::TokenDataPascal::from(v)),
+                        )
+                    }),
+            )
+        }
+        "TokenDataLower" => {
+            Some(
+                serde_json::from_value::<types::TokenDataLower>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, format!("{:?}", types::builder::TokenDataLower::from(v)))
                     }),
             )
         }

@@ -199,11 +199,16 @@ pub fn issued(response: types::TokenResponse) -> Result<Issued, Error> {
             "Generate Token answered success=true without data",
         ));
     };
+    // This brand's casing, or the lower case another brand answers with.
+    let (token, expiration) = match data {
+        types::TokenData::Pascal(d) => (d.token, Some(d.expiration)),
+        types::TokenData::Lower(d) => (d.token, d.expiration),
+    };
     Ok(Issued {
-        access_token: Secret::new(data.token),
+        access_token: Secret::new(token),
         refresh_token: None,
         hints: ExpiryHints {
-            at: lenient_datetime(NAME, "Expiration", &data.expiration),
+            at: expiration.and_then(|e| lenient_datetime(NAME, "Expiration", &e)),
             ..ExpiryHints::default()
         },
     })
