@@ -36,6 +36,79 @@ async fn institution_customer_create_refuses_a_null_itn() {
     sb.shutdown().await;
 }
 
+/// axept's Start Transaction rules (FACTS): `uti` a GUID, `reference`
+/// alphanumeric ≤ 50, `webHookUrl` https ≤ 250, `expirationDate` in the
+/// future and ≤ 365 days ahead — refused with 400 as the provider does;
+/// the valid body is accepted.
+#[tokio::test]
+async fn axept_start_transaction_enforces_the_documented_rules() {
+    let sb = Sandbox::start().await.unwrap();
+    let token = login_token(&sb, Provider::Axept).await;
+    let url = format!("{}/transaction", sb.base_url(Provider::Axept));
+    let day = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
+    let mut n = 0;
+    let mut uti = || {
+        n += 1;
+        format!("3f2c9a4e-6a51-4d0b-9d0e-{n:012}")
+    };
+    let valid = |uti: String| {
+        json!({"uti": uti, "reference": "ORDER42", "webHookUrl": "https://pos.example.com/hook",
+               "expirationDate": day(30), "amountTrans": 3000})
+    };
+    let cases: Vec<(&str, serde_json::Value)> = vec![
+        ("uti not a GUID", json!({"uti": "not-a-guid-but-exactly-36-characters!"})),
+        ("uti too short", json!({"uti": "3f2c9a4e"})),
+        ("reference not alphanumeric", json!({"uti": uti(), "reference": "ORDER 42"})),
+        ("reference longer than 50", json!({"uti": uti(), "reference": "A".repeat(51)})),
+        ("webHookUrl not https", json!({"uti": uti(), "webHookUrl": "http://pos.example.com"})),
+        (
+            "webHookUrl longer than 250",
+            json!({"uti": uti(), "webHookUrl": format!("https://{}", "a".repeat(250))}),
+        ),
+        ("expirationDate past", json!({"uti": uti(), "expirationDate": day(-1)})),
+        ("expirationDate > 365 days", json!({"uti": uti(), "expirationDate": day(366)})),
+        ("expirationDate not a date", json!({"uti": uti(), "expirationDate": "next week"})),
+    ];
+    for (what, body) in cases {
+        let resp = http()
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{what}: {body}");
+    }
+    for body in [valid(uti()), json!({"uti": uti().to_uppercase(), "reference": "A".repeat(50)})] {
+        let resp = http()
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{body}");
+    }
+    sb.shutdown().await;
+}
+
+/// The generated axept types check the same rules before anything is sent.
+#[test]
+fn axept_types_refuse_what_the_provider_refuses() {
+    use axept::types::StartTransactionRequest as Start;
+    let ok = json!({"uti": "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e", "reference": "ORDER42",
+                    "webHookUrl": "https://pos.example.com/hook"});
+    assert!(serde_json::from_value::<Start>(ok).is_ok());
+    for bad in [
+        json!({"uti": "not-a-guid"}),
+        json!({"uti": "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e", "reference": "ORDER 42"}),
+        json!({"uti": "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e", "webHookUrl": "http://x"}),
+        json!({"uti": "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e", "expirationDate": "soon"}),
+    ] {
+        assert!(serde_json::from_value::<Start>(bad.clone()).is_err(), "{bad}");
+    }
+}
+
 #[tokio::test]
 async fn bursagb_orders_create_refuses_a_null_note() {
     let sb = Sandbox::start().await.unwrap();

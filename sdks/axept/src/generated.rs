@@ -165,18 +165,22 @@ page's example. Limits are the page's.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
-        ///UTC ISO 8601, in the future, at most 365 days ahead.
+        /**UTC ISO 8601; in the future and at most 365 days ahead (the page's rule, which
+no schema can state: the sandbox enforces it, 400 otherwise).
+*/
         #[serde(
             rename = "expirationDate",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub expiration_date: ::std::option::Option<::std::string::String>,
+        pub expiration_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
         #[serde(
             rename = "posSignatureCheck",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub pos_signature_check: ::std::option::Option<bool>,
-        ///Alphanumeric, no personal data.
+        ///Alphanumeric, at most 50 characters, no personal data.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<StartTransactionRequestReference>,
         ///Terminal serial; omitted = Terminal Lookup flow.
@@ -187,9 +191,9 @@ page's example. Limits are the page's.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_type: ::std::option::Option<::std::string::String>,
-        ///Unique transaction identifier (a GUID chosen by the POS).
+        ///Unique transaction identifier, a GUID chosen by the POS (mandatory).
         pub uti: StartTransactionRequestUti,
-        ///HTTPS only; the webhook fires only when present.
+        ///HTTPS only, at most 250 characters; the webhook fires only when present.
         #[serde(
             rename = "webHookUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -201,7 +205,7 @@ page's example. Limits are the page's.
             Default::default()
         }
     }
-    ///Alphanumeric, no personal data.
+    ///Alphanumeric, at most 50 characters, no personal data.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -235,6 +239,11 @@ page's example. Limits are the page's.
             if value.chars().count() > 50usize {
                 return Err("longer than 50 characters".into());
             }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z0-9]*$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9]*$\"".into());
+            }
             Ok(Self(value.to_string()))
         }
     }
@@ -267,7 +276,7 @@ page's example. Limits are the page's.
                 })
         }
     }
-    ///Unique transaction identifier (a GUID chosen by the POS).
+    ///Unique transaction identifier, a GUID chosen by the POS (mandatory).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -300,8 +309,21 @@ page's example. Limits are the page's.
             if value.chars().count() > 36usize {
                 return Err("longer than 36 characters".into());
             }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
+            if value.chars().count() < 36usize {
+                return Err("shorter than 36 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -334,7 +356,7 @@ page's example. Limits are the page's.
                 })
         }
     }
-    ///HTTPS only; the webhook fires only when present.
+    ///HTTPS only, at most 250 characters; the webhook fires only when present.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -367,6 +389,11 @@ page's example. Limits are the page's.
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             if value.chars().count() > 250usize {
                 return Err("longer than 250 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^https://").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^https://\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -844,7 +871,7 @@ page's example. Limits are the page's.
                 ::std::string::String,
             >,
             expiration_date: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
             >,
             pos_signature_check: ::std::result::Result<
@@ -916,7 +943,9 @@ page's example. Limits are the page's.
             }
             pub fn expiration_date<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.expiration_date = value

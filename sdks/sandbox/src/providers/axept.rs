@@ -145,7 +145,7 @@ async fn bearer(st: &Inner, ctx: &Ctx) -> Result<(), Reply> {
 }
 
 const START_RULES: &[Rule] = &[
-    ("uti", str_len(1, 36), true),
+    ("uti", str_len(36, 36), true),
     ("webHookUrl", str_len(0, 250), false),
     ("tid", STR, false),
     ("expirationDate", STR, false),
@@ -170,6 +170,60 @@ const START_RULES: &[Rule] = &[
     ("posSignatureCheck", Kind::Bool, false),
 ];
 
+/// The page's rules beyond type and length (FACTS): `uti` a GUID,
+/// `webHookUrl` https, `reference` alphanumeric, `expirationDate` a UTC
+/// ISO 8601 time in the future and at most 365 days ahead.
+fn start_rules(st: &Inner, body: &Map<String, Value>) -> Result<(), (&'static str, String)> {
+    let text = |k: &str| body.get(k).and_then(Value::as_str);
+    if let Some(uti) = text("uti")
+        && !is_guid(uti)
+    {
+        return Err(("uti", "The uti must be a GUID.".into()));
+    }
+    if let Some(url) = text("webHookUrl")
+        && !url.starts_with("https://")
+    {
+        return Err(("webHookUrl", "The webHookUrl must use https.".into()));
+    }
+    if let Some(reference) = text("reference")
+        && !reference.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(("reference", "The reference must be alphanumeric.".into()));
+    }
+    if let Some(date) = text("expirationDate") {
+        let Ok(at) = chrono::DateTime::parse_from_rfc3339(date) else {
+            return Err((
+                "expirationDate",
+                "The expirationDate must be a UTC ISO 8601 date-time.".into(),
+            ));
+        };
+        let now = st.now();
+        if at <= now {
+            return Err((
+                "expirationDate",
+                "The expirationDate must be in the future.".into(),
+            ));
+        }
+        if at > now + chrono::Duration::days(365) {
+            return Err((
+                "expirationDate",
+                "The expirationDate must be at most 365 days ahead.".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// `POST /transaction`: stores the transaction under its `uti` (the same
 /// request again → the same answer; a reused `uti` with another body → 409). The sandbox completes it at once: `Complete`, approved.
 pub(crate) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
@@ -187,10 +241,8 @@ pub(crate) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
     if let Err((field, problem)) = check::fields(&body, START_RULES) {
         return field_error(&field, &format!("The {field} field {problem}.")).authenticated();
     }
-    if let Some(Value::String(url)) = body.get("webHookUrl")
-        && !url.starts_with("https://")
-    {
-        return field_error("webHookUrl", "The webHookUrl must use https.").authenticated();
+    if let Err((field, problem)) = start_rules(st, &body) {
+        return field_error(field, &problem).authenticated();
     }
     let uti = body
         .get("uti")
