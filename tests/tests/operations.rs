@@ -737,3 +737,55 @@ async fn a_request_that_cannot_be_signed_is_a_typed_signing_error_and_is_not_sen
     assert_eq!(env.requests(Provider::Pledg, Route::PurchaseLink), 0);
     env.sandbox.shutdown().await;
 }
+
+/// bursagb's other brand: the login body in lower case (`email` /
+/// `password`), answered in lower case (`data.token`); the SDK logs in and
+/// calls with it. From the environment too (`BURSAGB_FIELD_CASE=lower`).
+#[tokio::test]
+async fn bursagb_lower_case_login_end_to_end() {
+    use auth_runtime::Provider as _;
+    let env = Env::start().await;
+    let sandbox::Credentials::Bursagb {
+        email, password, ..
+    } = env.sandbox.credentials(Provider::Bursagb)
+    else {
+        unreachable!()
+    };
+    let base = env.sandbox.base_url(Provider::Bursagb);
+    let client = bursagb::builder()
+        .base_url(base.clone())
+        .credentials(
+            bursagb::Credentials::new(email.clone(), password.clone())
+                .field_case(bursagb::FieldCase::Lower),
+        )
+        .shared_cache(false)
+        .build()
+        .unwrap();
+    client.bearer().await.expect("lower-case login");
+    client
+        .get_customer()
+        .send()
+        .await
+        .expect("a bearer call with it");
+    assert_eq!(env.logins(Provider::Bursagb), 1);
+
+    let vars = [
+        ("BURSAGB_BASE_URL", base),
+        ("BURSAGB_EMAIL", email),
+        ("BURSAGB_PASSWORD", password),
+        ("BURSAGB_FIELD_CASE", "lower".to_string()),
+    ];
+    let get = |k: &str| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.clone())
+    };
+    let from_env = bursagb::Bursagb::credentials_from_env(&get).unwrap();
+    assert_eq!(from_env.field_case, bursagb::FieldCase::Lower);
+    let bad = |k: &str| match k {
+        "BURSAGB_FIELD_CASE" => Some("shouting".to_string()),
+        other => get(other),
+    };
+    assert!(bursagb::Bursagb::credentials_from_env(&bad).is_err());
+    env.sandbox.shutdown().await;
+}

@@ -56,18 +56,39 @@ async fn axept_start_transaction_enforces_the_documented_rules() {
                "expirationDate": day(30), "amountTrans": 3000})
     };
     let cases: Vec<(&str, serde_json::Value)> = vec![
-        ("uti not a GUID", json!({"uti": "not-a-guid-but-exactly-36-characters!"})),
+        (
+            "uti not a GUID",
+            json!({"uti": "not-a-guid-but-exactly-36-characters!"}),
+        ),
         ("uti too short", json!({"uti": "3f2c9a4e"})),
-        ("reference not alphanumeric", json!({"uti": uti(), "reference": "ORDER 42"})),
-        ("reference longer than 50", json!({"uti": uti(), "reference": "A".repeat(51)})),
-        ("webHookUrl not https", json!({"uti": uti(), "webHookUrl": "http://pos.example.com"})),
+        (
+            "reference not alphanumeric",
+            json!({"uti": uti(), "reference": "ORDER 42"}),
+        ),
+        (
+            "reference longer than 50",
+            json!({"uti": uti(), "reference": "A".repeat(51)}),
+        ),
+        (
+            "webHookUrl not https",
+            json!({"uti": uti(), "webHookUrl": "http://pos.example.com"}),
+        ),
         (
             "webHookUrl longer than 250",
             json!({"uti": uti(), "webHookUrl": format!("https://{}", "a".repeat(250))}),
         ),
-        ("expirationDate past", json!({"uti": uti(), "expirationDate": day(-1)})),
-        ("expirationDate > 365 days", json!({"uti": uti(), "expirationDate": day(366)})),
-        ("expirationDate not a date", json!({"uti": uti(), "expirationDate": "next week"})),
+        (
+            "expirationDate past",
+            json!({"uti": uti(), "expirationDate": day(-1)}),
+        ),
+        (
+            "expirationDate > 365 days",
+            json!({"uti": uti(), "expirationDate": day(366)}),
+        ),
+        (
+            "expirationDate not a date",
+            json!({"uti": uti(), "expirationDate": "next week"}),
+        ),
     ];
     for (what, body) in cases {
         let resp = http()
@@ -79,7 +100,10 @@ async fn axept_start_transaction_enforces_the_documented_rules() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 400, "{what}: {body}");
     }
-    for body in [valid(uti()), json!({"uti": uti().to_uppercase(), "reference": "A".repeat(50)})] {
+    for body in [
+        valid(uti()),
+        json!({"uti": uti().to_uppercase(), "reference": "A".repeat(50)}),
+    ] {
         let resp = http()
             .post(&url)
             .bearer_auth(&token)
@@ -105,7 +129,10 @@ fn axept_types_refuse_what_the_provider_refuses() {
         json!({"uti": "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e", "webHookUrl": "http://x"}),
         json!({"uti": "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e", "expirationDate": "soon"}),
     ] {
-        assert!(serde_json::from_value::<Start>(bad.clone()).is_err(), "{bad}");
+        assert!(
+            serde_json::from_value::<Start>(bad.clone()).is_err(),
+            "{bad}"
+        );
     }
 }
 

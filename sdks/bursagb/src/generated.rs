@@ -309,9 +309,55 @@ unreadable value falls back to the JWT `exp`.
             Default::default()
         }
     }
-    ///`TokenRequest`
+    /**Either casing of the Generate Token body: this brand's pages send `Email` /
+`Password`; another brand's client on the same platform sends `email` /
+`password` (unconfirmed, FACTS: "casing may vary between brands"). The SDK sends
+the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum TokenRequest {
+        Pascal(TokenRequestPascal),
+        Lower(TokenRequestLower),
+    }
+    impl ::std::convert::From<TokenRequestPascal> for TokenRequest {
+        fn from(value: TokenRequestPascal) -> Self {
+            Self::Pascal(value)
+        }
+    }
+    impl ::std::convert::From<TokenRequestLower> for TokenRequest {
+        fn from(value: TokenRequestLower) -> Self {
+            Self::Lower(value)
+        }
+    }
+    ///The Generate Token body in lower case (another brand; unconfirmed).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
-    pub struct TokenRequest {
+    pub struct TokenRequestLower {
+        ///Opaque value echoed back in the response.
+        #[serde(
+            rename = "callbackData",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub callback_data: ::std::option::Option<::std::string::String>,
+        ///Partner account email.
+        pub email: ::std::string::String,
+        ///Partner account password. Secret; never log it.
+        pub password: ::std::string::String,
+    }
+    impl TokenRequestLower {
+        pub fn builder() -> builder::TokenRequestLower {
+            Default::default()
+        }
+    }
+    ///`TokenRequestPascal`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
+    pub struct TokenRequestPascal {
         ///Opaque value echoed back in the response.
         #[serde(
             rename = "callbackData",
@@ -325,8 +371,8 @@ unreadable value falls back to the JWT `exp`.
         #[serde(rename = "Password")]
         pub password: ::std::string::String,
     }
-    impl TokenRequest {
-        pub fn builder() -> builder::TokenRequest {
+    impl TokenRequestPascal {
+        pub fn builder() -> builder::TokenRequestPascal {
             Default::default()
         }
     }
@@ -1457,7 +1503,7 @@ unreadable value falls back to the JWT `exp`.
             }
         }
         #[derive(Clone)]
-        pub struct TokenRequest {
+        pub struct TokenRequestLower {
             callback_data: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -1468,7 +1514,7 @@ unreadable value falls back to the JWT `exp`.
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for TokenRequest {
+        impl ::std::default::Default for TokenRequestLower {
             fn default() -> Self {
                 Self {
                     callback_data: Ok(Default::default()),
@@ -1477,7 +1523,7 @@ unreadable value falls back to the JWT `exp`.
                 }
             }
         }
-        impl TokenRequest {
+        impl TokenRequestLower {
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1515,10 +1561,10 @@ unreadable value falls back to the JWT `exp`.
                 self
             }
         }
-        impl ::std::convert::TryFrom<TokenRequest> for super::TokenRequest {
+        impl ::std::convert::TryFrom<TokenRequestLower> for super::TokenRequestLower {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: TokenRequest,
+                value: TokenRequestLower,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     callback_data: value.callback_data?,
@@ -1527,8 +1573,88 @@ unreadable value falls back to the JWT `exp`.
                 })
             }
         }
-        impl ::std::convert::From<super::TokenRequest> for TokenRequest {
-            fn from(value: super::TokenRequest) -> Self {
+        impl ::std::convert::From<super::TokenRequestLower> for TokenRequestLower {
+            fn from(value: super::TokenRequestLower) -> Self {
+                Self {
+                    callback_data: Ok(value.callback_data),
+                    email: Ok(value.email),
+                    password: Ok(value.password),
+                }
+            }
+        }
+        #[derive(Clone)]
+        pub struct TokenRequestPascal {
+            callback_data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TokenRequestPascal {
+            fn default() -> Self {
+                Self {
+                    callback_data: Ok(Default::default()),
+                    email: Err("no value supplied for email".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                }
+            }
+        }
+        impl TokenRequestPascal {
+            pub fn callback_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.callback_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for callback_data: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TokenRequestPascal> for super::TokenRequestPascal {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TokenRequestPascal,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    callback_data: value.callback_data?,
+                    email: value.email?,
+                    password: value.password?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TokenRequestPascal> for TokenRequestPascal {
+            fn from(value: super::TokenRequestPascal) -> Self {
                 Self {
                     callback_data: Ok(value.callback_data),
                     email: Ok(value.email),
@@ -1637,9 +1763,19 @@ unreadable value falls back to the JWT `exp`.
             }
         }
         /// Secret fields redacted: the spec marks them (`x-secret`).
-        impl ::std::fmt::Debug for TokenRequest {
+        impl ::std::fmt::Debug for TokenRequestLower {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.debug_struct("TokenRequest")
+                f.debug_struct("TokenRequestLower")
+                    .field("callback_data", &self.callback_data)
+                    .field("email", &self.email)
+                    .field("password", &::std::format_args!("[redacted]"))
+                    .finish()
+            }
+        }
+        /// Secret fields redacted: the spec marks them (`x-secret`).
+        impl ::std::fmt::Debug for TokenRequestPascal {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("TokenRequestPascal")
                     .field("callback_data", &self.callback_data)
                     .field("email", &self.email)
                     .field("password", &::std::format_args!("[redacted]"))
@@ -1712,9 +1848,19 @@ unreadable value falls back to the JWT `exp`.
         }
     }
     /// Secret fields redacted: the spec marks them (`x-secret`).
-    impl ::std::fmt::Debug for TokenRequest {
+    impl ::std::fmt::Debug for TokenRequestLower {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.debug_struct("TokenRequest")
+            f.debug_struct("TokenRequestLower")
+                .field("callback_data", &self.callback_data)
+                .field("email", &self.email)
+                .field("password", &::std::format_args!("[redacted]"))
+                .finish()
+        }
+    }
+    /// Secret fields redacted: the spec marks them (`x-secret`).
+    impl ::std::fmt::Debug for TokenRequestPascal {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("TokenRequestPascal")
                 .field("callback_data", &self.callback_data)
                 .field("email", &self.email)
                 .field("password", &::std::format_args!("[redacted]"))
@@ -1899,17 +2045,14 @@ pub mod builder {
     pub struct GenerateToken<'a> {
         client: &'a super::Client,
         h_region_code: Result<Option<::std::string::String>, String>,
-        body: auth_runtime::OperationBody<
-            types::TokenRequest,
-            types::builder::TokenRequest,
-        >,
+        body: Result<types::TokenRequest, String>,
     }
     impl<'a> GenerateToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 h_region_code: Ok(None),
-                body: auth_runtime::OperationBody::Unset,
+                body: Err("body was not initialized".to_string()),
             }
         }
         pub fn h_region_code<V>(mut self, value: V) -> Self
@@ -1928,24 +2071,10 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TokenRequest>,
-            <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
-                value
-                    .try_into()
-                    .map_err(|s| {
-                        format!("conversion to `TokenRequest` for body failed: {}", s)
-                    }),
-            );
-            self
-        }
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TokenRequest,
-            ) -> types::builder::TokenRequest,
-        {
-            self.body = self.body.map(f);
+            self.body = value
+                .try_into()
+                .map_err(|_| "conversion to `TokenRequest` for body failed".to_string());
             self
         }
         ///Sends a `POST` request to `/Login/Customer/Api/Verify`
@@ -1960,10 +2089,7 @@ pub mod builder {
             let h_region_code = h_region_code
                 .map_err(Error::InvalidRequest)
                 .map_err(|e| auth_op.fail(e))?;
-            let body = body
-                .value()
-                .map_err(Error::InvalidRequest)
-                .map_err(|e| auth_op.fail(e))?;
+            let body = body.map_err(Error::InvalidRequest).map_err(|e| auth_op.fail(e))?;
             let build = || -> ::std::result::Result<
                 reqwest::Request,
                 Error<types::ErrorResponse>,
@@ -2419,8 +2545,10 @@ impl ClientHooks<auth_runtime::Session> for Client {
 #[doc(hidden)]
 pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
-        ("TokenRequest", schemars::schema_for!(types::TokenRequest)), ("TokenResponse",
-        schemars::schema_for!(types::TokenResponse)), ("TokenData",
+        ("TokenRequest", schemars::schema_for!(types::TokenRequest)),
+        ("TokenRequestPascal", schemars::schema_for!(types::TokenRequestPascal)),
+        ("TokenRequestLower", schemars::schema_for!(types::TokenRequestLower)),
+        ("TokenResponse", schemars::schema_for!(types::TokenResponse)), ("TokenData",
         schemars::schema_for!(types::TokenData)), ("TokenDataPascal",
         schemars::schema_for!(types::TokenDataPascal)), ("TokenDataLower",
         schemars::schema_for!(types::TokenDataLower)), ("ErrorResponse",
@@ -2450,7 +2578,31 @@ pub fn debug_of(
                 serde_json::from_value::<types::TokenRequest>(value)
                     .map(|v| {
                         let shown = format!("{v:?}");
-                        (shown, format!("{:?}", types::builder::TokenRequest::from(v)))
+                        (shown, String::new())
+                    }),
+            )
+        }
+        "TokenRequestPascal" => {
+            Some(
+                serde_json::from_value::<types::TokenRequestPascal>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::TokenRequestPascal::from(v)),
+                        )
+                    }),
+            )
+        }
+        "TokenRequestLower" => {
+            Some(
+                serde_json::from_value::<types::TokenRequestLower>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::TokenRequestLower::from(v)),
+                        )
                     }),
             )
         }

@@ -57,6 +57,21 @@ pub struct Credentials {
     pub api_key: Option<Secret>,
     /// `h-region-code`; the provider defaults to `TR`.
     pub region: Option<String>,
+    /// The casing of the Generate Token body's fields.
+    pub field_case: FieldCase,
+}
+
+/// How the Generate Token body names its fields. This brand's pages:
+/// `Email` / `Password`; another brand of the same platform sends `email` /
+/// `password` (unconfirmed: FACTS says casing may vary between brands).
+/// Answers are read in either casing whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldCase {
+    /// `Email` / `Password`, as documented.
+    #[default]
+    Documented,
+    /// `email` / `password`.
+    Lower,
 }
 
 impl Credentials {
@@ -66,6 +81,7 @@ impl Credentials {
             password: password.into(),
             api_key: None,
             region: None,
+            field_case: FieldCase::Documented,
         }
     }
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
@@ -74,6 +90,11 @@ impl Credentials {
     }
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
+        self
+    }
+    /// The Generate Token body's field casing (`BURSAGB_FIELD_CASE=lower`).
+    pub fn field_case(mut self, case: FieldCase) -> Self {
+        self.field_case = case;
         self
     }
 }
@@ -100,6 +121,19 @@ impl Provider for Bursagb {
         }
         if let Some(region) = auth_runtime::optional_env(get, "BURSAGB_REGION") {
             credentials = credentials.region(region);
+        }
+        match auth_runtime::optional_env(get, "BURSAGB_FIELD_CASE").as_deref() {
+            None => {}
+            Some(c) if c.eq_ignore_ascii_case("lower") => {
+                credentials = credentials.field_case(FieldCase::Lower);
+            }
+            Some(c) if c.eq_ignore_ascii_case("documented") => {}
+            Some(_) => {
+                return Err(Error::config(
+                    NAME,
+                    "BURSAGB_FIELD_CASE must be `lower` or `documented`",
+                ));
+            }
         }
         Ok(credentials)
     }
@@ -166,10 +200,21 @@ struct Flow {
 impl TokenFlow for Flow {
     fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
         Box::pin(async move {
-            let body = types::TokenRequest {
-                email: self.credentials.email.clone(),
-                password: self.credentials.password.expose().to_string(),
-                callback_data: None,
+            let (email, password) = (
+                self.credentials.email.clone(),
+                self.credentials.password.expose().to_string(),
+            );
+            let body = match self.credentials.field_case {
+                FieldCase::Documented => types::TokenRequest::Pascal(types::TokenRequestPascal {
+                    email,
+                    password,
+                    callback_data: None,
+                }),
+                FieldCase::Lower => types::TokenRequest::Lower(types::TokenRequestLower {
+                    email,
+                    password,
+                    callback_data: None,
+                }),
             };
             let mut call = self.login.generate_token().body(body);
             if let Some(region) = &self.credentials.region {

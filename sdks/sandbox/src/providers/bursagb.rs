@@ -60,12 +60,20 @@ pub(crate) async fn verify(st: &Inner, ctx: Ctx) -> Reply {
         Ok(_) => return bad_request("Request body must be a JSON object"),
         Err(e) => return bad_request(&e),
     };
-    let email = match str_field(&obj, "Email") {
+    // This brand's casing, or the lower case another brand's client sends
+    // (answered in the same casing).
+    let lower = !obj.contains_key("Email") && obj.contains_key("email");
+    let (email_key, password_key) = if lower {
+        ("email", "password")
+    } else {
+        ("Email", "Password")
+    };
+    let email = match str_field(&obj, email_key) {
         Ok(Some(s)) if !s.trim().is_empty() => s.to_owned(),
         Ok(_) => return bad_request("The Email field is required."),
         Err(_) => return bad_request("The Email field must be a string."),
     };
-    let password = match str_field(&obj, "Password") {
+    let password = match str_field(&obj, password_key) {
         Ok(Some(s)) if !s.is_empty() => s.to_owned(),
         Ok(_) => return bad_request("The Password field is required."),
         Err(_) => return bad_request("The Password field must be a string."),
@@ -110,8 +118,13 @@ pub(crate) async fn verify(st: &Inner, ctx: Ctx) -> Reply {
         )
         .await;
     let mut data = Map::new();
-    data.insert("Token".into(), json!(t.token));
-    data.insert("Expiration".into(), json!(rfc3339_secs(t.nominal_exp)));
+    let (token_key, expiration_key) = if lower {
+        ("token", "expiration")
+    } else {
+        ("Token", "Expiration")
+    };
+    data.insert(token_key.into(), json!(t.token));
+    data.insert(expiration_key.into(), json!(rfc3339_secs(t.nominal_exp)));
     if let Some(cb) = callback {
         data.insert("callbackData".into(), cb);
     }
