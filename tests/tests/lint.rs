@@ -109,6 +109,9 @@ fn real_specs_keep_the_agreed_names() {
                 ("create_card_payment", "/v1/payments/card"),
                 ("get_card_payment_status", "/v1/payments/card/status/{id}"),
                 ("create_apm_payment", "/v1/payments/apm"),
+                ("create_card_payout", "/v1/payouts/card"),
+                ("get_card_payout_info", "/v1/payouts/card/info/{id}"),
+                ("get_apm_payment_info", "/v1/payments/apm/info/{id}"),
             ],
             &["bearerAuth"],
             &[
@@ -177,6 +180,7 @@ fn real_specs_keep_the_agreed_names() {
                 ("start_transaction", "/transaction"),
                 ("list_transactions", "/Transaction"),
                 ("get_transaction", "/Transaction/{uti}"),
+                ("process_decision", "/ProcessDecision"),
             ],
             &["bearerAuth"],
             &[

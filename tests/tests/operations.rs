@@ -789,3 +789,191 @@ async fn bursagb_lower_case_login_end_to_end() {
     assert!(bursagb::Bursagb::credentials_from_env(&bad).is_err());
     env.sandbox.shutdown().await;
 }
+
+fn payout(request_id: &str, amount: &str) -> exirom::types::CardPayoutRequest {
+    serde_json::from_value(json!({
+        "requestId": request_id, "mid": "mid_sandbox_001", "amount": amount, "currency": "EUR",
+        "card": {"number": "4111111111111111", "expiryMonth": "12", "expiryYear": "2030"}
+    }))
+    .expect("valid payout")
+}
+
+/// exirom's card payout, its info, and an APM payment's info — the three
+/// documented operations the SDK lacked: typed, idempotent by `requestId`
+/// (a 503 is retried with the same body and creates one payout), typed
+/// errors for a reused `requestId` (409), a non-decimal amount (422) and
+/// an unknown id (404).
+#[tokio::test]
+async fn exirom_payouts_and_apm_info() {
+    let env = Env::start().await;
+    let client = exirom_client(&env, Duration::from_secs(10));
+    env.sandbox
+        .inject(Provider::Exirom, Route::CardPayout, Fault::status(503));
+    let paid = client
+        .create_card_payout()
+        .body(payout("po-1", "25.00"))
+        .send()
+        .await
+        .expect("retried after the 503")
+        .into_inner();
+    assert_eq!(paid.transaction_status, "PENDING");
+    assert_eq!(env.requests(Provider::Exirom, Route::CardPayout), 2);
+    assert_eq!(env.sandbox.created(Provider::Exirom), 1, "one payout");
+    let again = client
+        .create_card_payout()
+        .body(payout("po-1", "25.00"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.transaction_id, paid.transaction_id);
+    let conflict = client
+        .create_card_payout()
+        .body(payout("po-1", "26.00"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(conflict.kind(), ErrorKind::Conflict, "{conflict:?}");
+    let unprocessable = client
+        .create_card_payout()
+        .body(payout("po-2", "ten"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(unprocessable.status(), Some(422));
+    assert_eq!(unprocessable.kind(), ErrorKind::BadRequest);
+
+    let info = client
+        .get_card_payout_info()
+        .id(paid.transaction_id.as_str())
+        .send()
+        .await
+        .expect("payout info")
+        .into_inner();
+    assert_eq!(info.request_id.as_deref(), Some("po-1"));
+    assert_eq!(info.amount.as_deref(), Some("25.00"));
+    let missing = client
+        .get_card_payout_info()
+        .id("txn_nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        missing.body().map(|b| b.message.as_str()),
+        Some("Transaction not found")
+    );
+
+    let apm = client
+        .create_apm_payment()
+        .body(apm("apm-info-1", json!(1000)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let info = client
+        .get_apm_payment_info()
+        .id(apm.transaction_id.as_str())
+        .send()
+        .await
+        .expect("apm info")
+        .into_inner();
+    assert_eq!(info.transaction_status, "PENDING");
+    assert_eq!(info.amount.as_deref(), Some("1000"));
+    // A card payment is not an APM payment; a payout neither.
+    let card = client
+        .create_card_payment()
+        .body(payment("pay-info-1", "4111111111111111", "10.00"))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    for id in [card.transaction_id, paid.transaction_id] {
+        let e = client
+            .get_apm_payment_info()
+            .id(id.as_str())
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{id}");
+    }
+    env.sandbox.shutdown().await;
+}
+
+/// axept `POST /ProcessDecision`: a signature decision for a started
+/// transaction; the same again is answered again, another is a 409, an
+/// unknown `uti` a 404; a refused signature cancels the transaction.
+#[tokio::test]
+async fn axept_signature_decisions() {
+    let env = Env::start().await;
+    let AnyClient::Axept(client) = env.client(Provider::Axept) else {
+        unreachable!()
+    };
+    let start = |uti: &str| {
+        serde_json::from_value::<axept::types::StartTransactionRequest>(
+            json!({"uti": uti, "amountTrans": 1200, "posSignatureCheck": true}),
+        )
+        .unwrap()
+    };
+    let decide = |uti: &str, accepted: bool| {
+        serde_json::from_value::<axept::types::SignatureDecision>(
+            json!({"uti": uti, "signatureAccepted": accepted}),
+        )
+        .unwrap()
+    };
+    let (a, b) = (
+        "11111111-2222-4333-8444-555555555555",
+        "11111111-2222-4333-8444-666666666666",
+    );
+    for uti in [a, b] {
+        client
+            .start_transaction()
+            .body(start(uti))
+            .send()
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        let r = client
+            .process_decision()
+            .body(decide(a, true))
+            .send()
+            .await
+            .expect("recorded")
+            .into_inner();
+        assert!(r.signature_accepted);
+        assert_eq!(r.status, "Complete");
+    }
+    let e = client
+        .process_decision()
+        .body(decide(a, false))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e:?}");
+    let e = client
+        .process_decision()
+        .body(decide("11111111-2222-4333-8444-777777777777", true))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e:?}");
+    let refused = client
+        .process_decision()
+        .body(decide(b, false))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(refused.status, "Cancelled");
+    let read = client
+        .get_transaction()
+        .uti(b)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!read.trans_approved);
+    assert_eq!(read.status, "Cancelled");
+    env.sandbox.shutdown().await;
+}

@@ -735,7 +735,13 @@ async fn bursagb_generate_token() {
     assert_eq!(s, 400);
     assert!(v["code"].is_i64());
     assert_eq!(v["success"], false);
+    // The lower-case body of another brand: accepted, answered in lower case.
     let (s, v) = bursagb_verify(&sb, json!({"email": email, "password": password}), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["data"]["token"].is_string(), "{v}");
+    assert!(v["data"]["expiration"].is_string(), "{v}");
+    assert!(v["data"].get("Token").is_none(), "{v}");
+    let (s, v) = bursagb_verify(&sb, json!({"email": email, "password": "x"}), None).await;
     assert_eq!(s, 400);
     assert!(v["code"].is_i64());
     let (s, v) = bursagb_verify(

@@ -142,6 +142,123 @@ unreadable value falls back to the JWT `exp`.
             Default::default()
         }
     }
+    ///A signature check decision (OUR DESIGN).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SignatureDecision {
+        #[serde(rename = "signatureAccepted")]
+        pub signature_accepted: bool,
+        pub uti: SignatureDecisionUti,
+    }
+    impl SignatureDecision {
+        pub fn builder() -> builder::SignatureDecision {
+            Default::default()
+        }
+    }
+    ///The recorded decision and the transaction's status after it (OUR DESIGN).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SignatureDecisionResult {
+        #[serde(rename = "signatureAccepted")]
+        pub signature_accepted: bool,
+        pub status: ::std::string::String,
+        pub uti: ::std::string::String,
+    }
+    impl SignatureDecisionResult {
+        pub fn builder() -> builder::SignatureDecisionResult {
+            Default::default()
+        }
+    }
+    ///`SignatureDecisionUti`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SignatureDecisionUti(::std::string::String);
+    impl ::std::ops::Deref for SignatureDecisionUti {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SignatureDecisionUti> for ::std::string::String {
+        fn from(value: SignatureDecisionUti) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SignatureDecisionUti {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 36usize {
+                return Err("longer than 36 characters".into());
+            }
+            if value.chars().count() < 36usize {
+                return Err("shorter than 36 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SignatureDecisionUti {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SignatureDecisionUti {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SignatureDecisionUti {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /**Start Transaction body. The page's field list is cut off after `reference`;
 `transType`, `amountTrans`, `amountGratuity`, `posSignatureCheck` come from another
 page's example. Limits are the page's.
@@ -861,6 +978,151 @@ no schema can state: the sandbox enforces it, 400 otherwise).
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SignatureDecision {
+            signature_accepted: ::std::result::Result<bool, ::std::string::String>,
+            uti: ::std::result::Result<
+                super::SignatureDecisionUti,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SignatureDecision {
+            fn default() -> Self {
+                Self {
+                    signature_accepted: Err(
+                        "no value supplied for signature_accepted".to_string(),
+                    ),
+                    uti: Err("no value supplied for uti".to_string()),
+                }
+            }
+        }
+        impl SignatureDecision {
+            pub fn signature_accepted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signature_accepted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signature_accepted: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn uti<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SignatureDecisionUti>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uti = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uti: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SignatureDecision> for super::SignatureDecision {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SignatureDecision,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    signature_accepted: value.signature_accepted?,
+                    uti: value.uti?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SignatureDecision> for SignatureDecision {
+            fn from(value: super::SignatureDecision) -> Self {
+                Self {
+                    signature_accepted: Ok(value.signature_accepted),
+                    uti: Ok(value.uti),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SignatureDecisionResult {
+            signature_accepted: ::std::result::Result<bool, ::std::string::String>,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+            uti: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SignatureDecisionResult {
+            fn default() -> Self {
+                Self {
+                    signature_accepted: Err(
+                        "no value supplied for signature_accepted".to_string(),
+                    ),
+                    status: Err("no value supplied for status".to_string()),
+                    uti: Err("no value supplied for uti".to_string()),
+                }
+            }
+        }
+        impl SignatureDecisionResult {
+            pub fn signature_accepted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signature_accepted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signature_accepted: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn uti<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uti = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uti: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SignatureDecisionResult>
+        for super::SignatureDecisionResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SignatureDecisionResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    signature_accepted: value.signature_accepted?,
+                    status: value.status?,
+                    uti: value.uti?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SignatureDecisionResult>
+        for SignatureDecisionResult {
+            fn from(value: super::SignatureDecisionResult) -> Self {
+                Self {
+                    signature_accepted: Ok(value.signature_accepted),
+                    status: Ok(value.status),
+                    uti: Ok(value.uti),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct StartTransactionRequest {
             amount_gratuity: ::std::result::Result<
                 ::std::option::Option<i64>,
@@ -1507,6 +1769,27 @@ let response = client.get_transaction()
     pub fn get_transaction(&self) -> builder::GetTransaction<'_> {
         builder::GetTransaction::new(self)
     }
+    /**Signature check decision (POST /ProcessDecision)
+
+The POS's answer to a terminal's signature check: accept or refuse the
+cardholder's signature for the transaction `uti`. The pages name the endpoint
+and its purpose only (FACTS); the body, the answer and the statuses are OUR
+DESIGN: a decision for an unknown `uti` is a 404, the same decision again is
+answered again, another decision for the same `uti` is a 409. The sandbox keeps
+one transaction waiting for a decision: the example's `uti`.
+
+
+Sends a `POST` request to `/ProcessDecision`
+
+```ignore
+let response = client.process_decision()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn process_decision(&self) -> builder::ProcessDecision<'_> {
+        builder::ProcessDecision::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -1888,6 +2171,91 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::process_decision`]
+
+[`Client::process_decision`]: super::Client::process_decision*/
+    #[derive(Debug, Clone)]
+    pub struct ProcessDecision<'a> {
+        client: &'a super::Client,
+        body: auth_runtime::OperationBody<
+            types::SignatureDecision,
+            types::builder::SignatureDecision,
+        >,
+    }
+    impl<'a> ProcessDecision<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: auth_runtime::OperationBody::Unset,
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SignatureDecision>,
+            <V as std::convert::TryInto<
+                types::SignatureDecision,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = auth_runtime::OperationBody::given(
+                value
+                    .try_into()
+                    .map_err(|s| {
+                        format!(
+                            "conversion to `SignatureDecision` for body failed: {}", s
+                        )
+                    }),
+            );
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SignatureDecision,
+            ) -> types::builder::SignatureDecision,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/ProcessDecision`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::SignatureDecisionResult>,
+            auth_runtime::OperationError<types::ErrorResponse>,
+        > {
+            let Self { client, body } = self;
+            let auth_op = client.auth_operation("process_decision");
+            let body = body
+                .value()
+                .map_err(Error::InvalidRequest)
+                .map_err(|e| auth_op.fail(e))?;
+            let build = || -> ::std::result::Result<
+                reqwest::Request,
+                Error<types::ErrorResponse>,
+            > {
+                let url = format!("{}/ProcessDecision", client.baseurl,);
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    )
+                    .json(&body)
+                    .build()?;
+                Ok(request)
+            };
+            let response = client.auth_call(&build, "process_decision").await?;
+            match response.status().as_u16() {
+                200u16 => auth_op.decode(response).await,
+                400u16 | 401u16 | 404u16 | 409u16 => {
+                    Err(auth_op.error_response(response).await)
+                }
+                _ => Err(auth_op.unexpected(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -1919,6 +2287,19 @@ pub mod security {
         },
         auth_runtime::OperationSecurity {
             operation_id: "list_transactions",
+            alternatives: &[
+                &[
+                    auth_runtime::Scheme {
+                        name: "bearerAuth",
+                        kind: auth_runtime::SchemeKind::Bearer,
+                    },
+                ],
+            ],
+            idempotency_key: None,
+            body_checksum: None,
+        },
+        auth_runtime::OperationSecurity {
+            operation_id: "process_decision",
             alternatives: &[
                 &[
                     auth_runtime::Scheme {
@@ -2062,7 +2443,9 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::StartTransactionRequest)), ("Transaction",
         schemars::schema_for!(types::Transaction)), ("TransactionList",
         schemars::schema_for!(types::TransactionList)), ("Pagination",
-        schemars::schema_for!(types::Pagination)), ("ErrorResponse",
+        schemars::schema_for!(types::Pagination)), ("SignatureDecision",
+        schemars::schema_for!(types::SignatureDecision)), ("SignatureDecisionResult",
+        schemars::schema_for!(types::SignatureDecisionResult)), ("ErrorResponse",
         schemars::schema_for!(types::ErrorResponse))
     ]
 }
@@ -2165,6 +2548,32 @@ pub fn debug_of(
                     .map(|v| {
                         let shown = format!("{v:?}");
                         (shown, format!("{:?}", types::builder::Pagination::from(v)))
+                    }),
+            )
+        }
+        "SignatureDecision" => {
+            Some(
+                serde_json::from_value::<types::SignatureDecision>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::SignatureDecision::from(v)),
+                        )
+                    }),
+            )
+        }
+        "SignatureDecisionResult" => {
+            Some(
+                serde_json::from_value::<types::SignatureDecisionResult>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::SignatureDecisionResult::from(v)
+                            ),
+                        )
                     }),
             )
         }

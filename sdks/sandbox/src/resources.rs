@@ -29,6 +29,12 @@ pub(crate) struct Resources {
     pub payments: Mutex<HashMap<String, Payment>>,
     /// transactionId → requestId.
     pub payment_ids: Mutex<HashMap<String, String>>,
+    /// requestId → card payout (exirom).
+    pub payouts: Mutex<HashMap<String, Payment>>,
+    /// transactionId → requestId of a payout.
+    pub payout_ids: Mutex<HashMap<String, String>>,
+    /// uti → the signature decision posted for it (axept).
+    pub decisions: Mutex<HashMap<String, Value>>,
     /// uti → transaction (sorted: listing order is stable).
     pub transactions: Mutex<BTreeMap<String, Value>>,
     /// uti → the request that started it (a repeat of it is answered again).
@@ -52,6 +58,11 @@ impl Resources {
 
     pub fn created(&self, p: Provider) -> u64 {
         self.created[p.index()].load(Ordering::Relaxed)
+    }
+
+    pub fn payout_by_transaction(&self, id: &str) -> Option<Payment> {
+        let request_id = lock(&self.payout_ids).get(id).cloned()?;
+        lock(&self.payouts).get(&request_id).cloned()
     }
 
     pub fn payment_by_transaction(&self, id: &str) -> Option<Payment> {

@@ -76,6 +76,9 @@ impl Provider {
                 Route::CardPayment,
                 Route::CardPaymentStatus,
                 Route::ApmPayment,
+                Route::ApmPaymentInfo,
+                Route::CardPayout,
+                Route::CardPayoutInfo,
             ],
             Provider::Pledg => &[Route::Login, Route::Protected, Route::PurchaseLink],
             Provider::Axept => &[
@@ -84,6 +87,7 @@ impl Provider {
                 Route::TransactionStart,
                 Route::TransactionList,
                 Route::TransactionGet,
+                Route::ProcessDecision,
             ],
             Provider::Institution => &[
                 Route::Login,
@@ -116,6 +120,10 @@ impl Provider {
             (Provider::Exirom, Route::CardPayment) => "/v1/payments/card",
             (Provider::Exirom, Route::CardPaymentStatus) => "/v1/payments/card/status/{id}",
             (Provider::Exirom, Route::ApmPayment) => "/v1/payments/apm",
+            (Provider::Exirom, Route::ApmPaymentInfo) => "/v1/payments/apm/info/{id}",
+            (Provider::Exirom, Route::CardPayout) => "/v1/payouts/card",
+            (Provider::Exirom, Route::CardPayoutInfo) => "/v1/payouts/card/info/{id}",
+            (Provider::Axept, Route::ProcessDecision) => "/ProcessDecision",
             (Provider::Pledg, Route::PurchaseLink) => "/api/purchase_link/",
             (Provider::Bursagb, Route::CustomerGet) => "/Customer/Get",
             (Provider::Axept, Route::TransactionStart) => "/transaction",
@@ -180,10 +188,18 @@ pub enum Route {
     PurchaseLink,
     /// exirom `POST /v1/payments/apm` (checksummed).
     ApmPayment,
+    /// exirom `GET /v1/payments/apm/info/{id}`.
+    ApmPaymentInfo,
+    /// exirom `POST /v1/payouts/card`.
+    CardPayout,
+    /// exirom `GET /v1/payouts/card/info/{id}`.
+    CardPayoutInfo,
+    /// axept `POST /ProcessDecision` (signature check decisions).
+    ProcessDecision,
 }
 
 impl Route {
-    pub const ALL: [Route; 14] = [
+    pub const ALL: [Route; 18] = [
         Route::Login,
         Route::Refresh,
         Route::CustomerCreate,
@@ -198,6 +214,10 @@ impl Route {
         Route::CustomerGet,
         Route::PurchaseLink,
         Route::ApmPayment,
+        Route::ApmPaymentInfo,
+        Route::CardPayout,
+        Route::CardPayoutInfo,
+        Route::ProcessDecision,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -216,6 +236,10 @@ impl Route {
             Route::CustomerGet => "customer_get",
             Route::PurchaseLink => "purchase_link",
             Route::ApmPayment => "apm_payment",
+            Route::ApmPaymentInfo => "apm_payment_info",
+            Route::CardPayout => "card_payout",
+            Route::CardPayoutInfo => "card_payout_info",
+            Route::ProcessDecision => "process_decision",
         }
     }
 

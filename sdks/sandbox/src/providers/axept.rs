@@ -342,3 +342,80 @@ pub(crate) async fn transaction_list(st: &Inner, ctx: Ctx) -> Reply {
         )
         .authenticated()
 }
+
+/// The transaction the sandbox keeps waiting for a signature decision
+/// (the spec's example of `POST /ProcessDecision`).
+const SAMPLE_UTI: &str = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
+
+const DECISION_RULES: &[Rule] = &[
+    ("uti", str_len(36, 36), true),
+    ("signatureAccepted", Kind::Bool, true),
+];
+
+/// `POST /ProcessDecision` (our design): a signature decision for a known
+/// transaction; the same decision again is answered again, another one is
+/// a 409. A refused signature cancels the transaction.
+pub(crate) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    if !ctx.is_json() {
+        return bad_request("Content-Type must be application/json").authenticated();
+    }
+    let body = match ctx.json() {
+        Ok(Value::Object(o)) => o,
+        Ok(_) => return bad_request("The request body must be a JSON object.").authenticated(),
+        Err(e) => return bad_request(&e).authenticated(),
+    };
+    if let Err((field, problem)) = check::fields(&body, DECISION_RULES) {
+        return field_error(&field, &format!("The {field} field {problem}.")).authenticated();
+    }
+    let uti = body
+        .get("uti")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if !is_guid(&uti) {
+        return field_error("uti", "The uti must be a GUID.").authenticated();
+    }
+    let accepted = body
+        .get("signatureAccepted")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut transactions = lock(&st.resources.transactions);
+    if uti == SAMPLE_UTI {
+        transactions.entry(uti.clone()).or_insert_with(|| {
+            json!({"uti": SAMPLE_UTI, "transType": "SALE", "transApproved": true,
+                   "transPartiallyApproved": false, "transCancelled": false,
+                   "status": "Complete", "amountTrans": 3000})
+        });
+    }
+    let Some(tx) = transactions.get_mut(&uti) else {
+        return error(StatusCode::NOT_FOUND, "Transaction not found").authenticated();
+    };
+    let mut decisions = lock(&st.resources.decisions);
+    let decision = json!(accepted);
+    match decisions.get(&uti) {
+        Some(previous) if *previous != decision => {
+            return error(StatusCode::CONFLICT, "decision already recorded").authenticated();
+        }
+        Some(_) => {}
+        None => {
+            if decisions.len() >= MAX_PER_KIND {
+                return error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable");
+            }
+            decisions.insert(uti.clone(), decision);
+            if !accepted {
+                tx["transApproved"] = json!(false);
+                tx["transCancelled"] = json!(true);
+                tx["status"] = json!("Cancelled");
+            }
+        }
+    }
+    Reply::ok(json!({
+        "uti": uti,
+        "signatureAccepted": accepted,
+        "status": tx["status"],
+    }))
+    .authenticated()
+}

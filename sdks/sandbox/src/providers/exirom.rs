@@ -441,3 +441,150 @@ pub(crate) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
     res.count_created(Provider::Exirom);
     Reply::ok(answer).authenticated()
 }
+
+const PAYOUT_RULES: &[Rule] = &[
+    ("requestId", str_len(1, 64), true),
+    ("mid", str_len(1, usize::MAX), true),
+    ("amount", str_len(1, usize::MAX), true),
+    ("currency", str_len(3, 3), true),
+    ("card", Kind::Object, true),
+    ("callbackUrl", STR, false),
+];
+
+const PAYOUT_CARD_RULES: &[Rule] = &[
+    ("number", str_len(12, 19), true),
+    ("expiryMonth", str_len(1, 2), true),
+    ("expiryYear", str_len(2, 4), true),
+    ("holderName", STR, false),
+];
+
+/// A JSON object body of an authenticated call, or the 400 to answer.
+fn json_body(ctx: &Ctx) -> Result<Map<String, Value>, Reply> {
+    if !ctx.is_json() {
+        return Err(validation(vec![(
+            "Content-Type".into(),
+            "must be application/json".into(),
+        )])
+        .authenticated());
+    }
+    match ctx.json() {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => {
+            Err(validation(vec![("body".into(), "must be a JSON object".into())]).authenticated())
+        }
+        Err(e) => Err(validation(vec![("body".into(), e)]).authenticated()),
+    }
+}
+
+/// `POST /v1/payouts/card` (our design, modelled on card payments): the
+/// same idempotency by `requestId`, a decimal amount (422 otherwise); the
+/// sandbox answers `PENDING`.
+pub(crate) async fn card_payout(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    let body = match json_body(&ctx) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Err(e) = check::fields(&body, PAYOUT_RULES).and_then(|()| {
+        check::object(&body, "card").map_or(Ok(()), |card| {
+            check::fields(card, PAYOUT_CARD_RULES).map_err(|(f, m)| (format!("card.{f}"), m))
+        })
+    }) {
+        return validation(vec![e]).authenticated();
+    }
+    let field = |n: &str| body.get(n).and_then(Value::as_str).unwrap_or_default();
+    let request_id = field("requestId").to_owned();
+    let amount = field("amount").to_owned();
+    let request = Value::Object(body.clone());
+    let res = &st.resources;
+    let mut payouts = lock(&res.payouts);
+    if let Some(existing) = payouts.get(&request_id) {
+        return if existing.request == request {
+            Reply::ok(existing.answer.clone()).authenticated()
+        } else {
+            error(
+                StatusCode::CONFLICT,
+                "requestId already used for a different request",
+                Vec::new(),
+            )
+            .authenticated()
+        };
+    }
+    if !is_decimal_amount(&amount) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount must be a decimal string such as 10.00",
+            vec![("amount".into(), "not a decimal amount".into())],
+        )
+        .authenticated();
+    }
+    if payouts.len() >= MAX_PER_KIND {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            Vec::new(),
+        )
+        .authenticated();
+    }
+    let transaction_id = res.next_id("txn_");
+    let answer = json!({
+        "transactionId": transaction_id,
+        "requestId": request_id,
+        "transactionStatus": "PENDING",
+        "amount": amount,
+        "currency": field("currency"),
+    });
+    payouts.insert(
+        request_id.clone(),
+        Payment {
+            request,
+            answer: answer.clone(),
+        },
+    );
+    drop(payouts);
+    lock(&res.payout_ids).insert(transaction_id, request_id);
+    res.count_created(Provider::Exirom);
+    Reply::ok(answer).authenticated()
+}
+
+/// `GET /v1/payouts/card/info/{id}`.
+pub(crate) async fn card_payout_info(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    match st.resources.payout_by_transaction(&ctx.last_segment()) {
+        Some(p) => Reply::ok(p.answer).authenticated(),
+        None => error(StatusCode::NOT_FOUND, "Transaction not found", Vec::new()).authenticated(),
+    }
+}
+
+/// `GET /v1/payments/apm/info/{id}`: an APM payment (not a card payment).
+pub(crate) async fn apm_payment_info(st: &Inner, ctx: Ctx) -> Reply {
+    if let Err(r) = bearer(st, &ctx).await {
+        return r;
+    }
+    let apm = st
+        .resources
+        .payment_by_transaction(&ctx.last_segment())
+        .filter(|p| p.request.get("paymentMethod").is_some());
+    match apm {
+        Some(p) => {
+            let amount = match p.request.get("amount") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            Reply::ok(json!({
+                "transactionId": p.answer["transactionId"],
+                "requestId": p.answer["requestId"],
+                "transactionStatus": p.answer["transactionStatus"],
+                "amount": amount,
+                "currency": p.request.get("currency").cloned().unwrap_or(json!("")),
+            }))
+            .authenticated()
+        }
+        None => error(StatusCode::NOT_FOUND, "Transaction not found", Vec::new()).authenticated(),
+    }
+}

@@ -193,7 +193,9 @@ pub(crate) fn method_of(r: Route) -> Method {
         | Route::CardPaymentStatus
         | Route::TransactionList
         | Route::TransactionGet
-        | Route::CustomerGet => Method::GET,
+        | Route::CustomerGet
+        | Route::ApmPaymentInfo
+        | Route::CardPayoutInfo => Method::GET,
         _ => Method::POST,
     }
 }
@@ -222,6 +224,10 @@ pub(crate) async fn handle(st: &Inner, p: Provider, r: Route, ctx: Ctx) -> Reply
         (Provider::Exirom, Route::CardPayment) => exirom::card_payment(st, ctx).await,
         (Provider::Exirom, Route::CardPaymentStatus) => exirom::card_payment_status(st, ctx).await,
         (Provider::Exirom, Route::ApmPayment) => exirom::apm_payment(st, ctx).await,
+        (Provider::Exirom, Route::ApmPaymentInfo) => exirom::apm_payment_info(st, ctx).await,
+        (Provider::Exirom, Route::CardPayout) => exirom::card_payout(st, ctx).await,
+        (Provider::Exirom, Route::CardPayoutInfo) => exirom::card_payout_info(st, ctx).await,
+        (Provider::Axept, Route::ProcessDecision) => axept::process_decision(st, ctx).await,
         (Provider::Pledg, Route::PurchaseLink) => pledg::purchase_link(st, ctx).await,
         (Provider::Bursagb, Route::CustomerGet) => bursagb::customer_get(st, ctx).await,
         (Provider::Axept, Route::TransactionStart) => axept::transaction_start(st, ctx).await,
