@@ -20,6 +20,7 @@ use openapiv3::{OpenAPI, ReferenceOr, SecurityScheme};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+pub mod assumptions;
 pub mod lint;
 pub mod secrets;
 pub mod tidy;
@@ -180,7 +181,51 @@ pub fn regen(root: &Path, providers: &[String], mode: Mode) -> Result<Report, Er
         }
         report.stale.push(Stale { path: out, diff });
     }
+    if providers.is_empty() {
+        readme_assumptions(root, mode, &mut report)?;
+    }
     Ok(report)
+}
+
+/// The README's list of the specs' assumptions (`assumptions::BEGIN` …
+/// `END`), rewritten or checked like a generated file.
+fn readme_assumptions(root: &Path, mode: Mode, report: &mut Report) -> Result<(), Error> {
+    let mut specs = Vec::new();
+    for provider in PROVIDERS {
+        let path = spec_path(root, provider);
+        let doc: serde_json::Value =
+            serde_yaml::from_str(&read(&path)?).map_err(|e| Error::Parse {
+                file: relative(root, &path),
+                message: e.to_string(),
+            })?;
+        specs.push((*provider, doc));
+    }
+    let section = assumptions::readme_section(&specs);
+    let out = root.join("README.md");
+    let current = read(&out)?;
+    let Some(wanted) = assumptions::replace_section(&current, &section) else {
+        return Err(Error::Parse {
+            file: "README.md".to_string(),
+            message: format!(
+                "the markers of the assumptions section are missing: `{}` … `{}`",
+                assumptions::BEGIN,
+                assumptions::END
+            ),
+        });
+    };
+    if wanted == current {
+        report.fresh.push(out);
+        return Ok(());
+    }
+    let diff = short_diff(&current, &wanted, &out);
+    if mode == Mode::Write {
+        std::fs::write(&out, &wanted).map_err(|source| Error::Io {
+            path: out.display().to_string(),
+            source,
+        })?;
+    }
+    report.stale.push(Stale { path: out, diff });
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String, Error> {

@@ -28,7 +28,41 @@ fn generated_code_snapshots() {
 fn committed_generated_code_is_fresh() {
     let report = regen(&workspace_root(), &[], Mode::Check).unwrap_or_else(|e| panic!("{e}"));
     assert!(report.stale.is_empty(), "{report}");
-    assert_eq!(report.fresh.len(), PROVIDERS.len());
+    // Five generated files, and the README's list of assumptions.
+    assert_eq!(report.fresh.len(), PROVIDERS.len() + 1);
+}
+
+/// The README's list of the specs' assumptions is regenerated from them:
+/// an `x-assumption` added to a spec makes it stale until `regen` runs.
+#[test]
+fn the_readme_lists_every_assumption_of_the_specs() {
+    let root = workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut total = 0;
+    for provider in PROVIDERS {
+        let doc: serde_json::Value = serde_yaml::from_str(&spec(provider)).unwrap();
+        for a in codegen::assumptions::collect(&doc) {
+            total += 1;
+            assert!(
+                readme.contains(&format!("- {}: {}", a.place, a.text)),
+                "{provider} {}: not in the README",
+                a.pointer
+            );
+        }
+    }
+    assert!(total >= 40, "only {total} assumptions");
+    // A changed spec changes the section.
+    let mut specs: Vec<(&str, serde_json::Value)> = PROVIDERS
+        .iter()
+        .map(|p| (*p, serde_yaml::from_str(&spec(p)).unwrap()))
+        .collect();
+    specs[0].1["paths"]["/v1/auth"]["post"]["x-assumption"] = "a new guess".into();
+    let section = codegen::assumptions::readme_section(&specs);
+    assert!(section.contains("`POST /v1/auth`: a new guess"));
+    assert_ne!(
+        codegen::assumptions::replace_section(&readme, &section).unwrap(),
+        readme
+    );
 }
 
 /// progenitor's `api-version` header is taken out by the generator

@@ -324,6 +324,40 @@ fn secret_marking_rule() {
     );
 }
 
+/// A description that says "our design" / "not documented" carries an
+/// `x-assumption`, a non-empty string.
+#[test]
+fn assumption_marking_rule() {
+    let spec = read(&spec_path("institution"));
+    let line = spec
+        .lines()
+        .find(|l| l.trim_start().starts_with("x-assumption: \"Which fields"))
+        .expect("the customer operation's assumption");
+    let rules = |text: &str| {
+        lint_str("institution.yaml", text)
+            .into_iter()
+            .map(|e| (e.rule, e.pointer))
+            .collect::<Vec<_>>()
+    };
+    let unmarked = spec.replace(&format!("{line}\n"), "");
+    assert_eq!(
+        rules(&unmarked),
+        [(
+            "assumption-marking",
+            "/paths/~1v2~1customer~1create/post".to_string()
+        )]
+    );
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let empty = spec.replace(line, &format!("{indent}x-assumption: ''"));
+    assert_eq!(
+        rules(&empty),
+        [(
+            "assumption-marking",
+            "/paths/~1v2~1customer~1create/post/x-assumption".to_string()
+        )]
+    );
+}
+
 #[test]
 fn security_rule() {
     assert_single("bad-security.yaml", "security", "/paths/~1v1~1auth/post");

@@ -297,10 +297,7 @@ async fn institution_errors_in_provider_format() {
         .unwrap(),
     )
     .await;
-    assert_eq!(
-        (s.as_u16(), inst_error_code(&v)),
-        (401, "INVALID_CREDENTIALS")
-    );
+    assert_eq!((s.as_u16(), inst_error_code(&v)), (401, "UNAUTHORIZED"));
     assert!(v["errors"][0]["message"].is_string());
 
     let (s, v) = json_of(
@@ -312,10 +309,7 @@ async fn institution_errors_in_provider_format() {
         .unwrap(),
     )
     .await;
-    assert_eq!(
-        (s.as_u16(), inst_error_code(&v)),
-        (401, "INVALID_CREDENTIALS")
-    );
+    assert_eq!((s.as_u16(), inst_error_code(&v)), (401, "UNAUTHORIZED"));
 
     let (s, v) = json_of(
         send(None, json!({"token": email, "password": password}))
@@ -323,7 +317,7 @@ async fn institution_errors_in_provider_format() {
             .unwrap(),
     )
     .await;
-    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "VALIDATION_ERROR"));
+    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "BAD_REQUEST"));
 
     let (s, v) = json_of(
         send(Some(&merchant), json!({"token": email}))
@@ -331,7 +325,7 @@ async fn institution_errors_in_provider_format() {
             .unwrap(),
     )
     .await;
-    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "VALIDATION_ERROR"));
+    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "BAD_REQUEST"));
 
     let (s, v) = json_of(
         c.post(&u)
@@ -343,7 +337,7 @@ async fn institution_errors_in_provider_format() {
             .unwrap(),
     )
     .await;
-    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "VALIDATION_ERROR"));
+    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "BAD_REQUEST"));
 }
 
 #[tokio::test]
@@ -388,7 +382,7 @@ async fn institution_refresh_rotates_and_expires() {
     );
     // Bad body.
     let (s, v) = inst_refresh(&sb, "").await;
-    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "VALIDATION_ERROR"));
+    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "BAD_REQUEST"));
 }
 
 #[tokio::test]
@@ -410,7 +404,7 @@ async fn institution_customer_create_auth() {
 
     // Missing email → 400 (after authentication).
     let (s, v) = inst_create(&sb, Some(("Api-key", &api_key)), &json!({"firstName": "A"})).await;
-    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "VALIDATION_ERROR"));
+    assert_eq!((s.as_u16(), inst_error_code(&v)), (400, "BAD_REQUEST"));
 
     let invalid = json!({"name": "JsonWebTokenError", "message": "invalid token"});
     let forged_hs = {

@@ -83,6 +83,10 @@ pub mod rules {
     /// whether it is one (`x-secret: true` or `false`); `x-secret: true`
     /// sits on a component schema or on one of its own properties.
     pub const SECRET_MARKING: &str = "secret-marking";
+    /// A description that says the spec decided where the docs are silent
+    /// ("our design", "not documented", …) carries `x-assumption`, a
+    /// non-empty string.
+    pub const ASSUMPTION_MARKING: &str = "assumption-marking";
 }
 
 /// Methods of `auth_runtime::Sdk` (an operation of the same name would be
@@ -190,6 +194,7 @@ fn lint_inner(file: &str, yaml: &str) -> Vec<LintError> {
     linter.check_operations();
     linter.check_examples();
     linter.check_secret_marking();
+    linter.check_assumption_marking();
     linter.errors
 }
 

@@ -23,7 +23,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: Value) -> Reply {
 fn validation(message: &str) -> Reply {
     error(
         StatusCode::BAD_REQUEST,
-        "VALIDATION_ERROR",
+        "BAD_REQUEST",
         Value::String(message.to_owned()),
     )
 }
@@ -148,7 +148,7 @@ pub(crate) async fn login(st: &Inner, ctx: Ctx) -> Reply {
     if !ok {
         return error(
             StatusCode::UNAUTHORIZED,
-            "INVALID_CREDENTIALS",
+            "UNAUTHORIZED",
             Value::String("Invalid credentials".into()),
         );
     }

@@ -244,8 +244,8 @@ pub(crate) fn error(p: Provider, r: Option<Route>, status: StatusCode, message: 
         Provider::Exirom => exirom::error(status, message, Vec::new()),
         Provider::Institution => {
             let code = match status.as_u16() {
-                400 | 413 | 415 | 422 => "VALIDATION_ERROR",
-                401 if r == Some(Route::Login) => "INVALID_CREDENTIALS",
+                400 | 413 | 415 | 422 => "BAD_REQUEST",
+                401 if r == Some(Route::Login) => "UNAUTHORIZED",
                 401 => return institution::unauthorized(institution::invalid_token_object()),
                 403 => "FORBIDDEN",
                 404 => "NOT_FOUND",
