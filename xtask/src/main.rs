@@ -101,6 +101,18 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The crates an application depends on (`publish = true`); xtask,
+/// codegen, payauth and the tests are not published.
+const PUBLISHABLE: [&str; 7] = [
+    "auth-runtime",
+    "exirom",
+    "institution",
+    "pledg",
+    "bursagb",
+    "axept",
+    "sandbox",
+];
+
 fn test() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])
         .context("formatting differs: run `cargo fmt --all`")?;
@@ -117,6 +129,23 @@ fn test() -> Result<()> {
     regen(&["--check".to_string()])?;
     redis::ensure_servers()?;
     cargo(&["test", "--workspace", "--all-features"])?;
+    eprintln!("\n$ cargo package (the publishable crates, built from their packaged sources)");
+    let mut package = vec!["package", "--allow-dirty"];
+    for krate in PUBLISHABLE {
+        package.extend(["-p", krate]);
+    }
+    cargo(&package)?;
+    eprintln!(
+        "\n$ cargo test --manifest-path consumer/Cargo.toml (an application outside the workspace)"
+    );
+    cargo(&[
+        "test",
+        "--manifest-path",
+        "consumer/Cargo.toml",
+        "--target-dir",
+        "target",
+        "--locked",
+    ])?;
     eprintln!("\n$ cargo xtask conformance");
     conformance::run(cargo)?;
     eprintln!("\nall checks passed");
