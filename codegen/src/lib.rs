@@ -22,6 +22,7 @@ use quote::{format_ident, quote};
 
 pub mod assumptions;
 pub mod lint;
+pub mod public_api;
 pub mod secrets;
 pub mod tidy;
 

@@ -204,3 +204,29 @@ fn lint_failures_stop_generation_with_file_pointer_and_rule() {
     assert!(err.contains("specs/axept.yaml"), "{err}");
     assert!(err.contains("openapi-version"), "{err}");
 }
+
+/// `api/<crate>.txt` is the public API as the sources declare it now
+/// (`cargo xtask public-api`): a change to the API shows in review.
+#[test]
+fn the_public_api_listings_are_fresh() {
+    let root = workspace_root();
+    for (krate, dir) in codegen::public_api::CRATES {
+        let wanted = codegen::public_api::listing(&root, krate, dir).unwrap();
+        let committed = std::fs::read_to_string(codegen::public_api::listing_path(&root, krate))
+            .unwrap_or_default();
+        assert!(
+            committed == wanted,
+            "api/{krate}.txt is stale: run `cargo xtask public-api` and commit it"
+        );
+    }
+    let runtime = std::fs::read_to_string(root.join("api/auth-runtime.txt")).unwrap();
+    for item in [
+        "pub struct OperationError<E>",
+        "impl<E> OperationError<E> { pub fn kind(&self) -> ErrorKind }",
+        "impl<P: Provider> Builder<P> { pub fn build(self) -> Result<P::Client, Error> }",
+    ] {
+        assert!(runtime.contains(item), "{item} not listed");
+    }
+    let pledg = std::fs::read_to_string(root.join("api/pledg.txt")).unwrap();
+    assert!(pledg.contains("pub trait DashboardExt"));
+}

@@ -8,6 +8,7 @@
 //! cargo xtask soak [--long]                 the soak (issue #13) in a release build
 //! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`, `principals`)
 //! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
+//! cargo xtask public-api [--check]          api/<crate>.txt: each publishable crate's public API
 //! ```
 
 use std::process::{Command, ExitCode};
@@ -26,6 +27,8 @@ commands:
                                  conformance
   deps                           install what the Redis/Valkey tests need (redis-server, redis-cli,
                                  valkey-server, valkey-cli, openssl) when missing; part of `test`
+  public-api [--check]           write api/<crate>.txt, the public API of each publishable crate
+                                 (--check: write nothing, fail if one differs)
   demo                           run the five SDKs against the embedded sandbox and print what happened
   soak [--long] [--calls N] [--seconds S] [--callers C] [--seed X]
                                  the five SDKs under 5 % faults with 2 s tokens (release build);
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("regen") => regen(&args[1..]),
+        Some("public-api") => public_api(&args[1..]),
         Some("test") => test(),
         Some("deps") => redis::ensure_servers(),
         Some("demo") => demo(&args[1..]),
@@ -84,6 +88,35 @@ fn regen(args: &[String]) -> Result<()> {
         bail!("{report}");
     }
     println!("{report}");
+    Ok(())
+}
+
+/// `api/<crate>.txt`: the public API of each publishable crate, listed
+/// from its source (`codegen::public_api`), so a change to it shows in
+/// review.
+fn public_api(args: &[String]) -> Result<()> {
+    let check = args.iter().any(|a| a == "--check");
+    let root = codegen::workspace_root();
+    let mut stale = Vec::new();
+    for (krate, dir) in codegen::public_api::CRATES {
+        let wanted = codegen::public_api::listing(&root, krate, dir).map_err(anyhow::Error::msg)?;
+        let path = codegen::public_api::listing_path(&root, krate);
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current != wanted {
+            stale.push(path.display().to_string());
+            if !check {
+                std::fs::create_dir_all(path.parent().unwrap_or(&root))?;
+                std::fs::write(&path, wanted)?;
+            }
+        }
+    }
+    if check && !stale.is_empty() {
+        bail!(
+            "the public API changed: {} (run `cargo xtask public-api` and commit the listing)",
+            stale.join(", ")
+        );
+    }
+    println!("{} listing(s) updated", if check { 0 } else { stale.len() });
     Ok(())
 }
 
@@ -127,6 +160,8 @@ fn test() -> Result<()> {
     ])?;
     eprintln!("\n$ cargo xtask regen --check");
     regen(&["--check".to_string()])?;
+    eprintln!("\n$ cargo xtask public-api --check");
+    public_api(&["--check".to_string()])?;
     redis::ensure_servers()?;
     cargo(&["test", "--workspace", "--all-features"])?;
     eprintln!("\n$ cargo package (the publishable crates, built from their packaged sources)");
