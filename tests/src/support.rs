@@ -58,6 +58,16 @@ impl Env {
     }
 
     pub fn client_with(&self, p: Provider, policy: RetryPolicy) -> AnyClient {
+        self.client_reporting(p, policy, auth_runtime::Telemetry::default())
+    }
+
+    /// [`Env::client_with`], reporting to `telemetry`.
+    pub fn client_reporting(
+        &self,
+        p: Provider,
+        policy: RetryPolicy,
+        telemetry: auth_runtime::Telemetry,
+    ) -> AnyClient {
         let base = self.sandbox.base_url(p);
         let clock: Arc<dyn auth_runtime::Clock> = Arc::new(self.clock.clone());
         macro_rules! build {
@@ -67,6 +77,7 @@ impl Env {
                     .credentials($creds)
                     .clock(clock)
                     .retry_policy(policy)
+                    .telemetry(telemetry)
                     .shared_cache(false)
                     .build()
                     .expect("client builds")

@@ -1,6 +1,9 @@
 //! A canary credential and token never appear in `Debug`, `Display`,
-//! errors or captured tracing output (TRACE level, every crate), across
-//! logins, refreshes, 401 recovery, retries and failures.
+//! errors, captured tracing output (TRACE level, every crate) or
+//! OpenTelemetry (every span name, attribute, event, link and status, every
+//! metric and its attributes, recorded by the SDK's in-memory exporters
+//! installed as the application's global providers), across logins,
+//! refreshes, 401 recovery, retries and failures.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -55,6 +58,18 @@ async fn no_secret_or_token_is_ever_printed() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .init();
+    // The application's OpenTelemetry: every client below reports to it
+    // (`Telemetry::global`, the default with the `otel` feature).
+    let spans = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let metrics = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(spans.clone())
+        .build();
+    let meter_provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(metrics.clone()).build())
+        .build();
+    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    opentelemetry::global::set_meter_provider(meter_provider.clone());
 
     let env = Env::start_with(canary_config()).await;
     let mut printed = Vec::new();
@@ -112,6 +127,29 @@ async fn no_secret_or_token_is_ever_printed() {
     printed.push(format!("{err:?} / {err}"));
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    tracer_provider.force_flush().unwrap();
+    meter_provider.force_flush().unwrap();
+    // Everything recorded, as its `Debug` shows every field.
+    let telemetry = format!(
+        "{:#?}\n{:#?}",
+        spans.get_finished_spans().unwrap(),
+        metrics.get_finished_metrics().unwrap()
+    );
+    for recorded in [
+        "token fetch",
+        "url.full",
+        "http.request.resend_count",
+        "payauth.token.wait",
+        "http.client.request.duration",
+        "payauth.http.reauthentications",
+        "payauth.http.retries",
+        "payauth.token.fetch.duration",
+    ] {
+        assert!(
+            telemetry.contains(recorded),
+            "telemetry recorded no `{recorded}`"
+        );
+    }
     assert!(
         log.len() > 1000,
         "tracing captured too little to mean anything: {log}"
@@ -128,6 +166,7 @@ async fn no_secret_or_token_is_ever_printed() {
         .chain(tokens.iter().map(String::as_str))
     {
         assert!(!log.contains(secret), "tracing output leaks `{secret}`");
+        assert!(!telemetry.contains(secret), "telemetry leaks `{secret}`");
         assert!(
             !printed.contains(secret),
             "Debug/Display leaks `{secret}`:\n{printed}"

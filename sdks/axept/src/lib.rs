@@ -70,6 +70,7 @@ impl Provider for Axept {
         sandbox_url: Some("https://optomany-axeptconnectcloudmerchant-ppe.azurewebsites.net"),
         production_url: None,
     };
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Credentials = Credentials;
     type Client = Client;
 

@@ -110,6 +110,7 @@ impl Provider for Bursagb {
         sandbox_url: None,
         production_url: None,
     };
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Credentials = Credentials;
     type Client = Client;
 

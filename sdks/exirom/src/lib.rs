@@ -96,6 +96,7 @@ impl Provider for Exirom {
         sandbox_url: Some("https://sandbox.api.exirom.com/api"),
         production_url: Some("https://api.exirom.com/api"),
     };
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Credentials = Credentials;
     type Client = Client;
 

@@ -98,6 +98,7 @@ impl Provider for Institution {
         sandbox_url: None,
         production_url: None,
     };
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Credentials = Credentials;
     type Client = Client;
 

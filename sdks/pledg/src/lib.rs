@@ -121,6 +121,7 @@ impl Provider for Pledg {
         sandbox_url: Some("https://staging.back.ecard.pledg.co"),
         production_url: Some("https://back.ecard.pledg.co"),
     };
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Credentials = Credentials;
     type Client = Client;
 

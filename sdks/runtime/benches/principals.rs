@@ -77,6 +77,7 @@ impl Provider for Bench {
         sandbox_url: None,
         production_url: None,
     };
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     type Credentials = (String, Secret);
     type Client = Sdk<Api>;
 

@@ -32,6 +32,7 @@ mod security;
 mod session;
 pub mod signing;
 pub mod store;
+mod telemetry;
 mod time;
 mod token;
 
@@ -44,6 +45,10 @@ pub use error::Operation;
 pub use error::{Error, ErrorKind, OperationError, auth_body, auth_body_refined};
 pub use expiry::{ExpiryHints, ExpirySource};
 pub use metrics::{Metrics, MetricsSnapshot};
+/// The OpenTelemetry API this crate speaks (feature `otel`): providers
+/// handed to [`Telemetry::with_providers`] must come from this version.
+#[cfg(feature = "otel")]
+pub use opentelemetry;
 #[doc(hidden)]
 pub use operation_body::OperationBody;
 pub use principal::Principal;
@@ -54,6 +59,7 @@ pub use secret::{Secret, fingerprint};
 pub use security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
 pub use session::{Session, SessionBuilder};
 pub use store::{Outcome, Record, TokenStore, Wanted};
+pub use telemetry::Telemetry;
 pub use time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
 pub use token::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, FLIGHT_GRACE,

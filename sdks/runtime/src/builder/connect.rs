@@ -12,6 +12,7 @@ use crate::retry::RetryPolicy;
 use crate::sdk::Sdk;
 use crate::session::{Bearer, Session, SessionBuilder};
 use crate::store::TokenStore;
+use crate::telemetry::Recorder;
 use crate::time::{Clock, Sleep};
 use crate::token::{ExpiryMargin, ManagerConfig, Profile, TokenFlow, TokenManager, TokenSource};
 
@@ -33,6 +34,8 @@ pub struct Connect {
     /// The longest one fetch of this client may take (derived from its
     /// login retry policy unless set).
     pub(super) fetch_timeout: Duration,
+    /// Where this client's spans and metrics go.
+    pub(super) telemetry: Recorder,
 }
 
 impl fmt::Debug for Connect {
@@ -82,6 +85,7 @@ impl Connect {
         .origin_of(&self.base_url)
         .client_timeout(self.http_timeout)
         .sleep(Arc::clone(&self.sleep))
+        .telemetry(self.telemetry.clone())
     }
 
     /// The identity of a principal of this provider at this base URL; the
@@ -99,7 +103,8 @@ impl Connect {
         let source = Arc::new(
             TokenSource::new(Arc::new(flow))
                 .with_fetch_timeout(self.fetch_timeout)
-                .with_sleep(Arc::clone(&self.sleep)),
+                .with_sleep(Arc::clone(&self.sleep))
+                .with_telemetry(self.telemetry.clone()),
         );
         let manager = self.token_manager(principal, &source);
         self.session().bearer(Bearer::new(manager, source))
@@ -157,7 +162,7 @@ impl Connect {
                 .unwrap_or_default();
             // The cache's own counters: every client of the principal
             // reports the same logins and refreshes.
-            TokenManager::with_config(
+            TokenManager::counted(
                 self.profile,
                 ManagerConfig {
                     expiry_margin: self.expiry_margin,
@@ -168,6 +173,7 @@ impl Connect {
                 Arc::new(Metrics::default()),
                 self.store.clone(),
                 store_key,
+                self.telemetry.clone(),
             )
         };
         self.registry.get_or_insert(key, make)

@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::registry::TokenCaches;
 use crate::retry::RetryPolicy;
 use crate::store::TokenStore;
+use crate::telemetry::{Recorder, Telemetry};
 use crate::time::{Clock, Sleep, SystemClock, TokioSleep};
 use crate::token::{ExpiryMargin, Profile};
 
@@ -38,6 +39,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// type, and how to wire a client from a [`Connect`].
 pub trait Provider: Sized + 'static {
     const PROFILE: Profile;
+    /// The provider crate's version (`env!("CARGO_PKG_VERSION")`): with the
+    /// crate's name, its telemetry's instrumentation scope.
+    const VERSION: &'static str;
     type Credentials: Send + 'static;
     type Client;
 
@@ -60,7 +64,9 @@ macro_rules! sdk_entry_points {
         pub type Client = $crate::Sdk<$api>;
         /// Environment, credentials, retry policy, clock, HTTP client.
         pub type Builder = $crate::Builder<$provider>;
-        pub use $crate::{Environment, Error, ErrorKind, OperationError, RetryPolicy, Secret};
+        pub use $crate::{
+            Environment, Error, ErrorKind, OperationError, RetryPolicy, Secret, Telemetry,
+        };
 
         /// Start configuring a client.
         pub fn builder() -> Builder {
@@ -116,6 +122,7 @@ pub struct Builder<P: Provider> {
     store: Option<Arc<dyn TokenStore>>,
     expiry_margin: ExpiryMargin,
     fetch_timeout: Option<Duration>,
+    telemetry: Telemetry,
 }
 
 impl<P: Provider> fmt::Debug for Builder<P> {
@@ -128,6 +135,7 @@ impl<P: Provider> fmt::Debug for Builder<P> {
                 &self.credentials.as_ref().map(|_| "[redacted]"),
             )
             .field("policy", &self.policy)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -146,6 +154,7 @@ impl<P: Provider> Default for Builder<P> {
             store: None,
             expiry_margin: ExpiryMargin::default(),
             fetch_timeout: None,
+            telemetry: Telemetry::default(),
         }
     }
 }
@@ -232,6 +241,14 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Where this client's spans and metrics go (with the `otel`
+    /// feature: the application's global OpenTelemetry providers unless
+    /// set; without it, nowhere). See the README, "Telemetry".
+    pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
     /// Fill environment and credentials from variables (see the provider
     /// crate's docs for their names); values set on the builder win.
     pub fn from_env(self) -> Result<Self, Error> {
@@ -313,6 +330,7 @@ impl<P: Provider> Builder<P> {
             store,
             expiry_margin: self.expiry_margin,
             fetch_timeout,
+            telemetry: Recorder::new(&self.telemetry, name, P::VERSION),
         };
         P::connect(connect, credentials)
     }

@@ -52,6 +52,25 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Whether trying again later may succeed.
+    /// The kind's name in `snake_case` (`invalid_credentials`, `transient`,
+    /// …): stable, for logs and telemetry (`error.type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidCredentials => "invalid_credentials",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::RefreshTokenExpired => "refresh_token_expired",
+            ErrorKind::Transient => "transient",
+            ErrorKind::MalformedResponse => "malformed_response",
+            ErrorKind::Config => "config",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Signing => "signing",
+        }
+    }
+
     pub fn is_transient(self) -> bool {
         matches!(self, ErrorKind::Transient)
     }

@@ -26,6 +26,7 @@ use crate::body;
 use crate::error::{Operation, OperationError};
 use crate::retry::{self, ATTEMPTS_HEADER, Delay};
 use crate::security::OperationSecurity;
+use crate::telemetry::RetryReason;
 
 /// Why a call has no response.
 pub(super) enum Failure {
@@ -118,11 +119,71 @@ impl Session {
     /// goes to [`Session::more_attempts`], boxed: every call's future
     /// embeds this one, and holding only the first attempt's state keeps
     /// it a third of the size — fewer bytes at each of its moves.
+    pub(super) fn execute_inner<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        request: Request,
+        security: &'a OperationSecurity,
+        rebuild: Option<&'a dyn Rebuild>,
+    ) -> impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a {
+        #[cfg(feature = "otel")]
+        {
+            use futures::future::Either;
+            let now = self.inner.clock.now();
+            match self
+                .inner
+                .telemetry
+                .operation(&request, security.operation_id, now)
+            {
+                // Boxed: the span and its context stay out of the
+                // future of a call that records nothing.
+                Some(span) => Either::Left(Box::pin(
+                    self.traced(span, self.attempts(http, request, security, rebuild)),
+                )),
+                None => Either::Right(self.attempts(http, request, security, rebuild)),
+            }
+        }
+        #[cfg(not(feature = "otel"))]
+        self.attempts(http, request, security, rebuild)
+    }
+
+    /// `attempts`, inside the operation's span: its token fetches are the
+    /// span's children, its requests carry its trace, and it ends with the
+    /// answer's status, the error's type and the resend count.
+    #[cfg(feature = "otel")]
+    async fn traced(
+        &self,
+        span: crate::telemetry::OperationSpan,
+        attempts: impl Future<Output = Result<(Response, u32), Failure>>,
+    ) -> Result<(Response, u32), Failure> {
+        use opentelemetry::context::FutureExt as _;
+        let result = attempts.with_context(span.context()).await;
+        let ended = match &result {
+            Ok((resp, attempts)) => crate::telemetry::Ended {
+                status: Some(resp.status().as_u16()),
+                error: None,
+                attempts: *attempts,
+            },
+            Err(Failure::Transport(e, attempts)) => crate::telemetry::Ended {
+                status: None,
+                error: Some(transport_kind(e)),
+                attempts: *attempts,
+            },
+            Err(Failure::Refused(e)) => crate::telemetry::Ended {
+                status: None,
+                error: Some(e.kind().as_str()),
+                attempts: 0,
+            },
+        };
+        span.finish(ended, self.inner.clock.now());
+        result
+    }
+
     #[expect(
         clippy::manual_async_fn,
         reason = "an async fn stores its arguments twice"
     )]
-    pub(super) fn execute_inner<'a>(
+    fn attempts<'a>(
         &'a self,
         http: &'a reqwest::Client,
         mut request: Request,
@@ -301,6 +362,7 @@ impl Session {
                     };
                     reauthenticated = true;
                     self.inner.metrics.inc_reauthentications();
+                    self.inner.telemetry.reauthentication();
                     log::reauthenticating(provider, security.operation_id, attempt);
                     match bearer.renew_after_unauthorized(&used).await {
                         Ok(token) => {
@@ -329,6 +391,9 @@ impl Session {
                         _ => return deliver(resp, body_limit, attempt),
                     };
                     self.inner.metrics.inc_retries();
+                    self.inner
+                        .telemetry
+                        .retry(RetryReason::Status(resp.status().as_u16()));
                     log::retrying_status(
                         provider,
                         security.operation_id,
@@ -350,6 +415,11 @@ impl Session {
                         return finish(Err(e), attempt);
                     }
                     self.inner.metrics.inc_retries();
+                    self.inner.telemetry.retry(if e.is_timeout() {
+                        RetryReason::Timeout
+                    } else {
+                        RetryReason::Connection
+                    });
                     log::retrying_transport(provider, security.operation_id, attempt, &e, delay);
                     self.inner.sleep.sleep(delay).await;
                 }

@@ -15,6 +15,7 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::retry::{self, RetryPolicy};
 use crate::secret::Secret;
 use crate::security::{OperationSecurity, Scheme, SchemeKind};
+use crate::telemetry::Recorder;
 use crate::time::{Clock, Sleep, TokioSleep};
 use crate::token::{Token, TokenFuture, TokenManager, TokenSource};
 
@@ -150,6 +151,8 @@ struct Inner {
     /// The timeout the HTTP client itself puts on every request, when
     /// known (the client the SDK builds); `None` for an application's.
     client_timeout: Option<Duration>,
+    /// Where this client's spans and metrics go.
+    telemetry: Recorder,
 }
 
 impl fmt::Debug for Session {
@@ -181,6 +184,7 @@ pub struct SessionBuilder {
     metrics: Arc<Metrics>,
     origin: Option<Arc<CredentialOrigin>>,
     client_timeout: Option<Duration>,
+    telemetry: Recorder,
 }
 
 /// The one origin credentials may go to.
@@ -232,7 +236,14 @@ impl SessionBuilder {
             metrics,
             origin: None,
             client_timeout: None,
+            telemetry: Recorder::default(),
         }
+    }
+
+    /// Where the session's spans and metrics go.
+    pub(crate) fn telemetry(mut self, telemetry: Recorder) -> Self {
+        self.telemetry = telemetry;
+        self
     }
 
     /// The timer retries wait on (default: Tokio's).
@@ -303,6 +314,7 @@ impl SessionBuilder {
                 metrics: self.metrics,
                 origin: self.origin,
                 client_timeout: self.client_timeout,
+                telemetry: self.telemetry,
             }),
         }
     }
@@ -351,6 +363,7 @@ impl Session {
                 metrics: Arc::clone(&self.inner.metrics),
                 origin: self.inner.origin.clone(),
                 client_timeout: self.inner.client_timeout,
+                telemetry: self.inner.telemetry.clone(),
             }),
         }
     }
@@ -429,6 +442,7 @@ impl Session {
         request: &mut Request,
         security: &OperationSecurity,
     ) -> Result<(), Error> {
+        self.inner.telemetry.inject(request.headers_mut());
         if security.is_anonymous() {
             request.headers_mut().remove(AUTHORIZATION);
             return Ok(());
@@ -472,7 +486,10 @@ impl Session {
             match scheme.kind {
                 SchemeKind::Bearer => {
                     let header = match self.inner.bearer.as_ref().and_then(Bearer::fresh_header) {
-                        Some(header) => header,
+                        Some(header) => {
+                            self.inner.telemetry.token_hit();
+                            header
+                        }
                         None => self.bearer().await?.header_value().clone(),
                     };
                     request.headers_mut().insert(AUTHORIZATION, header);

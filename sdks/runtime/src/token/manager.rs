@@ -46,6 +46,7 @@ use crate::error::{Error, ErrorKind};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::TokenStore;
+use crate::telemetry::{FetchReport, FetchSpan, FlightLink, Recorder};
 use crate::time::{Clock, TokioSleep};
 
 /// The longest one fetch may take when nothing says otherwise (a manager
@@ -84,6 +85,17 @@ pub(super) enum Reason {
     Unauthorized,
 }
 
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::Missing => "missing",
+            Reason::Expired => "expired",
+            Reason::Proactive => "proactive",
+            Reason::Unauthorized => "unauthorized",
+        }
+    }
+}
+
 type Outcome = Result<Arc<Token>, Error>;
 
 /// A fetch in progress; cloning it joins it. Its outcome is `None` when
@@ -101,6 +113,8 @@ struct Flight {
     /// Past this a waiter on another runtime takes an `idle_prone` flight
     /// for stranded.
     deadline: Instant,
+    /// The fetch's span, which the calls that wait on it link to.
+    link: FlightLink,
 }
 
 /// State only the fetch touches (never held across an await).
@@ -135,6 +149,15 @@ pub struct TokenManager {
     /// Second-level cache shared by a fleet, and this principal's key in it.
     pub(super) store: Option<Arc<dyn TokenStore>>,
     pub(super) key: String,
+    /// Counts this principal among those cached (`payauth.token.principals`)
+    /// while it lives.
+    principals: Recorder,
+}
+
+impl Drop for TokenManager {
+    fn drop(&mut self) {
+        self.principals.principal(-1);
+    }
 }
 
 impl fmt::Debug for TokenManager {
@@ -256,6 +279,32 @@ impl TokenManager {
         store: Option<Arc<dyn TokenStore>>,
         key: String,
     ) -> Arc<Self> {
+        Self::counted(
+            profile,
+            config,
+            flow,
+            clock,
+            metrics,
+            store,
+            key,
+            Recorder::default(),
+        )
+    }
+
+    /// [`TokenManager::with_config`], counted in `principals`'s
+    /// `payauth.token.principals` while it lives.
+    #[expect(clippy::too_many_arguments, reason = "with_config's, plus one")]
+    pub(crate) fn counted(
+        profile: Profile,
+        config: ManagerConfig,
+        flow: Arc<dyn TokenFlow>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        store: Option<Arc<dyn TokenStore>>,
+        key: String,
+        principals: Recorder,
+    ) -> Arc<Self> {
+        principals.principal(1);
         let epoch = clock.now();
         let source = Arc::new(
             TokenSource::new(flow)
@@ -276,6 +325,7 @@ impl TokenManager {
             epoch,
             store,
             key,
+            principals,
         })
     }
 
@@ -451,6 +501,7 @@ impl TokenManager {
                     Some(f) => (f.clone(), false),
                     None => {
                         if let Some(e) = lock(&self.state).backoff.check(now) {
+                            source.telemetry().login_backoff();
                             return Err(e);
                         }
                         (
@@ -461,6 +512,7 @@ impl TokenManager {
                 }
             };
             let (flight, ours) = flight;
+            source.telemetry().waited(&flight.link, ours);
             match self.wait(&flight, source).await {
                 // Ended without an outcome, or stranded: start another.
                 None => {
@@ -592,6 +644,16 @@ impl TokenManager {
             proactive: reason == Reason::Proactive,
         };
         let allowed = source.fetch_timeout().saturating_add(FLIGHT_GRACE);
+        let proactive = reason == Reason::Proactive;
+        if proactive {
+            source.telemetry().proactive_refresh();
+        }
+        // A child of the call that needs the token; a background refresh,
+        // which nobody waits for, starts a trace of its own.
+        let span = source
+            .telemetry()
+            .fetch(reason.as_str(), proactive, self.clock.now());
+        let link = span.link();
         // The fetch's time limit runs from now, not from the task's first
         // poll: a task that waits to be scheduled still ends before its
         // waiters' deadline.
@@ -601,7 +663,7 @@ impl TokenManager {
             let guard = guard;
             guard
                 .manager
-                .run_fetch(reason, proactive_seen, rejected, &source, limit)
+                .run_fetch(reason, proactive_seen, rejected, &source, limit, span)
                 .await
         };
         let mut idle_prone = None;
@@ -636,6 +698,7 @@ impl TokenManager {
             outcome: outcome.shared(),
             idle_prone,
             deadline,
+            link,
         };
         *slot = Some(flight.clone());
         flight
@@ -649,6 +712,7 @@ impl TokenManager {
         rejected: Option<HeaderValue>,
         source: &TokenSource,
         limit: BoxFuture<'static, ()>,
+        span: FetchSpan,
     ) -> Outcome {
         let now = self.clock.now();
         if reason == Reason::Proactive
@@ -656,9 +720,16 @@ impl TokenManager {
             && now < t.usable_until
             && (Some(t.id) != proactive_seen || now < t.refresh_at)
         {
+            let report = FetchReport {
+                source: "cached",
+                error: None,
+                store: None,
+            };
+            span.finish(report, now);
             return Ok(t);
         }
-        let span = info_span!("auth.fetch", provider = self.profile.name, reason = ?reason);
+        let before = self.metrics.snapshot();
+        let tracing_span = info_span!("auth.fetch", provider = self.profile.name, reason = ?reason);
         let fetch = async {
             match &self.store {
                 Some(store) => {
@@ -669,7 +740,8 @@ impl TokenManager {
             }
         };
         let allowed = source.fetch_timeout();
-        let outcome = match select(std::pin::pin!(fetch.instrument(span)), limit).await {
+        let fetch = span.attach(fetch.instrument(tracing_span));
+        let outcome = match select(std::pin::pin!(fetch), limit).await {
             Either::Left((outcome, _)) => outcome,
             Either::Right(_) => Err(Error::new(
                 ErrorKind::Transient,
@@ -692,7 +764,33 @@ impl TokenManager {
                 );
             }
         }
+        span.finish(self.report(&before, &outcome), self.clock.now());
         outcome
+    }
+}
+
+impl TokenManager {
+    /// How the fetch that began at `before` (the cache's counters) went.
+    fn report(&self, before: &crate::MetricsSnapshot, outcome: &Outcome) -> FetchReport {
+        let after = self.metrics.snapshot();
+        let source = if after.logins > before.logins {
+            "login"
+        } else if after.refreshes > before.refreshes {
+            "refresh"
+        } else if self.store.is_some() {
+            "store"
+        } else {
+            "none"
+        };
+        let store = self.store.as_ref().map(|_| match source {
+            "store" => "hit",
+            _ => "miss",
+        });
+        FetchReport {
+            source,
+            error: outcome.as_ref().err().map(Error::kind),
+            store,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 
 use super::TokenFlow;
 use super::manager::DEFAULT_FETCH_TIMEOUT;
+use crate::telemetry::Recorder;
 use crate::time::{Sleep, TokioSleep};
 
 /// What a fetch runs with: the flow (which carries the client's HTTP client
@@ -21,6 +22,8 @@ pub struct TokenSource {
     flow: Arc<dyn TokenFlow>,
     fetch_timeout: Duration,
     sleep: Arc<dyn Sleep>,
+    /// Where the fetch's span and metrics go (the client's telemetry).
+    telemetry: Recorder,
 }
 
 impl fmt::Debug for TokenSource {
@@ -39,6 +42,7 @@ impl TokenSource {
             flow,
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             sleep: Arc::new(TokioSleep),
+            telemetry: Recorder::default(),
         }
     }
 
@@ -53,6 +57,16 @@ impl TokenSource {
     pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
         self.sleep = sleep;
         self
+    }
+
+    /// Report the fetches to this client's telemetry.
+    pub(crate) fn with_telemetry(mut self, telemetry: Recorder) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
+    pub(crate) fn telemetry(&self) -> &Recorder {
+        &self.telemetry
     }
 
     pub fn flow(&self) -> &Arc<dyn TokenFlow> {

@@ -1,0 +1,63 @@
+//! The telemetry hooks without the `otel` feature: nothing, inlined away.
+
+use super::Telemetry;
+
+/// Where a client's telemetry goes: nowhere.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct Recorder;
+
+/// Why a call was retried.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RetryReason {
+    Status(#[allow(dead_code)] u16),
+    Timeout,
+    Connection,
+}
+
+/// A token fetch's span: none.
+#[derive(Debug, Default)]
+pub(crate) struct FetchSpan;
+
+/// What a waiter links to: nothing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FlightLink;
+
+impl Recorder {
+    #[inline(always)]
+    pub(crate) fn new(_: &Telemetry, _: &'static str, _: &'static str) -> Recorder {
+        Recorder
+    }
+    #[inline(always)]
+    pub(crate) fn token_hit(&self) {}
+    #[inline(always)]
+    pub(crate) fn retry(&self, _: RetryReason) {}
+    #[inline(always)]
+    pub(crate) fn reauthentication(&self) {}
+    #[inline(always)]
+    pub(crate) fn proactive_refresh(&self) {}
+    #[inline(always)]
+    pub(crate) fn login_backoff(&self) {}
+    #[inline(always)]
+    pub(crate) fn principal(&self, _: i64) {}
+    #[inline(always)]
+    pub(crate) fn fetch(&self, _: &'static str, _: bool, _: std::time::Instant) -> FetchSpan {
+        FetchSpan
+    }
+    #[inline(always)]
+    pub(crate) fn waited(&self, _: &FlightLink, _: bool) {}
+    #[inline(always)]
+    pub(crate) fn inject(&self, _: &mut reqwest::header::HeaderMap) {}
+}
+
+impl FetchSpan {
+    #[inline(always)]
+    pub(crate) fn link(&self) -> FlightLink {
+        FlightLink
+    }
+    #[inline(always)]
+    pub(crate) fn attach<F: Future>(&self, fetch: F) -> F {
+        fetch
+    }
+    #[inline(always)]
+    pub(crate) fn finish(self, _: super::FetchReport, _: std::time::Instant) {}
+}

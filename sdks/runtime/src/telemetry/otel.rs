@@ -1,0 +1,522 @@
+//! The instruments and spans (feature `otel`): one instrumentation scope
+//! per provider crate and version, made from the client's [`Telemetry`]
+//! when the client is built.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::global::BoxedTracer;
+use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::propagation::Injector;
+use opentelemetry::trace::{
+    SpanContext, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
+};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::{FetchReport, Setting, Telemetry};
+
+/// The HTTP client duration buckets the semantic conventions advise, in seconds.
+const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Attribute names beyond the semantic conventions' own.
+pub(crate) mod attr {
+    pub const PROVIDER: &str = "payauth.provider";
+    pub const OPERATION: &str = "payauth.operation";
+    pub const REASON: &str = "payauth.token.reason";
+    pub const SOURCE: &str = "payauth.token.source";
+    pub const OUTCOME: &str = "payauth.token.outcome";
+    pub const WAIT: &str = "payauth.token.wait";
+    pub const STORE_RESULT: &str = "payauth.store.result";
+    pub const RETRY_REASON: &str = "payauth.retry.reason";
+}
+
+/// Where a client's telemetry goes: its instruments, or nowhere.
+#[derive(Clone, Default)]
+pub(crate) struct Recorder(Option<Arc<Instruments>>);
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Recorder(on)"
+        } else {
+            "Recorder(off)"
+        })
+    }
+}
+
+struct Instruments {
+    provider: &'static str,
+    tracer: BoxedTracer,
+    request_duration: Histogram<f64>,
+    fetch_duration: Histogram<f64>,
+    token_hits: Counter<u64>,
+    token_waits: Counter<u64>,
+    proactive_refreshes: Counter<u64>,
+    reauthentications: Counter<u64>,
+    retries: Counter<u64>,
+    login_backoff: Counter<u64>,
+    store_lookups: Counter<u64>,
+    principals: UpDownCounter<i64>,
+}
+
+impl Instruments {
+    fn new(provider: &'static str, tracer: BoxedTracer, meter: &Meter) -> Instruments {
+        Instruments {
+            provider,
+            tracer,
+            request_duration: meter
+                .f64_histogram("http.client.request.duration")
+                .with_unit("s")
+                .with_description("Duration of one operation's HTTP exchange, its retries and 401 recovery included.")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+            fetch_duration: meter
+                .f64_histogram("payauth.token.fetch.duration")
+                .with_unit("s")
+                .with_description("Duration of one token fetch (login, refresh, or shared-store read).")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+            token_hits: meter
+                .u64_counter("payauth.token.cache.hits")
+                .with_unit("{request}")
+                .with_description("Requests that carried a cached token without waiting.")
+                .build(),
+            token_waits: meter
+                .u64_counter("payauth.token.cache.waits")
+                .with_unit("{request}")
+                .with_description("Requests that waited for a token fetch (started it, or joined one in flight).")
+                .build(),
+            proactive_refreshes: meter
+                .u64_counter("payauth.token.proactive_refreshes")
+                .with_unit("{fetch}")
+                .with_description("Background refreshes started before the token's expiry.")
+                .build(),
+            reauthentications: meter
+                .u64_counter("payauth.http.reauthentications")
+                .with_unit("{request}")
+                .with_description("401 answers recovered by renewing the token and retrying once.")
+                .build(),
+            retries: meter
+                .u64_counter("payauth.http.retries")
+                .with_unit("{attempt}")
+                .with_description("Attempts repeated after a transient failure, by reason.")
+                .build(),
+            login_backoff: meter
+                .u64_counter("payauth.token.login_backoff")
+                .with_unit("{fetch}")
+                .with_description("Token fetches refused because logins are backing off after refusals.")
+                .build(),
+            store_lookups: meter
+                .u64_counter("payauth.store.lookups")
+                .with_unit("{fetch}")
+                .with_description("Token fetches through the shared store, by result (hit, miss, outage).")
+                .build(),
+            principals: meter
+                .i64_up_down_counter("payauth.token.principals")
+                .with_unit("{principal}")
+                .with_description("Principals whose token cache is alive in this process.")
+                .build(),
+        }
+    }
+}
+
+/// Why a call was retried.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RetryReason {
+    Status(u16),
+    Timeout,
+    Connection,
+}
+
+impl RetryReason {
+    fn attribute(self) -> opentelemetry::Value {
+        match self {
+            RetryReason::Status(429) => "429".into(),
+            RetryReason::Status(503) => "503".into(),
+            RetryReason::Status(s) => opentelemetry::Value::String(s.to_string().into()),
+            RetryReason::Timeout => "timeout".into(),
+            RetryReason::Connection => "connection".into(),
+        }
+    }
+}
+
+impl Recorder {
+    /// The instruments of `provider`'s crate at `version`, from `telemetry`.
+    pub(crate) fn new(
+        telemetry: &Telemetry,
+        provider: &'static str,
+        version: &'static str,
+    ) -> Recorder {
+        let scope = || {
+            InstrumentationScope::builder(provider)
+                .with_version(version)
+                .build()
+        };
+        let (tracer, meter) = match &telemetry.setting {
+            Setting::Off => return Recorder(None),
+            Setting::Global => (
+                opentelemetry::global::tracer_provider().tracer_with_scope(scope()),
+                opentelemetry::global::meter_provider().meter_with_scope(scope()),
+            ),
+            Setting::Providers { tracer, meter } => (
+                BoxedTracer::new(tracer.boxed_tracer(scope())),
+                meter.meter_with_scope(scope()),
+            ),
+        };
+        Recorder(Some(Arc::new(Instruments::new(provider, tracer, &meter))))
+    }
+
+    /// Whether anything is recorded.
+    #[cfg(test)]
+    pub(crate) fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub(crate) fn token_hit(&self) {
+        if let Some(i) = &self.0 {
+            i.token_hits.add(1, &[]);
+        }
+    }
+
+    pub(crate) fn retry(&self, reason: RetryReason) {
+        if let Some(i) = &self.0 {
+            i.retries
+                .add(1, &[KeyValue::new(attr::RETRY_REASON, reason.attribute())]);
+        }
+    }
+
+    pub(crate) fn reauthentication(&self) {
+        if let Some(i) = &self.0 {
+            i.reauthentications.add(1, &[]);
+        }
+    }
+
+    pub(crate) fn proactive_refresh(&self) {
+        if let Some(i) = &self.0 {
+            i.proactive_refreshes.add(1, &[]);
+        }
+    }
+
+    pub(crate) fn login_backoff(&self) {
+        if let Some(i) = &self.0 {
+            i.login_backoff.add(1, &[]);
+        }
+    }
+
+    pub(crate) fn principal(&self, delta: i64) {
+        if let Some(i) = &self.0 {
+            i.principals.add(delta, &[]);
+        }
+    }
+
+    /// The span of a token fetch about to start: a child of the current
+    /// context (the operation that needed the token), or a root when
+    /// `root` (a background refresh nobody waits for).
+    pub(crate) fn fetch(&self, reason: &'static str, root: bool, now: Instant) -> FetchSpan {
+        let Some(i) = &self.0 else {
+            return FetchSpan(None);
+        };
+        let parent = if root {
+            Context::new()
+        } else {
+            Context::current()
+        };
+        let span = i
+            .tracer
+            .span_builder("token fetch")
+            .with_kind(SpanKind::Internal)
+            .with_attributes([
+                KeyValue::new(attr::PROVIDER, i.provider),
+                KeyValue::new(attr::REASON, reason),
+            ])
+            .start_with_context(&i.tracer, &parent);
+        FetchSpan(Some(FetchInner {
+            instruments: Arc::clone(i),
+            cx: parent.with_span(span),
+            started: now,
+            reason,
+        }))
+    }
+
+    /// A call waited for the fetch `link` names (`started`: it started
+    /// it; otherwise it joined one in flight): counted, and the current
+    /// span (the operation's) links to the fetch's.
+    pub(crate) fn waited(&self, link: &FlightLink, started: bool) {
+        let Some(i) = &self.0 else {
+            return;
+        };
+        let how = if started { "started" } else { "joined" };
+        i.token_waits.add(1, &[KeyValue::new(attr::WAIT, how)]);
+        if let Some(fetch) = &link.0 {
+            Context::map_current(|cx| {
+                let span = cx.span();
+                if span.span_context().is_valid() {
+                    span.add_link(fetch.clone(), vec![KeyValue::new(attr::WAIT, how)]);
+                }
+            });
+        }
+    }
+
+    /// W3C trace context (or whatever propagator the application set) on
+    /// an outgoing request, when a span is current. With no propagator
+    /// set, the API's no-op one adds nothing.
+    pub(crate) fn inject(&self, headers: &mut HeaderMap) {
+        if self.0.is_none() {
+            return;
+        }
+        Context::map_current(|cx| {
+            if cx.span().span_context().is_valid() {
+                opentelemetry::global::get_text_map_propagator(|p| {
+                    p.inject_context(cx, &mut HeaderInjector(headers))
+                });
+            }
+        });
+    }
+
+    /// The client span of one operation (every attempt of it), started
+    /// now as a child of the current context.
+    pub(crate) fn operation(
+        &self,
+        request: &reqwest::Request,
+        operation: &'static str,
+        now: Instant,
+    ) -> Option<OperationSpan> {
+        let i = self.0.as_ref()?;
+        let url = request.url();
+        let method = method_name(request.method());
+        let address: StringValue = url.host_str().unwrap_or_default().to_owned().into();
+        let port = i64::from(url.port_or_known_default().unwrap_or(0));
+        let base = [
+            KeyValue::new("http.request.method", method),
+            KeyValue::new("server.address", address),
+            KeyValue::new("server.port", port),
+            KeyValue::new(attr::OPERATION, operation),
+        ];
+        let parent = Context::current();
+        // The operation's id names its span; a hand-made request, which
+        // has none, is named by its method (the conventions' `{method}`).
+        let name = if operation.is_empty() || operation.starts_with('(') {
+            method
+        } else {
+            operation
+        };
+        let span = i
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Client)
+            .with_attributes(
+                base.iter()
+                    .cloned()
+                    .chain([KeyValue::new(attr::PROVIDER, i.provider)]),
+            )
+            .start_with_context(&i.tracer, &parent);
+        let cx = parent.with_span(span);
+        let span = cx.span();
+        if span.is_recording() {
+            span.set_attribute(KeyValue::new("url.full", super::redacted_url(url)));
+        }
+        Some(OperationSpan {
+            instruments: Arc::clone(i),
+            cx,
+            started: now,
+            base,
+            ended: false,
+        })
+    }
+}
+
+/// The method as the semantic conventions name it (`_OTHER` for one they
+/// do not know).
+fn method_name(method: &reqwest::Method) -> &'static str {
+    use reqwest::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// How an operation ended, for its span and its duration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ended {
+    pub(crate) status: Option<u16>,
+    /// `error.type`: the status code for a 4xx or 5xx answer, the
+    /// transport failure (`timeout`, `connect`, `connection`) or the
+    /// error kind when no request went out.
+    pub(crate) error: Option<&'static str>,
+    pub(crate) attempts: u32,
+}
+
+/// One operation's client span; dropped unfinished (the caller gave up),
+/// it ends with `error.type = cancelled`.
+pub(crate) struct OperationSpan {
+    instruments: Arc<Instruments>,
+    cx: Context,
+    started: Instant,
+    /// method, address, port, operation: the duration's attributes too.
+    base: [KeyValue; 4],
+    ended: bool,
+}
+
+impl OperationSpan {
+    /// The context the operation's attempts run in (its token fetches
+    /// become children of its span, its requests carry its trace).
+    pub(crate) fn context(&self) -> Context {
+        self.cx.clone()
+    }
+
+    pub(crate) fn finish(mut self, ended: Ended, now: Instant) {
+        self.end(ended, now);
+    }
+
+    fn end(&mut self, ended: Ended, now: Instant) {
+        self.ended = true;
+        let span = self.cx.span();
+        let mut attributes: Vec<KeyValue> = Vec::with_capacity(6);
+        attributes.extend(self.base.iter().cloned());
+        let status_text;
+        let error_type: Option<opentelemetry::Value> = match (ended.error, ended.status) {
+            (Some(e), _) => Some(e.into()),
+            (None, Some(s)) if s >= 400 => {
+                status_text = s.to_string();
+                Some(status_text.into())
+            }
+            _ => None,
+        };
+        if let Some(s) = ended.status {
+            let code = KeyValue::new("http.response.status_code", i64::from(s));
+            span.set_attribute(code.clone());
+            attributes.push(code);
+        }
+        if let Some(e) = error_type {
+            let kv = KeyValue::new("error.type", e);
+            span.set_attribute(kv.clone());
+            span.set_status(Status::error(""));
+            attributes.push(kv);
+        }
+        if ended.attempts > 1 {
+            span.set_attribute(KeyValue::new(
+                "http.request.resend_count",
+                i64::from(ended.attempts - 1),
+            ));
+        }
+        span.end();
+        let seconds = now.saturating_duration_since(self.started).as_secs_f64();
+        self.instruments
+            .request_duration
+            .record(seconds, &attributes);
+    }
+}
+
+impl Drop for OperationSpan {
+    fn drop(&mut self) {
+        if !self.ended {
+            let now = Instant::now().max(self.started);
+            self.end(
+                Ended {
+                    status: None,
+                    error: Some("cancelled"),
+                    attempts: 0,
+                },
+                now,
+            );
+        }
+    }
+}
+
+/// A token fetch's span, while the fetch runs.
+#[derive(Default)]
+pub(crate) struct FetchSpan(Option<FetchInner>);
+
+struct FetchInner {
+    instruments: Arc<Instruments>,
+    cx: Context,
+    started: Instant,
+    reason: &'static str,
+}
+
+impl std::fmt::Debug for FetchSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FetchSpan")
+    }
+}
+
+/// What the calls that wait on a flight link to: its fetch span.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FlightLink(Option<SpanContext>);
+
+impl FetchSpan {
+    pub(crate) fn link(&self) -> FlightLink {
+        FlightLink(
+            self.0
+                .as_ref()
+                .map(|i| i.cx.span().span_context().clone())
+                .filter(SpanContext::is_valid),
+        )
+    }
+
+    /// `fetch`, run inside the span (its login call becomes a child).
+    pub(crate) fn attach<F: Future>(&self, fetch: F) -> impl Future<Output = F::Output> {
+        use futures::future::Either;
+        match &self.0 {
+            Some(i) => Either::Left(fetch.with_context(i.cx.clone())),
+            None => Either::Right(fetch),
+        }
+    }
+
+    pub(crate) fn finish(self, report: FetchReport, now: Instant) {
+        let Some(i) = self.0 else {
+            return;
+        };
+        let outcome = if report.error.is_some() {
+            "error"
+        } else {
+            "ok"
+        };
+        let mut attributes = vec![
+            KeyValue::new(attr::REASON, i.reason),
+            KeyValue::new(attr::SOURCE, report.source),
+            KeyValue::new(attr::OUTCOME, outcome),
+        ];
+        if let Some(kind) = report.error {
+            attributes.push(KeyValue::new("error.type", kind.as_str()));
+        }
+        let span = i.cx.span();
+        span.set_attributes(attributes.iter().cloned());
+        if let Some(store) = report.store {
+            let kv = KeyValue::new(attr::STORE_RESULT, store);
+            span.set_attribute(kv.clone());
+            i.instruments.store_lookups.add(1, &[kv]);
+        }
+        if report.error.is_some() {
+            span.set_status(Status::error(""));
+        }
+        span.end();
+        let seconds = now.saturating_duration_since(i.started).as_secs_f64();
+        i.instruments.fetch_duration.record(seconds, &attributes);
+    }
+}
