@@ -29,6 +29,14 @@
 //! first row measures raw reqwest against itself: how far from 1 this
 //! machine's noise alone puts a ratio.
 //!
+//! Telemetry (issue #22): `send(request(GET))` runs with the `otel`
+//! feature compiled in and no provider installed (the API's no-op ones: what
+//! an application that installs none pays); `GET, Telemetry::off` with
+//! telemetry switched off (what the feature costs compiled out, but for one
+//! branch); `GET, OTel SDK` with the OpenTelemetry SDK installed — every
+//! span sampled and handed to a batch processor (its exporter discards),
+//! every metric aggregated (exported once an hour).
+//!
 //! `cargo xtask bench` (or `cargo bench -p workspace-tests --bench overhead`,
 //! `-- --table-only` for the table alone).
 
@@ -141,10 +149,51 @@ struct Fixture {
     sdk: institution::Client,
     /// On the application's client (`raw`).
     sdk_app_client: institution::Client,
+    /// Telemetry off.
+    sdk_off: institution::Client,
+    /// Reporting to the OpenTelemetry SDK.
+    sdk_otel: institution::Client,
 }
 
-async fn sdk_client(base: &str, http: Option<reqwest::Client>) -> institution::Client {
+/// A span exporter that drops what it gets: the cost measured is the
+/// SDK's, up to the exporter.
+#[derive(Debug)]
+struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        std::hint::black_box(batch);
+        Ok(())
+    }
+}
+
+fn sdk_telemetry() -> auth_runtime::Telemetry {
+    let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(Discard)
+        .build();
+    let meter_provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        // Aggregated all along; exported (into memory) once an hour.
+        .with_reader(
+            opentelemetry_sdk::metrics::PeriodicReader::builder(
+                opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+            )
+            .with_interval(Duration::from_secs(3600))
+            .build(),
+        )
+        .build();
+    auth_runtime::Telemetry::with_providers(tracer_provider, meter_provider)
+}
+
+async fn sdk_client(
+    base: &str,
+    http: Option<reqwest::Client>,
+    telemetry: auth_runtime::Telemetry,
+) -> institution::Client {
     let mut builder = institution::builder()
+        .telemetry(telemetry)
         .base_url(base.to_string())
         .credentials(institution::Credentials::login(
             "owner@bench.test",
@@ -165,8 +214,11 @@ impl Fixture {
     async fn new() -> Fixture {
         let base = format!("http://{}", start_server());
         let raw = http();
-        let sdk = sdk_client(&base, None).await;
-        let sdk_app_client = sdk_client(&base, Some(raw.clone())).await;
+        let sdk = sdk_client(&base, None, auth_runtime::Telemetry::default()).await;
+        let sdk_app_client =
+            sdk_client(&base, Some(raw.clone()), auth_runtime::Telemetry::default()).await;
+        let sdk_off = sdk_client(&base, None, auth_runtime::Telemetry::off()).await;
+        let sdk_otel = sdk_client(&base, None, sdk_telemetry()).await;
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token())).expect("header");
         auth.set_sensitive(true);
         Fixture {
@@ -175,6 +227,8 @@ impl Fixture {
             auth,
             sdk,
             sdk_app_client,
+            sdk_off,
+            sdk_otel,
         }
     }
 }
@@ -184,6 +238,8 @@ enum Path {
     RawGet,
     SdkGet,
     SdkGetAppClient,
+    SdkGetOff,
+    SdkGetOtel,
     RawPost,
     SdkPost,
 }
@@ -194,6 +250,8 @@ impl Path {
             Path::RawGet => "raw reqwest GET",
             Path::SdkGet => "send(request(GET))",
             Path::SdkGetAppClient => "GET, application's client",
+            Path::SdkGetOff => "GET, Telemetry::off",
+            Path::SdkGetOtel => "GET, OTel SDK",
             Path::RawPost => "raw POST + serde_json",
             Path::SdkPost => "create_customer().send()",
         }
@@ -221,11 +279,12 @@ async fn one(f: &Fixture, path: Path) {
             let body = resp.bytes().await.expect("raw GET body");
             std::hint::black_box(body);
         }
-        Path::SdkGet | Path::SdkGetAppClient => {
-            let sdk = if path == Path::SdkGet {
-                &f.sdk
-            } else {
-                &f.sdk_app_client
+        Path::SdkGet | Path::SdkGetAppClient | Path::SdkGetOff | Path::SdkGetOtel => {
+            let sdk = match path {
+                Path::SdkGetAppClient => &f.sdk_app_client,
+                Path::SdkGetOff => &f.sdk_off,
+                Path::SdkGetOtel => &f.sdk_otel,
+                _ => &f.sdk,
             };
             let resp = sdk
                 .send(sdk.request(reqwest::Method::GET, "/sandbox/protected"))
@@ -423,6 +482,8 @@ fn ratio_table() {
         (Path::RawGet, Path::SdkGet),
         (Path::RawGet, Path::SdkGetAppClient),
         (Path::RawPost, Path::SdkPost),
+        (Path::RawGet, Path::SdkGetOff),
+        (Path::RawGet, Path::SdkGetOtel),
     ] {
         // Warm both paths (connections, allocator) before measuring.
         rt.block_on(batch(&f, raw, n / 10));
@@ -473,13 +534,15 @@ fn ratio_table() {
 
 criterion_group!(benches, bench);
 
-/// `OVERHEAD_PROFILE=raw_get|sdk_get|sdk_get_app_client|raw_post|sdk_post`: only that path,
+/// `OVERHEAD_PROFILE=raw_get|sdk_get|sdk_get_app_client|sdk_get_off|sdk_get_otel|raw_post|sdk_post`: only that path,
 /// `OVERHEAD_ROUND_REQUESTS` times, for a profiler (callgrind, perf).
 fn profile(which: &str) {
     let path = match which {
         "raw_get" => Path::RawGet,
         "sdk_get" => Path::SdkGet,
         "sdk_get_app_client" => Path::SdkGetAppClient,
+        "sdk_get_off" => Path::SdkGetOff,
+        "sdk_get_otel" => Path::SdkGetOtel,
         "raw_post" => Path::RawPost,
         "sdk_post" => Path::SdkPost,
         other => {

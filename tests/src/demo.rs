@@ -14,7 +14,8 @@ use std::time::Duration;
 use auth_runtime::Clock as _;
 use sandbox::{Fault, Provider, Route};
 
-use crate::support::{AnyClient, Env, Outcome};
+use crate::support::{AnyClient, Env, Outcome, fast_retries};
+use crate::telemetry_summary::InMemoryTelemetry;
 
 /// What a demo run found.
 #[derive(Debug, Default)]
@@ -120,9 +121,80 @@ impl Run<'_> {
     }
 }
 
+/// The OpenTelemetry metrics the run produced, one row per provider crate,
+/// each checked against the SDK's own counters and the sandbox's.
+fn telemetry_summary(
+    out: &mut dyn Write,
+    report: &mut Report,
+    rows: &[Row],
+    otel: &InMemoryTelemetry,
+) {
+    let summary = otel.summary();
+    let _ = writeln!(
+        out,
+        "\nOpenTelemetry metrics (one instrumentation scope per provider crate):\n{:<12} {:>9} {:>8} {:>12} {:>6} {:>6} {:>10} {:>8} {:>8}",
+        "scope",
+        "requests",
+        "mean ms",
+        "fetches l/r",
+        "hits",
+        "waits",
+        "proactive",
+        "401 ok",
+        "retries"
+    );
+    for r in rows {
+        let name = r.provider.as_str();
+        let s = summary.get(name).copied().unwrap_or_default();
+        let mean_ms = 1000.0 * s.request_seconds / (s.requests.max(1) as f64);
+        let _ = writeln!(
+            out,
+            "{:<12} {:>9} {:>8.2} {:>12} {:>6} {:>6} {:>10} {:>8} {:>8}",
+            name,
+            s.requests,
+            mean_ms,
+            format!("{}/{}", s.fetch_logins, s.fetch_refreshes),
+            s.hits,
+            s.waits,
+            s.proactive,
+            s.reauthentications,
+            s.retries
+        );
+        // Every operation and every auth call is a request; the fetches
+        // are the provider's auth calls; the counters agree.
+        let agrees = s.requests >= u64::from(r.calls) + r.logins + r.refreshes
+            && s.fetch_logins == r.logins
+            && s.fetch_refreshes == r.refreshes
+            && s.reauthentications == r.recoveries
+            && s.retries == r.retries
+            && s.hits > 0;
+        report.checks += 1;
+        if !agrees {
+            report.failed_checks.push(format!(
+                "{name}: telemetry disagrees with the counters: {s:?} vs calls {}, logins {}, refreshes {}, recoveries {}, retries {}",
+                r.calls, r.logins, r.refreshes, r.recoveries, r.retries
+            ));
+        }
+        let mark = if agrees { "ok    " } else { "FAILED" };
+        let _ = writeln!(
+            out,
+            "  {mark} {name:<12} telemetry matches the counters: {} requests >= {} calls + {} auth calls; fetches {}/{} = logins/refreshes; 401 renewals {}; retries {}",
+            s.requests,
+            r.calls,
+            r.logins + r.refreshes,
+            s.fetch_logins,
+            s.fetch_refreshes,
+            s.reauthentications,
+            s.retries
+        );
+    }
+}
+
 /// Run the demo, writing to `out`.
 pub async fn run(out: &mut dyn Write) -> Report {
     let env = Env::start().await;
+    // The application's OpenTelemetry, in memory: summed up at the end.
+    let otel = InMemoryTelemetry::default();
     let _ = writeln!(
         out,
         "sandbox: {} (all five providers, in-process; simulated clock)\n",
@@ -140,7 +212,7 @@ pub async fn run(out: &mut dyn Write) -> Report {
         run.provider = p;
         run.calls = 0;
         run.ok = 0;
-        let client = env.client(p);
+        let client = env.client_reporting(p, fast_retries(), otel.telemetry());
 
         // 1. Login once, then reuse the cached token.
         let (label, first_call) = bearer_call(&env, &client).await;
@@ -290,6 +362,7 @@ pub async fn run(out: &mut dyn Write) -> Report {
         report.calls += r.calls;
         report.failed_calls += r.calls - r.ok;
     }
+    telemetry_summary(out, &mut report, &rows, &otel);
     let _ = writeln!(
         out,
         "\n{} calls, {} failed; {} checks, {} failed.",

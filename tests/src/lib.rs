@@ -8,6 +8,7 @@ pub mod redis_cluster;
 pub mod redis_server;
 pub mod soak;
 pub mod support;
+pub mod telemetry_summary;
 
 /// The README's examples compile (`cargo test --doc`).
 #[doc = include_str!("../../README.md")]

@@ -146,43 +146,97 @@ const PUBLISHABLE: [&str; 7] = [
     "sandbox",
 ];
 
-fn test() -> Result<()> {
-    cargo(&["fmt", "--all", "--", "--check"])
-        .context("formatting differs: run `cargo fmt --all`")?;
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--all-features",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    eprintln!("\n$ cargo xtask regen --check");
-    regen(&["--check".to_string()])?;
-    eprintln!("\n$ cargo xtask public-api --check");
-    public_api(&["--check".to_string()])?;
-    redis::ensure_servers()?;
-    cargo(&["test", "--workspace", "--all-features"])?;
-    eprintln!("\n$ cargo package (the publishable crates, built from their packaged sources)");
-    let mut package = vec!["package", "--allow-dirty"];
-    for krate in PUBLISHABLE {
-        package.extend(["-p", krate]);
+/// Where `cargo xtask test`'s time goes: each phase's wall time, printed
+/// as it ends and summed up at the end (issue #25's profile).
+struct Phases {
+    started: std::time::Instant,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn new() -> Phases {
+        Phases {
+            started: std::time::Instant::now(),
+            done: Vec::new(),
+        }
     }
-    cargo(&package)?;
-    eprintln!(
-        "\n$ cargo test --manifest-path consumer/Cargo.toml (an application outside the workspace)"
-    );
-    cargo(&[
-        "test",
-        "--manifest-path",
-        "consumer/Cargo.toml",
-        "--target-dir",
-        "target",
-        "--locked",
-    ])?;
-    eprintln!("\n$ cargo xtask conformance");
-    conformance::run(cargo)?;
+
+    fn run(&mut self, name: &'static str, phase: impl FnOnce() -> Result<()>) -> Result<()> {
+        let start = std::time::Instant::now();
+        let result = phase();
+        let took = start.elapsed();
+        eprintln!("[xtask test] {name}: {:.0} s", took.as_secs_f64());
+        self.done.push((name, took));
+        result
+    }
+
+    fn summary(&self) {
+        eprintln!("\n[xtask test] where the time went:");
+        for (name, took) in &self.done {
+            eprintln!("  {:>6.0} s  {name}", took.as_secs_f64());
+        }
+        eprintln!("  {:>6.0} s  in all", self.started.elapsed().as_secs_f64());
+    }
+}
+
+fn test() -> Result<()> {
+    let mut phases = Phases::new();
+    let result = test_phases(&mut phases);
+    phases.summary();
+    result
+}
+
+fn test_phases(phases: &mut Phases) -> Result<()> {
+    phases.run("fmt --check", || {
+        cargo(&["fmt", "--all", "--", "--check"])
+            .context("formatting differs: run `cargo fmt --all`")
+    })?;
+    phases.run("clippy", || {
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ])
+    })?;
+    phases.run("regen --check, public-api --check", || {
+        eprintln!("\n$ cargo xtask regen --check");
+        regen(&["--check".to_string()])?;
+        eprintln!("\n$ cargo xtask public-api --check");
+        public_api(&["--check".to_string()])
+    })?;
+    phases.run("Redis servers installed", redis::ensure_servers)?;
+    phases.run("cargo test --workspace (build and run)", || {
+        cargo(&["test", "--workspace", "--all-features"])
+    })?;
+    phases.run("cargo package (7 crates, verified)", || {
+        eprintln!("\n$ cargo package (the publishable crates, built from their packaged sources)");
+        let mut package = vec!["package", "--allow-dirty"];
+        for krate in PUBLISHABLE {
+            package.extend(["-p", krate]);
+        }
+        cargo(&package)
+    })?;
+    phases.run("consumer tests", || {
+        eprintln!(
+            "\n$ cargo test --manifest-path consumer/Cargo.toml (an application outside the workspace)"
+        );
+        cargo(&[
+            "test",
+            "--manifest-path",
+            "consumer/Cargo.toml",
+            "--target-dir",
+            "target",
+            "--locked",
+        ])
+    })?;
+    phases.run("conformance (schemathesis)", || {
+        eprintln!("\n$ cargo xtask conformance");
+        conformance::run(cargo)
+    })?;
     eprintln!("\nall checks passed");
     Ok(())
 }

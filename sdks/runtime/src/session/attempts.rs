@@ -130,34 +130,41 @@ impl Session {
         {
             use futures::future::Either;
             let now = self.inner.clock.now();
-            match self
+            let span = self
                 .inner
                 .telemetry
-                .operation(&request, security.operation_id, now)
-            {
-                // Boxed: the span and its context stay out of the
-                // future of a call that records nothing.
-                Some(span) => Either::Left(Box::pin(
-                    self.traced(span, self.attempts(http, request, security, rebuild)),
-                )),
-                None => Either::Right(self.attempts(http, request, security, rebuild)),
+                .operation(&request, security.operation_id, now);
+            let attempts = self.attempts(http, request, security, rebuild);
+            match span {
+                // Traced: boxed, so the span's context stays out of the
+                // future of every call that has none.
+                Some(span) if span.is_traced() => {
+                    Either::Left(Box::pin(self.observed(span, attempts)))
+                }
+                // Measured only (no tracer, or its no-op one): inline.
+                Some(span) => Either::Right(Either::Left(self.observed(span, attempts))),
+                None => Either::Right(Either::Right(attempts)),
             }
         }
         #[cfg(not(feature = "otel"))]
         self.attempts(http, request, security, rebuild)
     }
 
-    /// `attempts`, inside the operation's span: its token fetches are the
-    /// span's children, its requests carry its trace, and it ends with the
-    /// answer's status, the error's type and the resend count.
+    /// `attempts`, inside the operation's span when it has one (its token
+    /// fetches are the span's children, its requests carry its trace);
+    /// the span ends, and the duration is recorded, with the answer's
+    /// status, the error's type and the resend count.
     #[cfg(feature = "otel")]
-    async fn traced(
+    async fn observed(
         &self,
         span: crate::telemetry::OperationSpan,
         attempts: impl Future<Output = Result<(Response, u32), Failure>>,
     ) -> Result<(Response, u32), Failure> {
         use opentelemetry::context::FutureExt as _;
-        let result = attempts.with_context(span.context()).await;
+        let result = match span.context() {
+            Some(cx) => attempts.with_context(cx).await,
+            None => attempts.await,
+        };
         let ended = match &result {
             Ok((resp, attempts)) => crate::telemetry::Ended {
                 status: Some(resp.status().as_u16()),

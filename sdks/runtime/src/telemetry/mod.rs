@@ -29,7 +29,7 @@ pub(crate) use off::{FetchSpan, FlightLink, Recorder, RetryReason};
 #[cfg(feature = "otel")]
 mod url_full;
 #[cfg(feature = "otel")]
-pub use url_full::redacted_url;
+pub(crate) use url_full::redacted_url;
 
 /// How a token fetch ended, for its span and its duration metric.
 #[derive(Debug, Clone, Copy)]

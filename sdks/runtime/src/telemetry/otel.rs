@@ -3,6 +3,7 @@
 //! when the client is built.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use opentelemetry::context::FutureExt as _;
@@ -10,7 +11,7 @@ use opentelemetry::global::BoxedTracer;
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
 use opentelemetry::propagation::Injector;
 use opentelemetry::trace::{
-    SpanContext, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
+    Span as _, SpanContext, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -24,14 +25,14 @@ const DURATION_BUCKETS: [f64; 14] = [
 
 /// Attribute names beyond the semantic conventions' own.
 pub(crate) mod attr {
-    pub const PROVIDER: &str = "payauth.provider";
-    pub const OPERATION: &str = "payauth.operation";
-    pub const REASON: &str = "payauth.token.reason";
-    pub const SOURCE: &str = "payauth.token.source";
-    pub const OUTCOME: &str = "payauth.token.outcome";
-    pub const WAIT: &str = "payauth.token.wait";
-    pub const STORE_RESULT: &str = "payauth.store.result";
-    pub const RETRY_REASON: &str = "payauth.retry.reason";
+    pub(crate) const PROVIDER: &str = "payauth.provider";
+    pub(crate) const OPERATION: &str = "payauth.operation";
+    pub(crate) const REASON: &str = "payauth.token.reason";
+    pub(crate) const SOURCE: &str = "payauth.token.source";
+    pub(crate) const OUTCOME: &str = "payauth.token.outcome";
+    pub(crate) const WAIT: &str = "payauth.token.wait";
+    pub(crate) const STORE_RESULT: &str = "payauth.store.result";
+    pub(crate) const RETRY_REASON: &str = "payauth.retry.reason";
 }
 
 /// Where a client's telemetry goes: its instruments, or nowhere.
@@ -61,6 +62,10 @@ struct Instruments {
     login_backoff: Counter<u64>,
     store_lookups: Counter<u64>,
     principals: UpDownCounter<i64>,
+    /// The last `server.address` (host, value).
+    last_address: arc_swap::ArcSwapOption<(Box<str>, StringValue)>,
+    /// The tracer made no span of a root before (a no-op tracer).
+    silent_tracer: AtomicBool,
 }
 
 impl Instruments {
@@ -120,6 +125,8 @@ impl Instruments {
                 .with_unit("{principal}")
                 .with_description("Principals whose token cache is alive in this process.")
                 .build(),
+            last_address: arc_swap::ArcSwapOption::empty(),
+            silent_tracer: AtomicBool::new(false),
         }
     }
 }
@@ -278,7 +285,10 @@ impl Recorder {
     }
 
     /// The client span of one operation (every attempt of it), started
-    /// now as a child of the current context.
+    /// now as a child of the current context: its metrics always, its
+    /// span when a tracer makes one (the API's no-op tracer gives an
+    /// invalid context: then nothing of tracing is done for the call —
+    /// no context to carry, no header, no attributes).
     pub(crate) fn operation(
         &self,
         request: &reqwest::Request,
@@ -288,15 +298,16 @@ impl Recorder {
         let i = self.0.as_ref()?;
         let url = request.url();
         let method = method_name(request.method());
-        let address: StringValue = url.host_str().unwrap_or_default().to_owned().into();
         let port = i64::from(url.port_or_known_default().unwrap_or(0));
         let base = [
             KeyValue::new("http.request.method", method),
-            KeyValue::new("server.address", address),
+            KeyValue::new(
+                "server.address",
+                i.address(url.host_str().unwrap_or_default()),
+            ),
             KeyValue::new("server.port", port),
             KeyValue::new(attr::OPERATION, operation),
         ];
-        let parent = Context::current();
         // The operation's id names its span; a hand-made request, which
         // has none, is named by its method (the conventions' `{method}`).
         let name = if operation.is_empty() || operation.starts_with('(') {
@@ -304,28 +315,65 @@ impl Recorder {
         } else {
             operation
         };
+        let parent = Context::current();
+        let root = !parent.has_active_span();
+        // A tracer that made nothing of a root span before (the API's
+        // no-op one) is not asked again for one: a call that records no
+        // span costs no span built and dropped.
+        if root && i.silent_tracer.load(Ordering::Relaxed) {
+            return Some(OperationSpan {
+                instruments: Arc::clone(i),
+                cx: None,
+                started: now,
+                base: Some(base),
+                ended: false,
+            });
+        }
         let span = i
             .tracer
             .span_builder(name)
             .with_kind(SpanKind::Client)
-            .with_attributes(
-                base.iter()
-                    .cloned()
-                    .chain([KeyValue::new(attr::PROVIDER, i.provider)]),
-            )
             .start_with_context(&i.tracer, &parent);
-        let cx = parent.with_span(span);
-        let span = cx.span();
-        if span.is_recording() {
-            span.set_attribute(KeyValue::new("url.full", super::redacted_url(url)));
+        if root && !span.span_context().is_valid() && !parent.is_telemetry_suppressed() {
+            i.silent_tracer.store(true, Ordering::Relaxed);
         }
+        let cx = if span.span_context().is_valid() {
+            let cx = parent.with_span(span);
+            let span = cx.span();
+            if span.is_recording() {
+                span.set_attributes(base.iter().cloned().chain([
+                    KeyValue::new(attr::PROVIDER, i.provider),
+                    KeyValue::new("url.full", super::redacted_url(url)),
+                ]));
+            }
+            Some(cx)
+        } else {
+            None
+        };
         Some(OperationSpan {
             instruments: Arc::clone(i),
             cx,
             started: now,
-            base,
+            base: Some(base),
             ended: false,
         })
+    }
+}
+
+impl Instruments {
+    /// `server.address` for `host`: the last one's value again (a
+    /// reference count, no copy of the string) when it is the same host —
+    /// a client talks to one.
+    fn address(&self, host: &str) -> StringValue {
+        if let Some(last) = self.last_address.load().as_deref()
+            && &*last.0 == host
+        {
+            return last.1.clone();
+        }
+        let value = StringValue::from(Arc::<str>::from(host));
+        self.last_address
+            .store(Some(Arc::new((host.into(), value.clone()))));
+        value
     }
 }
 
@@ -375,18 +423,26 @@ pub(crate) struct Ended {
 /// it ends with `error.type = cancelled`.
 pub(crate) struct OperationSpan {
     instruments: Arc<Instruments>,
-    cx: Context,
+    /// The span's context; `None` when no tracer made one.
+    cx: Option<Context>,
     started: Instant,
-    /// method, address, port, operation: the duration's attributes too.
-    base: [KeyValue; 4],
+    /// method, address, port, operation: the duration's attributes too
+    /// (taken when it is recorded).
+    base: Option<[KeyValue; 4]>,
     ended: bool,
 }
 
 impl OperationSpan {
     /// The context the operation's attempts run in (its token fetches
-    /// become children of its span, its requests carry its trace).
-    pub(crate) fn context(&self) -> Context {
+    /// become children of its span, its requests carry its trace), when
+    /// there is a span.
+    pub(crate) fn context(&self) -> Option<Context> {
         self.cx.clone()
+    }
+
+    /// Whether a tracer made a span for the call.
+    pub(crate) fn is_traced(&self) -> bool {
+        self.cx.is_some()
     }
 
     pub(crate) fn finish(mut self, ended: Ended, now: Instant) {
@@ -395,40 +451,47 @@ impl OperationSpan {
 
     fn end(&mut self, ended: Ended, now: Instant) {
         self.ended = true;
-        let span = self.cx.span();
-        let mut attributes: Vec<KeyValue> = Vec::with_capacity(6);
-        attributes.extend(self.base.iter().cloned());
-        let status_text;
         let error_type: Option<opentelemetry::Value> = match (ended.error, ended.status) {
             (Some(e), _) => Some(e.into()),
-            (None, Some(s)) if s >= 400 => {
-                status_text = s.to_string();
-                Some(status_text.into())
-            }
+            (None, Some(s)) if s >= 400 => Some(opentelemetry::Value::String(s.to_string().into())),
             _ => None,
         };
-        if let Some(s) = ended.status {
-            let code = KeyValue::new("http.response.status_code", i64::from(s));
-            span.set_attribute(code.clone());
-            attributes.push(code);
+        let status = ended
+            .status
+            .map(|s| KeyValue::new("http.response.status_code", i64::from(s)));
+        let error = error_type.map(|e| KeyValue::new("error.type", e));
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            if span.is_recording() {
+                span.set_attributes(status.iter().chain(error.iter()).cloned());
+                if ended.attempts > 1 {
+                    span.set_attribute(KeyValue::new(
+                        "http.request.resend_count",
+                        i64::from(ended.attempts - 1),
+                    ));
+                }
+                if error.is_some() {
+                    span.set_status(Status::error(""));
+                }
+            }
+            span.end();
         }
-        if let Some(e) = error_type {
-            let kv = KeyValue::new("error.type", e);
-            span.set_attribute(kv.clone());
-            span.set_status(Status::error(""));
-            attributes.push(kv);
-        }
-        if ended.attempts > 1 {
-            span.set_attribute(KeyValue::new(
-                "http.request.resend_count",
-                i64::from(ended.attempts - 1),
-            ));
-        }
-        span.end();
         let seconds = now.saturating_duration_since(self.started).as_secs_f64();
-        self.instruments
-            .request_duration
-            .record(seconds, &attributes);
+        let Some([a, b, c, d]) = self.base.take() else {
+            return;
+        };
+        let record = |attributes: &[KeyValue]| {
+            self.instruments
+                .request_duration
+                .record(seconds, attributes)
+        };
+        // On the stack, moved: no list allocated, nothing copied per call.
+        match (status, error) {
+            (Some(s), Some(e)) => record(&[a, b, c, d, s, e]),
+            (Some(s), None) => record(&[a, b, c, d, s]),
+            (None, Some(e)) => record(&[a, b, c, d, e]),
+            (None, None) => record(&[a, b, c, d]),
+        }
     }
 }
 

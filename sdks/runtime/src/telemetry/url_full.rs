@@ -22,7 +22,7 @@ fn carries_secret(name: &str) -> bool {
 }
 
 /// `url` as telemetry may show it.
-pub fn redacted_url(url: &url::Url) -> String {
+pub(crate) fn redacted_url(url: &url::Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
