@@ -51,6 +51,7 @@ async fn a_cluster_fleet_survives_a_master_failover() {
             "AUTH_RUNTIME_REDIS_KEYS".into(),
             format!("k1:{}", STANDARD.encode([21u8; 32])),
         )],
+        margin: None,
     };
 
     let shared_fleet = fleet(cluster.seeds());

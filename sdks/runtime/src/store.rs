@@ -26,8 +26,10 @@ pub struct Record {
     /// uses the stored one, so each is used by exactly one process.
     pub refresh_token: Option<Secret>,
     pub expires_at_unix_ms: i64,
-    /// When the token is due for a refresh (lead and jitter applied once,
-    /// by the process that fetched it).
+    /// When the token is due for a refresh, for every process that shares
+    /// it: set once, by the process that fetched it, at the latest point
+    /// its jittered lead allows (the store's lock, not jitter, keeps a
+    /// fleet from fetching together).
     pub refresh_at_unix_ms: i64,
     /// When the refresh token expires, if known (a JWT's `exp`): the store
     /// keeps the record (for its refresh token) until then, past the

@@ -9,7 +9,15 @@
 //!              --merchant-id M --redis … --duration-ms … --concurrency …
 //! ```
 //!
-//! `--pause-ms N` (optional): each task pauses N ms between two calls.
+//! `--pause-ms N` (optional): each task pauses 75–125 % of N ms (at
+//! random) between two calls, its first call up to N ms late: calls
+//! arrive spread out, as an application's do, not in bursts N ms apart —
+//! which would refresh a token at the first burst after it is due rather
+//! than when it is.
+//! `--start-at-unix-ms T` (optional): wait until then (wall clock) before
+//! the first call, so that a fleet's processes run over the same window.
+//! `--margin-ms N` (optional): cap the expiry margin at N ms (the default
+//! is `min(10 s, 15 % of the lifetime)`).
 //!
 //! `--redis none`: no shared store. `env`: the builder picks the store up
 //! from `AUTH_RUNTIME_REDIS_URL` / `AUTH_RUNTIME_REDIS_KEYS` by itself (no
@@ -19,16 +27,23 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::redis_store::{ENV_URL, RedisStore, RedisStoreConfig};
-use auth_runtime::{MetricsSnapshot, RetryPolicy, Sdk, Secret};
+use auth_runtime::{ExpiryMargin, MetricsSnapshot, RetryPolicy, Sdk, Secret};
 use serde_json::json;
 
 fn main() {
     // Warnings (a store outage, a failed fetch) go to stderr, for the test log.
+    // `FLEET_WORKER_DEBUG=1`: the runtime's debug lines too (each login,
+    // each refresh), timestamped, for working out where logins come from.
+    let level = if std::env::var_os("FLEET_WORKER_DEBUG").is_some() {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::WARN
+    };
     tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
+        .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
@@ -121,10 +136,17 @@ fn client(args: &HashMap<String, String>, store: Option<Arc<RedisStore>>) -> Cli
         .max_retries(3)
         .initial_backoff(Duration::from_millis(50));
     let base_url = arg(args, "base-url");
+    let margin = args
+        .get("margin-ms")
+        .map_or_else(ExpiryMargin::default, |ms| ExpiryMargin {
+            max: Duration::from_millis(ms.parse().expect("margin-ms")),
+            ..ExpiryMargin::default()
+        });
     match arg(args, "provider") {
         "pledg" => {
             let mut b = pledg::builder()
                 .base_url(base_url)
+                .expiry_margin(margin)
                 .credentials(pledg::Credentials::new(
                     arg(args, "api-key").to_string(),
                     Secret::new(arg(args, "api-secret")),
@@ -138,6 +160,7 @@ fn client(args: &HashMap<String, String>, store: Option<Arc<RedisStore>>) -> Cli
         "institution" => {
             let mut b = institution::builder()
                 .base_url(base_url)
+                .expiry_margin(margin)
                 .credentials(institution::Credentials::login(
                     arg(args, "email").to_string(),
                     Secret::new(arg(args, "password")),
@@ -153,6 +176,23 @@ fn client(args: &HashMap<String, String>, store: Option<Arc<RedisStore>>) -> Cli
     }
 }
 
+/// A small xorshift per task (no need for a crate): 0..1.
+struct Spread(u64);
+
+impl Spread {
+    fn new(task: usize) -> Spread {
+        let seed = (u64::from(std::process::id()) << 32) ^ (task as u64 + 1);
+        Spread(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 async fn run(args: HashMap<String, String>) -> serde_json::Value {
     let duration = Duration::from_millis(arg(&args, "duration-ms").parse().expect("duration"));
     let concurrency: usize = arg(&args, "concurrency").parse().expect("concurrency");
@@ -162,13 +202,22 @@ async fn run(args: HashMap<String, String>) -> serde_json::Value {
     );
     let store = store(&args);
     let client = Arc::new(client(&args, store.clone()));
+    if let Some(at) = args.get("start-at-unix-ms") {
+        let at = UNIX_EPOCH + Duration::from_millis(at.parse().expect("start-at-unix-ms"));
+        if let Ok(wait) = at.duration_since(SystemTime::now()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
+    for i in 0..concurrency {
         let client = Arc::clone(&client);
+        let start = pause.mul_f64(i as f64 / concurrency as f64);
+        let mut rng = Spread::new(i);
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut errors) = (0u64, BTreeMap::<String, u64>::new());
             let mut slowest = Duration::ZERO;
+            tokio::time::sleep(start).await;
             while Instant::now() < deadline {
                 let started = Instant::now();
                 match client.call().await {
@@ -177,7 +226,7 @@ async fn run(args: HashMap<String, String>) -> serde_json::Value {
                 }
                 slowest = slowest.max(started.elapsed());
                 if !pause.is_zero() {
-                    tokio::time::sleep(pause).await;
+                    tokio::time::sleep(pause.mul_f64(0.75 + 0.5 * rng.next())).await;
                 }
             }
             (ok, errors, slowest)

@@ -294,7 +294,7 @@ impl Recorder {
         request: &reqwest::Request,
         operation: &'static str,
         now: Instant,
-    ) -> Option<OperationSpan> {
+    ) -> Option<Box<OperationSpan>> {
         let i = self.0.as_ref()?;
         let url = request.url();
         let method = method_name(request.method());
@@ -321,13 +321,13 @@ impl Recorder {
         // no-op one) is not asked again for one: a call that records no
         // span costs no span built and dropped.
         if root && i.silent_tracer.load(Ordering::Relaxed) {
-            return Some(OperationSpan {
+            return Some(Box::new(OperationSpan {
                 instruments: Arc::clone(i),
                 cx: None,
                 started: now,
                 base: Some(base),
                 ended: false,
-            });
+            }));
         }
         let span = i
             .tracer
@@ -350,13 +350,13 @@ impl Recorder {
         } else {
             None
         };
-        Some(OperationSpan {
+        Some(Box::new(OperationSpan {
             instruments: Arc::clone(i),
             cx,
             started: now,
             base: Some(base),
             ended: false,
-        })
+        }))
     }
 }
 
@@ -440,12 +440,7 @@ impl OperationSpan {
         self.cx.clone()
     }
 
-    /// Whether a tracer made a span for the call.
-    pub(crate) fn is_traced(&self) -> bool {
-        self.cx.is_some()
-    }
-
-    pub(crate) fn finish(mut self, ended: Ended, now: Instant) {
+    pub(crate) fn finish(mut self: Box<Self>, ended: Ended, now: Instant) {
         self.end(ended, now);
     }
 

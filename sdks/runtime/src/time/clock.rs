@@ -8,7 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// The runtime's view of time. Deadlines are kept on the monotonic clock
 /// ([`Clock::now`]); the wall clock ([`Clock::wall`]) only converts absolute
 /// expiry times (JWT `exp`, RFC 3339) into monotonic deadlines at receipt.
-pub trait Clock: Send + Sync + fmt::Debug + 'static {
+///
+/// (`Any`: the token cache recognises [`SystemClock`] and reads
+/// `Instant::now()` itself on its hot path, without the indirect call.)
+pub trait Clock: std::any::Any + Send + Sync + fmt::Debug + 'static {
     fn now(&self) -> Instant;
     fn wall(&self) -> SystemTime;
 }
@@ -16,6 +19,11 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 /// The real clocks.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
+
+/// Whether `clock` is the [`SystemClock`].
+pub(crate) fn is_system(clock: &dyn Clock) -> bool {
+    (clock as &dyn std::any::Any).is::<SystemClock>()
+}
 
 impl Clock for SystemClock {
     fn now(&self) -> Instant {

@@ -14,6 +14,7 @@ mod clock;
 mod simulated;
 mod sleep;
 
+pub(crate) use clock::is_system;
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use simulated::SimulatedTime;
 pub use sleep::{Sleep, TokioSleep};

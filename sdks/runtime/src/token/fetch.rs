@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 
 use super::backoff::is_refusal;
 use super::manager::TokenManager;
-use super::timing::schedule;
+use super::timing::{schedule, schedule_shared};
 use super::{Issued, MIN_TOKEN_LIFETIME, Token, TokenSource, bearer_header};
 use crate::error::{Error, ErrorKind};
 use crate::expiry::{self, Expiry, ExpirySource};
@@ -97,7 +97,16 @@ impl TokenManager {
                 let received = self.clock.now();
                 let expiry = self.expiry_of(&issued, received);
                 let wall = unix_ms(self.clock.wall());
-                let (refresh_at, _) = self.schedule(received, &expiry);
+                // The refresh time of every process that shares this
+                // record: the latest the jittered lead allows (the store's
+                // lock, not jitter, keeps the fleet from fetching together).
+                let (refresh_at, _) = schedule_shared(
+                    self.profile.refresh_lead,
+                    self.config.expiry_margin,
+                    received,
+                    expiry.deadline,
+                    expiry.lifetime,
+                );
                 let lifetime_ms = i64::try_from(expiry.lifetime.as_millis()).unwrap_or(i64::MAX);
                 let refresh_ms =
                     i64::try_from(refresh_at.saturating_duration_since(received).as_millis())
@@ -347,5 +356,117 @@ impl TokenManager {
             floored,
             id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use futures::future::BoxFuture;
+
+    use super::super::{Lead, Profile, TokenFlow};
+    use super::*;
+    use crate::expiry::ExpiryHints;
+    use crate::metrics::Metrics;
+    use crate::principal::Principal;
+    use crate::time::{Clock, SimulatedTime};
+
+    const PROFILE: Profile = Profile {
+        name: "test",
+        refresh_lead: Lead::Fraction(0.15),
+        assumed_lifetime: Duration::from_secs(30),
+        base_url_env: "TEST_BASE_URL",
+        sandbox_url: None,
+        production_url: None,
+    };
+
+    /// pledg's production answer: an opaque token, `expires_in: 600`.
+    struct TenMinutes;
+
+    impl TokenFlow for TenMinutes {
+        fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
+            Box::pin(async {
+                Ok(Issued {
+                    access_token: Secret::new("opaque-access-token"),
+                    refresh_token: None,
+                    hints: ExpiryHints {
+                        relative: Some(Duration::from_secs(600)),
+                        ..ExpiryHints::default()
+                    },
+                })
+            })
+        }
+    }
+
+    /// A store that lets every fetch run and keeps what it would publish.
+    #[derive(Debug, Default)]
+    struct Keeps(Mutex<Vec<Record>>);
+
+    impl TokenStore for Keeps {
+        fn key_for(&self, _: &Principal) -> String {
+            "test:key".into()
+        }
+
+        fn get_or_fetch<'a>(
+            &'a self,
+            _key: &'a str,
+            _wanted: Wanted<'a>,
+            fetch: FetchFn<'a>,
+        ) -> futures::future::BoxFuture<'a, Result<Outcome, Error>> {
+            Box::pin(async move {
+                let record = fetch(None).await?;
+                self.0.lock().expect("records").push(record.clone());
+                Ok(Outcome::Fetched(record))
+            })
+        }
+    }
+
+    /// The record a fleet shares is due at the latest point of the jittered
+    /// lead — 92.5 % of a 600 s token's life, every time — and so is the
+    /// fetching process's own copy; a token fetched for this process alone
+    /// keeps its jitter (85–92.5 %). On simulated time: nothing sleeps.
+    #[tokio::test]
+    async fn a_shared_record_is_due_at_the_latest_point_of_the_lead() {
+        let time = Arc::new(SimulatedTime::new());
+        let clock: Arc<dyn Clock> = time.clone();
+        let store = Arc::new(Keeps::default());
+        let manager = TokenManager::with_store(
+            PROFILE,
+            Arc::new(TenMinutes),
+            Arc::clone(&clock),
+            Arc::new(Metrics::default()),
+            Some(store.clone()),
+            "test:key".into(),
+        );
+        for round in 0..20 {
+            let wall = unix_ms(clock.wall());
+            let token = manager.token().await.expect("token");
+            let record = store.0.lock().expect("records")[round].clone();
+            assert_eq!(record.expires_at_unix_ms - wall, 600_000);
+            assert_eq!(record.refresh_at_unix_ms - wall, 555_000, "round {round}");
+            let now = clock.now();
+            assert_eq!(token.refresh_at() - now, Duration::from_secs(555));
+            assert_eq!(token.usable_until() - now, Duration::from_secs(590));
+            // Past its refresh time (and its margin): the next call fetches.
+            time.advance(Duration::from_secs(591));
+        }
+
+        let alone = TokenManager::new(
+            PROFILE,
+            Arc::new(TenMinutes),
+            Arc::clone(&clock),
+            Arc::new(Metrics::default()),
+        );
+        for _ in 0..50 {
+            let token = alone.token().await.expect("token");
+            let due = token.refresh_at() - clock.now();
+            assert!(
+                due >= Duration::from_secs(510) && due <= Duration::from_secs(555),
+                "{due:?}"
+            );
+            time.advance(Duration::from_secs(591));
+        }
     }
 }

@@ -65,13 +65,50 @@ pub(crate) fn before(at: Instant, d: Duration, floor: Instant) -> Instant {
 }
 
 /// The instants of a token's life: (refresh_at, usable_until), both
-/// between `received` and `deadline`.
+/// between `received` and `deadline`. Jitter takes up to half the lead
+/// off, so processes that each fetch their own token do not refresh in
+/// lockstep.
 pub(crate) fn schedule(
     lead: Lead,
     margin: ExpiryMargin,
     received: Instant,
     deadline: Instant,
     lifetime: Duration,
+) -> (Instant, Instant) {
+    let jitter = rand::rng().random_range(0.0..=LEAD_JITTER);
+    schedule_with_jitter(lead, margin, received, deadline, lifetime, jitter)
+}
+
+/// [`schedule`] for a token a fleet shares through a store: the latest
+/// refresh time the jitter could draw (the lead halved), every time.
+///
+/// Jitter spreads the refreshes of processes that each log in; a fleet
+/// sharing a store refreshes once per token anyway — the store's lock
+/// lets one process fetch while the others wait for its record, and the
+/// record's refresh time (set once, by the process that fetched it) is the
+/// whole fleet's. A random draw there only moves the fleet's refresh
+/// earlier, at random: with a 15 % lead, refreshes at 85–92.5 % of a
+/// token's life, 1.13 logins per lifetime on average; at the latest point,
+/// 92.5 %, 1.08. (The expiry margin still bounds it: a short token whose
+/// margin is longer than the halved lead is refreshed at the margin.)
+pub(crate) fn schedule_shared(
+    lead: Lead,
+    margin: ExpiryMargin,
+    received: Instant,
+    deadline: Instant,
+    lifetime: Duration,
+) -> (Instant, Instant) {
+    schedule_with_jitter(lead, margin, received, deadline, lifetime, LEAD_JITTER)
+}
+
+/// The schedule with `jitter` (0..=[`LEAD_JITTER`]) of the lead taken off.
+fn schedule_with_jitter(
+    lead: Lead,
+    margin: ExpiryMargin,
+    received: Instant,
+    deadline: Instant,
+    lifetime: Duration,
+    jitter: f64,
 ) -> (Instant, Instant) {
     let margin = margin.of(lifetime);
     let usable_until = before(deadline, margin, received);
@@ -80,12 +117,11 @@ pub(crate) fn schedule(
         Lead::Fraction(f) => scale(lifetime, f),
     };
     let capped = base.min(scale(lifetime, MAX_LEAD_FRACTION));
-    // Jitter takes up to half the lead off, so a fleet does not refresh in
-    // lockstep; the refresh never starts later than the margin. (For a
-    // short token whose lead is no longer than its margin, callers at the
-    // margin wait for the refresh: a token used for 85 % of its life costs
-    // 1.18 logins per lifetime.)
-    let jitter = rand::rng().random_range(0.0..=LEAD_JITTER);
+    // The refresh never starts later than the margin. (For a short token
+    // whose lead is no longer than its margin, callers at the margin wait
+    // for the refresh: a token used for 85 % of its life costs 1.18 logins
+    // per lifetime.)
+    let jitter = jitter.clamp(0.0, LEAD_JITTER);
     let lead = scale(capped, 1.0 - jitter).max(margin);
     let refresh_at = before(deadline, lead, received).min(usable_until);
     (refresh_at, usable_until)
@@ -146,10 +182,70 @@ mod tests {
         assert!(lead >= Duration::from_secs(43_200) && lead <= Duration::from_secs(86_400));
     }
 
+    /// A fleet's shared record: always the latest point of the jittered
+    /// range — never later than the margin, never earlier than the
+    /// unshared schedule could be.
+    #[test]
+    fn shared_schedule_is_the_latest_the_jitter_allows() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        // pledg's production token: 600 s, lead 15 %, margin 10 s.
+        let life = Duration::from_secs(600);
+        let lead = Lead::Fraction(0.15);
+        let (refresh_at, usable_until) =
+            schedule_shared(lead, ExpiryMargin::default(), now, now + life, life);
+        assert_eq!(usable_until - now, Duration::from_secs(590));
+        assert_eq!(refresh_at - now, ms(555_000), "92.5 % of its life");
+        for _ in 0..200 {
+            let (r, u) = schedule(lead, ExpiryMargin::default(), now, now + life, life);
+            assert!(r <= refresh_at && u == usable_until);
+            assert!(r - now >= Duration::from_secs(510), "{:?}", r - now);
+        }
+        // A 2 s token with the default margin (300 ms): the margin decides.
+        let life = Duration::from_secs(2);
+        let (refresh_at, usable_until) =
+            schedule_shared(lead, ExpiryMargin::default(), now, now + life, life);
+        assert_eq!((refresh_at - now, usable_until - now), (ms(1700), ms(1700)));
+        // The same with the margin capped at 150 ms (the fleet test's): the
+        // halved lead (150 ms) decides, 92.5 % again.
+        let capped = ExpiryMargin {
+            max: ms(150),
+            ..ExpiryMargin::default()
+        };
+        let (refresh_at, usable_until) = schedule_shared(lead, capped, now, now + life, life);
+        assert_eq!((refresh_at - now, usable_until - now), (ms(1850), ms(1850)));
+        // A long fixed lead stays capped, then halved.
+        let life = Duration::from_secs(30 * 86_400);
+        let (refresh_at, _) = schedule_shared(
+            Lead::Fixed(Duration::from_secs(86_400)),
+            ExpiryMargin::default(),
+            now,
+            now + life,
+            life,
+        );
+        assert_eq!((now + life) - refresh_at, Duration::from_secs(43_200));
+        // Same inputs, same answer: no randomness.
+        let life = Duration::from_secs(7);
+        let a = schedule_shared(lead, ExpiryMargin::none(), now, now + life, life);
+        let b = schedule_shared(lead, ExpiryMargin::none(), now, now + life, life);
+        assert_eq!(a, b);
+    }
+
     #[test]
     fn saturates_for_huge_values() {
         let now = Instant::now();
         let (r, u) = schedule(
+            Lead::Fixed(Duration::MAX),
+            ExpiryMargin {
+                max: Duration::MAX,
+                fraction: 1.0,
+            },
+            now,
+            now,
+            Duration::MAX,
+        );
+        assert_eq!((r, u), (now, now));
+        let (r, u) = schedule_shared(
             Lead::Fixed(Duration::MAX),
             ExpiryMargin {
                 max: Duration::MAX,
