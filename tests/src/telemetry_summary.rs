@@ -35,6 +35,10 @@ pub struct Summary {
     pub proactive: u64,
     pub reauthentications: u64,
     pub retries: u64,
+    /// Fetches through the shared store, by result.
+    pub store_hits: u64,
+    pub store_misses: u64,
+    pub store_outages: u64,
 }
 
 impl Default for InMemoryTelemetry {
@@ -93,6 +97,18 @@ impl InMemoryTelemetry {
                                 s.fetch_refreshes += p.count();
                             } else {
                                 s.fetch_other += p.count();
+                            }
+                        }
+                    }
+                    ("payauth.store.lookups", AggregatedMetrics::U64(MetricData::Sum(sum))) => {
+                        for p in sum.data_points() {
+                            let result = "payauth.store.result";
+                            if has(p.attributes(), result, "hit") {
+                                s.store_hits += p.value();
+                            } else if has(p.attributes(), result, "miss") {
+                                s.store_misses += p.value();
+                            } else if has(p.attributes(), result, "outage") {
+                                s.store_outages += p.value();
                             }
                         }
                     }

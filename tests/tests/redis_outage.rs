@@ -14,7 +14,11 @@ use workspace_tests::redis_server::RedisServer;
 const CLIENTS: usize = 4;
 const TASKS_PER_CLIENT: usize = 50;
 
-fn pledg_client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
+fn pledg_client(
+    sandbox: &Sandbox,
+    store: Arc<RedisStore>,
+    telemetry: auth_runtime::Telemetry,
+) -> pledg::Client {
     let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(sandbox);
     pledg::builder()
         .base_url(sandbox.base_url(Provider::Pledg))
@@ -26,6 +30,7 @@ fn pledg_client(sandbox: &Sandbox, store: Arc<RedisStore>) -> pledg::Client {
         )
         // Each client its own token cache, as separate processes would.
         .shared_cache(false)
+        .telemetry(telemetry)
         .token_store(store)
         .build()
         .expect("pledg client")
@@ -67,9 +72,12 @@ async fn redis_killed_and_restarted_fails_no_request() {
     );
     let deadline = Instant::now() + before_kill + down_for + after_restart;
     let tally = Arc::new(Tally::default());
+    // What the clients report to OpenTelemetry: the store's hits, misses
+    // and the outage.
+    let otel = workspace_tests::telemetry_summary::InMemoryTelemetry::default();
     let mut tasks = Vec::new();
     for _ in 0..CLIENTS {
-        let client = Arc::new(pledg_client(&sandbox, Arc::clone(&store)));
+        let client = Arc::new(pledg_client(&sandbox, Arc::clone(&store), otel.telemetry()));
         for _ in 0..TASKS_PER_CLIENT {
             let (client, tally) = (Arc::clone(&client), Arc::clone(&tally));
             tasks.push(tokio::spawn(async move {
@@ -96,9 +104,11 @@ async fn redis_killed_and_restarted_fails_no_request() {
 
     tokio::time::sleep(before_kill).await;
     let up: StoreStats = store.stats();
+    let reported_up = otel.summary().get("pledg").copied().unwrap_or_default();
     redis.kill();
     tokio::time::sleep(down_for).await;
     let down = store.stats();
+    let reported_down = otel.summary().get("pledg").copied().unwrap_or_default();
     redis.restart();
     for t in tasks {
         t.await.expect("task");
@@ -126,6 +136,14 @@ async fn redis_killed_and_restarted_fails_no_request() {
         "a request took {} ms",
         tally.slowest_ms.load(Ordering::Relaxed)
     );
+    // Telemetry said so too: hits and misses while Redis was up, none an
+    // outage; outages while it was down.
+    assert!(
+        reported_up.store_hits > 0 && reported_up.store_misses > 0,
+        "{reported_up:?}"
+    );
+    assert_eq!(reported_up.store_outages, 0, "{reported_up:?}");
+    assert!(reported_down.store_outages > 0, "{reported_down:?}");
     // Back: the store is used again (the restarted Redis was empty).
     assert!(end.fetches_run > down.fetches_run, "{down:?} → {end:?}");
     assert!(

@@ -125,6 +125,13 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
         wanted: Wanted<'a>,
         fetch: FetchFn<'a>,
     ) -> BoxFuture<'a, Result<Outcome, Error>>;
+
+    /// Whether the backend is believed reachable: `false` during an outage,
+    /// when fetches go to the provider without it (telemetry's
+    /// `payauth.store.result = outage`).
+    fn is_reachable(&self) -> bool {
+        true
+    }
 }
 
 /// Wall-clock Unix milliseconds.

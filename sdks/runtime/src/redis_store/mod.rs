@@ -246,6 +246,11 @@ impl TokenStore for RedisStore {
         format!("{}:{out}", principal.provider())
     }
 
+    /// `false` while Redis is believed down (its gate closed).
+    fn is_reachable(&self) -> bool {
+        !self.link.is_down()
+    }
+
     fn get_or_fetch<'a>(
         &'a self,
         key: &'a str,

@@ -799,7 +799,8 @@ impl TokenManager {
         } else {
             "none"
         };
-        let store = self.store.as_ref().map(|_| match source {
+        let store = self.store.as_ref().map(|store| match source {
+            _ if !store.is_reachable() => "outage",
             "store" => "hit",
             _ => "miss",
         });
