@@ -1,6 +1,7 @@
-//! `overhead` (issue #10): what the SDK costs per request over raw reqwest,
-//! against an in-process loopback server that does almost nothing, so the
-//! client's own work shows. 32 concurrent tasks.
+//! `overhead` (issues #10, #25): what the SDK costs per request over raw
+//! reqwest, against a loopback server that does almost nothing, so the
+//! client's own work shows — in a child process (this binary again), so
+//! the CPU time measured is the client's alone. 32 concurrent tasks.
 //!
 //! - `get`: `client.send(client.request(GET, …))` vs raw reqwest with a
 //!   static `Authorization` header (both read the whole body); the SDK
@@ -20,7 +21,7 @@
 //! `OVERHEAD_CHUNK` (default 1,000) that alternate between the two, the
 //! first path switching every batch: a shared machine's slow seconds fall
 //! on both. The table also gives the CPU-time ratio raw / SDK of the same
-//! batches (the process's user + system time: what a request costs,
+//! batches (the client process's user + system time: what a request costs,
 //! without the time the machine gives to others), and the pair ratio: the
 //! median, over every batch of every round, of raw's batch time over the
 //! SDK's batch run next to it — a slow moment of the machine spoils one
@@ -29,13 +30,13 @@
 //! first row measures raw reqwest against itself: how far from 1 this
 //! machine's noise alone puts a ratio.
 //!
-//! Telemetry (issue #22): `send(request(GET))` runs with the `otel`
-//! feature compiled in and no provider installed (the API's no-op ones: what
-//! an application that installs none pays); `GET, Telemetry::off` with
-//! telemetry switched off (what the feature costs compiled out, but for one
-//! branch); `GET, OTel SDK` with the OpenTelemetry SDK installed — every
-//! span sampled and handed to a batch processor (its exporter discards),
-//! every metric aggregated (exported once an hour).
+//! Telemetry (issue #22): the rows above run with telemetry off — the SDK
+//! as built without the `otel` feature, but for one branch; `GET, otel, no
+//! provider` with it on and no provider installed (the API's no-op ones:
+//! what an application that enables the feature and installs none pays);
+//! `GET, OTel SDK` with the OpenTelemetry SDK installed — every span
+//! sampled and handed to a batch processor (its exporter discards), every
+//! metric aggregated (exported once an hour).
 //!
 //! `cargo xtask bench` (or `cargo bench -p workspace-tests --bench overhead`,
 //! `-- --table-only` for the table alone).
@@ -74,9 +75,41 @@ fn token() -> String {
 const CUSTOMER: &str = r#"{"data":{"id":"0b8f7a6e-6d55-4e4c-9f43-1c2d3e4f5a6b","email":"alex@example.com","createdAt":"2024-02-09T19:23:17.000Z"}}"#;
 const OK: &str = r#"{"ok":true}"#;
 
-/// The trivial server: a login answer for institution, a fixed customer,
-/// `{"ok":true}` for anything else. Runs on its own thread and runtime.
-fn start_server() -> SocketAddr {
+/// The trivial server, in a child process (this binary again, with
+/// `OVERHEAD_SERVE=1`), so that the CPU time measured is the client's
+/// alone: a login answer for institution, a fixed customer, `{"ok":true}`
+/// for anything else. The child prints its address, serves until its
+/// standard input closes (the parent gone, however it ended), and is
+/// killed by its pid when the fixture drops.
+fn start_server() -> (SocketAddr, ServerProcess) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(std::env::current_exe().expect("this binary"))
+        .env("OVERHEAD_SERVE", "1")
+        .env_remove("OVERHEAD_PROFILE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("server process");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("server stdout"))
+        .read_line(&mut line)
+        .expect("server address");
+    let addr = line.trim().parse().expect("server prints its address");
+    (addr, ServerProcess(child))
+}
+
+/// The server's process: killed (by its pid) and reaped on drop.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The child's side of [`start_server`].
+fn serve() {
     let login = Bytes::from(format!(
         r#"{{"data":{{"accessToken":"{}","expiresIn":{},"refreshToken":"r"}}}}"#,
         token(),
@@ -89,7 +122,18 @@ fn start_server() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{addr}").expect("print the address");
+        out.flush().expect("flush");
+    }
+    // The parent gone (its end of our stdin closed): stop.
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -128,8 +172,7 @@ fn start_server() -> SocketAddr {
                 });
             }
         });
-    });
-    addr
+    }
 }
 
 /// The raw side's client: the settings of the one the SDK builds.
@@ -142,6 +185,8 @@ fn http() -> reqwest::Client {
 }
 
 struct Fixture {
+    /// The server's process, stopped with the fixture.
+    _server: ServerProcess,
     base: String,
     raw: reqwest::Client,
     auth: HeaderValue,
@@ -149,8 +194,8 @@ struct Fixture {
     sdk: institution::Client,
     /// On the application's client (`raw`).
     sdk_app_client: institution::Client,
-    /// Telemetry off.
-    sdk_off: institution::Client,
+    /// Telemetry on, no provider installed.
+    sdk_noop: institution::Client,
     /// Reporting to the OpenTelemetry SDK.
     sdk_otel: institution::Client,
 }
@@ -212,22 +257,27 @@ async fn sdk_client(
 
 impl Fixture {
     async fn new() -> Fixture {
-        let base = format!("http://{}", start_server());
+        let (addr, server) = start_server();
+        let base = format!("http://{addr}");
         let raw = http();
-        let sdk = sdk_client(&base, None, auth_runtime::Telemetry::default()).await;
+        // The SDK as built without the `otel` feature (telemetry off: but
+        // for one branch, the same code).
+        let sdk = sdk_client(&base, None, auth_runtime::Telemetry::off()).await;
         let sdk_app_client =
-            sdk_client(&base, Some(raw.clone()), auth_runtime::Telemetry::default()).await;
-        let sdk_off = sdk_client(&base, None, auth_runtime::Telemetry::off()).await;
+            sdk_client(&base, Some(raw.clone()), auth_runtime::Telemetry::off()).await;
+        // With `otel` and no provider installed: the API's no-op ones.
+        let sdk_noop = sdk_client(&base, None, auth_runtime::Telemetry::global()).await;
         let sdk_otel = sdk_client(&base, None, sdk_telemetry()).await;
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token())).expect("header");
         auth.set_sensitive(true);
         Fixture {
+            _server: server,
             base,
             raw,
             auth,
             sdk,
             sdk_app_client,
-            sdk_off,
+            sdk_noop,
             sdk_otel,
         }
     }
@@ -238,7 +288,7 @@ enum Path {
     RawGet,
     SdkGet,
     SdkGetAppClient,
-    SdkGetOff,
+    SdkGetNoop,
     SdkGetOtel,
     RawPost,
     SdkPost,
@@ -250,7 +300,7 @@ impl Path {
             Path::RawGet => "raw reqwest GET",
             Path::SdkGet => "send(request(GET))",
             Path::SdkGetAppClient => "GET, application's client",
-            Path::SdkGetOff => "GET, Telemetry::off",
+            Path::SdkGetNoop => "GET, otel, no provider",
             Path::SdkGetOtel => "GET, OTel SDK",
             Path::RawPost => "raw POST + serde_json",
             Path::SdkPost => "create_customer().send()",
@@ -279,10 +329,10 @@ async fn one(f: &Fixture, path: Path) {
             let body = resp.bytes().await.expect("raw GET body");
             std::hint::black_box(body);
         }
-        Path::SdkGet | Path::SdkGetAppClient | Path::SdkGetOff | Path::SdkGetOtel => {
+        Path::SdkGet | Path::SdkGetAppClient | Path::SdkGetNoop | Path::SdkGetOtel => {
             let sdk = match path {
                 Path::SdkGetAppClient => &f.sdk_app_client,
-                Path::SdkGetOff => &f.sdk_off,
+                Path::SdkGetNoop => &f.sdk_noop,
                 Path::SdkGetOtel => &f.sdk_otel,
                 _ => &f.sdk,
             };
@@ -482,7 +532,7 @@ fn ratio_table() {
         (Path::RawGet, Path::SdkGet),
         (Path::RawGet, Path::SdkGetAppClient),
         (Path::RawPost, Path::SdkPost),
-        (Path::RawGet, Path::SdkGetOff),
+        (Path::RawGet, Path::SdkGetNoop),
         (Path::RawGet, Path::SdkGetOtel),
     ] {
         // Warm both paths (connections, allocator) before measuring.
@@ -534,14 +584,14 @@ fn ratio_table() {
 
 criterion_group!(benches, bench);
 
-/// `OVERHEAD_PROFILE=raw_get|sdk_get|sdk_get_app_client|sdk_get_off|sdk_get_otel|raw_post|sdk_post`: only that path,
+/// `OVERHEAD_PROFILE=raw_get|sdk_get|sdk_get_app_client|sdk_get_noop|sdk_get_otel|raw_post|sdk_post`: only that path,
 /// `OVERHEAD_ROUND_REQUESTS` times, for a profiler (callgrind, perf).
 fn profile(which: &str) {
     let path = match which {
         "raw_get" => Path::RawGet,
         "sdk_get" => Path::SdkGet,
         "sdk_get_app_client" => Path::SdkGetAppClient,
-        "sdk_get_off" => Path::SdkGetOff,
+        "sdk_get_noop" => Path::SdkGetNoop,
         "sdk_get_otel" => Path::SdkGetOtel,
         "raw_post" => Path::RawPost,
         "sdk_post" => Path::SdkPost,
@@ -562,6 +612,10 @@ fn profile(which: &str) {
 }
 
 fn main() {
+    if std::env::var_os("OVERHEAD_SERVE").is_some() {
+        serve();
+        return;
+    }
     if let Ok(which) = std::env::var("OVERHEAD_PROFILE") {
         profile(&which);
         return;
