@@ -8,8 +8,15 @@ async fn the_demo_passes_every_check() {
     let printed = String::from_utf8(printed).expect("utf-8");
     assert!(report.ok(), "{printed}");
     // Five providers, each: cached calls, refresh, 401, 503 (+ institution's
-    // refresh token, pledg's signed call).
-    assert_eq!(report.checks, 22, "{printed}");
+    // refresh token, pledg's signed call), and its telemetry checked
+    // against the counters.
+    assert_eq!(report.checks, 27, "{printed}");
+    assert!(printed.contains("OpenTelemetry metrics"), "{printed}");
+    assert_eq!(
+        printed.matches("telemetry matches the counters").count(),
+        5,
+        "{printed}"
+    );
     assert!(!printed.contains("FAILED"), "{printed}");
     assert!(!printed.contains("false"), "{printed}");
     assert!(printed.contains("refreshed in the background"), "{printed}");
