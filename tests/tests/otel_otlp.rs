@@ -215,6 +215,13 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
     let AnyClient::Exirom(client) = &exirom else {
         unreachable!()
     };
+    // The login answers after 500 ms: all four calls are waiting on it by
+    // then, however busy the machine (none finds a token cached).
+    env.sandbox.inject(
+        Provider::Exirom,
+        sandbox::Route::Login,
+        sandbox::Fault::latency(Duration::from_millis(500)),
+    );
     let cold = futures::future::join_all((0..4).map(|_| exirom.operation(&env.sandbox))).await;
     for (_, _, outcome) in &cold {
         assert!(outcome.ok(), "{outcome:?}");

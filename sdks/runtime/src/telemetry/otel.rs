@@ -329,27 +329,25 @@ impl Recorder {
                 ended: false,
             }));
         }
+        // The attributes go in with the span (one list, not one locked
+        // update each), and a sampler sees them.
+        let mut attributes = Vec::with_capacity(base.len() + 2);
+        attributes.extend(base.iter().cloned());
+        attributes.push(KeyValue::new(attr::PROVIDER, i.provider));
+        attributes.push(KeyValue::new("url.full", super::redacted_url(url)));
         let span = i
             .tracer
             .span_builder(name)
             .with_kind(SpanKind::Client)
+            .with_attributes(attributes)
             .start_with_context(&i.tracer, &parent);
         if root && !span.span_context().is_valid() && !parent.is_telemetry_suppressed() {
             i.silent_tracer.store(true, Ordering::Relaxed);
         }
-        let cx = if span.span_context().is_valid() {
-            let cx = parent.with_span(span);
-            let span = cx.span();
-            if span.is_recording() {
-                span.set_attributes(base.iter().cloned().chain([
-                    KeyValue::new(attr::PROVIDER, i.provider),
-                    KeyValue::new("url.full", super::redacted_url(url)),
-                ]));
-            }
-            Some(cx)
-        } else {
-            None
-        };
+        let cx = span
+            .span_context()
+            .is_valid()
+            .then(|| parent.with_span(span));
         Some(Box::new(OperationSpan {
             instruments: Arc::clone(i),
             cx,
@@ -458,13 +456,10 @@ impl OperationSpan {
         if let Some(cx) = &self.cx {
             let span = cx.span();
             if span.is_recording() {
-                span.set_attributes(status.iter().chain(error.iter()).cloned());
-                if ended.attempts > 1 {
-                    span.set_attribute(KeyValue::new(
-                        "http.request.resend_count",
-                        i64::from(ended.attempts - 1),
-                    ));
-                }
+                let resend = (ended.attempts > 1).then(|| {
+                    KeyValue::new("http.request.resend_count", i64::from(ended.attempts - 1))
+                });
+                span.set_attributes(status.iter().chain(error.iter()).cloned().chain(resend));
                 if error.is_some() {
                     span.set_status(Status::error(""));
                 }
