@@ -23,8 +23,11 @@ usage: cargo xtask <command>
 commands:
   regen [--check] [PROVIDER...]  regenerate sdks/<provider>/src/generated.rs from specs/
                                  (--check: write nothing, fail if any file is stale)
-  test                           fmt check, clippy -D warnings, regen --check, cargo test --workspace,
-                                 conformance
+  test                           fmt check, clippy -D warnings, regen --check, public-api --check, the
+                                 tests (cargo nextest, or cargo test without it; doctests), cargo package,
+                                 the consumer's tests, conformance; prints where the time went
+  package-check                  cargo package the publishable crates, then check them from the
+                                 packages (part of `test`)
   deps                           install what the Redis/Valkey tests need (redis-server, redis-cli,
                                  valkey-server, valkey-cli, openssl) when missing; part of `test`
   public-api [--check]           write api/<crate>.txt, the public API of each publishable crate
@@ -55,6 +58,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("regen") => regen(&args[1..]),
         Some("public-api") => public_api(&args[1..]),
         Some("test") => test(),
+        Some("package-check") => package_check(),
         Some("deps") => redis::ensure_servers(),
         Some("demo") => demo(&args[1..]),
         Some("soak") => soak(&args[1..]),
@@ -146,6 +150,89 @@ const PUBLISHABLE: [&str; 7] = [
     "sandbox",
 ];
 
+/// The publishable crates packaged, then compiled from what the packages
+/// hold: a file a crate needs but does not ship (its generated code, a
+/// README it includes) fails here, not at `cargo publish`.
+///
+/// `cargo package`'s own verification builds each crate and its whole
+/// dependency tree again, in a target directory of its own (159 s of a
+/// 603 s run). Here the packages are unpacked into one workspace
+/// (`target/package-check`, each crate patched in for its version) and
+/// checked — type-checked, not linked — in the shared target directory,
+/// where the dependencies' metadata already is.
+fn package_check() -> Result<()> {
+    eprintln!("\n$ cargo package --no-verify (the publishable crates)");
+    let mut package = vec!["package", "--allow-dirty", "--no-verify"];
+    for krate in PUBLISHABLE {
+        package.extend(["-p", krate]);
+    }
+    cargo(&package)?;
+    let root = codegen::workspace_root();
+    let version = |krate: &str| -> Result<String> {
+        let manifest = std::fs::read_to_string(root.join(match krate {
+            "auth-runtime" => "sdks/runtime/Cargo.toml".to_string(),
+            other => format!("sdks/{other}/Cargo.toml"),
+        }))?;
+        manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("version = \""))
+            .and_then(|v| v.strip_suffix('"'))
+            .map(str::to_string)
+            .with_context(|| format!("no version in {krate}'s manifest"))
+    };
+    let check = root.join("target/package-check");
+    let _ = std::fs::remove_dir_all(&check);
+    std::fs::create_dir_all(&check)?;
+    let mut members = Vec::new();
+    let mut patches = Vec::new();
+    for krate in PUBLISHABLE {
+        let dir = format!("{krate}-{}", version(krate)?);
+        let archive = root.join(format!("target/package/{dir}.crate"));
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&check)
+            .status()
+            .context("could not run tar")?;
+        if !status.success() {
+            bail!("could not unpack {}", archive.display());
+        }
+        members.push(format!("\"{dir}\""));
+        patches.push(format!("{krate} = {{ path = \"{dir}\" }}"));
+    }
+    std::fs::write(
+        check.join("Cargo.toml"),
+        format!(
+            "[workspace]\nresolver = \"3\"\nmembers = [{}]\n\n[patch.crates-io]\n{}\n",
+            members.join(", "),
+            patches.join("\n")
+        ),
+    )?;
+    // The versions the workspace resolved, so nothing new is fetched.
+    std::fs::copy(root.join("Cargo.lock"), check.join("Cargo.lock"))?;
+    eprintln!("\n$ cargo check (the unpacked packages, as one workspace)");
+    cargo(&[
+        "check",
+        "--manifest-path",
+        "target/package-check/Cargo.toml",
+        "--workspace",
+        "--target-dir",
+        "target",
+    ])
+}
+
+/// Whether `cargo nextest` is installed (it is on the project's machines;
+/// without it, `cargo test` runs the same tests one binary at a time).
+fn nextest_available() -> bool {
+    std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["nextest", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Where `cargo xtask test`'s time goes: each phase's wall time, printed
 /// as it ends and summed up at the end (issue #25's profile).
 struct Phases {
@@ -209,17 +296,29 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
         public_api(&["--check".to_string()])
     })?;
     phases.run("Redis servers installed", redis::ensure_servers)?;
-    phases.run("cargo test --workspace (build and run)", || {
-        cargo(&["test", "--workspace", "--all-features"])
-    })?;
-    phases.run("cargo package (7 crates, verified)", || {
-        eprintln!("\n$ cargo package (the publishable crates, built from their packaged sources)");
-        let mut package = vec!["package", "--allow-dirty"];
-        for krate in PUBLISHABLE {
-            package.extend(["-p", krate]);
+    phases.run("tests (build and run)", || {
+        if nextest_available() {
+            // Every test its own process, two at a time across all the
+            // test binaries: the long ones (Redis clusters, the fleet, the
+            // soak) overlap instead of running one binary after another.
+            eprintln!("\n$ cargo nextest run --workspace --all-features");
+            cargo(&[
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ])?;
+            eprintln!("\n$ cargo test --doc (nextest runs no doctests)");
+            cargo(&["test", "--workspace", "--all-features", "--doc"])
+        } else {
+            cargo(&["test", "--workspace", "--all-features"])
         }
-        cargo(&package)
     })?;
+    phases.run(
+        "cargo package (7 crates), checked from the packages",
+        package_check,
+    )?;
     phases.run("consumer tests", || {
         eprintln!(
             "\n$ cargo test --manifest-path consumer/Cargo.toml (an application outside the workspace)"
