@@ -2,9 +2,10 @@
 
 use super::Telemetry;
 
-/// Where a client's telemetry goes: nowhere.
+/// Where a client's telemetry goes: nowhere. (Not a unit struct: made with
+/// `Recorder::default()` where the `otel` one is.)
 #[derive(Clone, Default, Debug)]
-pub(crate) struct Recorder;
+pub(crate) struct Recorder(());
 
 /// Why a call was retried.
 #[derive(Clone, Copy, Debug)]
@@ -25,7 +26,7 @@ pub(crate) struct FlightLink;
 impl Recorder {
     #[inline(always)]
     pub(crate) fn new(_: &Telemetry, _: &'static str, _: &'static str) -> Recorder {
-        Recorder
+        Recorder(())
     }
     #[inline(always)]
     pub(crate) fn token_hit(&self) {}
