@@ -430,7 +430,15 @@ async fn a_thousand_tasks_at_expiry_cause_exactly_one_auth_call() {
         for t in tasks {
             ids.insert(t.await.unwrap().unwrap());
         }
-        assert_eq!(env.auth_calls(p) - before, 1, "{p:?}");
+        // The SDK's own counters in the message: a second auth call the
+        // sandbox saw but the SDK did not send as a login would be a
+        // transport-level retry of one (seen once under load).
+        assert_eq!(
+            env.auth_calls(p) - before,
+            1,
+            "{p:?}: the SDK's counters {:?}",
+            client.metrics()
+        );
         assert_eq!(ids.len(), 1, "{p:?}");
         assert!(client.call().await.ok());
     }
