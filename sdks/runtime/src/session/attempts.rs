@@ -131,11 +131,10 @@ impl Session {
             use futures::FutureExt as _;
             use futures::future::Either;
             use opentelemetry::context::FutureExt as _;
-            let now = self.inner.clock.now();
-            let span = self
-                .inner
-                .telemetry
-                .operation(&request, security.operation_id, now);
+            let span =
+                self.inner
+                    .telemetry
+                    .operation(&request, security.operation_id, &self.inner.clock);
             let attempts = self.attempts(http, request, security, rebuild);
             // The span is boxed (one word in the call's future); a traced
             // call's whole future is, so the span's context stays out of
@@ -183,7 +182,7 @@ impl Session {
                 attempts: 0,
             },
         };
-        span.finish(ended, self.inner.clock.now());
+        span.finish(ended);
         result
     }
 

@@ -17,6 +17,7 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{FetchReport, Setting, Telemetry};
+use crate::time::Clock;
 
 /// The HTTP client duration buckets the semantic conventions advise, in seconds.
 const DURATION_BUCKETS: [f64; 14] = [
@@ -293,9 +294,10 @@ impl Recorder {
         &self,
         request: &reqwest::Request,
         operation: &'static str,
-        now: Instant,
+        clock: &Arc<dyn Clock>,
     ) -> Option<Box<OperationSpan>> {
         let i = self.0.as_ref()?;
+        let now = clock.now();
         let url = request.url();
         let method = method_name(request.method());
         let port = i64::from(url.port_or_known_default().unwrap_or(0));
@@ -324,6 +326,7 @@ impl Recorder {
             return Some(Box::new(OperationSpan {
                 instruments: Arc::clone(i),
                 cx: None,
+                clock: Arc::clone(clock),
                 started: now,
                 base: Some(base),
                 ended: false,
@@ -351,6 +354,7 @@ impl Recorder {
         Some(Box::new(OperationSpan {
             instruments: Arc::clone(i),
             cx,
+            clock: Arc::clone(clock),
             started: now,
             base: Some(base),
             ended: false,
@@ -423,6 +427,9 @@ pub(crate) struct OperationSpan {
     instruments: Arc<Instruments>,
     /// The span's context; `None` when no tracer made one.
     cx: Option<Context>,
+    /// The session's clock: the duration, however the call ends (a
+    /// cancelled one included), is read on it.
+    clock: Arc<dyn Clock>,
     started: Instant,
     /// method, address, port, operation: the duration's attributes too
     /// (taken when it is recorded).
@@ -438,11 +445,12 @@ impl OperationSpan {
         self.cx.clone()
     }
 
-    pub(crate) fn finish(mut self: Box<Self>, ended: Ended, now: Instant) {
-        self.end(ended, now);
+    pub(crate) fn finish(mut self: Box<Self>, ended: Ended) {
+        self.end(ended);
     }
 
-    fn end(&mut self, ended: Ended, now: Instant) {
+    fn end(&mut self, ended: Ended) {
+        let now = self.clock.now();
         self.ended = true;
         let error_type: Option<opentelemetry::Value> = match (ended.error, ended.status) {
             (Some(e), _) => Some(e.into()),
@@ -488,15 +496,11 @@ impl OperationSpan {
 impl Drop for OperationSpan {
     fn drop(&mut self) {
         if !self.ended {
-            let now = Instant::now().max(self.started);
-            self.end(
-                Ended {
-                    status: None,
-                    error: Some("cancelled"),
-                    attempts: 0,
-                },
-                now,
-            );
+            self.end(Ended {
+                status: None,
+                error: Some("cancelled"),
+                attempts: 0,
+            });
         }
     }
 }
