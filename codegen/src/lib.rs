@@ -425,14 +425,14 @@ fn signed_jwt_kind(param: &str, ext: &serde_json::Value) -> TokenStream {
     let lifetime = ext.get("lifetime_secs").and_then(|v| v.as_u64());
     match (algorithm, claim, lifetime) {
         (Some("HS256"), Some(claim), Some(lifetime_secs)) => quote!(
-            auth_runtime::SchemeKind::SignedQueryJwt {
+            auth_runtime::__private::SchemeKind::SignedQueryJwt {
                 param: #param,
                 claim: #claim,
                 lifetime_secs: #lifetime_secs,
             }
         ),
         // Anything else is a scheme the runtime cannot apply.
-        _ => quote!(auth_runtime::SchemeKind::Unsupported),
+        _ => quote!(auth_runtime::__private::SchemeKind::Unsupported),
     }
 }
 
@@ -540,16 +540,16 @@ fn extras(spec: &OpenAPI) -> TokenStream {
             };
             let kind = match scheme {
                 SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => {
-                    quote!(auth_runtime::SchemeKind::Bearer)
+                    quote!(auth_runtime::__private::SchemeKind::Bearer)
                 }
                 SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => {
-                    quote!(auth_runtime::SchemeKind::Basic)
+                    quote!(auth_runtime::__private::SchemeKind::Basic)
                 }
                 SecurityScheme::APIKey {
                     location: openapiv3::APIKeyLocation::Header,
                     name: header,
                     ..
-                } => quote!(auth_runtime::SchemeKind::ApiKeyHeader(#header)),
+                } => quote!(auth_runtime::__private::SchemeKind::ApiKeyHeader(#header)),
                 SecurityScheme::APIKey {
                     location: openapiv3::APIKeyLocation::Query,
                     name: param,
@@ -558,11 +558,11 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                 } if extensions.contains_key(SIGNED_JWT_EXTENSION) => {
                     signed_jwt_kind(param, &extensions[SIGNED_JWT_EXTENSION])
                 }
-                _ => quote!(auth_runtime::SchemeKind::Unsupported),
+                _ => quote!(auth_runtime::__private::SchemeKind::Unsupported),
             };
             Some((
                 name.clone(),
-                quote!(auth_runtime::Scheme { name: #name, kind: #kind }),
+                quote!(auth_runtime::__private::Scheme { name: #name, kind: #kind }),
             ))
         })
         .collect();
@@ -583,7 +583,7 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                             .keys()
                             .map(|name| {
                                 schemes.get(name).cloned().unwrap_or_else(|| {
-                                    quote!(auth_runtime::Scheme { name: #name, kind: auth_runtime::SchemeKind::Unsupported })
+                                    quote!(auth_runtime::__private::Scheme { name: #name, kind: auth_runtime::__private::SchemeKind::Unsupported })
                                 })
                             })
                             .collect::<Vec<_>>();
@@ -611,13 +611,13 @@ fn extras(spec: &OpenAPI) -> TokenStream {
                     .iter()
                     .map(|p| p.as_str())
                     .collect::<Option<Vec<_>>>()?;
-                Some(quote!(Some(auth_runtime::BodyChecksum { field: #field, parts: &[#(#parts),*] })))
+                Some(quote!(Some(auth_runtime::__private::BodyChecksum { field: #field, parts: &[#(#parts),*] })))
             })
             .unwrap_or_else(|| quote!(None));
         operations.push((
             id.to_string(),
             quote! {
-                auth_runtime::OperationSecurity {
+                auth_runtime::__private::OperationSecurity {
                     operation_id: #id,
                     alternatives: &[#(#alternatives),*],
                     idempotency_key: #idempotency_key,
@@ -634,7 +634,7 @@ fn extras(spec: &OpenAPI) -> TokenStream {
     let by_scheme = schemes.iter().map(|(name, scheme)| {
         let label = format!("(hand-made request: {name})");
         quote! {
-            (#name, auth_runtime::OperationSecurity {
+            (#name, auth_runtime::__private::OperationSecurity {
                 operation_id: #label,
                 alternatives: &[&[#scheme]],
                 idempotency_key: None,
@@ -651,7 +651,7 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         let doc = format!("The requirement \"`{name}` alone\", for a hand-made request.");
         quote! {
             #[doc = #doc]
-            pub const #ident: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+            pub const #ident: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
                 operation_id: #label,
                 alternatives: &[&[#scheme]],
                 idempotency_key: None,
@@ -663,7 +663,7 @@ fn extras(spec: &OpenAPI) -> TokenStream {
     let servers = spec.servers.iter().map(|s| {
         let url = &s.url;
         let description = s.description.clone().unwrap_or_default();
-        quote!(auth_runtime::Server { url: #url, description: #description })
+        quote!(auth_runtime::__private::Server { url: #url, description: #description })
     });
 
     let schemas: Vec<(String, syn::Ident)> = spec
@@ -682,24 +682,24 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         /// `security` requirements (progenitor itself ignores them).
         pub mod security {
             /// One entry per operation, sorted by operation id.
-            pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[#(#operations),*];
+            pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[#(#operations),*];
 
             /// The requirement of one operation; unknown ids get none.
-            pub fn for_operation(operation_id: &str) -> &'static auth_runtime::OperationSecurity {
+            pub fn for_operation(operation_id: &str) -> &'static auth_runtime::__private::OperationSecurity {
                 OPERATIONS
                     .iter()
                     .find(|op| op.operation_id == operation_id)
-                    .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+                    .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
             }
 
             /// One requirement per security scheme of the spec, by scheme name.
-            pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[#(#by_scheme),*];
+            pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[#(#by_scheme),*];
 
             /// The requirement "this scheme alone", for a hand-made request,
             /// by the scheme's name in the spec; [`schemes`] has one
             /// constant per scheme
             /// (`client.send_with(request, &security::schemes::…)`).
-            pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+            pub fn scheme(name: &str) -> Option<&'static auth_runtime::__private::OperationSecurity> {
                 SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
             }
 
@@ -711,7 +711,7 @@ fn extras(spec: &OpenAPI) -> TokenStream {
         }
 
         /// The servers the spec documents, in its order.
-        pub static SERVERS: &[auth_runtime::Server] = &[#(#servers),*];
+        pub static SERVERS: &[auth_runtime::__private::Server] = &[#(#servers),*];
 
         impl Client {
             /// One operation's call: what the `pre`, `exec` and `post`
@@ -735,8 +735,8 @@ fn extras(spec: &OpenAPI) -> TokenStream {
             /// What an operation's failures are classified with: this
             /// provider, this operation.
             #[doc(hidden)]
-            pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
-                auth_runtime::Operation::new(self.inner.provider(), operation_id)
+            pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::__private::Operation {
+                auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
             }
         }
 

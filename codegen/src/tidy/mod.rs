@@ -25,7 +25,7 @@
 //! (`kept_body`), not converted to its builder type and back.
 //!
 //! `ResponseValue::from_response(response)` becomes
-//! `auth_runtime::response::json(response)`: the same value, status and
+//! `auth_runtime::__private::response::json(response)`: the same value, status and
 //! errors, with the response's header map moved instead of copied.
 //!
 //! Every `send` then fails with the runtime's `OperationError<E>`
@@ -114,7 +114,7 @@ impl VisitMut for OneCall {
     }
 }
 
-/// `ResponseValue::from_response(x)` → `auth_runtime::response::json(x)`.
+/// `ResponseValue::from_response(x)` → `auth_runtime::__private::response::json(x)`.
 struct MovedHeaders;
 
 impl VisitMut for MovedHeaders {
@@ -125,7 +125,7 @@ impl VisitMut for MovedHeaders {
             && text(&path.path) == "ResponseValue::from_response"
             && call.args.len() == 1
         {
-            *call.func = syn::parse_quote!(auth_runtime::response::json);
+            *call.func = syn::parse_quote!(auth_runtime::__private::response::json);
         }
     }
 }
@@ -337,7 +337,7 @@ mod tests {
         );
         assert!(!out.contains("from_response"), "{out}");
         assert_eq!(
-            out.matches("auth_runtime::response::json(response)")
+            out.matches("auth_runtime::__private::response::json(response)")
                 .count(),
             2,
             "{out}"

@@ -123,11 +123,13 @@ fn answer(context: &syn::Ident, body: &Expr) -> Expr {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(&t);
-    if inner == "auth_runtime::response::json(response).await" {
+    if inner == "auth_runtime::__private::response::json(response).await" {
         return syn::parse_quote!(#context.decode(response).await);
     }
-    if inner == "Err(Error::ErrorResponse(auth_runtime::response::json(response).await?,),)"
-        || inner == "Err(Error::ErrorResponse(auth_runtime::response::json(response).await?))"
+    if inner
+        == "Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?,),)"
+        || inner
+            == "Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?))"
     {
         return syn::parse_quote!(Err(#context.error_response(response).await));
     }
@@ -187,10 +189,10 @@ mod tests {
                     };
                     let response = client.auth_call(&build, "login").await?;
                     match response.status().as_u16() {
-                        200u16 => auth_runtime::response::json(response).await,
-                        201u16 => { auth_runtime::response::json(response).await }
+                        200u16 => auth_runtime::__private::response::json(response).await,
+                        201u16 => { auth_runtime::__private::response::json(response).await }
                         400u16 | 401u16 => {
-                            Err(Error::ErrorResponse(auth_runtime::response::json(response).await?))
+                            Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?))
                         }
                         204u16 => Ok(ResponseValue::empty(response)),
                         302u16 => Err(Error::InvalidUpgrade(response)),

@@ -16,7 +16,7 @@
 use std::time::SystemTime;
 
 use auth_runtime::Secret;
-use auth_runtime::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
+use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
 use serde_json::{Map, Value};
 
 /// How the amount enters an outbound checksum.

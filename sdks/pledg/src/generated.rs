@@ -1240,7 +1240,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateToken<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::TokenRequest,
             types::builder::TokenRequest,
         >,
@@ -1249,7 +1249,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1257,7 +1257,7 @@ pub mod builder {
             V: std::convert::TryInto<types::TokenRequest>,
             <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1319,7 +1319,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreatePurchaseLink<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::PurchaseLinkRequest,
             types::builder::PurchaseLinkRequest,
         >,
@@ -1328,7 +1328,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1338,7 +1338,7 @@ pub mod builder {
                 types::PurchaseLinkRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1405,14 +1405,14 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
-        auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_purchase_link",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1423,13 +1423,13 @@ pub mod security {
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_token",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::SchemeKind::Basic,
+                        kind: auth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1440,23 +1440,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::OperationSecurity {
+    ) -> &'static auth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
         (
             "basicAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: basicAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "basicAuth",
-                            kind: auth_runtime::SchemeKind::Basic,
+                            kind: auth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1466,13 +1466,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::SchemeKind::Bearer,
+                            kind: auth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -1482,13 +1482,13 @@ pub mod security {
         ),
         (
             "dashboardBasic",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: dashboardBasic)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "dashboardBasic",
-                            kind: auth_runtime::SchemeKind::Basic,
+                            kind: auth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1498,13 +1498,13 @@ pub mod security {
         ),
         (
             "signature",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: signature)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "signature",
-                            kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                            kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
                                 param: "signature",
                                 claim: "data",
                                 lifetime_secs: 86400u64,
@@ -1521,20 +1521,22 @@ pub mod security {
     /// by the scheme's name in the spec; [`schemes`] has one
     /// constant per scheme
     /// (`client.send_with(request, &security::schemes::…)`).
-    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+    pub fn scheme(
+        name: &str,
+    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`basicAuth` alone", for a hand-made request.
-        pub const BASIC_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BASIC_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: basicAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::SchemeKind::Basic,
+                        kind: auth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1542,13 +1544,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -1556,13 +1558,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`dashboardBasic` alone", for a hand-made request.
-        pub const DASHBOARD_BASIC: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const DASHBOARD_BASIC: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: dashboardBasic)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "dashboardBasic",
-                        kind: auth_runtime::SchemeKind::Basic,
+                        kind: auth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1570,13 +1572,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`signature` alone", for a hand-made request.
-        pub const SIGNATURE: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const SIGNATURE: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: signature)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1590,12 +1592,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[
-    auth_runtime::Server {
+pub static SERVERS: &[auth_runtime::__private::Server] = &[
+    auth_runtime::__private::Server {
         url: "https://staging.back.ecard.pledg.co",
         description: "Staging back end (the \"environments\" reference page).",
     },
-    auth_runtime::Server {
+    auth_runtime::__private::Server {
         url: "https://back.ecard.pledg.co",
         description: "Production back end (the \"environments\" reference page).",
     },
@@ -1622,8 +1624,11 @@ impl Client {
     /// What an operation's failures are classified with: this
     /// provider, this operation.
     #[doc(hidden)]
-    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
-        auth_runtime::Operation::new(self.inner.provider(), operation_id)
+    pub fn auth_operation(
+        &self,
+        operation_id: &'static str,
+    ) -> auth_runtime::__private::Operation {
+        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -5,9 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::sdk::Sdk;
 use crate::base::policy::RetryPolicy;
 use crate::base::time::{Clock, Sleep};
-use crate::call::sdk::Sdk;
 use crate::call::session::{Session, SessionBuilder};
 use crate::observe::metrics::Metrics;
 use crate::observe::telemetry::Recorder;

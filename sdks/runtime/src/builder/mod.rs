@@ -25,6 +25,7 @@ use crate::token::{ExpiryMargin, Profile};
 mod base_url;
 mod connect;
 mod env;
+pub(crate) mod sdk;
 
 pub use base_url::check_base_url;
 pub use connect::Connect;

@@ -6,7 +6,9 @@ pub(crate) mod classify;
 mod credentials;
 pub(crate) mod decide;
 pub(crate) mod exchange;
-pub(crate) mod sdk;
 pub(crate) mod session;
 mod settings;
 pub mod signing;
+
+#[cfg(test)]
+mod tests;

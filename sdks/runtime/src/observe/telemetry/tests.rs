@@ -16,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::{Recorder, Telemetry};
 use crate::base::security::{OperationSecurity, Scheme, SchemeKind};
 use crate::base::time::SystemClock;
-use crate::{Metrics, RetryPolicy, Secret, SessionBuilder};
+use crate::call::session::SessionBuilder;
+use crate::{Metrics, RetryPolicy, Secret};
 
 const CREATE: OperationSecurity = OperationSecurity {
     operation_id: "create_thing",

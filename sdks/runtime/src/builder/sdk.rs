@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use futures::future::Either;
 
+use super::connect::Connect;
 use crate::base::error::Error;
 use crate::base::security::OperationSecurity;
-use crate::builder::Connect;
 use crate::call::session::Session;
 use crate::observe::metrics::MetricsSnapshot;
 use crate::token::Token;
