@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprMethodCall, Fields, Item, Type};
 
-use super::text;
+use super::syntax_text::text;
 
 /// Apply the pass to `file`.
 pub(super) fn keep_given_bodies(file: &mut syn::File) {
@@ -194,7 +194,7 @@ mod tests {
     "#;
 
     fn tidied(src: &str) -> String {
-        super::super::after(src, keep_given_bodies)
+        super::super::syntax_text::after(src, keep_given_bodies)
     }
 
     #[test]
