@@ -25,6 +25,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod callbacks;
 pub mod secrets;
 
 use serde_json::{Map, Value};
@@ -195,6 +196,7 @@ fn lint_inner(file: &str, yaml: &str) -> Vec<LintError> {
     linter.check_examples();
     linter.check_secret_marking();
     linter.check_assumption_marking();
+    linter.check_callbacks();
     linter.errors
 }
 
