@@ -79,6 +79,12 @@ fn place(ptr: &str) -> String {
             let op = format!("`{} {path}`", method.to_uppercase());
             match rest {
                 [] => op,
+                ["callbacks", name, _expression, _method, more @ ..] => match more {
+                    [] => format!("{op} callback `{name}`"),
+                    ["parameters", i, ..] => format!("{op} callback `{name}` parameter {i}"),
+                    ["responses", code, ..] => format!("{op} callback `{name}` → {code}"),
+                    other => format!("{op} callback `{name}` {}", other.join(".")),
+                },
                 ["responses", code, ..] => format!("{op} → {code}"),
                 ["requestBody", ..] => format!("{op} request body"),
                 other => format!("{op} {}", other.join(".")),
@@ -139,6 +145,14 @@ mod tests {
             (
                 "/components/schemas/Card/properties/number",
                 "schema `Card`.`number`",
+            ),
+            (
+                "/paths/~1pay/post/callbacks/status/{$request.body#~1callbackUrl}/post",
+                "`POST /pay` callback `status`",
+            ),
+            (
+                "/paths/~1pay/post/callbacks/status/{$request.body#~1callbackUrl}/post/parameters/0",
+                "`POST /pay` callback `status` parameter 0",
             ),
             ("/servers/0/variables/apiHost", "server variable `apiHost`"),
             ("/servers/0", "server"),

@@ -277,3 +277,74 @@ fn pledg_notifications_without_exp_or_iat_are_accepted_unless_an_age_is_required
         Err(pledg::CallbackError::BadSignature)
     );
 }
+
+/// axept's webhook is unsigned: the SDK parses it and confirms it with the
+/// provider. A webhook that claims an approval the provider does not show
+/// comes back as the provider's state; one about a transaction the provider
+/// does not know is refused; a body that is no webhook is a typed error.
+#[tokio::test]
+async fn axept_webhooks_are_confirmed_with_the_provider_never_trusted() {
+    let env = Env::start().await;
+    let AnyClient::Axept(client) = env.client(Provider::Axept) else {
+        unreachable!()
+    };
+    let uti = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let start: axept::types::StartTransactionRequest = serde_json::from_value(json!({
+        "uti": uti, "amountTrans": 1200, "posSignatureCheck": true,
+        "webHookUrl": "https://pos.example.com/axept/webhook"
+    }))
+    .unwrap();
+    client.start_transaction().body(start).send().await.unwrap();
+    // The cardholder's signature refused: the provider cancels it.
+    let decision: axept::types::SignatureDecision =
+        serde_json::from_value(json!({"uti": uti, "signatureAccepted": false})).unwrap();
+    client
+        .process_decision()
+        .body(decision)
+        .send()
+        .await
+        .unwrap();
+
+    // A webhook claiming the opposite.
+    let forged = json!({"uti": uti, "transApproved": true, "transCancelled": false,
+                        "status": "Complete", "amountTrans": 1200})
+    .to_string();
+    let webhook = axept::webhook::parse(forged.as_bytes()).expect("a webhook");
+    assert_eq!(webhook.claimed().trans_approved, Some(true));
+    let before = client.metrics();
+    let now = axept::webhook::confirm(&client, &webhook)
+        .await
+        .expect("confirmed");
+    assert_eq!(
+        client.metrics().requests,
+        before.requests + 1,
+        "one GET /Transaction/{{uti}}"
+    );
+    assert!(!now.is_approved(), "the provider's state, not the claim");
+    assert_eq!(now.transaction().status, "Cancelled");
+    assert_eq!(now.transaction().trans_cancelled, Some(true));
+    assert_eq!(now.transaction().uti, uti);
+
+    // A transaction the provider does not know.
+    let unknown =
+        axept::webhook::parse(br#"{"uti":"00000000-0000-4000-8000-000000000000","status":"Complete","transApproved":true}"#)
+            .unwrap();
+    let err = axept::webhook::confirm(&client, &unknown)
+        .await
+        .expect_err("not one of ours");
+    assert!(err.is_unknown_transaction(), "{err:?}");
+    assert!(
+        matches!(err, axept::webhook::ConfirmError::Provider(ref e) if e.status() == Some(404))
+    );
+
+    // Not a webhook.
+    assert_eq!(
+        axept::webhook::parse(br#"{"uti":"../Transaction?PageSize=1"}"#).map(|_| ()),
+        Err(axept::webhook::WebhookError::BadUti)
+    );
+    assert_eq!(
+        axept::webhook::parse(b"<xml/>").map(|_| ()),
+        Err(axept::webhook::WebhookError::Malformed)
+    );
+    env.sandbox.shutdown().await;
+}

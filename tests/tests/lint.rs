@@ -462,3 +462,167 @@ fn garbage_never_panics() {
         }
     }
 }
+
+/// The URL fields through which a provider calls the application back.
+const CALLBACK_URLS: &[(&str, &str, &str)] = &[
+    // (spec, operation path, body field)
+    ("exirom", "/v1/payments/card", "callbackUrl"),
+    ("exirom", "/v1/payments/apm", "callbackUrl"),
+    ("exirom", "/v1/payouts/card", "callbackUrl"),
+    ("axept", "/transaction", "webHookUrl"),
+    ("pledg", "/api/purchase_link/", "notification_url"),
+];
+
+fn spec_json(name: &str) -> serde_json::Value {
+    serde_yaml::from_str(&read(&spec_path(name))).unwrap()
+}
+
+/// Every operation that takes a URL the provider calls describes that call
+/// (OpenAPI 3 `callbacks`): method, body schema (a component), what the
+/// receiver answers; the URL field says where it goes; what the pages do not
+/// say is marked; exirom's carries `X-Checksum` and both body forms.
+#[test]
+fn real_specs_describe_their_callbacks() {
+    for (name, path, field) in CALLBACK_URLS {
+        let spec = spec_json(name);
+        let op = &spec["paths"][*path]["post"];
+        let schema_ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} {path}: no body schema"));
+        let body_schema = spec
+            .pointer(schema_ref.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{name}: {schema_ref}"));
+        let url = &body_schema["properties"][*field];
+        assert!(
+            url["description"].as_str().is_some_and(|d| d.len() > 40),
+            "{name} {path}: `{field}` has no description"
+        );
+        let callbacks = op["callbacks"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} {path}: no callbacks"));
+        let expression = format!("{{$request.body#/{field}}}");
+        let (cb_name, item) = callbacks
+            .iter()
+            .find_map(|(n, c)| c.get(&expression).map(|i| (n, i)))
+            .unwrap_or_else(|| panic!("{name} {path}: no callback to {expression}"));
+        let post = &item["post"];
+        assert!(post.is_object(), "{name} {cb_name}: no POST");
+        assert!(
+            post["x-assumption"].as_str().is_some_and(|a| a.len() > 40),
+            "{name} {cb_name}: what the pages leave out is not marked"
+        );
+        let body = &post["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+        assert!(body.is_string(), "{name} {cb_name}: body schema");
+        let responses = post["responses"].as_object().expect("responses");
+        assert!(
+            responses.contains_key("2XX"),
+            "{name} {cb_name}: what the receiver answers"
+        );
+        if *name == "exirom" {
+            let params = post["parameters"].as_array().expect("parameters");
+            let checksum = params
+                .iter()
+                .find(|p| p["name"] == "X-Checksum")
+                .expect("X-Checksum");
+            assert_eq!(checksum["in"], "header");
+            assert_eq!(checksum["required"], true);
+            assert!(checksum["x-assumption"].is_string(), "what it covers");
+            let body = spec
+                .pointer(body.as_str().unwrap().trim_start_matches('#'))
+                .unwrap();
+            let forms: Vec<&serde_json::Value> = body["oneOf"]
+                .as_array()
+                .expect("two forms")
+                .iter()
+                .map(|f| {
+                    spec.pointer(f["$ref"].as_str().unwrap().trim_start_matches('#'))
+                        .unwrap()
+                })
+                .collect();
+            for pair in [["amount", "currency"], ["orderAmount", "orderCurrency"]] {
+                assert!(
+                    forms.iter().any(|f| pair
+                        .iter()
+                        .all(|m| f["required"].as_array().unwrap().contains(&(*m).into()))),
+                    "{name} {cb_name}: no {pair:?} form"
+                );
+            }
+            let examples = post["requestBody"]["content"]["application/json"]["examples"]
+                .as_object()
+                .expect("an example of each form");
+            assert_eq!(examples.len(), 2);
+        }
+    }
+}
+
+/// The lint reaches callbacks: an inline body schema, a secret-looking
+/// header without `x-secret`, an example that does not match, an unmarked
+/// guess and a callback with no answer are each refused where they are.
+#[test]
+fn callbacks_rule() {
+    let spec = read(&spec_path("exirom"));
+    let rules = |text: &str| {
+        lint_str("exirom.yaml", text)
+            .into_iter()
+            .map(|e| (e.rule, e.pointer))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rules(&spec), []);
+    let cb = "/paths/~1v1~1payments~1card/post/callbacks/paymentStatus/{$request.body#~1callbackUrl}/post";
+    let once = |from: &str, to: &str| {
+        let at = spec
+            .find(from)
+            .unwrap_or_else(|| panic!("{from:?} not in the spec"));
+        format!("{}{to}{}", &spec[..at], &spec[at + from.len()..])
+    };
+    // The first callback in the file is the card payment's.
+    let inline = once(
+        "                      $ref: '#/components/schemas/PaymentCallback'\n",
+        "                      type: object\n",
+    );
+    assert_eq!(
+        rules(&inline),
+        [(
+            "callbacks",
+            format!("{cb}/requestBody/content/application~1json")
+        )]
+    );
+    let unmarked = once(
+        "                  x-secret: false\n                  x-assumption: \"That it covers",
+        "                  x-assumption: \"That it covers",
+    );
+    assert_eq!(
+        rules(&unmarked),
+        [("secret-marking", format!("{cb}/parameters/0"))]
+    );
+    let bad_example = once(
+        "                          currency: EUR\n",
+        "                          currency: 978\n",
+    );
+    assert_eq!(
+        rules(&bad_example),
+        [(
+            "example",
+            format!("{cb}/requestBody/content/application~1json/examples/amountForm")
+        )]
+    );
+    // A guess in a callback's response, unmarked.
+    let guess = once(
+        "                  description: |\n                    Acknowledged: any 2xx",
+        "                  description: |\n                    Our design. Acknowledged: any 2xx",
+    );
+    assert_eq!(
+        rules(&guess),
+        [("assumption-marking", format!("{cb}/responses/2XX"))]
+    );
+    let at = spec.find("{$request.body#/callbackUrl}").unwrap();
+    let responses = at + spec[at..].find("              responses:\n").unwrap();
+    let end = responses + spec[responses..].find("\n      responses:\n").unwrap() + 1;
+    let silent = format!("{}{}", &spec[..responses], &spec[end..]);
+    // openapiv3 needs `responses` too (`parse`); the rule names the callback.
+    assert!(
+        rules(&silent).contains(&("callbacks", cb.to_string())),
+        "{:?}",
+        rules(&silent)
+    );
+}

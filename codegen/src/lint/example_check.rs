@@ -28,7 +28,7 @@ impl<'a> Linter<'a> {
         }
     }
 
-    fn check_example(&mut self, target: &ExampleTarget<'a>, components: &Value) {
+    pub(super) fn check_example(&mut self, target: &ExampleTarget<'a>, components: &Value) {
         let file = self.file;
         // `examples: {name: {$ref: '#/components/examples/X'}}`: check X's value.
         let example = match target.example {

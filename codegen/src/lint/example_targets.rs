@@ -125,7 +125,11 @@ fn collect_response<'a>(response: &'a Value, ptr: &str, out: &mut Vec<ExampleTar
     }
 }
 
-fn collect_parameters<'a>(params: Option<&'a Value>, ptr: &str, out: &mut Vec<ExampleTarget<'a>>) {
+pub(super) fn collect_parameters<'a>(
+    params: Option<&'a Value>,
+    ptr: &str,
+    out: &mut Vec<ExampleTarget<'a>>,
+) {
     let Some(params) = params.and_then(Value::as_array) else {
         return;
     };
@@ -140,7 +144,11 @@ fn collect_parameter<'a>(param: &'a Value, ptr: &str, out: &mut Vec<ExampleTarge
     collect_content(param.get("content"), &format!("{ptr}/content"), out);
 }
 
-fn collect_content<'a>(content: Option<&'a Value>, ptr: &str, out: &mut Vec<ExampleTarget<'a>>) {
+pub(super) fn collect_content<'a>(
+    content: Option<&'a Value>,
+    ptr: &str,
+    out: &mut Vec<ExampleTarget<'a>>,
+) {
     let Some(content) = content.and_then(Value::as_object) else {
         return;
     };

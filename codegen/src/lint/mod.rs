@@ -35,6 +35,8 @@ mod json_schema;
 mod linter;
 mod secret_marking;
 
+mod callbacks;
+
 use serde_json::Value;
 
 pub use document_rules::RESERVED_OPERATION_NAMES;
@@ -102,5 +104,6 @@ fn lint_inner(file: &str, yaml: &str) -> Vec<LintError> {
     linter.check_examples();
     linter.check_secret_marking();
     linter.check_assumption_marking();
+    linter.check_callbacks();
     linter.errors
 }

@@ -310,7 +310,11 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         pub trans_type: ::std::option::Option<::std::string::String>,
         ///Unique transaction identifier, a GUID chosen by the POS (mandatory).
         pub uti: StartTransactionRequestUti,
-        ///HTTPS only, at most 250 characters; the webhook fires only when present.
+        /**Optional. Where axept calls back about this transaction (the operation's
+`transactionUpdate` callback): HTTPS only, at most 250 characters; the webhook
+fires only when present. The webhook is not signed: confirm what it says with
+`GET /Transaction/{uti}` (`axept::webhook::confirm`).
+*/
         #[serde(
             rename = "webHookUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -473,7 +477,11 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                 })
         }
     }
-    ///HTTPS only, at most 250 characters; the webhook fires only when present.
+    /**Optional. Where axept calls back about this transaction (the operation's
+`transactionUpdate` callback): HTTPS only, at most 250 characters; the webhook
+fires only when present. The webhook is not signed: confirm what it says with
+`GET /Transaction/{uti}` (`axept::webhook::confirm`).
+*/
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -612,6 +620,56 @@ no schema can state: the sandbox enforces it, 400 otherwise).
     impl ::std::convert::From<::std::vec::Vec<Transaction>> for TransactionList {
         fn from(value: ::std::vec::Vec<Transaction>) -> Self {
             Self(value)
+        }
+    }
+    /**The body of the transaction webhook: the transaction's `uti` (required) and,
+possibly, what `GET /Transaction/{uti}` answers. Unsigned: a claim to check,
+never the transaction's state.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct TransactionWebhook {
+        #[serde(
+            rename = "amountTrans",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_trans: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reference: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tid: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "transApproved",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_approved: ::std::option::Option<bool>,
+        #[serde(
+            rename = "transCancelled",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_cancelled: ::std::option::Option<bool>,
+        #[serde(
+            rename = "transPartiallyApproved",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_partially_approved: ::std::option::Option<bool>,
+        #[serde(
+            rename = "transType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trans_type: ::std::option::Option<::std::string::String>,
+        pub uti: ::std::string::String,
+    }
+    impl TransactionWebhook {
+        pub fn builder() -> builder::TransactionWebhook {
+            Default::default()
         }
     }
     /// Types for composing complex structures.
@@ -1516,6 +1574,206 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         }
         impl ::std::convert::From<super::Transaction> for Transaction {
             fn from(value: super::Transaction) -> Self {
+                Self {
+                    amount_trans: Ok(value.amount_trans),
+                    reference: Ok(value.reference),
+                    status: Ok(value.status),
+                    tid: Ok(value.tid),
+                    trans_approved: Ok(value.trans_approved),
+                    trans_cancelled: Ok(value.trans_cancelled),
+                    trans_partially_approved: Ok(value.trans_partially_approved),
+                    trans_type: Ok(value.trans_type),
+                    uti: Ok(value.uti),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TransactionWebhook {
+            amount_trans: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            reference: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            tid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trans_approved: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            trans_cancelled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            trans_partially_approved: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            trans_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uti: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for TransactionWebhook {
+            fn default() -> Self {
+                Self {
+                    amount_trans: Ok(Default::default()),
+                    reference: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    tid: Ok(Default::default()),
+                    trans_approved: Ok(Default::default()),
+                    trans_cancelled: Ok(Default::default()),
+                    trans_partially_approved: Ok(Default::default()),
+                    trans_type: Ok(Default::default()),
+                    uti: Err("no value supplied for uti".to_string()),
+                }
+            }
+        }
+        impl TransactionWebhook {
+            pub fn amount_trans<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_trans = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount_trans: {e}")
+                    });
+                self
+            }
+            pub fn reference<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reference = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reference: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn tid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tid: {e}")
+                    });
+                self
+            }
+            pub fn trans_approved<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_approved = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trans_approved: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trans_cancelled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_cancelled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trans_cancelled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trans_partially_approved<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_partially_approved = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for trans_partially_approved: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn trans_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trans_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trans_type: {e}")
+                    });
+                self
+            }
+            pub fn uti<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uti = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uti: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TransactionWebhook> for super::TransactionWebhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TransactionWebhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_trans: value.amount_trans?,
+                    reference: value.reference?,
+                    status: value.status?,
+                    tid: value.tid?,
+                    trans_approved: value.trans_approved?,
+                    trans_cancelled: value.trans_cancelled?,
+                    trans_partially_approved: value.trans_partially_approved?,
+                    trans_type: value.trans_type?,
+                    uti: value.uti?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TransactionWebhook> for TransactionWebhook {
+            fn from(value: super::TransactionWebhook) -> Self {
                 Self {
                     amount_trans: Ok(value.amount_trans),
                     reference: Ok(value.reference),
@@ -2446,7 +2704,8 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::AuthenticationResponseCamel)),
         ("StartTransactionRequest",
         schemars::schema_for!(types::StartTransactionRequest)), ("Transaction",
-        schemars::schema_for!(types::Transaction)), ("TransactionList",
+        schemars::schema_for!(types::Transaction)), ("TransactionWebhook",
+        schemars::schema_for!(types::TransactionWebhook)), ("TransactionList",
         schemars::schema_for!(types::TransactionList)), ("Pagination",
         schemars::schema_for!(types::Pagination)), ("SignatureDecision",
         schemars::schema_for!(types::SignatureDecision)), ("SignatureDecisionResult",
@@ -2535,6 +2794,18 @@ pub fn debug_of(
                     .map(|v| {
                         let shown = format!("{v:?}");
                         (shown, format!("{:?}", types::builder::Transaction::from(v)))
+                    }),
+            )
+        }
+        "TransactionWebhook" => {
+            Some(
+                serde_json::from_value::<types::TransactionWebhook>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!("{:?}", types::builder::TransactionWebhook::from(v)),
+                        )
                     }),
             )
         }

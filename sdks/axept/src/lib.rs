@@ -5,6 +5,9 @@
 //! in the provider's own sample), the earlier one wins. The cache is the
 //! thread-safe, auto-evicting one the provider asks for.
 //!
+//! The transaction webhook (`webHookUrl`) is unsigned: [`webhook`] parses
+//! it and confirms it with the provider.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! use axept::{Credentials, Secret};
@@ -33,6 +36,8 @@ auth_runtime::sdk_entry_points!(
     generated::Client,
     "`AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`, `AXEPT_KEY_ID`, `AXEPT_KEY`"
 );
+
+pub mod webhook;
 
 #[derive(Debug)]
 pub struct Axept;

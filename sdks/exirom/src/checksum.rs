@@ -12,11 +12,21 @@
 //! callback body carries it (string or number), which covers both pages;
 //! the callback's field names vary too (`amount`/`currency` vs
 //! `orderAmount`/`orderCurrency`) and both are read.
+//!
+//! A JSON number is hashed as the text the provider sent (`10.00`, `1e3`),
+//! never as serde_json writes it back (`10.0`, `1000.0`): the checksummed
+//! fields are read as [`RawValue`]s (serde_json's `raw_value` feature, which
+//! only adds that type) rather than through `arbitrary_precision`, which
+//! would change how every `serde_json::Number` in an application's build
+//! behaves. A string is hashed as its decoded content (`"10.00"` → `10.00`).
 
 use std::time::SystemTime;
 
+use std::collections::BTreeMap;
+
 use auth_runtime::Secret;
 use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// How the amount enters an outbound checksum.
@@ -93,21 +103,36 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Unsigned<T> {
     }
 }
 
-/// A verified callback. The checksum covers `accountId`, the amount, the
-/// currency and `requestId`; the transaction's id and status are
-/// [`Unsigned`].
+/// A verified callback. The checksum is taken to cover `accountId`, the
+/// amount, the currency and `requestId` (the APM request's recipe: the
+/// pages say only "the same kind of checksum", so which fields it covers
+/// is our assumption); the transaction's id and status are [`Unsigned`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Callback {
     pub account_id: String,
     pub request_id: String,
-    /// The amount as the body carries it (`"10.00"` or `1000`).
+    /// The amount exactly as the body writes it: a string's content
+    /// (`"10.00"` → `10.00`) or a number's text (`10.00`, `1000`, `1e3`).
     pub amount: String,
     pub currency: String,
     pub transaction_id: Unsigned<Option<String>>,
     /// `PENDING`, `APPROVED`, … — not covered by the checksum.
     pub transaction_status: Unsigned<Option<String>>,
-    /// Every field of the body (signed or not, as above).
+    /// Every field of the body (signed or not, as above). Numbers here are
+    /// as serde_json reads them (`10.00` becomes `10.0`): read the amount
+    /// from [`Callback::amount`].
     pub fields: Map<String, Value>,
+}
+
+/// The text a checksummed field contributes: a string's decoded content,
+/// or a number's JSON text exactly as sent. Anything else is `None`.
+fn checksummed_text(raw: &RawValue) -> Option<String> {
+    let text = raw.get();
+    match text.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(text).ok(),
+        b'-' | b'0'..=b'9' => Some(text.to_owned()),
+        _ => None,
+    }
 }
 
 /// Verifies callbacks' `X-Checksum` with the checksum secret (constant
@@ -151,15 +176,17 @@ impl CallbackVerifier {
         if body.len() > MAX_CALLBACK_BYTES {
             return Err(CallbackError::Malformed);
         }
+        // The same body twice: the members as the provider wrote them (for
+        // the checksum), and as values (for the application). Both keep
+        // the last of a repeated member.
+        let Ok(raw) = serde_json::from_slice::<BTreeMap<String, &RawValue>>(body) else {
+            return Err(CallbackError::Malformed);
+        };
         let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
             return Err(CallbackError::Malformed);
         };
         let text = |names: &[&str]| -> Option<String> {
-            names.iter().find_map(|n| match fields.get(*n)? {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
+            names.iter().find_map(|n| checksummed_text(raw.get(*n)?))
         };
         let (Some(account_id), Some(amount), Some(currency), Some(request_id)) = (
             text(&["accountId"]),
@@ -293,6 +320,114 @@ mod tests {
                 Err(CallbackError::Replayed),
                 "{status}"
             );
+        }
+    }
+
+    /// A body written by hand, so the amount is exactly the given JSON text.
+    fn raw_callback(amount_member: &str, amount_json: &str, request_id: &str) -> Vec<u8> {
+        format!(
+            r#"{{"accountId":"acc","{amount_member}":{amount_json},"currency":"EUR","requestId":"{request_id}","transactionStatus":"APPROVED"}}"#
+        )
+        .into_bytes()
+    }
+
+    fn checksum_header(secret: &Secret, parts: &[&str]) -> reqwest::header::HeaderMap {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            CHECKSUM_HEADER,
+            signing::hmac_checksum(secret, parts)
+                .parse()
+                .expect("header"),
+        );
+        headers
+    }
+
+    /// The amount as a JSON number is hashed as the text sent: `10.00`
+    /// (which serde_json writes back as `10.0`), `10.50`, `1e3`, `1000`;
+    /// as a string, as its content. In both member names.
+    #[test]
+    fn a_json_number_amount_is_hashed_as_the_text_sent() {
+        let secret = Secret::new("cb-secret");
+        let now = SystemTime::now();
+        let verifier = CallbackVerifier::new(secret.clone());
+        let cases = [
+            ("10.00", "10.00"),
+            ("10.50", "10.50"),
+            ("1e3", "1e3"),
+            ("1000", "1000"),
+            ("0.10", "0.10"),
+            ("\"10.00\"", "10.00"),
+            ("\"10.50\"", "10.50"),
+            ("\"1e3\"", "1e3"),
+            // An escaped string is hashed as its content.
+            ("\"10\\u002e00\"", "10.00"),
+            // Whitespace around the value is not part of it.
+            (" 10.00 ", "10.00"),
+        ];
+        for (i, (json, text)) in cases.iter().enumerate() {
+            for member in ["amount", "orderAmount"] {
+                let request_id = format!("r-{member}-{i}");
+                let body = raw_callback(member, json, &request_id);
+                let headers = checksum_header(&secret, &["acc", text, "EUR", &request_id]);
+                let cb = verifier
+                    .verify(&body, &headers, now)
+                    .unwrap_or_else(|e| panic!("{member} {json}: {e}"));
+                assert_eq!(cb.amount, *text, "{member} {json}");
+            }
+        }
+        // What the old code hashed (serde_json's re-serialisation) does not verify.
+        for (json, reserialised) in [("10.00", "10.0"), ("10.50", "10.5"), ("1e3", "1000.0")] {
+            let body = raw_callback("amount", json, "r-old");
+            let headers = checksum_header(&secret, &["acc", reserialised, "EUR", "r-old"]);
+            assert_eq!(
+                verifier.verify(&body, &headers, now),
+                Err(CallbackError::BadSignature),
+                "{json}"
+            );
+        }
+        // Neither a string nor a number: malformed.
+        for json in ["true", "null", "[10]", "{\"v\":10}"] {
+            let body = raw_callback("amount", json, "r-bad");
+            let headers = checksum_header(&secret, &["acc", json, "EUR", "r-bad"]);
+            assert_eq!(
+                verifier.verify(&body, &headers, now),
+                Err(CallbackError::Malformed),
+                "{json}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Any amount the provider may write as a JSON number verifies
+        /// against the checksum of its text, and comes back as that text.
+        #[test]
+        fn any_json_number_amount_verifies_as_written(
+            amount in "-?(0|[1-9][0-9]{0,12})(\\.[0-9]{1,4})?([eE][+-]?[0-9]{1,2})?",
+            member in proptest::sample::select(vec!["amount", "orderAmount"]),
+        ) {
+            let secret = Secret::new("cb-secret");
+            let verifier = CallbackVerifier::new(secret.clone());
+            let body = raw_callback(member, &amount, "r1");
+            let headers = checksum_header(&secret, &["acc", &amount, "EUR", "r1"]);
+            let cb = verifier.verify(&body, &headers, SystemTime::now());
+            proptest::prop_assert_eq!(cb.map(|c| c.amount), Ok(amount));
+        }
+
+        /// Any bytes after a callback-shaped start, with any checksum: a
+        /// typed error, never a panic.
+        #[test]
+        fn any_bytes_are_a_typed_error(
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            checksum in "[ -~]{0,64}",
+        ) {
+            let verifier = CallbackVerifier::new(Secret::new("k"));
+            let mut body = br#"{"accountId":"acc","amount":"#.to_vec();
+            body.extend_from_slice(&tail);
+            let mut headers = reqwest::header::HeaderMap::new();
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&checksum) {
+                headers.insert(CHECKSUM_HEADER, v);
+            }
+            proptest::prop_assert!(verifier.verify(&body, &headers, SystemTime::now()).is_err());
         }
     }
 

@@ -148,6 +148,10 @@ major units (`"10.00"`, API reference; the default) or an integer of minor units
         #[serde(rename = "accountId")]
         pub account_id: ApmPaymentRequestAccountId,
         pub amount: ApmAmount,
+        /**Optional. Where Exirom sends this payment's status callbacks (the operation's
+`paymentStatus` callback), each signed with `X-Checksum`. Not one of the four
+checksummed fields.
+*/
         #[serde(
             rename = "callbackUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -548,6 +552,133 @@ Both shapes are accepted.
             Default::default()
         }
     }
+    /**A callback's amount: a decimal string in major units (`"10.00"`) or a JSON number
+(minor units `1000`, one page's form). Checksummed exactly as written.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum CallbackAmount {
+        String(CallbackAmountString),
+        Number(f64),
+    }
+    impl ::std::fmt::Display for CallbackAmount {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match self {
+                Self::String(x) => x.fmt(f),
+                Self::Number(x) => x.fmt(f),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CallbackAmount {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if let Ok(v) = value.parse() {
+                Ok(Self::String(v))
+            } else if let Ok(v) = value.parse() {
+                Ok(Self::Number(v))
+            } else {
+                Err("string conversion failed for all variants".into())
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CallbackAmount {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CallbackAmount {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::From<CallbackAmountString> for CallbackAmount {
+        fn from(value: CallbackAmountString) -> Self {
+            Self::String(value)
+        }
+    }
+    impl ::std::convert::From<f64> for CallbackAmount {
+        fn from(value: f64) -> Self {
+            Self::Number(value)
+        }
+    }
+    ///`CallbackAmountString`
+    #[derive(
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CallbackAmountString(::std::string::String);
+    impl ::std::ops::Deref for CallbackAmountString {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CallbackAmountString> for ::std::string::String {
+        fn from(value: CallbackAmountString) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CallbackAmountString {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CallbackAmountString {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CallbackAmountString {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CallbackAmountString {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Card data (member names are our guess; the page cuts them off).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct CardDetails {
@@ -851,6 +982,10 @@ have, so their members are OUR GUESS of the minimum.
         pub amount: CardPaymentRequestAmount,
         #[serde(rename = "billingDetails")]
         pub billing_details: BillingDetails,
+        /**Optional. Where Exirom sends this payment's status callbacks (the operation's
+`paymentStatus` callback), each signed with `X-Checksum`. Without it, poll
+`get_card_payment_status`.
+*/
         #[serde(
             rename = "callbackUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1246,6 +1381,9 @@ design.
     pub struct CardPayoutRequest {
         ///Decimal string in major units, e.g. `"25.00"`.
         pub amount: CardPayoutRequestAmount,
+        /**Optional. Where the payout's status callbacks go (the operation's
+`payoutStatus` callback, signed like a payment's), as for card payments.
+*/
         #[serde(
             rename = "callbackUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1611,6 +1749,120 @@ design. 500 is transient: retry with exponential backoff.
     }
     impl OrderDetails {
         pub fn builder() -> builder::OrderDetails {
+            Default::default()
+        }
+    }
+    /**The body of a status callback, in either of the pages' forms: `amount`/`currency`
+or `orderAmount`/`orderCurrency`. The amount is a decimal string (`"10.00"`) or a
+JSON number (`1000` in minor units, or a number written with decimals such as
+`10.00`); the checksum covers it exactly as written, so a receiver must hash the
+text it received, never a re-serialised number.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum PaymentCallback {
+        AmountForm(PaymentCallbackAmountForm),
+        OrderForm(PaymentCallbackOrderForm),
+    }
+    impl ::std::convert::From<PaymentCallbackAmountForm> for PaymentCallback {
+        fn from(value: PaymentCallbackAmountForm) -> Self {
+            Self::AmountForm(value)
+        }
+    }
+    impl ::std::convert::From<PaymentCallbackOrderForm> for PaymentCallback {
+        fn from(value: PaymentCallbackOrderForm) -> Self {
+            Self::OrderForm(value)
+        }
+    }
+    ///The `amount`/`currency` form of a status callback.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaymentCallbackAmountForm {
+        ///The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
+        #[serde(rename = "accountId")]
+        pub account_id: ::std::string::String,
+        pub amount: CallbackAmount,
+        ///ISO 4217 code. Checksummed.
+        pub currency: ::std::string::String,
+        ///Not checksummed.
+        #[serde(
+            rename = "declineCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub decline_code: ::std::option::Option<::std::string::String>,
+        ///The request's idempotency key. Checksummed.
+        #[serde(rename = "requestId")]
+        pub request_id: ::std::string::String,
+        ///Not checksummed.
+        #[serde(
+            rename = "transactionId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub transaction_id: ::std::option::Option<::std::string::String>,
+        ///e.g. `PENDING`, `APPROVED`, `DECLINED`. Not checksummed.
+        #[serde(
+            rename = "transactionStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub transaction_status: ::std::option::Option<::std::string::String>,
+    }
+    impl PaymentCallbackAmountForm {
+        pub fn builder() -> builder::PaymentCallbackAmountForm {
+            Default::default()
+        }
+    }
+    ///The `orderAmount`/`orderCurrency` form of a status callback.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaymentCallbackOrderForm {
+        ///The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
+        #[serde(rename = "accountId")]
+        pub account_id: ::std::string::String,
+        ///Not checksummed.
+        #[serde(
+            rename = "declineCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub decline_code: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "orderAmount")]
+        pub order_amount: CallbackAmount,
+        ///ISO 4217 code. Checksummed.
+        #[serde(rename = "orderCurrency")]
+        pub order_currency: ::std::string::String,
+        ///The request's idempotency key. Checksummed.
+        #[serde(rename = "requestId")]
+        pub request_id: ::std::string::String,
+        ///Not checksummed.
+        #[serde(
+            rename = "transactionId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub transaction_id: ::std::option::Option<::std::string::String>,
+        ///e.g. `PENDING`, `APPROVED`, `DECLINED`. Not checksummed.
+        #[serde(
+            rename = "transactionStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub transaction_status: ::std::option::Option<::std::string::String>,
+    }
+    impl PaymentCallbackOrderForm {
+        pub fn builder() -> builder::PaymentCallbackOrderForm {
             Default::default()
         }
     }
@@ -3543,6 +3795,337 @@ design. 500 is transient: retry with exponential backoff.
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct PaymentCallbackAmountForm {
+            account_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            amount: ::std::result::Result<super::CallbackAmount, ::std::string::String>,
+            currency: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            decline_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            transaction_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            transaction_status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentCallbackAmountForm {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    amount: Err("no value supplied for amount".to_string()),
+                    currency: Err("no value supplied for currency".to_string()),
+                    decline_code: Ok(Default::default()),
+                    request_id: Err("no value supplied for request_id".to_string()),
+                    transaction_id: Ok(Default::default()),
+                    transaction_status: Ok(Default::default()),
+                }
+            }
+        }
+        impl PaymentCallbackAmountForm {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallbackAmount>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amount: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn decline_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.decline_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for decline_code: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+            pub fn transaction_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transaction_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transaction_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transaction_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transaction_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transaction_status: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentCallbackAmountForm>
+        for super::PaymentCallbackAmountForm {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentCallbackAmountForm,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    amount: value.amount?,
+                    currency: value.currency?,
+                    decline_code: value.decline_code?,
+                    request_id: value.request_id?,
+                    transaction_id: value.transaction_id?,
+                    transaction_status: value.transaction_status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentCallbackAmountForm>
+        for PaymentCallbackAmountForm {
+            fn from(value: super::PaymentCallbackAmountForm) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    amount: Ok(value.amount),
+                    currency: Ok(value.currency),
+                    decline_code: Ok(value.decline_code),
+                    request_id: Ok(value.request_id),
+                    transaction_id: Ok(value.transaction_id),
+                    transaction_status: Ok(value.transaction_status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaymentCallbackOrderForm {
+            account_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            decline_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            order_amount: ::std::result::Result<
+                super::CallbackAmount,
+                ::std::string::String,
+            >,
+            order_currency: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            transaction_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            transaction_status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaymentCallbackOrderForm {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    decline_code: Ok(Default::default()),
+                    order_amount: Err("no value supplied for order_amount".to_string()),
+                    order_currency: Err(
+                        "no value supplied for order_currency".to_string(),
+                    ),
+                    request_id: Err("no value supplied for request_id".to_string()),
+                    transaction_id: Ok(Default::default()),
+                    transaction_status: Ok(Default::default()),
+                }
+            }
+        }
+        impl PaymentCallbackOrderForm {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn decline_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.decline_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for decline_code: {e}")
+                    });
+                self
+            }
+            pub fn order_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallbackAmount>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_amount: {e}")
+                    });
+                self
+            }
+            pub fn order_currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for order_currency: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+            pub fn transaction_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transaction_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transaction_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transaction_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transaction_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transaction_status: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaymentCallbackOrderForm>
+        for super::PaymentCallbackOrderForm {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaymentCallbackOrderForm,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    decline_code: value.decline_code?,
+                    order_amount: value.order_amount?,
+                    order_currency: value.order_currency?,
+                    request_id: value.request_id?,
+                    transaction_id: value.transaction_id?,
+                    transaction_status: value.transaction_status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaymentCallbackOrderForm>
+        for PaymentCallbackOrderForm {
+            fn from(value: super::PaymentCallbackOrderForm) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    decline_code: Ok(value.decline_code),
+                    order_amount: Ok(value.order_amount),
+                    order_currency: Ok(value.order_currency),
+                    request_id: Ok(value.request_id),
+                    transaction_id: Ok(value.transaction_id),
+                    transaction_status: Ok(value.transaction_status),
+                }
+            }
+        }
         #[derive(Clone)]
         pub struct PayoutCard {
             expiry_month: ::std::result::Result<
@@ -4914,7 +5497,12 @@ pub fn component_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> 
         schemars::schema_for!(types::CardPaymentStatus)), ("ApmPaymentRequest",
         schemars::schema_for!(types::ApmPaymentRequest)), ("ApmAmount",
         schemars::schema_for!(types::ApmAmount)), ("ApmPaymentResponse",
-        schemars::schema_for!(types::ApmPaymentResponse)), ("ErrorResponse",
+        schemars::schema_for!(types::ApmPaymentResponse)), ("PaymentCallback",
+        schemars::schema_for!(types::PaymentCallback)), ("PaymentCallbackAmountForm",
+        schemars::schema_for!(types::PaymentCallbackAmountForm)),
+        ("PaymentCallbackOrderForm",
+        schemars::schema_for!(types::PaymentCallbackOrderForm)), ("CallbackAmount",
+        schemars::schema_for!(types::CallbackAmount)), ("ErrorResponse",
         schemars::schema_for!(types::ErrorResponse)), ("FieldError",
         schemars::schema_for!(types::FieldError))
     ]
@@ -5093,6 +5681,52 @@ pub fn debug_of(
                             shown,
                             format!("{:?}", types::builder::ApmPaymentResponse::from(v)),
                         )
+                    }),
+            )
+        }
+        "PaymentCallback" => {
+            Some(
+                serde_json::from_value::<types::PaymentCallback>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, String::new())
+                    }),
+            )
+        }
+        "PaymentCallbackAmountForm" => {
+            Some(
+                serde_json::from_value::<types::PaymentCallbackAmountForm>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::PaymentCallbackAmountForm::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "PaymentCallbackOrderForm" => {
+            Some(
+                serde_json::from_value::<types::PaymentCallbackOrderForm>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (
+                            shown,
+                            format!(
+                                "{:?}", types::builder::PaymentCallbackOrderForm::from(v)
+                            ),
+                        )
+                    }),
+            )
+        }
+        "CallbackAmount" => {
+            Some(
+                serde_json::from_value::<types::CallbackAmount>(value)
+                    .map(|v| {
+                        let shown = format!("{v:?}");
+                        (shown, String::new())
                     }),
             )
         }

@@ -107,6 +107,11 @@ with the merchant's secret key whose claims hold the event (verify it with
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
         pub merchant_uid: PurchaseLinkRequestMerchantUid,
+        /**Optional. Where Pledg sends notifications about this purchase (the operation's
+`notification` callback); the field's name is our assumption.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub notification_url: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub purchase_link_settings: ::std::option::Option<PurchaseLinkSettings>,
         pub reference: PurchaseLinkRequestReference,
@@ -808,6 +813,10 @@ with the merchant's secret key whose claims hold the event (verify it with
                 super::PurchaseLinkRequestMerchantUid,
                 ::std::string::String,
             >,
+            notification_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             purchase_link_settings: ::std::result::Result<
                 ::std::option::Option<super::PurchaseLinkSettings>,
                 ::std::string::String,
@@ -828,6 +837,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     currency: Err("no value supplied for currency".to_string()),
                     email: Ok(Default::default()),
                     merchant_uid: Err("no value supplied for merchant_uid".to_string()),
+                    notification_url: Ok(Default::default()),
                     purchase_link_settings: Ok(Default::default()),
                     reference: Err("no value supplied for reference".to_string()),
                     title: Err("no value supplied for title".to_string()),
@@ -883,6 +893,20 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            pub fn notification_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.notification_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for notification_url: {e}"
+                        )
+                    });
+                self
+            }
             pub fn purchase_link_settings<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -935,6 +959,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     currency: value.currency?,
                     email: value.email?,
                     merchant_uid: value.merchant_uid?,
+                    notification_url: value.notification_url?,
                     purchase_link_settings: value.purchase_link_settings?,
                     reference: value.reference?,
                     title: value.title?,
@@ -948,6 +973,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     currency: Ok(value.currency),
                     email: Ok(value.email),
                     merchant_uid: Ok(value.merchant_uid),
+                    notification_url: Ok(value.notification_url),
                     purchase_link_settings: Ok(value.purchase_link_settings),
                     reference: Ok(value.reference),
                     title: Ok(value.title),

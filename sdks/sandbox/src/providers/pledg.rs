@@ -171,6 +171,7 @@ const PURCHASE_RULES: &[Rule] = &[
     ),
     ("currency", str_len(3, 3), true),
     ("email", STR, false),
+    ("notification_url", STR, false),
     ("purchase_link_settings", Kind::Object, false),
 ];
 
