@@ -106,8 +106,9 @@ pub use config::{
 };
 pub use stats::StoreStats;
 
+use crate::base::sync::lock;
 use config::NAME;
-use connection::{Conn, Link, lock};
+use connection::{Conn, Link};
 use sealing::Sealer;
 use stats::{Counters, inc};
 
