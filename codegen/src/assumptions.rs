@@ -10,6 +10,8 @@
 
 use serde_json::Value;
 
+use crate::pointer::{escape, unescape};
+
 /// The extension.
 pub const EXTENSION: &str = "x-assumption";
 
@@ -66,14 +68,6 @@ fn walk(v: &Value, ptr: &str, out: &mut Vec<Assumption>) {
         }
         _ => {}
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("~1", "/").replace("~0", "~")
 }
 
 /// `/paths/~1v1~1auth/post/responses/401` → `POST /v1/auth → 401`.

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use openapiv3::{OpenAPI, ReferenceOr, Schema, SchemaKind, Type};
 
-pub use crate::lint::secrets::SECRET_EXTENSION;
+/// The extension that marks a secret.
+pub const SECRET_EXTENSION: &str = "x-secret";
 
 /// The secrets of one spec.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -59,7 +59,7 @@ fn parse_headers(lines: impl IntoIterator<Item = String>) -> Result<HeaderMap, F
 fn secret(names: &[&str]) -> Result<Secret, Failure> {
     names
         .iter()
-        .find_map(|n| auth_runtime::optional_env(&|k| std::env::var(k).ok(), n))
+        .find_map(|n| auth_runtime::provider::optional_env(&|k| std::env::var(k).ok(), n))
         .map(Secret::new)
         .ok_or_else(|| {
             Failure::new(

@@ -79,7 +79,7 @@ fn unix(t: SystemTime) -> i64 {
 fn issued_at(token: &str) -> Option<i64> {
     let claims: serde_json::Map<String, Value> =
         jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
-    auth_runtime::expiry::unix_seconds_of(claims.get("iat")?)
+    auth_runtime::provider::expiry::unix_seconds_of(claims.get("iat")?)
 }
 
 fn human(d: Duration) -> String {

@@ -338,7 +338,7 @@ async fn malformed_auth_responses_are_typed_errors() {
         env.sandbox.inject(p, Route::Login, Fault::malformed_body());
         assert!(client.bearer().await.is_ok(), "{p:?}: asked again");
         let client = env.client(p);
-        for _ in 0..=auth_runtime::MALFORMED_RETRIES {
+        for _ in 0..=auth_runtime::provider::MALFORMED_RETRIES {
             env.sandbox.inject(p, Route::Login, Fault::malformed_body());
         }
         let e = client.bearer().await.expect_err("surfaced");
@@ -394,7 +394,10 @@ async fn tokens_without_exp_or_already_expired_never_loop() {
     env.sandbox
         .inject(p, Route::Login, Fault::token_without_exp());
     let t = client.bearer().await.unwrap();
-    assert_eq!(t.expiry_source(), auth_runtime::ExpirySource::Assumed);
+    assert_eq!(
+        t.expiry_source(),
+        auth_runtime::provider::ExpirySource::Assumed
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::{ErrorKind, ExpirySource, RetryPolicy, Secret};
+use auth_runtime::provider::ExpirySource;
+use auth_runtime::{ErrorKind, RetryPolicy, Secret};
 use base64::Engine;
 use workspace_tests::hostile::{Hostile, Reply};
 
@@ -228,7 +229,10 @@ async fn an_unbuffered_answer_is_capped_while_the_caller_reads_it() {
     };
     let (r, _) = bounded(Duration::from_secs(60), call).await;
     let e = r.expect_err("the body passes the cap");
-    assert!(auth_runtime::body::too_large(&e).is_some(), "{e:?}");
+    assert!(
+        auth_runtime::__private::body::too_large(&e).is_some(),
+        "{e:?}"
+    );
     assert_eq!(h.hits(API), 1);
 }
 
@@ -265,7 +269,7 @@ async fn malformed_login_answers_are_typed_and_retried_boundedly() {
         // then surfaced.
         assert_eq!(
             h.hits(EXIROM_LOGIN),
-            1 + auth_runtime::MALFORMED_RETRIES,
+            1 + auth_runtime::provider::MALFORMED_RETRIES,
             "{name}"
         );
     }
@@ -300,7 +304,7 @@ async fn tokens_that_cannot_form_a_header_are_rejected_and_never_cached() {
         // re-asks a malformed token answer gets).
         assert_eq!(
             h.hits(EXIROM_LOGIN),
-            2 * (1 + auth_runtime::MALFORMED_RETRIES),
+            2 * (1 + auth_runtime::provider::MALFORMED_RETRIES),
             "{token}"
         );
     }

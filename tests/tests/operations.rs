@@ -374,7 +374,7 @@ async fn pledg_tampered_or_wrongly_signed_purchase_links_are_refused() {
     // A valid signature over one body, sent with another: tampered.
     let secret = Secret::new(env.sandbox.pledg_secret_key());
     let signed = serde_json::to_vec(&purchase(&env, "order-44")).unwrap();
-    let jwt = auth_runtime::signing::sign_body_jwt(
+    let jwt = auth_runtime::provider::signing::sign_body_jwt(
         "pledg",
         &secret,
         "data",
@@ -497,7 +497,7 @@ async fn pledg_dashboard_basic_on_a_hand_made_request() {
 
 #[tokio::test]
 async fn every_mechanism_is_configurable_from_the_environment() {
-    use auth_runtime::Provider as _;
+    use auth_runtime::provider::Provider as _;
     let env = Env::start().await;
     let sandbox::Credentials::Pledg {
         api_key,
@@ -581,7 +581,7 @@ fn the_security_table_carries_the_signature_and_the_idempotency_key() {
     assert!(link.signs_url());
     assert_eq!(
         link.alternatives[0][0].kind,
-        auth_runtime::SchemeKind::SignedQueryJwt {
+        auth_runtime::provider::SchemeKind::SignedQueryJwt {
             param: "signature",
             claim: "data",
             lifetime_secs: 86_400
@@ -592,7 +592,7 @@ fn the_security_table_carries_the_signature_and_the_idempotency_key() {
             .unwrap()
             .alternatives[0][0]
             .kind,
-        auth_runtime::SchemeKind::Basic
+        auth_runtime::provider::SchemeKind::Basic
     );
 }
 
@@ -688,7 +688,7 @@ fn a_body_that_cannot_be_checksummed_is_a_typed_signing_error() {
         checksum.parts,
         ["accountId", "amount", "currency", "requestId"]
     );
-    let err = auth_runtime::signing::checksum_into_body(
+    let err = auth_runtime::provider::signing::checksum_into_body(
         "exirom",
         &Secret::new("k"),
         &checksum,
@@ -697,7 +697,7 @@ fn a_body_that_cannot_be_checksummed_is_a_typed_signing_error() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Signing);
     // The runtime's checksum is the documented one.
-    let body = auth_runtime::signing::checksum_into_body(
+    let body = auth_runtime::provider::signing::checksum_into_body(
         "exirom",
         &Secret::new("k"),
         &checksum,
@@ -743,7 +743,7 @@ async fn a_request_that_cannot_be_signed_is_a_typed_signing_error_and_is_not_sen
 /// calls with it. From the environment too (`BURSAGB_FIELD_CASE=lower`).
 #[tokio::test]
 async fn bursagb_lower_case_login_end_to_end() {
-    use auth_runtime::Provider as _;
+    use auth_runtime::provider::Provider as _;
     let env = Env::start().await;
     let sandbox::Credentials::Bursagb {
         email, password, ..

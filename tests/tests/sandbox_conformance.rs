@@ -302,11 +302,11 @@ async fn drive(
                 .iter()
                 .map(|v| &*v.as_str().unwrap().to_owned().leak())
                 .collect();
-            let spec = auth_runtime::BodyChecksum {
+            let spec = auth_runtime::provider::BodyChecksum {
                 field: ext["field"].as_str().unwrap().to_owned().leak(),
                 parts: parts.leak(),
             };
-            checksummed = auth_runtime::signing::checksum_into_body(
+            checksummed = auth_runtime::provider::signing::checksum_into_body(
                 "exirom",
                 &auth_runtime::Secret::new(merchant_secret),
                 &spec,

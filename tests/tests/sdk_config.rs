@@ -184,17 +184,18 @@ async fn login_operations_never_carry_a_bearer() {
 
 #[test]
 fn the_generated_security_table_covers_every_operation() {
-    use auth_runtime::SchemeKind::*;
-    let kinds =
-        |ops: &[auth_runtime::OperationSecurity], id: &str| -> Vec<Vec<auth_runtime::SchemeKind>> {
-            ops.iter()
-                .find(|o| o.operation_id == id)
-                .unwrap_or_else(|| panic!("{id} missing"))
-                .alternatives
-                .iter()
-                .map(|alt| alt.iter().map(|s| s.kind).collect())
-                .collect()
-        };
+    use auth_runtime::provider::SchemeKind::*;
+    let kinds = |ops: &[auth_runtime::provider::OperationSecurity],
+                 id: &str|
+     -> Vec<Vec<auth_runtime::provider::SchemeKind>> {
+        ops.iter()
+            .find(|o| o.operation_id == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+            .alternatives
+            .iter()
+            .map(|alt| alt.iter().map(|s| s.kind).collect())
+            .collect()
+    };
     assert_eq!(
         kinds(bursagb::generated::security::OPERATIONS, "create_order"),
         vec![vec![Bearer]]
@@ -236,7 +237,7 @@ fn the_generated_security_table_covers_every_operation() {
 /// one is "not set".
 #[test]
 fn empty_environment_values_are_unset() {
-    use auth_runtime::Provider as _;
+    use auth_runtime::provider::Provider as _;
     let get = env(&[
         ("INSTITUTION_API_KEY", ""),
         ("INSTITUTION_EMAIL", "ops@example.com"),

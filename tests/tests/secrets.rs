@@ -100,7 +100,7 @@ async fn no_secret_or_token_is_ever_printed() {
         printed.push(format!("{:?}", client.call().await));
         let fresh = env.client(p);
         // Malformed answers are asked again twice: three make an error.
-        for _ in 0..=auth_runtime::MALFORMED_RETRIES {
+        for _ in 0..=auth_runtime::provider::MALFORMED_RETRIES {
             env.sandbox.inject(p, Route::Login, Fault::malformed_body());
         }
         let err = fresh.bearer().await.unwrap_err();

@@ -18,11 +18,12 @@
 
 use serde_json::Value;
 
-use super::secrets::{SECRET_EXTENSION, SECRET_WORDS};
-use super::{
-    ExampleTarget, Linter, METHODS, collect_content, collect_parameters, converted_components,
-    escape, rules,
-};
+use super::example_targets::{ExampleTarget, collect_content, collect_parameters};
+use super::json_schema::converted_components;
+use super::linter::{Linter, METHODS, rules};
+use super::secret_marking::SECRET_WORDS;
+use crate::pointer::escape;
+use crate::secrets::SECRET_EXTENSION;
 
 /// Rule id of the checks below that no other rule makes.
 pub const CALLBACKS: &str = "callbacks";

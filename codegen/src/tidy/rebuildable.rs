@@ -27,7 +27,7 @@
 use syn::visit_mut::{self, VisitMut};
 use syn::{GenericArgument, ImplItemFn, PathArguments, ReturnType, Stmt, Type};
 
-use super::text;
+use super::syntax_text::{auth_call, text};
 
 /// Apply the pass to `file`.
 pub(super) fn build_again(file: &mut syn::File) {
@@ -36,14 +36,8 @@ pub(super) fn build_again(file: &mut syn::File) {
 
 struct Rebuildable;
 
-/// `let response = client.auth_call(request, "X").await?;`, as `OneCall`
-/// writes it: its operation id.
-fn auth_call(stmt: &Stmt) -> Option<String> {
-    let t = text(stmt);
-    let rest = t.strip_prefix("letresponse=client.auth_call(request,\"")?;
-    let end = rest.find('"')?;
-    (&rest[end..] == "\").await?;").then(|| rest[..end].to_string())
-}
+/// The first argument of `auth_call` as `one_call` writes it.
+const ONE_REQUEST: &str = "request";
 
 /// A check of one of the builder's values: `let x = x….map_err(Error::InvalidRequest)?;`.
 fn is_check(stmt: &Stmt) -> bool {
@@ -79,10 +73,16 @@ impl VisitMut for Rebuildable {
             return;
         }
         let stmts = &f.block.stmts;
-        let Some(at) = stmts.iter().position(|s| auth_call(s).is_some()) else {
+        let Some(at) = stmts
+            .iter()
+            .position(|s| auth_call(s, ONE_REQUEST).is_some())
+        else {
             return;
         };
-        let (Some(id), Some(error)) = (auth_call(&stmts[at]), error_type(&f.sig.output)) else {
+        let (Some(id), Some(error)) = (
+            auth_call(&stmts[at], ONE_REQUEST),
+            error_type(&f.sig.output),
+        ) else {
             return;
         };
         // `let Self { client, … } = self;`, then the checks, then the building.
@@ -132,7 +132,7 @@ mod tests {
     use super::*;
 
     fn tidied(src: &str) -> String {
-        super::super::after(src, build_again)
+        super::super::syntax_text::after(src, build_again)
             .split_whitespace()
             .collect()
     }
@@ -152,7 +152,7 @@ mod tests {
                 let mut request = client.client.post(url).json(&body).build()?;
                 let response = client.auth_call(request, "get_thing").await?;
                 match response.status().as_u16() {
-                    200u16 => auth_runtime::response::json(response).await,
+                    200u16 => auth_runtime::__private::response::json(response).await,
                     _ => Err(Error::UnexpectedResponse(response)),
                 }
             }

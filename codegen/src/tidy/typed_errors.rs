@@ -29,7 +29,7 @@
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, GenericArgument, ImplItemFn, PathArguments, ReturnType, Stmt, Type};
 
-use super::text;
+use super::syntax_text::{auth_call, text};
 
 /// The name of the operation's context in the rewritten `send`.
 const CONTEXT: &str = "auth_op";
@@ -41,13 +41,8 @@ pub(super) fn typed_errors(file: &mut syn::File) {
 
 struct TypedErrors;
 
-/// `let response = client.auth_call(&build, "X").await?;`: its operation id.
-fn auth_call(stmt: &Stmt) -> Option<String> {
-    let t = text(stmt);
-    let rest = t.strip_prefix("letresponse=client.auth_call(&build,\"")?;
-    let end = rest.find('"')?;
-    (&rest[end..] == "\").await?;").then(|| rest[..end].to_string())
-}
+/// The first argument of `auth_call` as `rebuildable` writes it.
+const BUILD: &str = "&build";
 
 /// `Result<T, Error<E>>` → `Result<T, auth_runtime::OperationError<E>>`;
 /// false if the return type is not of that shape.
@@ -90,7 +85,7 @@ impl VisitMut for TypedErrors {
         if f.sig.ident != "send" || f.sig.asyncness.is_none() {
             return;
         }
-        let Some(id) = f.block.stmts.iter().find_map(auth_call) else {
+        let Some(id) = f.block.stmts.iter().find_map(|s| auth_call(s, BUILD)) else {
             return;
         };
         if !text(&f.block.stmts[0]).starts_with("letSelf{client") || !retype(&mut f.sig.output) {
@@ -104,7 +99,7 @@ impl VisitMut for TypedErrors {
             }
         }
         for stmt in stmts.iter_mut() {
-            if auth_call(stmt).is_none() {
+            if auth_call(stmt, BUILD).is_none() {
                 Failures { context: &context }.visit_stmt_mut(stmt);
             }
         }
@@ -123,11 +118,13 @@ fn answer(context: &syn::Ident, body: &Expr) -> Expr {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(&t);
-    if inner == "auth_runtime::response::json(response).await" {
+    if inner == "auth_runtime::__private::response::json(response).await" {
         return syn::parse_quote!(#context.decode(response).await);
     }
-    if inner == "Err(Error::ErrorResponse(auth_runtime::response::json(response).await?,),)"
-        || inner == "Err(Error::ErrorResponse(auth_runtime::response::json(response).await?))"
+    if inner
+        == "Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?,),)"
+        || inner
+            == "Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?))"
     {
         return syn::parse_quote!(Err(#context.error_response(response).await));
     }
@@ -162,7 +159,7 @@ impl VisitMut for Failures<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::after;
+    use super::super::syntax_text::after;
 
     fn typed(src: &str) -> String {
         after(src, super::typed_errors)
@@ -187,10 +184,10 @@ mod tests {
                     };
                     let response = client.auth_call(&build, "login").await?;
                     match response.status().as_u16() {
-                        200u16 => auth_runtime::response::json(response).await,
-                        201u16 => { auth_runtime::response::json(response).await }
+                        200u16 => auth_runtime::__private::response::json(response).await,
+                        201u16 => { auth_runtime::__private::response::json(response).await }
                         400u16 | 401u16 => {
-                            Err(Error::ErrorResponse(auth_runtime::response::json(response).await?))
+                            Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?))
                         }
                         204u16 => Ok(ResponseValue::empty(response)),
                         302u16 => Err(Error::InvalidUpgrade(response)),

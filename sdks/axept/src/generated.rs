@@ -2069,7 +2069,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::AuthenticationRequest,
             types::builder::AuthenticationRequest,
         >,
@@ -2078,7 +2078,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -2088,7 +2088,7 @@ pub mod builder {
                 types::AuthenticationRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2153,7 +2153,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct StartTransaction<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::StartTransactionRequest,
             types::builder::StartTransactionRequest,
         >,
@@ -2162,7 +2162,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -2172,7 +2172,7 @@ pub mod builder {
                 types::StartTransactionRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2440,7 +2440,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ProcessDecision<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::SignatureDecision,
             types::builder::SignatureDecision,
         >,
@@ -2449,7 +2449,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -2459,7 +2459,7 @@ pub mod builder {
                 types::SignatureDecision,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2528,59 +2528,59 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
-        auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
+        auth_runtime::__private::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "get_transaction",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "list_transactions",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "process_decision",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "start_transaction",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2591,23 +2591,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::OperationSecurity {
+    ) -> &'static auth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
         (
             "bearerAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::SchemeKind::Bearer,
+                            kind: auth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -2620,20 +2620,22 @@ pub mod security {
     /// by the scheme's name in the spec; [`schemes`] has one
     /// constant per scheme
     /// (`client.send_with(request, &security::schemes::…)`).
-    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+    pub fn scheme(
+        name: &str,
+    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2643,12 +2645,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[
-    auth_runtime::Server {
+pub static SERVERS: &[auth_runtime::__private::Server] = &[
+    auth_runtime::__private::Server {
         url: "https://optomany-axeptconnectcloudmerchant-ppe.azurewebsites.net",
         description: "Test (pre-production) environment: the host of the `GET /Transaction/{uti}` example\non the \"retrieve transaction\" page (also the issuer of the docs' sample token).\n",
     },
-    auth_runtime::Server {
+    auth_runtime::__private::Server {
         url: "https://{productionHost}",
         description: "Production. Its URL is not documented; set `productionHost`.",
     },
@@ -2675,8 +2677,11 @@ impl Client {
     /// What an operation's failures are classified with: this
     /// provider, this operation.
     #[doc(hidden)]
-    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
-        auth_runtime::Operation::new(self.inner.provider(), operation_id)
+    pub fn auth_operation(
+        &self,
+        operation_id: &'static str,
+    ) -> auth_runtime::__private::Operation {
+        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -25,8 +25,8 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::expiry::lenient_datetime;
-use auth_runtime::{
+use auth_runtime::provider::expiry::lenient_datetime;
+use auth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
 pub use generated::types;
@@ -80,7 +80,7 @@ impl Provider for Axept {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::require_env(get, NAME, k);
+        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
         let int = |k: &str| {
             var(k)?
                 .trim()

@@ -26,7 +26,7 @@
 
 use std::fmt;
 
-use auth_runtime::signing::MAX_CALLBACK_BYTES;
+use auth_runtime::provider::signing::MAX_CALLBACK_BYTES;
 use auth_runtime::{ErrorKind, OperationError};
 
 use crate::types;

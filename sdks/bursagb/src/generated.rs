@@ -2126,7 +2126,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateOrder<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::CreateOrderRequest,
             types::builder::CreateOrderRequest,
         >,
@@ -2135,7 +2135,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -2145,7 +2145,7 @@ pub mod builder {
                 types::CreateOrderRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2209,7 +2209,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListSupplierProducts<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::ProductListRequest,
             types::builder::ProductListRequest,
         >,
@@ -2218,7 +2218,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -2228,7 +2228,7 @@ pub mod builder {
                 types::ProductListRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2364,46 +2364,46 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
-        auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_order",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "generate_token",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "get_customer",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "list_supplier_products",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::SchemeKind::ApiKeyHeader("ApiKey"),
+                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader("ApiKey"),
                     },
                 ],
             ],
@@ -2414,23 +2414,25 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::OperationSecurity {
+    ) -> &'static auth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
         (
             "apiKeyAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: apiKeyAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "apiKeyAuth",
-                            kind: auth_runtime::SchemeKind::ApiKeyHeader("ApiKey"),
+                            kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                                "ApiKey",
+                            ),
                         },
                     ],
                 ],
@@ -2440,13 +2442,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::SchemeKind::Bearer,
+                            kind: auth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -2459,20 +2461,22 @@ pub mod security {
     /// by the scheme's name in the spec; [`schemes`] has one
     /// constant per scheme
     /// (`client.send_with(request, &security::schemes::…)`).
-    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+    pub fn scheme(
+        name: &str,
+    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`apiKeyAuth` alone", for a hand-made request.
-        pub const API_KEY_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const API_KEY_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: apiKeyAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::SchemeKind::ApiKeyHeader("ApiKey"),
+                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader("ApiKey"),
                     },
                 ],
             ],
@@ -2480,13 +2484,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2496,8 +2500,8 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[
-    auth_runtime::Server {
+pub static SERVERS: &[auth_runtime::__private::Server] = &[
+    auth_runtime::__private::Server {
         url: "https://{apiHost}",
         description: "The docs write the host as `{{apiHost}}` and do not give its value; set `apiHost`\nto the host of your tenant.\n",
     },
@@ -2524,8 +2528,11 @@ impl Client {
     /// What an operation's failures are classified with: this
     /// provider, this operation.
     #[doc(hidden)]
-    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
-        auth_runtime::Operation::new(self.inner.provider(), operation_id)
+    pub fn auth_operation(
+        &self,
+        operation_id: &'static str,
+    ) -> auth_runtime::__private::Operation {
+        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -31,8 +31,8 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::expiry::lenient_datetime;
-use auth_runtime::{
+use auth_runtime::provider::expiry::lenient_datetime;
+use auth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
 pub use generated::types;
@@ -116,15 +116,15 @@ impl Provider for Bursagb {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::require_env(get, NAME, k);
+        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
         let mut credentials = Credentials::new(var("BURSAGB_EMAIL")?, var("BURSAGB_PASSWORD")?);
-        if let Some(key) = auth_runtime::optional_env(get, "BURSAGB_API_KEY") {
+        if let Some(key) = auth_runtime::provider::optional_env(get, "BURSAGB_API_KEY") {
             credentials = credentials.api_key(key);
         }
-        if let Some(region) = auth_runtime::optional_env(get, "BURSAGB_REGION") {
+        if let Some(region) = auth_runtime::provider::optional_env(get, "BURSAGB_REGION") {
             credentials = credentials.region(region);
         }
-        match auth_runtime::optional_env(get, "BURSAGB_FIELD_CASE").as_deref() {
+        match auth_runtime::provider::optional_env(get, "BURSAGB_FIELD_CASE").as_deref() {
             None => {}
             Some(c) if c.eq_ignore_ascii_case("lower") => {
                 credentials = credentials.field_case(FieldCase::Lower);

@@ -28,7 +28,7 @@ use std::time::SystemTime;
 use std::collections::BTreeMap;
 
 use auth_runtime::Secret;
-use auth_runtime::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
+use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 

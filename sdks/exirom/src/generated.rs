@@ -4748,7 +4748,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::AuthRequest,
             types::builder::AuthRequest,
         >,
@@ -4757,7 +4757,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -4765,7 +4765,7 @@ pub mod builder {
             V: std::convert::TryInto<types::AuthRequest>,
             <V as std::convert::TryInto<types::AuthRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -4829,7 +4829,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCardPayment<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::CardPaymentRequest,
             types::builder::CardPaymentRequest,
         >,
@@ -4838,7 +4838,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -4848,7 +4848,7 @@ pub mod builder {
                 types::CardPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -4980,7 +4980,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateApmPayment<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::ApmPaymentRequest,
             types::builder::ApmPaymentRequest,
         >,
@@ -4989,7 +4989,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -4999,7 +4999,7 @@ pub mod builder {
                 types::ApmPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5065,7 +5065,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCardPayout<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::CardPayoutRequest,
             types::builder::CardPayoutRequest,
         >,
@@ -5074,7 +5074,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -5084,7 +5084,7 @@ pub mod builder {
                 types::CardPayoutRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5285,88 +5285,88 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
-        auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
+        auth_runtime::__private::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_apm_payment",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: Some("requestId"),
-            body_checksum: Some(auth_runtime::BodyChecksum {
+            body_checksum: Some(auth_runtime::__private::BodyChecksum {
                 field: "checksum",
                 parts: &["accountId", "amount", "currency", "requestId"],
             }),
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payment",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payout",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "get_apm_payment_info",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payment_status",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payout_info",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5377,23 +5377,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::OperationSecurity {
+    ) -> &'static auth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
         (
             "bearerAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::SchemeKind::Bearer,
+                            kind: auth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -5406,20 +5406,22 @@ pub mod security {
     /// by the scheme's name in the spec; [`schemes`] has one
     /// constant per scheme
     /// (`client.send_with(request, &security::schemes::…)`).
-    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+    pub fn scheme(
+        name: &str,
+    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5429,12 +5431,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[
-    auth_runtime::Server {
+pub static SERVERS: &[auth_runtime::__private::Server] = &[
+    auth_runtime::__private::Server {
         url: "https://sandbox.api.exirom.com/api",
         description: "Sandbox (sandbox credentials only).",
     },
-    auth_runtime::Server {
+    auth_runtime::__private::Server {
         url: "https://api.exirom.com/api",
         description: "Production (production credentials only).",
     },
@@ -5461,8 +5463,11 @@ impl Client {
     /// What an operation's failures are classified with: this
     /// provider, this operation.
     #[doc(hidden)]
-    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
-        auth_runtime::Operation::new(self.inner.provider(), operation_id)
+    pub fn auth_operation(
+        &self,
+        operation_id: &'static str,
+    ) -> auth_runtime::__private::Operation {
+        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

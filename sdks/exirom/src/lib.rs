@@ -30,7 +30,9 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::{BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body};
+use auth_runtime::provider::{
+    BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
+};
 pub use generated::types;
 
 auth_runtime::sdk_entry_points!(
@@ -41,7 +43,7 @@ auth_runtime::sdk_entry_points!(
 );
 
 mod checksum;
-pub use auth_runtime::signing::CallbackError;
+pub use auth_runtime::provider::signing::CallbackError;
 pub use checksum::{AmountForm, Callback, CallbackVerifier, Unsigned, apm_checksum};
 
 /// Exirom as the runtime sees it.
@@ -101,10 +103,10 @@ impl Provider for Exirom {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::require_env(get, "exirom", k);
+        let var = |k: &str| auth_runtime::provider::require_env(get, "exirom", k);
         let credentials = Credentials::new(var("MERCHANT_KEY")?, var("MERCHANT_SECRET")?);
         Ok(
-            match auth_runtime::optional_env(get, "EXIROM_CHECKSUM_SECRET") {
+            match auth_runtime::provider::optional_env(get, "EXIROM_CHECKSUM_SECRET") {
                 Some(secret) => credentials.checksum_secret(secret),
                 None => credentials,
             },

@@ -1569,7 +1569,7 @@ pub mod builder {
     pub struct Login<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::LoginRequest,
             types::builder::LoginRequest,
         >,
@@ -1579,7 +1579,7 @@ pub mod builder {
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn merchant_id<V>(mut self, value: V) -> Self
@@ -1599,7 +1599,7 @@ pub mod builder {
             V: std::convert::TryInto<types::LoginRequest>,
             <V as std::convert::TryInto<types::LoginRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1668,7 +1668,7 @@ pub mod builder {
     pub struct RefreshToken<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::RefreshRequest,
             types::builder::RefreshRequest,
         >,
@@ -1678,7 +1678,7 @@ pub mod builder {
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn merchant_id<V>(mut self, value: V) -> Self
@@ -1700,7 +1700,7 @@ pub mod builder {
                 types::RefreshRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1768,7 +1768,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCustomer<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::CreateCustomerRequest,
             types::builder::CreateCustomerRequest,
         >,
@@ -1777,7 +1777,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1787,7 +1787,7 @@ pub mod builder {
                 types::CreateCustomerRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1855,33 +1855,35 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
-        auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_customer",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::SchemeKind::ApiKeyHeader("Api-key"),
+                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                            "Api-key",
+                        ),
                     },
                 ],
             ],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "login",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "refresh_token",
             alternatives: &[],
             idempotency_key: None,
@@ -1891,23 +1893,25 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::OperationSecurity {
+    ) -> &'static auth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
         (
             "apiKeyAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: apiKeyAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "apiKeyAuth",
-                            kind: auth_runtime::SchemeKind::ApiKeyHeader("Api-key"),
+                            kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                                "Api-key",
+                            ),
                         },
                     ],
                 ],
@@ -1917,13 +1921,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::SchemeKind::Bearer,
+                            kind: auth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -1936,20 +1940,24 @@ pub mod security {
     /// by the scheme's name in the spec; [`schemes`] has one
     /// constant per scheme
     /// (`client.send_with(request, &security::schemes::…)`).
-    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+    pub fn scheme(
+        name: &str,
+    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`apiKeyAuth` alone", for a hand-made request.
-        pub const API_KEY_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const API_KEY_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: apiKeyAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::SchemeKind::ApiKeyHeader("Api-key"),
+                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                            "Api-key",
+                        ),
                     },
                 ],
             ],
@@ -1957,13 +1965,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -1973,8 +1981,8 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[
-    auth_runtime::Server {
+pub static SERVERS: &[auth_runtime::__private::Server] = &[
+    auth_runtime::__private::Server {
         url: "https://{apiHost}",
         description: "The base URL is not documented (the provider's samples use a `BASE_URL`\nplaceholder); set `apiHost` to the host you were given.\n",
     },
@@ -2001,8 +2009,11 @@ impl Client {
     /// What an operation's failures are classified with: this
     /// provider, this operation.
     #[doc(hidden)]
-    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
-        auth_runtime::Operation::new(self.inner.provider(), operation_id)
+    pub fn auth_operation(
+        &self,
+        operation_id: &'static str,
+    ) -> auth_runtime::__private::Operation {
+        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

@@ -38,8 +38,8 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::ExpiryHints;
-use auth_runtime::{
+use auth_runtime::provider::ExpiryHints;
+use auth_runtime::provider::{
     BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
 pub use generated::types;
@@ -108,11 +108,11 @@ impl Provider for Institution {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        if let Some(key) = auth_runtime::optional_env(get, "INSTITUTION_API_KEY") {
+        if let Some(key) = auth_runtime::provider::optional_env(get, "INSTITUTION_API_KEY") {
             return Ok(Credentials::api_key(key));
         }
         let var = |k: &str| {
-            auth_runtime::optional_env(get, k).ok_or_else(|| {
+            auth_runtime::provider::optional_env(get, k).ok_or_else(|| {
                 Error::config(NAME, format!("{k} is not set (nor INSTITUTION_API_KEY)"))
             })
         };

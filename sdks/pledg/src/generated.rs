@@ -1267,7 +1267,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateToken<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::TokenRequest,
             types::builder::TokenRequest,
         >,
@@ -1276,7 +1276,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1284,7 +1284,7 @@ pub mod builder {
             V: std::convert::TryInto<types::TokenRequest>,
             <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1346,7 +1346,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreatePurchaseLink<'a> {
         client: &'a super::Client,
-        body: auth_runtime::OperationBody<
+        body: auth_runtime::__private::OperationBody<
             types::PurchaseLinkRequest,
             types::builder::PurchaseLinkRequest,
         >,
@@ -1355,7 +1355,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::OperationBody::Unset,
+                body: auth_runtime::__private::OperationBody::Unset,
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1365,7 +1365,7 @@ pub mod builder {
                 types::PurchaseLinkRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::OperationBody::given(
+            self.body = auth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1432,14 +1432,14 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::OperationSecurity] = &[
-        auth_runtime::OperationSecurity {
+    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_purchase_link",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1450,13 +1450,13 @@ pub mod security {
             idempotency_key: None,
             body_checksum: None,
         },
-        auth_runtime::OperationSecurity {
+        auth_runtime::__private::OperationSecurity {
             operation_id: "create_token",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::SchemeKind::Basic,
+                        kind: auth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1467,23 +1467,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::OperationSecurity {
+    ) -> &'static auth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::OperationSecurity::UNKNOWN)
+            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
         (
             "basicAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: basicAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "basicAuth",
-                            kind: auth_runtime::SchemeKind::Basic,
+                            kind: auth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1493,13 +1493,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::SchemeKind::Bearer,
+                            kind: auth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -1509,13 +1509,13 @@ pub mod security {
         ),
         (
             "dashboardBasic",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: dashboardBasic)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "dashboardBasic",
-                            kind: auth_runtime::SchemeKind::Basic,
+                            kind: auth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1525,13 +1525,13 @@ pub mod security {
         ),
         (
             "signature",
-            auth_runtime::OperationSecurity {
+            auth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: signature)",
                 alternatives: &[
                     &[
-                        auth_runtime::Scheme {
+                        auth_runtime::__private::Scheme {
                             name: "signature",
-                            kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                            kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
                                 param: "signature",
                                 claim: "data",
                                 lifetime_secs: 86400u64,
@@ -1548,20 +1548,22 @@ pub mod security {
     /// by the scheme's name in the spec; [`schemes`] has one
     /// constant per scheme
     /// (`client.send_with(request, &security::schemes::…)`).
-    pub fn scheme(name: &str) -> Option<&'static auth_runtime::OperationSecurity> {
+    pub fn scheme(
+        name: &str,
+    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`basicAuth` alone", for a hand-made request.
-        pub const BASIC_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BASIC_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: basicAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::SchemeKind::Basic,
+                        kind: auth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1569,13 +1571,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::SchemeKind::Bearer,
+                        kind: auth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -1583,13 +1585,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`dashboardBasic` alone", for a hand-made request.
-        pub const DASHBOARD_BASIC: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const DASHBOARD_BASIC: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: dashboardBasic)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "dashboardBasic",
-                        kind: auth_runtime::SchemeKind::Basic,
+                        kind: auth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1597,13 +1599,13 @@ pub mod security {
             body_checksum: None,
         };
         ///The requirement "`signature` alone", for a hand-made request.
-        pub const SIGNATURE: auth_runtime::OperationSecurity = auth_runtime::OperationSecurity {
+        pub const SIGNATURE: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: signature)",
             alternatives: &[
                 &[
-                    auth_runtime::Scheme {
+                    auth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::SchemeKind::SignedQueryJwt {
+                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1617,12 +1619,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::Server] = &[
-    auth_runtime::Server {
+pub static SERVERS: &[auth_runtime::__private::Server] = &[
+    auth_runtime::__private::Server {
         url: "https://staging.back.ecard.pledg.co",
         description: "Staging back end (the \"environments\" reference page).",
     },
-    auth_runtime::Server {
+    auth_runtime::__private::Server {
         url: "https://back.ecard.pledg.co",
         description: "Production back end (the \"environments\" reference page).",
     },
@@ -1649,8 +1651,11 @@ impl Client {
     /// What an operation's failures are classified with: this
     /// provider, this operation.
     #[doc(hidden)]
-    pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::Operation {
-        auth_runtime::Operation::new(self.inner.provider(), operation_id)
+    pub fn auth_operation(
+        &self,
+        operation_id: &'static str,
+    ) -> auth_runtime::__private::Operation {
+        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
 impl ClientHooks<auth_runtime::Session> for Client {

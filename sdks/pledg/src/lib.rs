@@ -28,7 +28,7 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::{
+use auth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
 pub use generated::types;
@@ -41,7 +41,7 @@ auth_runtime::sdk_entry_points!(
 );
 
 mod notification;
-pub use auth_runtime::signing::CallbackError;
+pub use auth_runtime::provider::signing::CallbackError;
 pub use notification::{Notification, NotificationVerifier};
 
 #[derive(Debug)]
@@ -126,8 +126,8 @@ impl Provider for Pledg {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::require_env(get, NAME, k);
-        let optional = |k: &str| auth_runtime::optional_env(get, k);
+        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
+        let optional = |k: &str| auth_runtime::provider::optional_env(get, k);
         let mut credentials = Credentials::new(var("PLEDG_API_KEY")?, var("PLEDG_API_SECRET")?);
         if let Some(key) = optional("PLEDG_SECRET_KEY") {
             credentials = credentials.secret_key(key);

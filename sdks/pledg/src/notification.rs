@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime};
 
 use auth_runtime::Secret;
-use auth_runtime::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
+use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
 use serde_json::{Map, Value};
 
 /// A verified notification. `id`, `reference` and `status` are read from

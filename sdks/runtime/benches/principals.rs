@@ -19,10 +19,8 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::{
-    BoxFuture, Connect, Error, Issued, Lead, Profile, Provider, Sdk, Secret, Session, TokenCaches,
-    TokenFlow,
-};
+use auth_runtime::provider::{BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow};
+use auth_runtime::{Error, Sdk, Secret, Session, TokenCaches};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -23,9 +23,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
-use auth_runtime::{
-    BoxFuture, Error, Issued, Lead, Metrics, Profile, SystemClock, Token, TokenFlow, TokenManager,
-};
+use auth_runtime::provider::{BoxFuture, Issued, Lead, Profile, TokenFlow};
+use auth_runtime::{Error, Metrics, SystemClock, Token, TokenManager};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{

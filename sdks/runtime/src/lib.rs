@@ -1,6 +1,6 @@
 //! The token runtime behind every provider SDK of this workspace.
 //!
-//! Provider differences are data ([`Profile`], the generated security
+//! Provider differences are data ([`provider::Profile`], the generated security
 //! table) handed to one mechanism:
 //! - [`TokenManager`]: per-principal cache with lock-free reads,
 //!   single-flight fetches, jittered proactive refresh in the background,
@@ -9,64 +9,88 @@
 //! - [`Session`]: attaches the credential each operation needs (bearer,
 //!   Basic, API-key header), retries transient failures with backoff and
 //!   `Retry-After`, recovers from one 401 by re-authenticating;
-//! - [`Builder`] / [`Provider`]: the shared shape of the five SDK crates.
+//! - [`Builder`] / [`provider::Provider`]: the shared shape of every SDK crate.
 //!
 //! Secrets live in [`Secret`]; nothing here prints one.
+//!
+//! The source stands on five layers, each importing only from those
+//! below it (`layers.toml`; `cargo xtask test` checks it): `base`
+//! (time, secrets, errors, HTTP details, expiry parsing, the security
+//! table, the call policy), `observe` (counters, OpenTelemetry, the log),
+//! `token` (the cache, its fetches, the shared store), `call` (sessions,
+//! attempts, signing) and `builder`.
 
-pub mod body;
+mod base;
 mod builder;
-mod error;
-pub mod expiry;
-pub mod header;
-mod metrics;
-mod operation_body;
-mod principal;
-#[cfg(feature = "redis")]
-pub mod redis_store;
-pub mod registry;
-pub mod response;
-pub mod retry;
-mod sdk;
-mod secret;
-mod security;
-mod session;
-pub mod signing;
-pub mod store;
-mod telemetry;
-mod time;
+mod call;
+mod observe;
 mod token;
 
-pub use builder::{
-    Builder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Environment, Provider,
-    check_base_url, optional_env, require_env,
+// ── For applications ──────────────────────────────────────────────────
+pub use base::error::{Error, ErrorKind, OperationError};
+pub use base::policy::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_FETCH_TIMEOUT, DEFAULT_TIMEOUT, Delay, RetryPolicy,
 };
-#[doc(hidden)]
-pub use error::Operation;
-pub use error::{Error, ErrorKind, OperationError, auth_body, auth_body_refined};
-pub use expiry::{ExpiryHints, ExpirySource};
-pub use metrics::{Metrics, MetricsSnapshot};
+pub use base::secret::{Secret, fingerprint};
+pub use base::time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
+pub use builder::sdk::Sdk;
+pub use builder::{Builder, Environment};
+pub use call::session::Session;
+pub use observe::metrics::{Metrics, MetricsSnapshot};
+pub use observe::telemetry::Telemetry;
 /// The OpenTelemetry API this crate speaks (feature `otel`): providers
 /// handed to [`Telemetry::with_providers`] must come from this version.
 #[cfg(feature = "otel")]
 pub use opentelemetry;
-#[doc(hidden)]
-pub use operation_body::OperationBody;
-pub use principal::Principal;
-pub use registry::TokenCaches;
-pub use retry::{ATTEMPTS_HEADER, Delay, RetryPolicy};
-pub use sdk::Sdk;
-pub use secret::{Secret, fingerprint};
-pub use security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
-pub use session::{Session, SessionBuilder};
-pub use store::{Outcome, Record, TokenStore, Wanted};
-pub use telemetry::Telemetry;
-pub use time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
+pub use token::principal::Principal;
+#[cfg(feature = "redis")]
+pub use token::redis_store;
+pub use token::registry::TokenCaches;
+pub use token::store::{Outcome, Record, TokenStore, Wanted};
 pub use token::{
-    DEFAULT_FETCH_TIMEOUT, DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, FLIGHT_GRACE,
-    Issued, LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead, MALFORMED_RETRIES,
-    MAX_LEAD_FRACTION, MIN_TOKEN_LIFETIME, ManagerConfig, Profile, REFRESH_COOL_DOWN, Token,
-    TokenFlow, TokenFuture, TokenManager, TokenSource, bearer_header,
+    DEFAULT_MARGIN_FRACTION, DEFAULT_MAX_MARGIN, ExpiryMargin, Token, TokenFuture, TokenManager,
 };
+pub use token::{registry, store};
 
-/// Re-exported for provider crates' `TokenFlow` impls.
-pub use futures::future::BoxFuture;
+/// The retry policy, and the response headers it reads and writes.
+pub mod retry {
+    pub use crate::base::http::headers::{
+        ATTEMPTS_HEADER, attempts_of, parse_retry_after, parse_retry_after_ms, retry_after,
+    };
+    pub use crate::base::policy::*;
+    pub use crate::base::time::duration::secs_f64_saturating;
+    pub use crate::call::classify::{
+        classify_transport, is_idempotent, is_transient_status, is_unprocessed_status,
+    };
+}
+pub use base::http::headers::ATTEMPTS_HEADER;
+
+/// What provider crates build their SDK from: the [`Provider`](provider::Provider)
+/// trait and [`Connect`](provider::Connect), the token flow, the profile,
+/// environment variables, request signing and callback verification,
+/// expiry parsing. An application needs none of it.
+pub mod provider {
+    pub use crate::base::error::{auth_body, auth_body_refined};
+    pub use crate::base::expiry::{self, ExpiryHints, ExpirySource};
+    pub use crate::base::security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
+    pub use crate::builder::{Connect, Provider, check_base_url, optional_env, require_env};
+    pub use crate::call::session::SessionBuilder;
+    pub use crate::call::signing;
+    pub use crate::token::{
+        FLIGHT_GRACE, Issued, LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead,
+        MALFORMED_RETRIES, MAX_LEAD_FRACTION, MIN_TOKEN_LIFETIME, ManagerConfig, Profile,
+        REFRESH_COOL_DOWN, TokenFlow, TokenSource, bearer_header,
+    };
+    /// Re-exported for provider crates' `TokenFlow` impls.
+    pub use futures::future::BoxFuture;
+}
+
+/// What only generated code calls (`codegen` writes these paths). Not a
+/// stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::base::error::Operation;
+    pub use crate::base::http::{body, header, response};
+    pub use crate::base::operation_body::OperationBody;
+    pub use crate::base::security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
+}

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use auth_runtime::{
-    BoxFuture, Error, ErrorKind, ExpirySource, Issued, Metrics, TokenFlow, TokenManager,
-};
+use auth_runtime::provider::{BoxFuture, ExpirySource, Issued, TokenFlow};
+use auth_runtime::{Error, ErrorKind, Metrics, TokenManager};
 use common::{PROFILE, Scripted, Step, clock, setup, setup_with, small_margin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +122,7 @@ async fn failed_background_refresh_keeps_the_valid_token_and_cools_down() {
     assert_eq!(attempts, 2, "one failed refresh, then the cool-down holds");
     // After the cool-down a new attempt is made (and fails again): still
     // served while the token is inside its usable life.
-    clock.advance(auth_runtime::REFRESH_COOL_DOWN);
+    clock.advance(auth_runtime::provider::REFRESH_COOL_DOWN);
     if clock_now_before(&clock, first.usable_until()) {
         manager.token().await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -248,7 +247,7 @@ async fn expired_on_arrival_is_used_briefly_never_a_refresh_loop() {
         manager.token().await.unwrap();
     }
     assert_eq!(flow.logins.load(Ordering::SeqCst), 1);
-    clock.advance(auth_runtime::MIN_TOKEN_LIFETIME + Duration::from_millis(1));
+    clock.advance(auth_runtime::provider::MIN_TOKEN_LIFETIME + Duration::from_millis(1));
     for _ in 0..500 {
         manager.token().await.unwrap();
     }

@@ -7,9 +7,10 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::expiry::{self, ExpiryHints, ExpirySource, MAX_LIFETIME};
+use auth_runtime::__private::header;
+use auth_runtime::Clock;
+use auth_runtime::provider::expiry::{self, ExpiryHints, ExpirySource, MAX_LIFETIME};
 use auth_runtime::retry::{self, Delay, RetryPolicy};
-use auth_runtime::{Clock, header};
 use base64::Engine;
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderValue};

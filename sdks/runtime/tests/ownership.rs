@@ -9,10 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use auth_runtime::{
-    BoxFuture, Clock, Error, ErrorKind, Issued, ManagerConfig, Metrics, Secret, TokenFlow,
-    TokenManager,
-};
+use auth_runtime::provider::{BoxFuture, Issued, ManagerConfig, TokenFlow};
+use auth_runtime::{Clock, Error, ErrorKind, Metrics, Secret, TokenManager};
 use common::{PROFILE, Scripted, Step, clock, jwt, setup};
 
 #[tokio::test(start_paused = true)]

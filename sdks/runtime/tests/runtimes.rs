@@ -185,7 +185,8 @@ fn a_hundred_sequential_runtimes_through_ten_lifetimes() {
 /// itself. Simulated time: no real wait.
 #[test]
 fn a_flight_on_an_idle_runtime_is_given_up_at_its_deadline() {
-    use auth_runtime::{ManagerConfig, Metrics, SimulatedTime, TokenFlow, TokenSource};
+    use auth_runtime::provider::{ManagerConfig, TokenFlow, TokenSource};
+    use auth_runtime::{Metrics, SimulatedTime};
     let time = SimulatedTime::new();
     let flow = Arc::new(Scripted::new(clock(), Step::Token(600)));
     let fetch_timeout = Duration::from_secs(20);
@@ -220,10 +221,10 @@ fn a_flight_on_an_idle_runtime_is_given_up_at_its_deadline() {
     }
     assert_eq!(
         time.next_wake(),
-        Some(fetch_timeout + auth_runtime::FLIGHT_GRACE),
+        Some(fetch_timeout + auth_runtime::provider::FLIGHT_GRACE),
         "the waiter waits for the flight's deadline"
     );
-    time.advance(fetch_timeout + auth_runtime::FLIGHT_GRACE);
+    time.advance(fetch_timeout + auth_runtime::provider::FLIGHT_GRACE);
     let token = waiter.join().expect("waiter").expect("a token after all");
     assert_eq!(flow.logins.load(Ordering::SeqCst), 1, "only B's flight ran");
     assert_eq!(manager.cached().map(|t| t.id()), Some(token.id()));

@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
-use auth_runtime::{
-    BoxFuture, Clock, Error, ErrorKind, ExpiryHints, Issued, Lead, ManagerConfig, Metrics, Profile,
-    Secret, SimulatedTime, Sleep, TokenFlow, TokenManager, TokenSource,
+use auth_runtime::provider::{
+    BoxFuture, ExpiryHints, Issued, Lead, ManagerConfig, Profile, TokenFlow, TokenSource,
 };
+use auth_runtime::{Clock, Error, ErrorKind, Metrics, Secret, SimulatedTime, Sleep, TokenManager};
 use proptest::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -375,7 +375,7 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     // logins for at most LOGIN_BACKOFF_MAX).
     retire(rt, multi);
     w.flow.script.lock().unwrap().clear();
-    w.time.advance(auth_runtime::LOGIN_BACKOFF_MAX);
+    w.time.advance(auth_runtime::provider::LOGIN_BACKOFF_MAX);
     let rt = runtime(false);
     let got = rt.block_on(drive(&w.time, &|| true, w.manager.token_from(&w.source)));
     match got {

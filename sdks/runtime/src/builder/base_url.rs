@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::error::Error;
+use crate::base::error::Error;
 
 /// `url` with anything that may be user information removed, for
 /// messages: everything between `scheme://` (or the start) and the last

@@ -5,16 +5,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::metrics::Metrics;
-use crate::principal::Principal;
-use crate::registry::{RegistryKey, TokenCaches};
-use crate::retry::RetryPolicy;
-use crate::sdk::Sdk;
-use crate::session::{Bearer, Session, SessionBuilder};
-use crate::store::TokenStore;
-use crate::telemetry::Recorder;
-use crate::time::{Clock, Sleep};
-use crate::token::{ExpiryMargin, ManagerConfig, Profile, TokenFlow, TokenManager, TokenSource};
+use super::sdk::Sdk;
+use crate::base::policy::RetryPolicy;
+use crate::base::time::{Clock, Sleep};
+use crate::call::session::{Session, SessionBuilder};
+use crate::observe::metrics::Metrics;
+use crate::observe::telemetry::Recorder;
+use crate::token::principal::Principal;
+use crate::token::registry::{RegistryKey, TokenCaches};
+use crate::token::store::TokenStore;
+use crate::token::{ExpiryMargin, Profile, TokenFlow, TokenManager, TokenSource};
 
 /// Everything a provider crate needs to wire its client.
 #[derive(Clone)]
@@ -107,7 +107,7 @@ impl Connect {
                 .with_telemetry(self.telemetry.clone()),
         );
         let manager = self.token_manager(principal, &source);
-        self.session().bearer(Bearer::new(manager, source))
+        self.session().bearer(manager, source)
     }
 
     /// Wire the usual shape: a login client (`login_session`: static
@@ -144,7 +144,7 @@ impl Connect {
         Sdk::new(api, session, self)
     }
 
-    fn token_manager(&self, principal: &Principal, source: &TokenSource) -> Arc<TokenManager> {
+    fn token_manager(&self, principal: &Principal, source: &Arc<TokenSource>) -> Arc<TokenManager> {
         let key = RegistryKey {
             principal: principal.process_key(),
             clock: Arc::as_ptr(&self.clock).cast::<()>() as usize,
@@ -164,11 +164,8 @@ impl Connect {
             // reports the same logins and refreshes.
             TokenManager::counted(
                 self.profile,
-                ManagerConfig {
-                    expiry_margin: self.expiry_margin,
-                    fetch_timeout: source.fetch_timeout(),
-                },
-                Arc::clone(source.flow()),
+                self.expiry_margin,
+                Arc::clone(source),
                 Arc::clone(&self.clock),
                 Arc::new(Metrics::default()),
                 self.store.clone(),

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::error::Error;
-use crate::store::TokenStore;
+use crate::base::error::Error;
+use crate::token::store::TokenStore;
 
 /// An optional environment variable. **Empty is unset**: a value that is
 /// empty or only whitespace counts as absent, in every crate, so
@@ -34,7 +34,9 @@ pub(super) fn shared_store() -> Option<Arc<dyn TokenStore>> {
     {
         static FROM_ENV: std::sync::OnceLock<Option<Arc<dyn TokenStore>>> =
             std::sync::OnceLock::new();
-        FROM_ENV.get_or_init(crate::redis_store::from_env).clone()
+        FROM_ENV
+            .get_or_init(crate::token::redis_store::from_env)
+            .clone()
     }
     #[cfg(not(feature = "redis"))]
     {

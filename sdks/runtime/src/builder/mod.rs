@@ -13,27 +13,23 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use crate::error::Error;
-use crate::metrics::Metrics;
-use crate::registry::TokenCaches;
-use crate::retry::RetryPolicy;
-use crate::store::TokenStore;
-use crate::telemetry::{Recorder, Telemetry};
-use crate::time::{Clock, Sleep, SystemClock, TokioSleep};
+use crate::base::error::Error;
+use crate::base::policy::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RetryPolicy};
+use crate::base::time::{Clock, Sleep, SystemClock, TokioSleep};
+use crate::observe::metrics::Metrics;
+use crate::observe::telemetry::{Recorder, Telemetry};
+use crate::token::registry::TokenCaches;
+use crate::token::store::TokenStore;
 use crate::token::{ExpiryMargin, Profile};
 
 mod base_url;
 mod connect;
 mod env;
+pub(crate) mod sdk;
 
 pub use base_url::check_base_url;
 pub use connect::Connect;
 pub use env::{optional_env, require_env};
-
-/// Default per-attempt timeout for provider calls.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a provider SDK crate supplies: its profile (data), its credentials
 /// type, and how to wire a client from a [`Connect`].

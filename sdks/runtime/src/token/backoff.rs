@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, ErrorKind};
+use crate::base::error::{Error, ErrorKind};
 
 /// The first cool-down after a refused login.
 pub const LOGIN_BACKOFF_INITIAL: Duration = Duration::from_secs(1);

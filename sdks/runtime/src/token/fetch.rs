@@ -9,13 +9,17 @@ use reqwest::header::HeaderValue;
 use tracing::{debug, warn};
 
 use super::backoff::is_refusal;
+use super::cached::{Token, bearer_header};
+use super::flow::Issued;
 use super::manager::TokenManager;
+use super::profile::{MIN_TOKEN_LIFETIME, REFRESH_COOL_DOWN};
+use super::source::TokenSource;
 use super::timing::{schedule, schedule_shared};
-use super::{Issued, MIN_TOKEN_LIFETIME, Token, TokenSource, bearer_header};
-use crate::error::{Error, ErrorKind};
-use crate::expiry::{self, Expiry, ExpirySource};
-use crate::secret::Secret;
-use crate::store::{FetchFn, Outcome, Record, TokenStore, Wanted, unix_ms};
+use crate::base::error::{Error, ErrorKind};
+use crate::base::expiry::{self, Expiry, ExpirySource};
+use crate::base::secret::Secret;
+use crate::observe::events::Observe as _;
+use crate::token::store::{FetchFn, Outcome, Record, TokenStore, Wanted, unix_ms};
 
 static NEXT_TOKEN_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -35,7 +39,7 @@ impl TokenManager {
             .lock_state()
             .refresh_token
             .as_ref()
-            .and_then(|rt| crate::expiry::jwt_exp(rt.expose()))?;
+            .and_then(|rt| crate::base::expiry::jwt_exp(rt.expose()))?;
         let secs = u64::try_from(secs).ok()?;
         std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
     }
@@ -174,7 +178,7 @@ impl TokenManager {
         if stale {
             // Due already: try again after a pause, not on every call.
             refresh_at = now
-                .checked_add(super::REFRESH_COOL_DOWN)
+                .checked_add(REFRESH_COOL_DOWN)
                 .unwrap_or(now)
                 .min(usable_until);
         }
@@ -235,8 +239,7 @@ impl TokenManager {
             }
             return Err(e);
         }
-        self.metrics.inc_logins();
-        debug!(provider = self.profile.name, "logging in");
+        self.observer(source).login_sent(self.profile.name);
         match self.login_retrying(source).await {
             Ok(issued) => {
                 self.lock_state().backoff.succeeded();
@@ -285,17 +288,14 @@ impl TokenManager {
         source: &TokenSource,
     ) -> Option<Result<Issued, Error>> {
         let fut = source.flow().refresh(rt)?;
-        self.metrics.inc_refreshes();
-        debug!(
-            provider = self.profile.name,
-            "refreshing with refresh token"
-        );
+        self.observer(source).refresh_sent(self.profile.name);
         Some(fut.await)
     }
 
     fn checked(&self, issued: Issued) -> Result<Issued, Error> {
         // Never cached: a token that cannot form a header would fail every call.
-        if let Some(defect) = crate::header::token_defect(issued.access_token.expose()) {
+        if let Some(defect) = crate::base::http::header::token_defect(issued.access_token.expose())
+        {
             let message = format!("the provider returned an unusable access token: {defect}");
             return Err(Error::new(
                 ErrorKind::MalformedResponse,
@@ -368,10 +368,10 @@ mod tests {
 
     use super::super::{Lead, Profile, TokenFlow};
     use super::*;
-    use crate::expiry::ExpiryHints;
-    use crate::metrics::Metrics;
-    use crate::principal::Principal;
-    use crate::time::{Clock, SimulatedTime};
+    use crate::base::expiry::ExpiryHints;
+    use crate::base::time::{Clock, SimulatedTime};
+    use crate::observe::metrics::Metrics;
+    use crate::token::principal::Principal;
 
     const PROFILE: Profile = Profile {
         name: "test",

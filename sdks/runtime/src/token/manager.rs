@@ -16,7 +16,7 @@
 //! without an outcome (its runtime went away) starts a new flight itself,
 //! on its own runtime. A flight on *another* current-thread runtime may not
 //! be driven at all (that runtime alive but idle): a waiter gives up on it
-//! at the flight's deadline — its fetch timeout plus [`FLIGHT_GRACE`] — and
+//! at the flight's deadline — its fetch timeout plus [`FLIGHT_GRACE`](super::flight::FLIGHT_GRACE) — and
 //! starts a new one. (A multi-thread runtime's workers always drive their
 //! tasks, and a fetch ends by its own time limit.)
 //!
@@ -26,38 +26,31 @@
 //! each other's settings.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
-use futures::FutureExt;
-use futures::future::{BoxFuture, Either, Shared, select};
+use futures::future::{BoxFuture, Shared};
 use reqwest::header::HeaderValue;
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::debug;
 
 use super::backoff::{Backoff, FRESH_REJECTION};
+use super::cached::Token;
+use super::flow::TokenFlow;
+use super::profile::Profile;
+use super::source::TokenSource;
 use super::timing::ExpiryMargin;
-use super::{Profile, REFRESH_COOL_DOWN, Token, TokenFlow, TokenSource};
-use crate::error::{Error, ErrorKind};
-use crate::metrics::Metrics;
-use crate::secret::Secret;
-use crate::store::TokenStore;
-use crate::telemetry::{FetchReport, FetchSpan, FlightLink, Recorder};
-use crate::time::{Clock, TokioSleep};
-
-/// The longest one fetch may take when nothing says otherwise (a manager
-/// made directly; an SDK client derives its own from its login retry
-/// policy: [`crate::RetryPolicy::fetch_timeout`]).
-pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How long past its fetch timeout a waiter on another runtime still waits
-/// for a flight on a current-thread runtime before it takes the flight for
-/// stranded (that runtime idle) and starts a new one.
-pub const FLIGHT_GRACE: Duration = Duration::from_secs(1);
+use crate::base::error::{Error, ErrorKind};
+use crate::base::policy::DEFAULT_FETCH_TIMEOUT;
+use crate::base::secret::Secret;
+use crate::base::sync::lock;
+use crate::base::time::Clock;
+use crate::observe::events::{Observe as _, Reason};
+use crate::observe::metrics::Metrics;
+use crate::observe::observer::Observer;
+use crate::observe::telemetry::{FlightLink, Recorder};
+use crate::token::store::TokenStore;
 
 /// Cache policy of a [`TokenManager`]. `fetch_timeout` is that of the
 /// manager's own [`TokenSource`] (the one [`TokenManager::token`] uses).
@@ -76,45 +69,25 @@ impl Default for ManagerConfig {
     }
 }
 
-/// Why a fetch happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reason {
-    Missing,
-    Expired,
-    Proactive,
-    Unauthorized,
-}
-
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::Missing => "missing",
-            Reason::Expired => "expired",
-            Reason::Proactive => "proactive",
-            Reason::Unauthorized => "unauthorized",
-        }
-    }
-}
-
-type Outcome = Result<Arc<Token>, Error>;
+pub(super) type Outcome = Result<Arc<Token>, Error>;
 
 /// A fetch in progress; cloning it joins it. Its outcome is `None` when
 /// the flight ended without one (its task dropped with its runtime).
 #[derive(Clone)]
-struct Flight {
-    id: u64,
-    outcome: Shared<BoxFuture<'static, Option<Outcome>>>,
+pub(super) struct Flight {
+    pub(super) id: u64,
+    pub(super) outcome: Shared<BoxFuture<'static, Option<Outcome>>>,
     /// The current-thread runtime whose task runs the fetch, if that is
     /// where it runs: nothing drives such a task while nobody drives its
     /// runtime. (A multi-thread runtime's workers always do; a runtime that
     /// goes away ends the flight without an outcome; without a runtime the
     /// waiters drive the fetch themselves.)
-    idle_prone: Option<tokio::runtime::Id>,
+    pub(super) idle_prone: Option<tokio::runtime::Id>,
     /// Past this a waiter on another runtime takes an `idle_prone` flight
     /// for stranded.
-    deadline: Instant,
+    pub(super) deadline: Instant,
     /// The fetch's span, which the calls that wait on it link to.
-    link: FlightLink,
+    pub(super) link: FlightLink,
 }
 
 /// State only the fetch touches (never held across an await).
@@ -133,33 +106,33 @@ pub struct TokenManager {
     pub(super) profile: Profile,
     pub(super) config: ManagerConfig,
     /// The source of [`TokenManager::token`] (clients pass their own).
-    source: Arc<TokenSource>,
+    pub(super) source: Arc<TokenSource>,
     pub(super) clock: Arc<dyn Clock>,
     /// `clock` is the [`crate::SystemClock`]: the hot path reads
     /// `Instant::now()` directly (no indirect call).
-    system_clock: bool,
+    pub(super) system_clock: bool,
     pub(super) metrics: Arc<Metrics>,
     pub(super) current: ArcSwapOption<Token>,
     /// The last flight started; it is live only while `flying` holds its id.
-    flight: Mutex<Option<Flight>>,
+    pub(super) flight: Mutex<Option<Flight>>,
     /// The id of the live flight, 0 when none: set under the `flight`
     /// lock, cleared by the flight's guard with a compare-and-swap.
-    flying: AtomicU64,
+    pub(super) flying: AtomicU64,
     pub(super) state: Mutex<FetchState>,
     /// Milliseconds since `epoch` before which no background refresh starts.
-    not_before_ms: AtomicU64,
-    epoch: Instant,
+    pub(super) not_before_ms: AtomicU64,
+    pub(super) epoch: Instant,
     /// Second-level cache shared by a fleet, and this principal's key in it.
     pub(super) store: Option<Arc<dyn TokenStore>>,
     pub(super) key: String,
     /// Counts this principal among those cached (`payauth.token.principals`)
     /// while it lives.
-    principals: Recorder,
+    pub(super) principals: Recorder,
 }
 
 impl Drop for TokenManager {
     fn drop(&mut self) {
-        self.principals.principal(-1);
+        self.observer_of(&self.principals).principal(-1);
     }
 }
 
@@ -170,78 +143,6 @@ impl fmt::Debug for TokenManager {
             .field("current", &self.current.load().as_deref())
             .finish()
     }
-}
-
-/// The future [`TokenManager::token`] returns. Its first poll serves a
-/// cached token without awaiting; only a missing, due or expired token
-/// boxes the fetch (single-flight) and waits for it. Like any future it
-/// does nothing until polled; dropping it never cancels a fetch other
-/// callers wait for.
-#[must_use = "futures do nothing unless polled"]
-pub struct TokenFuture<'a> {
-    manager: &'a Arc<TokenManager>,
-    stage: Stage<'a>,
-}
-
-/// Before the first poll: the source a fetch would use; after it started
-/// one: the boxed wait (two words either way).
-enum Stage<'a> {
-    Ready(&'a Arc<TokenSource>),
-    Slow(BoxFuture<'a, Outcome>),
-}
-
-impl fmt::Debug for TokenFuture<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenFuture")
-            .field("provider", &self.manager.profile.name)
-            .field("fetching", &matches!(self.stage, Stage::Slow(_)))
-            .finish()
-    }
-}
-
-impl Future for TokenFuture<'_> {
-    type Output = Outcome;
-
-    /// Inlined into the caller whole: the fast path is a handful of
-    /// instructions, and a call's prologue and epilogue were a third of
-    /// what it added to the floor (callgrind, `benches/token_read.rs`).
-    #[inline(always)]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        if matches!(self.stage, Stage::Ready(_))
-            && let Some(token) = self.manager.before_refresh()
-        {
-            return Poll::Ready(Ok(token));
-        }
-        self.poll_slow(cx)
-    }
-}
-
-impl TokenFuture<'_> {
-    /// Everything but a cached token before its refresh time: kept out
-    /// of line so the hot path stays a handful of instructions.
-    #[cold]
-    #[inline(never)]
-    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Outcome> {
-        if let Stage::Ready(source) = self.stage {
-            match self.manager.fresh(source) {
-                Ok(token) => return Poll::Ready(Ok(token)),
-                Err(reason) => {
-                    let manager = self.manager;
-                    self.stage = Stage::Slow(Box::pin(manager.obtain_token(reason, None, source)));
-                }
-            }
-        }
-        match &mut self.stage {
-            Stage::Slow(slow) => slow.as_mut().poll(cx),
-            Stage::Ready(_) => unreachable!("set above"),
-        }
-    }
-}
-
-static NEXT_FLIGHT: AtomicU64 = AtomicU64::new(1);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl TokenManager {
@@ -285,10 +186,11 @@ impl TokenManager {
         store: Option<Arc<dyn TokenStore>>,
         key: String,
     ) -> Arc<Self> {
+        let source = Arc::new(TokenSource::new(flow).with_fetch_timeout(config.fetch_timeout));
         Self::counted(
             profile,
-            config,
-            flow,
+            config.expiry_margin,
+            source,
             clock,
             metrics,
             store,
@@ -297,31 +199,35 @@ impl TokenManager {
         )
     }
 
-    /// [`TokenManager::with_config`], counted in `principals`'s
-    /// `payauth.token.principals` while it lives.
+    /// A manager whose own fetches ([`TokenManager::token`]) run with
+    /// `source` — the first client's: its flow, fetch timeout and timer —
+    /// counted in `principals`'s `payauth.token.principals` while it lives.
     #[expect(clippy::too_many_arguments, reason = "with_config's, plus one")]
     pub(crate) fn counted(
         profile: Profile,
-        config: ManagerConfig,
-        flow: Arc<dyn TokenFlow>,
+        expiry_margin: ExpiryMargin,
+        source: Arc<TokenSource>,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
         store: Option<Arc<dyn TokenStore>>,
         key: String,
         principals: Recorder,
     ) -> Arc<Self> {
-        principals.principal(1);
+        Observer {
+            counters: &metrics,
+            telemetry: &principals,
+        }
+        .principal(1);
         let epoch = clock.now();
-        let source = Arc::new(
-            TokenSource::new(flow)
-                .with_fetch_timeout(config.fetch_timeout)
-                .with_sleep(Arc::new(TokioSleep)),
-        );
+        let config = ManagerConfig {
+            expiry_margin,
+            fetch_timeout: source.fetch_timeout(),
+        };
         Arc::new(TokenManager {
             profile,
             config,
             source,
-            system_clock: crate::time::is_system(clock.as_ref()),
+            system_clock: crate::base::time::is_system(clock.as_ref()),
             clock,
             metrics,
             current: ArcSwapOption::empty(),
@@ -334,6 +240,21 @@ impl TokenManager {
             key,
             principals,
         })
+    }
+
+    /// Where the events of a fetch or call of `source`'s client go: this
+    /// cache's counters and that client's telemetry.
+    #[inline(always)]
+    pub(super) fn observer<'a>(&'a self, source: &'a TokenSource) -> Observer<'a> {
+        self.observer_of(source.telemetry())
+    }
+
+    #[inline(always)]
+    pub(super) fn observer_of<'a>(&'a self, telemetry: &'a Recorder) -> Observer<'a> {
+        Observer {
+            counters: &self.metrics,
+            telemetry,
+        }
     }
 
     pub fn profile(&self) -> &Profile {
@@ -360,27 +281,10 @@ impl TokenManager {
         &self.config
     }
 
-    /// A usable token. The hot path — a cached token before its refresh
-    /// time — is one atomic load, one clock read and a reference-count
-    /// bump: no lock, no I/O, no allocation, and no async state machine:
-    /// [`TokenFuture`] answers it from a plain function on its first poll.
-    pub fn token(self: &Arc<Self>) -> TokenFuture<'_> {
-        self.token_from(&self.source)
-    }
-
-    /// [`TokenManager::token`], a fetch (if one is needed) running with
-    /// `source`: the calling client's flow, fetch timeout and timer.
-    pub fn token_from<'a>(self: &'a Arc<Self>, source: &'a Arc<TokenSource>) -> TokenFuture<'a> {
-        TokenFuture {
-            manager: self,
-            stage: Stage::Ready(source),
-        }
-    }
-
     /// `read` of the cached token if it is before its refresh time: the
     /// hot path — an atomic load and a clock read, no lock.
     #[inline(always)]
-    fn with_fresh<R>(&self, read: impl FnOnce(&Arc<Token>) -> R) -> Option<R> {
+    pub(super) fn with_fresh<R>(&self, read: impl FnOnce(&Arc<Token>) -> R) -> Option<R> {
         let now = self.now();
         let guard = self.current.load();
         guard
@@ -391,7 +295,7 @@ impl TokenManager {
 
     /// The clock's time; the system's read directly.
     #[inline(always)]
-    fn now(&self) -> Instant {
+    pub(super) fn now(&self) -> Instant {
         if self.system_clock {
             Instant::now()
         } else {
@@ -401,7 +305,7 @@ impl TokenManager {
 
     /// The cached token if it is before its refresh time.
     #[inline(always)]
-    fn before_refresh(&self) -> Option<Arc<Token>> {
+    pub(super) fn before_refresh(&self) -> Option<Arc<Token>> {
         self.with_fresh(Arc::clone)
     }
 
@@ -415,7 +319,7 @@ impl TokenManager {
 
     /// The cached token if it may be handed out now (starting a
     /// background refresh when it is due), or why a fetch is needed.
-    fn fresh(self: &Arc<Self>, source: &Arc<TokenSource>) -> Result<Arc<Token>, Reason> {
+    pub(super) fn fresh(self: &Arc<Self>, source: &Arc<TokenSource>) -> Result<Arc<Token>, Reason> {
         let now = self.clock.now();
         let guard = self.current.load();
         match guard.as_ref() {
@@ -474,7 +378,7 @@ impl TokenManager {
                         .rejected_fresh(self.profile.name, now);
                 }
                 self.current.compare_and_swap(&current, None);
-                self.metrics.inc_invalidations();
+                self.observer(source).invalidated(self.profile.name);
             }
         }
         Box::pin(self.obtain_token(Reason::Unauthorized, Some(used.clone()), source)).await
@@ -482,13 +386,13 @@ impl TokenManager {
 
     /// The live flight, if any (the slot's flight while `flying` holds
     /// its id).
-    fn live<'s>(&self, slot: &'s Option<Flight>) -> Option<&'s Flight> {
+    pub(super) fn live<'s>(&self, slot: &'s Option<Flight>) -> Option<&'s Flight> {
         let live = self.flying.load(Ordering::Acquire);
         slot.as_ref().filter(|f| live != 0 && f.id == live)
     }
 
     /// Join the fetch in flight or start one; never hand out `rejected`.
-    async fn obtain_token(
+    pub(super) async fn obtain_token(
         self: &Arc<Self>,
         reason: Reason,
         rejected: Option<HeaderValue>,
@@ -518,7 +422,7 @@ impl TokenManager {
                     Some(f) => (f.clone(), false),
                     None => {
                         if let Some(e) = lock(&self.state).backoff.check(now) {
-                            source.telemetry().login_backoff();
+                            self.observer(source).login_backoff();
                             return Err(e);
                         }
                         (
@@ -571,281 +475,5 @@ impl TokenManager {
             "the provider keeps issuing the token it rejected",
         )
         .with_status(401))
-    }
-
-    /// The flight's outcome, or `None` when it ended without one or was
-    /// not driven to its deadline (then it is released, so the next caller
-    /// starts a new one).
-    async fn wait(&self, flight: &Flight, source: &TokenSource) -> Option<Outcome> {
-        let elsewhere = flight.idle_prone.is_some_and(|runs_on| {
-            tokio::runtime::Handle::try_current().map(|h| h.id()).ok() != Some(runs_on)
-        });
-        if !elsewhere {
-            return flight.outcome.clone().await;
-        }
-        let left = flight.deadline.saturating_duration_since(self.clock.now());
-        match select(flight.outcome.clone(), source.sleep_for(left)).await {
-            Either::Left((outcome, _)) => outcome,
-            Either::Right(((), outcome)) => {
-                // Its task may be ready to run on this very runtime (a
-                // current-thread runtime nobody drove meanwhile): let it
-                // — its own time limit, passed too, ends it at once.
-                tokio::task::yield_now().await;
-                if let Some(outcome) = outcome.now_or_never() {
-                    return outcome;
-                }
-                warn!(
-                    provider = self.profile.name,
-                    "the token fetch was not driven to its deadline (its runtime idle?); starting another"
-                );
-                self.release(flight.id);
-                None
-            }
-        }
-    }
-
-    /// Release the slot of flight `id` if it is still the live one.
-    fn release(&self, id: u64) {
-        let _ = self
-            .flying
-            .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire);
-    }
-
-    fn now_ms(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.epoch).as_millis() as u64
-    }
-
-    /// No background refresh before [`REFRESH_COOL_DOWN`] from now.
-    fn cool_down(&self) {
-        let retry_at = self.now_ms(self.clock.now()) + REFRESH_COOL_DOWN.as_millis() as u64;
-        self.not_before_ms.store(retry_at, Ordering::Relaxed);
-    }
-
-    fn refresh_in_background(self: &Arc<Self>, now: Instant, source: &Arc<TokenSource>) {
-        if self.flying.load(Ordering::Acquire) != 0
-            || self.now_ms(now) < self.not_before_ms.load(Ordering::Relaxed)
-        {
-            return;
-        }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return;
-        }
-        let mut slot = lock(&self.flight);
-        if self.live(&slot).is_some() {
-            return;
-        }
-        let seen = self.current.load().as_ref().map(|t| t.id);
-        self.start_flight(&mut slot, Reason::Proactive, seen, None, source);
-    }
-
-    /// Start the detached fetch and put it in `slot` (held by the caller).
-    fn start_flight(
-        self: &Arc<Self>,
-        slot: &mut Option<Flight>,
-        reason: Reason,
-        proactive_seen: Option<u64>,
-        rejected: Option<HeaderValue>,
-        source: &Arc<TokenSource>,
-    ) -> Flight {
-        let id = NEXT_FLIGHT.fetch_add(1, Ordering::Relaxed);
-        let name = self.profile.name;
-        // Live before the task exists: a runtime that drops the task at
-        // once (shutting down) releases it through the guard, which must
-        // find this id.
-        self.flying.store(id, Ordering::Release);
-        // Made here and moved into the task: dropping the task — polled
-        // or not — releases the slot.
-        let guard = FlightGuard {
-            manager: Arc::clone(self),
-            id,
-            proactive: reason == Reason::Proactive,
-        };
-        let allowed = source.fetch_timeout().saturating_add(FLIGHT_GRACE);
-        let proactive = reason == Reason::Proactive;
-        if proactive {
-            source.telemetry().proactive_refresh();
-        }
-        // A child of the call that needs the token; a background refresh,
-        // which nobody waits for, starts a trace of its own.
-        let span = source
-            .telemetry()
-            .fetch(reason.as_str(), proactive, self.clock.now());
-        let link = span.link();
-        // The fetch's time limit runs from now, not from the task's first
-        // poll: a task that waits to be scheduled still ends before its
-        // waiters' deadline.
-        let limit = source.sleep_for(source.fetch_timeout());
-        let source = Arc::clone(source);
-        let task = async move {
-            let guard = guard;
-            guard
-                .manager
-                .run_fetch(reason, proactive_seen, rejected, &source, limit, span)
-                .await
-        };
-        let mut idle_prone = None;
-        let outcome: BoxFuture<'static, Option<Outcome>> =
-            match tokio::runtime::Handle::try_current() {
-                Ok(handle) => {
-                    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
-                        idle_prone = Some(handle.id());
-                    }
-                    let join = handle.spawn(task);
-                    async move {
-                        match join.await {
-                            Ok(outcome) => Some(outcome),
-                            Err(e) if e.is_panic() => Some(Err(Error::new(
-                                ErrorKind::Transient,
-                                name,
-                                "the token fetch panicked",
-                            ))),
-                            // Dropped with its runtime: no outcome.
-                            Err(_) => None,
-                        }
-                    }
-                    .boxed()
-                }
-                // Not inside Tokio: the first waiter drives the fetch.
-                Err(_) => task.map(Some).boxed(),
-            };
-        let now = self.clock.now();
-        let deadline = now.checked_add(allowed).unwrap_or(now);
-        let flight = Flight {
-            id,
-            outcome: outcome.shared(),
-            idle_prone,
-            deadline,
-            link,
-        };
-        *slot = Some(flight.clone());
-        flight
-    }
-
-    /// The body of a flight: fetch (bounded in time), publish, account.
-    async fn run_fetch(
-        self: &Arc<Self>,
-        reason: Reason,
-        proactive_seen: Option<u64>,
-        rejected: Option<HeaderValue>,
-        source: &TokenSource,
-        limit: BoxFuture<'static, ()>,
-        span: FetchSpan,
-    ) -> Outcome {
-        let now = self.clock.now();
-        if reason == Reason::Proactive
-            && let Some(t) = self.current.load_full()
-            && now < t.usable_until
-            && (Some(t.id) != proactive_seen || now < t.refresh_at)
-        {
-            let report = FetchReport {
-                source: "cached",
-                error: None,
-                store: None,
-            };
-            span.finish(report, now);
-            return Ok(t);
-        }
-        let before = self.metrics.snapshot();
-        let tracing_span = info_span!("auth.fetch", provider = self.profile.name, reason = ?reason);
-        let fetch = async {
-            match &self.store {
-                Some(store) => {
-                    self.fetch_through_store(store.as_ref(), rejected, source)
-                        .await
-                }
-                None => self.fetch_direct(source).await,
-            }
-        };
-        let allowed = source.fetch_timeout();
-        let fetch = span.attach(fetch.instrument(tracing_span));
-        let outcome = match select(std::pin::pin!(fetch), limit).await {
-            Either::Left((outcome, _)) => outcome,
-            Either::Right(_) => Err(Error::new(
-                ErrorKind::Transient,
-                self.profile.name,
-                format!("the token fetch took longer than {allowed:?}"),
-            )),
-        };
-        match &outcome {
-            Ok(token) => self.current.store(Some(Arc::clone(token))),
-            Err(e) => {
-                warn!(provider = self.profile.name, reason = ?reason, kind = ?e.kind(), "token fetch failed: {e}");
-                self.metrics.inc_fetch_failures();
-                if reason == Reason::Proactive {
-                    self.cool_down();
-                }
-                // A failed fetch never displaces a still-valid token.
-                debug!(
-                    provider = self.profile.name,
-                    "keeping the current token, if any"
-                );
-            }
-        }
-        span.finish(self.report(&before, &outcome), self.clock.now());
-        outcome
-    }
-}
-
-impl TokenManager {
-    /// How the fetch that began at `before` (the cache's counters) went.
-    fn report(&self, before: &crate::MetricsSnapshot, outcome: &Outcome) -> FetchReport {
-        let after = self.metrics.snapshot();
-        let source = if after.logins > before.logins {
-            "login"
-        } else if after.refreshes > before.refreshes {
-            "refresh"
-        } else if self.store.is_some() {
-            "store"
-        } else {
-            "none"
-        };
-        let store = self.store.as_ref().map(|store| match source {
-            _ if !store.is_reachable() => "outage",
-            "store" => "hit",
-            _ => "miss",
-        });
-        FetchReport {
-            source,
-            error: outcome.as_ref().err().map(Error::kind),
-            store,
-        }
-    }
-}
-
-/// Releases the slot when the flight ends — normally, by panic, or because
-/// its task was dropped (polled or not: the guard is made before the spawn
-/// and moved into the task) — so the next caller starts a new one. One
-/// compare-and-swap, no lock: it may run inside `spawn`, whose caller
-/// holds the slot's lock.
-struct FlightGuard {
-    manager: Arc<TokenManager>,
-    id: u64,
-    proactive: bool,
-}
-
-impl Drop for FlightGuard {
-    fn drop(&mut self) {
-        if self.proactive && std::thread::panicking() {
-            // A panicking flow cools down like a failing one.
-            self.manager.cool_down();
-        }
-        self.manager.release(self.id);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What the hot path moves around per call: the future a caller
-    /// embeds and the result it gets back. An `Error` of its own size
-    /// (64 bytes before) made every `Result` on the path a memcpy.
-    #[test]
-    fn the_hot_path_moves_three_words_at_most() {
-        let word = std::mem::size_of::<usize>();
-        assert_eq!(std::mem::size_of::<Error>(), word);
-        assert_eq!(std::mem::size_of::<Outcome>(), 2 * word);
-        assert!(std::mem::size_of::<TokenFuture<'_>>() <= 3 * word);
-        assert_eq!(std::mem::size_of::<Stage<'_>>(), 2 * word);
     }
 }

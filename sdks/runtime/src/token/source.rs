@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::TokenFlow;
-use super::manager::DEFAULT_FETCH_TIMEOUT;
-use crate::telemetry::Recorder;
-use crate::time::{Sleep, TokioSleep};
+use super::flow::TokenFlow;
+use crate::base::policy::DEFAULT_FETCH_TIMEOUT;
+use crate::base::time::{Sleep, TokioSleep};
+use crate::observe::telemetry::Recorder;
 
 /// What a fetch runs with: the flow (which carries the client's HTTP client
 /// and login retry policy), the longest the fetch may take, and the timer

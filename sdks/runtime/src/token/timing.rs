@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::{LEAD_JITTER, Lead, MAX_LEAD_FRACTION};
+use super::profile::{LEAD_JITTER, Lead, MAX_LEAD_FRACTION};
 
 /// Default cap of the expiry margin (smithy-rs `buffer_time`: 10 s).
 pub const DEFAULT_MAX_MARGIN: Duration = Duration::from_secs(10);

@@ -1,0 +1,116 @@
+//! The client type every provider crate returns: the generated typed
+//! operations (through `Deref`) plus the session behind them.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use futures::future::Either;
+
+use super::connect::Connect;
+use crate::base::error::Error;
+use crate::base::security::OperationSecurity;
+use crate::call::session::Session;
+use crate::observe::metrics::MetricsSnapshot;
+use crate::token::Token;
+
+/// A provider client: `Api` is the generated client, whose every operation
+/// is authenticated and retried by the runtime.
+#[derive(Clone)]
+pub struct Sdk<Api> {
+    api: Api,
+    session: Session,
+    connect: Connect,
+}
+
+impl<Api> fmt::Debug for Sdk<Api> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sdk")
+            .field("provider", &self.connect.profile().name)
+            .field("base_url", &self.connect.base_url())
+            .field("session", &self.session)
+            .finish()
+    }
+}
+
+impl<Api> Sdk<Api> {
+    pub fn new(api: Api, session: Session, connect: Connect) -> Self {
+        Sdk {
+            api,
+            session,
+            connect,
+        }
+    }
+
+    /// The generated client (also reachable through `Deref`).
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn connect(&self) -> &Connect {
+        &self.connect
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.connect.base_url()
+    }
+
+    /// A current bearer token for requests made by hand.
+    pub async fn bearer(&self) -> Result<Arc<Token>, Error> {
+        self.session.bearer().await
+    }
+
+    /// Start a hand-made request to `path` under the base URL; send it with
+    /// [`Sdk::send`] to get the same credentials and policy.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.connect
+            .http()
+            .request(method, format!("{}{path}", self.connect.base_url()))
+    }
+
+    /// Send a hand-made request with a bearer token, retries and 401
+    /// recovery (see [`Session::send`]).
+    pub fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + '_ {
+        self.send_with(request, &OperationSecurity::BEARER)
+    }
+
+    /// [`Sdk::send`] with an explicit requirement, e.g. a scheme no
+    /// operation names (`security::scheme("dashboardBasic")` of pledg).
+    pub fn send_with<'a>(
+        &'a self,
+        request: reqwest::RequestBuilder,
+        security: &'a OperationSecurity,
+    ) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + 'a {
+        // Not an `async fn`: the session's future is the whole call, with
+        // no wrapper holding a second copy of the request.
+        match request.build() {
+            Ok(request) => Either::Left(self.session.send_with(
+                self.connect.http(),
+                request,
+                security,
+            )),
+            Err(_) => Either::Right(std::future::ready(Err(Error::config(
+                self.connect.profile().name,
+                "the request could not be built",
+            )))),
+        }
+    }
+
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.session.metrics_snapshot()
+    }
+}
+
+impl<Api> Deref for Sdk<Api> {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}

@@ -1,0 +1,8 @@
+//! The observe layer: where every event of a call and of a token fetch
+//! goes — counters, OpenTelemetry, the log.
+
+pub(crate) mod events;
+mod log;
+pub(crate) mod metrics;
+pub(crate) mod observer;
+pub(crate) mod telemetry;
