@@ -626,3 +626,144 @@ fn callbacks_rule() {
         rules(&silent)
     );
 }
+
+/// Guesses once stated as facts, each now marked `x-assumption` where the
+/// spec makes it (and so listed in the README): (spec, pointer, the
+/// parameter's name when the pointer is a parameter).
+#[test]
+fn guesses_stated_as_facts_are_marked() {
+    let marked: &[(&str, &str, Option<&str>)] = &[
+        (
+            "exirom",
+            "/components/schemas/CardPaymentRequest/properties/requestId",
+            None,
+        ),
+        (
+            "exirom",
+            "/components/schemas/CardPayoutRequest/properties/requestId",
+            None,
+        ),
+        (
+            "exirom",
+            "/components/schemas/ApmPaymentRequest/properties/requestId",
+            None,
+        ),
+        (
+            "exirom",
+            "/paths/~1v1~1payments~1card~1status~1{id}/get/parameters/0",
+            Some("id"),
+        ),
+        (
+            "exirom",
+            "/paths/~1v1~1payouts~1card~1info~1{id}/get/parameters/0",
+            Some("id"),
+        ),
+        (
+            "exirom",
+            "/paths/~1v1~1payments~1apm~1info~1{id}/get/parameters/0",
+            Some("id"),
+        ),
+        (
+            "exirom",
+            "/paths/~1v1~1payments~1card/post/responses/403",
+            None,
+        ),
+        (
+            "exirom",
+            "/paths/~1v1~1payments~1card/post/responses/409",
+            None,
+        ),
+        (
+            "institution",
+            "/components/schemas/TokenExpiredMessage",
+            None,
+        ),
+        (
+            "institution",
+            "/components/schemas/CreateCustomerRequest/properties/country",
+            None,
+        ),
+        (
+            "pledg",
+            "/components/schemas/PurchaseLinkSettings/properties/expiration_days",
+            None,
+        ),
+        ("bursagb", "/components/schemas/TokenResponse", None),
+        (
+            "bursagb",
+            "/components/schemas/TokenDataPascal/properties/Expiration",
+            None,
+        ),
+        ("bursagb", "/paths/~1Customer~1Get/get/responses/400", None),
+        (
+            "axept",
+            "/components/schemas/StartTransactionRequest/properties/amountTrans",
+            None,
+        ),
+        (
+            "axept",
+            "/paths/~1Transaction/get/parameters/3",
+            Some("PageSize"),
+        ),
+        ("axept", "/components/schemas/TransactionList", None),
+    ];
+    let mut unmarked = Vec::new();
+    for (name, pointer, param) in marked {
+        let spec = spec_json(name);
+        let node = spec
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("{name}: nothing at {pointer}"));
+        if let Some(param) = param {
+            assert_eq!(node["name"], *param, "{name} {pointer}");
+        }
+        if !node["x-assumption"]
+            .as_str()
+            .is_some_and(|a| a.contains("OUR ASSUMPTION"))
+        {
+            unmarked.push(format!("{name} {pointer}"));
+        }
+    }
+    assert!(unmarked.is_empty(), "stated as facts: {unmarked:#?}");
+}
+
+/// Claims about the providers outside the specs: what the pages do not say
+/// is no longer stated as fact, and the claims kept say they are ours.
+#[test]
+fn claims_outside_the_specs_come_from_the_pages_or_say_they_are_ours() {
+    let file = |path: &str| read(&manifest_dir().join("..").join(path));
+    for (path, stated_as_fact) in [
+        ("README.md", "rotating refresh token"),
+        (
+            "README.md",
+            "(covers accountId, amount, currency, requestId",
+        ),
+        ("sdks/institution/src/lib.rs", "rotating refresh token"),
+        ("sdks/institution/src/lib.rs", "the provider rotates them"),
+        ("sdks/bursagb/src/lib.rs", "even on 200"),
+    ] {
+        assert!(
+            !file(path).contains(stated_as_fact),
+            "{path} states as fact: {stated_as_fact:?}"
+        );
+    }
+    for (path, marked) in [
+        (
+            "README.md",
+            "that it covers accountId, amount, currency, requestId is our assumption",
+        ),
+        (
+            "README.md",
+            "the pages' samples return the same refresh token at login and refresh",
+        ),
+        (
+            "sdks/exirom/src/checksum.rs",
+            "under the same secret, is our assumption",
+        ),
+        ("sdks/institution/src/lib.rs", "*same* refresh token"),
+        ("sdks/bursagb/src/lib.rs", "(with `data: null`) is our"),
+    ] {
+        let text = file(path).split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = text.replace("/// ", "").replace("//! ", "");
+        assert!(text.contains(marked), "{path} does not say: {marked:?}");
+    }
+}

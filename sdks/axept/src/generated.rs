@@ -276,7 +276,7 @@ page's example. Limits are the page's.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_gratuity: ::std::option::Option<i64>,
-        ///Amount in minor units.
+        ///Amount, in minor units by our reading (the example's `3000`).
         #[serde(
             rename = "amountTrans",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -596,7 +596,7 @@ fires only when present. The webhook is not signed: confirm what it says with
             Default::default()
         }
     }
-    ///`TransactionList`
+    ///One page of transactions, a bare JSON array (our reading; the paging is in `X-Pagination`).
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1999,6 +1999,11 @@ The same GET as the single retrieval, with query filters. Paging comes back in t
 
 Sends a `GET` request to `/Transaction`
 
+Arguments:
+- `client_store_id`
+- `merchant_store_id`
+- `page_number`
+- `page_size`: Transactions per page, at most 100 (our limit).
 ```ignore
 let response = client.list_transactions()
     .client_store_id(client_store_id)

@@ -1,6 +1,7 @@
 //! bursagb (white-label commerce platform): reseller and per-customer
-//! storefront JWTs from `Generate Token`, and a long-lived `ApiKey` header
-//! for the Payment and Supplier APIs.
+//! storefront JWTs from `Generate Token` (storefront customers through the
+//! same endpoint: our assumption, the pages do not show the storefront
+//! login), and a long-lived `ApiKey` header for the Payment and Supplier APIs.
 //!
 //! The generated security table decides per operation: `create_order`
 //! gets a bearer token, `list_supplier_products` the `ApiKey`. Storefront
@@ -228,8 +229,10 @@ impl TokenFlow for Flow {
 }
 
 #[doc(hidden)] // public for the workspace's property tests
-/// `success: false` is a refusal whatever else the envelope holds (the
-/// platform sends it with `data: null` on wrong credentials, even on 200).
+/// `success: false` is a refusal whatever else the envelope holds. The
+/// pages show the `success` flag and answer wrong credentials with a 400;
+/// that a 200 may carry `success: false` too (with `data: null`) is our
+/// assumption, handled so that such an answer is never read as a token.
 pub fn issued(response: types::TokenResponse) -> Result<Issued, Error> {
     if !response.success {
         return Err(Error::new(

@@ -1,6 +1,9 @@
 //! Exirom's checksums: APM payment requests carry
 //! `checksum = Base64(HMAC-SHA256(secret, accountId|amount|currency|requestId))`,
-//! and callbacks carry the same kind of checksum in `X-Checksum`.
+//! and callbacks carry "the same kind of checksum" in `X-Checksum` (the
+//! pages' words). That a callback's checksum covers the same four fields,
+//! under the same secret, is our assumption (marked in the spec's
+//! callbacks): [`CallbackVerifier`] checks exactly that.
 //!
 //! The pages disagree on the amount's form: minor units (`1000`) on one,
 //! the exact decimal string (`"10.00"`) on the other. Outbound we default
@@ -136,9 +139,10 @@ fn checksummed_text(raw: &RawValue) -> Option<String> {
 }
 
 /// Verifies callbacks' `X-Checksum` with the checksum secret (constant
-/// time), and refuses a callback seen before (a replay). The checksum
-/// covers the payment, not its status: the provider's callbacks for one
-/// payment (`PENDING`, then `APPROVED`) share it, so each status update is
+/// time), and refuses a callback seen before (a replay). The checksum is
+/// taken to cover the payment (`accountId|amount|currency|requestId`, our
+/// assumption), not its status: the provider's callbacks for one payment
+/// (`PENDING`, then `APPROVED`) would share it, so each status update is
 /// accepted once — a replay is the same callback (checksum, transaction
 /// and status) again.
 #[derive(Debug)]

@@ -164,6 +164,7 @@ checksummed fields.
         ///The APM, e.g. `SEPA` (our guess of the member name).
         #[serde(rename = "paymentMethod")]
         pub payment_method: ApmPaymentRequestPaymentMethod,
+        ///Idempotency key chosen by the merchant; at most 64 characters, our limit.
         #[serde(rename = "requestId")]
         pub request_id: ApmPaymentRequestRequestId,
     }
@@ -368,7 +369,7 @@ checksummed fields.
                 })
         }
     }
-    ///`ApmPaymentRequestRequestId`
+    ///Idempotency key chosen by the merchant; at most 64 characters, our limit.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1023,7 +1024,9 @@ have, so their members are OUR GUESS of the minimum.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub previous_payment_count: ::std::option::Option<i64>,
-        ///Idempotency key chosen by the merchant (a UUID is a good choice).
+        /**Idempotency key chosen by the merchant (a UUID is a good choice); at most 64
+characters, our limit.
+*/
         #[serde(rename = "requestId")]
         pub request_id: CardPaymentRequestRequestId,
         #[serde(
@@ -1232,7 +1235,9 @@ have, so their members are OUR GUESS of the minimum.
                 })
         }
     }
-    ///Idempotency key chosen by the merchant (a UUID is a good choice).
+    /**Idempotency key chosen by the merchant (a UUID is a good choice); at most 64
+characters, our limit.
+*/
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1392,7 +1397,7 @@ design.
         pub card: PayoutCard,
         pub currency: CardPayoutRequestCurrency,
         pub mid: CardPayoutRequestMid,
-        ///Idempotency key chosen by the merchant.
+        ///Idempotency key chosen by the merchant; at most 64 characters, our limit.
         #[serde(rename = "requestId")]
         pub request_id: CardPayoutRequestRequestId,
     }
@@ -1596,7 +1601,7 @@ design.
                 })
         }
     }
-    ///Idempotency key chosen by the merchant.
+    ///Idempotency key chosen by the merchant; at most 64 characters, our limit.
     #[derive(
         ::serde::Serialize,
         Clone,

@@ -20,7 +20,7 @@ pub mod types {
         ///Free-text note about the customer.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub comment: ::std::option::Option<::std::string::String>,
-        ///ISO 3166-1 alpha-2 country code.
+        ///ISO 3166-1 alpha-2 country code (as in the example; exactly 2 letters, our rule).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<CreateCustomerRequestCountry>,
         pub email: ::std::string::String,
@@ -72,7 +72,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///ISO 3166-1 alpha-2 country code.
+    ///ISO 3166-1 alpha-2 country code (as in the example; exactly 2 letters, our rule).
     #[derive(
         ::serde::Serialize,
         Clone,

@@ -1,9 +1,14 @@
 //! Institution: email + password + `merchant_id` → a 30-minute RS256 JWT
-//! and a 2-day rotating refresh token; or a persistent `Api-key`.
+//! and a 2-day refresh token; or a persistent `Api-key`.
 //!
 //! With login credentials, tokens are refreshed in the background with the
-//! refresh token (each one used once: the provider rotates them) and the
-//! runtime falls back to a full login on `REFRESH_TOKEN_EXPIRED`. With an
+//! refresh token and the runtime falls back to a full login on
+//! `REFRESH_TOKEN_EXPIRED`. The pages' login and refresh samples return the
+//! *same* refresh token, so the provider may well let one be reused within
+//! its two days. The SDK always presents the refresh token of the latest
+//! answer, which works with single-use and reusable tokens alike (which of
+//! the two they are is our assumption, marked in the spec's
+//! `POST /v2/auth/refresh`). With an
 //! API key, every call carries `Api-key` and no login ever happens. The
 //! generated security table picks the credential per operation.
 //!

@@ -383,7 +383,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 })
         }
     }
-    ///`PurchaseLinkSettings`
+    ///The `purchase_link_settings` FACTS names (signed with the rest of `data`).
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -393,6 +393,7 @@ with the merchant's secret key whose claims hold the event (verify it with
         schemars::JsonSchema
     )]
     pub struct PurchaseLinkSettings {
+        ///Days the link stays usable (our member; 1 to 365, our range).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expiration_days: ::std::option::Option<::std::num::NonZeroU32>,
     }
