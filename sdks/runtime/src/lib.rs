@@ -15,6 +15,7 @@
 
 pub mod body;
 mod builder;
+pub mod descriptor;
 mod error;
 pub mod expiry;
 pub mod header;
