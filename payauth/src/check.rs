@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::Token;
+use auth_runtime::descriptor::human_duration as human;
 use serde_json::{Value, json};
 
 use crate::clients::{Client, credential_variables, mechanism};
@@ -80,20 +81,6 @@ fn issued_at(token: &str) -> Option<i64> {
     let claims: serde_json::Map<String, Value> =
         jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
     auth_runtime::provider::expiry::unix_seconds_of(claims.get("iat")?)
-}
-
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s >= 86_400 => format!(
-            "{}d {}h {}min",
-            s / 86_400,
-            s % 86_400 / 3600,
-            s % 3600 / 60
-        ),
-        s if s >= 3600 => format!("{}h {}min {}s", s / 3600, s % 3600 / 60, s % 60),
-        s => format!("{}min {}s", s / 60, s % 60),
-    }
 }
 
 pub async fn check(p: Provider, as_json: bool) -> Result<(), Failure> {

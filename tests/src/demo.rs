@@ -12,6 +12,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use auth_runtime::Clock as _;
+use auth_runtime::descriptor::human_duration;
 use sandbox::{Fault, Provider, Route};
 
 use crate::support::{AnyClient, Env, Outcome, fast_retries};
@@ -29,20 +30,6 @@ pub struct Report {
 impl Report {
     pub fn ok(&self) -> bool {
         self.failed_calls == 0 && self.failed_checks.is_empty()
-    }
-}
-
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s >= 86_400 => format!(
-            "{}d {}h {}min",
-            s / 86_400,
-            s % 86_400 / 3600,
-            s % 3600 / 60
-        ),
-        s if s >= 3600 => format!("{}h {}min {}s", s / 3600, s % 3600 / 60, s % 60),
-        s => format!("{}min {}s", s / 60, s % 60),
     }
 }
 
@@ -258,9 +245,9 @@ pub async fn run(out: &mut dyn Write) -> Report {
             ok && refreshed && unauthorized == 0,
             format!(
                 "clock +{} (the token's refresh time, {:.1} % of its {} life): refreshed in the background before expiry, no 401",
-                human(until_refresh + Duration::from_secs(1)),
+                human_duration(until_refresh + Duration::from_secs(1)),
                 100.0 * until_refresh.as_secs_f64() / lifetime.as_secs_f64().max(1.0),
-                human(lifetime),
+                human_duration(lifetime),
             ),
         );
 
