@@ -161,27 +161,18 @@ fn wire(connect: Connect, credentials: Credentials, customer: Option<&str>) -> C
         .optional_part("storefront", customer)
         .secret("password", &credentials.password);
     let api_key = credentials.api_key.clone();
-    let sdk = connect.sdk(
+    connect.sdk_with(
         generated::Client::new_with_client,
         login,
         &principal,
         |login| Flow { login, credentials },
-    );
-    match api_key {
         // The ApiKey rides on the same session as the bearer: the security
         // table picks one per operation.
-        Some(key) => {
-            let connect = sdk.connect().clone();
-            let session = sdk.session().with_api_key(key);
-            let api = generated::Client::new_with_client(
-                connect.base_url(),
-                connect.http().clone(),
-                session.clone(),
-            );
-            Client::new(api, session, connect)
-        }
-        None => sdk,
-    }
+        |api| match api_key {
+            Some(key) => api.api_key(key),
+            None => api,
+        },
+    )
 }
 
 /// Storefront tokens, one cache entry per end-user customer.
