@@ -72,20 +72,22 @@ impl fmt::Display for Report {
 
 /// Regenerate (or check) the given providers; an empty list means all.
 pub fn regen(root: &Path, providers: &[String], mode: Mode) -> Result<Report, Error> {
-    let selected: Vec<&str> = if providers.is_empty() {
-        PROVIDERS.to_vec()
-    } else {
-        providers
-            .iter()
-            .map(|p| {
-                PROVIDERS
-                    .iter()
-                    .copied()
-                    .find(|k| k == p)
-                    .ok_or_else(|| Error::UnknownProvider(p.clone()))
-            })
-            .collect::<Result<_, _>>()?
-    };
+    let selected: Vec<&str> =
+        if providers.is_empty() {
+            PROVIDERS.to_vec()
+        } else {
+            providers
+                .iter()
+                .map(|p| {
+                    PROVIDERS.iter().copied().find(|k| k == p).ok_or_else(|| {
+                        Error::UnknownProvider {
+                            name: p.clone(),
+                            known: PROVIDERS.iter().map(|k| k.to_string()).collect(),
+                        }
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
     let mut report = Report {
         mode: Some(mode),
         ..Report::default()

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use crate::cargo::{cargo, nextest_available};
 use crate::codegen_commands::{public_api, regen};
 use crate::package_check::package_check;
-use crate::{conformance, redis_servers};
+use crate::{conformance, layers, redis_servers};
 
 /// Where `cargo xtask test`'s time goes: each phase's wall time, printed
 /// as it ends and summed up at the end (issue #25's profile).
@@ -52,6 +52,10 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
     phases.run("fmt --check", || {
         cargo(&["fmt", "--all", "--", "--check"])
             .context("formatting differs: run `cargo fmt --all`")
+    })?;
+    phases.run("layers (import circles, declared layer order)", || {
+        eprintln!("\n$ cargo xtask layers");
+        layers::run()
     })?;
     phases.run("clippy", || {
         cargo(&[
