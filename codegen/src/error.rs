@@ -26,6 +26,8 @@ pub enum Error {
         operation: Option<String>,
         message: String,
     },
+    #[error("the providers do not match their specs and crates: {message}")]
+    Providers { message: String },
     #[error("the workspace's packages could not be listed: {message}")]
     Workspace { message: String },
     #[error("{file}: generated code does not parse as Rust: {message}")]

@@ -34,5 +34,5 @@ pub use error::Error;
 pub use generate::{REGEN_COMMAND, generate, generate_from};
 pub use regen::{Mode, Report, Stale, regen};
 pub use workspace::{
-    Member, PROVIDERS, members, members_of, output_path, spec_path, workspace_root,
+    Member, members, members_of, output_path, providers, publishable, spec_path, workspace_root,
 };

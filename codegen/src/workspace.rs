@@ -1,13 +1,62 @@
 //! Where things are: the workspace root, each provider's spec and its
-//! generated file, the list of providers, and the workspace's packages.
+//! generated file, the providers (from the specs), and the workspace's
+//! packages (from `cargo metadata`).
 
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
-/// The providers, in the order every listing uses. Each has
-/// `specs/<name>.yaml` and `sdks/<name>/src/generated.rs`.
-pub const PROVIDERS: &[&str] = &["exirom", "institution", "pledg", "bursagb", "axept"];
+/// The providers, sorted by name: one per `specs/<name>.yaml`, the one
+/// list everything else takes its providers from (regen, the README's
+/// assumptions, conformance, the tests). Fails when a spec has no crate
+/// `sdks/<name>/` or a crate with generated code (`sdks/<name>/src/
+/// generated.rs`) has no spec, so neither can be left out unnoticed.
+pub fn providers(root: &Path) -> Result<Vec<String>, Error> {
+    let failed = |message: String| Error::Providers { message };
+    let listed = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .map_err(|e| failed(format!("{}: {e}", dir.display())))
+            .map(|entries| entries.flatten().map(|e| e.path()).collect::<Vec<_>>())
+    };
+    let mut providers: Vec<String> = listed(&root.join("specs"))?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    providers.sort();
+    let mut problems = Vec::new();
+    for p in &providers {
+        if !p.starts_with(|c: char| c.is_ascii_lowercase())
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            problems.push(format!(
+                "specs/{p}.yaml: a provider's name is lower-case letters, digits and `_`"
+            ));
+        } else if !root.join("sdks").join(p).join("Cargo.toml").is_file() {
+            problems.push(format!(
+                "specs/{p}.yaml has no crate sdks/{p}/ (its generated code goes there)"
+            ));
+        }
+    }
+    for dir in listed(&root.join("sdks"))? {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if dir.join("src").join("generated.rs").is_file() && !providers.contains(&name) {
+            problems.push(format!(
+                "sdks/{name}/src/generated.rs has no spec specs/{name}.yaml"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(providers)
+    } else {
+        Err(failed(problems.join("; ")))
+    }
+}
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
@@ -37,6 +86,7 @@ pub struct Member {
     pub name: String,
     /// Its directory, relative to the workspace root (`sdks/runtime`).
     pub dir: PathBuf,
+    pub version: String,
     /// Whether it may be published (`publish` is not `false`).
     pub publish: bool,
     /// The root files of its library and binaries, relative to `dir`
@@ -63,6 +113,13 @@ pub fn members(root: &Path) -> Result<Vec<Member>, Error> {
     let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| failed(format!("`cargo metadata` printed no JSON: {e}")))?;
     members_of(&metadata).map_err(failed)
+}
+
+/// The packages an application can depend on (`publish` is not `false`),
+/// by name: the public-API listings and the package check take them
+/// from here.
+pub fn publishable(root: &Path) -> Result<Vec<Member>, Error> {
+    Ok(members(root)?.into_iter().filter(|m| m.publish).collect())
 }
 
 /// [`members`] from `cargo metadata`'s JSON.
@@ -105,6 +162,7 @@ pub fn members_of(metadata: &serde_json::Value) -> Result<Vec<Member>, String> {
                     .collect();
             Ok(Member {
                 name: name.to_string(),
+                version: p["version"].as_str().unwrap_or_default().to_string(),
                 dir: dir.strip_prefix(workspace).unwrap_or(dir).to_path_buf(),
                 publish,
                 roots,

@@ -21,6 +21,7 @@ use anyhow::{Result, bail};
 mod cargo;
 mod codegen_commands;
 mod conformance;
+mod conformance_plan;
 mod demo_soak_bench;
 mod layers;
 mod package_check;
@@ -50,9 +51,10 @@ commands:
                                  the five SDKs under 5 % faults with 2 s tokens (release build);
                                  --long: >= 1,000,000 calls. Prints the table, fails on a broken bound
   bench [ARGS...]                cargo bench for the `overhead`, `token_read` and `principals` benchmarks
-  conformance                    fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
+  conformance [--plan]           fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
                                  against every spec: 0 server errors, 0 spec violations,
                                  0 forbidden requests accepted, or it fails
+                                 (--plan: print what it reads from the specs, and stop)
 ";
 
 fn main() -> ExitCode {
@@ -90,7 +92,15 @@ fn run(args: &[String]) -> Result<()> {
         Some("demo") => demo_soak_bench::demo(rest),
         Some("soak") => demo_soak_bench::soak(rest),
         Some("bench") => demo_soak_bench::bench(rest),
-        Some("conformance") => conformance::run(cargo::cargo),
+        Some("conformance") => match rest {
+            [] => conformance::run(cargo::cargo),
+            [flag] if flag == "--plan" => {
+                let plans = conformance_plan::plans(&codegen::workspace_root())?;
+                println!("{}", serde_json::to_string_pretty(&plans)?);
+                Ok(())
+            }
+            _ => bail!("usage: cargo xtask conformance [--plan]"),
+        },
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
