@@ -7,8 +7,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use auth_runtime::Token;
 use serde_json::{Value, json};
 
+use crate::choices::Provider;
 use crate::clients::{Client, credential_variables, mechanism};
-use crate::{EXIT_CREDENTIALS, Failure, Provider};
+use crate::failure::{EXIT_CREDENTIALS, Failure};
 
 /// How long a login may take before a spinner says so on stderr.
 const SPINNER_AFTER: Duration = Duration::from_secs(1);
