@@ -30,16 +30,16 @@ impl Linter<'_> {
                         format!("`{EXTENSION}` at {ptr} in `{file}` must be a non-empty string: why, and what the docs say"),
                     ),
                     None => {
-                        if let Some(Value::String(d)) = map.get("description") {
-                            if let Some(word) = undocumented_phrase(d) {
-                                self.push(
-                                    ptr.to_string(),
-                                    rules::ASSUMPTION_MARKING,
-                                    format!(
-                                        "the description at {ptr} in `{file}` says \"{word}\": mark the choice with `{EXTENSION}: \"why, and what the docs say\"` (the README lists them)"
-                                    ),
-                                );
-                            }
+                        if let Some(Value::String(d)) = map.get("description")
+                            && let Some(word) = undocumented_phrase(d)
+                        {
+                            self.push(
+                                ptr.to_string(),
+                                rules::ASSUMPTION_MARKING,
+                                format!(
+                                    "the description at {ptr} in `{file}` says \"{word}\": mark the choice with `{EXTENSION}: \"why, and what the docs say\"` (the README lists them)"
+                                ),
+                            );
                         }
                     }
                 }
