@@ -88,6 +88,7 @@ mod connection;
 mod protocol;
 mod scripts;
 mod sealing;
+mod seen;
 mod stats;
 
 use std::fmt;
@@ -104,6 +105,7 @@ pub use config::{
     DEFAULT_OP_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_PREFIX, ENV_CA_FILE, ENV_CLUSTER, ENV_KEYS,
     ENV_NAMING_KEY, ENV_TIMEOUT_MS, ENV_URL, RedisStoreConfig, parse_keys,
 };
+pub use seen::store_from_env;
 pub use stats::StoreStats;
 
 use config::NAME;
