@@ -37,7 +37,9 @@ auth_runtime::sdk_entry_points!(
     "`AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`, `AXEPT_KEY_ID`, `AXEPT_KEY`"
 );
 
+mod descriptor;
 pub mod webhook;
+pub use descriptor::DESCRIPTOR;
 
 #[derive(Debug)]
 pub struct Axept;

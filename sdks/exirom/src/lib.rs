@@ -42,6 +42,9 @@ auth_runtime::sdk_entry_points!(
      `EXIROM_CHECKSUM_SECRET` (checksums; default: the merchant secret)"
 );
 
+mod descriptor;
+pub use descriptor::DESCRIPTOR;
+
 mod checksum;
 pub use auth_runtime::provider::signing::CallbackError;
 pub use checksum::{AmountForm, Callback, CallbackVerifier, Unsigned, apm_checksum};

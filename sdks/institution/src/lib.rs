@@ -50,6 +50,9 @@ auth_runtime::sdk_entry_points!(
     "`INSTITUTION_BASE_URL`, then `INSTITUTION_API_KEY`, or `INSTITUTION_EMAIL` + `INSTITUTION_PASSWORD` + `INSTITUTION_MERCHANT_ID`"
 );
 
+mod descriptor;
+pub use descriptor::DESCRIPTOR;
+
 #[derive(Debug)]
 pub struct Institution;
 

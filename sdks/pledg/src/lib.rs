@@ -40,6 +40,9 @@ auth_runtime::sdk_entry_points!(
      (request signatures, notifications), `PLEDG_DASHBOARD_USER` + `PLEDG_DASHBOARD_PASSWORD`"
 );
 
+mod descriptor;
+pub use descriptor::DESCRIPTOR;
+
 mod notification;
 pub use auth_runtime::provider::signing::CallbackError;
 pub use notification::{Notification, NotificationVerifier};

@@ -34,7 +34,7 @@ pub use base::policy::{
 pub use base::secret::{Secret, fingerprint};
 pub use base::time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
 pub use builder::sdk::Sdk;
-pub use builder::{Builder, Environment};
+pub use builder::{Builder, Environment, descriptor};
 pub use call::replay::SeenKeys;
 pub use call::session::Session;
 pub use observe::metrics::{Metrics, MetricsSnapshot};
@@ -74,7 +74,9 @@ pub mod provider {
     pub use crate::base::error::{auth_body, auth_body_refined};
     pub use crate::base::expiry::{self, ExpiryHints, ExpirySource};
     pub use crate::base::security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
-    pub use crate::builder::{Connect, Provider, check_base_url, optional_env, require_env};
+    pub use crate::builder::{
+        Connect, Provider, check_base_url, env_or_file, optional_env, require_env,
+    };
     pub use crate::call::replay;
     pub use crate::call::session::SessionBuilder;
     pub use crate::call::signing;

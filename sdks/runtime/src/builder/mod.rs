@@ -24,12 +24,14 @@ use crate::token::{ExpiryMargin, Profile};
 
 mod base_url;
 mod connect;
+pub mod descriptor;
 mod env;
 pub(crate) mod sdk;
 
 pub use base_url::check_base_url;
 pub use connect::Connect;
-pub use env::{optional_env, require_env};
+pub(crate) use env::FileLookup;
+pub use env::{env_or_file, optional_env, require_env};
 
 /// What a provider SDK crate supplies: its profile (data), its credentials
 /// type, and how to wire a client from a [`Connect`].
@@ -69,7 +71,9 @@ macro_rules! sdk_entry_points {
             Builder::new()
         }
 
-        #[doc = concat!("A client configured from environment variables: ", $env_doc, ".")]
+        #[doc = concat!("A client configured from environment variables: ", $env_doc, ". ")]
+        /// Each may instead come from the file `<VAR>_FILE` names (trailing
+        /// newlines trimmed; empty is unset).
         pub fn from_env() -> Result<Client, $crate::Error> {
             builder().from_env()?.build()
         }
@@ -252,14 +256,24 @@ impl<P: Provider> Builder<P> {
     }
 
     /// [`Builder::from_env`] reading from `get` instead of the process.
+    /// Every variable may come from the file `<VAR>_FILE` names instead
+    /// ([`env_or_file`]).
     pub fn from_env_with(mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let files = FileLookup::new(P::PROFILE.name, get);
+        let get = &|k: &str| files.get(k);
         if self.environment.is_none()
             && let Some(url) = optional_env(get, P::PROFILE.base_url_env)
         {
             self.environment = Some(Environment::Custom(url));
         }
-        if self.credentials.is_none() {
-            self.credentials = Some(P::credentials_from_env(get)?);
+        let credentials = self
+            .credentials
+            .is_none()
+            .then(|| P::credentials_from_env(get));
+        // A file that cannot be read explains a "not set" that follows it.
+        files.finish()?;
+        if let Some(credentials) = credentials {
+            self.credentials = Some(credentials?);
         }
         Ok(self)
     }

@@ -22,12 +22,13 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
-use crate::token::TokenManager;
+use super::manager::TokenManager;
+use crate::base::sync::lock;
 
 /// Default bound on cached principals per registry.
 pub const DEFAULT_MAX_PRINCIPALS: usize = 100_000;
@@ -117,10 +118,6 @@ impl Default for TokenCaches {
 }
 
 static GLOBAL: LazyLock<Arc<TokenCaches>> = LazyLock::new(Arc::default);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 impl TokenCaches {
     /// The registry every client built with `shared_cache(true)` (the

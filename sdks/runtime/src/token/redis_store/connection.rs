@@ -4,8 +4,8 @@
 //! a growing pause between probes).
 
 use std::fmt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use redis::AsyncConnectionConfig;
@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 use super::config::{NAME, RedisStoreConfig, redact_url};
 use super::stats::{Counters, inc};
 use crate::base::error::Error;
+use crate::base::sync::lock;
 
 /// How often the cluster client retries one command by itself (`MOVED`,
 /// `TRYAGAIN`, a reconnect): few, since every command is bounded by the
@@ -78,10 +79,6 @@ pub(super) struct Link {
 /// The runtime this code runs on, if any.
 fn current_runtime() -> Option<tokio::runtime::Id> {
     tokio::runtime::Handle::try_current().ok().map(|h| h.id())
-}
-
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl fmt::Debug for Link {

@@ -108,8 +108,9 @@ pub use config::{
 pub use seen::store_from_env;
 pub use stats::StoreStats;
 
+use crate::base::sync::lock;
 use config::NAME;
-use connection::{Conn, Link, lock};
+use connection::{Conn, Link};
 use sealing::Sealer;
 use stats::{Counters, inc};
 
