@@ -105,7 +105,6 @@ pub use config::{
     DEFAULT_OP_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_PREFIX, ENV_CA_FILE, ENV_CLUSTER, ENV_KEYS,
     ENV_NAMING_KEY, ENV_TIMEOUT_MS, ENV_URL, RedisStoreConfig, parse_keys,
 };
-pub use seen::store_from_env;
 pub use stats::StoreStats;
 
 use crate::base::sync::lock;
@@ -326,6 +325,14 @@ pub fn from_env_with(get: &dyn Fn(&str) -> Option<String>) -> Option<Arc<dyn Tok
             None
         }
     }
+}
+
+/// The store the environment configures ([`from_env`]), as a
+/// [`RedisStore`]: the one every client built from the environment shares
+/// (callback replay checks use it too). `None` when it configures none.
+pub fn store_from_env() -> Option<Arc<RedisStore>> {
+    from_env()?;
+    lock(&SHARED).as_ref().map(|(_, store)| Arc::clone(store))
 }
 
 #[cfg(test)]

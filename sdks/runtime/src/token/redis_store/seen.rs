@@ -8,13 +8,14 @@
 //! a signature or a checksum, which Redis need not see. The ACL user of the
 //! module docs suffices (`SET` on `auth-runtime:v1:*`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Conn, RedisStore, SHARED, from_env, lock};
+use super::RedisStore;
+use super::config::NAME;
+use super::connection::Conn;
 use crate::base::error::{Error, ErrorKind};
 
 impl RedisStore {
@@ -46,7 +47,7 @@ impl RedisStore {
         let down = || {
             Error::new(
                 ErrorKind::Transient,
-                super::config::NAME,
+                NAME,
                 "Redis is unavailable: the callback's replay check could not run",
             )
         };
@@ -73,12 +74,4 @@ impl RedisStore {
             .map_err(|_| down())?;
         Ok(answer.is_some())
     }
-}
-
-/// The store the environment configures ([`from_env`]), as a
-/// [`RedisStore`]: the same one every client built from the environment
-/// shares. `None` when the environment configures none.
-pub fn store_from_env() -> Option<Arc<RedisStore>> {
-    from_env()?;
-    lock(&SHARED).as_ref().map(|(_, store)| Arc::clone(store))
 }
