@@ -1,7 +1,12 @@
 """Run schemathesis (property-based API fuzzer) against a running sandbox,
 one spec at a time, and print the counts `cargo xtask conformance` reports.
 
-Usage: python conformance.py ROOT_URL SPECS_DIR REPORT_DIR MAX_EXAMPLES
+Usage: python conformance.py ROOT_URL PLAN_JSON REPORT_DIR MAX_EXAMPLES
+
+PLAN_JSON is what `cargo xtask conformance` read from the specs
+(`xtask/src/conformance_plan.rs`): one entry per spec, with where the
+sandbox serves it, the headers its operations need and the operation that
+logs in for a bearer token. No provider is named here.
 
 Only the standard library here; schemathesis itself runs as a subprocess
 (`python -m schemathesis.cli`) of the same interpreter (the venv). The
@@ -15,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 
 CHECKS = ",".join([
@@ -47,35 +53,59 @@ def call(url, body=None, headers=None, form=False):
         return json.loads(resp.read() or b"null")
 
 
-def auth_headers(root, provider):
+def key(name):
+    """A credential's or a field's name without case or separators (as the plan writes it)."""
+    return "".join(c.lower() for c in name if c.isascii() and c.isalnum())
+
+
+def find_token(answer):
+    """The token in a login's answer: the answer itself when it is a string, else
+    the first value under a key named `token` or `access_token` (any case, any depth)."""
+    if isinstance(answer, str):
+        return answer
+    if isinstance(answer, dict):
+        for k, v in answer.items():
+            if k.lower() in ("token", "access_token") and isinstance(v, str):
+                return v
+        for v in answer.values():
+            found = find_token(v)
+            if found:
+                return found
+    if isinstance(answer, list):
+        for v in answer:
+            found = find_token(v)
+            if found:
+                return found
+    return None
+
+
+def auth_headers(root, entry):
+    """(base URL, headers) for one plan entry, with the sandbox's current credentials."""
+    provider = entry["provider"]
     creds = call(f"{root}/__sandbox/credentials/{provider}")
-    base = {
-        "exirom": "/exirom/api", "institution": "/institution", "pledg": "/pledg",
-        "bursagb": "/bursagb", "axept": "/axept",
-    }[provider]
-    url = root + base
-    if provider == "exirom":
-        tok = call(url + "/v1/auth", {"merchantKey": creds["merchant_key"],
-                                      "merchantSecret": creds["merchant_secret"]})
-        tok = tok if isinstance(tok, str) else tok["token"]
-        return url, {"Authorization": f"Bearer {tok}"}
-    if provider == "institution":
-        return url, {"Api-key": creds["api_key"]}
-    if provider == "pledg":
-        basic = base64.b64encode(f"{creds['api_key']}:{creds['api_secret']}".encode()).decode()
-        tok = call(url + "/api/token", "grant_type=client_credentials",
-                   {"Authorization": f"Basic {basic}"}, form=True)["access_token"]
-        return url, {"Authorization": f"Bearer {tok}"}
-    if provider == "bursagb":
-        tok = call(url + "/Login/Customer/Api/Verify",
-                   {"Email": creds["email"], "Password": creds["password"]})["data"]["Token"]
-        return url, {"Authorization": f"Bearer {tok}", "ApiKey": creds["api_key"]}
-    if provider == "axept":
-        tok = call(url + "/api/authenticate", {"merchantId": creds["merchant_id"],
-                                               "keyId": creds["key_id"], "key": creds["key"]})
-        tok = tok.get("token") or tok.get("Token")
-        return url, {"Authorization": f"Bearer {tok}"}
-    raise SystemExit(f"unknown provider {provider}")
+    by_key = {key(k): v for k, v in creds.items()}
+    url = root + entry["base"]
+    token = None
+    login = entry["login"]
+    if login:
+        missing = [k for _, k in login["fields"] if k not in by_key]
+        if missing:
+            raise SystemExit(f"{provider}: the sandbox's credentials have no {missing} for {login['path']}")
+        body = {field: by_key[k] for field, k in login["fields"]}
+        if login["form"]:
+            body = urllib.parse.urlencode(body)
+        token = find_token(call(url + login["path"], body, form=login["form"]))
+        if not token:
+            raise SystemExit(f"{provider}: no token in the answer of {login['path']}")
+    headers = {}
+    for h in entry["headers"]:
+        if h["bearer"]:
+            headers[h["name"]] = f"Bearer {token}"
+        elif h["credential"] in by_key:
+            headers[h["name"]] = str(by_key[h["credential"]])
+        else:
+            raise SystemExit(f"{provider}: the sandbox's credentials have no {h['credential']} for {h['name']}")
+    return url, headers
 
 
 def count_failures(report_path):
@@ -113,7 +143,9 @@ def iter_failures(node, case_id):
 
 
 def main():
-    root, specs, report_dir, max_examples = sys.argv[1:5]
+    root, plan_path, report_dir, max_examples = sys.argv[1:5]
+    with open(plan_path) as f:
+        plan = json.load(f)
     os.makedirs(report_dir, exist_ok=True)
     totals = [0, 0, 0]
     fuzzer_errors = 0
@@ -122,11 +154,12 @@ def main():
     env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
     env["CONFORMANCE_PLEDG_SECRET_KEY"] = call(f"{root}/__sandbox/signing")["pledg_secret_key"]
     env["CONFORMANCE_EXIROM_SECRET"] = call(f"{root}/__sandbox/credentials/exirom")["merchant_secret"]
-    for provider in ["exirom", "institution", "pledg", "bursagb", "axept"]:
-        url, headers = auth_headers(root, provider)
+    for entry in plan:
+        provider = entry["provider"]
+        url, headers = auth_headers(root, entry)
         report = os.path.join(report_dir, f"{provider}.ndjson")
         cmd = [sys.executable, "-m", "schemathesis.cli", "run",
-               os.path.join(specs, f"{provider}.yaml"), "--url", url,
+               entry["spec"], "--url", url,
                "--checks", CHECKS, "--max-examples", max_examples, "--seed", "1",
                # One worker: CPython 3.11's AST is not thread-safe, and with more
                # workers the fuzzer itself occasionally crashes (not the sandbox).

@@ -1,13 +1,12 @@
 //! Everything that can go wrong between a spec and its generated client.
 
 use crate::lint;
-use crate::workspace::PROVIDERS;
 
 /// Everything that can go wrong between a spec and its generated client.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown provider `{0}` (known: {known})", known = PROVIDERS.join(", "))]
-    UnknownProvider(String),
+    #[error("unknown provider `{name}` (known: {})", .known.join(", "))]
+    UnknownProvider { name: String, known: Vec<String> },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -27,6 +26,10 @@ pub enum Error {
         operation: Option<String>,
         message: String,
     },
+    #[error("the providers do not match their specs and crates: {message}")]
+    Providers { message: String },
+    #[error("the workspace's packages could not be listed: {message}")]
+    Workspace { message: String },
     #[error("{file}: generated code does not parse as Rust: {message}")]
     Unparsable { file: String, message: String },
 }

@@ -33,4 +33,6 @@ pub use emit::{BODY_CHECKSUM_EXTENSION, IDEMPOTENCY_KEY_EXTENSION, SIGNED_JWT_EX
 pub use error::Error;
 pub use generate::{REGEN_COMMAND, generate, generate_from};
 pub use regen::{Mode, Report, Stale, regen};
-pub use workspace::{PROVIDERS, output_path, spec_path, workspace_root};
+pub use workspace::{
+    Member, members, members_of, output_path, providers, publishable, spec_path, workspace_root,
+};

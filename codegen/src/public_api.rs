@@ -9,7 +9,8 @@
 //! reached through the crate's `pub use`s) — functions and methods with their
 //! signatures, types with their public fields and variants, traits with
 //! their methods, constants, statics, re-exports, exported macros, trait
-//! impls — one line each. The providers' `generated` module is listed by
+//! impls — one line each. The crates listed are the publishable ones
+//! (`crate::publishable`). The providers' `generated` module is listed by
 //! name only: the codegen snapshots (`tests/snapshots/`) review it whole.
 
 use std::collections::BTreeSet;
@@ -18,24 +19,14 @@ use std::path::{Path, PathBuf};
 use quote::ToTokens;
 use syn::{ImplItem, Item, TraitItem, Visibility};
 
-/// The crates whose API is listed: (package name, directory).
-pub const CRATES: &[(&str, &str)] = &[
-    ("auth-runtime", "sdks/runtime"),
-    ("exirom", "sdks/exirom"),
-    ("institution", "sdks/institution"),
-    ("pledg", "sdks/pledg"),
-    ("bursagb", "sdks/bursagb"),
-    ("axept", "sdks/axept"),
-    ("sandbox", "sdks/sandbox"),
-];
-
 /// `api/<crate>.txt` under `root`.
 pub fn listing_path(root: &Path, krate: &str) -> PathBuf {
     root.join("api").join(format!("{krate}.txt"))
 }
 
-/// The listing of the crate in `dir` (its `src/lib.rs`).
-pub fn listing(root: &Path, krate: &str, dir: &str) -> Result<String, String> {
+/// The listing of the crate in `dir` (its `src/lib.rs`), relative to
+/// `root`.
+pub fn listing(root: &Path, krate: &str, dir: &Path) -> Result<String, String> {
     let mut lines = BTreeSet::new();
     let lib = root.join(dir).join("src").join("lib.rs");
     walk_file(&lib, &lib, krate.replace('-', "_").as_str(), &mut lines)?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::assumptions;
 use crate::error::Error;
 use crate::generate::{REGEN_COMMAND, generate};
-use crate::workspace::{PROVIDERS, output_path, spec_path};
+use crate::workspace::{output_path, providers as all_providers, spec_path};
 
 /// Whether [`regen`] rewrites stale files or only reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,17 +72,20 @@ impl fmt::Display for Report {
 
 /// Regenerate (or check) the given providers; an empty list means all.
 pub fn regen(root: &Path, providers: &[String], mode: Mode) -> Result<Report, Error> {
-    let selected: Vec<&str> = if providers.is_empty() {
-        PROVIDERS.to_vec()
+    let known = all_providers(root)?;
+    let selected: Vec<&String> = if providers.is_empty() {
+        known.iter().collect()
     } else {
         providers
             .iter()
             .map(|p| {
-                PROVIDERS
+                known
                     .iter()
-                    .copied()
-                    .find(|k| k == p)
-                    .ok_or_else(|| Error::UnknownProvider(p.clone()))
+                    .find(|k| *k == p)
+                    .ok_or_else(|| Error::UnknownProvider {
+                        name: p.clone(),
+                        known: known.clone(),
+                    })
             })
             .collect::<Result<_, _>>()?
     };
@@ -110,23 +113,28 @@ pub fn regen(root: &Path, providers: &[String], mode: Mode) -> Result<Report, Er
         report.stale.push(Stale { path: out, diff });
     }
     if providers.is_empty() {
-        readme_assumptions(root, mode, &mut report)?;
+        readme_assumptions(root, &known, mode, &mut report)?;
     }
     Ok(report)
 }
 
 /// The README's list of the specs' assumptions (`assumptions::BEGIN` …
 /// `END`), rewritten or checked like a generated file.
-fn readme_assumptions(root: &Path, mode: Mode, report: &mut Report) -> Result<(), Error> {
+fn readme_assumptions(
+    root: &Path,
+    providers: &[String],
+    mode: Mode,
+    report: &mut Report,
+) -> Result<(), Error> {
     let mut specs = Vec::new();
-    for provider in PROVIDERS {
+    for provider in providers {
         let path = spec_path(root, provider);
         let doc: serde_json::Value =
             serde_yaml::from_str(&read(&path)?).map_err(|e| Error::Parse {
                 file: relative(root, &path),
                 message: e.to_string(),
             })?;
-        specs.push((*provider, doc));
+        specs.push((provider.as_str(), doc));
     }
     let section = assumptions::readme_section(&specs);
     let out = root.join("README.md");

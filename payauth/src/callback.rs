@@ -7,7 +7,8 @@ use auth_runtime::Secret;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::json;
 
-use crate::{CallbackProvider, EXIT_CREDENTIALS, Failure};
+use crate::choices::CallbackProvider;
+use crate::failure::{EXIT_CREDENTIALS, Failure};
 
 /// The largest body read (the verifiers refuse bigger ones anyway).
 const MAX_BODY: u64 = 1024 * 1024;

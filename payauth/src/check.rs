@@ -8,8 +8,9 @@ use auth_runtime::Token;
 use auth_runtime::descriptor::human_duration as human;
 use serde_json::{Value, json};
 
+use crate::choices::Provider;
 use crate::clients::{Client, credential_variables, mechanism};
-use crate::{EXIT_CREDENTIALS, Failure, Provider};
+use crate::failure::{EXIT_CREDENTIALS, Failure};
 
 /// How long a login may take before a spinner says so on stderr.
 const SPINNER_AFTER: Duration = Duration::from_secs(1);

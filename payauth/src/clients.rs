@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use auth_runtime::{Error, Token, TokenManager};
 
-use crate::Provider;
+use crate::choices::Provider;
 
 /// A client of one of the five SDKs.
 #[derive(Debug)]

@@ -15,17 +15,16 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 mod callback;
 mod check;
+mod choices;
 mod clients;
+mod failure;
 mod sandbox_cmd;
 
-/// Exit code: wrong credentials or configuration.
-const EXIT_CREDENTIALS: u8 = 2;
-/// Exit code: a transient failure.
-const EXIT_TRANSIENT: u8 = 3;
+use choices::{CallbackProvider, Event, Provider};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -105,79 +104,6 @@ enum SandboxAction {
         #[arg(long, default_value = "completed")]
         status: String,
     },
-}
-
-/// The five providers.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    Exirom,
-    Institution,
-    Pledg,
-    Bursagb,
-    Axept,
-}
-
-impl Provider {
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Exirom => "exirom",
-            Provider::Institution => "institution",
-            Provider::Pledg => "pledg",
-            Provider::Bursagb => "bursagb",
-            Provider::Axept => "axept",
-        }
-    }
-}
-
-/// The providers that send signed callbacks.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallbackProvider {
-    Exirom,
-    Pledg,
-}
-
-/// What `sandbox trigger` delivers.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// exirom: a payment status callback.
-    Payment,
-    /// pledg: a purchase notification.
-    Notification,
-}
-
-/// A failure as the process reports it: a message for stderr and the
-/// exit code.
-#[derive(Debug)]
-pub struct Failure {
-    pub message: String,
-    pub code: u8,
-}
-
-impl Failure {
-    pub fn new(code: u8, message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code,
-        }
-    }
-
-    /// The exit code a runtime error means.
-    pub fn from_error(what: &str, e: &auth_runtime::Error) -> Failure {
-        use auth_runtime::ErrorKind as K;
-        let code = match e.kind() {
-            K::InvalidCredentials | K::Forbidden | K::Unauthorized | K::Config | K::BadRequest => {
-                EXIT_CREDENTIALS
-            }
-            K::Transient => EXIT_TRANSIENT,
-            _ => 1,
-        };
-        // The runtime's message names the provider already.
-        if e.provider() == what {
-            Failure::new(code, e.to_string())
-        } else {
-            Failure::new(code, format!("{what}: {e}"))
-        }
-    }
 }
 
 fn main() -> ExitCode {

@@ -5,7 +5,8 @@ use std::io::Write;
 use auth_runtime::Secret;
 use sandbox::{Credentials, Provider as P, Sandbox, SandboxConfig};
 
-use crate::{CallbackProvider, Event, Failure};
+use crate::choices::{CallbackProvider, Event};
+use crate::failure::Failure;
 
 /// `'value'` for a POSIX shell.
 fn quoted(value: &str) -> String {

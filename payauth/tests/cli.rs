@@ -95,7 +95,9 @@ fn check_succeeds_for_every_provider_and_prints_no_secret() {
         assert_eq!(report["provider"], p);
         let lifetime = report["lifetime_secs"].as_u64().expect("lifetime");
         let refresh_in = report["refresh_in_secs"].as_u64().expect("refresh in");
-        assert!(lifetime >= 600 && refresh_in < lifetime, "{report}");
+        // Lifetimes are counted from receipt against whole-second expiry
+        // times: a 600 s token can read 599 s, less on a loaded machine.
+        assert!(lifetime >= 590 && refresh_in < lifetime, "{report}");
         assert!(
             report["refresh_at"]
                 .as_str()

@@ -3,7 +3,12 @@
 //! committed files are fresh, generation is deterministic, and a generator
 //! failure names the spec and the operation.
 
-use codegen::{Mode, PROVIDERS, REGEN_COMMAND, generate, regen, spec_path, workspace_root};
+use codegen::{Mode, REGEN_COMMAND, generate, regen, spec_path, workspace_root};
+
+/// The providers, as every check takes them: one per spec.
+fn providers() -> Vec<String> {
+    codegen::providers(&workspace_root()).unwrap_or_else(|e| panic!("{e}"))
+}
 
 fn spec(provider: &str) -> String {
     std::fs::read_to_string(spec_path(&workspace_root(), provider)).expect("spec readable")
@@ -11,7 +16,7 @@ fn spec(provider: &str) -> String {
 
 #[test]
 fn generated_code_snapshots() {
-    for provider in PROVIDERS {
+    for provider in &providers() {
         let code = generate(&format!("specs/{provider}.yaml"), &spec(provider))
             .unwrap_or_else(|e| panic!("{e}"));
         insta::with_settings!({
@@ -19,7 +24,7 @@ fn generated_code_snapshots() {
                 If the change is intended: `cargo insta review`, then `{REGEN_COMMAND}`."),
             omit_expression => true,
         }, {
-            insta::assert_snapshot!(*provider, code);
+            insta::assert_snapshot!(provider.as_str(), code);
         });
     }
 }
@@ -28,8 +33,8 @@ fn generated_code_snapshots() {
 fn committed_generated_code_is_fresh() {
     let report = regen(&workspace_root(), &[], Mode::Check).unwrap_or_else(|e| panic!("{e}"));
     assert!(report.stale.is_empty(), "{report}");
-    // Five generated files, and the README's list of assumptions.
-    assert_eq!(report.fresh.len(), PROVIDERS.len() + 1);
+    // One generated file per provider, and the README's list of assumptions.
+    assert_eq!(report.fresh.len(), providers().len() + 1);
 }
 
 /// The README's list of the specs' assumptions is regenerated from them:
@@ -39,7 +44,7 @@ fn the_readme_lists_every_assumption_of_the_specs() {
     let root = workspace_root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let mut total = 0;
-    for provider in PROVIDERS {
+    for provider in &providers() {
         let doc: serde_json::Value = serde_yaml::from_str(&spec(provider)).unwrap();
         for a in codegen::assumptions::collect(&doc) {
             total += 1;
@@ -52,11 +57,13 @@ fn the_readme_lists_every_assumption_of_the_specs() {
     }
     assert!(total >= 40, "only {total} assumptions");
     // A changed spec changes the section.
-    let mut specs: Vec<(&str, serde_json::Value)> = PROVIDERS
+    let providers = providers();
+    let mut specs: Vec<(&str, serde_json::Value)> = providers
         .iter()
-        .map(|p| (*p, serde_yaml::from_str(&spec(p)).unwrap()))
+        .map(|p| (p.as_str(), serde_yaml::from_str(&spec(p)).unwrap()))
         .collect();
-    specs[0].1["paths"]["/v1/auth"]["post"]["x-assumption"] = "a new guess".into();
+    let exirom = specs.iter().position(|(p, _)| *p == "exirom").unwrap();
+    specs[exirom].1["paths"]["/v1/auth"]["post"]["x-assumption"] = "a new guess".into();
     let section = codegen::assumptions::readme_section(&specs);
     assert!(section.contains("`POST /v1/auth`: a new guess"));
     assert_ne!(
@@ -70,7 +77,7 @@ fn the_readme_lists_every_assumption_of_the_specs() {
 /// cost every call two allocations.
 #[test]
 fn no_operation_sends_api_version() {
-    for provider in PROVIDERS {
+    for provider in &providers() {
         let code = generate(&format!("specs/{provider}.yaml"), &spec(provider))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!code.contains("\"api-version\""), "{provider}");
@@ -89,7 +96,7 @@ fn no_operation_sends_api_version() {
 /// with the runtime's `response::json` (header map moved, not copied).
 #[test]
 fn every_operation_is_one_runtime_call() {
-    for provider in PROVIDERS {
+    for provider in &providers() {
         let code = generate(&format!("specs/{provider}.yaml"), &spec(provider))
             .unwrap_or_else(|e| panic!("{e}"));
         let sends = code.matches("pub async fn send(").count();
@@ -115,7 +122,7 @@ fn every_operation_is_one_runtime_call() {
 
 #[test]
 fn generation_is_deterministic() {
-    for provider in PROVIDERS {
+    for provider in &providers() {
         let file = format!("specs/{provider}.yaml");
         let a = generate(&file, &spec(provider)).unwrap();
         let b = generate(&file, &spec(provider)).unwrap();
@@ -130,6 +137,8 @@ fn a_stale_file_is_named_with_the_command_to_fix_it() {
     let root = dir.as_path();
     std::fs::create_dir_all(root.join("specs")).unwrap();
     std::fs::create_dir_all(root.join("sdks/pledg/src")).unwrap();
+    // A provider is a spec and its crate.
+    std::fs::write(root.join("sdks/pledg/Cargo.toml"), "").unwrap();
     // Rename one field in one spec: the committed output is now stale.
     let renamed = spec("pledg").replace("access_token", "accessToken");
     assert_ne!(renamed, spec("pledg"));
@@ -210,8 +219,15 @@ fn lint_failures_stop_generation_with_file_pointer_and_rule() {
 #[test]
 fn the_public_api_listings_are_fresh() {
     let root = workspace_root();
-    for (krate, dir) in codegen::public_api::CRATES {
-        let wanted = codegen::public_api::listing(&root, krate, dir).unwrap();
+    for krate in codegen::publishable(&root).unwrap() {
+        let krate = krate.name.as_str();
+        let dir = codegen::members(&root)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.name == krate)
+            .unwrap()
+            .dir;
+        let wanted = codegen::public_api::listing(&root, krate, &dir).unwrap();
         let committed = std::fs::read_to_string(codegen::public_api::listing_path(&root, krate))
             .unwrap_or_default();
         assert!(
@@ -229,4 +245,90 @@ fn the_public_api_listings_are_fresh() {
     }
     let pledg = std::fs::read_to_string(root.join("api/pledg.txt")).unwrap();
     assert!(pledg.contains("pub trait DashboardExt"));
+}
+
+/// No provider can be left out of a check: the providers are the specs,
+/// each has its crate (a workspace member by the `sdks/*` glob) and no
+/// crate with generated code lacks a spec; every provider crate is
+/// publishable, so the public-API listing and the package check (which
+/// take the publishable crates from the workspace) cover it; and every
+/// publishable crate has its committed listing. (The conformance plan's
+/// list is checked against the same providers in xtask's tests.)
+#[test]
+fn no_provider_is_left_out_of_a_check() {
+    let root = workspace_root();
+    let providers = providers();
+    let mut specs: Vec<String> = std::fs::read_dir(root.join("specs"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".yaml")
+                .map(str::to_string)
+        })
+        .collect();
+    specs.sort();
+    assert_eq!(providers, specs);
+    let members = codegen::members(&root).unwrap();
+    let with_generated_code: Vec<String> = members
+        .iter()
+        .filter(|m| root.join(&m.dir).join("src/generated.rs").is_file())
+        .map(|m| m.name.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        with_generated_code, providers,
+        "a crate per spec, a spec per crate"
+    );
+    let publishable: Vec<String> = codegen::publishable(&root)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    for p in &providers {
+        assert!(
+            publishable.contains(p),
+            "{p} is not publishable: no API listing, no package check"
+        );
+    }
+    for krate in &publishable {
+        assert!(
+            codegen::public_api::listing_path(&root, krate).is_file(),
+            "api/{krate}.txt is missing: run `cargo xtask public-api`"
+        );
+    }
+    // The runtime and the sandbox are published with the providers.
+    for krate in ["auth-runtime", "sandbox"] {
+        assert!(publishable.iter().any(|p| p == krate), "{krate}");
+    }
+}
+
+/// A spec without its crate, or a crate with generated code and no spec,
+/// stops every command that lists the providers.
+#[test]
+fn a_spec_without_its_crate_or_a_crate_without_its_spec_is_refused() {
+    let dir = std::env::temp_dir().join(format!("codegen-providers-{}", std::process::id()));
+    let root = dir.as_path();
+    std::fs::create_dir_all(root.join("specs")).unwrap();
+    std::fs::create_dir_all(root.join("sdks/alpha/src")).unwrap();
+    std::fs::write(root.join("specs/alpha.yaml"), "").unwrap();
+    std::fs::write(root.join("sdks/alpha/Cargo.toml"), "").unwrap();
+    assert_eq!(codegen::providers(root).unwrap(), ["alpha"]);
+    std::fs::write(root.join("specs/beta.yaml"), "").unwrap();
+    let no_crate = codegen::providers(root).unwrap_err().to_string();
+    assert!(
+        no_crate.contains("specs/beta.yaml has no crate sdks/beta/"),
+        "{no_crate}"
+    );
+    std::fs::remove_file(root.join("specs/beta.yaml")).unwrap();
+    std::fs::create_dir_all(root.join("sdks/gamma/src")).unwrap();
+    std::fs::write(root.join("sdks/gamma/src/generated.rs"), "").unwrap();
+    let no_spec = codegen::providers(root).unwrap_err().to_string();
+    assert!(
+        no_spec.contains("sdks/gamma/src/generated.rs has no spec specs/gamma.yaml"),
+        "{no_spec}"
+    );
+    std::fs::remove_dir_all(root).ok();
 }

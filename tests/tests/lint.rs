@@ -358,6 +358,55 @@ fn assumption_marking_rule() {
     );
 }
 
+/// The phrases are found however a YAML block wraps them (a line break,
+/// or several spaces, inside "our design"), and the widened list ("not
+/// described in the docs", "assumed, not shown", "unconfirmed", …) is read
+/// too; a marked description passes.
+#[test]
+fn assumption_marking_reads_phrases_across_line_breaks() {
+    let doc = |description: &str, mark: &str| {
+        format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\n\
+             components:\n  schemas:\n    Thing:\n{mark}      type: object\n      description: |\n{}\n",
+            description
+                .lines()
+                .map(|l| format!("        {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    };
+    let flagged = |description: &str| {
+        lint_str("wrapped.yaml", &doc(description, ""))
+            .into_iter()
+            .map(|e| (e.rule, e.pointer, e.message))
+            .collect::<Vec<_>>()
+    };
+    for description in [
+        "The error body: this shape is our\ndesign.",
+        "The error body is not\ndocumented; RFC 6749 is used.",
+        "Forbidden. Not described in\nthe docs.",
+        "OAuth 2.0 error body; assumed,\nnot shown in the docs.",
+        "Lower case, as another brand answers (UNCONFIRMED).",
+        "A guess:   our   \n   design.",
+    ] {
+        let found = flagged(description);
+        assert_eq!(found.len(), 1, "{description:?}: {found:?}");
+        assert_eq!(found[0].0, "assumption-marking", "{description:?}");
+        assert_eq!(found[0].1, "/components/schemas/Thing", "{description:?}");
+    }
+    // A description that says nothing of the kind passes, and so does a marked one.
+    assert!(flagged("The pages describe it fully.").is_empty());
+    let marked = doc(
+        "this shape is our\ndesign.",
+        "      x-assumption: \"The pages show no error body.\"\n",
+    );
+    assert!(
+        lint_str("wrapped.yaml", &marked).is_empty(),
+        "{:?}",
+        lint_str("wrapped.yaml", &marked)
+    );
+}
+
 #[test]
 fn security_rule() {
     assert_single("bad-security.yaml", "security", "/paths/~1v1~1auth/post");

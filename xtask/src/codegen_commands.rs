@@ -20,15 +20,17 @@ pub fn regen(check: bool, providers: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `api/<crate>.txt`: the public API of each publishable crate, listed
+/// `api/<crate>.txt`: the public API of each publishable crate (`publish`
+/// not `false` in its manifest), listed
 /// from its source (`codegen::public_api`), so a change to it shows in
 /// review.
 pub fn public_api(check: bool) -> Result<()> {
     let root = codegen::workspace_root();
     let mut stale = Vec::new();
-    for (krate, dir) in codegen::public_api::CRATES {
-        let wanted = codegen::public_api::listing(&root, krate, dir).map_err(anyhow::Error::msg)?;
-        let path = codegen::public_api::listing_path(&root, krate);
+    for krate in codegen::publishable(&root)? {
+        let wanted = codegen::public_api::listing(&root, &krate.name, &krate.dir)
+            .map_err(anyhow::Error::msg)?;
+        let path = codegen::public_api::listing_path(&root, &krate.name);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != wanted {
             stale.push(path.display().to_string());

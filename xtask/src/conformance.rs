@@ -8,7 +8,9 @@
 //! on first use), the sandbox binary started on a free loopback port and
 //! stopped by its pid, `xtask/conformance.py` driving schemathesis with the
 //! sandbox's credentials (and `conformance_hooks.py` signing pledg's purchase
-//! link). Reports land in `target/conformance/<provider>.ndjson`.
+//! link), one spec after another as `conformance_plan` reads them
+//! (`target/conformance/plan.json`). Reports land in
+//! `target/conformance/<provider>.ndjson`.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,6 +18,8 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+use crate::conformance_plan::plans;
 
 /// The fuzzer and its version, pinned: a new release can change what it
 /// generates and checks.
@@ -44,13 +48,15 @@ pub fn run(cargo: impl Fn(&[&str]) -> Result<()>) -> Result<()> {
         std::env::var("CONFORMANCE_EXAMPLES").unwrap_or_else(|_| DEFAULT_EXAMPLES.to_string());
     let reports = target.join("conformance");
     std::fs::create_dir_all(&reports)?;
+    let plan = reports.join("plan.json");
+    std::fs::write(&plan, serde_json::to_string_pretty(&plans(&root)?)?)?;
     let status = Command::new(&python)
         // schemathesis keeps a `.schemathesis/` cache in its working directory.
         .current_dir(&reports)
         .arg(root.join("xtask").join("conformance.py"))
         .arg(format!("http://127.0.0.1:{port}"))
-        .arg(root.join("specs"))
-        .arg(target.join("conformance"))
+        .arg(&plan)
+        .arg(&reports)
         .arg(&examples)
         .status()
         .context("could not run the conformance driver")?;

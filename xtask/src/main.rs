@@ -9,6 +9,7 @@
 //! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`, `principals`)
 //! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
 //! cargo xtask public-api [--check]          api/<crate>.txt: each publishable crate's public API
+//! cargo xtask layers                        no import circle, no import up a declared layer order
 //! ```
 //!
 //! Each command lives in its own file; this one is the command line.
@@ -20,7 +21,9 @@ use anyhow::{Result, bail};
 mod cargo;
 mod codegen_commands;
 mod conformance;
+mod conformance_plan;
 mod demo_soak_bench;
+mod layers;
 mod package_check;
 mod redis_servers;
 mod test_phases;
@@ -34,6 +37,9 @@ commands:
   test                           fmt check, clippy -D warnings, regen --check, public-api --check, the
                                  tests (cargo nextest, or cargo test without it; doctests), cargo package,
                                  the consumer's tests, conformance; prints where the time went
+  layers [--imports CRATE]       no import circle between the files of any workspace crate, no
+                                 import up a crate's declared layers (its layers.toml); part of `test`
+                                 (--imports: print every import between the crate's files)
   package-check                  cargo package the publishable crates, then check them from the
                                  packages (part of `test`)
   deps                           install what the Redis/Valkey tests need (redis-server, redis-cli,
@@ -45,9 +51,10 @@ commands:
                                  the five SDKs under 5 % faults with 2 s tokens (release build);
                                  --long: >= 1,000,000 calls. Prints the table, fails on a broken bound
   bench [ARGS...]                cargo bench for the `overhead`, `token_read` and `principals` benchmarks
-  conformance                    fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
+  conformance [--plan]           fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
                                  against every spec: 0 server errors, 0 spec violations,
                                  0 forbidden requests accepted, or it fails
+                                 (--plan: print what it reads from the specs, and stop)
 ";
 
 fn main() -> ExitCode {
@@ -74,13 +81,26 @@ fn run(args: &[String]) -> Result<()> {
             codegen_commands::regen(check, &providers)
         }
         Some("public-api") => codegen_commands::public_api(flag(rest, "--check")?),
+        Some("layers") => match rest {
+            [] => layers::run(),
+            [flag, krate] if flag == "--imports" => layers::print_imports(krate),
+            _ => bail!("usage: cargo xtask layers [--imports CRATE]"),
+        },
         Some("test") => test_phases::test(),
         Some("package-check") => package_check::package_check(),
         Some("deps") => redis_servers::ensure_servers(),
         Some("demo") => demo_soak_bench::demo(rest),
         Some("soak") => demo_soak_bench::soak(rest),
         Some("bench") => demo_soak_bench::bench(rest),
-        Some("conformance") => conformance::run(cargo::cargo),
+        Some("conformance") => match rest {
+            [] => conformance::run(cargo::cargo),
+            [flag] if flag == "--plan" => {
+                let plans = conformance_plan::plans(&codegen::workspace_root())?;
+                println!("{}", serde_json::to_string_pretty(&plans)?);
+                Ok(())
+            }
+            _ => bail!("usage: cargo xtask conformance [--plan]"),
+        },
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -7,19 +7,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::cargo::cargo;
 
-/// The crates an application depends on (`publish = true`); xtask,
-/// codegen, payauth and the tests are not published.
-const PUBLISHABLE: [&str; 7] = [
-    "auth-runtime",
-    "exirom",
-    "institution",
-    "pledg",
-    "bursagb",
-    "axept",
-    "sandbox",
-];
-
-/// The publishable crates packaged, then compiled from what the packages
+/// The publishable crates (`publish` not `false` in their manifest:
+/// `codegen::publishable`; xtask, codegen, payauth and the tests are not
+/// published) packaged, then compiled from what the packages
 /// hold: a file a crate needs but does not ship (its generated code, a
 /// README it includes) fails here, not at `cargo publish`.
 ///
@@ -30,32 +20,25 @@ const PUBLISHABLE: [&str; 7] = [
 /// checked — type-checked, not linked — in the shared target directory,
 /// where the dependencies' metadata already is.
 pub fn package_check() -> Result<()> {
-    eprintln!("\n$ cargo package --no-verify (the publishable crates)");
+    let root = codegen::workspace_root();
+    let publishable = codegen::publishable(&root)?;
+    let names: Vec<&str> = publishable.iter().map(|k| k.name.as_str()).collect();
+    eprintln!("\n$ cargo package --no-verify ({})", names.join(", "));
     let mut package = vec!["package", "--allow-dirty", "--no-verify"];
-    for krate in PUBLISHABLE {
+    for krate in &names {
         package.extend(["-p", krate]);
     }
     cargo(&package)?;
-    let root = codegen::workspace_root();
-    let version = |krate: &str| -> Result<String> {
-        let manifest = std::fs::read_to_string(root.join(match krate {
-            "auth-runtime" => "sdks/runtime/Cargo.toml".to_string(),
-            other => format!("sdks/{other}/Cargo.toml"),
-        }))?;
-        manifest
-            .lines()
-            .find_map(|l| l.strip_prefix("version = \""))
-            .and_then(|v| v.strip_suffix('"'))
-            .map(str::to_string)
-            .with_context(|| format!("no version in {krate}'s manifest"))
-    };
     let check = root.join("target/package-check");
     let _ = std::fs::remove_dir_all(&check);
     std::fs::create_dir_all(&check)?;
     let mut members = Vec::new();
     let mut patches = Vec::new();
-    for krate in PUBLISHABLE {
-        let dir = format!("{krate}-{}", version(krate)?);
+    for krate in &publishable {
+        if krate.version.is_empty() {
+            bail!("{}: no version in its manifest", krate.name);
+        }
+        let dir = format!("{}-{}", krate.name, krate.version);
         let archive = root.join(format!("target/package/{dir}.crate"));
         let status = Command::new("tar")
             .arg("-xzf")
@@ -68,7 +51,7 @@ pub fn package_check() -> Result<()> {
             bail!("could not unpack {}", archive.display());
         }
         members.push(format!("\"{dir}\""));
-        patches.push(format!("{krate} = {{ path = \"{dir}\" }}"));
+        patches.push(format!("{} = {{ path = \"{dir}\" }}", krate.name));
     }
     std::fs::write(
         check.join("Cargo.toml"),

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use crate::cargo::{cargo, nextest_available};
 use crate::codegen_commands::{public_api, regen};
 use crate::package_check::package_check;
-use crate::{conformance, redis_servers};
+use crate::{conformance, layers, redis_servers};
 
 /// Where `cargo xtask test`'s time goes: each phase's wall time, printed
 /// as it ends and summed up at the end (issue #25's profile).
@@ -53,6 +53,10 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
         cargo(&["fmt", "--all", "--", "--check"])
             .context("formatting differs: run `cargo fmt --all`")
     })?;
+    phases.run("layers (import circles, declared layer order)", || {
+        eprintln!("\n$ cargo xtask layers");
+        layers::run()
+    })?;
     phases.run("clippy", || {
         cargo(&[
             "clippy",
@@ -94,7 +98,7 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
         }
     })?;
     phases.run(
-        "cargo package (7 crates), checked from the packages",
+        "cargo package (the publishable crates), checked from the packages",
         package_check,
     )?;
     phases.run("consumer tests", || {

@@ -1,12 +1,12 @@
 //! The `assumption-marking` rule: a description that says the spec
 //! decided where the providers' pages are silent ("our design", "not
-//! documented", … — [`UNDOCUMENTED`]) carries `x-assumption`, and
+//! documented", … — `assumptions::UNDOCUMENTED`, whitespace-normalised) carries `x-assumption`, and
 //! `x-assumption` is a non-empty string (the README lists them all).
 
 use serde_json::Value;
 
 use super::linter::{Linter, rules};
-use crate::assumptions::{EXTENSION, UNDOCUMENTED};
+use crate::assumptions::{EXTENSION, undocumented_phrase};
 use crate::pointer::escape;
 
 impl Linter<'_> {
@@ -30,17 +30,16 @@ impl Linter<'_> {
                         format!("`{EXTENSION}` at {ptr} in `{file}` must be a non-empty string: why, and what the docs say"),
                     ),
                     None => {
-                        if let Some(Value::String(d)) = map.get("description") {
-                            let lower = d.to_ascii_lowercase();
-                            if let Some(word) = UNDOCUMENTED.iter().find(|w| lower.contains(*w)) {
-                                self.push(
-                                    ptr.to_string(),
-                                    rules::ASSUMPTION_MARKING,
-                                    format!(
-                                        "the description at {ptr} in `{file}` says \"{word}\": mark the choice with `{EXTENSION}: \"why, and what the docs say\"` (the README lists them)"
-                                    ),
-                                );
-                            }
+                        if let Some(Value::String(d)) = map.get("description")
+                            && let Some(word) = undocumented_phrase(d)
+                        {
+                            self.push(
+                                ptr.to_string(),
+                                rules::ASSUMPTION_MARKING,
+                                format!(
+                                    "the description at {ptr} in `{file}` says \"{word}\": mark the choice with `{EXTENSION}: \"why, and what the docs say\"` (the README lists them)"
+                                ),
+                            );
                         }
                     }
                 }

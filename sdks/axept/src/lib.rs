@@ -37,9 +37,10 @@ auth_runtime::sdk_entry_points!(
     "`AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`, `AXEPT_KEY_ID`, `AXEPT_KEY`"
 );
 
-mod descriptor;
+/// This provider described for tools (`payauth`, the demo, tests): its
+/// variables, mechanism, lifetimes and a read-only probe.
+pub mod descriptor;
 pub mod webhook;
-pub use descriptor::DESCRIPTOR;
 
 #[derive(Debug)]
 pub struct Axept;

@@ -43,8 +43,9 @@ auth_runtime::sdk_entry_points!(
     "`BURSAGB_BASE_URL`, `BURSAGB_EMAIL`, `BURSAGB_PASSWORD`, optional `BURSAGB_API_KEY` and `BURSAGB_REGION`"
 );
 
-mod descriptor;
-pub use descriptor::DESCRIPTOR;
+/// This provider described for tools (`payauth`, the demo, tests): its
+/// variables, mechanism, lifetimes and a read-only probe.
+pub mod descriptor;
 
 #[derive(Debug)]
 pub struct Bursagb;

@@ -23,12 +23,14 @@
 //! would change how every `serde_json::Number` in an application's build
 //! behaves. A string is hashed as its decoded content (`"10.00"` → `10.00`).
 
-use std::time::SystemTime;
-
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use auth_runtime::Secret;
-use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
+use auth_runtime::SeenKeys;
+use auth_runtime::provider::replay::SharedReplayGuard;
+use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -145,32 +147,100 @@ fn checksummed_text(raw: &RawValue) -> Option<String> {
 /// (`PENDING`, then `APPROVED`) would share it, so each status update is
 /// accepted once — a replay is the same callback (checksum, transaction
 /// and status) again.
+///
+/// Where replays are remembered: [`CallbackVerifier::verify`] in this
+/// process's memory (bounded at 10,000 callbacks; forgotten on a restart;
+/// not seen by other instances). [`CallbackVerifier::verify_shared`] in the
+/// shared store when one is set ([`CallbackVerifier::replay_store`], or the
+/// environment's Redis store with `auth-runtime`'s `redis` feature), so
+/// that exactly one process of a fleet accepts a callback.
 #[derive(Debug)]
 pub struct CallbackVerifier {
     secret: Secret,
-    replays: ReplayGuard,
+    replays: SharedReplayGuard,
 }
 
 /// Header carrying a callback's checksum.
 pub const CHECKSUM_HEADER: &str = "x-checksum";
 
+/// The namespace of exirom's callbacks in a shared store of seen callbacks.
+const REPLAY_NAMESPACE: &str = "exirom";
+
 impl CallbackVerifier {
+    /// A verifier with the checksum secret; replays kept in memory, and in
+    /// the environment's shared store for [`CallbackVerifier::verify_shared`]
+    /// when it configures one.
     pub fn new(secret: Secret) -> Self {
         CallbackVerifier {
             secret,
-            replays: ReplayGuard::default(),
+            replays: SharedReplayGuard::new(REPLAY_NAMESPACE),
         }
     }
 
-    /// Check the raw body and headers of a callback. `_now` is unused:
-    /// exirom's callbacks carry no timestamp on the pages we have, so
-    /// freshness is enforced by refusing replays.
+    /// Remember callbacks in `store` (for [`CallbackVerifier::verify_shared`]),
+    /// e.g. an `auth_runtime::redis_store::RedisStore` shared by the fleet.
+    pub fn replay_store(mut self, store: Arc<dyn SeenKeys>) -> Self {
+        self.replays = self.replays.with_store(store);
+        self
+    }
+
+    /// In memory only, even when the environment configures a store.
+    pub fn replays_in_memory(mut self) -> Self {
+        self.replays = SharedReplayGuard::in_memory(REPLAY_NAMESPACE);
+        self
+    }
+
+    /// How long the shared store remembers a callback (default 30 days,
+    /// `auth_runtime::provider::replay::DEFAULT_SEEN_TTL`): exirom's
+    /// callbacks carry no timestamp, so a replay after it is accepted.
+    pub fn replay_ttl(mut self, ttl: Duration) -> Self {
+        self.replays = self.replays.ttl(ttl);
+        self
+    }
+
+    /// Check the raw body and headers of a callback; refuse a replay to
+    /// this process (memory). `_now` is unused: exirom's callbacks carry
+    /// no timestamp on the pages we have, so freshness is enforced by
+    /// refusing replays.
     pub fn verify(
         &self,
         body: &[u8],
         headers: &reqwest::header::HeaderMap,
         _now: SystemTime,
     ) -> Result<Callback, CallbackError> {
+        let (callback, identity) = self.authentic(body, headers)?;
+        if !self.replays.first_time_here(&identity) {
+            return Err(CallbackError::Replayed);
+        }
+        Ok(callback)
+    }
+
+    /// [`CallbackVerifier::verify`], with replays refused across the
+    /// fleet through the shared store when one is set (else in memory).
+    /// [`CallbackError::ReplayCheckUnavailable`] when the store cannot
+    /// answer: answer the sender 503 so that it tries again.
+    pub async fn verify_shared(
+        &self,
+        body: &[u8],
+        headers: &reqwest::header::HeaderMap,
+        _now: SystemTime,
+    ) -> Result<Callback, CallbackError> {
+        let (callback, identity) = self.authentic(body, headers)?;
+        self.replays.check(&identity).await?;
+        Ok(callback)
+    }
+
+    /// Whether [`CallbackVerifier::verify_shared`] uses a shared store.
+    pub fn is_shared(&self) -> bool {
+        self.replays.is_shared()
+    }
+
+    /// The callback if its checksum verifies, and its replay identity.
+    fn authentic(
+        &self,
+        body: &[u8],
+        headers: &reqwest::header::HeaderMap,
+    ) -> Result<(Callback, String), CallbackError> {
         let checksum = match headers.get(CHECKSUM_HEADER).map(|v| v.to_str()) {
             None => return Err(CallbackError::Unsigned),
             Some(Ok(v)) if !v.trim().is_empty() => v.trim(),
@@ -219,10 +289,7 @@ impl CallbackVerifier {
             transaction_id.as_deref().unwrap_or(""),
             transaction_status.as_deref().unwrap_or("")
         );
-        if !self.replays.first_time(&identity) {
-            return Err(CallbackError::Replayed);
-        }
-        Ok(Callback {
+        let callback = Callback {
             transaction_id: Unsigned::new(transaction_id),
             transaction_status: Unsigned::new(transaction_status),
             account_id,
@@ -230,7 +297,8 @@ impl CallbackVerifier {
             amount,
             currency,
             fields,
-        })
+        };
+        Ok((callback, identity))
     }
 }
 

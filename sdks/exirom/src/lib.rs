@@ -42,8 +42,9 @@ auth_runtime::sdk_entry_points!(
      `EXIROM_CHECKSUM_SECRET` (checksums; default: the merchant secret)"
 );
 
-mod descriptor;
-pub use descriptor::DESCRIPTOR;
+/// This provider described for tools (`payauth`, the demo, tests): its
+/// variables, mechanism, lifetimes and a read-only probe.
+pub mod descriptor;
 
 mod checksum;
 pub use auth_runtime::provider::signing::CallbackError;

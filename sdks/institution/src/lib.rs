@@ -50,8 +50,9 @@ auth_runtime::sdk_entry_points!(
     "`INSTITUTION_BASE_URL`, then `INSTITUTION_API_KEY`, or `INSTITUTION_EMAIL` + `INSTITUTION_PASSWORD` + `INSTITUTION_MERCHANT_ID`"
 );
 
-mod descriptor;
-pub use descriptor::DESCRIPTOR;
+/// This provider described for tools (`payauth`, the demo, tests): its
+/// variables, mechanism, lifetimes and a read-only probe.
+pub mod descriptor;
 
 #[derive(Debug)]
 pub struct Institution;

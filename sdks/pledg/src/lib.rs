@@ -40,8 +40,9 @@ auth_runtime::sdk_entry_points!(
      (request signatures, notifications), `PLEDG_DASHBOARD_USER` + `PLEDG_DASHBOARD_PASSWORD`"
 );
 
-mod descriptor;
-pub use descriptor::DESCRIPTOR;
+/// This provider described for tools (`payauth`, the demo, tests): its
+/// variables, mechanism, lifetimes and a read-only probe.
+pub mod descriptor;
 
 mod notification;
 pub use auth_runtime::provider::signing::CallbackError;

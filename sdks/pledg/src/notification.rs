@@ -3,10 +3,12 @@
 //! are the event (older docs). [`NotificationVerifier::verify`] checks it
 //! and returns a typed [`Notification`] or a typed [`CallbackError`].
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_runtime::Secret;
-use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES, ReplayGuard};
+use auth_runtime::provider::replay::SharedReplayGuard;
+use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
+use auth_runtime::{Secret, SeenKeys};
 use serde_json::{Map, Value};
 
 /// A verified notification. `id`, `reference` and `status` are read from
@@ -28,14 +30,25 @@ pub struct Notification {
 /// neither `exp` nor `iat` is accepted (replays are still refused), unless
 /// [`NotificationVerifier::max_age`] was set, which asks every
 /// notification without `exp` to prove its age with `iat`.
+///
+/// Where replays are remembered: [`NotificationVerifier::verify`] in this
+/// process's memory (bounded at 10,000; forgotten on a restart; not seen by
+/// other instances — `exp` and `max_age` still bound how old an accepted
+/// replay can be). [`NotificationVerifier::verify_shared`] in the shared
+/// store when one is set ([`NotificationVerifier::replay_store`], or the
+/// environment's Redis store with `auth-runtime`'s `redis` feature): exactly
+/// one process of a fleet accepts a notification.
 #[derive(Debug)]
 pub struct NotificationVerifier {
     secret: Secret,
     max_age: Duration,
     /// `max_age` was set: a notification without `exp` must carry `iat`.
     require_age: bool,
-    replays: ReplayGuard,
+    replays: SharedReplayGuard,
 }
+
+/// The namespace of pledg's notifications in a shared store of seen ones.
+const REPLAY_NAMESPACE: &str = "pledg";
 
 /// Default age limit of a notification without `exp` (by its `iat`).
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
@@ -46,8 +59,34 @@ impl NotificationVerifier {
             secret,
             max_age: DEFAULT_MAX_AGE,
             require_age: false,
-            replays: ReplayGuard::default(),
+            replays: SharedReplayGuard::new(REPLAY_NAMESPACE),
         }
+    }
+
+    /// Remember notifications in `store` (for
+    /// [`NotificationVerifier::verify_shared`]), e.g. an
+    /// `auth_runtime::redis_store::RedisStore` shared by the fleet.
+    pub fn replay_store(mut self, store: Arc<dyn SeenKeys>) -> Self {
+        self.replays = self.replays.with_store(store);
+        self
+    }
+
+    /// In memory only, even when the environment configures a store.
+    pub fn replays_in_memory(mut self) -> Self {
+        self.replays = SharedReplayGuard::in_memory(REPLAY_NAMESPACE);
+        self
+    }
+
+    /// How long the shared store remembers a notification (default 30
+    /// days, `auth_runtime::provider::replay::DEFAULT_SEEN_TTL`).
+    pub fn replay_ttl(mut self, ttl: Duration) -> Self {
+        self.replays = self.replays.ttl(ttl);
+        self
+    }
+
+    /// Whether [`NotificationVerifier::verify_shared`] uses a shared store.
+    pub fn is_shared(&self) -> bool {
+        self.replays.is_shared()
     }
 
     /// Refuse notifications whose `iat` is older than `max_age`, and those
@@ -58,13 +97,42 @@ impl NotificationVerifier {
         self
     }
 
-    /// Check the raw body (headers are not used by Pledg's scheme) at `now`.
+    /// Check the raw body (headers are not used by Pledg's scheme) at
+    /// `now`; refuse a replay to this process (memory).
     pub fn verify(
         &self,
         body: &[u8],
         _headers: &reqwest::header::HeaderMap,
         now: SystemTime,
     ) -> Result<Notification, CallbackError> {
+        let (notification, identity) = self.authentic(body, now)?;
+        if !self.replays.first_time_here(&identity) {
+            return Err(CallbackError::Replayed);
+        }
+        Ok(notification)
+    }
+
+    /// [`NotificationVerifier::verify`], with replays refused across the
+    /// fleet through the shared store when one is set (else in memory).
+    /// [`CallbackError::ReplayCheckUnavailable`] when the store cannot
+    /// answer: answer the sender 503 so that it tries again.
+    pub async fn verify_shared(
+        &self,
+        body: &[u8],
+        _headers: &reqwest::header::HeaderMap,
+        now: SystemTime,
+    ) -> Result<Notification, CallbackError> {
+        let (notification, identity) = self.authentic(body, now)?;
+        self.replays.check(&identity).await?;
+        Ok(notification)
+    }
+
+    /// The notification if it verifies at `now`, and its replay identity.
+    fn authentic(
+        &self,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(Notification, String), CallbackError> {
         if body.len() > MAX_CALLBACK_BYTES {
             return Err(CallbackError::Malformed);
         }
@@ -93,16 +161,14 @@ impl NotificationVerifier {
             }
         }
         // The signature part identifies the notification for replays.
-        let signature = token.rsplit('.').next().unwrap_or(token);
-        if !self.replays.first_time(signature) {
-            return Err(CallbackError::Replayed);
-        }
+        let signature = token.rsplit('.').next().unwrap_or(token).to_owned();
         let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
-        Ok(Notification {
+        let notification = Notification {
             id: text("id").or_else(|| text("uid")),
             reference: text("reference"),
             status: text("status"),
             claims,
-        })
+        };
+        Ok((notification, signature))
     }
 }

@@ -35,6 +35,7 @@ pub use base::secret::{Secret, fingerprint};
 pub use base::time::{Clock, OffsetClock, SimulatedTime, Sleep, SystemClock, TokioSleep};
 pub use builder::sdk::Sdk;
 pub use builder::{Builder, Environment, descriptor};
+pub use call::replay::SeenKeys;
 pub use call::session::Session;
 pub use observe::metrics::{Metrics, MetricsSnapshot};
 pub use observe::telemetry::Telemetry;
@@ -76,6 +77,7 @@ pub mod provider {
     pub use crate::builder::{
         Connect, Provider, check_base_url, env_or_file, optional_env, require_env,
     };
+    pub use crate::call::replay;
     pub use crate::call::session::SessionBuilder;
     pub use crate::call::signing;
     pub use crate::token::{

@@ -5,10 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::sdk::Sdk;
 use crate::base::policy::RetryPolicy;
 use crate::base::time::{Clock, Sleep};
-use crate::call::session::{Session, SessionBuilder};
+use crate::call::session::SessionBuilder;
 use crate::observe::metrics::Metrics;
 use crate::observe::telemetry::Recorder;
 use crate::token::principal::Principal;
@@ -108,40 +107,6 @@ impl Connect {
         );
         let manager = self.token_manager(principal, &source);
         self.session().bearer(manager, source)
-    }
-
-    /// Wire the usual shape: a login client (`login_session`: static
-    /// credentials only, never a bearer), a [`TokenFlow`] over it, and the
-    /// API client whose bearer tokens come from that flow, cached per
-    /// principal `identity`. `make` is the generated `Client::new_with_client`.
-    pub fn sdk<Api, F: TokenFlow>(
-        self,
-        make: fn(&str, reqwest::Client, Session) -> Api,
-        login_session: SessionBuilder,
-        principal: &Principal,
-        flow: impl FnOnce(Api) -> F,
-    ) -> Sdk<Api> {
-        self.sdk_with(make, login_session, principal, flow, |api| api)
-    }
-
-    /// [`Connect::sdk`], with `api` adding static credentials (signing
-    /// secret, dashboard Basic) to the API session next to its bearer.
-    pub fn sdk_with<Api, F: TokenFlow>(
-        self,
-        make: fn(&str, reqwest::Client, Session) -> Api,
-        login_session: SessionBuilder,
-        principal: &Principal,
-        flow: impl FnOnce(Api) -> F,
-        api: impl FnOnce(SessionBuilder) -> SessionBuilder,
-    ) -> Sdk<Api> {
-        let login = make(
-            &self.base_url,
-            self.http.clone(),
-            login_session.auth_endpoint().build(),
-        );
-        let session = api(self.bearer_session(principal, flow(login))).build();
-        let api = make(&self.base_url, self.http.clone(), session.clone());
-        Sdk::new(api, session, self)
     }
 
     fn token_manager(&self, principal: &Principal, source: &Arc<TokenSource>) -> Arc<TokenManager> {

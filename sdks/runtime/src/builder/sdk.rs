@@ -10,9 +10,10 @@ use futures::future::Either;
 use super::connect::Connect;
 use crate::base::error::Error;
 use crate::base::security::OperationSecurity;
-use crate::call::session::Session;
+use crate::call::session::{Session, SessionBuilder};
 use crate::observe::metrics::MetricsSnapshot;
-use crate::token::Token;
+use crate::token::principal::Principal;
+use crate::token::{Token, TokenFlow};
 
 /// A provider client: `Api` is the generated client, whose every operation
 /// is authenticated and retried by the runtime.
@@ -112,5 +113,43 @@ impl<Api> Deref for Sdk<Api> {
     type Target = Api;
     fn deref(&self) -> &Api {
         &self.api
+    }
+}
+
+/// Building the client: the login client, the flow over it, the API
+/// client whose bearer tokens come from that flow.
+impl Connect {
+    /// Wire the usual shape: a login client (`login_session`: static
+    /// credentials only, never a bearer), a [`TokenFlow`] over it, and the
+    /// API client whose bearer tokens come from that flow, cached per
+    /// principal `identity`. `make` is the generated `Client::new_with_client`.
+    pub fn sdk<Api, F: TokenFlow>(
+        self,
+        make: fn(&str, reqwest::Client, Session) -> Api,
+        login_session: SessionBuilder,
+        principal: &Principal,
+        flow: impl FnOnce(Api) -> F,
+    ) -> Sdk<Api> {
+        self.sdk_with(make, login_session, principal, flow, |api| api)
+    }
+
+    /// [`Connect::sdk`], with `api` adding static credentials (signing
+    /// secret, dashboard Basic) to the API session next to its bearer.
+    pub fn sdk_with<Api, F: TokenFlow>(
+        self,
+        make: fn(&str, reqwest::Client, Session) -> Api,
+        login_session: SessionBuilder,
+        principal: &Principal,
+        flow: impl FnOnce(Api) -> F,
+        api: impl FnOnce(SessionBuilder) -> SessionBuilder,
+    ) -> Sdk<Api> {
+        let login = make(
+            self.base_url(),
+            self.http().clone(),
+            login_session.auth_endpoint().build(),
+        );
+        let session = api(self.bearer_session(principal, flow(login))).build();
+        let api = make(self.base_url(), self.http().clone(), session.clone());
+        Sdk::new(api, session, self)
     }
 }

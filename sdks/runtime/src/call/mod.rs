@@ -6,6 +6,7 @@ pub(crate) mod classify;
 mod credentials;
 pub(crate) mod decide;
 pub(crate) mod exchange;
+pub mod replay;
 pub(crate) mod session;
 mod settings;
 pub mod signing;

@@ -155,6 +155,11 @@ pub enum CallbackError {
     /// No secret is configured to verify callbacks with.
     #[error("no secret configured to verify callbacks")]
     NoSecret,
+    /// The shared store of seen callbacks could not answer, so whether
+    /// this is a replay is unknown: not accepted (answer 503, the sender
+    /// tries again). See `provider::replay`.
+    #[error("the replay check could not run (the shared store is unavailable)")]
+    ReplayCheckUnavailable,
 }
 
 /// Claims of a verified HS256 JWT (pledg's notification), `exp` checked

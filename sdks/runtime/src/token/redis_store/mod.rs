@@ -88,6 +88,7 @@ mod connection;
 mod protocol;
 mod scripts;
 mod sealing;
+mod seen;
 mod stats;
 
 use std::fmt;
@@ -324,6 +325,14 @@ pub fn from_env_with(get: &dyn Fn(&str) -> Option<String>) -> Option<Arc<dyn Tok
             None
         }
     }
+}
+
+/// The store the environment configures ([`from_env`]), as a
+/// [`RedisStore`]: the one every client built from the environment shares
+/// (callback replay checks use it too). `None` when it configures none.
+pub fn store_from_env() -> Option<Arc<RedisStore>> {
+    from_env()?;
+    lock(&SHARED).as_ref().map(|(_, store)| Arc::clone(store))
 }
 
 #[cfg(test)]
