@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::Token;
+use auth_runtime::descriptor::{Descriptor, DynClient};
+use payauth::providers;
 use serde_json::{Value, json};
 
-use crate::clients::{Client, credential_variables, mechanism};
-use crate::{EXIT_CREDENTIALS, Failure, Provider};
+use crate::{EXIT_CREDENTIALS, Failure};
 
 /// How long a login may take before a spinner says so on stderr.
 const SPINNER_AFTER: Duration = Duration::from_secs(1);
@@ -30,25 +31,40 @@ async fn with_progress<T>(message: String, fut: impl Future<Output = T>) -> T {
     }
 }
 
+/// The variables a refused login points at: the required ones.
+fn credential_variables(d: &Descriptor) -> String {
+    d.about
+        .variables
+        .iter()
+        .filter(|v| v.required)
+        .map(|v| v.name)
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn descriptor(name: &str) -> Result<&'static Descriptor, Failure> {
+    providers::find(name).ok_or_else(|| Failure::new(2, format!("no provider `{name}`")))
+}
+
 /// Log in (or use the cached token) and return it.
-async fn login(p: Provider) -> Result<(Client, Arc<Token>), Failure> {
-    let client = Client::from_env(p).map_err(|e| Failure::from_error(p.name(), &e))?;
+async fn login(d: &'static Descriptor) -> Result<(Arc<dyn DynClient>, Arc<Token>), Failure> {
+    let client = d.from_env().map_err(|e| Failure::from_error(d.name, &e))?;
     if client.token_manager().is_none() {
         return Err(Failure::new(
             EXIT_CREDENTIALS,
             format!(
                 "{}: these credentials use no token (an API key): nothing to log in with",
-                p.name()
+                d.name
             ),
         ));
     }
-    let token = with_progress(format!("logging in to {}…", p.name()), client.bearer())
+    let token = with_progress(format!("logging in to {}…", d.name), client.bearer())
         .await
         .map_err(|e| {
-            let mut f = Failure::from_error(p.name(), &e);
+            let mut f = Failure::from_error(d.name, &e);
             if f.code == EXIT_CREDENTIALS && e.is_invalid_credentials() {
                 f.message
-                    .push_str(&format!("\n  check {}", credential_variables(p)));
+                    .push_str(&format!("\n  check {}", credential_variables(d)));
             }
             f
         })?;
@@ -96,8 +112,9 @@ fn human(d: Duration) -> String {
     }
 }
 
-pub async fn check(p: Provider, as_json: bool) -> Result<(), Failure> {
-    let (client, token) = login(p).await?;
+pub async fn check(name: &str, as_json: bool) -> Result<(), Failure> {
+    let d = descriptor(name)?;
+    let (client, token) = login(d).await?;
     let received = SystemTime::now();
     let lifetime = token.lifetime();
     let expires = wall(token.deadline());
@@ -105,12 +122,10 @@ pub async fn check(p: Provider, as_json: bool) -> Result<(), Failure> {
     let refresh_in = token.refresh_at().saturating_duration_since(Instant::now());
     // Positive: the provider's clock is ahead of ours.
     let skew = issued_at(token.secret().expose()).map(|iat| iat - unix(received));
-    let refresh_token_expires = client
-        .token_manager()
-        .and_then(|m| m.refresh_token_expires_at());
+    let refresh_token_expires = client.refresh_token_expires_at();
     let report = json!({
-        "provider": p.name(),
-        "mechanism": mechanism(p),
+        "provider": d.name,
+        "mechanism": d.about.mechanism,
         "lifetime_secs": lifetime.as_secs(),
         "expires_at": rfc3339(expires),
         "expiry_from": format!("{:?}", token.expiry_source()),
@@ -125,8 +140,8 @@ pub async fn check(p: Provider, as_json: bool) -> Result<(), Failure> {
         println!("{report}");
         return Ok(());
     }
-    println!("{}: credentials work", p.name());
-    println!("  mechanism       {}", mechanism(p));
+    println!("{}: credentials work", d.name);
+    println!("  mechanism       {}", d.about.mechanism);
     println!(
         "  token lifetime  {} (from {:?})",
         human(lifetime),
@@ -162,17 +177,18 @@ pub async fn check(p: Provider, as_json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn token(p: Provider, reveal: bool) -> Result<(), Failure> {
+pub async fn token(name: &str, reveal: bool) -> Result<(), Failure> {
+    let d = descriptor(name)?;
     if !reveal {
         return Err(Failure::new(
             EXIT_CREDENTIALS,
             "refusing to print a live token without --reveal (it grants API access to anyone who reads it)",
         ));
     }
-    let (_, token) = login(p).await?;
+    let (_, token) = login(d).await?;
     eprintln!(
         "warning: this is a live {} bearer token, valid until {}; keep it out of logs, tickets and shell history",
-        p.name(),
+        d.name,
         rfc3339(wall(token.deadline()))
     );
     println!("{}", token.secret().expose());

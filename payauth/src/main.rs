@@ -15,11 +15,13 @@
 
 use std::process::ExitCode;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand, ValueEnum};
+
+use payauth::providers;
 
 mod callback;
 mod check;
-mod clients;
 mod sandbox_cmd;
 
 /// Exit code: wrong credentials or configuration.
@@ -45,7 +47,8 @@ enum Command {
     /// expiry, the refresh time the runtime would choose and the clock skew
     /// against the token's `iat`. Never prints a secret.
     Check {
-        provider: Provider,
+        #[arg(value_parser = PossibleValuesParser::new(providers::names()))]
+        provider: String,
         /// One JSON object on stdout, for scripts.
         #[arg(long)]
         json: bool,
@@ -53,7 +56,8 @@ enum Command {
     /// Print a current bearer token on stdout, for use with curl. Refuses
     /// without `--reveal`.
     Token {
-        provider: Provider,
+        #[arg(value_parser = PossibleValuesParser::new(providers::names()))]
+        provider: String,
         /// Yes, print the live token.
         #[arg(long)]
         reveal: bool,
@@ -105,28 +109,6 @@ enum SandboxAction {
         #[arg(long, default_value = "completed")]
         status: String,
     },
-}
-
-/// The five providers.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    Exirom,
-    Institution,
-    Pledg,
-    Bursagb,
-    Axept,
-}
-
-impl Provider {
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Exirom => "exirom",
-            Provider::Institution => "institution",
-            Provider::Pledg => "pledg",
-            Provider::Bursagb => "bursagb",
-            Provider::Axept => "axept",
-        }
-    }
 }
 
 /// The providers that send signed callbacks.
@@ -195,8 +177,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Check { provider, json } => check::check(provider, json).await,
-            Command::Token { provider, reveal } => check::token(provider, reveal).await,
+            Command::Check { provider, json } => check::check(&provider, json).await,
+            Command::Token { provider, reveal } => check::token(&provider, reveal).await,
             Command::VerifyCallback {
                 provider,
                 body,

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use auth_runtime::Secret;
+use payauth::{providers, sandbox_env};
 use sandbox::{Credentials, Provider as P, Sandbox, SandboxConfig};
 
 use crate::{CallbackProvider, Event, Failure};
@@ -14,66 +15,11 @@ fn quoted(value: &str) -> String {
 
 /// The `export` lines that point each SDK's `from_env()` at `sb`.
 pub fn env_lines(sb: &Sandbox) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut set = |k: &str, v: &str| lines.push(format!("export {k}={}", quoted(v)));
-    for p in P::ALL {
-        let base = sb.base_url(p);
-        match sb.credentials(p) {
-            Credentials::Exirom {
-                merchant_key,
-                merchant_secret,
-            } => {
-                set("API_BASE_URL", &base);
-                set("MERCHANT_KEY", &merchant_key);
-                set("MERCHANT_SECRET", &merchant_secret);
-            }
-            Credentials::Institution {
-                email,
-                password,
-                merchant_id,
-                ..
-            } => {
-                set("INSTITUTION_BASE_URL", &base);
-                set("INSTITUTION_EMAIL", &email);
-                set("INSTITUTION_PASSWORD", &password);
-                set("INSTITUTION_MERCHANT_ID", &merchant_id);
-            }
-            Credentials::Pledg {
-                api_key,
-                api_secret,
-            } => {
-                let (user, password) = sb.pledg_dashboard();
-                set("PLEDG_BASE_URL", &base);
-                set("PLEDG_API_KEY", &api_key);
-                set("PLEDG_API_SECRET", &api_secret);
-                set("PLEDG_SECRET_KEY", &sb.pledg_secret_key());
-                set("PLEDG_DASHBOARD_USER", &user);
-                set("PLEDG_DASHBOARD_PASSWORD", &password);
-            }
-            Credentials::Bursagb {
-                email,
-                password,
-                api_key,
-                ..
-            } => {
-                set("BURSAGB_BASE_URL", &base);
-                set("BURSAGB_EMAIL", &email);
-                set("BURSAGB_PASSWORD", &password);
-                set("BURSAGB_API_KEY", &api_key);
-            }
-            Credentials::Axept {
-                merchant_id,
-                key_id,
-                key,
-            } => {
-                set("AXEPT_BASE_URL", &base);
-                set("AXEPT_MERCHANT_ID", &merchant_id.to_string());
-                set("AXEPT_KEY_ID", &key_id.to_string());
-                set("AXEPT_KEY", &key);
-            }
-        }
-    }
-    lines
+    providers::ALL
+        .iter()
+        .flat_map(|d| sandbox_env::variables(sb, d))
+        .map(|(k, v)| format!("export {k}={}", quoted(&v)))
+        .collect()
 }
 
 pub async fn serve(port: u16) -> Result<(), Failure> {
