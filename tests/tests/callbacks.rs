@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use axum::http::HeaderMap;
 use sandbox::{Provider, SignedCallback};
 use serde_json::json;
-use workspace_tests::support::{AnyClient, Env};
+use workspace_tests::support::Env;
 
 /// What the receiver got: raw body and headers of each POST.
 type Inbox = Arc<Mutex<Vec<(Vec<u8>, HeaderMap)>>>;
@@ -44,9 +44,7 @@ async fn deliver(env: &Env, url: &str, cb: &SignedCallback, inbox: &Inbox) -> (V
 #[tokio::test]
 async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
     let env = Env::start().await;
-    let AnyClient::Exirom(client) = env.client(Provider::Exirom) else {
-        unreachable!()
-    };
+    let client: exirom::Client = env.client(Provider::Exirom).typed();
     let body: exirom::types::CardPaymentRequest = serde_json::from_value(json!({
         "requestId": "req-cb-1", "mid": "acc_001", "amount": "10.00", "currency": "EUR",
         "card": {"number": "4111111111111111", "expiryMonth": "12", "expiryYear": "2030", "cvv": "123"},
@@ -140,9 +138,7 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
 #[tokio::test]
 async fn pledg_notifications_verified_and_tampered_replayed_expired_unsigned_rejected() {
     let env = Env::start().await;
-    let AnyClient::Pledg(client) = env.client(Provider::Pledg) else {
-        unreachable!()
-    };
+    let client: pledg::Client = env.client(Provider::Pledg).typed();
     let body: pledg::types::PurchaseLinkRequest = serde_json::from_value(json!({
         "merchant_uid": env.sandbox.pledg_merchant_uid(), "title": "Sofa",
         "reference": "order-cb", "amount_cents": 1000, "currency": "EUR"

@@ -173,9 +173,7 @@ async fn a_403_is_never_refreshed_nor_retried() {
     let p = Provider::Bursagb;
     // A storefront customer whose token lacks `orders:write`.
     let (email, password) = env.sandbox.bursagb_customer_without_orders_scope().unwrap();
-    let workspace_tests::support::AnyClient::Bursagb(reseller) = env.client(p) else {
-        unreachable!()
-    };
+    let reseller: bursagb::Client = env.client(p).typed();
     use bursagb::StorefrontExt;
     let customer = reseller
         .storefront(&email, auth_runtime::Secret::new(password))
@@ -222,9 +220,7 @@ async fn a_403_is_never_refreshed_nor_retried() {
 async fn bursagb_picks_the_credential_per_operation() {
     let env = Env::start().await;
     let p = Provider::Bursagb;
-    let workspace_tests::support::AnyClient::Bursagb(client) = env.client(p) else {
-        unreachable!()
-    };
+    let client: bursagb::Client = env.client(p).typed();
     let products = client
         .list_supplier_products()
         .body(bursagb::types::ProductListRequest::builder())
@@ -527,9 +523,7 @@ async fn bursagb_storefront_tokens_are_cached_per_customer() {
     let sandbox::Credentials::Bursagb { customers, .. } = env.sandbox.credentials(p) else {
         unreachable!()
     };
-    let workspace_tests::support::AnyClient::Bursagb(reseller) = env.client(p) else {
-        unreachable!()
-    };
+    let reseller: bursagb::Client = env.client(p).typed();
     let reseller_token = reseller.bearer().await.unwrap();
     let mut ids = std::collections::HashSet::new();
     ids.insert(reseller_token.id());
@@ -554,9 +548,7 @@ async fn bursagb_storefront_tokens_are_cached_per_customer() {
 async fn typed_calls_surface_the_runtime_error() {
     let env = Env::start().await;
     let p = Provider::Bursagb;
-    let workspace_tests::support::AnyClient::Bursagb(client) = env.client(p) else {
-        unreachable!()
-    };
+    let client: bursagb::Client = env.client(p).typed();
     let order = || {
         bursagb::types::CreateOrderRequest::builder()
             .customer_id("cust-0001")
@@ -680,9 +672,7 @@ async fn institution_typed_call_is_built_again_for_a_retry_and_after_a_401() {
     use institution::types::CreateCustomerRequest;
     let env = Env::start().await;
     let p = Provider::Institution;
-    let workspace_tests::support::AnyClient::Institution(client) = env.client(p) else {
-        unreachable!()
-    };
+    let client: institution::Client = env.client(p).typed();
     let body = || {
         CreateCustomerRequest::builder()
             .email("alex@example.com")

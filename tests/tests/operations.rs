@@ -8,7 +8,7 @@ use std::time::Duration;
 use auth_runtime::{ErrorKind, RetryPolicy, Secret};
 use sandbox::{Fault, Provider, Route};
 use serde_json::json;
-use workspace_tests::support::{AnyClient, Env, fast_retries};
+use workspace_tests::support::{Env, fast_retries};
 
 fn exirom_client(env: &Env, timeout: Duration) -> exirom::Client {
     let sandbox::Credentials::Exirom {
@@ -43,10 +43,7 @@ fn payment(request_id: &str, card: &str, amount: &str) -> exirom::types::CardPay
 }
 
 fn pledg(env: &Env) -> pledg::Client {
-    match env.client(Provider::Pledg) {
-        AnyClient::Pledg(c) => c,
-        _ => unreachable!(),
-    }
+    env.client(Provider::Pledg).typed()
 }
 
 fn purchase(env: &Env, reference: &str) -> pledg::types::PurchaseLinkRequest {
@@ -232,9 +229,7 @@ async fn a_post_without_an_idempotency_key_is_not_retried_after_a_timeout() {
 #[tokio::test]
 async fn axept_get_transaction_after_start_and_typed_pagination() {
     let env = Env::start().await;
-    let AnyClient::Axept(client) = env.client(Provider::Axept) else {
-        unreachable!()
-    };
+    let client: axept::Client = env.client(Provider::Axept).typed();
     let uti = "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e";
     let body: axept::types::StartTransactionRequest = serde_json::from_value(json!({
         "uti": uti, "tid": "12345678", "transType": "SALE", "amountTrans": 3000,
@@ -304,9 +299,7 @@ async fn axept_get_transaction_after_start_and_typed_pagination() {
 #[tokio::test]
 async fn bursagb_get_customer_with_and_without_region() {
     let env = Env::start().await;
-    let AnyClient::Bursagb(client) = env.client(Provider::Bursagb) else {
-        unreachable!()
-    };
+    let client: bursagb::Client = env.client(Provider::Bursagb).typed();
     let me = client
         .get_customer()
         .send()
@@ -906,9 +899,7 @@ async fn exirom_payouts_and_apm_info() {
 #[tokio::test]
 async fn axept_signature_decisions() {
     let env = Env::start().await;
-    let AnyClient::Axept(client) = env.client(Provider::Axept) else {
-        unreachable!()
-    };
+    let client: axept::Client = env.client(Provider::Axept).typed();
     let start = |uti: &str| {
         serde_json::from_value::<axept::types::StartTransactionRequest>(
             json!({"uti": uti, "amountTrans": 1200, "posSignatureCheck": true}),
