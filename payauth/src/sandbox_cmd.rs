@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use auth_runtime::Secret;
-use sandbox::{Credentials, Provider as P, Sandbox, SandboxConfig};
+use sandbox::{Provider as P, Sandbox, SandboxConfig};
 
 use crate::{CallbackProvider, Event, Failure};
 
@@ -16,61 +16,45 @@ fn quoted(value: &str) -> String {
 pub fn env_lines(sb: &Sandbox) -> Vec<String> {
     let mut lines = Vec::new();
     let mut set = |k: &str, v: &str| lines.push(format!("export {k}={}", quoted(v)));
-    for p in P::ALL {
+    for p in P::all() {
         let base = sb.base_url(p);
-        match sb.credentials(p) {
-            Credentials::Exirom {
-                merchant_key,
-                merchant_secret,
-            } => {
+        let c = sb.credentials(p);
+        let text = |field: &str| c.text(field).to_owned();
+        match p {
+            P::Exirom => {
                 set("API_BASE_URL", &base);
-                set("MERCHANT_KEY", &merchant_key);
-                set("MERCHANT_SECRET", &merchant_secret);
+                set("MERCHANT_KEY", &text("merchant_key"));
+                set("MERCHANT_SECRET", &text("merchant_secret"));
             }
-            Credentials::Institution {
-                email,
-                password,
-                merchant_id,
-                ..
-            } => {
+            P::Institution => {
                 set("INSTITUTION_BASE_URL", &base);
-                set("INSTITUTION_EMAIL", &email);
-                set("INSTITUTION_PASSWORD", &password);
-                set("INSTITUTION_MERCHANT_ID", &merchant_id);
+                set("INSTITUTION_EMAIL", &text("email"));
+                set("INSTITUTION_PASSWORD", &text("password"));
+                set("INSTITUTION_MERCHANT_ID", &text("merchant_id"));
             }
-            Credentials::Pledg {
-                api_key,
-                api_secret,
-            } => {
+            P::Pledg => {
                 let (user, password) = sb.pledg_dashboard();
                 set("PLEDG_BASE_URL", &base);
-                set("PLEDG_API_KEY", &api_key);
-                set("PLEDG_API_SECRET", &api_secret);
+                set("PLEDG_API_KEY", &text("api_key"));
+                set("PLEDG_API_SECRET", &text("api_secret"));
                 set("PLEDG_SECRET_KEY", &sb.pledg_secret_key());
                 set("PLEDG_DASHBOARD_USER", &user);
                 set("PLEDG_DASHBOARD_PASSWORD", &password);
             }
-            Credentials::Bursagb {
-                email,
-                password,
-                api_key,
-                ..
-            } => {
+            P::Bursagb => {
                 set("BURSAGB_BASE_URL", &base);
-                set("BURSAGB_EMAIL", &email);
-                set("BURSAGB_PASSWORD", &password);
-                set("BURSAGB_API_KEY", &api_key);
+                set("BURSAGB_EMAIL", &text("email"));
+                set("BURSAGB_PASSWORD", &text("password"));
+                set("BURSAGB_API_KEY", &text("api_key"));
             }
-            Credentials::Axept {
-                merchant_id,
-                key_id,
-                key,
-            } => {
+            P::Axept => {
                 set("AXEPT_BASE_URL", &base);
-                set("AXEPT_MERCHANT_ID", &merchant_id.to_string());
-                set("AXEPT_KEY_ID", &key_id.to_string());
-                set("AXEPT_KEY", &key);
+                set("AXEPT_MERCHANT_ID", &c.int("merchant_id").to_string());
+                set("AXEPT_KEY_ID", &c.int("key_id").to_string());
+                set("AXEPT_KEY", &text("key"));
             }
+            // A provider payauth has no SDK for yet.
+            _ => {}
         }
     }
     lines
@@ -141,11 +125,11 @@ pub async fn trigger(
 }
 
 async fn exirom_payment(sb: &Sandbox) -> Result<sandbox::SignedCallback, Failure> {
-    let Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = sb.credentials(P::Exirom)
-    else {
+    let c = sb.credentials(P::Exirom);
+    let (Some(merchant_key), Some(merchant_secret)) = (
+        c.field::<String>("merchant_key"),
+        c.field::<String>("merchant_secret"),
+    ) else {
         return Err(Failure::new(1, "sandbox has no exirom credentials"));
     };
     let client = exirom::builder()
@@ -184,11 +168,11 @@ async fn pledg_notification(
     sb: &Sandbox,
     status: &str,
 ) -> Result<sandbox::SignedCallback, Failure> {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sb.credentials(P::Pledg)
-    else {
+    let c = sb.credentials(P::Pledg);
+    let (Some(api_key), Some(api_secret)) = (
+        c.field::<String>("api_key"),
+        c.field::<String>("api_secret"),
+    ) else {
         return Err(Failure::new(1, "sandbox has no pledg credentials"));
     };
     let client = pledg::builder()

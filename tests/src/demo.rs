@@ -208,7 +208,7 @@ pub async fn run(out: &mut dyn Write) -> Report {
         calls: 0,
         ok: 0,
     };
-    for p in Provider::ALL {
+    for p in Provider::all() {
         run.provider = p;
         run.calls = 0;
         run.ok = 0;

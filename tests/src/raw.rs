@@ -2,7 +2,7 @@
 //! login request each provider documents, with the sandbox's credentials.
 
 use reqwest::{Client, RequestBuilder};
-use sandbox::{Credentials, Provider, Route, Sandbox};
+use sandbox::{Provider, Route, Sandbox};
 use serde_json::{Value, json};
 
 /// A plain client (no proxy: tests talk to 127.0.0.1 only).
@@ -19,41 +19,29 @@ pub fn login_request(sb: &Sandbox, p: Provider) -> RequestBuilder {
         .url(p, Route::Login)
         .expect("every provider has a login route");
     let c = http();
-    match sb.credentials(p) {
-        Credentials::Exirom {
-            merchant_key,
-            merchant_secret,
-        } => c
+    let cr = sb.credentials(p);
+    let t = |field: &str| cr.text(field).to_owned();
+    match p {
+        Provider::Exirom => c.post(url).json(
+            &json!({"merchantKey": t("merchant_key"), "merchantSecret": t("merchant_secret")}),
+        ),
+        Provider::Institution => c
             .post(url)
-            .json(&json!({"merchantKey": merchant_key, "merchantSecret": merchant_secret})),
-        Credentials::Institution {
-            email,
-            password,
-            merchant_id,
-            ..
-        } => c
+            .header("merchant_id", t("merchant_id"))
+            .json(&json!({"token": t("email"), "password": t("password")})),
+        Provider::Pledg => c
             .post(url)
-            .header("merchant_id", merchant_id)
-            .json(&json!({"token": email, "password": password})),
-        Credentials::Pledg {
-            api_key,
-            api_secret,
-        } => c
-            .post(url)
-            .basic_auth(api_key, Some(api_secret))
+            .basic_auth(t("api_key"), Some(t("api_secret")))
             .form(&[("grant_type", "client_credentials")]),
-        Credentials::Bursagb {
-            email, password, ..
-        } => c
+        Provider::Bursagb => c
             .post(url)
-            .json(&json!({"Email": email, "Password": password})),
-        Credentials::Axept {
-            merchant_id,
-            key_id,
-            key,
-        } => c
-            .post(url)
-            .json(&json!({"merchantId": merchant_id, "keyId": key_id, "key": key})),
+            .json(&json!({"Email": t("email"), "Password": t("password")})),
+        Provider::Axept => c.post(url).json(&json!({
+            "merchantId": cr.int("merchant_id"),
+            "keyId": cr.int("key_id"),
+            "key": t("key"),
+        })),
+        other => panic!("no login request for {other}"),
     }
 }
 

@@ -269,10 +269,14 @@ impl fmt::Display for SoakReport {
 
 fn sandbox_config(lifetime: Duration) -> SandboxConfig {
     let mut cfg = SandboxConfig::default();
-    cfg.exirom.token_lifetime = lifetime;
-    cfg.institution.access_token_lifetime = lifetime;
-    cfg.pledg.token_lifetime = lifetime;
-    cfg.axept.token_lifetime = lifetime;
+    for p in [
+        Provider::Exirom,
+        Provider::Institution,
+        Provider::Pledg,
+        Provider::Axept,
+    ] {
+        cfg.set_token_lifetime(p, lifetime);
+    }
     cfg
 }
 
@@ -285,7 +289,7 @@ struct Tally {
 /// Runs a soak and reports what it measured (it asserts nothing).
 pub async fn run(config: SoakConfig) -> SoakReport {
     let env = Env::start_with(sandbox_config(config.token_lifetime)).await;
-    for p in Provider::ALL {
+    for p in Provider::all() {
         for &r in p.routes() {
             let faults = if is_token_route(r) {
                 token_faults()
@@ -302,13 +306,12 @@ pub async fn run(config: SoakConfig) -> SoakReport {
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let tallies: Arc<Vec<Tally>> =
-        Arc::new(Provider::ALL.iter().map(|_| Tally::default()).collect());
+    let tallies: Arc<Vec<Tally>> = Arc::new(Provider::all().map(|_| Tally::default()).collect());
     let samples = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let per_provider = config.callers.div_ceil(Provider::ALL.len()).max(1);
+    let per_provider = config.callers.div_ceil(Provider::all().len()).max(1);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, p) in Provider::ALL.into_iter().enumerate() {
+    for (i, p) in Provider::all().enumerate() {
         // One client (one token cache) per provider, shared by its callers.
         let client = env.client_with(p, soak_retries());
         for _ in 0..per_provider {
@@ -351,8 +354,7 @@ pub async fn run(config: SoakConfig) -> SoakReport {
     while tasks.join_next().await.is_some() {}
     let elapsed = started.elapsed();
     let counters = env.sandbox.counters();
-    let providers = Provider::ALL
-        .into_iter()
+    let providers = Provider::all()
         .enumerate()
         .map(|(i, p)| figures(&counters, &env, p, &tallies[i]))
         .collect();
@@ -368,13 +370,7 @@ pub async fn run(config: SoakConfig) -> SoakReport {
 
 fn figures(counters: &Counters, env: &Env, p: Provider, tally: &Tally) -> ProviderFigures {
     let cfg = env.sandbox.config();
-    let nominal_lifetime = match p {
-        Provider::Exirom => cfg.exirom.token_lifetime,
-        Provider::Institution => cfg.institution.access_token_lifetime,
-        Provider::Pledg => cfg.pledg.token_lifetime,
-        Provider::Bursagb => cfg.bursagb.token_lifetime,
-        Provider::Axept => cfg.axept.token_lifetime,
-    };
+    let nominal_lifetime = cfg.token_lifetime(p);
     let mut f = ProviderFigures {
         provider: p,
         nominal_lifetime,

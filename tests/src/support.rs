@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_runtime::{MetricsSnapshot, OffsetClock, RetryPolicy, Secret};
-use sandbox::{Credentials, Provider, Route, Sandbox, SandboxConfig};
+use sandbox::{Provider, Route, Sandbox, SandboxConfig};
 
 /// A sandbox and a clock the SDKs share with it.
 #[derive(Debug)]
@@ -83,50 +83,45 @@ impl Env {
                     .expect("client builds")
             };
         }
-        match self.sandbox.credentials(p) {
-            Credentials::Exirom {
-                merchant_key,
-                merchant_secret,
-            } => AnyClient::Exirom(build!(
+        let c = self.sandbox.credentials(p);
+        let text = |field: &str| c.text(field).to_owned();
+        match p {
+            Provider::Exirom => AnyClient::Exirom(build!(
                 exirom,
-                exirom::Credentials::new(merchant_key, Secret::new(merchant_secret))
+                exirom::Credentials::new(
+                    text("merchant_key"),
+                    Secret::new(text("merchant_secret"))
+                )
             )),
-            Credentials::Institution {
-                email,
-                password,
-                merchant_id,
-                ..
-            } => AnyClient::Institution(build!(
+            Provider::Institution => AnyClient::Institution(build!(
                 institution,
-                institution::Credentials::login(email, Secret::new(password), merchant_id)
+                institution::Credentials::login(
+                    text("email"),
+                    Secret::new(text("password")),
+                    text("merchant_id")
+                )
             )),
-            Credentials::Pledg {
-                api_key,
-                api_secret,
-            } => AnyClient::Pledg(build!(pledg, {
+            Provider::Pledg => AnyClient::Pledg(build!(pledg, {
                 // Every documented mechanism: signatures and dashboard Basic too.
                 let (user, password) = self.sandbox.pledg_dashboard();
-                pledg::Credentials::new(api_key, Secret::new(api_secret))
+                pledg::Credentials::new(text("api_key"), Secret::new(text("api_secret")))
                     .secret_key(self.sandbox.pledg_secret_key())
                     .dashboard(user, password)
             })),
-            Credentials::Bursagb {
-                email,
-                password,
-                api_key,
-                ..
-            } => AnyClient::Bursagb(build!(
+            Provider::Bursagb => AnyClient::Bursagb(build!(
                 bursagb,
-                bursagb::Credentials::new(email, Secret::new(password)).api_key(api_key)
+                bursagb::Credentials::new(text("email"), Secret::new(text("password")))
+                    .api_key(text("api_key"))
             )),
-            Credentials::Axept {
-                merchant_id,
-                key_id,
-                key,
-            } => AnyClient::Axept(build!(
+            Provider::Axept => AnyClient::Axept(build!(
                 axept,
-                axept::Credentials::new(merchant_id, key_id, Secret::new(key))
+                axept::Credentials::new(
+                    c.int("merchant_id"),
+                    c.int("key_id"),
+                    Secret::new(text("key"))
+                )
             )),
+            other => panic!("no SDK client for {other}"),
         }
     }
 }

@@ -11,13 +11,9 @@ use serde_json::json;
 use workspace_tests::support::{AnyClient, Env, fast_retries};
 
 fn exirom_client(env: &Env, timeout: Duration) -> exirom::Client {
-    let sandbox::Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = env.sandbox.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
+    let creds = env.sandbox.credentials(Provider::Exirom);
+    let merchant_key = creds.text("merchant_key").to_owned();
+    let merchant_secret = creds.text("merchant_secret").to_owned();
     exirom::builder()
         .base_url(env.sandbox.base_url(Provider::Exirom))
         .credentials(exirom::Credentials::new(merchant_key, merchant_secret))
@@ -189,15 +185,10 @@ async fn exirom_reused_request_id_with_another_body_is_a_409_and_bad_amount_a_42
 #[tokio::test]
 async fn a_post_without_an_idempotency_key_is_not_retried_after_a_timeout() {
     let env = Env::start().await;
-    let sandbox::Credentials::Bursagb {
-        email,
-        password,
-        api_key,
-        ..
-    } = env.sandbox.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
+    let creds = env.sandbox.credentials(Provider::Bursagb);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
+    let api_key = creds.text("api_key").to_owned();
     let client = bursagb::builder()
         .base_url(env.sandbox.base_url(Provider::Bursagb))
         .credentials(bursagb::Credentials::new(email, Secret::new(password)).api_key(api_key))
@@ -499,13 +490,9 @@ async fn pledg_dashboard_basic_on_a_hand_made_request() {
 async fn every_mechanism_is_configurable_from_the_environment() {
     use auth_runtime::Provider as _;
     let env = Env::start().await;
-    let sandbox::Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = env.sandbox.credentials(Provider::Pledg)
-    else {
-        unreachable!()
-    };
+    let creds = env.sandbox.credentials(Provider::Pledg);
+    let api_key = creds.text("api_key").to_owned();
+    let api_secret = creds.text("api_secret").to_owned();
     let (user, password) = env.sandbox.pledg_dashboard();
     let secret_key = env.sandbox.pledg_secret_key();
     let base = env.sandbox.base_url(Provider::Pledg);
@@ -638,13 +625,9 @@ async fn exirom_apm_payment_is_checksummed_at_send_time_in_either_amount_form() 
     assert_eq!(env.sandbox.created(Provider::Exirom), 2);
 
     // A checksum secret the provider does not know: 403.
-    let sandbox::Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = env.sandbox.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
+    let creds = env.sandbox.credentials(Provider::Exirom);
+    let merchant_key = creds.text("merchant_key").to_owned();
+    let merchant_secret = creds.text("merchant_secret").to_owned();
     let wrong = exirom::builder()
         .base_url(env.sandbox.base_url(Provider::Exirom))
         .credentials(
@@ -745,12 +728,9 @@ async fn a_request_that_cannot_be_signed_is_a_typed_signing_error_and_is_not_sen
 async fn bursagb_lower_case_login_end_to_end() {
     use auth_runtime::Provider as _;
     let env = Env::start().await;
-    let sandbox::Credentials::Bursagb {
-        email, password, ..
-    } = env.sandbox.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
+    let creds = env.sandbox.credentials(Provider::Bursagb);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
     let base = env.sandbox.base_url(Provider::Bursagb);
     let client = bursagb::builder()
         .base_url(base.clone())

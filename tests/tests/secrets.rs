@@ -9,7 +9,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sandbox::{Fault, Provider, Route, SandboxConfig};
+use sandbox::{
+    AxeptConfig, BursagbConfig, ExiromConfig, Fault, InstitutionConfig, PledgConfig, Provider,
+    Route, SandboxConfig,
+};
 use workspace_tests::support::Env;
 
 #[derive(Clone, Default)]
@@ -36,15 +39,16 @@ const CANARIES: [&str; 6] = [
 
 fn canary_config() -> SandboxConfig {
     let mut cfg = SandboxConfig::default();
-    cfg.exirom.merchant_secret = CANARIES[0].into();
-    cfg.institution.password = CANARIES[1].into();
-    cfg.institution.api_key = CANARIES[2].into();
-    cfg.pledg.api_secret = CANARIES[3].into();
-    cfg.bursagb.reseller.password = CANARIES[4].into();
-    cfg.axept.key = CANARIES[5].into();
+    cfg.provider_mut::<ExiromConfig>().merchant_secret = CANARIES[0].into();
+    cfg.provider_mut::<InstitutionConfig>().password = CANARIES[1].into();
+    cfg.provider_mut::<InstitutionConfig>().api_key = CANARIES[2].into();
+    cfg.provider_mut::<PledgConfig>().api_secret = CANARIES[3].into();
+    cfg.provider_mut::<BursagbConfig>().reseller.password = CANARIES[4].into();
+    cfg.provider_mut::<AxeptConfig>().key = CANARIES[5].into();
     // Short lifetimes so refreshes happen within the test.
-    cfg.pledg.token_lifetime = Duration::from_secs(60);
-    cfg.institution.access_token_lifetime = Duration::from_secs(60);
+    cfg.provider_mut::<PledgConfig>().token_lifetime = Duration::from_secs(60);
+    cfg.provider_mut::<InstitutionConfig>()
+        .access_token_lifetime = Duration::from_secs(60);
     cfg
 }
 
@@ -74,7 +78,7 @@ async fn no_secret_or_token_is_ever_printed() {
     let env = Env::start_with(canary_config()).await;
     let mut printed = Vec::new();
     let mut tokens = Vec::new();
-    for p in Provider::ALL {
+    for p in Provider::all() {
         let client = env.client(p);
         printed.push(client.debug());
         // Login, cached calls, a retried 503, a 401 recovery, a refresh.
