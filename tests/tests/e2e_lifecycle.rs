@@ -5,7 +5,7 @@
 use auth_runtime::Clock;
 use std::time::{Duration, Instant};
 
-use sandbox::{Fault, Provider, Route, SandboxConfig, Variant};
+use sandbox::{Fault, InstitutionConfig, Provider, RefreshTokens, Route, SandboxConfig, Variant};
 use workspace_tests::support::{Env, fast_retries};
 
 /// Each provider's documented token lifetime in the default sandbox.
@@ -97,7 +97,9 @@ async fn proactive_refresh_before_expiry_with_zero_401s() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn institution_rotates_refresh_tokens_and_falls_back_to_login() {
-    let env = Env::start().await;
+    let mut cfg = SandboxConfig::default();
+    cfg.provider_mut::<InstitutionConfig>().refresh_tokens = RefreshTokens::Rotating;
+    let env = Env::start_with(cfg).await;
     let p = Provider::Institution;
     let client = env.client(p);
     assert!(client.call().await.ok());
@@ -128,6 +130,40 @@ async fn institution_rotates_refresh_tokens_and_falls_back_to_login() {
             .unauthorized_401,
         0
     );
+}
+
+/// The SDK against both refresh-token behaviours: a reusable refresh token (the pages'
+/// samples; the default) dies two hours — its configured life here — after the login
+/// that issued it, so the client logs in again; a rotating one gets a fresh life at
+/// every refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn institution_sdk_follows_reusable_and_rotating_refresh_tokens() {
+    let p = Provider::Institution;
+    for (mode, logins, refreshes) in [
+        (RefreshTokens::Reusable, 2, 4),
+        (RefreshTokens::Rotating, 1, 5),
+    ] {
+        let mut cfg = SandboxConfig::default();
+        let inst = cfg.provider_mut::<InstitutionConfig>();
+        inst.refresh_tokens = mode;
+        inst.refresh_token_lifetime = Duration::from_secs(2 * 3600);
+        let env = Env::start_with(cfg).await;
+        let client = env.client(p);
+        assert!(client.call().await.ok(), "{mode:?}");
+        // Each step outlives the 30-minute access token: the client refreshes.
+        for _ in 0..5 {
+            env.advance(Duration::from_secs(31 * 60));
+            assert!(client.call().await.ok(), "{mode:?}");
+        }
+        assert_eq!(
+            (env.logins(p), env.refreshes(p)),
+            (logins, refreshes),
+            "{mode:?}"
+        );
+        let protected = env.sandbox.counters().route(p, Route::CustomerCreate);
+        assert_eq!(protected.unauthorized_401, 0, "{mode:?}");
+        env.sandbox.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sandbox::{InstitutionConfig, Provider, Route, Sandbox, SandboxConfig};
+use sandbox::{InstitutionConfig, Provider, RefreshTokens, Route, Sandbox, SandboxConfig};
 use serde_json::Value;
 use workspace_tests::redis_server::RedisServer;
 
@@ -26,8 +26,9 @@ fn sum(reports: &[Value], f: impl Fn(&Value) -> &Value) -> u64 {
 async fn each_rotating_refresh_token_is_used_by_one_process() {
     let redis = RedisServer::start();
     let mut cfg = SandboxConfig::default();
-    cfg.provider_mut::<InstitutionConfig>()
-        .access_token_lifetime = ACCESS_LIFETIME;
+    let inst = cfg.provider_mut::<InstitutionConfig>();
+    inst.access_token_lifetime = ACCESS_LIFETIME;
+    inst.refresh_tokens = RefreshTokens::Rotating;
     let sandbox = Sandbox::start_with(cfg).await.expect("sandbox");
     let creds = sandbox.credentials(Provider::Institution);
     let email = creds.text("email").to_owned();

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::{Client, Response, StatusCode};
 use sandbox::{
     AxeptConfig, BursagbConfig, ExiromConfig, Forgery, InstitutionConfig, PledgConfig, Provider,
-    Route, Sandbox, SandboxConfig, Variant,
+    RefreshTokens, Route, Sandbox, SandboxConfig, Variant,
 };
 use serde_json::{Value, json};
 use workspace_tests::raw::login_request;
@@ -341,7 +341,9 @@ async fn institution_errors_in_provider_format() {
 
 #[tokio::test]
 async fn institution_refresh_rotates_and_expires() {
-    let sb = Sandbox::start().await.unwrap();
+    let mut cfg = SandboxConfig::default();
+    cfg.provider_mut::<InstitutionConfig>().refresh_tokens = RefreshTokens::Rotating;
+    let sb = Sandbox::start_with(cfg).await.unwrap();
     let v = inst_login(&sb).await;
     let r1 = v["data"]["refreshToken"].as_str().unwrap().to_owned();
 

@@ -1,6 +1,7 @@
 //! institution: `POST /v2/auth/login` (header `merchant_id`, `{token: email, password}`),
-//! `POST /v2/auth/refresh` (rotating refresh tokens), `POST /v2/customer/create` (Bearer or
-//! `Api-key`). RS256 tokens. Errors: `{"errors": [{"code", "message": str | object}]}`.
+//! `POST /v2/auth/refresh` (the same refresh token again by default, as the pages' samples
+//! show; rotating ones as a setting), `POST /v2/customer/create` (Bearer or `Api-key`).
+//! RS256 tokens. Errors: `{"errors": [{"code", "message": str | object}]}`.
 
 use std::time::Duration;
 
@@ -38,7 +39,21 @@ pub fn institution_public_key_pem() -> &'static str {
     RSA_PUBLIC_PEM
 }
 
-/// institution: RS256 access token (30 min) + rotating refresh token (2 days), or an API key.
+/// Whether an institution refresh token works more than once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshTokens {
+    /// The pages' behaviour (the default): the login and refresh samples carry the same
+    /// refresh token, so a refresh answers the presented one again, and it keeps working
+    /// until it expires (2 days after the login that issued it).
+    #[default]
+    Reusable,
+    /// Each refresh answers a new refresh token and the presented one stops working
+    /// (a stricter provider; for testing clients that must keep the newest token).
+    Rotating,
+}
+
+/// institution: RS256 access token (30 min) + refresh token (2 days), or an API key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstitutionConfig {
     pub email: String,
@@ -49,6 +64,9 @@ pub struct InstitutionConfig {
     pub api_key: String,
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
+    /// Reusable (default) or rotating refresh tokens.
+    #[serde(default)]
+    pub refresh_tokens: RefreshTokens,
 }
 
 impl Default for InstitutionConfig {
@@ -60,6 +78,7 @@ impl Default for InstitutionConfig {
             api_key: "sbx-institution-api-key-0001".into(),
             access_token_lifetime: Duration::from_secs(30 * 60),
             refresh_token_lifetime: Duration::from_secs(2 * 24 * 3600),
+            refresh_tokens: RefreshTokens::Reusable,
         }
     }
 }
@@ -218,15 +237,22 @@ fn merchant_header(ctx: &Ctx) -> Result<String, Reply> {
     }
 }
 
-/// Issues an access + refresh token pair and answers the login/refresh body.
+/// Issues an access token, and a refresh token unless `reused` is one to answer again,
+/// and answers the login/refresh body.
 async fn token_pair(
     st: &Inner,
     merchant_id: &str,
     email: &str,
     mode: TokenMode,
+    reused: Option<String>,
 ) -> (Value, String) {
-    let (access_lifetime, refresh_lifetime) =
-        st.live(|c: &InstitutionConfig| (c.access_token_lifetime, c.refresh_token_lifetime));
+    let (access_lifetime, refresh_lifetime, refresh_tokens) = st.live(|c: &InstitutionConfig| {
+        (
+            c.access_token_lifetime,
+            c.refresh_token_lifetime,
+            c.refresh_tokens,
+        )
+    });
     let mut access_claims = Map::new();
     access_claims.insert("id".into(), json!(USER_ID));
     access_claims.insert("email".into(), json!(email));
@@ -243,6 +269,16 @@ async fn token_pair(
             access_claims,
         )
         .await;
+    if let Some(refresh) = reused {
+        return (
+            json!({"data": {
+                "accessToken": access.token,
+                "expiresIn": access.nominal_exp,
+                "refreshToken": refresh,
+            }}),
+            email.to_owned(),
+        );
+    }
     let mut refresh_claims = Map::new();
     refresh_claims.insert("id".into(), json!(USER_ID));
     refresh_claims.insert("merchantId".into(), json!(merchant_id));
@@ -262,7 +298,9 @@ async fn token_pair(
             refresh_claims,
         )
         .await;
-    st.remember_refresh(&refresh.jti, refresh.nominal_exp);
+    if refresh_tokens == RefreshTokens::Rotating {
+        st.remember_refresh(&refresh.jti, refresh.nominal_exp);
+    }
     (
         json!({"data": {
             "accessToken": access.token,
@@ -303,7 +341,7 @@ async fn login(st: &Inner, ctx: Ctx) -> Reply {
             Value::String("Invalid credentials".into()),
         );
     }
-    let (body, identity) = token_pair(st, &merchant, &email, ctx.token_mode).await;
+    let (body, identity) = token_pair(st, &merchant, &email, ctx.token_mode, None).await;
     Reply::ok(body).login(&identity)
 }
 
@@ -335,12 +373,15 @@ async fn refresh(st: &Inner, ctx: Ctx) -> Reply {
     if v.str_claim("merchantId") != Some(merchant.as_str()) {
         return unauthorized(invalid_token_object());
     }
-    // Rotation: a refresh token works once.
-    if !st.consume_refresh(&v.jti) {
-        return unauthorized(invalid_token_object());
-    }
+    let reused = match st.live(|c: &InstitutionConfig| c.refresh_tokens) {
+        // Used again within its life: answered again, as the pages' samples show.
+        RefreshTokens::Reusable => Some(token.trim().to_owned()),
+        // Rotation: a refresh token works once.
+        RefreshTokens::Rotating if st.consume_refresh(&v.jti) => None,
+        RefreshTokens::Rotating => return unauthorized(invalid_token_object()),
+    };
     let email = v.str_claim("email").unwrap_or_default().to_owned();
-    let (body, _) = token_pair(st, &merchant, &email, ctx.token_mode).await;
+    let (body, _) = token_pair(st, &merchant, &email, ctx.token_mode, reused).await;
     Reply::ok(body).refreshed()
 }
 

@@ -13,7 +13,7 @@ mod pledg;
 pub use axept::AxeptConfig;
 pub use bursagb::{BursagbAccount, BursagbApiKey, BursagbConfig};
 pub use exirom::ExiromConfig;
-pub use institution::{InstitutionConfig, institution_public_key_pem};
+pub use institution::{InstitutionConfig, RefreshTokens, institution_public_key_pem};
 pub use pledg::PledgConfig;
 
 use crate::plugin::Plugin;
