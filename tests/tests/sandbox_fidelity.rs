@@ -76,3 +76,61 @@ async fn institution_refresh_token_is_reusable_within_its_life_by_default() {
     assert_eq!(inst_refresh(&sb, &r2).await.0, 401);
     sb.shutdown().await;
 }
+
+// ---- pledg ------------------------------------------------------------------------------
+
+fn pledg_signature(sb: &Sandbox, data: &Value) -> String {
+    let now = chrono::Utc::now().timestamp();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"data": data, "iat": now, "exp": now + 3600}),
+        &jsonwebtoken::EncodingKey::from_secret(sb.pledg_secret_key().as_bytes()),
+    )
+    .unwrap()
+}
+
+/// FACTS: the JWT is "sent as the `signature` query parameter, e.g.
+/// `POST /api/purchase_link/?signature=<jwt>`": a request with only that parameter is
+/// the documented form; its signed `data` is the purchase.
+#[tokio::test]
+async fn pledg_purchase_link_with_only_the_signature_parameter() {
+    let sb = Sandbox::start().await.unwrap();
+    let data = json!({"merchant_uid": sb.pledg_merchant_uid(), "title": "Sofa",
+                      "reference": "order-42", "amount_cents": 129900, "currency": "EUR"});
+    let url = sb.url(Provider::Pledg, Route::PurchaseLink).unwrap();
+    let (s, v) = send(
+        http()
+            .post(&url)
+            .query(&[("signature", pledg_signature(&sb, &data))]),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["reference"], "order-42");
+    assert_eq!(v["amount_cents"], 129900);
+    assert_eq!(sb.created(Provider::Pledg), 1);
+    // The signed data is still checked like a body.
+    let bad = json!({"merchant_uid": sb.pledg_merchant_uid(), "title": "Sofa"});
+    let (s, v) = send(
+        http()
+            .post(&url)
+            .query(&[("signature", pledg_signature(&sb, &bad))]),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    // A body, when sent, must still be the signed data (our assumption).
+    let (s, _) = send(
+        http()
+            .post(&url)
+            .query(&[("signature", pledg_signature(&sb, &data))])
+            .json(
+                &json!({"merchant_uid": sb.pledg_merchant_uid(), "title": "Other",
+                          "reference": "order-42", "amount_cents": 1, "currency": "EUR"}),
+            ),
+    )
+    .await;
+    assert_eq!(s, 400);
+    sb.shutdown().await;
+}
