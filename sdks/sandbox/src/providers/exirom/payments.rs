@@ -1,7 +1,8 @@
 //! exirom's payments: card payments (`POST /v1/payments/card`, its status), APM payments
 //! (`POST /v1/payments/apm`, checksummed; its info) and the callbacks they send. Each is
 //! idempotent by `requestId`: the same request again gets the original answer, the id
-//! with another request is a 409.
+//! with another request is a 409. The two kinds are kept apart, each with its own
+//! `requestId`s (our assumption: the pages document the key for card payments only).
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -18,9 +19,13 @@ use crate::provider::Provider;
 use crate::signatures::{ct_eq, hmac_base64};
 use crate::state::Inner;
 
-/// The payments created, by `requestId` (card and APM payments share one id space).
+/// The card payments created, by `requestId`.
 #[derive(Debug, Default)]
-struct Payments(IdempotentStore);
+struct CardPayments(IdempotentStore);
+
+/// The APM payments created, by `requestId` (apart from card payments).
+#[derive(Debug, Default)]
+struct ApmPayments(IdempotentStore);
 
 /// The answer to an idempotent creation: 200 with the (original) answer, or the error.
 pub(super) fn created(st: &Inner, outcome: Created<Reply>) -> Reply {
@@ -45,14 +50,18 @@ pub(super) fn created(st: &Inner, outcome: Created<Reply>) -> Reply {
     .authenticated()
 }
 
-/// `"10.00"`: digits, optionally a dot and one or two digits.
+/// A decimal amount in major units, as the spec writes it (`"10.00"`): digits, optionally
+/// a dot and at least one digit. Zeros past the cent are accepted (`"10.000"` is ten); a
+/// fraction finer than a cent (`"10.001"`) is not (our assumption, in the spec).
 pub(super) fn is_decimal_amount(s: &str) -> bool {
     let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let (cents, beyond) = frac.split_at(frac.len().min(2));
     !whole.is_empty()
         && whole.len() <= 15
         && whole.bytes().all(|b| b.is_ascii_digit())
-        && (1..=2).contains(&frac.len())
-        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !frac.is_empty()
+        && cents.bytes().all(|b| b.is_ascii_digit())
+        && beyond.bytes().all(|b| b == b'0')
 }
 
 /// The 422 of an amount that is not a decimal string.
@@ -151,7 +160,7 @@ pub(super) async fn card_payment(st: &Inner, ctx: Ctx) -> Reply {
         .and_then(|c| c.get("number"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let outcome = st.store::<Payments>().0.create(
+    let outcome = st.store::<CardPayments>().0.create(
         request_id,
         Value::Object(body.clone()),
         || decimal_amount(amount),
@@ -186,7 +195,7 @@ pub(super) async fn card_payment_status(st: &Inner, ctx: Ctx) -> Reply {
     if let Err(r) = bearer(st, &ctx).await {
         return r;
     }
-    match st.store::<Payments>().0.by_id(&ctx.last_segment()) {
+    match st.store::<CardPayments>().0.by_id(&ctx.last_segment()) {
         Some(p) => {
             let mut status = json!({
                 "transactionId": p.answer["transactionId"],
@@ -238,10 +247,11 @@ pub(super) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
     if let Err(e) = check::fields(&body, APM_RULES) {
         return validation(vec![e]).authenticated();
     }
-    let amount = match body.get("amount") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+    // A decimal string (checked like a card payment's, 422) or integer minor units >= 1.
+    let (amount, decimal) = match body.get("amount") {
+        Some(Value::String(s)) if !s.is_empty() => (s.clone(), true),
         Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v >= 1 && v <= i64::MAX as u64) => {
-            n.to_string()
+            (n.to_string(), false)
         }
         None => return validation(vec![("amount".into(), "is required".into())]).authenticated(),
         Some(_) => {
@@ -266,10 +276,16 @@ pub(super) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
     if !ct_eq(expected.as_bytes(), given.as_bytes()) {
         return error(StatusCode::FORBIDDEN, "Invalid checksum", Vec::new()).authenticated();
     }
-    let outcome = st.store::<Payments>().0.create(
+    let outcome = st.store::<ApmPayments>().0.create(
         request_id,
         Value::Object(body.clone()),
-        || Ok(()),
+        || {
+            if decimal {
+                decimal_amount(&amount)
+            } else {
+                Ok(())
+            }
+        },
         || {
             let transaction_id = st.next_id("txn_");
             let answer = json!({
@@ -284,17 +300,12 @@ pub(super) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
     created(st, outcome)
 }
 
-/// `GET /v1/payments/apm/info/{id}`: an APM payment (not a card payment).
+/// `GET /v1/payments/apm/info/{id}`: an APM payment.
 pub(super) async fn apm_payment_info(st: &Inner, ctx: Ctx) -> Reply {
     if let Err(r) = bearer(st, &ctx).await {
         return r;
     }
-    let apm = st
-        .store::<Payments>()
-        .0
-        .by_id(&ctx.last_segment())
-        .filter(|p| p.request.get("paymentMethod").is_some());
-    match apm {
+    match st.store::<ApmPayments>().0.by_id(&ctx.last_segment()) {
         Some(p) => {
             let amount = match p.request.get("amount") {
                 Some(Value::String(s)) => s.clone(),
@@ -342,7 +353,7 @@ impl Sandbox {
     /// exirom's signed callback for payment `transaction_id` (`X-Checksum`
     /// with the current merchant secret), or `None` for an unknown payment.
     pub fn exirom_callback(&self, transaction_id: &str) -> Option<SignedCallback> {
-        let payment = self.inner.store::<Payments>().0.by_id(transaction_id)?;
+        let payment = self.inner.store::<CardPayments>().0.by_id(transaction_id)?;
         let (body, checksum) = callback(&self.inner, &payment)?;
         Some(SignedCallback {
             body,
