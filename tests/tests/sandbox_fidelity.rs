@@ -275,3 +275,181 @@ async fn exirom_amounts_with_trailing_zero_decimals_are_accepted() {
     }
     x.sb.shutdown().await;
 }
+
+// ---- axept ------------------------------------------------------------------------------
+
+struct Axept {
+    sb: Sandbox,
+    token: String,
+}
+
+impl Axept {
+    async fn start() -> Axept {
+        let sb = Sandbox::start().await.unwrap();
+        let token = login_token(&sb, Provider::Axept).await;
+        Axept { sb, token }
+    }
+
+    async fn start_tx(&self, body: Value) -> (StatusCode, Value) {
+        send(
+            http()
+                .post(
+                    self.sb
+                        .url(Provider::Axept, Route::TransactionStart)
+                        .unwrap(),
+                )
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
+    }
+
+    async fn list(&self, query: &[(&str, &str)]) -> Vec<String> {
+        let (s, v) = send(
+            http()
+                .get(
+                    self.sb
+                        .url(Provider::Axept, Route::TransactionList)
+                        .unwrap(),
+                )
+                .bearer_auth(&self.token)
+                .query(query),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["uti"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn uti(n: u32) -> String {
+    format!("3f2c9a4e-6a51-4d0b-9d0e-{n:012}")
+}
+
+/// FACTS: listing uses the same GET with query filters (`MerchantStoreId`,
+/// `ClientStoreId`).
+#[tokio::test]
+async fn axept_list_honours_its_store_filters() {
+    let a = Axept::start().await;
+    for (n, merchant, client) in [(1, "m1", "c1"), (2, "m1", "c2"), (3, "m2", "c1")] {
+        let (s, v) = a
+            .start_tx(json!({"uti": uti(n), "merchantStoreId": merchant, "clientStoreId": client}))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["merchantStoreId"], merchant);
+    }
+    assert_eq!(a.list(&[("MerchantStoreId", "m1")]).await, [uti(1), uti(2)]);
+    assert_eq!(a.list(&[("ClientStoreId", "c1")]).await, [uti(1), uti(3)]);
+    assert_eq!(
+        a.list(&[("MerchantStoreId", "m1"), ("ClientStoreId", "c1")])
+            .await,
+        [uti(1)]
+    );
+    assert!(a.list(&[("MerchantStoreId", "nowhere")]).await.is_empty());
+    a.sb.shutdown().await;
+}
+
+/// `expirationDate` is documented as UTC ISO 8601: another offset is refused; no
+/// offset at all (as .NET writes UTC) and up to seven fractional digits are accepted.
+#[tokio::test]
+async fn axept_expiration_date_is_utc() {
+    let a = Axept::start().await;
+    let at = chrono::Utc::now() + chrono::Duration::days(3);
+    let plus_two = at.with_timezone(&chrono::FixedOffset::east_opt(2 * 3600).unwrap());
+    let (s, v) = a
+        .start_tx(json!({"uti": uti(1), "expirationDate": plus_two.to_rfc3339()}))
+        .await;
+    assert_eq!(s, 400, "an offset other than UTC: {v}");
+    for (n, date) in [
+        at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
+        at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        // Seven fractional digits, as .NET writes them.
+        {
+            let nine = at.format("%Y-%m-%dT%H:%M:%S%.9f").to_string();
+            nine[..nine.len() - 2].to_owned()
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, v) = a
+            .start_tx(json!({"uti": uti(10 + n as u32), "expirationDate": date}))
+            .await;
+        assert_eq!(s, 200, "{date}: {v}");
+    }
+    // An offset-less date is read as UTC: in the past is still refused.
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let (s, _) = a
+        .start_tx(json!({"uti": uti(20), "expirationDate": past}))
+        .await;
+    assert_eq!(s, 400);
+    a.sb.shutdown().await;
+}
+
+/// URL schemes are case-insensitive (RFC 3986): `HTTPS://` is https.
+#[tokio::test]
+async fn axept_web_hook_url_scheme_is_case_insensitive() {
+    let a = Axept::start().await;
+    for (n, url) in [
+        "HTTPS://pos.example.com/hook",
+        "Https://pos.example.com/hook",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, v) = a
+            .start_tx(json!({"uti": uti(n as u32), "webHookUrl": url}))
+            .await;
+        assert_eq!(s, 200, "{url}: {v}");
+    }
+    let (s, _) = a
+        .start_tx(json!({"uti": uti(9), "webHookUrl": "HTTP://pos.example.com/hook"}))
+        .await;
+    assert_eq!(s, 400);
+    a.sb.shutdown().await;
+}
+
+/// The transaction the sandbox keeps "waiting for a decision" is not decided yet: not
+/// approved, not complete, until a decision arrives.
+#[tokio::test]
+async fn axept_sample_transaction_waits_for_its_decision() {
+    let a = Axept::start().await;
+    const SAMPLE: &str = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
+    let get = || async {
+        let url =
+            a.sb.url(Provider::Axept, Route::TransactionGet)
+                .unwrap()
+                .replace("{uti}", SAMPLE);
+        send(http().get(url).bearer_auth(&a.token)).await
+    };
+    let (s, v) = get().await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["transApproved"].as_bool(), v["status"].as_str()),
+        (Some(false), Some("Pending"))
+    );
+    let (s, v) = send(
+        http()
+            .post(a.sb.url(Provider::Axept, Route::ProcessDecision).unwrap())
+            .bearer_auth(&a.token)
+            .json(&json!({"uti": SAMPLE, "signatureAccepted": true})),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["status"].as_str()),
+        (200, Some("Complete")),
+        "{v}"
+    );
+    let (_, v) = get().await;
+    assert_eq!(
+        (v["transApproved"].as_bool(), v["status"].as_str()),
+        (Some(true), Some("Complete"))
+    );
+    a.sb.shutdown().await;
+}

@@ -282,8 +282,18 @@ page's example. Limits are the page's.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
+        /**The client's store id, which `GET /Transaction` filters on (`ClientStoreId`);
+given like `merchantStoreId` (see its mark).
+*/
+        #[serde(
+            rename = "clientStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub client_store_id: ::std::option::Option<::std::string::String>,
         /**UTC ISO 8601; in the future and at most 365 days ahead (the page's rule, which
-no schema can state: the sandbox enforces it, 400 otherwise).
+no schema can state: the sandbox enforces it, 400 otherwise). UTC: an offset
+of zero (`Z`, `+00:00`); another offset is a 400. The sandbox also reads a
+date-time without an offset as UTC, as .NET writes it.
 */
         #[serde(
             rename = "expirationDate",
@@ -292,6 +302,15 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         pub expiration_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        /**The merchant's store the transaction belongs to, which `GET /Transaction`
+filters on (`MerchantStoreId`). OUR ASSUMPTION: the page's field list is cut
+off; the list's filters are documented.
+*/
+        #[serde(
+            rename = "merchantStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub merchant_store_id: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "posSignatureCheck",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -310,7 +329,9 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         pub trans_type: ::std::option::Option<::std::string::String>,
         ///Unique transaction identifier, a GUID chosen by the POS (mandatory).
         pub uti: StartTransactionRequestUti,
-        ///HTTPS only, at most 250 characters; the webhook fires only when present.
+        /**HTTPS only (the scheme in any case: URL schemes are case-insensitive), at most
+250 characters; the webhook fires only when present.
+*/
         #[serde(
             rename = "webHookUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -473,7 +494,9 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                 })
         }
     }
-    ///HTTPS only, at most 250 characters; the webhook fires only when present.
+    /**HTTPS only (the scheme in any case: URL schemes are case-insensitive), at most
+250 characters; the webhook fires only when present.
+*/
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -508,9 +531,9 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                 return Err("longer than 250 characters".into());
             }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^https://").unwrap() });
+            { ::regress::Regex::new("^[Hh][Tt][Tt][Pp][Ss]://").unwrap() });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^https://\"".into());
+                return Err("doesn't match pattern \"^[Hh][Tt][Tt][Pp][Ss]://\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -558,6 +581,18 @@ no schema can state: the sandbox enforces it, 400 otherwise).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
+        ///As given when the transaction started (see `StartTransactionRequest`).
+        #[serde(
+            rename = "clientStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub client_store_id: ::std::option::Option<::std::string::String>,
+        ///As given when the transaction started (see `StartTransactionRequest`).
+        #[serde(
+            rename = "merchantStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub merchant_store_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
         ///e.g. `Pending`, `Complete`.
@@ -1132,8 +1167,16 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            client_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             expiration_date: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            merchant_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             pos_signature_check: ::std::result::Result<
@@ -1166,7 +1209,9 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                 Self {
                     amount_gratuity: Ok(Default::default()),
                     amount_trans: Ok(Default::default()),
+                    client_store_id: Ok(Default::default()),
                     expiration_date: Ok(Default::default()),
+                    merchant_store_id: Ok(Default::default()),
                     pos_signature_check: Ok(Default::default()),
                     reference: Ok(Default::default()),
                     tid: Ok(Default::default()),
@@ -1203,6 +1248,20 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                     });
                 self
             }
+            pub fn client_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for client_store_id: {e}"
+                        )
+                    });
+                self
+            }
             pub fn expiration_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1215,6 +1274,20 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for expiration_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn merchant_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.merchant_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for merchant_store_id: {e}"
                         )
                     });
                 self
@@ -1307,7 +1380,9 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                 Ok(Self {
                     amount_gratuity: value.amount_gratuity?,
                     amount_trans: value.amount_trans?,
+                    client_store_id: value.client_store_id?,
                     expiration_date: value.expiration_date?,
+                    merchant_store_id: value.merchant_store_id?,
                     pos_signature_check: value.pos_signature_check?,
                     reference: value.reference?,
                     tid: value.tid?,
@@ -1323,7 +1398,9 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                 Self {
                     amount_gratuity: Ok(value.amount_gratuity),
                     amount_trans: Ok(value.amount_trans),
+                    client_store_id: Ok(value.client_store_id),
                     expiration_date: Ok(value.expiration_date),
+                    merchant_store_id: Ok(value.merchant_store_id),
                     pos_signature_check: Ok(value.pos_signature_check),
                     reference: Ok(value.reference),
                     tid: Ok(value.tid),
@@ -1337,6 +1414,14 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         pub struct Transaction {
             amount_trans: ::std::result::Result<
                 ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            client_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            merchant_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             reference: ::std::result::Result<
@@ -1367,6 +1452,8 @@ no schema can state: the sandbox enforces it, 400 otherwise).
             fn default() -> Self {
                 Self {
                     amount_trans: Ok(Default::default()),
+                    client_store_id: Ok(Default::default()),
+                    merchant_store_id: Ok(Default::default()),
                     reference: Ok(Default::default()),
                     status: Err("no value supplied for status".to_string()),
                     tid: Ok(Default::default()),
@@ -1390,6 +1477,34 @@ no schema can state: the sandbox enforces it, 400 otherwise).
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for amount_trans: {e}")
+                    });
+                self
+            }
+            pub fn client_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for client_store_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn merchant_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.merchant_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for merchant_store_id: {e}"
+                        )
                     });
                 self
             }
@@ -1503,6 +1618,8 @@ no schema can state: the sandbox enforces it, 400 otherwise).
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     amount_trans: value.amount_trans?,
+                    client_store_id: value.client_store_id?,
+                    merchant_store_id: value.merchant_store_id?,
                     reference: value.reference?,
                     status: value.status?,
                     tid: value.tid?,
@@ -1518,6 +1635,8 @@ no schema can state: the sandbox enforces it, 400 otherwise).
             fn from(value: super::Transaction) -> Self {
                 Self {
                     amount_trans: Ok(value.amount_trans),
+                    client_store_id: Ok(value.client_store_id),
+                    merchant_store_id: Ok(value.merchant_store_id),
                     reference: Ok(value.reference),
                     status: Ok(value.status),
                     tid: Ok(value.tid),
@@ -1733,10 +1852,11 @@ let response = client.start_transaction()
     }
     /**List transactions (path casing as on the "retrieve" pages)
 
-The same GET as the single retrieval, with query filters. Paging comes back in the
-`X-Pagination` header as JSON `{totalCount, pageSize, currentPage, totalPages}`
-(read it with `axept::pagination`). The paging query names `PageNumber` and
-`PageSize` are OUR GUESS.
+The same GET as the single retrieval, with query filters (`MerchantStoreId`,
+`ClientStoreId`: only the transactions of that store; both: of both). Paging comes
+back in the `X-Pagination` header as JSON `{totalCount, pageSize, currentPage,
+totalPages}` (read it with `axept::pagination`). The paging query names
+`PageNumber` and `PageSize` are OUR GUESS.
 
 
 Sends a `GET` request to `/Transaction`
@@ -1775,8 +1895,10 @@ The POS's answer to a terminal's signature check: accept or refuse the
 cardholder's signature for the transaction `uti`. The pages name the endpoint
 and its purpose only (FACTS); the body, the answer and the statuses are OUR
 DESIGN: a decision for an unknown `uti` is a 404, the same decision again is
-answered again, another decision for the same `uti` is a 409. The sandbox keeps
-one transaction waiting for a decision: the example's `uti`.
+answered again, another decision for the same `uti` is a 409. An accepted
+signature completes a transaction waiting for it, a refused one cancels it. The
+sandbox keeps one transaction waiting for a decision (`Pending`, not approved):
+the example's `uti`.
 
 
 Sends a `POST` request to `/ProcessDecision`

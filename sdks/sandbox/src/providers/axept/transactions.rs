@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::http::{HeaderName, StatusCode};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::answers::{bearer, error, field_error, object_body};
@@ -17,10 +18,22 @@ use crate::state::{Inner, MAX_PER_KIND};
 use crate::sync::lock;
 
 /// The transactions started (by `uti`) and the signature decisions posted (uti → decision).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Transactions {
     started: IdempotentStore,
     decisions: Mutex<HashMap<String, Value>>,
+}
+
+impl Default for Transactions {
+    /// With the transaction that waits for a signature decision.
+    fn default() -> Self {
+        let t = Transactions {
+            started: IdempotentStore::default(),
+            decisions: Mutex::default(),
+        };
+        t.started.seed(SAMPLE_UTI, sample);
+        t
+    }
 }
 
 const START_RULES: &[Rule] = &[
@@ -47,6 +60,9 @@ const START_RULES: &[Rule] = &[
         false,
     ),
     ("posSignatureCheck", Kind::Bool, false),
+    // The stores the list filters on (our assumption: the page's field list is cut off).
+    ("merchantStoreId", STR, false),
+    ("clientStoreId", STR, false),
 ];
 
 /// The page's rules beyond type and length (FACTS): `uti` a GUID,
@@ -59,8 +75,11 @@ fn start_rules(st: &Inner, body: &Map<String, Value>) -> Result<(), (&'static st
     {
         return Err(("uti", "The uti must be a GUID.".into()));
     }
+    // URL schemes are case-insensitive (RFC 3986 §3.1): `HTTPS://` is https.
     if let Some(url) = text("webHookUrl")
-        && !url.starts_with("https://")
+        && !url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
     {
         return Err(("webHookUrl", "The webHookUrl must use https.".into()));
     }
@@ -70,12 +89,7 @@ fn start_rules(st: &Inner, body: &Map<String, Value>) -> Result<(), (&'static st
         return Err(("reference", "The reference must be alphanumeric.".into()));
     }
     if let Some(date) = text("expirationDate") {
-        let Ok(at) = chrono::DateTime::parse_from_rfc3339(date) else {
-            return Err((
-                "expirationDate",
-                "The expirationDate must be a UTC ISO 8601 date-time.".into(),
-            ));
-        };
+        let at = utc_date_time(date).map_err(|e| ("expirationDate", e.to_owned()))?;
         let now = st.now();
         if at <= now {
             return Err((
@@ -91,6 +105,24 @@ fn start_rules(st: &Inner, body: &Map<String, Value>) -> Result<(), (&'static st
         }
     }
     Ok(())
+}
+
+/// A UTC ISO 8601 date-time, as the page documents `expirationDate`: an offset of zero
+/// (`Z`, `+00:00`), or none at all (read as UTC, as .NET writes it); fractional seconds
+/// of any precision (.NET writes seven digits).
+fn utc_date_time(s: &str) -> Result<DateTime<Utc>, &'static str> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        return if at.offset().local_minus_utc() == 0 {
+            Ok(at.with_timezone(&Utc))
+        } else {
+            Err("The expirationDate must be in UTC.")
+        };
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|naive| naive.and_utc())
+        .ok_or("The expirationDate must be a UTC ISO 8601 date-time.")
 }
 
 /// `8-4-4-4-12` hexadecimal digits.
@@ -134,7 +166,13 @@ pub(super) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
                 "transCancelled": false,
                 "status": "Complete",
             });
-            for k in ["amountTrans", "reference", "tid"] {
+            for k in [
+                "amountTrans",
+                "reference",
+                "tid",
+                "merchantStoreId",
+                "clientStoreId",
+            ] {
                 if let Some(v) = body.get(k) {
                     tx[k] = v.clone();
                 }
@@ -168,8 +206,9 @@ pub(super) async fn transaction_get(st: &Inner, ctx: Ctx) -> Reply {
     }
 }
 
-/// `GET /Transaction?PageNumber&PageSize`: a page of every transaction,
-/// paging in `X-Pagination`.
+/// `GET /Transaction?MerchantStoreId&ClientStoreId&PageNumber&PageSize`: a page of the
+/// transactions of the stores asked for (every one without a filter), paging in
+/// `X-Pagination`. A transaction started without a store id matches no filter on it.
 pub(super) async fn transaction_list(st: &Inner, ctx: Ctx) -> Reply {
     if let Err(r) = bearer(st, &ctx).await {
         return r;
@@ -196,10 +235,17 @@ pub(super) async fn transaction_list(st: &Inner, ctx: Ctx) -> Reply {
     };
     let skip = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
     let take = usize::try_from(size).unwrap_or(100);
-    let (total, items) = st
-        .store::<Transactions>()
-        .started
-        .page(|_| true, skip, take);
+    let filters: Vec<(&str, String)> = ["MerchantStoreId", "ClientStoreId"]
+        .into_iter()
+        .zip(["merchantStoreId", "clientStoreId"])
+        .filter_map(|(query, field)| Some((field, ctx.query(query)?)))
+        .collect();
+    let matches = |r: &Record| {
+        filters
+            .iter()
+            .all(|(field, want)| r.answer.get(*field).and_then(Value::as_str) == Some(want))
+    };
+    let (total, items) = st.store::<Transactions>().started.page(matches, skip, take);
     let total = i64::try_from(total).unwrap_or(i64::MAX);
     let paging = json!({
         "totalCount": total,
@@ -216,15 +262,19 @@ pub(super) async fn transaction_list(st: &Inner, ctx: Ctx) -> Reply {
 /// (the spec's example of `POST /ProcessDecision`).
 const SAMPLE_UTI: &str = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
 
+/// The sample: not approved, `Pending`, until a decision arrives.
 fn sample() -> Record {
     Record {
         id: SAMPLE_UTI.to_owned(),
         request: Value::Null,
-        answer: json!({"uti": SAMPLE_UTI, "transType": "SALE", "transApproved": true,
+        answer: json!({"uti": SAMPLE_UTI, "transType": "SALE", "transApproved": false,
                        "transPartiallyApproved": false, "transCancelled": false,
-                       "status": "Complete", "amountTrans": 3000}),
+                       "status": PENDING, "amountTrans": 3000}),
     }
 }
+
+/// The status of a transaction waiting for a signature decision.
+const PENDING: &str = "Pending";
 
 const DECISION_RULES: &[Rule] = &[
     ("uti", str_len(36, 36), true),
@@ -239,7 +289,8 @@ enum Refused {
 
 /// `POST /ProcessDecision` (our design): a signature decision for a known
 /// transaction; the same decision again is answered again, another one is
-/// a 409. A refused signature cancels the transaction.
+/// a 409. A refused signature cancels the transaction; an accepted one completes
+/// a transaction waiting for it.
 pub(super) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
     if let Err(r) = bearer(st, &ctx).await {
         return r;
@@ -264,9 +315,6 @@ pub(super) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let store = st.store::<Transactions>();
-    if uti == SAMPLE_UTI {
-        store.started.seed(SAMPLE_UTI, sample);
-    }
     let decided = store.started.update(&uti, |tx| {
         let mut decisions = lock(&store.decisions);
         let decision = json!(accepted);
@@ -282,6 +330,9 @@ pub(super) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
                     tx.answer["transApproved"] = json!(false);
                     tx.answer["transCancelled"] = json!(true);
                     tx.answer["status"] = json!("Cancelled");
+                } else if tx.answer["status"] == PENDING {
+                    tx.answer["transApproved"] = json!(true);
+                    tx.answer["status"] = json!("Complete");
                 }
             }
         }
