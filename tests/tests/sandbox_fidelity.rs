@@ -453,3 +453,91 @@ async fn axept_sample_transaction_waits_for_its_decision() {
     );
     a.sb.shutdown().await;
 }
+
+// ---- bursagb ----------------------------------------------------------------------------
+
+/// Only `-23` is a documented error code: every other code the sandbox answers is
+/// marked in the spec as our assumption.
+#[tokio::test]
+async fn bursagb_undocumented_error_codes_are_marked_as_ours() {
+    let sb = Sandbox::start().await.unwrap();
+    let base = sb.base_url(Provider::Bursagb);
+    let verify = format!("{base}/Login/Customer/Api/Verify");
+    let token = login_token(&sb, Provider::Bursagb).await;
+    let (bob, bob_password) = sb.bursagb_customer_without_orders_scope().unwrap();
+    let bob_token = {
+        let (_, v) = send(
+            http()
+                .post(&verify)
+                .json(&json!({"Email": bob, "Password": bob_password})),
+        )
+        .await;
+        v["data"]["Token"].as_str().unwrap().to_owned()
+    };
+    let restricted = sb.bursagb_restricted_api_key().unwrap();
+    let answers = [
+        send(http().post(&verify).json(&json!({"Email": "x@y.z"}))).await,
+        send(
+            http()
+                .post(&verify)
+                .header("h-region-code", "T1")
+                .json(&json!({})),
+        )
+        .await,
+        send(
+            http()
+                .post(&verify)
+                .json(&json!({"Email": "x@y.z", "Password": "no"})),
+        )
+        .await,
+        send(http().post(format!("{base}/Orders/Create"))).await,
+        send(
+            http()
+                .post(format!("{base}/Orders/Create"))
+                .bearer_auth(&bob_token)
+                .json(&json!({})),
+        )
+        .await,
+        send(
+            http()
+                .post(format!("{base}/Supplier/Products/List"))
+                .header("ApiKey", restricted)
+                .json(&json!({})),
+        )
+        .await,
+        send(
+            http()
+                .get(format!("{base}/Customer/Get"))
+                .bearer_auth(&token)
+                .header("h-region-code", "T1"),
+        )
+        .await,
+    ];
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../specs/bursagb.yaml"
+    ))
+    .unwrap();
+    let spec: Value = serde_yaml::from_str(&spec).unwrap();
+    let code = &spec["components"]["schemas"]["ErrorResponse"]["properties"]["code"];
+    let mark = code["x-assumption"].as_str().unwrap_or_default();
+    for (status, v) in answers {
+        assert!(!status.is_success(), "{v}");
+        let n = v["code"].as_i64().expect("a numeric code");
+        if n != -23 {
+            assert!(
+                mark.contains(&format!("`{n}`")),
+                "code {n} (answered with {status}) is not marked as our assumption: {mark:?}"
+            );
+        }
+    }
+    // The documented code is the API key's.
+    let (s, v) = send(
+        http()
+            .post(format!("{base}/Supplier/Products/List"))
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!((s.as_u16(), v["code"].as_i64()), (401, Some(-23)));
+    sb.shutdown().await;
+}

@@ -10,6 +10,8 @@ use crate::jwt::{TokenError, Verified};
 use crate::provider::Provider;
 use crate::state::Inner;
 
+// Only `-23` (the ApiKey's 401) is a documented code; the others are our design,
+// marked as such on `ErrorResponse.code` in specs/bursagb.yaml.
 pub(super) const CODE_VALIDATION: i64 = -1;
 pub(super) const CODE_REGION: i64 = -2;
 pub(super) const CODE_BAD_CREDENTIALS: i64 = -10;
