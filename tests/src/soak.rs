@@ -269,10 +269,14 @@ impl fmt::Display for SoakReport {
 
 fn sandbox_config(lifetime: Duration) -> SandboxConfig {
     let mut cfg = SandboxConfig::default();
-    cfg.exirom.token_lifetime = lifetime;
-    cfg.institution.access_token_lifetime = lifetime;
-    cfg.pledg.token_lifetime = lifetime;
-    cfg.axept.token_lifetime = lifetime;
+    for p in [
+        Provider::Exirom,
+        Provider::Institution,
+        Provider::Pledg,
+        Provider::Axept,
+    ] {
+        cfg.set_token_lifetime(p, lifetime);
+    }
     cfg
 }
 

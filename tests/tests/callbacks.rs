@@ -65,12 +65,8 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
         .expect("known payment");
     let (raw, headers) = deliver(&env, &url, &cb, &inbox).await;
 
-    let sandbox::Credentials::Exirom {
-        merchant_secret, ..
-    } = env.sandbox.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
+    let creds = env.sandbox.credentials(Provider::Exirom);
+    let merchant_secret = creds.text("merchant_secret").to_owned();
     let verifier = exirom::CallbackVerifier::new(auth_runtime::Secret::new(merchant_secret));
     let now = SystemTime::now();
     let event = verifier

@@ -36,15 +36,16 @@ const CANARIES: [&str; 6] = [
 
 fn canary_config() -> SandboxConfig {
     let mut cfg = SandboxConfig::default();
-    cfg.exirom.merchant_secret = CANARIES[0].into();
-    cfg.institution.password = CANARIES[1].into();
-    cfg.institution.api_key = CANARIES[2].into();
-    cfg.pledg.api_secret = CANARIES[3].into();
-    cfg.bursagb.reseller.password = CANARIES[4].into();
-    cfg.axept.key = CANARIES[5].into();
+    cfg.provider_mut::<ExiromConfig>().merchant_secret = CANARIES[0].into();
+    cfg.provider_mut::<InstitutionConfig>().password = CANARIES[1].into();
+    cfg.provider_mut::<InstitutionConfig>().api_key = CANARIES[2].into();
+    cfg.provider_mut::<PledgConfig>().api_secret = CANARIES[3].into();
+    cfg.provider_mut::<BursagbConfig>().reseller.password = CANARIES[4].into();
+    cfg.provider_mut::<AxeptConfig>().key = CANARIES[5].into();
     // Short lifetimes so refreshes happen within the test.
-    cfg.pledg.token_lifetime = Duration::from_secs(60);
-    cfg.institution.access_token_lifetime = Duration::from_secs(60);
+    cfg.provider_mut::<PledgConfig>().token_lifetime = Duration::from_secs(60);
+    cfg.provider_mut::<InstitutionConfig>()
+        .access_token_lifetime = Duration::from_secs(60);
     cfg
 }
 
