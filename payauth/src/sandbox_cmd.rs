@@ -3,10 +3,11 @@
 use std::io::Write;
 
 use auth_runtime::Secret;
-use sandbox::{Credentials, Provider as P, Sandbox, SandboxConfig};
+use payauth::{providers, sandbox_env};
+use sandbox::{Provider as P, Sandbox, SandboxConfig};
 
-use crate::choices::{CallbackProvider, Event};
-use crate::failure::Failure;
+use crate::cli::{CallbackProvider, Event};
+use crate::failure::{self, Failure, INTERNAL, TRANSIENT};
 
 /// `'value'` for a POSIX shell.
 fn quoted(value: &str) -> String {
@@ -15,78 +16,30 @@ fn quoted(value: &str) -> String {
 
 /// The `export` lines that point each SDK's `from_env()` at `sb`.
 pub fn env_lines(sb: &Sandbox) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut set = |k: &str, v: &str| lines.push(format!("export {k}={}", quoted(v)));
-    for p in P::ALL {
-        let base = sb.base_url(p);
-        match sb.credentials(p) {
-            Credentials::Exirom {
-                merchant_key,
-                merchant_secret,
-            } => {
-                set("API_BASE_URL", &base);
-                set("MERCHANT_KEY", &merchant_key);
-                set("MERCHANT_SECRET", &merchant_secret);
-            }
-            Credentials::Institution {
-                email,
-                password,
-                merchant_id,
-                ..
-            } => {
-                set("INSTITUTION_BASE_URL", &base);
-                set("INSTITUTION_EMAIL", &email);
-                set("INSTITUTION_PASSWORD", &password);
-                set("INSTITUTION_MERCHANT_ID", &merchant_id);
-            }
-            Credentials::Pledg {
-                api_key,
-                api_secret,
-            } => {
-                let (user, password) = sb.pledg_dashboard();
-                set("PLEDG_BASE_URL", &base);
-                set("PLEDG_API_KEY", &api_key);
-                set("PLEDG_API_SECRET", &api_secret);
-                set("PLEDG_SECRET_KEY", &sb.pledg_secret_key());
-                set("PLEDG_DASHBOARD_USER", &user);
-                set("PLEDG_DASHBOARD_PASSWORD", &password);
-            }
-            Credentials::Bursagb {
-                email,
-                password,
-                api_key,
-                ..
-            } => {
-                set("BURSAGB_BASE_URL", &base);
-                set("BURSAGB_EMAIL", &email);
-                set("BURSAGB_PASSWORD", &password);
-                set("BURSAGB_API_KEY", &api_key);
-            }
-            Credentials::Axept {
-                merchant_id,
-                key_id,
-                key,
-            } => {
-                set("AXEPT_BASE_URL", &base);
-                set("AXEPT_MERCHANT_ID", &merchant_id.to_string());
-                set("AXEPT_KEY_ID", &key_id.to_string());
-                set("AXEPT_KEY", &key);
-            }
-        }
-    }
-    lines
+    providers::ALL
+        .iter()
+        .flat_map(|d| sandbox_env::variables(sb, d))
+        .map(|(k, v)| format!("export {k}={}", quoted(&v)))
+        .collect()
 }
 
-pub async fn serve(port: u16) -> Result<(), Failure> {
+/// Serve until Ctrl-C (`main` exits with code 130).
+pub async fn serve(port: u16) -> Result<u8, Failure> {
     let mut cfg = SandboxConfig::default();
     cfg.bind.set_port(port);
-    let sb = Sandbox::start_with(cfg)
-        .await
-        .map_err(|e| Failure::new(1, format!("cannot start the sandbox on port {port}: {e}")))?;
+    let sb = Sandbox::start_with(cfg).await.map_err(|e| {
+        Failure::new(
+            TRANSIENT,
+            "sandbox_unavailable",
+            format!("cannot start the sandbox on port {port}: {e}"),
+        )
+        .hint("pass another --port (0: any free port)")
+    })?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "# payauth sandbox: all five providers at {} (sandbox credentials, not real ones)",
+        "# payauth sandbox: {} providers at {} (sandbox credentials, not real ones)",
+        providers::ALL.len(),
         sb.root_url()
     );
     let _ = writeln!(
@@ -96,12 +49,18 @@ pub async fn serve(port: u16) -> Result<(), Failure> {
     for line in env_lines(&sb) {
         let _ = writeln!(out, "{line}");
     }
+    let _ = writeln!(
+        out,
+        "# drive it from another shell: payauth sandbox clock advance 10m --sandbox {}",
+        sb.root_url()
+    );
     let _ = writeln!(out, "# ready; Ctrl-C stops it");
     let _ = out.flush();
     drop(out);
-    let _ = tokio::signal::ctrl_c().await;
+    // Until Ctrl-C, which `main` turns into exit code 130.
+    std::future::pending::<()>().await;
     sb.shutdown().await;
-    Ok(())
+    Err(Failure::interrupted())
 }
 
 /// A payment (exirom) or a purchase link (pledg) in an in-process sandbox
@@ -112,43 +71,59 @@ pub async fn trigger(
     event: Event,
     to: &str,
     status: &str,
-) -> Result<(), Failure> {
-    let sb = Sandbox::start()
-        .await
-        .map_err(|e| Failure::new(1, format!("cannot start the sandbox: {e}")))?;
+    as_json: bool,
+) -> Result<u8, Failure> {
+    let sb = Sandbox::start().await.map_err(|e| {
+        Failure::new(
+            TRANSIENT,
+            "sandbox_unavailable",
+            format!("cannot start the sandbox: {e}"),
+        )
+    })?;
     let callback = match (provider, event) {
         (CallbackProvider::Exirom, Event::Payment) => exirom_payment(&sb).await?,
         (CallbackProvider::Pledg, Event::Notification) => pledg_notification(&sb, status).await?,
         (p, e) => {
-            return Err(Failure::new(
-                2,
-                format!("{p:?} has no {e:?} event (exirom: payment; pledg: notification)"),
-            ));
+            return Err(Failure::usage(format!("{} has no {e:?} event", p.name()))
+                .hint("exirom: payment; pledg: notification"));
         }
     };
     let delivered = sb.deliver(to, &callback).await;
     sb.shutdown().await;
     match delivered {
         Ok(status) if (200..300).contains(&status) => {
-            println!("delivered a signed {provider:?} {event:?} callback to {to}: HTTP {status}");
-            Ok(())
+            if as_json {
+                println!(
+                    "{}",
+                    serde_json::json!({"provider": provider.name(), "event": format!("{event:?}").to_lowercase(), "to": to, "status": status})
+                );
+            } else {
+                println!(
+                    "delivered a signed {} {event:?} callback to {to}: HTTP {status}",
+                    provider.name()
+                );
+            }
+            Ok(failure::OK)
         }
         Ok(status) => Err(Failure::new(
-            1,
+            failure::PROVIDER,
+            "callback_refused",
             format!("delivered to {to}, which answered HTTP {status}"),
-        )),
-        Err(e) => Err(Failure::new(3, format!("could not deliver to {to}: {e}"))),
+        )
+        .hint("the application refused the callback: see its log")),
+        Err(e) => Err(Failure::new(
+            TRANSIENT,
+            "transient",
+            format!("could not deliver to {to}: {e}"),
+        )
+        .hint("is the application listening at --to?")),
     }
 }
 
 async fn exirom_payment(sb: &Sandbox) -> Result<sandbox::SignedCallback, Failure> {
-    let Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = sb.credentials(P::Exirom)
-    else {
-        return Err(Failure::new(1, "sandbox has no exirom credentials"));
-    };
+    let creds = sb.credentials(P::Exirom);
+    let merchant_key = creds.text("merchant_key").to_owned();
+    let merchant_secret = creds.text("merchant_secret").to_owned();
     let client = exirom::builder()
         .base_url(sb.base_url(P::Exirom))
         .credentials(exirom::Credentials::new(
@@ -157,7 +132,7 @@ async fn exirom_payment(sb: &Sandbox) -> Result<sandbox::SignedCallback, Failure
         ))
         .shared_cache(false)
         .build()
-        .map_err(|e| Failure::from_error("exirom", &e))?;
+        .map_err(|e| failure::from_error(&exirom::descriptor::DESCRIPTOR, &e, None))?;
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -169,47 +144,53 @@ async fn exirom_payment(sb: &Sandbox) -> Result<sandbox::SignedCallback, Failure
                  "expiryYear": "2030", "cvv": "123"},
         "billingDetails": {}, "order": {}, "device": {}
     }))
-    .map_err(|e| Failure::new(1, format!("payment body: {e}")))?;
+    .map_err(|e| Failure::new(INTERNAL, "internal", format!("payment body: {e}")))?;
     let paid = client
         .create_card_payment()
         .body(body)
         .send()
         .await
-        .map_err(|e| Failure::from_error("exirom", e.error()))?
+        .map_err(|e| failure::from_error(&exirom::descriptor::DESCRIPTOR, e.error(), None))?
         .into_inner();
-    sb.exirom_callback(&paid.transaction_id)
-        .ok_or_else(|| Failure::new(1, "the sandbox has no callback for the payment"))
+    sb.exirom_callback(&paid.transaction_id).ok_or_else(|| {
+        Failure::new(
+            INTERNAL,
+            "internal",
+            "the sandbox has no callback for the payment",
+        )
+    })
 }
 
 async fn pledg_notification(
     sb: &Sandbox,
     status: &str,
 ) -> Result<sandbox::SignedCallback, Failure> {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sb.credentials(P::Pledg)
-    else {
-        return Err(Failure::new(1, "sandbox has no pledg credentials"));
-    };
+    let creds = sb.credentials(P::Pledg);
+    let api_key = creds.text("api_key").to_owned();
+    let api_secret = creds.text("api_secret").to_owned();
     let client = pledg::builder()
         .base_url(sb.base_url(P::Pledg))
         .credentials(pledg::Credentials::new(api_key, api_secret).secret_key(sb.pledg_secret_key()))
         .shared_cache(false)
         .build()
-        .map_err(|e| Failure::from_error("pledg", &e))?;
+        .map_err(|e| failure::from_error(&pledg::descriptor::DESCRIPTOR, &e, None))?;
     let body = serde_json::from_value::<pledg::types::PurchaseLinkRequest>(serde_json::json!({
         "merchant_uid": sb.pledg_merchant_uid(), "title": "payauth trigger",
         "reference": "payauth", "amount_cents": 1000, "currency": "EUR"
     }))
-    .map_err(|e| Failure::new(1, format!("purchase body: {e}")))?;
+    .map_err(|e| Failure::new(INTERNAL, "internal", format!("purchase body: {e}")))?;
     let link = client
         .create_purchase_link()
         .body(body)
         .send()
         .await
-        .map_err(|e| Failure::from_error("pledg", e.error()))?
+        .map_err(|e| failure::from_error(&pledg::descriptor::DESCRIPTOR, e.error(), None))?
         .into_inner();
-    sb.pledg_notification(&link.uid, status)
-        .ok_or_else(|| Failure::new(1, "the sandbox has no notification for the link"))
+    sb.pledg_notification(&link.uid, status).ok_or_else(|| {
+        Failure::new(
+            INTERNAL,
+            "internal",
+            "the sandbox has no notification for the link",
+        )
+    })
 }

@@ -1,9 +1,12 @@
 //! Raw HTTP against the sandbox, for tests of the sandbox itself: the
 //! login request each provider documents, with the sandbox's credentials.
 
+use std::collections::HashMap;
+
+use payauth::sandbox_env;
 use reqwest::{Client, RequestBuilder};
-use sandbox::{Credentials, Provider, Route, Sandbox};
-use serde_json::{Value, json};
+use sandbox::{Provider, Sandbox};
+use serde_json::Value;
 
 /// A plain client (no proxy: tests talk to 127.0.0.1 only).
 pub fn http() -> Client {
@@ -13,48 +16,13 @@ pub fn http() -> Client {
         .expect("reqwest client builds")
 }
 
-/// The provider's login request with the sandbox's working credentials.
+/// The provider's login request with the sandbox's working credentials,
+/// as its descriptor builds it by hand from the variables.
 pub fn login_request(sb: &Sandbox, p: Provider) -> RequestBuilder {
-    let url = sb
-        .url(p, Route::Login)
-        .expect("every provider has a login route");
-    let c = http();
-    match sb.credentials(p) {
-        Credentials::Exirom {
-            merchant_key,
-            merchant_secret,
-        } => c
-            .post(url)
-            .json(&json!({"merchantKey": merchant_key, "merchantSecret": merchant_secret})),
-        Credentials::Institution {
-            email,
-            password,
-            merchant_id,
-            ..
-        } => c
-            .post(url)
-            .header("merchant_id", merchant_id)
-            .json(&json!({"token": email, "password": password})),
-        Credentials::Pledg {
-            api_key,
-            api_secret,
-        } => c
-            .post(url)
-            .basic_auth(api_key, Some(api_secret))
-            .form(&[("grant_type", "client_credentials")]),
-        Credentials::Bursagb {
-            email, password, ..
-        } => c
-            .post(url)
-            .json(&json!({"Email": email, "Password": password})),
-        Credentials::Axept {
-            merchant_id,
-            key_id,
-            key,
-        } => c
-            .post(url)
-            .json(&json!({"merchantId": merchant_id, "keyId": key_id, "key": key})),
-    }
+    let d = crate::support::descriptor(p);
+    let variables: HashMap<&str, String> = sandbox_env::variables(sb, d).into_iter().collect();
+    d.login_request(&http(), &sb.base_url(p), &|k| variables.get(k).cloned())
+        .unwrap_or_else(|e| panic!("{p:?}: {e}"))
 }
 
 /// The access token in any provider's login answer (every documented shape).

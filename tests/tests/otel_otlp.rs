@@ -26,7 +26,7 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use prost::Message;
 use sandbox::Provider;
-use workspace_tests::support::{AnyClient, Env, fast_retries};
+use workspace_tests::support::{Env, fast_retries};
 
 /// What the receiver got, per signal.
 #[derive(Clone, Default)]
@@ -212,9 +212,7 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
     // then revokes the token (a 401, one renewal, one resend); an unknown
     // payment answers 404.
     let exirom = env.client_reporting(Provider::Exirom, fast_retries(), telemetry.clone());
-    let AnyClient::Exirom(client) = &exirom else {
-        unreachable!()
-    };
+    let client: exirom::Client = exirom.typed();
     // The login answers after 500 ms: all four calls are waiting on it by
     // then, however busy the machine (none finds a token cached).
     env.sandbox.inject(

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Client, StatusCode};
-use sandbox::{Credentials, Fault, FaultMix, Provider, Route, Sandbox, SandboxError};
+use sandbox::{Fault, FaultMix, PledgConfig, Provider, Route, Sandbox, SandboxError};
 use serde_json::{Value, json};
 use workspace_tests::raw::{login_request, login_token};
 
@@ -377,13 +377,9 @@ async fn control_plane_over_http() {
         .unwrap();
     assert_eq!(new["provider"], "pledg");
     assert_ne!(serde_json::to_value(&old).unwrap(), new);
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = old
-    else {
-        unreachable!()
-    };
+    let creds = old;
+    let api_key = creds.text("api_key").to_owned();
+    let api_secret = creds.text("api_secret").to_owned();
     let r = client()
         .post(sb.url(Provider::Pledg, Route::Login).unwrap())
         .basic_auth(&api_key, Some(&api_secret))
@@ -664,7 +660,11 @@ async fn tokens_live_at_least_their_configured_lifetime() {
     let t = login_token(&sb, Provider::Pledg).await;
     let c = sandbox::peek_claims(&t).unwrap();
     let exp_ms = c["exp"].as_i64().unwrap() * 1000;
-    let lifetime_ms = sb.config().pledg.token_lifetime.as_millis() as i64;
+    let lifetime_ms = sb
+        .config()
+        .provider::<PledgConfig>()
+        .token_lifetime
+        .as_millis() as i64;
     assert!(
         exp_ms >= before.timestamp_millis() + lifetime_ms,
         "exp {exp_ms} < issued ({}) + {lifetime_ms} ms",

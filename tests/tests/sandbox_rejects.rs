@@ -5,16 +5,15 @@
 //! header input never panic.
 
 use proptest::prelude::*;
-use sandbox::{Credentials, Provider, Sandbox};
+use sandbox::{Provider, Sandbox};
 use serde_json::json;
 use workspace_tests::raw::{http, login_token};
 
 #[tokio::test]
 async fn institution_customer_create_refuses_a_null_itn() {
     let sb = Sandbox::start().await.unwrap();
-    let Credentials::Institution { api_key, .. } = sb.credentials(Provider::Institution) else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Institution);
+    let api_key = creds.text("api_key").to_owned();
     let url = format!("{}/v2/customer/create", sb.base_url(Provider::Institution));
     let resp = http()
         .post(&url)
@@ -167,9 +166,8 @@ async fn bursagb_orders_create_refuses_a_null_note() {
 #[tokio::test]
 async fn bursagb_supplier_products_list_refuses_a_missing_body() {
     let sb = Sandbox::start().await.unwrap();
-    let Credentials::Bursagb { api_key, .. } = sb.credentials(Provider::Bursagb) else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Bursagb);
+    let api_key = creds.text("api_key").to_owned();
     let url = format!("{}/Supplier/Products/List", sb.base_url(Provider::Bursagb));
     let resp = http()
         .post(&url)
@@ -207,9 +205,8 @@ async fn bursagb_orders_create_refuses_a_missing_customer_id() {
 #[tokio::test]
 async fn bursagb_supplier_products_list_refuses_a_null_page_size_and_a_page_past_int32() {
     let sb = Sandbox::start().await.unwrap();
-    let Credentials::Bursagb { api_key, .. } = sb.credentials(Provider::Bursagb) else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Bursagb);
+    let api_key = creds.text("api_key").to_owned();
     let resp = http()
         .post(format!(
             "{}/Supplier/Products/List",

@@ -300,13 +300,9 @@ fn empty_environment_values_are_unset() {
 #[tokio::test]
 async fn a_variable_may_come_from_the_file_its_file_variable_names() {
     let sb = sandbox::Sandbox::start().await.expect("sandbox");
-    let sandbox::Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = sb.credentials(sandbox::Provider::Exirom)
-    else {
-        unreachable!()
-    };
+    let creds = sb.credentials(sandbox::Provider::Exirom);
+    let merchant_key = creds.text("merchant_key").to_owned();
+    let merchant_secret = creds.text("merchant_secret").to_owned();
     let dir = std::env::temp_dir().join(format!("sdk-config-file-vars-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let secret_file = dir.join("merchant-secret");

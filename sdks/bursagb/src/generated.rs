@@ -101,7 +101,10 @@ pub mod types {
     )]
     pub struct ErrorResponse {
         /**Numeric platform error code, when present (e.g. `-23` = API key missing,
-malformed, expired, revoked or for another tenant).
+malformed, expired, revoked or for another tenant: the one documented code).
+The sandbox answers other codes of its own design (listed in this field's
+assumption); the platform's catalogue is not on the pages, so branch on
+`-23` and on the HTTP status.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<i64>,
@@ -1951,10 +1954,11 @@ const _: () = {
 impl Client {
     /**Generate Token (Reseller API partner token)
 
-Issues a Reseller API JWT for a partner account. Anonymous: send no
-`Authorization` header. Tokens are HS256 JWTs whose lifetime depends on use;
-`Expiration` gives the expiry. Refresh by calling this endpoint again before
-expiry, or on the first 401.
+Issues a Reseller API JWT for a partner account. The account must be flagged for
+API use (the platform's pages): ask the platform to flag it before the first
+call; the sandbox's accounts are. Anonymous: send no `Authorization` header.
+Tokens are HS256 JWTs whose lifetime depends on use; `Expiration` gives the
+expiry. Refresh by calling this endpoint again before expiry, or on the first 401.
 
 
 Sends a `POST` request to `/Login/Customer/Api/Verify`

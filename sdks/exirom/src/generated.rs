@@ -9,8 +9,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     /**The amount, in the form that is checksummed as written: a decimal string in
-major units (`"10.00"`, API reference; the default) or an integer of minor units
-(`1000`, the other page).
+major units (`"10.00"`, API reference; the default; checked like a card payment's
+amount, 422 otherwise) or an integer of minor units (`1000`, the other page).
 */
     #[derive(
         ::serde::Deserialize,
@@ -979,7 +979,11 @@ have, so their members are OUR GUESS of the minimum.
         schemars::JsonSchema
     )]
     pub struct CardPaymentRequest {
-        ///Decimal string in major units, e.g. `"10.00"` (API reference).
+        /**Decimal string in major units, e.g. `"10.00"` (API reference): digits, then
+optionally a dot and digits. Zeros past the cent are accepted (`"10.000"` is
+ten); a finer fraction (`"10.001"`), a sign or an exponent is a 422 (OUR
+ASSUMPTION: the pages show two decimals).
+*/
         pub amount: CardPaymentRequestAmount,
         #[serde(rename = "billingDetails")]
         pub billing_details: BillingDetails,
@@ -1040,7 +1044,11 @@ characters, our limit.
             Default::default()
         }
     }
-    ///Decimal string in major units, e.g. `"10.00"` (API reference).
+    /**Decimal string in major units, e.g. `"10.00"` (API reference): digits, then
+optionally a dot and digits. Zeros past the cent are accepted (`"10.000"` is
+ten); a finer fraction (`"10.001"`), a sign or an exponent is a 422 (OUR
+ASSUMPTION: the pages show two decimals).
+*/
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1384,7 +1392,7 @@ design.
         schemars::JsonSchema
     )]
     pub struct CardPayoutRequest {
-        ///Decimal string in major units, e.g. `"25.00"`.
+        ///Decimal string in major units, e.g. `"25.00"` (checked like a card payment's amount).
         pub amount: CardPayoutRequestAmount,
         /**Optional. Where the payout's status callbacks go (the operation's
 `payoutStatus` callback, signed like a payment's), as for card payments.
@@ -1406,7 +1414,7 @@ design.
             Default::default()
         }
     }
-    ///Decimal string in major units, e.g. `"25.00"`.
+    ///Decimal string in major units, e.g. `"25.00"` (checked like a card payment's amount).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -4658,9 +4666,11 @@ The pages disagree on the amount's form (minor units `1000` vs the decimal strin
 `"10.00"`). The checksum is taken over the amount exactly as the body carries it,
 so both are expressible: `amount` is a decimal string (the API reference's form,
 the default) or an integer of minor units (the other page's form). Like card
-payments, `requestId` is the idempotency key (`x-idempotency-key`). The member
-list beyond the four checksummed fields, the response and the 403 for a wrong
-checksum are OUR DESIGN.
+payments, `requestId` is the idempotency key (`x-idempotency-key`); APM payments
+keep their own `requestId`s, apart from card payments' (OUR ASSUMPTION: the pages
+document the key for card payments only), and the card payment routes do not
+answer for them. The member list beyond the four checksummed fields, the response
+and the 403 for a wrong checksum are OUR DESIGN.
 
 
 Sends a `POST` request to `/v1/payments/apm`
@@ -5052,7 +5062,7 @@ pub mod builder {
             let response = client.auth_call(&build, "create_apm_payment").await?;
             match response.status().as_u16() {
                 200u16 => auth_op.decode(response).await,
-                400u16 | 401u16 | 403u16 | 409u16 | 429u16 | 503u16 => {
+                400u16 | 401u16 | 403u16 | 409u16 | 422u16 | 429u16 | 503u16 => {
                     Err(auth_op.error_response(response).await)
                 }
                 _ => Err(auth_op.unexpected(response)),

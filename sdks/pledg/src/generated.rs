@@ -1235,9 +1235,11 @@ let response = client.create_token()
 Requires the request signature: the SDK signs `{"data": <this body>}` as an HS256
 JWT with the merchant's secret key and sends it as the `signature` query parameter
 (the scheme's `x-signed-jwt`). The JWT carries `iat` and an `exp` one day later
-(the older docs' example). That the JSON body repeats the signed `data` is OUR
-ASSUMPTION (the pages show only the query parameter); the sandbox requires both
-to match. Response and error bodies are our design.
+(the older docs' example). The pages show only the query parameter: its signed
+`data` is the purchase, and the sandbox accepts a request without a body. The SDK
+also sends the data as the JSON body; that a body, when sent, must repeat the
+signed `data` is OUR ASSUMPTION (the sandbox requires both to match). Response
+and error bodies are our design.
 
 
 Sends a `POST` request to `/api/purchase_link/`

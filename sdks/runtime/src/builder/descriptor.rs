@@ -575,4 +575,47 @@ mod tests {
         );
         assert_eq!(human_duration(Duration::MAX), "213503982334601d 7h 0min");
     }
+
+    #[test]
+    fn the_documented_hosts_name_the_deployment() {
+        let d = Descriptor {
+            name: "test",
+            about: About {
+                mechanism: "",
+                variables: &[],
+                lifetimes: Lifetimes {
+                    access: None,
+                    refresh: None,
+                    expiry_from: "",
+                },
+                probe: None,
+                example: Call {
+                    operation: "",
+                    method: "GET",
+                    path: "/",
+                    auth: CallAuth::Bearer,
+                    retry_safe: true,
+                    needs: None,
+                },
+                login_page_call: None,
+            },
+            base_url_env: "TEST_BASE_URL",
+            sandbox_url: Some("https://sandbox.example.com/api"),
+            production_url: Some("https://example.com/api"),
+            connect: |d, _, _| Err(Error::config(d.name, "not in this test")),
+            login_request: |_, _, _| Err(Error::config("test", "not in this test")),
+        };
+        assert_eq!(
+            d.deployment("https://sandbox.example.com/api/"),
+            Deployment::Sandbox
+        );
+        assert_eq!(
+            d.deployment("https://example.com/api"),
+            Deployment::Production
+        );
+        assert_eq!(d.deployment("http://127.0.0.1:9/x"), Deployment::Local);
+        assert_eq!(d.deployment("https://proxy.example.net"), Deployment::Other);
+        let names: Vec<&str> = d.variables().map(|v| v.name).collect();
+        assert_eq!(names, ["TEST_BASE_URL"]);
+    }
 }

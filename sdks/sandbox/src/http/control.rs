@@ -10,7 +10,7 @@
 //! | `POST /__sandbox/revoke_all/{provider}` | | revokes every token of the provider |
 //! | `POST /__sandbox/rotate/{provider}` | | new credentials (answered), old ones stop working |
 //! | `GET /__sandbox/credentials[/{provider}]` | | current working credentials |
-//! | `GET /__sandbox/signing` | | pledg's merchant secret key and uid (request signatures) |
+//! | `GET /__sandbox/signing` | | the providers' signing material (e.g. pledg's merchant secret key and uid) |
 //! | `POST /__sandbox/variant` | `{"variant": "exirom_object"}` | response-shape variant |
 //! | `POST /__sandbox/fault/{provider}/{route}` | a JSON [`crate::Fault`] | queues one fault |
 //! | `POST /__sandbox/fault_mix/{provider}/{route}` | a JSON [`crate::FaultMix`] | random faults at a rate |
@@ -18,6 +18,7 @@
 //! | `GET /__sandbox/counters` | | a JSON [`crate::Counters`] |
 //! | `POST /__sandbox/counters/reset` | | zeroes the counters |
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -27,8 +28,14 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::server::AppState;
-use crate::types::{Fault, FaultMix, Provider, Route, Variant};
+use crate::error::SandboxError;
+use crate::faults::{Fault, FaultMix};
+use crate::provider::Provider;
+use crate::route::Route;
+use crate::state::Inner;
+use crate::variant::Variant;
+
+type AppState = Arc<Inner>;
 
 fn reply(status: StatusCode, v: Value) -> Response {
     let mut r = Response::new(Body::from(v.to_string()));
@@ -124,19 +131,20 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
             Err(e) => bad(e),
         },
         (&Method::GET, ["credentials"]) => {
-            let all: Vec<Value> = Provider::ALL
-                .iter()
-                .map(|p| serde_json::to_value(st.credentials(*p)).unwrap_or_default())
+            let all: Vec<Value> = Provider::all()
+                .map(|p| serde_json::to_value(st.credentials(p)).unwrap_or_default())
                 .collect();
             reply(StatusCode::OK, Value::Array(all))
         }
-        (&Method::GET, ["signing"]) => reply(
-            StatusCode::OK,
-            serde_json::json!({
-                "pledg_secret_key": st.cfg.pledg.secret_key,
-                "pledg_merchant_uid": st.cfg.pledg.merchant_uid,
-            }),
-        ),
+        (&Method::GET, ["signing"]) => {
+            let mut all = serde_json::Map::new();
+            for plugin in Provider::all().filter_map(Provider::plugin) {
+                for (k, v) in plugin.signing_material(&st) {
+                    all.insert(k.to_owned(), v);
+                }
+            }
+            reply(StatusCode::OK, Value::Object(all))
+        }
         (&Method::GET, ["credentials", p]) => match provider(p) {
             Ok(p) => reply(
                 StatusCode::OK,
@@ -159,7 +167,7 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
                     reply(StatusCode::OK, json!({"variant": variant}))
                 }
                 Some(Err(e)) => bad(e),
-                None => bad("expected {\"variant\": \"exirom_object\"}"),
+                None => bad("expected {\"variant\": \"<variant name>\"}"),
             }
         }
         (&Method::POST, ["fault", p, r]) => {
@@ -203,7 +211,7 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
                     StatusCode::OK,
                     json!({"fault_mix": mix, "provider": p, "route": r}),
                 ),
-                Err(e @ crate::SandboxError::RouteNotOffered { .. }) => {
+                Err(e @ SandboxError::RouteNotOffered { .. }) => {
                     reply(StatusCode::NOT_FOUND, json!({"error": e.to_string()}))
                 }
                 Err(e) => bad(e),
