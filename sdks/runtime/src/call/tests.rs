@@ -67,6 +67,7 @@ mod refused_streams {
         }]],
         idempotency_key: None,
         body_checksum: None,
+        url_template: None,
     };
 
     /// An HTTP/2 server that refuses its first `refuse` streams and answers
