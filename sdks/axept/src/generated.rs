@@ -2534,6 +2534,7 @@ pub mod security {
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/api/authenticate"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_transaction",
@@ -2547,6 +2548,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Transaction/{uti}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "list_transactions",
@@ -2560,6 +2562,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Transaction"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "process_decision",
@@ -2573,6 +2576,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/ProcessDecision"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "start_transaction",
@@ -2586,6 +2590,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/transaction"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2613,6 +2618,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -2641,6 +2647,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

@@ -2377,12 +2377,14 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Orders/Create"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "generate_token",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Login/Customer/Api/Verify"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_customer",
@@ -2396,6 +2398,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Customer/Get"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "list_supplier_products",
@@ -2409,6 +2412,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Supplier/Products/List"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2438,6 +2442,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -2454,6 +2459,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -2482,6 +2488,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
         pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -2496,6 +2503,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

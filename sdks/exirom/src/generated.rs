@@ -5291,6 +5291,7 @@ pub mod security {
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/auth"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_apm_payment",
@@ -5307,6 +5308,7 @@ pub mod security {
                 field: "checksum",
                 parts: &["accountId", "amount", "currency", "requestId"],
             }),
+            url_template: Some("/v1/payments/apm"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payment",
@@ -5320,6 +5322,7 @@ pub mod security {
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
+            url_template: Some("/v1/payments/card"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payout",
@@ -5333,6 +5336,7 @@ pub mod security {
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
+            url_template: Some("/v1/payouts/card"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_apm_payment_info",
@@ -5346,6 +5350,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payments/apm/info/{id}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payment_status",
@@ -5359,6 +5364,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payments/card/status/{id}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payout_info",
@@ -5372,6 +5378,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payouts/card/info/{id}"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -5399,6 +5406,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -5427,6 +5435,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }
