@@ -19,10 +19,11 @@ use crate::base::error::Error;
 
 /// What a call keeps between its events for the sinks that need it (its
 /// spans and its timings, with the `otel` feature): owned by the call,
-/// handed to every call event, ended however the call ends.
+/// handed to every call event, ended however the call ends. (Not a unit
+/// struct: made with `CallTrace::default()` where the `otel` one is.)
 #[cfg(not(feature = "otel"))]
 #[derive(Debug, Default)]
-pub(crate) struct CallTrace;
+pub(crate) struct CallTrace(());
 
 /// What happens during a call and a token fetch. Every method is a no-op
 /// unless a sink implements it.
