@@ -16,8 +16,9 @@ mod future_size {
     /// inline but the request kept twice (`async fn` arguments), 760
     /// then, 976 now: the copy of a hand-made request is taken before the
     /// credentials go on (a request with no header of its own then copies
-    /// no header map), so it is held across that step too; 1,000 with the
-    /// `otel` feature (the operation's span boxed: one word, and a tag).
+    /// no header map), so it is held across that step too; 992 with the
+    /// `otel` feature (the call's `CallTrace`: one word, its spans and
+    /// timings boxed only when something records).
     #[test]
     fn a_call_future_stays_small() {
         let session = crate::call::session::SessionBuilder::new(
