@@ -76,34 +76,52 @@ impl Caller {
         security: &'a OperationSecurity,
         rebuild: Option<&'a dyn Rebuild>,
     ) -> impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a {
+        // With `otel`, started when first polled, not when made: the
+        // call's span is a child of the context it runs in
+        // (`client.send(r).instrument(span)` enters `span` only then). One
+        // move of the arguments more, no byte more: the closure's state
+        // and the call's share the place. Without it, nothing cares when.
+        #[cfg(feature = "otel")]
+        {
+            use futures::FutureExt as _;
+            use futures::future::Either;
+            use opentelemetry::context::FutureExt as _;
+            futures::future::lazy(move |_| {
+                let trace = self.call_started(&request, security);
+                // A call with a span of its own runs inside it (its token
+                // fetches become the span's children), boxed with its
+                // context: a call that records none carries none of it.
+                match trace.context() {
+                    Some(cx) => Either::Left(Box::pin(
+                        self.attempts(http, request, security, rebuild, trace)
+                            .with_context(cx),
+                    )),
+                    None => Either::Right(self.attempts(http, request, security, rebuild, trace)),
+                }
+            })
+            .flatten()
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            let trace = self.call_started(&request, security);
+            self.attempts(http, request, security, rebuild, trace)
+        }
+    }
+
+    /// A call of `request` starts: its trace, as the observer filled it.
+    fn call_started(&self, request: &Request, security: &OperationSecurity) -> CallTrace {
         let mut trace = CallTrace::default();
         self.observer().call_started(
             &mut trace,
             CallStart {
                 provider: self.settings.provider,
                 security,
-                request: &request,
+                request,
                 token_call: self.settings.auth_endpoint,
                 clock: &self.settings.clock,
             },
         );
-        #[cfg(feature = "otel")]
-        {
-            use futures::future::Either;
-            use opentelemetry::context::FutureExt as _;
-            // A call with a span of its own runs inside it (its token
-            // fetches become the span's children), boxed with its
-            // context: a call that records none carries none of it.
-            match trace.context() {
-                Some(cx) => Either::Left(Box::pin(
-                    self.attempts(http, request, security, rebuild, trace)
-                        .with_context(cx),
-                )),
-                None => Either::Right(self.attempts(http, request, security, rebuild, trace)),
-            }
-        }
-        #[cfg(not(feature = "otel"))]
-        self.attempts(http, request, security, rebuild, trace)
+        trace
     }
 
     /// Attempt `number` of this call.

@@ -476,3 +476,28 @@ async fn off_records_nothing() {
     let recorder = Recorder::new(&Telemetry::off(), "t", "1");
     assert!(!recorder.is_on());
 }
+
+/// A call's span starts when the call is first polled, not when its
+/// future is made: made outside the application's span and run inside
+/// it (`client.send(r).instrument(span)`), it is that span's child.
+#[tokio::test]
+async fn a_call_is_a_child_of_the_context_it_runs_in() {
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+    let otel = Exporters::new();
+    let session = otel.session();
+    let http = reqwest::Client::new();
+    let (addr, _) = server(vec![]).await;
+    let call = session.send_with(&http, post(addr, ""), &CREATE);
+    let tracer = otel.tracer_provider.tracer("app");
+    let parent = opentelemetry::Context::new().with_span(tracer.start("handler"));
+    let parent_id = parent.span().span_context().span_id();
+    call.with_context(parent.clone()).await.expect("answered");
+    parent.span().end();
+    let spans = otel.spans();
+    let operation = spans
+        .iter()
+        .find(|s| s.name == "t.create_thing")
+        .expect("the operation's span");
+    assert_eq!(operation.parent_span_id, parent_id);
+}
