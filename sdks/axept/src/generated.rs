@@ -2654,6 +2654,7 @@ pub mod security {
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/api/authenticate"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_transaction",
@@ -2667,6 +2668,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Transaction/{uti}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "list_transactions",
@@ -2680,6 +2682,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Transaction"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "process_decision",
@@ -2693,6 +2696,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/ProcessDecision"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "start_transaction",
@@ -2706,6 +2710,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/transaction"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2733,6 +2738,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -2761,6 +2767,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

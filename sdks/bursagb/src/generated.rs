@@ -2381,12 +2381,14 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Orders/Create"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "generate_token",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Login/Customer/Api/Verify"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_customer",
@@ -2400,6 +2402,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Customer/Get"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "list_supplier_products",
@@ -2413,6 +2416,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Supplier/Products/List"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2442,6 +2446,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -2458,6 +2463,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -2486,6 +2492,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
         pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -2500,6 +2507,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

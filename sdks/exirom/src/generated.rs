@@ -5301,6 +5301,7 @@ pub mod security {
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/auth"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_apm_payment",
@@ -5317,6 +5318,7 @@ pub mod security {
                 field: "checksum",
                 parts: &["accountId", "amount", "currency", "requestId"],
             }),
+            url_template: Some("/v1/payments/apm"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payment",
@@ -5330,6 +5332,7 @@ pub mod security {
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
+            url_template: Some("/v1/payments/card"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payout",
@@ -5343,6 +5346,7 @@ pub mod security {
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
+            url_template: Some("/v1/payouts/card"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_apm_payment_info",
@@ -5356,6 +5360,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payments/apm/info/{id}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payment_status",
@@ -5369,6 +5374,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payments/card/status/{id}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payout_info",
@@ -5382,6 +5388,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payouts/card/info/{id}"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -5409,6 +5416,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -5437,6 +5445,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

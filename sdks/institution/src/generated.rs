@@ -1876,18 +1876,21 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v2/customer/create"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "login",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v2/auth/login"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "refresh_token",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v2/auth/refresh"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -1917,6 +1920,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -1933,6 +1937,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -1963,6 +1968,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
         pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -1977,6 +1983,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

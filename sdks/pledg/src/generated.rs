@@ -1451,6 +1451,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/api/purchase_link/"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_token",
@@ -1464,6 +1465,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/api/token"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -1491,6 +1493,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -1507,6 +1510,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -1523,6 +1527,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -1543,6 +1548,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -1571,6 +1577,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
         pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -1585,6 +1592,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`dashboardBasic` alone", for a hand-made request.
         pub const DASHBOARD_BASIC: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -1599,6 +1607,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`signature` alone", for a hand-made request.
         pub const SIGNATURE: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -1617,6 +1626,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

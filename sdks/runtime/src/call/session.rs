@@ -364,6 +364,7 @@ mod tests {
         }]],
         idempotency_key: None,
         body_checksum: None,
+        url_template: None,
     };
 
     fn session(key: &str) -> Session {
@@ -430,6 +431,7 @@ mod tests {
             }]],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         let with = |user: &str, password: &str| {
             SessionBuilder::new(
