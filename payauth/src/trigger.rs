@@ -170,8 +170,8 @@ fn report(
     let said = match kind {
         "delivered" => format!("HTTP {}, delivered", outcome["status"]),
         "will_retry" => format!(
-            "{answer}; the sandbox tries again in {} ms",
-            outcome["retry_in_ms"]
+            "{answer}; the sandbox tries again in {}",
+            seconds(outcome["retry_in_ms"].as_u64().unwrap_or_default())
         ),
         "gave_up" => format!("{answer}; the sandbox gave up"),
         "not_sent" => format!("not sent: {}", text(&outcome["reason"])),
@@ -214,6 +214,15 @@ fn report(
             format!("the application at {url} did not answer: {answer}"),
         )
         .hint("is the application listening? The sandbox keeps trying for a while")),
+    }
+}
+
+/// `2 s`, `1.5 s`.
+fn seconds(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
     }
 }
 
@@ -316,16 +325,7 @@ async fn axept(remote: &Remote<'_>, url: &str) -> Result<(String, String), Failu
         .shared_cache(false)
         .build()
         .map_err(|e| failure::from_error(&axept::descriptor::DESCRIPTOR, &e, None))?;
-    let n = run_id();
-    // A GUID made of the run's clock: unique per run, as `uti` must be.
-    let uti = format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (n >> 96) as u32,
-        (n >> 80) as u16,
-        (n >> 68) as u16 & 0xfff,
-        (n >> 56) as u16 & 0xfff,
-        n as u64 & 0xffff_ffff_ffff
-    );
+    let uti = guid();
     let body = typed::<axept::types::StartTransactionRequest>(
         json!({"uti": uti, "amountTrans": 1000, "webHookUrl": url}),
     )?;
@@ -344,6 +344,26 @@ async fn axept(remote: &Remote<'_>, url: &str) -> Result<(String, String), Failu
         })?
         .into_inner();
     Ok((uti, tx.status))
+}
+
+/// A random version-4 GUID (axept's `uti`), from the standard library's randomly seeded
+/// hasher: unique per run without a dependency for it.
+fn guid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = |salt: u128| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(run_id() ^ salt);
+        h.finish()
+    };
+    let (a, b) = (random(1), random(2));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 /// A generated request type from JSON (the shapes above are the spec's).
