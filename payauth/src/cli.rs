@@ -111,17 +111,30 @@ pub enum Command {
     /// Run the emulator of every provider, or drive a running one.
     ///
     /// Serves the emulator and prints the variables that point an SDK (or
-    /// curl) at it, until Ctrl-C (exit 130).
+    /// curl) at it, then one line per request it answers (method, path,
+    /// provider, status, what it decided) and per callback it sends, until
+    /// Ctrl-C (exit 130). With --json, one JSON object per line.
+    ///
+    /// When a payment or transaction changes state the sandbox calls the
+    /// application back, signed as the provider signs it, at the URL the
+    /// request named when it is on this machine; --forward-to sends every
+    /// callback to one URL instead (any URL a request named, https or not,
+    /// here or not). An answer other than 2xx is retried (1 s, 2 s, 4 s, 8 s,
+    /// 16 s), then given up.
     #[command(after_help = "Examples:
+  payauth sandbox --port 8080 --forward-to http://127.0.0.1:3000/callbacks
   eval \"$(payauth sandbox --port 8080 | grep ^export)\"   (in another terminal: it runs until Ctrl-C)
+  payauth sandbox trigger exirom payment
   payauth sandbox clock advance 10m
   payauth sandbox fault pledg 503 --times 2
-  payauth sandbox revoke institution
-  payauth sandbox trigger exirom payment --to http://127.0.0.1:3000/callbacks")]
+  payauth sandbox revoke institution")]
     Sandbox {
         /// The port (0: any free port).
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Send every callback here, whatever URL the request named.
+        #[arg(long, value_name = "URL")]
+        forward_to: Option<String>,
         #[command(subcommand)]
         action: Option<SandboxAction>,
     },
@@ -147,21 +160,32 @@ pub struct SandboxUrl {
 
 #[derive(Subcommand, Debug)]
 pub enum SandboxAction {
-    /// Deliver a correctly signed callback.
+    /// Make a running sandbox call the application back.
     ///
-    /// As the provider would: exirom `payment`, pledg `notification`. Signed with the sandbox's default
-    /// secrets (the ones `payauth sandbox` prints), from a sandbox of its own.
-    #[command(after_help = "Example:
-  payauth sandbox trigger pledg notification --to http://127.0.0.1:3000/pledg --status completed")]
+    /// Creates the object in the running sandbox (exirom: a card payment, an
+    /// APM payment or a payout; pledg: a purchase link, then its purchase
+    /// settled; axept: a transaction), naming --to as its callback URL; the
+    /// sandbox sends the provider's signed callback there (or to its
+    /// --forward-to URL), and the application can fetch the object from the
+    /// same sandbox. Prints how the first attempt went.
+    #[command(after_help = "Examples:
+  payauth sandbox trigger exirom payment --to http://127.0.0.1:3000/callbacks
+  payauth sandbox trigger exirom apm --status APPROVED --to http://127.0.0.1:3000/callbacks
+  payauth sandbox trigger pledg notification --status completed   (a sandbox run with --forward-to)
+  payauth sandbox trigger axept transaction   (axept's webHookUrl must be https: use --forward-to)")]
     Trigger {
-        provider: CallbackProvider,
+        provider: TriggerProvider,
         event: Event,
-        /// The application's endpoint.
+        /// The callback URL the request names (default: an https URL that only
+        /// the sandbox's --forward-to reaches).
         #[arg(long, value_name = "URL")]
-        to: String,
-        /// The status the pledg notification carries.
-        #[arg(long, default_value = "completed")]
-        status: String,
+        to: Option<String>,
+        /// Then move the object to this status (a second callback): exirom
+        /// `APPROVED`, `DECLINED`…; pledg `completed` (the default for pledg).
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        sandbox: SandboxUrl,
     },
     /// Move a running sandbox's clock forward (tokens expire by it).
     #[command(after_help = "Example:
@@ -232,13 +256,49 @@ impl CallbackProvider {
     }
 }
 
-/// What `sandbox trigger` delivers.
+/// The providers `sandbox trigger` makes call back.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerProvider {
+    Exirom,
+    Pledg,
+    Axept,
+}
+
+impl TriggerProvider {
+    pub fn name(self) -> &'static str {
+        match self {
+            TriggerProvider::Exirom => "exirom",
+            TriggerProvider::Pledg => "pledg",
+            TriggerProvider::Axept => "axept",
+        }
+    }
+}
+
+/// What `sandbox trigger` makes happen.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    /// exirom: a payment status callback.
+    /// exirom: a card payment (its status callback).
     Payment,
-    /// pledg: a purchase notification.
+    /// exirom: an APM payment (its callback carries the accountId).
+    Apm,
+    /// exirom: a card payout.
+    Payout,
+    /// pledg: a purchase link whose purchase is then settled (its notification).
     Notification,
+    /// axept: a transaction (its webhook).
+    Transaction,
+}
+
+impl Event {
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Payment => "payment",
+            Event::Apm => "apm",
+            Event::Payout => "payout",
+            Event::Notification => "notification",
+            Event::Transaction => "transaction",
+        }
+    }
 }
 
 /// Every provider's variables, for `--help`.

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use crate::failure::{self, Failure, OK, PROVIDER, TRANSIENT, USAGE};
 
-/// The sandbox's answers are small; anything bigger is not one.
-const MAX_ANSWER: usize = 64 * 1024;
+/// The sandbox's answers are small (its list of recent callbacks, the largest, stays
+/// under 200 KiB); anything bigger is not one.
+const MAX_ANSWER: usize = 1024 * 1024;
 
 fn unreachable(url: &str, why: &str) -> Failure {
     Failure::new(
@@ -22,7 +23,17 @@ fn unreachable(url: &str, why: &str) -> Failure {
 }
 
 /// `POST {root}/__sandbox/{path}` with `body`: the sandbox's JSON answer.
-async fn post(root: &str, path: &str, body: Value) -> Result<Value, Failure> {
+pub(crate) async fn post(root: &str, path: &str, body: Value) -> Result<Value, Failure> {
+    call(root, path, Some(body)).await
+}
+
+/// `GET {root}/__sandbox/{path}`: the sandbox's JSON answer.
+pub(crate) async fn get(root: &str, path: &str) -> Result<Value, Failure> {
+    call(root, path, None).await
+}
+
+/// `{root}/__sandbox/{path}`, a POST of `body` or a GET: the sandbox's JSON answer.
+async fn call(root: &str, path: &str, body: Option<Value>) -> Result<Value, Failure> {
     let root = root.trim_end_matches('/');
     let parsed = reqwest::Url::parse(root)
         .map_err(|_| Failure::usage(format!("--sandbox `{root}` is not a URL")))?;
@@ -36,23 +47,34 @@ async fn post(root: &str, path: &str, body: Value) -> Result<Value, Failure> {
         .build()
         .map_err(|_| Failure::new(failure::INTERNAL, "internal", "no HTTP client"))?;
     let url = format!("{root}/__sandbox/{path}");
-    let response = http
-        .post(&url)
-        .json(&body)
+    let request = match &body {
+        Some(body) => http.post(&url).json(body),
+        None => http.get(&url),
+    };
+    let response = request
         .send()
         .await
         .map_err(|e| unreachable(root, &e.without_url().to_string()))?;
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| unreachable(root, &e.without_url().to_string()))?;
-    if bytes.len() > MAX_ANSWER {
-        return Err(Failure::new(
+    let too_much = || {
+        Failure::new(
             PROVIDER,
             "not_a_sandbox",
             format!("{root} answered too much for a sandbox"),
-        ));
+        )
+    };
+    // Read under the cap, not whole and then measured.
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| unreachable(root, &e.without_url().to_string()))?
+    {
+        if bytes.len() + chunk.len() > MAX_ANSWER {
+            return Err(too_much());
+        }
+        bytes.extend_from_slice(&chunk);
     }
     let answer: Value = serde_json::from_slice(&bytes).map_err(|_| {
         Failure::new(

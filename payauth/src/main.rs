@@ -4,9 +4,9 @@
 //! payauth check <provider> | --all     the environment used, the login, the token's timing, a probe call
 //! payauth token <provider> --reveal    a bearer token on stdout (--header: for `curl -H @-`)
 //! payauth verify-callback <exirom|pledg>   is this callback genuine?
-//! payauth sandbox [--port N]           the emulator of every provider, and the variables for it
+//! payauth sandbox [--port N] [--forward-to URL]   the emulator of every provider, its log
 //! payauth sandbox clock|fault|revoke   drive a running sandbox
-//! payauth sandbox trigger …            deliver a signed callback
+//! payauth sandbox trigger …            make a running sandbox call the application back
 //! payauth completions <shell>
 //! ```
 //!
@@ -25,6 +25,7 @@ mod failure;
 mod logging;
 mod sandbox_cmd;
 mod timefmt;
+mod trigger;
 mod variables;
 
 use cli::{ClockAction, Command, SandboxAction};
@@ -101,7 +102,11 @@ async fn run(cli: cli::Cli, vars: Variables) -> Result<u8, Failure> {
             };
             callback::verify(&input, &vars, json)
         }
-        Command::Sandbox { port, action: None } => sandbox_cmd::serve(port).await,
+        Command::Sandbox {
+            port,
+            forward_to,
+            action: None,
+        } => sandbox_cmd::serve(port, forward_to, json).await,
         Command::Sandbox {
             action: Some(action),
             ..
@@ -111,7 +116,16 @@ async fn run(cli: cli::Cli, vars: Variables) -> Result<u8, Failure> {
                 event,
                 to,
                 status,
-            } => sandbox_cmd::trigger(provider, event, &to, &status, json).await,
+                sandbox,
+            } => {
+                let what = trigger::Trigger {
+                    provider,
+                    event,
+                    to: to.as_deref(),
+                    status: status.as_deref(),
+                };
+                trigger::trigger(&sandbox.url, &what, json).await
+            }
             SandboxAction::Clock {
                 action: ClockAction::Advance { by, sandbox },
             } => control::clock_advance(&sandbox.url, by, json).await,

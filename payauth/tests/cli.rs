@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{json_error, no_secret, run, sandbox, text};
+use common::{json_error, no_secret, receive_one, run, sandbox, text};
 use payauth::providers;
 
 #[test]
@@ -126,41 +126,6 @@ fn token_needs_reveal() {
         "{warning}"
     );
     assert!(!warning.contains(token), "the warning does not repeat it");
-}
-
-/// One HTTP request received on a loopback port: its headers and body.
-fn receive_one() -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
-    let url = format!("http://{}/callbacks", listener.local_addr().expect("addr"));
-    let handle = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().expect("a connection");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-        let mut headers = String::new();
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("a header line");
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().expect("a length");
-            }
-            headers.push_str(&line);
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).expect("the body");
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            .expect("answered");
-        (headers, body)
-    });
-    (url, handle)
 }
 
 #[test]

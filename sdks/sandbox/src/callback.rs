@@ -1,6 +1,6 @@
-//! [`SignedCallback`]: a callback signed as its provider signs it, and its delivery.
-
-use std::time::Duration;
+//! [`SignedCallback`]: a callback signed as its provider signs it. The sandbox sends them
+//! itself when its objects change (`emulation/callbacks`); [`crate::Sandbox::deliver`] sends
+//! one by hand.
 
 /// A callback the sandbox signed as the provider does: the raw body and
 /// the headers to send with it.
@@ -10,18 +10,14 @@ pub struct SignedCallback {
     pub headers: Vec<(String, String)>,
 }
 
-/// POSTs `callback` to `url` and returns the status the receiver answered.
-pub(crate) async fn deliver(url: &str, callback: &SignedCallback) -> Result<u16, String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut req = client.post(url).body(callback.body.clone());
-    for (k, v) in &callback.headers {
-        req = req.header(k, v);
+impl SignedCallback {
+    /// A JSON body and its signature headers (`content-type` added).
+    pub(crate) fn json(body: &serde_json::Value, headers: Vec<(String, String)>) -> Self {
+        let mut all = vec![("content-type".to_owned(), "application/json".to_owned())];
+        all.extend(headers);
+        SignedCallback {
+            body: body.to_string().into_bytes(),
+            headers: all,
+        }
     }
-    req.send()
-        .await
-        .map(|r| r.status().as_u16())
-        .map_err(|e| e.without_url().to_string())
 }

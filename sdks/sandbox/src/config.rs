@@ -1,5 +1,6 @@
-//! Sandbox configuration: bind address, body limit, and one configuration per provider
-//! (accounts, token lifetimes, response variants), each defined in its provider's module.
+//! Sandbox configuration: bind address, body limit, callbacks, and one configuration per
+//! provider (accounts, token lifetimes, response variants), each defined in its provider's
+//! module.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::callback_config::CallbackSettings;
 use crate::credentials::Credentials;
 use crate::error::SandboxError;
 use crate::provider::Provider;
@@ -26,14 +28,16 @@ use crate::variant::Variant;
 /// let mut cfg = SandboxConfig::default();
 /// cfg.provider_mut::<PledgConfig>().token_lifetime = Duration::from_secs(5);
 /// ```
-/// JSON: `{"bind", "max_body_bytes", "<provider>": {…}, …}`; a provider left out keeps its
-/// defaults.
+/// JSON: `{"bind", "max_body_bytes", "callbacks": {…}, "<provider>": {…}, …}`; a part left
+/// out keeps its defaults.
 #[derive(Clone, PartialEq)]
 pub struct SandboxConfig {
     /// Listen address (default `127.0.0.1:0`, an ephemeral port).
     pub bind: SocketAddr,
     /// Largest request body accepted (bigger bodies get the provider's 400).
     pub max_body_bytes: usize,
+    /// Where and how the providers' callbacks are sent.
+    pub callbacks: CallbackSettings,
     providers: ProviderConfigs,
 }
 
@@ -42,6 +46,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body_bytes: 1024 * 1024,
+            callbacks: CallbackSettings::default(),
             providers: ProviderConfigs::defaults(),
         }
     }
@@ -51,7 +56,8 @@ impl fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("SandboxConfig");
         d.field("bind", &self.bind)
-            .field("max_body_bytes", &self.max_body_bytes);
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("callbacks", &self.callbacks);
         for (p, c) in &self.providers.0 {
             d.field(p.as_str(), c);
         }
@@ -99,6 +105,9 @@ impl SandboxConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), SandboxError> {
+        self.callbacks
+            .validate()
+            .map_err(SandboxError::InvalidConfig)?;
         for (p, c) in &self.providers.0 {
             if c.provider() != *p {
                 return Err(SandboxError::InvalidConfig(format!(
@@ -295,6 +304,10 @@ impl Serialize for SandboxConfig {
         let mut m = Map::new();
         m.insert("bind".into(), Value::String(self.bind.to_string()));
         m.insert("max_body_bytes".into(), Value::from(self.max_body_bytes));
+        m.insert(
+            "callbacks".into(),
+            serde_json::to_value(&self.callbacks).unwrap_or(Value::Null),
+        );
         for (p, c) in &self.providers.0 {
             m.insert(p.to_string(), c.to_json());
         }
@@ -311,6 +324,10 @@ impl<'de> Deserialize<'de> for SandboxConfig {
                 "bind" => cfg.bind = serde_json::from_value(v).map_err(D::Error::custom)?,
                 "max_body_bytes" => {
                     cfg.max_body_bytes = serde_json::from_value(v).map_err(D::Error::custom)?
+                }
+                "callbacks" => {
+                    cfg.callbacks = serde_json::from_value(v)
+                        .map_err(|e| D::Error::custom(format!("callbacks: {e}")))?
                 }
                 name => {
                     let p = name.parse::<Provider>().map_err(D::Error::custom)?;

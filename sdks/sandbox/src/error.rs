@@ -16,6 +16,10 @@ pub enum SandboxError {
     UnknownVariant(String),
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    #[error("{provider} has no object `{id}`")]
+    UnknownObject { provider: Provider, id: String },
+    #[error("{provider}: {reason}")]
+    CannotSettle { provider: Provider, reason: String },
 }
 
 fn provider_names() -> String {

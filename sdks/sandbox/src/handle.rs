@@ -10,6 +10,7 @@ use crate::config::SandboxConfig;
 use crate::counters::Counters;
 use crate::credentials::Credentials;
 use crate::error::SandboxError;
+use crate::events::{Answer, CallbackEvent, SandboxEvent};
 use crate::faults::{Fault, FaultMix};
 use crate::http::server::{self, Server};
 use crate::jwt::{self, Forgery};
@@ -23,7 +24,20 @@ use crate::variant::Variant;
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     pub(crate) inner: Arc<Inner>,
-    server: Arc<Server>,
+    server: Arc<Running>,
+}
+
+/// The server, and the callbacks under way: both stop with the last handle.
+#[derive(Debug)]
+struct Running {
+    server: Server,
+    inner: Arc<Inner>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.inner.callbacks().stop();
+    }
 }
 
 impl Sandbox {
@@ -42,19 +56,22 @@ impl Sandbox {
         let server = server::serve(inner.clone()).await?;
         tracing::info!(addr = %server.addr, "sandbox listening");
         Ok(Sandbox {
+            server: Arc::new(Running {
+                server,
+                inner: inner.clone(),
+            }),
             inner,
-            server: Arc::new(server),
         })
     }
 
     /// The address the sandbox listens on.
     pub fn local_addr(&self) -> std::net::SocketAddr {
-        self.server.addr
+        self.server.server.addr
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn root_url(&self) -> String {
-        format!("http://{}", self.server.addr)
+        format!("http://{}", self.server.server.addr)
     }
 
     /// The provider's base URL, e.g. `http://127.0.0.1:PORT/exirom/api`.
@@ -97,7 +114,7 @@ impl Sandbox {
 
     /// The clock offset in milliseconds, shared: a client's test clock can follow it.
     pub fn clock_offset(&self) -> Arc<AtomicI64> {
-        self.inner.clock_offset_ms.clone()
+        self.inner.clock().offset()
     }
 
     /// The sandbox's current time (wall clock + offset).
@@ -192,16 +209,44 @@ impl Sandbox {
         self.inner.created(p)
     }
 
-    /// POSTs `callback` to `url` (a server the test runs on loopback) and
-    /// returns the status it answered.
+    /// POSTs `callback` to `url` once (a server the test runs on loopback) and
+    /// returns the status it answered. The sandbox sends callbacks on its own when its
+    /// objects change; this is for a callback made by hand.
     pub async fn deliver(&self, url: &str, callback: &SignedCallback) -> Result<u16, String> {
-        crate::callback::deliver(url, callback).await
+        match self.inner.callbacks().post_once(url, callback).await {
+            Answer::Status(status) => Ok(status),
+            Answer::Unreachable(why) => Err(why),
+        }
     }
 
-    /// Stops the server: the port is released and open connections are closed.
+    /// Every event from now on: each request answered, each callback attempt
+    /// ([`SandboxEvent`]). A receiver more than [`crate::EVENT_BUFFER`] events behind loses
+    /// the oldest (it is told how many).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SandboxEvent> {
+        self.inner.subscribe()
+    }
+
+    /// The latest event of each of the last callbacks (at most 200), oldest first: how the
+    /// callbacks went, for whoever did not subscribe in time.
+    pub fn callbacks(&self) -> Vec<CallbackEvent> {
+        self.inner.recent_callbacks()
+    }
+
+    /// Moves the provider's object `id` (a payment, a purchase) to `status`, as the
+    /// provider would when it settles, declines or completes, and sends its callback to the
+    /// URL its request named. exirom: a payment or payout by `transactionId`; pledg: a
+    /// purchase link by `uid`. axept's transactions change by `POST /ProcessDecision`.
+    pub fn settle(&self, p: Provider, id: &str, status: &str) -> Result<(), SandboxError> {
+        p.settle(&self.inner, id, status)
+    }
+
+    /// Stops the server: the port is released, open connections are closed, callbacks
+    /// under way are abandoned.
     pub async fn shutdown(self) {
-        let _ = self.server.shutdown.send(true);
+        self.inner.callbacks().stop();
+        let _ = self.server.server.shutdown.send(true);
         let task = self
+            .server
             .server
             .task
             .lock()

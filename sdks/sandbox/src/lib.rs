@@ -6,7 +6,9 @@
 //! (`iat`, `exp`, `sub`, `jti`, `env: "sandbox"`) or opaque strings the sandbox remembers;
 //! the sandbox keeps its own clock ([`Sandbox::advance_clock`]), revocations, refresh
 //! tokens, rotating credentials, queued faults ([`Sandbox::inject`]) and counters
-//! ([`Sandbox::counters`]).
+//! ([`Sandbox::counters`]). When a payment or transaction changes state it calls the
+//! application back as the provider would (signed, retried; [`CallbackSettings`]), and it
+//! reports every request and callback attempt to subscribers ([`Sandbox::subscribe`]).
 //!
 //! Each provider is a plug-in: its module under `providers/` implements one trait (base
 //! path, routes and handlers, credentials, error format, configuration, token format) and
@@ -28,12 +30,15 @@
 //! Every key in this crate is a SANDBOX-ONLY test key, public in the repository.
 
 mod callback;
+mod callback_config;
+mod clock;
 mod config;
 mod counters;
 mod credentials;
 mod duration_ms;
 mod emulation;
 mod error;
+mod events;
 mod faults;
 mod handle;
 mod http;
@@ -50,10 +55,17 @@ mod time_format;
 mod variant;
 
 pub use callback::SignedCallback;
+pub use callback_config::{
+    CallbackSettings, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_FIRST_RETRY, DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RETRY,
+};
 pub use config::{ProviderConfig, SandboxConfig};
 pub use counters::{Counters, RouteCounters};
 pub use credentials::Credentials;
 pub use error::SandboxError;
+pub use events::{
+    Answer, CallbackEvent, CallbackOutcome, EVENT_BUFFER, RequestEvent, SandboxEvent,
+};
 pub use faults::{Fault, FaultMix, RetryAfter};
 pub use handle::Sandbox;
 pub use jwt::{Forgery, SANDBOX_ENV, peek_claims};

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::config::AnyConfig;
 use crate::credentials::Credentials;
+use crate::error::SandboxError;
 use crate::http::reply::Reply;
 use crate::http::request::Ctx;
 use crate::jwt::TokenFormat;
@@ -98,5 +99,15 @@ pub(crate) trait Plugin: Send + Sync + 'static {
     /// Signing material the control plane's `GET /__sandbox/signing` shows.
     fn signing_material(&self, _st: &Inner) -> Vec<(&'static str, Value)> {
         Vec::new()
+    }
+
+    /// Moves its object `id` to `status` as the provider would (settled, declined,
+    /// completed) and sends the callback its request asked for (`Sandbox::settle`). Its
+    /// objects do not change this way by default.
+    fn settle(&self, _st: &Inner, _id: &str, _status: &str) -> Result<(), SandboxError> {
+        Err(SandboxError::CannotSettle {
+            provider: self.provider(),
+            reason: "its objects do not change by settling".into(),
+        })
     }
 }

@@ -13,6 +13,7 @@ use crate::plugin::{Endpoint, Plugin};
 use crate::provider::Provider;
 use crate::providers::REGISTRY;
 use crate::route::{Route, normalise};
+use crate::state::Inner;
 use crate::variant::Variant;
 
 impl Provider {
@@ -85,6 +86,25 @@ impl Provider {
         match self.plugin() {
             Some(p) => p.parse_config(v),
             None => Err(format!("unknown provider {self}")),
+        }
+    }
+
+    /// Moves the provider's object `id` to `status` and sends its callback
+    /// (`Sandbox::settle`). A status is a word: letters, digits, `_`, `-`, at most 40.
+    pub(crate) fn settle(self, st: &Inner, id: &str, status: &str) -> Result<(), SandboxError> {
+        let word = (1..=40).contains(&status.len())
+            && status
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !word {
+            return Err(SandboxError::CannotSettle {
+                provider: self,
+                reason: "a status is one word of letters, digits, `_` or `-`".into(),
+            });
+        }
+        match self.plugin() {
+            Some(p) => p.settle(st, id, status),
+            None => Err(SandboxError::UnknownProvider(self.to_string())),
         }
     }
 }

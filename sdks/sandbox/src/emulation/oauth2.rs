@@ -160,15 +160,14 @@ impl ClientCredentials {
     /// The bearer check of an operation, refused with RFC 6750's `invalid_token`.
     pub(crate) async fn bearer(&self, st: &Inner, ctx: &Ctx) -> Result<Verified, Reply> {
         let refuse = |d: &str| self.error(StatusCode::UNAUTHORIZED, "invalid_token", d);
-        bearer::check(st, self.provider, ctx)
-            .await
-            .map_err(|e| match e {
-                Refusal::Missing => refuse("Missing bearer token"),
-                Refusal::OtherScheme => refuse("Authorization header must be 'Bearer <token>'"),
-                Refusal::Token(TokenError::Expired { .. }) => refuse("The access token expired"),
-                Refusal::Token(TokenError::Revoked) => refuse("The access token has been revoked"),
-                Refusal::Token(_) => refuse("The access token is invalid"),
-            })
+        bearer::check_or(st, self.provider, ctx, |e| match e {
+            Refusal::Missing => refuse("Missing bearer token"),
+            Refusal::OtherScheme => refuse("Authorization header must be 'Bearer <token>'"),
+            Refusal::Token(TokenError::Expired { .. }) => refuse("The access token expired"),
+            Refusal::Token(TokenError::Revoked) => refuse("The access token has been revoked"),
+            Refusal::Token(_) => refuse("The access token is invalid"),
+        })
+        .await
     }
 }
 

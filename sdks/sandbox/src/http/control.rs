@@ -17,9 +17,10 @@
 //! | `POST /__sandbox/faults/clear` | | drops every queued fault and fault mix |
 //! | `GET /__sandbox/counters` | | a JSON [`crate::Counters`] |
 //! | `POST /__sandbox/counters/reset` | | zeroes the counters |
+//! | `GET /__sandbox/callbacks` | | the latest event of each recent callback (a JSON [`crate::CallbackEvent`] list) |
+//! | `POST /__sandbox/settle/{provider}/{id}` | `{"status": "APPROVED"}` | moves an object to a status and sends its callback |
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -54,7 +55,7 @@ fn bad(msg: impl std::fmt::Display) -> Response {
 fn clock(st: &AppState) -> Value {
     json!({
         "now": st.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "offset_ms": st.clock_offset_ms.load(Ordering::Relaxed),
+        "offset_ms": st.clock().offset_ms(),
     })
 }
 
@@ -225,6 +226,33 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
             StatusCode::OK,
             serde_json::to_value(st.counters()).unwrap_or_default(),
         ),
+        (&Method::GET, ["callbacks"]) => reply(
+            StatusCode::OK,
+            serde_json::to_value(st.recent_callbacks()).unwrap_or_default(),
+        ),
+        (&Method::POST, ["settle", p, id]) => {
+            let p = match provider(p) {
+                Ok(p) => p,
+                Err(e) => return bad(e),
+            };
+            let status = match json_body() {
+                Ok(v) => v.get("status").and_then(Value::as_str).map(str::to_owned),
+                Err(e) => return bad(e),
+            };
+            let Some(status) = status else {
+                return bad("expected {\"status\": \"...\"}");
+            };
+            match p.settle(&st, id, &status) {
+                Ok(()) => reply(
+                    StatusCode::OK,
+                    json!({"provider": p, "id": id, "status": status}),
+                ),
+                Err(e @ SandboxError::UnknownObject { .. }) => {
+                    reply(StatusCode::NOT_FOUND, json!({"error": e.to_string()}))
+                }
+                Err(e) => bad(e),
+            }
+        }
         (&Method::POST, ["counters", "reset"]) => {
             st.reset_counters();
             reply(StatusCode::OK, json!({"reset": true}))

@@ -12,6 +12,7 @@ use axum::routing::any;
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::events::{RequestEvent, SandboxEvent};
 use crate::faults::Fault;
 use crate::http::control;
 use crate::http::reply::{Reply, ReplyBody};
@@ -19,6 +20,7 @@ use crate::http::request::Ctx;
 use crate::jwt::TokenMode;
 use crate::plugin::{Endpoint, Plugin};
 use crate::provider::Provider;
+use crate::route::Route;
 use crate::state::{Inner, inc};
 
 type AppState = Arc<Inner>;
@@ -99,8 +101,26 @@ fn not_found(req: Request) -> Response {
     }
 }
 
-/// The pipeline every provider request goes through.
+/// The pipeline every provider request goes through, reported as one [`RequestEvent`].
 async fn handle(st: AppState, t: Target, req: Request) -> Response {
+    let method = req.method().to_string();
+    // The path only: a query may carry a signed URL's signature (pledg).
+    let path = req.uri().path().to_owned();
+    let (response, status, decision) = answer(&st, t, req).await;
+    st.emit(SandboxEvent::Request(RequestEvent {
+        at: st.now(),
+        method,
+        path,
+        provider: t.provider,
+        route: t.endpoint.route,
+        status,
+        decision,
+    }));
+    response
+}
+
+/// The answer to one request, its status (`None`: connection dropped) and what was decided.
+async fn answer(st: &AppState, t: Target, req: Request) -> (Response, Option<u16>, Option<String>) {
     let (p, r) = (t.provider, t.endpoint.route);
     let c = st.counter(t.provider_index, t.route_index);
     inc(&c.requests);
@@ -115,14 +135,21 @@ async fn handle(st: AppState, t: Target, req: Request) -> Response {
     if fault.drop_connection {
         let mut resp = Response::new(Body::empty());
         resp.extensions_mut().insert(DropConnection);
-        return resp;
+        return (
+            resp,
+            None,
+            Some("injected fault: connection dropped".into()),
+        );
     }
     let reply = if let Some(status) = fault.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let reason = status.canonical_reason().unwrap_or("Injected fault");
-        t.plugin.error(Some(r), status, reason)
+        t.plugin
+            .error(Some(r), status, reason)
+            .decided(format!("injected fault: HTTP {}", status.as_u16()))
     } else if fault.malformed_body {
         Reply::raw(StatusCode::OK, "application/json", MALFORMED_BODY)
+            .decided("injected fault: malformed body")
     } else {
         let reply = match fault.respond_after {
             // Processed in its own task: it completes even when the client
@@ -141,7 +168,7 @@ async fn handle(st: AppState, t: Target, req: Request) -> Response {
                 tokio::time::sleep(delay).await;
                 reply
             }
-            None => process(&st, t, req, &fault).await,
+            None => process(st, t, req, &fault).await,
         };
         if reply.status.is_success() {
             inc(&c.successes);
@@ -163,7 +190,46 @@ async fn handle(st: AppState, t: Target, req: Request) -> Response {
         StatusCode::FORBIDDEN => inc(&c.forbidden_403),
         _ => {}
     }
-    render(reply, &fault)
+    let decision = decision(&reply, r);
+    let status = reply.status.as_u16();
+    (render(reply, &fault), Some(status), decision)
+}
+
+/// What the handler decided; failing that, what its answer says.
+fn decision(reply: &Reply, r: Route) -> Option<String> {
+    if let Some(d) = &reply.outcome.decision {
+        return Some(d.clone());
+    }
+    if reply.status.is_success() {
+        return if reply.outcome.login_identity.is_some() {
+            Some("logged in".into())
+        } else if reply.outcome.refreshed {
+            Some("token refreshed".into())
+        } else {
+            None
+        };
+    }
+    if r == Route::Login && reply.status == StatusCode::UNAUTHORIZED {
+        return Some("credentials refused".into());
+    }
+    said(&reply.body)
+}
+
+/// The message of a JSON error answer (`message`, `error_description`, `error`), printable
+/// and short. The sandbox wrote it; it may quote a request's value, never a secret of ours.
+fn said(body: &ReplyBody) -> Option<String> {
+    let ReplyBody::Json(v) = body else {
+        return None;
+    };
+    let text = ["message", "error_description", "error"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(serde_json::Value::as_str))
+        .or_else(|| {
+            v.pointer("/message/message")
+                .and_then(serde_json::Value::as_str)
+        })?;
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(100).collect();
+    (!clean.is_empty()).then_some(clean)
 }
 
 async fn process(st: &Inner, t: Target, req: Request, fault: &Fault) -> Reply {

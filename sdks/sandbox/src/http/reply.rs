@@ -14,12 +14,14 @@ pub(crate) enum ReplyBody {
     },
 }
 
-/// Side effects a reply reports to the counters.
+/// Side effects a reply reports to the counters, and what was decided (for the events).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Outcome {
     pub login_identity: Option<String>,
     pub refreshed: bool,
     pub authenticated: bool,
+    /// In a few words, never a secret: `token expired`, `replayed requestId`, …
+    pub decision: Option<String>,
 }
 
 /// A provider's answer, before faults that alter the wire format are applied.
@@ -74,6 +76,13 @@ impl Reply {
     }
     pub(crate) fn authenticated(mut self) -> Reply {
         self.outcome.authenticated = true;
+        self
+    }
+    /// What was decided, for the request's event (the first decision stays).
+    pub(crate) fn decided(mut self, decision: impl Into<String>) -> Reply {
+        if self.outcome.decision.is_none() {
+            self.outcome.decision = Some(decision.into());
+        }
         self
     }
 }

@@ -211,6 +211,7 @@ fn invalid_token_object() -> Value {
 }
 
 fn token_error(e: TokenError) -> Reply {
+    let note = e.note();
     match e {
         TokenError::Expired { exp } => unauthorized(json!({
             "name": "TokenExpiredError",
@@ -219,6 +220,7 @@ fn token_error(e: TokenError) -> Reply {
         })),
         _ => unauthorized(invalid_token_object()),
     }
+    .decided(note)
 }
 
 /// JSON object body, or the provider's 400.
@@ -366,9 +368,10 @@ async fn refresh(st: &Inner, ctx: Ctx) -> Reply {
                 StatusCode::UNAUTHORIZED,
                 "REFRESH_TOKEN_EXPIRED",
                 Value::String("Invalid token".into()),
-            );
+            )
+            .decided("refresh token expired");
         }
-        Err(_) => return unauthorized(invalid_token_object()),
+        Err(e) => return unauthorized(invalid_token_object()).decided(e.note()),
     };
     if v.str_claim("merchantId") != Some(merchant.as_str()) {
         return unauthorized(invalid_token_object());
@@ -378,7 +381,9 @@ async fn refresh(st: &Inner, ctx: Ctx) -> Reply {
         RefreshTokens::Reusable => Some(token.trim().to_owned()),
         // Rotation: a refresh token works once.
         RefreshTokens::Rotating if st.consume_refresh(&v.jti) => None,
-        RefreshTokens::Rotating => return unauthorized(invalid_token_object()),
+        RefreshTokens::Rotating => {
+            return unauthorized(invalid_token_object()).decided("refresh token used already");
+        }
     };
     let email = v.str_claim("email").unwrap_or_default().to_owned();
     let (body, _) = token_pair(st, &merchant, &email, ctx.token_mode, reused).await;
@@ -395,7 +400,9 @@ async fn authenticate(st: &Inner, ctx: &Ctx) -> Result<String, Reply> {
                 .map(|v| v.sub().to_owned())
                 .map_err(token_error);
         }
-        Bearer::OtherScheme => return Err(unauthorized(invalid_token_object())),
+        Bearer::OtherScheme => {
+            return Err(unauthorized(invalid_token_object()).decided("not a bearer token"));
+        }
         Bearer::Missing => {}
     }
     match ctx.header("api-key").map(str::trim) {

@@ -12,7 +12,7 @@ mod pledg;
 
 pub use axept::AxeptConfig;
 pub use bursagb::{BursagbAccount, BursagbApiKey, BursagbConfig};
-pub use exirom::ExiromConfig;
+pub use exirom::{ExiromCallbackForm, ExiromConfig};
 pub use institution::{InstitutionConfig, RefreshTokens, institution_public_key_pem};
 pub use pledg::PledgConfig;
 

@@ -1,7 +1,8 @@
 //! pledg: OAuth2 client credentials. `POST {base}/api/token`, HTTP Basic (key:secret),
 //! form body `grant_type=client_credentials` → `{access_token, token_type, expires_in}`;
 //! HS256 tokens of 600 s. Errors in RFC 6749 shape `{"error", "error_description"}`.
-//! Purchase links are signed with the merchant's secret key; notifications too.
+//! Purchase links are signed with the merchant's secret key; notifications too, posted to
+//! the link's `notification_url` when its purchase changes (`Sandbox::settle`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,8 +15,10 @@ use serde_json::{Value, json};
 use crate::callback::SignedCallback;
 use crate::config::{AnyConfig, at_least_a_second, default_of, parse_of, sealed::ConfigImpl};
 use crate::credentials::{Credentials, random_secret};
+use crate::emulation::callbacks::Outgoing;
 use crate::emulation::check::{self, Kind, Rule, STR, str_len};
 use crate::emulation::oauth2::{ClientAuth, ClientCredentials};
+use crate::error::SandboxError;
 use crate::handle::Sandbox;
 use crate::http::reply::Reply;
 use crate::http::request::{BodyError, Ctx};
@@ -157,6 +160,30 @@ impl Plugin for Pledg {
             c.text("api_secret")
         )
     }
+    fn settle(&self, st: &Inner, uid: &str, status: &str) -> Result<(), SandboxError> {
+        let link = lock(&st.store::<Links>().0)
+            .get(uid)
+            .cloned()
+            .ok_or_else(|| SandboxError::UnknownObject {
+                provider: Provider::Pledg,
+                id: uid.to_owned(),
+            })?;
+        if let Some(url) = link.notification_url
+            && let Some(body) = notification(st, uid, status)
+        {
+            st.send_callback(Outgoing {
+                provider: Provider::Pledg,
+                object: uid.to_owned(),
+                status: status.to_owned(),
+                url,
+                callback: SignedCallback {
+                    body,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                },
+            });
+        }
+        Ok(())
+    }
     fn signing_material(&self, st: &Inner) -> Vec<(&'static str, Value)> {
         st.live(|c: &PledgConfig| {
             vec![
@@ -213,7 +240,15 @@ async fn protected(st: &Inner, ctx: Ctx) -> Reply {
 
 /// The purchase links created: uid → link.
 #[derive(Debug, Default)]
-struct Links(Mutex<HashMap<String, Value>>);
+struct Links(Mutex<HashMap<String, Link>>);
+
+#[derive(Debug, Clone)]
+struct Link {
+    /// As answered.
+    answer: Value,
+    /// Where its notifications go.
+    notification_url: Option<String>,
+}
 
 const PURCHASE_RULES: &[Rule] = &[
     ("merchant_uid", str_len(1, usize::MAX), true),
@@ -240,7 +275,8 @@ const SETTINGS_RULES: &[Rule] = &[("expiration_days", Kind::Int { min: 1, max: 3
 /// carries only the query parameter; a JSON body, when one is sent, must equal `data`
 /// (our assumption).
 async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
-    let bad_signature = |d: &str| error(StatusCode::UNAUTHORIZED, "invalid_signature", d);
+    let bad_signature =
+        |d: &str| error(StatusCode::UNAUTHORIZED, "invalid_signature", d).decided(d.to_lowercase());
     let Some(signature) = ctx.query("signature") else {
         return bad_signature("The signature parameter is required");
     };
@@ -313,17 +349,31 @@ async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
         "amount_cents": body["amount_cents"],
         "currency": body["currency"],
     });
-    links.insert(uid, link.clone());
+    let notification_url = body
+        .get("notification_url")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    links.insert(
+        uid.clone(),
+        Link {
+            answer: link.clone(),
+            notification_url,
+        },
+    );
     drop(links);
     st.count_created(Provider::Pledg);
-    Reply::ok(link).authenticated()
+    Reply::ok(link)
+        .decided(format!("created {uid}"))
+        .authenticated()
 }
 
 /// A signed notification `{"signature": <jwt>}` about purchase link `uid`:
 /// HS256 with the merchant's secret key, claims `{id, reference, status,
 /// iat, exp}` (one day, like the request signatures).
 fn notification(st: &Inner, uid: &str, status: &str) -> Option<Vec<u8>> {
-    let link = lock(&st.store::<Links>().0).get(uid).cloned()?;
+    let link = lock(&st.store::<Links>().0)
+        .get(uid)
+        .map(|l| l.answer.clone())?;
     let now = st.now_secs();
     let claims = json!({
         "id": uid,

@@ -1,5 +1,6 @@
 //! Shared mutable state of one sandbox: its clock, the providers' live configurations
-//! (credentials change on rotation), tokens, fault queues, counters and stores.
+//! (credentials change on rotation), tokens, fault queues, counters, stores, the events it
+//! reports and the callbacks it sends.
 
 mod counter_table;
 mod fault_queue;
@@ -9,17 +10,19 @@ mod tokens;
 pub(crate) use counter_table::{AtomicRouteCounters, inc};
 pub(crate) use stores::MAX_PER_KIND;
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::clock::Clock;
 use crate::config::{ProviderConfig, ProviderConfigs, SandboxConfig};
 use crate::counters::Counters;
 use crate::credentials::Credentials;
+use crate::emulation::callbacks::{CallbackSender, Outgoing};
 use crate::error::SandboxError;
+use crate::events::{CallbackEvent, EventBus, SandboxEvent};
 use crate::faults::{Fault, FaultMix};
 use crate::jwt::{self, IssueSpec, Issued, TokenError, TokenFormat, TokenMode, Verified};
 use crate::provider::Provider;
@@ -35,29 +38,40 @@ use tokens::TokenBook;
 pub(crate) struct Inner {
     /// The configuration the sandbox started with.
     pub cfg: SandboxConfig,
-    pub clock_offset_ms: Arc<AtomicI64>,
+    clock: Arc<Clock>,
     /// The providers' configurations as they are now (rotated secrets, variants).
     live: RwLock<ProviderConfigs>,
     tokens: TokenBook,
     faults: FaultQueues,
     counters: CounterTable,
     stores: Stores,
+    events: Arc<EventBus>,
+    callbacks: Arc<CallbackSender>,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inner")
-            .field("clock_offset_ms", &self.clock_offset_ms)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
 
 impl Inner {
     pub(crate) fn new(cfg: SandboxConfig) -> Self {
+        let clock = Arc::new(Clock::new());
+        let events = Arc::new(EventBus::new());
+        let callbacks = Arc::new(CallbackSender::new(
+            cfg.callbacks.clone(),
+            clock.clone(),
+            events.clone(),
+        ));
         Inner {
             live: RwLock::new(cfg.providers().clone()),
             cfg,
-            clock_offset_ms: Arc::new(AtomicI64::new(0)),
+            clock,
+            events,
+            callbacks,
             tokens: TokenBook::new(),
             faults: FaultQueues::default(),
             counters: CounterTable::new(),
@@ -68,7 +82,11 @@ impl Inner {
     // ---- clock -------------------------------------------------------------------------
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::milliseconds(self.clock_offset_ms.load(Ordering::Relaxed))
+        self.clock.now()
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub(crate) fn now_secs(&self) -> i64 {
@@ -76,8 +94,30 @@ impl Inner {
     }
 
     pub(crate) fn advance_clock(&self, d: Duration) {
-        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
-        self.clock_offset_ms.fetch_add(ms, Ordering::Relaxed);
+        self.clock.advance(d);
+    }
+
+    // ---- events and callbacks ----------------------------------------------------------
+
+    pub(crate) fn emit(&self, event: SandboxEvent) {
+        self.events.emit(event);
+    }
+
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SandboxEvent> {
+        self.events.subscribe()
+    }
+
+    /// Sends a provider's callback in the background (retried, reported as events).
+    pub(crate) fn send_callback(&self, out: Outgoing) {
+        self.callbacks.send(out);
+    }
+
+    pub(crate) fn callbacks(&self) -> &CallbackSender {
+        &self.callbacks
+    }
+
+    pub(crate) fn recent_callbacks(&self) -> Vec<CallbackEvent> {
+        self.callbacks.recent()
     }
 
     // ---- live configurations -----------------------------------------------------------

@@ -42,16 +42,15 @@ pub(super) async fn bearer(st: &Inner, ctx: &Ctx) -> Result<Verified, Reply> {
     let unauthorized = |challenge: &str| {
         error(StatusCode::UNAUTHORIZED, "Unauthorized").header(header::WWW_AUTHENTICATE, challenge)
     };
-    bearer::check(st, Provider::Axept, ctx)
-        .await
-        .map_err(|e| match e {
-            Refusal::Missing | Refusal::OtherScheme => unauthorized("Bearer"),
-            Refusal::Token(TokenError::Expired { exp }) => unauthorized(&format!(
-                r#"Bearer error="invalid_token", error_description="The token expired at '{}'""#,
-                rfc3339_secs(exp)
-            )),
-            Refusal::Token(_) => unauthorized(
-                r#"Bearer error="invalid_token", error_description="The signature is invalid""#,
-            ),
-        })
+    bearer::check_or(st, Provider::Axept, ctx, |e| match e {
+        Refusal::Missing | Refusal::OtherScheme => unauthorized("Bearer"),
+        Refusal::Token(TokenError::Expired { exp }) => unauthorized(&format!(
+            r#"Bearer error="invalid_token", error_description="The token expired at '{}'""#,
+            rfc3339_secs(exp)
+        )),
+        Refusal::Token(_) => unauthorized(
+            r#"Bearer error="invalid_token", error_description="The signature is invalid""#,
+        ),
+    })
+    .await
 }

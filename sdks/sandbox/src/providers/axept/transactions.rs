@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::answers::{bearer, error, field_error, object_body};
+use super::webhooks::notify;
 use crate::emulation::check::{self, Kind, Rule, STR, str_len};
 use crate::emulation::idempotency::{Created, IdempotentStore, Record};
 use crate::http::reply::Reply;
@@ -183,10 +184,17 @@ pub(super) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
     match outcome {
         Created::New(tx) => {
             st.count_created(Provider::Axept);
-            Reply::ok(tx).authenticated()
+            if let Some(record) = st.store::<Transactions>().started.by_key(uti) {
+                notify(st, &record);
+            }
+            Reply::ok(tx)
+                .decided(format!("started {uti}"))
+                .authenticated()
         }
-        Created::Replayed(tx) => Reply::ok(tx).authenticated(),
-        Created::Conflict => error(StatusCode::CONFLICT, "uti already used").authenticated(),
+        Created::Replayed(tx) => Reply::ok(tx).decided("replayed uti").authenticated(),
+        Created::Conflict => error(StatusCode::CONFLICT, "uti already used")
+            .decided("uti reused for another request")
+            .authenticated(),
         Created::Full => error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
         Created::Refused(r) => r,
     }
@@ -315,6 +323,8 @@ pub(super) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let store = st.store::<Transactions>();
+    // The transaction after a decision recorded now, for its webhook.
+    let mut changed = None;
     let decided = store.started.update(&uti, |tx| {
         let mut decisions = lock(&store.decisions);
         let decision = json!(accepted);
@@ -334,21 +344,32 @@ pub(super) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
                     tx.answer["transApproved"] = json!(true);
                     tx.answer["status"] = json!("Complete");
                 }
+                changed = Some(tx.clone());
             }
         }
         Ok(tx.answer["status"].clone())
     });
     match decided {
         None => error(StatusCode::NOT_FOUND, "Transaction not found").authenticated(),
-        Some(Err(Refused::Conflict)) => {
-            error(StatusCode::CONFLICT, "decision already recorded").authenticated()
-        }
+        Some(Err(Refused::Conflict)) => error(StatusCode::CONFLICT, "decision already recorded")
+            .decided("another decision recorded already")
+            .authenticated(),
         Some(Err(Refused::Full)) => error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
-        Some(Ok(status)) => Reply::ok(json!({
+        Some(Ok(status)) => {
+            if let Some(record) = &changed {
+                notify(st, record);
+            }
+            Reply::ok(json!({
             "uti": uti,
             "signatureAccepted": accepted,
             "status": status,
-        }))
-        .authenticated(),
+            }))
+            .decided(if changed.is_some() {
+                "decision recorded"
+            } else {
+                "same decision again"
+            })
+            .authenticated()
+        }
     }
 }

@@ -48,15 +48,14 @@ pub(super) fn unauthorized(message: &str) -> Reply {
 
 /// Checks the `Authorization: Bearer` header; the raw token without prefix is refused.
 pub(super) async fn bearer(st: &Inner, ctx: &Ctx) -> Result<Verified, Reply> {
-    bearer::check(st, Provider::Bursagb, ctx)
-        .await
-        .map_err(|e| match e {
-            Refusal::Missing | Refusal::Token(TokenError::Missing) => {
-                unauthorized("Authorization header is missing")
-            }
-            Refusal::OtherScheme => unauthorized("Authorization header must use the Bearer scheme"),
-            Refusal::Token(TokenError::Expired { .. }) => unauthorized("Token has expired"),
-            Refusal::Token(TokenError::Revoked) => unauthorized("Token has been revoked"),
-            Refusal::Token(TokenError::Invalid(_)) => unauthorized("Invalid token"),
-        })
+    bearer::check_or(st, Provider::Bursagb, ctx, |e| match e {
+        Refusal::Missing | Refusal::Token(TokenError::Missing) => {
+            unauthorized("Authorization header is missing")
+        }
+        Refusal::OtherScheme => unauthorized("Authorization header must use the Bearer scheme"),
+        Refusal::Token(TokenError::Expired { .. }) => unauthorized("Token has expired"),
+        Refusal::Token(TokenError::Revoked) => unauthorized("Token has been revoked"),
+        Refusal::Token(TokenError::Invalid(_)) => unauthorized("Invalid token"),
+    })
+    .await
 }

@@ -46,15 +46,14 @@ pub(super) fn json_body(ctx: &Ctx) -> Result<Map<String, Value>, Reply> {
 
 /// The bearer check every exirom operation makes.
 pub(super) async fn bearer(st: &Inner, ctx: &Ctx) -> Result<Verified, Reply> {
-    bearer::check(st, Provider::Exirom, ctx)
-        .await
-        .map_err(|e| match e {
-            Refusal::Missing | Refusal::Token(TokenError::Missing) => {
-                unauthorized("Authorization header is missing")
-            }
-            Refusal::OtherScheme => unauthorized("Authorization header must be 'Bearer {token}'"),
-            Refusal::Token(TokenError::Expired { .. }) => unauthorized("Token has expired"),
-            Refusal::Token(TokenError::Revoked) => unauthorized("Token has been revoked"),
-            Refusal::Token(TokenError::Invalid(_)) => unauthorized("Invalid token"),
-        })
+    bearer::check_or(st, Provider::Exirom, ctx, |e| match e {
+        Refusal::Missing | Refusal::Token(TokenError::Missing) => {
+            unauthorized("Authorization header is missing")
+        }
+        Refusal::OtherScheme => unauthorized("Authorization header must be 'Bearer {token}'"),
+        Refusal::Token(TokenError::Expired { .. }) => unauthorized("Token has expired"),
+        Refusal::Token(TokenError::Revoked) => unauthorized("Token has been revoked"),
+        Refusal::Token(TokenError::Invalid(_)) => unauthorized("Invalid token"),
+    })
+    .await
 }

@@ -41,6 +41,17 @@ impl Variant {
 
 pub(super) const VARIANTS: &[Variant] = &[Variant::ExiromBareString, Variant::ExiromObject];
 
+/// The body form of exirom's callbacks: the pages disagree on its names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExiromCallbackForm {
+    /// `amount`/`currency`, the amount as the request wrote it (`"10.00"`).
+    #[default]
+    Amount,
+    /// `orderAmount`/`orderCurrency`, the amount in minor units (`1000`).
+    OrderAmount,
+}
+
 /// exirom: HS256 token, 30 days by default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExiromConfig {
@@ -49,6 +60,9 @@ pub struct ExiromConfig {
     pub token_lifetime: Duration,
     /// `ExiromBareString` (default) or `ExiromObject`.
     pub variant: Variant,
+    /// The body form of its callbacks (JSON `"amount"`, the default, or `"order_amount"`).
+    #[serde(default)]
+    pub callback_form: ExiromCallbackForm,
 }
 
 impl Default for ExiromConfig {
@@ -58,6 +72,7 @@ impl Default for ExiromConfig {
             merchant_secret: "sbx-exirom-merchant-secret".into(),
             token_lifetime: Duration::from_secs(30 * 24 * 3600),
             variant: Variant::ExiromBareString,
+            callback_form: ExiromCallbackForm::Amount,
         }
     }
 }

@@ -1,45 +1,48 @@
-//! exirom's payments: card payments (`POST /v1/payments/card`, its status), APM payments
-//! (`POST /v1/payments/apm`, checksummed; its info) and the callbacks they send. Each is
-//! idempotent by `requestId`: the same request again gets the original answer, the id
-//! with another request is a 409. The two kinds are kept apart, each with its own
-//! `requestId`s (our assumption: the pages document the key for card payments only).
+//! exirom's payments: card payments (`POST /v1/payments/card`, its status) and APM payments
+//! (`POST /v1/payments/apm`, checksummed; its info). Each is idempotent by `requestId`: the
+//! same request again gets the original answer, the id with another request is a 409. A
+//! new one calls back its `callbackUrl` (`callbacks.rs`).
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::answers::{bearer, error, json_body, validation};
+use super::callbacks::notify;
 use super::config::ExiromConfig;
-use crate::callback::SignedCallback;
+use super::stores::{self, ApmPayments, CardPayments};
 use crate::emulation::check::{self, Kind, Rule, STR, str_len};
-use crate::emulation::idempotency::{Created, IdempotentStore, Record};
-use crate::handle::Sandbox;
+use crate::emulation::idempotency::Created;
 use crate::http::reply::Reply;
 use crate::http::request::Ctx;
 use crate::provider::Provider;
 use crate::signatures::{ct_eq, hmac_base64};
 use crate::state::Inner;
 
-/// The card payments created, by `requestId`.
-#[derive(Debug, Default)]
-struct CardPayments(IdempotentStore);
-
-/// The APM payments created, by `requestId` (apart from card payments).
-#[derive(Debug, Default)]
-struct ApmPayments(IdempotentStore);
-
-/// The answer to an idempotent creation: 200 with the (original) answer, or the error.
-pub(super) fn created(st: &Inner, outcome: Created<Reply>) -> Reply {
+/// The answer to an idempotent creation of a `kind` object under `request_id`: 200 with the
+/// (original) answer, or the error. A new object calls back its `callbackUrl`.
+pub(super) fn created(
+    st: &Inner,
+    kind: stores::Kind,
+    request_id: &str,
+    outcome: Created<Reply>,
+) -> Reply {
     match outcome {
         Created::New(answer) => {
             st.count_created(Provider::Exirom);
-            Reply::ok(answer)
+            let id = answer["transactionId"].as_str().unwrap_or_default();
+            let reply = Reply::ok(answer.clone()).decided(format!("created {id}"));
+            if let Some(record) = kind.by_key(st, request_id) {
+                notify(st, kind, &record);
+            }
+            reply
         }
-        Created::Replayed(answer) => Reply::ok(answer),
+        Created::Replayed(answer) => Reply::ok(answer).decided("replayed requestId"),
         Created::Conflict => error(
             StatusCode::CONFLICT,
             "requestId already used for a different request",
             Vec::new(),
-        ),
+        )
+        .decided("requestId reused for another request"),
         Created::Full => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "Service unavailable",
@@ -188,7 +191,7 @@ pub(super) async fn card_payment(st: &Inner, ctx: Ctx) -> Reply {
             (transaction_id, answer)
         },
     );
-    created(st, outcome)
+    created(st, stores::Kind::Card, request_id, outcome)
 }
 
 pub(super) async fn card_payment_status(st: &Inner, ctx: Ctx) -> Reply {
@@ -274,7 +277,9 @@ pub(super) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
         request_id,
     );
     if !ct_eq(expected.as_bytes(), given.as_bytes()) {
-        return error(StatusCode::FORBIDDEN, "Invalid checksum", Vec::new()).authenticated();
+        return error(StatusCode::FORBIDDEN, "Invalid checksum", Vec::new())
+            .decided("invalid checksum")
+            .authenticated();
     }
     let outcome = st.store::<ApmPayments>().0.create(
         request_id,
@@ -297,7 +302,7 @@ pub(super) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
             (transaction_id, answer)
         },
     );
-    created(st, outcome)
+    created(st, stores::Kind::Apm, request_id, outcome)
 }
 
 /// `GET /v1/payments/apm/info/{id}`: an APM payment.
@@ -322,45 +327,5 @@ pub(super) async fn apm_payment_info(st: &Inner, ctx: Ctx) -> Reply {
             .authenticated()
         }
         None => error(StatusCode::NOT_FOUND, "Transaction not found", Vec::new()).authenticated(),
-    }
-}
-
-/// A signed callback for the payment `transaction_id`: its JSON body and
-/// the `X-Checksum` header (Base64 HMAC-SHA256 with the merchant secret
-/// over `accountId|amount|currency|requestId`).
-fn callback(st: &Inner, p: &Record) -> Option<(Vec<u8>, String)> {
-    let account_id = p.request.get("mid")?.as_str()?.to_owned();
-    let body = json!({
-        "accountId": account_id,
-        "requestId": p.answer["requestId"],
-        "transactionId": p.answer["transactionId"],
-        "transactionStatus": p.answer["transactionStatus"],
-        "amount": p.answer["amount"],
-        "currency": p.answer["currency"],
-    });
-    let field = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
-    let sum = checksum(
-        st,
-        &field("accountId"),
-        &field("amount"),
-        &field("currency"),
-        &field("requestId"),
-    );
-    Some((body.to_string().into_bytes(), sum))
-}
-
-impl Sandbox {
-    /// exirom's signed callback for payment `transaction_id` (`X-Checksum`
-    /// with the current merchant secret), or `None` for an unknown payment.
-    pub fn exirom_callback(&self, transaction_id: &str) -> Option<SignedCallback> {
-        let payment = self.inner.store::<CardPayments>().0.by_id(transaction_id)?;
-        let (body, checksum) = callback(&self.inner, &payment)?;
-        Some(SignedCallback {
-            body,
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                ("x-checksum".into(), checksum),
-            ],
-        })
     }
 }

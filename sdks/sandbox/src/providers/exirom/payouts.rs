@@ -1,21 +1,17 @@
 //! exirom's card payouts (our design, modelled on card payments): `POST /v1/payouts/card`,
-//! idempotent by `requestId`, a decimal amount (422 otherwise), answered `PENDING`; and
-//! `GET /v1/payouts/card/info/{id}`.
+//! idempotent by `requestId`, a decimal amount (422 otherwise), answered `PENDING` (then a
+//! callback to its `callbackUrl`); and `GET /v1/payouts/card/info/{id}`.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::answers::{bearer, error, json_body, validation};
 use super::payments::{created, decimal_amount};
+use super::stores::{self, Payouts};
 use crate::emulation::check::{self, Kind, Rule, STR, str_len};
-use crate::emulation::idempotency::IdempotentStore;
 use crate::http::reply::Reply;
 use crate::http::request::Ctx;
 use crate::state::Inner;
-
-/// The payouts created, by `requestId`.
-#[derive(Debug, Default)]
-struct Payouts(IdempotentStore);
 
 const PAYOUT_RULES: &[Rule] = &[
     ("requestId", str_len(1, 64), true),
@@ -67,7 +63,7 @@ pub(super) async fn card_payout(st: &Inner, ctx: Ctx) -> Reply {
             (transaction_id, answer)
         },
     );
-    created(st, outcome)
+    created(st, stores::Kind::Payout, request_id, outcome)
 }
 
 /// `GET /v1/payouts/card/info/{id}`.

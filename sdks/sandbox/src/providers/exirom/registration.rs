@@ -5,9 +5,10 @@ use serde_json::Value;
 
 use super::answers::error;
 use super::config::{ExiromConfig, VARIANTS};
-use super::{login, payments, payouts};
+use super::{callbacks, login, payments, payouts};
 use crate::config::{AnyConfig, default_of, parse_of};
 use crate::credentials::Credentials;
+use crate::error::SandboxError;
 use crate::http::reply::Reply;
 use crate::plugin::{Endpoint, Plugin, handler};
 use crate::provider::Provider;
@@ -92,6 +93,9 @@ impl Plugin for Exirom {
     }
     fn forged_subject(&self, st: &Inner) -> String {
         st.live(|c: &ExiromConfig| c.merchant_key.clone())
+    }
+    fn settle(&self, st: &Inner, id: &str, status: &str) -> Result<(), SandboxError> {
+        callbacks::settle(st, id, status)
     }
     fn login_example(&self, base: &str, c: &Credentials) -> String {
         format!(
