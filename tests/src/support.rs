@@ -67,25 +67,61 @@ impl Env {
         self.client_reporting(p, policy, auth_runtime::Telemetry::default())
     }
 
-    /// [`Env::client_with`], reporting to `telemetry`: the provider's
-    /// descriptor builds it from the variables `payauth sandbox` prints
-    /// (every documented mechanism the sandbox has credentials for).
+    /// [`Env::client_with`], reporting to `telemetry`.
     pub fn client_reporting(
         &self,
         p: Provider,
         policy: RetryPolicy,
         telemetry: auth_runtime::Telemetry,
     ) -> AnyClient {
+        let options = self.options().retry_policy(policy).telemetry(telemetry);
+        self.connect(p, options, &self.variables(p))
+    }
+
+    /// What the tests' clients are built with unless a test says
+    /// otherwise: the sandbox's clock, fast retries, a cache of their own.
+    pub fn options(&self) -> ClientOptions {
+        ClientOptions::default()
+            .clock(Arc::new(self.clock.clone()))
+            .retry_policy(fast_retries())
+            .shared_cache(false)
+    }
+
+    /// The variables `payauth sandbox` prints for `p`: every documented
+    /// mechanism the sandbox has credentials for.
+    pub fn variables(&self, p: Provider) -> Variables {
+        sandbox_env::variables(&self.sandbox, descriptor(p))
+            .into_iter()
+            .collect()
+    }
+
+    /// A client of `p` that its descriptor builds from the sandbox's
+    /// variables with `changes` made (a variable given `None` is left out)
+    /// and `options`: a test states only the credential that differs.
+    pub fn client_where(
+        &self,
+        p: Provider,
+        options: ClientOptions,
+        changes: &[(&'static str, Option<&str>)],
+    ) -> AnyClient {
+        let mut variables = self.variables(p);
+        for &(name, value) in changes {
+            assert!(
+                descriptor(p).variables().any(|v| v.name == name),
+                "{p:?} has no variable {name}"
+            );
+            match value {
+                Some(v) => variables.insert(name, v.to_owned()),
+                None => variables.remove(name),
+            };
+        }
+        self.connect(p, options, &variables)
+    }
+
+    /// A client of `p` that its descriptor builds from `variables`.
+    pub fn connect(&self, p: Provider, options: ClientOptions, variables: &Variables) -> AnyClient {
         let descriptor = descriptor(p);
         let values = sandbox_env::values(&self.sandbox, descriptor).expect("an emulated provider");
-        let variables: HashMap<&str, String> = sandbox_env::variables(&self.sandbox, descriptor)
-            .into_iter()
-            .collect();
-        let options = ClientOptions::default()
-            .clock(Arc::new(self.clock.clone()))
-            .retry_policy(policy)
-            .telemetry(telemetry)
-            .shared_cache(false);
         let inner = descriptor
             .connect(&|k| variables.get(k).cloned(), options)
             .expect("client builds");
@@ -95,7 +131,15 @@ impl Env {
             values: Arc::new(values),
         }
     }
+
+    /// One field of the provider's current credentials (`api_key`, …).
+    pub fn credential(&self, p: Provider, field: &str) -> String {
+        crate::raw::credential(&self.sandbox, p, field)
+    }
 }
+
+/// Environment variables by name, as a descriptor reads them.
+pub type Variables = HashMap<&'static str, String>;
 
 /// The provider's descriptor.
 pub fn descriptor(p: Provider) -> &'static Descriptor {
