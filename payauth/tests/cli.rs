@@ -6,9 +6,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::time::Duration;
 
 use common::{json_error, no_secret, receive_one, run, sandbox, text};
 use payauth::providers;
