@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::HashMap;
-
 use std::net::TcpListener;
 
 use common::{json_error, no_secret, receive_one, run, sandbox, text};

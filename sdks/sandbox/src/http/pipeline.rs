@@ -198,7 +198,7 @@ async fn answer(st: &AppState, t: Target, req: Request) -> (Response, Option<u16
 /// What the handler decided; failing that, what its answer says.
 fn decision(reply: &Reply, r: Route) -> Option<String> {
     if let Some(d) = &reply.outcome.decision {
-        return Some(d.clone());
+        return Some(d.to_string());
     }
     if reply.status.is_success() {
         return if reply.outcome.login_identity.is_some() {

@@ -17,11 +17,11 @@ pub(crate) enum ReplyBody {
 /// Side effects a reply reports to the counters, and what was decided (for the events).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Outcome {
-    pub login_identity: Option<String>,
+    pub login_identity: Option<Box<str>>,
     pub refreshed: bool,
     pub authenticated: bool,
     /// In a few words, never a secret: `token expired`, `replayed requestId`, …
-    pub decision: Option<String>,
+    pub decision: Option<Box<str>>,
 }
 
 /// A provider's answer, before faults that alter the wire format are applied.
@@ -67,7 +67,7 @@ impl Reply {
         self
     }
     pub(crate) fn login(mut self, identity: &str) -> Reply {
-        self.outcome.login_identity = Some(identity.to_owned());
+        self.outcome.login_identity = Some(identity.into());
         self
     }
     pub(crate) fn refreshed(mut self) -> Reply {
@@ -81,7 +81,7 @@ impl Reply {
     /// What was decided, for the request's event (the first decision stays).
     pub(crate) fn decided(mut self, decision: impl Into<String>) -> Reply {
         if self.outcome.decision.is_none() {
-            self.outcome.decision = Some(decision.into());
+            self.outcome.decision = Some(decision.into().into_boxed_str());
         }
         self
     }
