@@ -19,7 +19,64 @@
 //! println!("{} transactions", page.into_inner().len());
 //! # Ok(()) }
 //! ```
+//!
+//! # Errors
+//!
+//! Every operation's `send()` fails with an [`OperationError`] whose
+//! [`kind`](OperationError::kind) a program decides on, and whose
+//! [`body`](OperationError::body) is axept's documented
+//! [`types::ErrorResponse`] when it sent one:
+//!
+//! ```no_run
+//! use axept::ErrorKind;
+//!
+//! # async fn demo(client: axept::Client) -> Result<(), axept::Error> {
+//! let uti = "6f1c2a8e-0b7d-4c55-9d1e-2f3a4b5c6d7e";
+//! match client.get_transaction().uti(uti).send().await {
+//!     Ok(t) => println!("approved: {}", t.trans_approved && t.status == "Complete"),
+//!     Err(e) if e.kind() == ErrorKind::NotFound => println!("no transaction {uti}"),
+//!     Err(e) if e.is_retryable() => println!("later: {:?}", e.retry_after()),
+//!     Err(e) => return Err(e.into_error()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates axept (and the other providers) on
+//! 127.0.0.1:
+//!
+//! ```
+//! use axept::ErrorKind;
+//! use sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let sandbox::Credentials::Axept { merchant_id, key_id, key } = sb.credentials(Provider::Axept)
+//! else {
+//!     unreachable!("the sandbox's axept account")
+//! };
+//! let client = axept::builder()
+//!     .base_url(sb.base_url(Provider::Axept))
+//!     .credentials(axept::Credentials::new(merchant_id, key_id, key))
+//!     .build()?;
+//!
+//! let page = client.list_transactions().send().await?;
+//! assert!(page.into_inner().is_empty());
+//! let unknown = "6f1c2a8e-0b7d-4c55-9d1e-2f3a4b5c6d7e";
+//! let error = client.get_transaction().uti(unknown).send().await.unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::NotFound);
+//! assert_eq!(client.metrics().logins, 1);
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs)]
+
+/// The client, types and security table generated from `specs/axept.yaml`
+/// (`cargo xtask regen`): every operation's docs say which credentials it
+/// needs and which failures the spec documents.
 #[rustfmt::skip]
 pub mod generated;
 
@@ -42,6 +99,8 @@ auth_runtime::sdk_entry_points!(
 pub mod descriptor;
 pub mod webhook;
 
+/// axept as the runtime sees it (its [`Provider`] impl: profile,
+/// credentials from the environment, wiring).
 #[derive(Debug)]
 pub struct Axept;
 
@@ -53,11 +112,14 @@ pub struct Axept;
 pub struct Credentials {
     /// Not your `mid`: the axept Cloud Connect merchant id.
     pub merchant_id: i64,
+    /// The id of the key (`keyId`), given with it.
     pub key_id: i64,
+    /// The key itself (`key`).
     pub key: Secret,
 }
 
 impl Credentials {
+    /// The Cloud Connect merchant id, the key's id and the key.
     pub fn new(merchant_id: i64, key_id: i64, key: impl Into<Secret>) -> Self {
         Credentials {
             merchant_id,

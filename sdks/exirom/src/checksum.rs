@@ -41,7 +41,10 @@ pub enum AmountForm {
     #[default]
     Decimal,
     /// Minor units, e.g. `1000` for `10.00` with `exponent` 2.
-    MinorUnits { exponent: u32 },
+    MinorUnits {
+        /// The currency's decimal places (2 for EUR, 0 for JPY).
+        exponent: u32,
+    },
 }
 
 /// The `checksum` of an APM payment request. `amount` is the decimal
@@ -90,6 +93,7 @@ fn to_minor_units(amount: &str, exponent: u32) -> Option<u64> {
 pub struct Unsigned<T>(T);
 
 impl<T> Unsigned<T> {
+    /// Marks `value` as not covered by a checksum.
     pub fn new(value: T) -> Self {
         Unsigned(value)
     }
@@ -97,6 +101,7 @@ impl<T> Unsigned<T> {
     pub fn unverified(&self) -> &T {
         &self.0
     }
+    /// The value, not covered by the checksum, taken out.
     pub fn into_unverified(self) -> T {
         self.0
     }
@@ -114,12 +119,18 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Unsigned<T> {
 /// is our assumption); the transaction's id and status are [`Unsigned`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Callback {
+    /// The merchant's account (`accountId`), covered by the checksum.
     pub account_id: String,
+    /// The payment request's id (`requestId`, the idempotency key the
+    /// payment was created with), covered by the checksum.
     pub request_id: String,
     /// The amount exactly as the body writes it: a string's content
     /// (`"10.00"` → `10.00`) or a number's text (`10.00`, `1000`, `1e3`).
     pub amount: String,
+    /// ISO 4217 code (`EUR`), covered by the checksum.
     pub currency: String,
+    /// Exirom's `transactionId`, when present — not covered by the
+    /// checksum.
     pub transaction_id: Unsigned<Option<String>>,
     /// `PENDING`, `APPROVED`, … — not covered by the checksum.
     pub transaction_status: Unsigned<Option<String>>,
@@ -202,6 +213,14 @@ impl CallbackVerifier {
     /// this process (memory). `_now` is unused: exirom's callbacks carry
     /// no timestamp on the pages we have, so freshness is enforced by
     /// refusing replays.
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::Unsigned`]: no `X-Checksum`;
+    /// [`CallbackError::BadSignature`]: it does not verify;
+    /// [`CallbackError::Malformed`]: the body is not a JSON object with
+    /// the checksummed fields, or is over 64 KiB;
+    /// [`CallbackError::Replayed`]: this callback was accepted before.
     pub fn verify(
         &self,
         body: &[u8],
@@ -217,6 +236,10 @@ impl CallbackVerifier {
 
     /// [`CallbackVerifier::verify`], with replays refused across the
     /// fleet through the shared store when one is set (else in memory).
+    ///
+    /// # Errors
+    ///
+    /// As [`CallbackVerifier::verify`], and
     /// [`CallbackError::ReplayCheckUnavailable`] when the store cannot
     /// answer: answer the sender 503 so that it tries again.
     pub async fn verify_shared(

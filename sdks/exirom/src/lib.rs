@@ -24,7 +24,65 @@
 //! let token = client.bearer().await?; // or call any typed operation
 //! # let _ = token; Ok(()) }
 //! ```
+//!
+//! # Errors
+//!
+//! Every operation's `send()` fails with an [`OperationError`] whose
+//! [`kind`](OperationError::kind) a program decides on, and whose
+//! [`body`](OperationError::body) is exirom's documented error body
+//! ([`types::ErrorResponse`]) when it sent one:
+//!
+//! ```no_run
+//! use exirom::ErrorKind;
+//!
+//! # async fn demo(client: exirom::Client) -> Result<(), exirom::Error> {
+//! match client.get_card_payment_status().id("pay_1").send().await {
+//!     Ok(status) => println!("{}", status.into_inner().transaction_status),
+//!     Err(e) if e.kind() == ErrorKind::NotFound => println!("no such payment"),
+//!     Err(e) if e.is_retryable() => println!("later: {:?}", e.retry_after()),
+//!     Err(e) => {
+//!         let said = e.body().map(|b| b.message.clone());
+//!         eprintln!("exirom refused ({said:?})");
+//!         return Err(e.into_error());
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates exirom (and the other providers) on
+//! 127.0.0.1:
+//!
+//! ```
+//! use exirom::ErrorKind;
+//! use sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let sandbox::Credentials::Exirom { merchant_key, merchant_secret } =
+//!     sb.credentials(Provider::Exirom)
+//! else {
+//!     unreachable!("the sandbox's exirom account")
+//! };
+//! let client = exirom::builder()
+//!     .base_url(sb.base_url(Provider::Exirom))
+//!     .credentials(exirom::Credentials::new(merchant_key, merchant_secret))
+//!     .build()?;
+//!
+//! let unknown = client.get_card_payment_status().id("pay_unknown").send().await;
+//! assert_eq!(unknown.unwrap_err().kind(), ErrorKind::NotFound);
+//! assert_eq!(client.metrics().logins, 1);
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs)]
+
+/// The client, types and security table generated from `specs/exirom.yaml`
+/// (`cargo xtask regen`): every operation's docs say which credentials it
+/// needs and which failures the spec documents.
 #[rustfmt::skip]
 pub mod generated;
 
@@ -61,7 +119,11 @@ pub struct Exirom;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
+    /// The merchant key (`merchantKey` of the login): who the tokens are
+    /// for.
     pub merchant_key: String,
+    /// The merchant secret (`merchantSecret` of the login); by default
+    /// also the secret of checksums.
     pub merchant_secret: Secret,
     /// The secret of APM `checksum`s and callback `X-Checksum`s, when it is
     /// not the merchant secret (the pages say it is).
@@ -69,6 +131,9 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// The merchant key and secret; checksums use the merchant secret
+    /// unless [`checksum_secret`](Credentials::checksum_secret) sets
+    /// another.
     pub fn new(merchant_key: impl Into<String>, merchant_secret: impl Into<Secret>) -> Self {
         Credentials {
             merchant_key: merchant_key.into(),

@@ -16,9 +16,13 @@ use serde_json::{Map, Value};
 /// purchase fields); every claim stays available in `claims`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
+    /// The purchase's id: the `id` claim, else `uid`.
     pub id: Option<String>,
+    /// The merchant's reference of the purchase (`reference` claim).
     pub reference: Option<String>,
+    /// The purchase's status (`status` claim).
     pub status: Option<String>,
+    /// Every claim of the verified JWT (`exp` and `iat` included).
     pub claims: Map<String, Value>,
 }
 
@@ -54,6 +58,10 @@ const REPLAY_NAMESPACE: &str = "pledg";
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 impl NotificationVerifier {
+    /// A verifier with the merchant's secret key: notifications without
+    /// `exp` or `iat` accepted, `iat` at most [`DEFAULT_MAX_AGE`] (one day)
+    /// old, replays kept in memory, and in the environment's shared store
+    /// for [`NotificationVerifier::verify_shared`] when it configures one.
     pub fn new(secret: Secret) -> Self {
         NotificationVerifier {
             secret,
@@ -99,6 +107,16 @@ impl NotificationVerifier {
 
     /// Check the raw body (headers are not used by Pledg's scheme) at
     /// `now`; refuse a replay to this process (memory).
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::Unsigned`]: no `signature`;
+    /// [`CallbackError::BadSignature`]: it does not verify with the key;
+    /// [`CallbackError::Expired`]: `exp` passed, or `iat` too old (or
+    /// missing, with [`max_age`](NotificationVerifier::max_age) set);
+    /// [`CallbackError::Malformed`]: not the documented JSON, or over
+    /// 64 KiB; [`CallbackError::NoSecret`]: an empty secret key;
+    /// [`CallbackError::Replayed`]: accepted before.
     pub fn verify(
         &self,
         body: &[u8],
@@ -114,6 +132,10 @@ impl NotificationVerifier {
 
     /// [`NotificationVerifier::verify`], with replays refused across the
     /// fleet through the shared store when one is set (else in memory).
+    ///
+    /// # Errors
+    ///
+    /// As [`NotificationVerifier::verify`], and
     /// [`CallbackError::ReplayCheckUnavailable`] when the store cannot
     /// answer: answer the sender 503 so that it tries again.
     pub async fn verify_shared(

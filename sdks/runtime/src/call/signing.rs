@@ -228,6 +228,8 @@ impl Default for ReplayGuard {
 }
 
 impl ReplayGuard {
+    /// A guard remembering the last `capacity` ids (at least 1; the
+    /// default guard remembers 10,000).
     pub fn new(capacity: usize) -> Self {
         ReplayGuard {
             seen: Default::default(),

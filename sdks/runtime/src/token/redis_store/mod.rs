@@ -202,6 +202,7 @@ impl RedisStore {
         Ok(())
     }
 
+    /// The settings the store was made with.
     pub fn config(&self) -> &RedisStoreConfig {
         &self.cfg
     }
@@ -211,6 +212,7 @@ impl RedisStore {
         self.link.is_down()
     }
 
+    /// The store's counters now (hits, fetches, lock waits, failures).
     pub fn stats(&self) -> StoreStats {
         self.counters.snapshot()
     }
