@@ -120,6 +120,53 @@ fn every_operation_is_one_runtime_call() {
     }
 }
 
+/// Every operation's docs say which credentials it needs and which
+/// failures the spec documents, and show a call that compiles (a `no_run`
+/// doctest), where progenitor wrote an `ignore` block.
+#[test]
+fn every_operation_documents_its_credentials_errors_and_a_compiling_example() {
+    for provider in &providers() {
+        let code = generate(&format!("specs/{provider}.yaml"), &spec(provider))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!code.contains("```ignore"), "{provider}");
+        let sends = code.matches("pub async fn send(").count();
+        let methods: Vec<&str> = code.split("(&self) -> builder::").collect();
+        assert_eq!(
+            methods.len() - 1,
+            sends,
+            "{provider}: one method per operation"
+        );
+        for before in &methods[..methods.len() - 1] {
+            // The doc comment just before the method.
+            let doc = &before[before.rfind("/**").unwrap_or(0)..];
+            let name = before.rsplit("pub fn ").next().unwrap_or_default();
+            for section in ["# Credentials", "# Errors", "# Example", "```no_run"] {
+                assert!(doc.contains(section), "{provider} `{name}`: no {section}");
+            }
+            assert!(
+                doc.contains(&format!(
+                    "async fn {name}(\n    client: &{provider}::Client,"
+                )),
+                "{provider} `{name}`: the example calls it"
+            );
+        }
+    }
+}
+
+/// The kinds the generated docs give each documented status are the ones
+/// the runtime gives it.
+#[test]
+fn documented_error_kinds_are_the_runtimes() {
+    for status in 100..=599u16 {
+        let runtime = auth_runtime::Error::from_operation_status("p", status, 1).kind();
+        assert_eq!(
+            codegen::operation_status_kind(status),
+            format!("{runtime:?}"),
+            "HTTP {status}"
+        );
+    }
+}
+
 #[test]
 fn generation_is_deterministic() {
     for provider in &providers() {

@@ -33,7 +33,12 @@
 //!
 //! The types that hold a secret the spec marks (`x-secret`) get a `Debug`
 //! that redacts it (`redact`).
+//!
+//! Last, every public item gets its docs (`documented`): each operation
+//! the credentials it needs and the failures the spec documents, with an
+//! example that compiles; the builders, variants and fields what they are.
 
+pub(crate) mod documented;
 mod kept_body;
 mod merge_arms;
 mod no_api_version;

@@ -23,6 +23,7 @@ value unique to axept Cloud Connect.
         pub merchant_id: i64,
     }
     impl AuthenticationRequest {
+        ///The builder of [`AuthenticationRequest`], to set it field by field: [`builder::AuthenticationRequest`].
         pub fn builder() -> builder::AuthenticationRequest {
             Default::default()
         }
@@ -40,7 +41,9 @@ JWT `exp`.
     )]
     #[serde(untagged)]
     pub enum AuthenticationResponse {
+        ///[`AuthenticationResponsePascal`] — Success body as in the docs' field table.
         Pascal(AuthenticationResponsePascal),
+        ///[`AuthenticationResponseCamel`] — Success body as in the docs' example.
         Camel(AuthenticationResponseCamel),
     }
     impl ::std::convert::From<AuthenticationResponsePascal> for AuthenticationResponse {
@@ -68,6 +71,7 @@ unreadable value falls back to the JWT `exp`.
         pub token: ::std::string::String,
     }
     impl AuthenticationResponseCamel {
+        ///The builder of [`AuthenticationResponseCamel`], to set it field by field: [`builder::AuthenticationResponseCamel`].
         pub fn builder() -> builder::AuthenticationResponseCamel {
             Default::default()
         }
@@ -88,6 +92,7 @@ unreadable value falls back to the JWT `exp`.
         pub token: ::std::string::String,
     }
     impl AuthenticationResponsePascal {
+        ///The builder of [`AuthenticationResponsePascal`], to set it field by field: [`builder::AuthenticationResponsePascal`].
         pub fn builder() -> builder::AuthenticationResponsePascal {
             Default::default()
         }
@@ -112,9 +117,11 @@ unreadable value falls back to the JWT `exp`.
             ::std::string::String,
             ::std::vec::Vec<::std::string::String>,
         >,
+        ///What went wrong, in words.
         pub message: ::std::string::String,
     }
     impl ErrorResponse {
+        ///The builder of [`ErrorResponse`], to set it field by field: [`builder::ErrorResponse`].
         pub fn builder() -> builder::ErrorResponse {
             Default::default()
         }
@@ -128,16 +135,21 @@ unreadable value falls back to the JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct Pagination {
+        ///This page's number.
         #[serde(rename = "currentPage")]
         pub current_page: i64,
+        ///Transactions per page.
         #[serde(rename = "pageSize")]
         pub page_size: i64,
+        ///Transactions matching the filters, on all pages.
         #[serde(rename = "totalCount")]
         pub total_count: i64,
+        ///How many pages there are.
         #[serde(rename = "totalPages")]
         pub total_pages: i64,
     }
     impl Pagination {
+        ///The builder of [`Pagination`], to set it field by field: [`builder::Pagination`].
         pub fn builder() -> builder::Pagination {
             Default::default()
         }
@@ -151,11 +163,14 @@ unreadable value falls back to the JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct SignatureDecision {
+        ///Whether the cardholder's signature is accepted.
         #[serde(rename = "signatureAccepted")]
         pub signature_accepted: bool,
+        ///The transaction the decision is about, a GUID.
         pub uti: SignatureDecisionUti,
     }
     impl SignatureDecision {
+        ///The builder of [`SignatureDecision`], to set it field by field: [`builder::SignatureDecision`].
         pub fn builder() -> builder::SignatureDecision {
             Default::default()
         }
@@ -169,17 +184,21 @@ unreadable value falls back to the JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct SignatureDecisionResult {
+        ///The decision recorded.
         #[serde(rename = "signatureAccepted")]
         pub signature_accepted: bool,
+        ///The transaction's status after the decision.
         pub status: ::std::string::String,
+        ///The transaction the decision is about.
         pub uti: ::std::string::String,
     }
     impl SignatureDecisionResult {
+        ///The builder of [`SignatureDecisionResult`], to set it field by field: [`builder::SignatureDecisionResult`].
         pub fn builder() -> builder::SignatureDecisionResult {
             Default::default()
         }
     }
-    ///`SignatureDecisionUti`
+    ///The transaction the decision is about, a GUID.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -271,6 +290,7 @@ page's example. Limits are the page's.
         schemars::JsonSchema
     )]
     pub struct StartTransactionRequest {
+        ///The gratuity, in the unit of `amountTrans`.
         #[serde(
             rename = "amountGratuity",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -292,6 +312,7 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         pub expiration_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///Whether the POS takes part in signature checks (its decisions go to `POST /ProcessDecision`).
         #[serde(
             rename = "posSignatureCheck",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -303,6 +324,7 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         ///Terminal serial; omitted = Terminal Lookup flow.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tid: ::std::option::Option<::std::string::String>,
+        ///The kind of transaction (`SALE`).
         #[serde(
             rename = "transType",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -322,6 +344,7 @@ fires only when present. The webhook is not signed: confirm what it says with
         pub web_hook_url: ::std::option::Option<StartTransactionRequestWebHookUrl>,
     }
     impl StartTransactionRequest {
+        ///The builder of [`StartTransactionRequest`], to set it field by field: [`builder::StartTransactionRequest`].
         pub fn builder() -> builder::StartTransactionRequest {
             Default::default()
         }
@@ -561,37 +584,46 @@ fires only when present. The webhook is not signed: confirm what it says with
         schemars::JsonSchema
     )]
     pub struct Transaction {
+        ///The amount, in the unit of the start request's `amountTrans`.
         #[serde(
             rename = "amountTrans",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
+        ///The reference the transaction was started with.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
         ///e.g. `Pending`, `Complete`.
         pub status: ::std::string::String,
+        ///The terminal's serial.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tid: ::std::option::Option<::std::string::String>,
+        ///Whether the transaction was approved; approval counts only with `status` `Complete`.
         #[serde(rename = "transApproved")]
         pub trans_approved: bool,
+        ///Whether the transaction was cancelled.
         #[serde(
             rename = "transCancelled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_cancelled: ::std::option::Option<bool>,
+        ///Whether only part of the amount was approved.
         #[serde(
             rename = "transPartiallyApproved",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_partially_approved: ::std::option::Option<bool>,
+        ///The kind of transaction (`SALE`).
         #[serde(
             rename = "transType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_type: ::std::option::Option<::std::string::String>,
+        ///The transaction's unique identifier, a GUID.
         pub uti: ::std::string::String,
     }
     impl Transaction {
+        ///The builder of [`Transaction`], to set it field by field: [`builder::Transaction`].
         pub fn builder() -> builder::Transaction {
             Default::default()
         }
@@ -605,7 +637,10 @@ fires only when present. The webhook is not signed: confirm what it says with
         schemars::JsonSchema
     )]
     #[serde(transparent)]
-    pub struct TransactionList(pub ::std::vec::Vec<Transaction>);
+    pub struct TransactionList(
+        ///The value: A [`Transaction`].
+        pub ::std::vec::Vec<Transaction>,
+    );
     impl ::std::ops::Deref for TransactionList {
         type Target = ::std::vec::Vec<Transaction>;
         fn deref(&self) -> &::std::vec::Vec<Transaction> {
@@ -634,46 +669,57 @@ never the transaction's state.
         schemars::JsonSchema
     )]
     pub struct TransactionWebhook {
+        ///Claimed amount (unsigned).
         #[serde(
             rename = "amountTrans",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
+        ///Claimed reference (unsigned).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
+        ///Claimed status (unsigned: confirm it).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
+        ///Claimed terminal serial (unsigned).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tid: ::std::option::Option<::std::string::String>,
+        ///Claimed approval (unsigned: confirm it).
         #[serde(
             rename = "transApproved",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_approved: ::std::option::Option<bool>,
+        ///Claimed cancellation (unsigned).
         #[serde(
             rename = "transCancelled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_cancelled: ::std::option::Option<bool>,
+        ///Claimed partial approval (unsigned).
         #[serde(
             rename = "transPartiallyApproved",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_partially_approved: ::std::option::Option<bool>,
+        ///Claimed kind of transaction (unsigned).
         #[serde(
             rename = "transType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_type: ::std::option::Option<::std::string::String>,
+        ///The transaction's unique identifier, a GUID: the one member to act on.
         pub uti: ::std::string::String,
     }
     impl TransactionWebhook {
+        ///The builder of [`TransactionWebhook`], to set it field by field: [`builder::TransactionWebhook`].
         pub fn builder() -> builder::TransactionWebhook {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`AuthenticationRequest`](super::AuthenticationRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthenticationRequest {
             key: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -690,6 +736,7 @@ never the transaction's state.
             }
         }
         impl AuthenticationRequest {
+            ///Sets [`key`](super::AuthenticationRequest::key): Key / password associated with `keyId`. Secret; store it securely.
             pub fn key<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -702,6 +749,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`key_id`](super::AuthenticationRequest::key_id): ID allocated to the merchant by the authentication key generation process.
             pub fn key_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -714,6 +762,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`merchant_id`](super::AuthenticationRequest::merchant_id): Merchant ID given at onboarding or with the test account. NOT the 'mid'; a value unique to axept Cloud Connect.
             pub fn merchant_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -750,6 +799,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`AuthenticationResponseCamel`](super::AuthenticationResponseCamel), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthenticationResponseCamel {
             expires_at: ::std::result::Result<
@@ -767,6 +817,7 @@ never the transaction's state.
             }
         }
         impl AuthenticationResponseCamel {
+            ///Sets [`expires_at`](super::AuthenticationResponseCamel::expires_at): UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A string, not `format: date-time`: the service (.NET on Azure App Service) may write its default text, seven fractional digits and no offset (`2023-01-31T11:28:09.0000000`, UTC). The SDK reads it leniently; an unreadable value falls back to the JWT `exp`.
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -779,6 +830,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`token`](super::AuthenticationResponseCamel::token): The JWT bearer token; cache it for future requests.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -813,6 +865,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`AuthenticationResponsePascal`](super::AuthenticationResponsePascal), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthenticationResponsePascal {
             expires_at: ::std::result::Result<
@@ -830,6 +883,7 @@ never the transaction's state.
             }
         }
         impl AuthenticationResponsePascal {
+            ///Sets [`expires_at`](super::AuthenticationResponsePascal::expires_at): UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A string, not `format: date-time`: the service (.NET on Azure App Service) may write its default text, seven fractional digits and no offset (`2023-01-31T11:28:09.0000000`, UTC). The SDK reads it leniently; an unreadable value falls back to the JWT `exp`.
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -842,6 +896,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`token`](super::AuthenticationResponsePascal::token): The JWT bearer token; cache it for future requests.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -876,6 +931,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`ErrorResponse`](super::ErrorResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorResponse {
             errors: ::std::result::Result<
@@ -896,6 +952,7 @@ never the transaction's state.
             }
         }
         impl ErrorResponse {
+            ///Sets [`errors`](super::ErrorResponse::errors): Field name → list of problems (400).
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -913,6 +970,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`message`](super::ErrorResponse::message): What went wrong, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -945,6 +1003,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`Pagination`](super::Pagination), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Pagination {
             current_page: ::std::result::Result<i64, ::std::string::String>,
@@ -963,6 +1022,7 @@ never the transaction's state.
             }
         }
         impl Pagination {
+            ///Sets [`current_page`](super::Pagination::current_page): This page's number.
             pub fn current_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -975,6 +1035,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`page_size`](super::Pagination::page_size): Transactions per page.
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -987,6 +1048,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`total_count`](super::Pagination::total_count): Transactions matching the filters, on all pages.
             pub fn total_count<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -999,6 +1061,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`total_pages`](super::Pagination::total_pages): How many pages there are.
             pub fn total_pages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -1035,6 +1098,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`SignatureDecision`](super::SignatureDecision), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct SignatureDecision {
             signature_accepted: ::std::result::Result<bool, ::std::string::String>,
@@ -1054,6 +1118,7 @@ never the transaction's state.
             }
         }
         impl SignatureDecision {
+            ///Sets [`signature_accepted`](super::SignatureDecision::signature_accepted): Whether the cardholder's signature is accepted.
             pub fn signature_accepted<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1068,6 +1133,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::SignatureDecision::uti): The transaction the decision is about, a GUID.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::SignatureDecisionUti>,
@@ -1100,6 +1166,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`SignatureDecisionResult`](super::SignatureDecisionResult), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct SignatureDecisionResult {
             signature_accepted: ::std::result::Result<bool, ::std::string::String>,
@@ -1118,6 +1185,7 @@ never the transaction's state.
             }
         }
         impl SignatureDecisionResult {
+            ///Sets [`signature_accepted`](super::SignatureDecisionResult::signature_accepted): The decision recorded.
             pub fn signature_accepted<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1132,6 +1200,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`status`](super::SignatureDecisionResult::status): The transaction's status after the decision.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1144,6 +1213,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::SignatureDecisionResult::uti): The transaction the decision is about.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1180,6 +1250,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`StartTransactionRequest`](super::StartTransactionRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct StartTransactionRequest {
             amount_gratuity: ::std::result::Result<
@@ -1235,6 +1306,7 @@ never the transaction's state.
             }
         }
         impl StartTransactionRequest {
+            ///Sets [`amount_gratuity`](super::StartTransactionRequest::amount_gratuity): The gratuity, in the unit of `amountTrans`.
             pub fn amount_gratuity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1249,6 +1321,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`amount_trans`](super::StartTransactionRequest::amount_trans): Amount, in minor units by our reading (the example's `3000`).
             pub fn amount_trans<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1261,6 +1334,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`expiration_date`](super::StartTransactionRequest::expiration_date): UTC ISO 8601; in the future and at most 365 days ahead (the page's rule, which no schema can state: the sandbox enforces it, 400 otherwise).
             pub fn expiration_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1277,6 +1351,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`pos_signature_check`](super::StartTransactionRequest::pos_signature_check): Whether the POS takes part in signature checks (its decisions go to `POST /ProcessDecision`).
             pub fn pos_signature_check<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1291,6 +1366,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`reference`](super::StartTransactionRequest::reference): Alphanumeric, at most 50 characters, no personal data.
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1305,6 +1381,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`tid`](super::StartTransactionRequest::tid): Terminal serial; omitted = Terminal Lookup flow.
             pub fn tid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1317,6 +1394,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_type`](super::StartTransactionRequest::trans_type): The kind of transaction (`SALE`).
             pub fn trans_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1329,6 +1407,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::StartTransactionRequest::uti): Unique transaction identifier, a GUID chosen by the POS (mandatory).
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::StartTransactionRequestUti>,
@@ -1341,6 +1420,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`web_hook_url`](super::StartTransactionRequest::web_hook_url): Optional. Where axept calls back about this transaction (the operation's `transactionUpdate` callback): HTTPS only, at most 250 characters; the webhook fires only when present. The webhook is not signed: confirm what it says with `GET /Transaction/{uti}` (`axept::webhook::confirm`).
             pub fn web_hook_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1391,6 +1471,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`Transaction`](super::Transaction), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Transaction {
             amount_trans: ::std::result::Result<
@@ -1439,6 +1520,7 @@ never the transaction's state.
             }
         }
         impl Transaction {
+            ///Sets [`amount_trans`](super::Transaction::amount_trans): The amount, in the unit of the start request's `amountTrans`.
             pub fn amount_trans<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1451,6 +1533,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`reference`](super::Transaction::reference): The reference the transaction was started with.
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1463,6 +1546,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`status`](super::Transaction::status): e.g. `Pending`, `Complete`.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1475,6 +1559,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`tid`](super::Transaction::tid): The terminal's serial.
             pub fn tid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1487,6 +1572,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_approved`](super::Transaction::trans_approved): Whether the transaction was approved; approval counts only with `status` `Complete`.
             pub fn trans_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1501,6 +1587,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_cancelled`](super::Transaction::trans_cancelled): Whether the transaction was cancelled.
             pub fn trans_cancelled<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1515,6 +1602,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_partially_approved`](super::Transaction::trans_partially_approved): Whether only part of the amount was approved.
             pub fn trans_partially_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1529,6 +1617,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_type`](super::Transaction::trans_type): The kind of transaction (`SALE`).
             pub fn trans_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1541,6 +1630,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::Transaction::uti): The transaction's unique identifier, a GUID.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1587,6 +1677,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`TransactionWebhook`](super::TransactionWebhook), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TransactionWebhook {
             amount_trans: ::std::result::Result<
@@ -1639,6 +1730,7 @@ never the transaction's state.
             }
         }
         impl TransactionWebhook {
+            ///Sets [`amount_trans`](super::TransactionWebhook::amount_trans): Claimed amount (unsigned).
             pub fn amount_trans<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1651,6 +1743,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`reference`](super::TransactionWebhook::reference): Claimed reference (unsigned).
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1663,6 +1756,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`status`](super::TransactionWebhook::status): Claimed status (unsigned: confirm it).
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1675,6 +1769,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`tid`](super::TransactionWebhook::tid): Claimed terminal serial (unsigned).
             pub fn tid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1687,6 +1782,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_approved`](super::TransactionWebhook::trans_approved): Claimed approval (unsigned: confirm it).
             pub fn trans_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1701,6 +1797,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_cancelled`](super::TransactionWebhook::trans_cancelled): Claimed cancellation (unsigned).
             pub fn trans_cancelled<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1715,6 +1812,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_partially_approved`](super::TransactionWebhook::trans_partially_approved): Claimed partial approval (unsigned).
             pub fn trans_partially_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1729,6 +1827,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_type`](super::TransactionWebhook::trans_type): Claimed kind of transaction (unsigned).
             pub fn trans_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1741,6 +1840,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::TransactionWebhook::uti): The transaction's unique identifier, a GUID: the one member to act on.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1961,11 +2061,37 @@ header. Keep `key` secret.
 
 Sends a `POST` request to `/api/authenticate`
 
-```ignore
-let response = client.authenticate()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Bad Request: a syntax error in the request. Check the format of every field; do not retry unchanged. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Unauthorized: the request was well formed but `merchantId`, `keyId` and `key` are not valid. Check the values; retrying unchanged will fail again. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn authenticate(
+    client: &axept::Client,
+    body: types::AuthenticationRequest,
+) -> Result<types::AuthenticationResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .authenticate()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
@@ -1980,11 +2106,38 @@ OUR DESIGN.
 
 Sends a `POST` request to `/transaction`
 
-```ignore
-let response = client.start_transaction()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (our design). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token; authenticate again and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): A transaction with this `uti` already exists for a different request (our design; the same request again returns the transaction). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn start_transaction(
+    client: &axept::Client,
+    body: types::StartTransactionRequest,
+) -> Result<types::Transaction, OperationError<types::ErrorResponse>> {
+    let response = client
+        .start_transaction()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn start_transaction(&self) -> builder::StartTransaction<'_> {
         builder::StartTransaction::new(self)
@@ -2004,14 +2157,44 @@ Arguments:
 - `merchant_store_id`
 - `page_number`
 - `page_size`: Transactions per page, at most 100 (our limit).
-```ignore
-let response = client.list_transactions()
-    .client_store_id(client_store_id)
-    .merchant_store_id(merchant_store_id)
-    .page_number(page_number)
-    .page_size(page_size)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid filter (our design). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn list_transactions(
+    client: &axept::Client,
+    client_store_id: String,
+    merchant_store_id: String,
+    page_number: std::num::NonZeroU32,
+    page_size: std::num::NonZeroU32,
+) -> Result<types::TransactionList, OperationError<types::ErrorResponse>> {
+    let response = client
+        .list_transactions()
+        .client_store_id(client_store_id)
+        .merchant_store_id(merchant_store_id)
+        .page_number(page_number)
+        .page_size(page_size)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn list_transactions(&self) -> builder::ListTransactions<'_> {
         builder::ListTransactions::new(self)
@@ -2023,11 +2206,37 @@ Approval counts only when `transApproved` is true AND `status` is `Complete`.
 
 Sends a `GET` request to `/Transaction/{uti}`
 
-```ignore
-let response = client.get_transaction()
-    .uti(uti)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No transaction with this `uti` (our design). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn get_transaction(
+    client: &axept::Client,
+    uti: String,
+) -> Result<types::Transaction, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_transaction()
+        .uti(uti)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_transaction(&self) -> builder::GetTransaction<'_> {
         builder::GetTransaction::new(self)
@@ -2044,11 +2253,39 @@ one transaction waiting for a decision: the example's `uti`.
 
 Sends a `POST` request to `/ProcessDecision`
 
-```ignore
-let response = client.process_decision()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (our design). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token; authenticate again and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No transaction with this `uti` (our design). Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): Another decision was already recorded for this `uti` (our design). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn process_decision(
+    client: &axept::Client,
+    body: types::SignatureDecision,
+) -> Result<types::SignatureDecisionResult, OperationError<types::ErrorResponse>> {
+    let response = client
+        .process_decision()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn process_decision(&self) -> builder::ProcessDecision<'_> {
         builder::ProcessDecision::new(self)
@@ -2075,12 +2312,14 @@ pub mod builder {
         >,
     }
     impl<'a> Authenticate<'a> {
+        ///The builder of a call to `authenticate` through `client`; [`Client::authenticate`](super::Client::authenticate) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::AuthenticationRequest`], or anything that converts into one (its builder, [`types::builder::AuthenticationRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AuthenticationRequest>,
@@ -2100,6 +2339,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2159,12 +2399,14 @@ pub mod builder {
         >,
     }
     impl<'a> StartTransaction<'a> {
+        ///The builder of a call to `start_transaction` through `client`; [`Client::start_transaction`](super::Client::start_transaction) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::StartTransactionRequest`], or anything that converts into one (its builder, [`types::builder::StartTransactionRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::StartTransactionRequest>,
@@ -2184,6 +2426,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2243,6 +2486,7 @@ pub mod builder {
         page_size: Result<Option<::std::num::NonZeroU32>, String>,
     }
     impl<'a> ListTransactions<'a> {
+        ///The builder of a call to `list_transactions` through `client`; [`Client::list_transactions`](super::Client::list_transactions) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2252,6 +2496,7 @@ pub mod builder {
                 page_size: Ok(None),
             }
         }
+        ///Sets the `ClientStoreId` query parameter (optional).
         pub fn client_store_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2265,6 +2510,7 @@ pub mod builder {
                 });
             self
         }
+        ///Sets the `MerchantStoreId` query parameter (optional).
         pub fn merchant_store_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2278,6 +2524,7 @@ pub mod builder {
                 });
             self
         }
+        ///Sets the `PageNumber` query parameter (optional).
         pub fn page_number<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
@@ -2291,6 +2538,9 @@ pub mod builder {
                 });
             self
         }
+        /**Sets the `PageSize` query parameter (optional).
+
+Transactions per page, at most 100 (our limit).*/
         pub fn page_size<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
@@ -2380,12 +2630,14 @@ pub mod builder {
         uti: Result<::std::string::String, String>,
     }
     impl<'a> GetTransaction<'a> {
+        ///The builder of a call to `get_transaction` through `client`; [`Client::get_transaction`](super::Client::get_transaction) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 uti: Err("uti was not initialized".to_string()),
             }
         }
+        ///Sets the `uti` path parameter (required).
         pub fn uti<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2446,12 +2698,14 @@ pub mod builder {
         >,
     }
     impl<'a> ProcessDecision<'a> {
+        ///The builder of a call to `process_decision` through `client`; [`Client::process_decision`](super::Client::process_decision) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::SignatureDecision`], or anything that converts into one (its builder, [`types::builder::SignatureDecision`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::SignatureDecision>,
@@ -2470,6 +2724,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(

@@ -19,13 +19,17 @@ pub mod types {
     pub struct CreateOrderRequest {
         ///ISO 4217 currency code.
         pub currency: ::std::string::String,
+        ///The customer the order is for.
         #[serde(rename = "customerId")]
         pub customer_id: ::std::string::String,
+        ///What is ordered, at least one line.
         pub items: ::std::vec::Vec<OrderItem>,
+        ///A note for the order (delivery instructions).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
     }
     impl CreateOrderRequest {
+        ///The builder of [`CreateOrderRequest`], to set it field by field: [`builder::CreateOrderRequest`].
         pub fn builder() -> builder::CreateOrderRequest {
             Default::default()
         }
@@ -39,11 +43,15 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct CreateOrderResponse {
+        ///A [`Order`].
         pub data: Order,
+        ///What happened, in words.
         pub message: ::std::string::String,
+        ///`true` when the order was created.
         pub success: bool,
     }
     impl CreateOrderResponse {
+        ///The builder of [`CreateOrderResponse`], to set it field by field: [`builder::CreateOrderResponse`].
         pub fn builder() -> builder::CreateOrderResponse {
             Default::default()
         }
@@ -57,18 +65,24 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct Customer {
+        ///The customer's identifier (also in the token's claims).
         #[serde(rename = "customerId")]
         pub customer_id: ::std::string::String,
+        ///The customer's email address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///The customer's region (`h-region-code`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub region: ::std::option::Option<::std::string::String>,
+        ///The customer's role, as the platform names it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
+        ///The tenant the customer belongs to (`tr-main`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tenant: ::std::option::Option<::std::string::String>,
     }
     impl Customer {
+        ///The builder of [`Customer`], to set it field by field: [`builder::Customer`].
         pub fn builder() -> builder::Customer {
             Default::default()
         }
@@ -82,11 +96,15 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct CustomerResponse {
+        ///[`Customer`] — The customer behind the token (fields are our design).
         pub data: Customer,
+        ///What happened, in words.
         pub message: ::std::string::String,
+        ///`true` when the request succeeded.
         pub success: bool,
     }
     impl CustomerResponse {
+        ///The builder of [`CustomerResponse`], to set it field by field: [`builder::CustomerResponse`].
         pub fn builder() -> builder::CustomerResponse {
             Default::default()
         }
@@ -105,11 +123,13 @@ malformed, expired, revoked or for another tenant).
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<i64>,
+        ///What went wrong, in words.
         pub message: ::std::string::String,
         ///Always false on errors.
         pub success: bool,
     }
     impl ErrorResponse {
+        ///The builder of [`ErrorResponse`], to set it field by field: [`builder::ErrorResponse`].
         pub fn builder() -> builder::ErrorResponse {
             Default::default()
         }
@@ -123,17 +143,24 @@ malformed, expired, revoked or for another tenant).
         schemars::JsonSchema
     )]
     pub struct Order {
+        ///When the order was created.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The currency of `totalAmount`.
         pub currency: ::std::string::String,
+        ///The customer the order is for.
         #[serde(rename = "customerId")]
         pub customer_id: ::std::string::String,
+        ///The order's id.
         pub id: ::std::string::String,
+        ///What is ordered.
         pub items: ::std::vec::Vec<OrderItem>,
+        ///The order's status (`Created`).
         pub status: ::std::string::String,
+        ///The order's total, in major units of `currency`.
         #[serde(
             rename = "totalAmount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -141,6 +168,7 @@ malformed, expired, revoked or for another tenant).
         pub total_amount: ::std::option::Option<f64>,
     }
     impl Order {
+        ///The builder of [`Order`], to set it field by field: [`builder::Order`].
         pub fn builder() -> builder::Order {
             Default::default()
         }
@@ -154,11 +182,14 @@ malformed, expired, revoked or for another tenant).
         schemars::JsonSchema
     )]
     pub struct OrderItem {
+        ///The product ordered.
         #[serde(rename = "productId")]
         pub product_id: ::std::string::String,
+        ///How many, at least 1.
         pub quantity: ::std::num::NonZeroU32,
     }
     impl OrderItem {
+        ///The builder of [`OrderItem`], to set it field by field: [`builder::OrderItem`].
         pub fn builder() -> builder::OrderItem {
             Default::default()
         }
@@ -172,18 +203,25 @@ malformed, expired, revoked or for another tenant).
         schemars::JsonSchema
     )]
     pub struct Product {
+        ///The currency of `price`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///The product's id.
         pub id: ::std::string::String,
+        ///The product's name.
         pub name: ::std::string::String,
+        ///The unit price, in major units of `currency`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub price: ::std::option::Option<f64>,
+        ///The product's stock-keeping unit.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sku: ::std::option::Option<::std::string::String>,
+        ///Units in stock.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stock: ::std::option::Option<i32>,
     }
     impl Product {
+        ///The builder of [`Product`], to set it field by field: [`builder::Product`].
         pub fn builder() -> builder::Product {
             Default::default()
         }
@@ -197,8 +235,10 @@ malformed, expired, revoked or for another tenant).
         schemars::JsonSchema
     )]
     pub struct ProductListRequest {
+        ///The page to list, from 1 (default 1).
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU32, 1>")]
         pub page: ::std::num::NonZeroU32,
+        ///Products per page, 1 to 100 (default 50).
         #[serde(
             rename = "pageSize",
             default = "defaults::default_nzu64::<::std::num::NonZeroU32, 50>"
@@ -214,6 +254,7 @@ malformed, expired, revoked or for another tenant).
         }
     }
     impl ProductListRequest {
+        ///The builder of [`ProductListRequest`], to set it field by field: [`builder::ProductListRequest`].
         pub fn builder() -> builder::ProductListRequest {
             Default::default()
         }
@@ -227,11 +268,15 @@ malformed, expired, revoked or for another tenant).
         schemars::JsonSchema
     )]
     pub struct ProductListResponse {
+        ///The page's products.
         pub data: ::std::vec::Vec<Product>,
+        ///What happened, in words.
         pub message: ::std::string::String,
+        ///`true` when the request succeeded.
         pub success: bool,
     }
     impl ProductListResponse {
+        ///The builder of [`ProductListResponse`], to set it field by field: [`builder::ProductListResponse`].
         pub fn builder() -> builder::ProductListResponse {
             Default::default()
         }
@@ -249,7 +294,9 @@ FACTS: "casing may vary between brands"): both are accepted.
     )]
     #[serde(untagged)]
     pub enum TokenData {
+        ///[`TokenDataPascal`] — Token data as this brand's pages document it.
         Pascal(TokenDataPascal),
+        ///[`TokenDataLower`] — Token data in lower case, as another brand of the platform answers (unconfirmed). `expiration` may be absent: the JWT `exp` decides then.
         Lower(TokenDataLower),
     }
     impl ::std::convert::From<TokenDataPascal> for TokenData {
@@ -280,6 +327,7 @@ FACTS: "casing may vary between brands"): both are accepted.
         pub token: ::std::string::String,
     }
     impl TokenDataLower {
+        ///The builder of [`TokenDataLower`], to set it field by field: [`builder::TokenDataLower`].
         pub fn builder() -> builder::TokenDataLower {
             Default::default()
         }
@@ -305,6 +353,7 @@ unreadable value falls back to the JWT `exp`.
         pub token: ::std::string::String,
     }
     impl TokenDataPascal {
+        ///The builder of [`TokenDataPascal`], to set it field by field: [`builder::TokenDataPascal`].
         pub fn builder() -> builder::TokenDataPascal {
             Default::default()
         }
@@ -323,7 +372,9 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
     )]
     #[serde(untagged)]
     pub enum TokenRequest {
+        ///A [`TokenRequestPascal`].
         Pascal(TokenRequestPascal),
+        ///[`TokenRequestLower`] — The Generate Token body in lower case (another brand; unconfirmed).
         Lower(TokenRequestLower),
     }
     impl ::std::convert::From<TokenRequestPascal> for TokenRequest {
@@ -351,6 +402,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
         pub password: ::std::string::String,
     }
     impl TokenRequestLower {
+        ///The builder of [`TokenRequestLower`], to set it field by field: [`builder::TokenRequestLower`].
         pub fn builder() -> builder::TokenRequestLower {
             Default::default()
         }
@@ -372,6 +424,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
         pub password: ::std::string::String,
     }
     impl TokenRequestPascal {
+        ///The builder of [`TokenRequestPascal`], to set it field by field: [`builder::TokenRequestPascal`].
         pub fn builder() -> builder::TokenRequestPascal {
             Default::default()
         }
@@ -388,19 +441,24 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
         schemars::JsonSchema
     )]
     pub struct TokenResponse {
+        ///[`TokenData`] — Either casing of the token data. This brand's pages: `Token` / `Expiration`. Another brand served from the same platform reads `data.token` (unconfirmed, FACTS: "casing may vary between brands"): both are accepted.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<TokenData>,
+        ///What happened, in words (`Success`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
+        ///`true` when a token was issued; `false` is a refusal whatever else the body holds.
         pub success: bool,
     }
     impl TokenResponse {
+        ///The builder of [`TokenResponse`], to set it field by field: [`builder::TokenResponse`].
         pub fn builder() -> builder::TokenResponse {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`CreateOrderRequest`](super::CreateOrderRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CreateOrderRequest {
             currency: ::std::result::Result<
@@ -431,6 +489,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl CreateOrderRequest {
+            ///Sets [`currency`](super::CreateOrderRequest::currency): ISO 4217 currency code.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -443,6 +502,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`customer_id`](super::CreateOrderRequest::customer_id): The customer the order is for.
             pub fn customer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -455,6 +515,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`items`](super::CreateOrderRequest::items): What is ordered, at least one line.
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OrderItem>>,
@@ -467,6 +528,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`note`](super::CreateOrderRequest::note): A note for the order (delivery instructions).
             pub fn note<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -503,6 +565,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`CreateOrderResponse`](super::CreateOrderResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CreateOrderResponse {
             data: ::std::result::Result<super::Order, ::std::string::String>,
@@ -519,6 +582,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl CreateOrderResponse {
+            ///Sets [`data`](super::CreateOrderResponse::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Order>,
@@ -531,6 +595,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::CreateOrderResponse::message): What happened, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -543,6 +608,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::CreateOrderResponse::success): `true` when the order was created.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -578,6 +644,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`Customer`](super::Customer), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Customer {
             customer_id: ::std::result::Result<
@@ -613,6 +680,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl Customer {
+            ///Sets [`customer_id`](super::Customer::customer_id): The customer's identifier (also in the token's claims).
             pub fn customer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -625,6 +693,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`email`](super::Customer::email): The customer's email address.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -637,6 +706,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`region`](super::Customer::region): The customer's region (`h-region-code`).
             pub fn region<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -649,6 +719,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`role`](super::Customer::role): The customer's role, as the platform names it.
             pub fn role<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -661,6 +732,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`tenant`](super::Customer::tenant): The tenant the customer belongs to (`tr-main`).
             pub fn tenant<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -699,6 +771,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`CustomerResponse`](super::CustomerResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CustomerResponse {
             data: ::std::result::Result<super::Customer, ::std::string::String>,
@@ -715,6 +788,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl CustomerResponse {
+            ///Sets [`data`](super::CustomerResponse::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Customer>,
@@ -727,6 +801,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::CustomerResponse::message): What happened, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -739,6 +814,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::CustomerResponse::success): `true` when the request succeeded.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -773,6 +849,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`ErrorResponse`](super::ErrorResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorResponse {
             code: ::std::result::Result<
@@ -792,6 +869,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl ErrorResponse {
+            ///Sets [`code`](super::ErrorResponse::code): Numeric platform error code, when present (e.g. `-23` = API key missing, malformed, expired, revoked or for another tenant).
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -804,6 +882,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::ErrorResponse::message): What went wrong, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -816,6 +895,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::ErrorResponse::success): Always false on errors.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -850,6 +930,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`Order`](super::Order), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Order {
             created_at: ::std::result::Result<
@@ -889,6 +970,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl Order {
+            ///Sets [`created_at`](super::Order::created_at): When the order was created.
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -903,6 +985,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`currency`](super::Order::currency): The currency of `totalAmount`.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -915,6 +998,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`customer_id`](super::Order::customer_id): The customer the order is for.
             pub fn customer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -927,6 +1011,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`id`](super::Order::id): The order's id.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -937,6 +1022,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///Sets [`items`](super::Order::items): What is ordered.
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OrderItem>>,
@@ -949,6 +1035,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`status`](super::Order::status): The order's status (`Created`).
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -961,6 +1048,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`total_amount`](super::Order::total_amount): The order's total, in major units of `currency`.
             pub fn total_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -1003,6 +1091,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`OrderItem`](super::OrderItem), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct OrderItem {
             product_id: ::std::result::Result<
@@ -1023,6 +1112,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl OrderItem {
+            ///Sets [`product_id`](super::OrderItem::product_id): The product ordered.
             pub fn product_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1035,6 +1125,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`quantity`](super::OrderItem::quantity): How many, at least 1.
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU32>,
@@ -1067,6 +1158,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`Product`](super::Product), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Product {
             currency: ::std::result::Result<
@@ -1101,6 +1193,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl Product {
+            ///Sets [`currency`](super::Product::currency): The currency of `price`.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1113,6 +1206,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`id`](super::Product::id): The product's id.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1123,6 +1217,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///Sets [`name`](super::Product::name): The product's name.
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1135,6 +1230,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`price`](super::Product::price): The unit price, in major units of `currency`.
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -1147,6 +1243,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`sku`](super::Product::sku): The product's stock-keeping unit.
             pub fn sku<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1159,6 +1256,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`stock`](super::Product::stock): Units in stock.
             pub fn stock<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i32>>,
@@ -1199,6 +1297,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`ProductListRequest`](super::ProductListRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ProductListRequest {
             page: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
@@ -1220,6 +1319,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl ProductListRequest {
+            ///Sets [`page`](super::ProductListRequest::page): The page to list, from 1 (default 1).
             pub fn page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU32>,
@@ -1232,6 +1332,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`page_size`](super::ProductListRequest::page_size): Products per page, 1 to 100 (default 50).
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU32>,
@@ -1264,6 +1365,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`ProductListResponse`](super::ProductListResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ProductListResponse {
             data: ::std::result::Result<
@@ -1283,6 +1385,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl ProductListResponse {
+            ///Sets [`data`](super::ProductListResponse::data): The page's products.
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Product>>,
@@ -1295,6 +1398,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::ProductListResponse::message): What happened, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1307,6 +1411,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::ProductListResponse::success): `true` when the request succeeded.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1342,6 +1447,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenDataLower`](super::TokenDataLower), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenDataLower {
             callback_data: ::std::result::Result<
@@ -1364,6 +1470,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenDataLower {
+            ///Sets [`callback_data`](super::TokenDataLower::callback_data): Echo of the request's `callbackData`.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1376,6 +1483,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`expiration`](super::TokenDataLower::expiration): Expiry of the token, as `Expiration`.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1388,6 +1496,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`token`](super::TokenDataLower::token): HS256 JWT for the Reseller API.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1422,6 +1531,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenDataPascal`](super::TokenDataPascal), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenDataPascal {
             callback_data: ::std::result::Result<
@@ -1444,6 +1554,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenDataPascal {
+            ///Sets [`callback_data`](super::TokenDataPascal::callback_data): Echo of the request's `callbackData`.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1456,6 +1567,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`expiration`](super::TokenDataPascal::expiration): Expiry of the token, UTC ISO 8601 (`yyyy-MM-ddTHH:mm:ssZ`, sample `2026-05-14T10:30:00Z`). A string, not `format: date-time`: the offset may be missing (`2026-11-23T20:00:00`, UTC). The SDK reads it leniently; an unreadable value falls back to the JWT `exp`.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1468,6 +1580,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`token`](super::TokenDataPascal::token): HS256 JWT for the Reseller API.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1502,6 +1615,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenRequestLower`](super::TokenRequestLower), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenRequestLower {
             callback_data: ::std::result::Result<
@@ -1524,6 +1638,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenRequestLower {
+            ///Sets [`callback_data`](super::TokenRequestLower::callback_data): Opaque value echoed back in the response.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1536,6 +1651,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`email`](super::TokenRequestLower::email): Partner account email.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1548,6 +1664,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`password`](super::TokenRequestLower::password): Partner account password. Secret; never log it.
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1582,6 +1699,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenRequestPascal`](super::TokenRequestPascal), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenRequestPascal {
             callback_data: ::std::result::Result<
@@ -1604,6 +1722,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenRequestPascal {
+            ///Sets [`callback_data`](super::TokenRequestPascal::callback_data): Opaque value echoed back in the response.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1616,6 +1735,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`email`](super::TokenRequestPascal::email): Partner account email.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1628,6 +1748,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`password`](super::TokenRequestPascal::password): Partner account password. Secret; never log it.
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1662,6 +1783,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenResponse`](super::TokenResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TokenResponse {
             data: ::std::result::Result<
@@ -1684,6 +1806,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenResponse {
+            ///Sets [`data`](super::TokenResponse::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::TokenData>>,
@@ -1696,6 +1819,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::TokenResponse::message): What happened, in words (`Success`).
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1708,6 +1832,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::TokenResponse::success): `true` when a token was issued; `false` is a refusal whatever else the body holds.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1962,12 +2087,40 @@ Sends a `POST` request to `/Login/Customer/Api/Verify`
 Arguments:
 - `h_region_code`: Region of the account; the server assumes `TR` when absent.
 - `body`
-```ignore
-let response = client.generate_token()
-    .h_region_code(h_region_code)
-    .body(body)
-    .send()
-    .await;
+
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Bad credentials or invalid payload. Do not retry unchanged. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Not authorized to obtain a token (account disabled or unknown). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn generate_token(
+    client: &bursagb::Client,
+    h_region_code: String,
+    body: types::TokenRequest,
+) -> Result<types::TokenResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .generate_token()
+        .h_region_code(h_region_code)
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn generate_token(&self) -> builder::GenerateToken<'_> {
         builder::GenerateToken::new(self)
@@ -1981,11 +2134,38 @@ returns 401. The order body and response are our design (not documented).
 
 Sends a `POST` request to `/Orders/Create`
 
-```ignore
-let response = client.create_order()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid order payload. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing header, missing `Bearer` prefix, malformed or expired token. Refresh the token (call Generate Token / login again) and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Token is valid but lacks the required scope. Never refresh, never retry. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn create_order(
+    client: &bursagb::Client,
+    body: types::CreateOrderRequest,
+) -> Result<types::CreateOrderResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_order()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_order(&self) -> builder::CreateOrder<'_> {
         builder::CreateOrder::new(self)
@@ -1999,11 +2179,38 @@ response are our design (not documented).
 
 Sends a `POST` request to `/Supplier/Products/List`
 
-```ignore
-let response = client.list_supplier_products()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`apiKeyAuth`: the API key in the `ApiKey` header, from the client's credentials.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid paging parameters. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Error code `-23`: the `ApiKey` header is missing or malformed, or the key is expired, revoked, or does not belong to the requested tenant. Not transient. Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Key is valid but the tenant lacks access to this endpoint. Never retry. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn list_supplier_products(
+    client: &bursagb::Client,
+    body: types::ProductListRequest,
+) -> Result<types::ProductListResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .list_supplier_products()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn list_supplier_products(&self) -> builder::ListSupplierProducts<'_> {
         builder::ListSupplierProducts::new(self)
@@ -2019,11 +2226,39 @@ Sends a `GET` request to `/Customer/Get`
 
 Arguments:
 - `h_region_code`: Region of the account; the server assumes `TR` when absent.
-```ignore
-let response = client.get_customer()
-    .h_region_code(h_region_code)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid `h-region-code` (our reading of an unexplained 400). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, malformed or expired token. Refresh and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Valid token lacking the scope. Never refresh, never retry. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn get_customer(
+    client: &bursagb::Client,
+    h_region_code: String,
+) -> Result<types::CustomerResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_customer()
+        .h_region_code(h_region_code)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_customer(&self) -> builder::GetCustomer<'_> {
         builder::GetCustomer::new(self)
@@ -2048,6 +2283,7 @@ pub mod builder {
         body: Result<types::TokenRequest, String>,
     }
     impl<'a> GenerateToken<'a> {
+        ///The builder of a call to `generate_token` through `client`; [`Client::generate_token`](super::Client::generate_token) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2055,6 +2291,9 @@ pub mod builder {
                 body: Err("body was not initialized".to_string()),
             }
         }
+        /**Sets the `h-region-code` header (optional).
+
+Region of the account; the server assumes `TR` when absent.*/
         pub fn h_region_code<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2068,6 +2307,7 @@ pub mod builder {
                 });
             self
         }
+        ///The request body: a [`types::TokenRequest`], or anything that converts into one. It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TokenRequest>,
@@ -2132,12 +2372,14 @@ pub mod builder {
         >,
     }
     impl<'a> CreateOrder<'a> {
+        ///The builder of a call to `create_order` through `client`; [`Client::create_order`](super::Client::create_order) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::CreateOrderRequest`], or anything that converts into one (its builder, [`types::builder::CreateOrderRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateOrderRequest>,
@@ -2156,6 +2398,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2215,12 +2458,14 @@ pub mod builder {
         >,
     }
     impl<'a> ListSupplierProducts<'a> {
+        ///The builder of a call to `list_supplier_products` through `client`; [`Client::list_supplier_products`](super::Client::list_supplier_products) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::ProductListRequest`], or anything that converts into one (its builder, [`types::builder::ProductListRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ProductListRequest>,
@@ -2239,6 +2484,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2295,12 +2541,16 @@ pub mod builder {
         h_region_code: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCustomer<'a> {
+        ///The builder of a call to `get_customer` through `client`; [`Client::get_customer`](super::Client::get_customer) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 h_region_code: Ok(None),
             }
         }
+        /**Sets the `h-region-code` header (optional).
+
+Region of the account; the server assumes `TR` when absent.*/
         pub fn h_region_code<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,

@@ -21,7 +21,9 @@ major units (`"10.00"`, API reference; the default) or an integer of minor units
     )]
     #[serde(untagged)]
     pub enum ApmAmount {
+        ///A [`ApmAmountString`].
         String(ApmAmountString),
+        ///The value as a value of this type.
         Int64(::std::num::NonZeroU64),
     }
     impl ::std::fmt::Display for ApmAmount {
@@ -145,8 +147,10 @@ major units (`"10.00"`, API reference; the default) or an integer of minor units
         schemars::JsonSchema
     )]
     pub struct ApmPaymentRequest {
+        ///The merchant's account the payment is for; the first part of the checksum.
         #[serde(rename = "accountId")]
         pub account_id: ApmPaymentRequestAccountId,
+        ///[`ApmAmount`] — The amount, in the form that is checksummed as written: a decimal string in major units (`"10.00"`, API reference; the default) or an integer of minor units (`1000`, the other page).
         pub amount: ApmAmount,
         /**Optional. Where Exirom sends this payment's status callbacks (the operation's
 `paymentStatus` callback), each signed with `X-Checksum`. Not one of the four
@@ -160,6 +164,7 @@ checksummed fields.
         ///Computed by the SDK at send time; leave unset.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub checksum: ::std::option::Option<::std::string::String>,
+        ///ISO 4217 code; a part of the checksum.
         pub currency: ApmPaymentRequestCurrency,
         ///The APM, e.g. `SEPA` (our guess of the member name).
         #[serde(rename = "paymentMethod")]
@@ -169,11 +174,12 @@ checksummed fields.
         pub request_id: ApmPaymentRequestRequestId,
     }
     impl ApmPaymentRequest {
+        ///The builder of [`ApmPaymentRequest`], to set it field by field: [`builder::ApmPaymentRequest`].
         pub fn builder() -> builder::ApmPaymentRequest {
             Default::default()
         }
     }
-    ///`ApmPaymentRequestAccountId`
+    ///The merchant's account the payment is for; the first part of the checksum.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -237,7 +243,7 @@ checksummed fields.
                 })
         }
     }
-    ///`ApmPaymentRequestCurrency`
+    ///ISO 4217 code; a part of the checksum.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -445,22 +451,27 @@ checksummed fields.
         schemars::JsonSchema
     )]
     pub struct ApmPaymentResponse {
+        ///Where to send the customer to complete the payment, when given.
         #[serde(
             rename = "redirectUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub redirect_url: ::std::option::Option<::std::string::String>,
+        ///The request's `requestId`, echoed.
         #[serde(
             rename = "requestId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub request_id: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the payment.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
+        ///The payment's status, e.g. `PENDING`.
         #[serde(rename = "transactionStatus")]
         pub transaction_status: ::std::string::String,
     }
     impl ApmPaymentResponse {
+        ///The builder of [`ApmPaymentResponse`], to set it field by field: [`builder::ApmPaymentResponse`].
         pub fn builder() -> builder::ApmPaymentResponse {
             Default::default()
         }
@@ -476,6 +487,7 @@ checksummed fields.
         pub merchant_secret: ::std::string::String,
     }
     impl AuthRequest {
+        ///The builder of [`AuthRequest`], to set it field by field: [`builder::AuthRequest`].
         pub fn builder() -> builder::AuthRequest {
             Default::default()
         }
@@ -487,7 +499,9 @@ Both shapes are accepted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     #[serde(untagged)]
     pub enum AuthResponse {
+        ///The value as a string.
         String(::std::string::String),
+        ///[`AuthTokenObject`] — Object shape of the success body (guide shape).
         AuthTokenObject(AuthTokenObject),
     }
     impl ::std::convert::From<AuthTokenObject> for AuthResponse {
@@ -508,6 +522,7 @@ Both shapes are accepted.
         pub token: ::std::string::String,
     }
     impl AuthTokenObject {
+        ///The builder of [`AuthTokenObject`], to set it field by field: [`builder::AuthTokenObject`].
         pub fn builder() -> builder::AuthTokenObject {
             Default::default()
         }
@@ -522,26 +537,34 @@ Both shapes are accepted.
         schemars::JsonSchema
     )]
     pub struct BillingDetails {
+        ///The billing address's street and number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
+        ///The billing address's city.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub city: ::std::option::Option<::std::string::String>,
+        ///The billing address's country.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
+        ///The payer's email address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///The payer's first name.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///The payer's last name.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_name: ::std::option::Option<::std::string::String>,
+        ///The payer's phone number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<::std::string::String>,
+        ///The billing address's postal code.
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -549,6 +572,7 @@ Both shapes are accepted.
         pub postal_code: ::std::option::Option<::std::string::String>,
     }
     impl BillingDetails {
+        ///The builder of [`BillingDetails`], to set it field by field: [`builder::BillingDetails`].
         pub fn builder() -> builder::BillingDetails {
             Default::default()
         }
@@ -565,7 +589,9 @@ Both shapes are accepted.
     )]
     #[serde(untagged)]
     pub enum CallbackAmount {
+        ///A [`CallbackAmountString`].
         String(CallbackAmountString),
+        ///The value as a number.
         Number(f64),
     }
     impl ::std::fmt::Display for CallbackAmount {
@@ -685,18 +711,23 @@ Both shapes are accepted.
     pub struct CardDetails {
         ///Secret; never log it.
         pub cvv: CardDetailsCvv,
+        ///Expiry month, 1 or 2 digits (`"7"`, `"07"`).
         #[serde(rename = "expiryMonth")]
         pub expiry_month: CardDetailsExpiryMonth,
+        ///Expiry year, 2 or 4 digits (`"29"`, `"2029"`).
         #[serde(rename = "expiryYear")]
         pub expiry_year: CardDetailsExpiryYear,
+        ///The cardholder's name as printed on the card.
         #[serde(
             rename = "holderName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub holder_name: ::std::option::Option<::std::string::String>,
+        ///The card number (PAN), 12 to 19 digits. Secret; never log it.
         pub number: CardDetailsNumber,
     }
     impl CardDetails {
+        ///The builder of [`CardDetails`], to set it field by field: [`builder::CardDetails`].
         pub fn builder() -> builder::CardDetails {
             Default::default()
         }
@@ -767,7 +798,7 @@ Both shapes are accepted.
                 })
         }
     }
-    ///`CardDetailsExpiryMonth`
+    ///Expiry month, 1 or 2 digits (`"7"`, `"07"`).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -834,7 +865,7 @@ Both shapes are accepted.
                 })
         }
     }
-    ///`CardDetailsExpiryYear`
+    ///Expiry year, 2 or 4 digits (`"29"`, `"2029"`).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -901,7 +932,7 @@ Both shapes are accepted.
                 })
         }
     }
-    ///`CardDetailsNumber`
+    ///The card number (PAN), 12 to 19 digits. Secret; never log it.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -981,6 +1012,7 @@ have, so their members are OUR GUESS of the minimum.
     pub struct CardPaymentRequest {
         ///Decimal string in major units, e.g. `"10.00"` (API reference).
         pub amount: CardPaymentRequestAmount,
+        ///[`BillingDetails`] — Billing details (members are our guess).
         #[serde(rename = "billingDetails")]
         pub billing_details: BillingDetails,
         /**Optional. Where Exirom sends this payment's status callbacks (the operation's
@@ -992,22 +1024,28 @@ have, so their members are OUR GUESS of the minimum.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub callback_url: ::std::option::Option<::std::string::String>,
+        ///[`CardDetails`] — Card data (member names are our guess; the page cuts them off).
         pub card: CardDetails,
         ///ISO 4217 code.
         pub currency: CardPaymentRequestCurrency,
+        ///[`DeviceDetails`] — Customer device (members are our guess).
         pub device: DeviceDetails,
+        ///Where the customer's browser goes after a failed payment.
         #[serde(
             rename = "failureRedirectUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub failure_redirect_url: ::std::option::Option<::std::string::String>,
+        ///Whether the merchant has verified the customer's identity (KYC).
         #[serde(
             rename = "kycVerified",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub kyc_verified: ::std::option::Option<bool>,
+        ///Language of the pages the customer sees (an optional request member).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lang: ::std::option::Option<::std::string::String>,
+        ///The merchant's own key-value data, strings only.
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -1018,7 +1056,9 @@ have, so their members are OUR GUESS of the minimum.
         >,
         ///Merchant account (MID) to charge on.
         pub mid: CardPaymentRequestMid,
+        ///[`OrderDetails`] — Order details (members are our guess).
         pub order: OrderDetails,
+        ///How many payments the customer made before this one.
         #[serde(
             rename = "previousPaymentCount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1029,6 +1069,7 @@ characters, our limit.
 */
         #[serde(rename = "requestId")]
         pub request_id: CardPaymentRequestRequestId,
+        ///Where the customer's browser goes after a successful payment.
         #[serde(
             rename = "successRedirectUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1036,6 +1077,7 @@ characters, our limit.
         pub success_redirect_url: ::std::option::Option<::std::string::String>,
     }
     impl CardPaymentRequest {
+        ///The builder of [`CardPaymentRequest`], to set it field by field: [`builder::CardPaymentRequest`].
         pub fn builder() -> builder::CardPaymentRequest {
             Default::default()
         }
@@ -1316,30 +1358,37 @@ design.
         schemars::JsonSchema
     )]
     pub struct CardPaymentResponse {
+        ///The amount charged, a decimal string in major units.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub amount: ::std::option::Option<::std::string::String>,
+        ///With `CUSTOMER_VERIFICATION`: the 3-D Secure page to send the customer to.
         #[serde(
             rename = "challengeUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub challenge_url: ::std::option::Option<::std::string::String>,
+        ///With `CUSTOMER_VERIFICATION`: the 3-D Secure page to show in an iframe.
         #[serde(
             rename = "challengeUrlIframe",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub challenge_url_iframe: ::std::option::Option<::std::string::String>,
+        ///ISO 4217 code of the amount.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///Why the payment was declined, when it was.
         #[serde(
             rename = "declineCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub decline_code: ::std::option::Option<::std::string::String>,
+        ///The request's `requestId`, echoed.
         #[serde(
             rename = "requestId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub request_id: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the payment: the `{id}` of `get_card_payment_status`.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
         ///e.g. `APPROVED`, `DECLINED`, `CUSTOMER_VERIFICATION`, `PENDING`.
@@ -1347,6 +1396,7 @@ design.
         pub transaction_status: ::std::string::String,
     }
     impl CardPaymentResponse {
+        ///The builder of [`CardPaymentResponse`], to set it field by field: [`builder::CardPaymentResponse`].
         pub fn builder() -> builder::CardPaymentResponse {
             Default::default()
         }
@@ -1360,17 +1410,21 @@ design.
         schemars::JsonSchema
     )]
     pub struct CardPaymentStatus {
+        ///Why the payment was declined, when it was.
         #[serde(
             rename = "declineCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub decline_code: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the payment.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
+        ///The payment's status now, e.g. `APPROVED`, `DECLINED`, `PENDING`.
         #[serde(rename = "transactionStatus")]
         pub transaction_status: ::std::string::String,
     }
     impl CardPaymentStatus {
+        ///The builder of [`CardPaymentStatus`], to set it field by field: [`builder::CardPaymentStatus`].
         pub fn builder() -> builder::CardPaymentStatus {
             Default::default()
         }
@@ -1394,14 +1448,18 @@ design.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub callback_url: ::std::option::Option<::std::string::String>,
+        ///[`PayoutCard`] — The card paid out to (no CVV for a payout).
         pub card: PayoutCard,
+        ///ISO 4217 code.
         pub currency: CardPayoutRequestCurrency,
+        ///Merchant account (MID) the payout is made from.
         pub mid: CardPayoutRequestMid,
         ///Idempotency key chosen by the merchant; at most 64 characters, our limit.
         #[serde(rename = "requestId")]
         pub request_id: CardPayoutRequestRequestId,
     }
     impl CardPayoutRequest {
+        ///The builder of [`CardPayoutRequest`], to set it field by field: [`builder::CardPayoutRequest`].
         pub fn builder() -> builder::CardPayoutRequest {
             Default::default()
         }
@@ -1470,7 +1528,7 @@ design.
                 })
         }
     }
-    ///`CardPayoutRequestCurrency`
+    ///ISO 4217 code.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1537,7 +1595,7 @@ design.
                 })
         }
     }
-    ///`CardPayoutRequestMid`
+    ///Merchant account (MID) the payout is made from.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1678,11 +1736,13 @@ design.
         schemars::JsonSchema
     )]
     pub struct DeviceDetails {
+        ///The customer's IP address.
         #[serde(
             rename = "ipAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub ip_address: ::std::option::Option<::std::string::String>,
+        ///The customer's browser `User-Agent`.
         #[serde(
             rename = "userAgent",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1690,6 +1750,7 @@ design.
         pub user_agent: ::std::option::Option<::std::string::String>,
     }
     impl DeviceDetails {
+        ///The builder of [`DeviceDetails`], to set it field by field: [`builder::DeviceDetails`].
         pub fn builder() -> builder::DeviceDetails {
             Default::default()
         }
@@ -1716,6 +1777,7 @@ design. 500 is transient: retry with exponential backoff.
         pub message: ::std::string::String,
     }
     impl ErrorResponse {
+        ///The builder of [`ErrorResponse`], to set it field by field: [`builder::ErrorResponse`].
         pub fn builder() -> builder::ErrorResponse {
             Default::default()
         }
@@ -1735,6 +1797,7 @@ design. 500 is transient: retry with exponential backoff.
         pub message: ::std::string::String,
     }
     impl FieldError {
+        ///The builder of [`FieldError`], to set it field by field: [`builder::FieldError`].
         pub fn builder() -> builder::FieldError {
             Default::default()
         }
@@ -1749,10 +1812,12 @@ design. 500 is transient: retry with exponential backoff.
         schemars::JsonSchema
     )]
     pub struct OrderDetails {
+        ///What is being paid for, in words.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
     }
     impl OrderDetails {
+        ///The builder of [`OrderDetails`], to set it field by field: [`builder::OrderDetails`].
         pub fn builder() -> builder::OrderDetails {
             Default::default()
         }
@@ -1772,7 +1837,9 @@ text it received, never a re-serialised number.
     )]
     #[serde(untagged)]
     pub enum PaymentCallback {
+        ///[`PaymentCallbackAmountForm`] — The `amount`/`currency` form of a status callback.
         AmountForm(PaymentCallbackAmountForm),
+        ///[`PaymentCallbackOrderForm`] — The `orderAmount`/`orderCurrency` form of a status callback.
         OrderForm(PaymentCallbackOrderForm),
     }
     impl ::std::convert::From<PaymentCallbackAmountForm> for PaymentCallback {
@@ -1797,6 +1864,7 @@ text it received, never a re-serialised number.
         ///The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
         #[serde(rename = "accountId")]
         pub account_id: ::std::string::String,
+        ///[`CallbackAmount`] — A callback's amount: a decimal string in major units (`"10.00"`) or a JSON number (minor units `1000`, one page's form). Checksummed exactly as written.
         pub amount: CallbackAmount,
         ///ISO 4217 code. Checksummed.
         pub currency: ::std::string::String,
@@ -1823,6 +1891,7 @@ text it received, never a re-serialised number.
         pub transaction_status: ::std::option::Option<::std::string::String>,
     }
     impl PaymentCallbackAmountForm {
+        ///The builder of [`PaymentCallbackAmountForm`], to set it field by field: [`builder::PaymentCallbackAmountForm`].
         pub fn builder() -> builder::PaymentCallbackAmountForm {
             Default::default()
         }
@@ -1845,6 +1914,7 @@ text it received, never a re-serialised number.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub decline_code: ::std::option::Option<::std::string::String>,
+        ///[`CallbackAmount`] — A callback's amount: a decimal string in major units (`"10.00"`) or a JSON number (minor units `1000`, one page's form). Checksummed exactly as written.
         #[serde(rename = "orderAmount")]
         pub order_amount: CallbackAmount,
         ///ISO 4217 code. Checksummed.
@@ -1867,6 +1937,7 @@ text it received, never a re-serialised number.
         pub transaction_status: ::std::option::Option<::std::string::String>,
     }
     impl PaymentCallbackOrderForm {
+        ///The builder of [`PaymentCallbackOrderForm`], to set it field by field: [`builder::PaymentCallbackOrderForm`].
         pub fn builder() -> builder::PaymentCallbackOrderForm {
             Default::default()
         }
@@ -1874,23 +1945,28 @@ text it received, never a re-serialised number.
     ///The card paid out to (no CVV for a payout).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct PayoutCard {
+        ///Expiry month, 1 or 2 digits.
         #[serde(rename = "expiryMonth")]
         pub expiry_month: PayoutCardExpiryMonth,
+        ///Expiry year, 2 or 4 digits.
         #[serde(rename = "expiryYear")]
         pub expiry_year: PayoutCardExpiryYear,
+        ///The cardholder's name as printed on the card.
         #[serde(
             rename = "holderName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub holder_name: ::std::option::Option<::std::string::String>,
+        ///The card number (PAN), 12 to 19 digits. Secret; never log it.
         pub number: PayoutCardNumber,
     }
     impl PayoutCard {
+        ///The builder of [`PayoutCard`], to set it field by field: [`builder::PayoutCard`].
         pub fn builder() -> builder::PayoutCard {
             Default::default()
         }
     }
-    ///`PayoutCardExpiryMonth`
+    ///Expiry month, 1 or 2 digits.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1957,7 +2033,7 @@ text it received, never a re-serialised number.
                 })
         }
     }
-    ///`PayoutCardExpiryYear`
+    ///Expiry year, 2 or 4 digits.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -2024,7 +2100,7 @@ text it received, never a re-serialised number.
                 })
         }
     }
-    ///`PayoutCardNumber`
+    ///The card number (PAN), 12 to 19 digits. Secret; never log it.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -2099,15 +2175,19 @@ text it received, never a re-serialised number.
         schemars::JsonSchema
     )]
     pub struct TransactionInfo {
+        ///The amount, a decimal string in major units.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub amount: ::std::option::Option<::std::string::String>,
+        ///ISO 4217 code of the amount.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///The `requestId` the transaction was created with.
         #[serde(
             rename = "requestId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub request_id: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the transaction.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
         ///e.g. `PENDING`, `APPROVED`, `DECLINED`.
@@ -2115,12 +2195,14 @@ text it received, never a re-serialised number.
         pub transaction_status: ::std::string::String,
     }
     impl TransactionInfo {
+        ///The builder of [`TransactionInfo`], to set it field by field: [`builder::TransactionInfo`].
         pub fn builder() -> builder::TransactionInfo {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`ApmPaymentRequest`](super::ApmPaymentRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ApmPaymentRequest {
             account_id: ::std::result::Result<
@@ -2165,6 +2247,7 @@ text it received, never a re-serialised number.
             }
         }
         impl ApmPaymentRequest {
+            ///Sets [`account_id`](super::ApmPaymentRequest::account_id): The merchant's account the payment is for; the first part of the checksum.
             pub fn account_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestAccountId>,
@@ -2177,6 +2260,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`amount`](super::ApmPaymentRequest::amount).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmAmount>,
@@ -2189,6 +2273,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`callback_url`](super::ApmPaymentRequest::callback_url): Optional. Where Exirom sends this payment's status callbacks (the operation's `paymentStatus` callback), each signed with `X-Checksum`. Not one of the four checksummed fields.
             pub fn callback_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2201,6 +2286,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`checksum`](super::ApmPaymentRequest::checksum): Computed by the SDK at send time; leave unset.
             pub fn checksum<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2213,6 +2299,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::ApmPaymentRequest::currency): ISO 4217 code; a part of the checksum.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestCurrency>,
@@ -2225,6 +2312,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`payment_method`](super::ApmPaymentRequest::payment_method): The APM, e.g. `SEPA` (our guess of the member name).
             pub fn payment_method<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestPaymentMethod>,
@@ -2239,6 +2327,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::ApmPaymentRequest::request_id): Idempotency key chosen by the merchant; at most 64 characters, our limit.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestRequestId>,
@@ -2281,6 +2370,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`ApmPaymentResponse`](super::ApmPaymentResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ApmPaymentResponse {
             redirect_url: ::std::result::Result<
@@ -2315,6 +2405,7 @@ text it received, never a re-serialised number.
             }
         }
         impl ApmPaymentResponse {
+            ///Sets [`redirect_url`](super::ApmPaymentResponse::redirect_url): Where to send the customer to complete the payment, when given.
             pub fn redirect_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2327,6 +2418,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::ApmPaymentResponse::request_id): The request's `requestId`, echoed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2339,6 +2431,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::ApmPaymentResponse::transaction_id): Exirom's id of the payment.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2353,6 +2446,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::ApmPaymentResponse::transaction_status): The payment's status, e.g. `PENDING`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2391,6 +2485,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`AuthRequest`](super::AuthRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthRequest {
             merchant_key: ::std::result::Result<
@@ -2413,6 +2508,7 @@ text it received, never a re-serialised number.
             }
         }
         impl AuthRequest {
+            ///Sets [`merchant_key`](super::AuthRequest::merchant_key): Merchant Key (sandbox and production keys differ).
             pub fn merchant_key<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2425,6 +2521,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`merchant_secret`](super::AuthRequest::merchant_secret): Merchant Secret. Secret; never log it.
             pub fn merchant_secret<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2459,6 +2556,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`AuthTokenObject`](super::AuthTokenObject), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthTokenObject {
             merchant_key: ::std::result::Result<
@@ -2476,6 +2574,7 @@ text it received, never a re-serialised number.
             }
         }
         impl AuthTokenObject {
+            ///Sets [`merchant_key`](super::AuthTokenObject::merchant_key): Echo of the Merchant Key.
             pub fn merchant_key<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2488,6 +2587,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`token`](super::AuthTokenObject::token): JWT valid for 30 days; expiry in the `exp` claim.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2520,6 +2620,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`BillingDetails`](super::BillingDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct BillingDetails {
             address: ::std::result::Result<
@@ -2570,6 +2671,7 @@ text it received, never a re-serialised number.
             }
         }
         impl BillingDetails {
+            ///Sets [`address`](super::BillingDetails::address): The billing address's street and number.
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2582,6 +2684,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`city`](super::BillingDetails::city): The billing address's city.
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2594,6 +2697,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`country`](super::BillingDetails::country): The billing address's country.
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2606,6 +2710,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`email`](super::BillingDetails::email): The payer's email address.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2618,6 +2723,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`first_name`](super::BillingDetails::first_name): The payer's first name.
             pub fn first_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2630,6 +2736,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`last_name`](super::BillingDetails::last_name): The payer's last name.
             pub fn last_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2642,6 +2749,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`phone`](super::BillingDetails::phone): The payer's phone number.
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2654,6 +2762,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`postal_code`](super::BillingDetails::postal_code): The billing address's postal code.
             pub fn postal_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2698,6 +2807,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardDetails`](super::CardDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct CardDetails {
             cvv: ::std::result::Result<super::CardDetailsCvv, ::std::string::String>,
@@ -2730,6 +2840,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardDetails {
+            ///Sets [`cvv`](super::CardDetails::cvv): Secret; never log it.
             pub fn cvv<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsCvv>,
@@ -2742,6 +2853,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`expiry_month`](super::CardDetails::expiry_month): Expiry month, 1 or 2 digits (`"7"`, `"07"`).
             pub fn expiry_month<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsExpiryMonth>,
@@ -2754,6 +2866,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`expiry_year`](super::CardDetails::expiry_year): Expiry year, 2 or 4 digits (`"29"`, `"2029"`).
             pub fn expiry_year<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsExpiryYear>,
@@ -2766,6 +2879,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`holder_name`](super::CardDetails::holder_name): The cardholder's name as printed on the card.
             pub fn holder_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2778,6 +2892,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`number`](super::CardDetails::number): The card number (PAN), 12 to 19 digits. Secret; never log it.
             pub fn number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsNumber>,
@@ -2816,6 +2931,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPaymentRequest`](super::CardPaymentRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPaymentRequest {
             amount: ::std::result::Result<
@@ -2897,6 +3013,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPaymentRequest {
+            ///Sets [`amount`](super::CardPaymentRequest::amount): Decimal string in major units, e.g. `"10.00"` (API reference).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestAmount>,
@@ -2909,6 +3026,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`billing_details`](super::CardPaymentRequest::billing_details).
             pub fn billing_details<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::BillingDetails>,
@@ -2923,6 +3041,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`callback_url`](super::CardPaymentRequest::callback_url): Optional. Where Exirom sends this payment's status callbacks (the operation's `paymentStatus` callback), each signed with `X-Checksum`. Without it, poll `get_card_payment_status`.
             pub fn callback_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2935,6 +3054,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`card`](super::CardPaymentRequest::card).
             pub fn card<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetails>,
@@ -2947,6 +3067,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::CardPaymentRequest::currency): ISO 4217 code.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestCurrency>,
@@ -2959,6 +3080,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`device`](super::CardPaymentRequest::device).
             pub fn device<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::DeviceDetails>,
@@ -2971,6 +3093,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`failure_redirect_url`](super::CardPaymentRequest::failure_redirect_url): Where the customer's browser goes after a failed payment.
             pub fn failure_redirect_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2985,6 +3108,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`kyc_verified`](super::CardPaymentRequest::kyc_verified): Whether the merchant has verified the customer's identity (KYC).
             pub fn kyc_verified<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -2997,6 +3121,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`lang`](super::CardPaymentRequest::lang): Language of the pages the customer sees (an optional request member).
             pub fn lang<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3009,6 +3134,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`metadata`](super::CardPaymentRequest::metadata): The merchant's own key-value data, strings only.
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -3026,6 +3152,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`mid`](super::CardPaymentRequest::mid): Merchant account (MID) to charge on.
             pub fn mid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestMid>,
@@ -3038,6 +3165,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`order`](super::CardPaymentRequest::order).
             pub fn order<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::OrderDetails>,
@@ -3050,6 +3178,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`previous_payment_count`](super::CardPaymentRequest::previous_payment_count): How many payments the customer made before this one.
             pub fn previous_payment_count<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -3064,6 +3193,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::CardPaymentRequest::request_id): Idempotency key chosen by the merchant (a UUID is a good choice); at most 64 characters, our limit.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestRequestId>,
@@ -3076,6 +3206,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`success_redirect_url`](super::CardPaymentRequest::success_redirect_url): Where the customer's browser goes after a successful payment.
             pub fn success_redirect_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3136,6 +3267,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPaymentResponse`](super::CardPaymentResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPaymentResponse {
             amount: ::std::result::Result<
@@ -3190,6 +3322,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPaymentResponse {
+            ///Sets [`amount`](super::CardPaymentResponse::amount): The amount charged, a decimal string in major units.
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3202,6 +3335,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`challenge_url`](super::CardPaymentResponse::challenge_url): With `CUSTOMER_VERIFICATION`: the 3-D Secure page to send the customer to.
             pub fn challenge_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3214,6 +3348,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`challenge_url_iframe`](super::CardPaymentResponse::challenge_url_iframe): With `CUSTOMER_VERIFICATION`: the 3-D Secure page to show in an iframe.
             pub fn challenge_url_iframe<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3228,6 +3363,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::CardPaymentResponse::currency): ISO 4217 code of the amount.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3240,6 +3376,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`decline_code`](super::CardPaymentResponse::decline_code): Why the payment was declined, when it was.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3252,6 +3389,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::CardPaymentResponse::request_id): The request's `requestId`, echoed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3264,6 +3402,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::CardPaymentResponse::transaction_id): Exirom's id of the payment: the `{id}` of `get_card_payment_status`.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3278,6 +3417,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::CardPaymentResponse::transaction_status): e.g. `APPROVED`, `DECLINED`, `CUSTOMER_VERIFICATION`, `PENDING`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3325,6 +3465,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPaymentStatus`](super::CardPaymentStatus), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPaymentStatus {
             decline_code: ::std::result::Result<
@@ -3354,6 +3495,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPaymentStatus {
+            ///Sets [`decline_code`](super::CardPaymentStatus::decline_code): Why the payment was declined, when it was.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3366,6 +3508,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::CardPaymentStatus::transaction_id): Exirom's id of the payment.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3380,6 +3523,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::CardPaymentStatus::transaction_status): The payment's status now, e.g. `APPROVED`, `DECLINED`, `PENDING`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3416,6 +3560,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPayoutRequest`](super::CardPayoutRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPayoutRequest {
             amount: ::std::result::Result<
@@ -3453,6 +3598,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPayoutRequest {
+            ///Sets [`amount`](super::CardPayoutRequest::amount): Decimal string in major units, e.g. `"25.00"`.
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestAmount>,
@@ -3465,6 +3611,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`callback_url`](super::CardPayoutRequest::callback_url): Optional. Where the payout's status callbacks go (the operation's `payoutStatus` callback, signed like a payment's), as for card payments.
             pub fn callback_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3477,6 +3624,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`card`](super::CardPayoutRequest::card).
             pub fn card<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCard>,
@@ -3489,6 +3637,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::CardPayoutRequest::currency): ISO 4217 code.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestCurrency>,
@@ -3501,6 +3650,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`mid`](super::CardPayoutRequest::mid): Merchant account (MID) the payout is made from.
             pub fn mid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestMid>,
@@ -3513,6 +3663,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::CardPayoutRequest::request_id): Idempotency key chosen by the merchant; at most 64 characters, our limit.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestRequestId>,
@@ -3553,6 +3704,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`DeviceDetails`](super::DeviceDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct DeviceDetails {
             ip_address: ::std::result::Result<
@@ -3573,6 +3725,7 @@ text it received, never a re-serialised number.
             }
         }
         impl DeviceDetails {
+            ///Sets [`ip_address`](super::DeviceDetails::ip_address): The customer's IP address.
             pub fn ip_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3585,6 +3738,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`user_agent`](super::DeviceDetails::user_agent): The customer's browser `User-Agent`.
             pub fn user_agent<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3617,6 +3771,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`ErrorResponse`](super::ErrorResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorResponse {
             code: ::std::result::Result<
@@ -3639,6 +3794,7 @@ text it received, never a re-serialised number.
             }
         }
         impl ErrorResponse {
+            ///Sets [`code`](super::ErrorResponse::code): Machine-readable error code, when the provider sends one.
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3651,6 +3807,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`errors`](super::ErrorResponse::errors): Field-level details (400).
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FieldError>>,
@@ -3663,6 +3820,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`message`](super::ErrorResponse::message): Human-readable summary.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3697,6 +3855,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`FieldError`](super::FieldError), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct FieldError {
             field: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -3711,6 +3870,7 @@ text it received, never a re-serialised number.
             }
         }
         impl FieldError {
+            ///Sets [`field`](super::FieldError::field): Name of the offending request field.
             pub fn field<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3723,6 +3883,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`message`](super::FieldError::message): What is wrong with it.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3755,6 +3916,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`OrderDetails`](super::OrderDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct OrderDetails {
             description: ::std::result::Result<
@@ -3770,6 +3932,7 @@ text it received, never a re-serialised number.
             }
         }
         impl OrderDetails {
+            ///Sets [`description`](super::OrderDetails::description): What is being paid for, in words.
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3800,6 +3963,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`PaymentCallbackAmountForm`](super::PaymentCallbackAmountForm), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct PaymentCallbackAmountForm {
             account_id: ::std::result::Result<
@@ -3842,6 +4006,7 @@ text it received, never a re-serialised number.
             }
         }
         impl PaymentCallbackAmountForm {
+            ///Sets [`account_id`](super::PaymentCallbackAmountForm::account_id): The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
             pub fn account_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3854,6 +4019,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`amount`](super::PaymentCallbackAmountForm::amount).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CallbackAmount>,
@@ -3866,6 +4032,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::PaymentCallbackAmountForm::currency): ISO 4217 code. Checksummed.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3878,6 +4045,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`decline_code`](super::PaymentCallbackAmountForm::decline_code): Not checksummed.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3890,6 +4058,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::PaymentCallbackAmountForm::request_id): The request's idempotency key. Checksummed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3902,6 +4071,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::PaymentCallbackAmountForm::transaction_id): Not checksummed.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3916,6 +4086,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::PaymentCallbackAmountForm::transaction_status): e.g. `PENDING`, `APPROVED`, `DECLINED`. Not checksummed.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3962,6 +4133,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`PaymentCallbackOrderForm`](super::PaymentCallbackOrderForm), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct PaymentCallbackOrderForm {
             account_id: ::std::result::Result<
@@ -4009,6 +4181,7 @@ text it received, never a re-serialised number.
             }
         }
         impl PaymentCallbackOrderForm {
+            ///Sets [`account_id`](super::PaymentCallbackOrderForm::account_id): The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
             pub fn account_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4021,6 +4194,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`decline_code`](super::PaymentCallbackOrderForm::decline_code): Not checksummed.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4033,6 +4207,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`order_amount`](super::PaymentCallbackOrderForm::order_amount).
             pub fn order_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CallbackAmount>,
@@ -4045,6 +4220,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`order_currency`](super::PaymentCallbackOrderForm::order_currency): ISO 4217 code. Checksummed.
             pub fn order_currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4059,6 +4235,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::PaymentCallbackOrderForm::request_id): The request's idempotency key. Checksummed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4071,6 +4248,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::PaymentCallbackOrderForm::transaction_id): Not checksummed.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4085,6 +4263,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::PaymentCallbackOrderForm::transaction_status): e.g. `PENDING`, `APPROVED`, `DECLINED`. Not checksummed.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4131,6 +4310,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`PayoutCard`](super::PayoutCard), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct PayoutCard {
             expiry_month: ::std::result::Result<
@@ -4161,6 +4341,7 @@ text it received, never a re-serialised number.
             }
         }
         impl PayoutCard {
+            ///Sets [`expiry_month`](super::PayoutCard::expiry_month): Expiry month, 1 or 2 digits.
             pub fn expiry_month<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCardExpiryMonth>,
@@ -4173,6 +4354,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`expiry_year`](super::PayoutCard::expiry_year): Expiry year, 2 or 4 digits.
             pub fn expiry_year<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCardExpiryYear>,
@@ -4185,6 +4367,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`holder_name`](super::PayoutCard::holder_name): The cardholder's name as printed on the card.
             pub fn holder_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4197,6 +4380,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`number`](super::PayoutCard::number): The card number (PAN), 12 to 19 digits. Secret; never log it.
             pub fn number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCardNumber>,
@@ -4233,6 +4417,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`TransactionInfo`](super::TransactionInfo), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TransactionInfo {
             amount: ::std::result::Result<
@@ -4272,6 +4457,7 @@ text it received, never a re-serialised number.
             }
         }
         impl TransactionInfo {
+            ///Sets [`amount`](super::TransactionInfo::amount): The amount, a decimal string in major units.
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4284,6 +4470,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::TransactionInfo::currency): ISO 4217 code of the amount.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4296,6 +4483,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::TransactionInfo::request_id): The `requestId` the transaction was created with.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4308,6 +4496,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::TransactionInfo::transaction_id): Exirom's id of the transaction.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4322,6 +4511,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::TransactionInfo::transaction_status): e.g. `PENDING`, `APPROVED`, `DECLINED`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4598,11 +4788,39 @@ must accept both (see `AuthResponse`).
 
 Sends a `POST` request to `/v1/auth`
 
-```ignore
-let response = client.authenticate()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request; the body carries field-level details. Fix the request, do not retry it unchanged. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Credentials rejected. A persistent 401 indicates incorrect credentials or a revoked account, not a transient token expiry: surface it, do not loop. Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): Not found. The docs list 404 without explaining it; the usual cause is a wrong base URL (for example a missing `/api` segment). Body: [`types::ErrorResponse`].
+- `500` ([`Transient`](crate::ErrorKind::Transient)): Server error. Transient: retry with exponential backoff. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn authenticate(
+    client: &exirom::Client,
+    body: types::AuthRequest,
+) -> Result<types::AuthResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .authenticate()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
@@ -4623,11 +4841,45 @@ A 3-D Secure answer has `transactionStatus: CUSTOMER_VERIFICATION` and
 
 Sends a `POST` request to `/v1/payments/card`
 
-```ignore
-let response = client.create_card_payment()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+The body's `requestId` is the provider's idempotency key: a call whose body carries it is retried after a timeout or a 5xx (the provider answers a repeat with the original answer); without it, only on a 429 or a connection that never reached the provider, unless the retry policy opts in (`retry_non_idempotent`).
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (field-level details in `errors`). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. Log in again and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): The merchant may not use this `mid` (our reading of an unexplained 403). Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): `requestId` was already used for a different request. (The same request again gets the original 200.) The body's `code` is our example. Body: [`types::ErrorResponse`].
+- `422` ([`BadRequest`](crate::ErrorKind::BadRequest)): Well-formed but unprocessable (e.g. an amount that is not a decimal string). Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests; not processed. Retry later (`Retry-After`). Body: [`types::ErrorResponse`].
+- `500` ([`Transient`](crate::ErrorKind::Transient)): Server error. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn create_card_payment(
+    client: &exirom::Client,
+    body: types::CardPaymentRequest,
+) -> Result<types::CardPaymentResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_card_payment()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_card_payment(&self) -> builder::CreateCardPayment<'_> {
         builder::CreateCardPayment::new(self)
@@ -4638,11 +4890,40 @@ Sends a `GET` request to `/v1/payments/card/status/{id}`
 
 Arguments:
 - `id`: The `transactionId` of the payment.
-```ignore
-let response = client.get_card_payment_status()
-    .id(id)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No payment with this id for this merchant. Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn get_card_payment_status(
+    client: &exirom::Client,
+    id: String,
+) -> Result<types::CardPaymentStatus, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_card_payment_status()
+        .id(id)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_card_payment_status(&self) -> builder::GetCardPaymentStatus<'_> {
         builder::GetCardPaymentStatus::new(self)
@@ -4665,11 +4946,45 @@ checksum are OUR DESIGN.
 
 Sends a `POST` request to `/v1/payments/apm`
 
-```ignore
-let response = client.create_apm_payment()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+The body's `requestId` is the provider's idempotency key: a call whose body carries it is retried after a timeout or a 5xx (the provider answers a repeat with the original answer); without it, only on a 429 or a connection that never reached the provider, unless the retry policy opts in (`retry_non_idempotent`).
+
+The body's `checksum` is computed by the SDK when it is sent: Base64(HMAC-SHA256(the signing secret, `accountId|amount|currency|requestId`)); a value given for it is replaced.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (e.g. no `checksum`). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): The checksum does not verify (our design of the status). Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): `requestId` already used for a different request. Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests; not processed. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn create_apm_payment(
+    client: &exirom::Client,
+    body: types::ApmPaymentRequest,
+) -> Result<types::ApmPaymentResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_apm_payment()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_apm_payment(&self) -> builder::CreateApmPayment<'_> {
         builder::CreateApmPayment::new(self)
@@ -4684,11 +4999,44 @@ body gets the original answer, with another body 409), the amount a decimal stri
 
 Sends a `POST` request to `/v1/payouts/card`
 
-```ignore
-let response = client.create_card_payout()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+The body's `requestId` is the provider's idempotency key: a call whose body carries it is retried after a timeout or a 5xx (the provider answers a repeat with the original answer); without it, only on a 429 or a connection that never reached the provider, unless the retry policy opts in (`retry_non_idempotent`).
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (field-level details in `errors`). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): The merchant may not pay out on this `mid`. Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): `requestId` already used for a different request. Body: [`types::ErrorResponse`].
+- `422` ([`BadRequest`](crate::ErrorKind::BadRequest)): Well-formed but unprocessable (an amount that is not a decimal string). Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests; not processed. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn create_card_payout(
+    client: &exirom::Client,
+    body: types::CardPayoutRequest,
+) -> Result<types::TransactionInfo, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_card_payout()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_card_payout(&self) -> builder::CreateCardPayout<'_> {
         builder::CreateCardPayout::new(self)
@@ -4703,11 +5051,40 @@ Sends a `GET` request to `/v1/payouts/card/info/{id}`
 
 Arguments:
 - `id`: The `transactionId` of the payout.
-```ignore
-let response = client.get_card_payout_info()
-    .id(id)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No such transaction for this merchant. Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn get_card_payout_info(
+    client: &exirom::Client,
+    id: String,
+) -> Result<types::TransactionInfo, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_card_payout_info()
+        .id(id)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_card_payout_info(&self) -> builder::GetCardPayoutInfo<'_> {
         builder::GetCardPayoutInfo::new(self)
@@ -4723,11 +5100,40 @@ Sends a `GET` request to `/v1/payments/apm/info/{id}`
 
 Arguments:
 - `id`: The `transactionId` of the APM payment.
-```ignore
-let response = client.get_apm_payment_info()
-    .id(id)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No such transaction for this merchant. Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn get_apm_payment_info(
+    client: &exirom::Client,
+    id: String,
+) -> Result<types::TransactionInfo, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_apm_payment_info()
+        .id(id)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_apm_payment_info(&self) -> builder::GetApmPaymentInfo<'_> {
         builder::GetApmPaymentInfo::new(self)
@@ -4754,12 +5160,14 @@ pub mod builder {
         >,
     }
     impl<'a> Authenticate<'a> {
+        ///The builder of a call to `authenticate` through `client`; [`Client::authenticate`](super::Client::authenticate) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::AuthRequest`], or anything that converts into one (its builder, [`types::builder::AuthRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AuthRequest>,
@@ -4774,6 +5182,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -4835,12 +5244,14 @@ pub mod builder {
         >,
     }
     impl<'a> CreateCardPayment<'a> {
+        ///The builder of a call to `create_card_payment` through `client`; [`Client::create_card_payment`](super::Client::create_card_payment) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::CardPaymentRequest`], or anything that converts into one (its builder, [`types::builder::CardPaymentRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CardPaymentRequest>,
@@ -4859,6 +5270,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -4917,12 +5329,16 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCardPaymentStatus<'a> {
+        ///The builder of a call to `get_card_payment_status` through `client`; [`Client::get_card_payment_status`](super::Client::get_card_payment_status) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
             }
         }
+        /**Sets the `id` path parameter (required).
+
+The `transactionId` of the payment.*/
         pub fn id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -4986,12 +5402,14 @@ pub mod builder {
         >,
     }
     impl<'a> CreateApmPayment<'a> {
+        ///The builder of a call to `create_apm_payment` through `client`; [`Client::create_apm_payment`](super::Client::create_apm_payment) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::ApmPaymentRequest`], or anything that converts into one (its builder, [`types::builder::ApmPaymentRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ApmPaymentRequest>,
@@ -5010,6 +5428,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -5071,12 +5490,14 @@ pub mod builder {
         >,
     }
     impl<'a> CreateCardPayout<'a> {
+        ///The builder of a call to `create_card_payout` through `client`; [`Client::create_card_payout`](super::Client::create_card_payout) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: auth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::CardPayoutRequest`], or anything that converts into one (its builder, [`types::builder::CardPayoutRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CardPayoutRequest>,
@@ -5095,6 +5516,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -5153,12 +5575,16 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCardPayoutInfo<'a> {
+        ///The builder of a call to `get_card_payout_info` through `client`; [`Client::get_card_payout_info`](super::Client::get_card_payout_info) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
             }
         }
+        /**Sets the `id` path parameter (required).
+
+The `transactionId` of the payout.*/
         pub fn id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -5219,12 +5645,16 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetApmPaymentInfo<'a> {
+        ///The builder of a call to `get_apm_payment_info` through `client`; [`Client::get_apm_payment_info`](super::Client::get_apm_payment_info) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
             }
         }
+        /**Sets the `id` path parameter (required).
+
+The `transactionId` of the APM payment.*/
         pub fn id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,

@@ -59,9 +59,9 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 impl NotificationVerifier {
     /// A verifier with the merchant's secret key: notifications without
-    /// `exp` or `iat` accepted, `iat` at most [`DEFAULT_MAX_AGE`] (one day)
-    /// old, replays kept in memory, and in the environment's shared store
-    /// for [`NotificationVerifier::verify_shared`] when it configures one.
+    /// `exp` or `iat` accepted, `iat` at most one day old, replays kept in
+    /// memory, and in the environment's shared store for
+    /// [`NotificationVerifier::verify_shared`] when it configures one.
     pub fn new(secret: Secret) -> Self {
         NotificationVerifier {
             secret,
