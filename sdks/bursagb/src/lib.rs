@@ -88,6 +88,8 @@
 //! ```
 
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The client, types and security table generated from `specs/bursagb.yaml`
 /// (`cargo xtask regen`): every operation's docs say which credentials it

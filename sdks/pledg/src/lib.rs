@@ -97,6 +97,8 @@
 //! ```
 
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The client, types and security table generated from `specs/pledg.yaml`
 /// (`cargo xtask regen`): every operation's docs say which credentials it

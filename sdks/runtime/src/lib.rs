@@ -92,6 +92,9 @@
 //! attempts, signing) and `builder`.
 
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: feature-gated items say
+// which feature they need. Without `docsrs` (any stable build) this is off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod base;
 mod builder;
@@ -115,9 +118,11 @@ pub use observe::telemetry::Telemetry;
 /// The OpenTelemetry API this crate speaks (feature `otel`): providers
 /// handed to [`Telemetry::with_providers`] must come from this version.
 #[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub use opentelemetry;
 pub use token::principal::Principal;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use token::redis_store;
 pub use token::registry::TokenCaches;
 pub use token::store::{Outcome, Record, TokenStore, Wanted};

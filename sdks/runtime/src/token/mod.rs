@@ -27,6 +27,7 @@ mod manager;
 pub(crate) mod principal;
 mod profile;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis_store;
 pub mod registry;
 mod source;

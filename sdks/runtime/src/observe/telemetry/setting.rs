@@ -73,6 +73,7 @@ impl Telemetry {
     /// set when the client is built. With none set, the API's no-op
     /// providers: nothing recorded, nothing sent.
     #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
     pub fn global() -> Telemetry {
         Telemetry {
             setting: Setting::Global,
@@ -81,6 +82,7 @@ impl Telemetry {
 
     /// These providers, not the global ones.
     #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
     pub fn with_providers<T, M>(tracer_provider: T, meter_provider: M) -> Telemetry
     where
         T: opentelemetry::global::ObjectSafeTracerProvider + Send + Sync + 'static,
