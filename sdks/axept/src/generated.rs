@@ -2349,7 +2349,11 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/authenticate`
+        /**Sends a `POST` request to `/api/authenticate`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::authenticate`](super::Client::authenticate) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -2436,7 +2440,11 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/transaction`
+        /**Sends a `POST` request to `/transaction`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::start_transaction`](super::Client::start_transaction) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -2554,7 +2562,11 @@ Transactions per page, at most 100 (our limit).*/
                 });
             self
         }
-        ///Sends a `GET` request to `/Transaction`
+        /**Sends a `GET` request to `/Transaction`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::list_transactions`](super::Client::list_transactions) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -2650,7 +2662,11 @@ Transactions per page, at most 100 (our limit).*/
                 });
             self
         }
-        ///Sends a `GET` request to `/Transaction/{uti}`
+        /**Sends a `GET` request to `/Transaction/{uti}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_transaction`](super::Client::get_transaction) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -2734,7 +2750,11 @@ Transactions per page, at most 100 (our limit).*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/ProcessDecision`
+        /**Sends a `POST` request to `/ProcessDecision`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::process_decision`](super::Client::process_decision) lists.*/
         pub async fn send(
             self,
         ) -> Result<

@@ -72,7 +72,7 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
+#![warn(missing_docs, clippy::missing_errors_doc)]
 // docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -231,6 +231,11 @@ impl std::error::Error for PaginationError {}
 /// The `X-Pagination` header as a typed value: `Ok(None)` when absent,
 /// an error when present but not `{totalCount, pageSize, currentPage,
 /// totalPages}` (non-negative integers). Headers over 4 KiB are refused.
+///
+/// # Errors
+///
+/// [`PaginationError`] when the header is present but over 4 KiB or not
+/// that JSON object.
 ///
 /// ```no_run
 /// # async fn demo(client: axept::Client) -> Result<(), Box<dyn std::error::Error>> {

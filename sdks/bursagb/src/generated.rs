@@ -2317,7 +2317,11 @@ Region of the account; the server assumes `TR` when absent.*/
                 .map_err(|_| "conversion to `TokenRequest` for body failed".to_string());
             self
         }
-        ///Sends a `POST` request to `/Login/Customer/Api/Verify`
+        /**Sends a `POST` request to `/Login/Customer/Api/Verify`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::generate_token`](super::Client::generate_token) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -2408,7 +2412,11 @@ Region of the account; the server assumes `TR` when absent.*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/Orders/Create`
+        /**Sends a `POST` request to `/Orders/Create`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_order`](super::Client::create_order) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -2494,7 +2502,11 @@ Region of the account; the server assumes `TR` when absent.*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/Supplier/Products/List`
+        /**Sends a `POST` request to `/Supplier/Products/List`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::list_supplier_products`](super::Client::list_supplier_products) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -2564,7 +2576,11 @@ Region of the account; the server assumes `TR` when absent.*/
                 });
             self
         }
-        ///Sends a `GET` request to `/Customer/Get`
+        /**Sends a `GET` request to `/Customer/Get`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_customer`](super::Client::get_customer) lists.*/
         pub async fn send(
             self,
         ) -> Result<

@@ -87,7 +87,7 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
+#![warn(missing_docs, clippy::missing_errors_doc)]
 // docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

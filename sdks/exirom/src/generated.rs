@@ -5192,7 +5192,11 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/auth`
+        /**Sends a `POST` request to `/v1/auth`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::authenticate`](super::Client::authenticate) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -5280,7 +5284,11 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/payments/card`
+        /**Sends a `POST` request to `/v1/payments/card`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_card_payment`](super::Client::create_card_payment) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -5351,7 +5359,11 @@ The `transactionId` of the payment.*/
                 });
             self
         }
-        ///Sends a `GET` request to `/v1/payments/card/status/{id}`
+        /**Sends a `GET` request to `/v1/payments/card/status/{id}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_card_payment_status`](super::Client::get_card_payment_status) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -5438,7 +5450,11 @@ The `transactionId` of the payment.*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/payments/apm`
+        /**Sends a `POST` request to `/v1/payments/apm`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_apm_payment`](super::Client::create_apm_payment) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -5526,7 +5542,11 @@ The `transactionId` of the payment.*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/payouts/card`
+        /**Sends a `POST` request to `/v1/payouts/card`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_card_payout`](super::Client::create_card_payout) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -5597,7 +5617,11 @@ The `transactionId` of the payout.*/
                 });
             self
         }
-        ///Sends a `GET` request to `/v1/payouts/card/info/{id}`
+        /**Sends a `GET` request to `/v1/payouts/card/info/{id}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_card_payout_info`](super::Client::get_card_payout_info) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -5667,7 +5691,11 @@ The `transactionId` of the APM payment.*/
                 });
             self
         }
-        ///Sends a `GET` request to `/v1/payments/apm/info/{id}`
+        /**Sends a `GET` request to `/v1/payments/apm/info/{id}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_apm_payment_info`](super::Client::get_apm_payment_info) lists.*/
         pub async fn send(
             self,
         ) -> Result<

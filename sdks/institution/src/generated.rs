@@ -1791,7 +1791,11 @@ The merchant ID assigned with the account (header name has an underscore).*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/auth/login`
+        /**Sends a `POST` request to `/v2/auth/login`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::login`](super::Client::login) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -1898,7 +1902,11 @@ The merchant ID assigned with the account (header name has an underscore).*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/auth/refresh`
+        /**Sends a `POST` request to `/v2/auth/refresh`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::refresh_token`](super::Client::refresh_token) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -1991,7 +1999,11 @@ The merchant ID assigned with the account (header name has an underscore).*/
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/customer/create`
+        /**Sends a `POST` request to `/v2/customer/create`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_customer`](super::Client::create_customer) lists.*/
         pub async fn send(
             self,
         ) -> Result<

@@ -1408,7 +1408,11 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/token`
+        /**Sends a `POST` request to `/api/token`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_token`](super::Client::create_token) lists.*/
         pub async fn send(
             self,
         ) -> Result<
@@ -1494,7 +1498,11 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/purchase_link/`
+        /**Sends a `POST` request to `/api/purchase_link/`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_purchase_link`](super::Client::create_purchase_link) lists.*/
         pub async fn send(
             self,
         ) -> Result<

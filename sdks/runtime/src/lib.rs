@@ -91,7 +91,7 @@
 //! `token` (the cache, its fetches, the shared store), `call` (sessions,
 //! attempts, signing) and `builder`.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, clippy::missing_errors_doc)]
 // docs.rs builds with `--cfg docsrs` on nightly: feature-gated items say
 // which feature they need. Without `docsrs` (any stable build) this is off.
 #![cfg_attr(docsrs, feature(doc_cfg))]

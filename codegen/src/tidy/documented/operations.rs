@@ -93,6 +93,15 @@ fn document_builders(items: &mut [Item], docs: &OperationDocs) -> BTreeMap<Strin
             let method = f.sig.ident.to_string();
             if method == "send" {
                 (call.success, call.error) = send_types(&f.sig.output);
+                if let Some(id) = &id {
+                    let sends = doc_of(&f.attrs).unwrap_or_default();
+                    let text = format!(
+                        "{}\n\n# Errors\n\nAn [`OperationError`](crate::OperationError): \
+                         the failures [`Client::{id}`](super::Client::{id}) lists.",
+                        sends.trim_end()
+                    );
+                    set_doc(&mut f.attrs, text.trim_start());
+                }
                 continue;
             }
             let target = setter_param(&f.sig).and_then(|v| try_into_target(&f.sig, &v));

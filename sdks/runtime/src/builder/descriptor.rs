@@ -299,6 +299,11 @@ pub trait Described: Provider<Client = Sdk<Self::Api>> {
     type Api: Clone + Send + Sync + 'static;
 
     /// Run `call` (one of the descriptor's) with its sample body.
+    ///
+    /// # Errors
+    ///
+    /// The call's error ([`answered`]), or [`unknown_call`]'s `Config`
+    /// error for a call the provider has no sample for.
     fn run<'a>(
         client: &'a Sdk<Self::Api>,
         call: &'a Call,
@@ -306,6 +311,10 @@ pub trait Described: Provider<Client = Sdk<Self::Api>> {
     ) -> BoxFuture<'a, Result<Answered, Error>>;
 
     /// See [`Descriptor::login_request`].
+    ///
+    /// # Errors
+    ///
+    /// `Config` when a variable the request needs is not set.
     fn login_request(
         http: &reqwest::Client,
         base_url: &str,
@@ -564,6 +573,10 @@ fn is_loopback(url: &str) -> bool {
 
 /// A required variable for a provider's [`Described::login_request`]
 /// (`<VAR>_FILE` honoured, empty is unset).
+///
+/// # Errors
+///
+/// `Config` when it is not set, or its file cannot be read.
 pub fn variable(
     provider: &'static str,
     get: &dyn Fn(&str) -> Option<String>,

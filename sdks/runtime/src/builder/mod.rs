@@ -49,11 +49,20 @@ pub trait Provider: Sized + 'static {
     type Client;
 
     /// Read credentials from environment variables (`get` looks one up).
+    ///
+    /// # Errors
+    ///
+    /// `Config` when a required variable is not set, or variables that go
+    /// together are not all set.
     fn credentials_from_env(
         get: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self::Credentials, Error>;
 
     /// Build the client for `credentials` against `connect.base_url()`.
+    ///
+    /// # Errors
+    ///
+    /// `Config` for credentials the provider cannot use; nothing is sent.
     fn connect(connect: Connect, credentials: Self::Credentials) -> Result<Self::Client, Error>;
 }
 

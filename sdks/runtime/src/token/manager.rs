@@ -357,6 +357,12 @@ impl TokenManager {
     /// Drop `used` after the provider rejected it with 401 — only if it is
     /// still the cached one (a newer token fetched by another task stays),
     /// then return a fresh token through single-flight; never `used`.
+    ///
+    /// # Errors
+    ///
+    /// What the fetch failed with (`InvalidCredentials`, `Transient`,
+    /// `MalformedResponse`, …), or the login backoff's cached error with
+    /// its `retry_after`.
     pub async fn renew_after_unauthorized(
         self: &Arc<Self>,
         used: &HeaderValue,
@@ -366,6 +372,10 @@ impl TokenManager {
 
     /// [`TokenManager::renew_after_unauthorized`], a fetch running with
     /// `source`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenManager::renew_after_unauthorized`].
     pub async fn renew_after_unauthorized_from(
         self: &Arc<Self>,
         used: &HeaderValue,
