@@ -3,49 +3,27 @@
 //! shared token cache.
 
 use payments_app::{Accounts, one_call_each};
-use sandbox::{Credentials, Provider, Sandbox};
+use sandbox::{Provider, Sandbox};
 
 fn accounts(sb: &Sandbox) -> Accounts {
     let url = |p| sb.base_url(p);
-    let Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = sb.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
-    let Credentials::Institution {
-        email,
-        password,
-        merchant_id,
-        ..
-    } = sb.credentials(Provider::Institution)
-    else {
-        unreachable!()
-    };
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sb.credentials(Provider::Pledg)
-    else {
-        unreachable!()
-    };
-    let Credentials::Bursagb {
-        email: b_email,
-        password: b_password,
-        ..
-    } = sb.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
-    let Credentials::Axept {
-        merchant_id: a_merchant,
-        key_id,
-        key,
-    } = sb.credentials(Provider::Axept)
-    else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Exirom);
+    let merchant_key = creds.text("merchant_key").to_owned();
+    let merchant_secret = creds.text("merchant_secret").to_owned();
+    let creds = sb.credentials(Provider::Institution);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
+    let merchant_id = creds.text("merchant_id").to_owned();
+    let creds = sb.credentials(Provider::Pledg);
+    let api_key = creds.text("api_key").to_owned();
+    let api_secret = creds.text("api_secret").to_owned();
+    let creds = sb.credentials(Provider::Bursagb);
+    let b_email = creds.text("email").to_owned();
+    let b_password = creds.text("password").to_owned();
+    let creds = sb.credentials(Provider::Axept);
+    let a_merchant = creds.int("merchant_id");
+    let key_id = creds.int("key_id");
+    let key = creds.text("key").to_owned();
     Accounts {
         exirom: (
             url(Provider::Exirom),

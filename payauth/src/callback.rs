@@ -1,17 +1,38 @@
 //! `payauth verify-callback`: is this callback genuine?
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::time::SystemTime;
 
 use auth_runtime::Secret;
+use auth_runtime::descriptor::env_or_file;
+use auth_runtime::provider::signing::CallbackError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::choices::CallbackProvider;
-use crate::failure::{EXIT_CREDENTIALS, Failure};
+use crate::cli::CallbackProvider;
+use crate::failure::{self, CONFIG, DATA, Failure, NO_INPUT, NOT_GENUINE, OK};
+use crate::variables::Variables;
 
 /// The largest body read (the verifiers refuse bigger ones anyway).
 const MAX_BODY: u64 = 1024 * 1024;
+
+/// A provider's verifier: the callback's facts as JSON, or why not.
+type Verifier = dyn Fn(&[u8]) -> Result<Value, CallbackError>;
+
+/// What `verify-callback` reads.
+#[derive(Debug)]
+pub struct Input<'a> {
+    pub provider: CallbackProvider,
+    pub body: Option<&'a str>,
+    pub header_args: &'a [String],
+    pub headers_file: Option<&'a str>,
+}
+
+/// Whether the body would be read from a terminal: then `main` prints the
+/// command's help instead of waiting.
+pub fn would_wait_on_terminal(body: Option<&str>) -> bool {
+    matches!(body, None | Some("-")) && std::io::stdin().is_terminal()
+}
 
 fn read_body(path: Option<&str>) -> Result<Vec<u8>, Failure> {
     let mut body = Vec::new();
@@ -19,13 +40,27 @@ fn read_body(path: Option<&str>) -> Result<Vec<u8>, Failure> {
         None | Some("-") => std::io::stdin().take(MAX_BODY + 1).read_to_end(&mut body),
         Some(p) => std::fs::File::open(p).and_then(|f| f.take(MAX_BODY + 1).read_to_end(&mut body)),
     };
-    read.map_err(|e| Failure::new(1, format!("cannot read the body: {e}")))?;
+    read.map_err(|e| {
+        Failure::new(
+            NO_INPUT,
+            "unreadable_input",
+            format!("cannot read the body ({})", e.kind()),
+        )
+    })?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(Failure::new(
+            DATA,
+            "invalid_input",
+            "the body is larger than 1 MiB",
+        ));
+    }
     Ok(body)
 }
 
 /// `Name: value` lines. Blank lines, and the first line of an HTTP dump
 /// (`POST /path HTTP/1.1`, `HTTP/1.1 200 OK`), are skipped.
 fn parse_headers(lines: impl IntoIterator<Item = String>) -> Result<HeaderMap, Failure> {
+    let invalid = |message: String| Failure::new(DATA, "invalid_input", message);
     let mut map = HeaderMap::new();
     for line in lines {
         let line = line.trim_end_matches(['\r', '\n']);
@@ -36,90 +71,100 @@ fn parse_headers(lines: impl IntoIterator<Item = String>) -> Result<HeaderMap, F
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
-            return Err(Failure::new(
-                1,
-                format!(
-                    "not a header line: `{}`",
-                    line.chars().take(80).collect::<String>()
-                ),
-            ));
+            return Err(invalid(format!(
+                "not a header line: `{}`",
+                line.chars().take(80).collect::<String>()
+            )));
         };
         let name = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| Failure::new(1, "a header name is not valid"))?;
-        let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-            Failure::new(
-                1,
-                format!("the value of `{name}` is not a valid header value"),
-            )
-        })?;
+            .map_err(|_| invalid("a header name is not valid".into()))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| invalid(format!("the value of `{name}` is not a valid header value")))?;
         map.append(name, value);
     }
     Ok(map)
 }
 
-fn secret(names: &[&str]) -> Result<Secret, Failure> {
-    names
-        .iter()
-        .find_map(|n| auth_runtime::provider::optional_env(&|k| std::env::var(k).ok(), n))
-        .map(Secret::new)
-        .ok_or_else(|| {
-            Failure::new(
-                EXIT_CREDENTIALS,
-                format!(
-                    "{} is not set: the secret callbacks are signed with",
-                    names.join(" or ")
-                ),
-            )
-        })
+fn secret(vars: &Variables, provider: &'static str, names: &[&str]) -> Result<Secret, Failure> {
+    let get = |k: &str| vars.get(k);
+    for name in names {
+        match env_or_file(&get, provider, name) {
+            Ok(Some(value)) => return Ok(Secret::new(value)),
+            Ok(None) => {}
+            Err(e) => return Err(Failure::new(CONFIG, "config", e.to_string())),
+        }
+    }
+    Err(Failure::new(
+        CONFIG,
+        "config",
+        format!(
+            "{} is not set: the secret callbacks are signed with",
+            names.join(" or ")
+        ),
+    )
+    .hint(format!(
+        "set {} (or {}_FILE), in the environment or an --env-file",
+        names[0], names[0]
+    )))
 }
 
-pub fn verify(
-    provider: CallbackProvider,
-    body: Option<&str>,
-    header_args: &[String],
-    headers_file: Option<&str>,
-    as_json: bool,
-) -> Result<(), Failure> {
+/// The reason's stable name.
+fn reason(e: &CallbackError) -> &'static str {
+    match e {
+        CallbackError::Unsigned => "unsigned",
+        CallbackError::BadSignature => "bad_signature",
+        CallbackError::Expired => "expired",
+        CallbackError::Replayed => "replayed",
+        CallbackError::Malformed => "malformed",
+        CallbackError::NoSecret => "no_secret",
+        _ => "not_genuine",
+    }
+}
+
+pub fn verify(input: &Input<'_>, vars: &Variables, as_json: bool) -> Result<u8, Failure> {
     let mut lines: Vec<String> = Vec::new();
-    if let Some(path) = headers_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::new(1, format!("cannot read the headers: {e}")))?;
+    if let Some(path) = input.headers_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::new(
+                NO_INPUT,
+                "unreadable_input",
+                format!("cannot read the headers ({})", e.kind()),
+            )
+        })?;
         lines.extend(text.lines().map(str::to_owned));
     }
-    lines.extend(header_args.iter().cloned());
+    lines.extend(input.header_args.iter().cloned());
     let headers = parse_headers(lines)?;
-    let body = read_body(body)?;
-    let now = SystemTime::now();
-    let (name, verdict) = match provider {
+    let name = input.provider.name();
+    let verifier: Box<Verifier> = match input.provider {
         CallbackProvider::Exirom => {
-            let verifier = exirom::CallbackVerifier::new(secret(&[
-                "EXIROM_CHECKSUM_SECRET",
-                "MERCHANT_SECRET",
-            ])?);
-            (
-                "exirom",
-                verifier.verify(&body, &headers, now).map(|c| {
+            let v = exirom::CallbackVerifier::new(secret(
+                vars,
+                name,
+                &["EXIROM_CHECKSUM_SECRET", "MERCHANT_SECRET"],
+            )?);
+            Box::new(move |body| {
+                v.verify(body, &headers, SystemTime::now()).map(|c| {
                     json!({
-                        "requestId": c.request_id,
-                        "transactionId (unsigned)": c.transaction_id.unverified(),
-                        "transactionStatus (unsigned)": c.transaction_status.unverified(),
+                        "request_id": c.request_id,
+                        "transaction_id_unsigned": c.transaction_id.unverified(),
+                        "transaction_status_unsigned": c.transaction_status.unverified(),
                         "amount": c.amount,
                         "currency": c.currency,
                     })
-                }),
-            )
+                })
+            })
         }
         CallbackProvider::Pledg => {
-            let verifier = pledg::NotificationVerifier::new(secret(&["PLEDG_SECRET_KEY"])?);
-            (
-                "pledg",
-                verifier
-                    .verify(&body, &headers, now)
-                    .map(|n| json!({ "id": n.id, "reference": n.reference, "status": n.status })),
-            )
+            let v = pledg::NotificationVerifier::new(secret(vars, name, &["PLEDG_SECRET_KEY"])?);
+            Box::new(move |body| {
+                v.verify(body, &headers, SystemTime::now())
+                    .map(|n| json!({ "id": n.id, "reference": n.reference, "status": n.status }))
+            })
         }
     };
-    match verdict {
+    let body = read_body(input.body)?;
+    match verifier(&body) {
         Ok(event) => {
             if as_json {
                 println!(
@@ -129,21 +174,23 @@ pub fn verify(
             } else {
                 println!("valid: a genuine {name} callback {event}");
             }
-            Ok(())
+            Ok(OK)
         }
         Err(e) => {
             if as_json {
+                let error = Failure::new(NOT_GENUINE, reason(&e), e.to_string()).to_json();
                 println!(
                     "{}",
-                    json!({"provider": name, "valid": false, "reason": e.to_string(), "kind": format!("{e:?}")})
+                    json!({"provider": name, "valid": false, "error": error["error"]})
                 );
             } else {
                 println!("invalid: {e}");
+                eprintln!(
+                    "payauth: the {name} callback is not genuine ({})",
+                    reason(&e)
+                );
             }
-            Err(Failure::new(
-                1,
-                format!("the {name} callback is not genuine ({e:?})"),
-            ))
+            Ok(failure::NOT_GENUINE)
         }
     }
 }

@@ -1,215 +1,131 @@
-//! `payauth sandbox` and `payauth sandbox trigger`.
+//! `payauth sandbox [--forward-to URL]`: the emulator of every provider as a development
+//! server — the variables that point an SDK at it, then one line per request it answers
+//! and per callback it sends, as the sandbox reports them (`Sandbox::subscribe`).
 
 use std::io::Write;
 
-use auth_runtime::Secret;
-use sandbox::{Credentials, Provider as P, Sandbox, SandboxConfig};
+use payauth::{providers, sandbox_env};
+use sandbox::{CallbackSettings, Sandbox, SandboxConfig, SandboxEvent};
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::choices::{CallbackProvider, Event};
-use crate::failure::Failure;
+use crate::failure::{Failure, TRANSIENT};
+
+/// The variable `payauth sandbox clock|fault|revoke|trigger` read the sandbox's URL from.
+pub const SANDBOX_URL_VARIABLE: &str = "PAYAUTH_SANDBOX_URL";
 
 /// `'value'` for a POSIX shell.
 fn quoted(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
-/// The `export` lines that point each SDK's `from_env()` at `sb`.
-pub fn env_lines(sb: &Sandbox) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut set = |k: &str, v: &str| lines.push(format!("export {k}={}", quoted(v)));
-    for p in P::ALL {
-        let base = sb.base_url(p);
-        match sb.credentials(p) {
-            Credentials::Exirom {
-                merchant_key,
-                merchant_secret,
-            } => {
-                set("API_BASE_URL", &base);
-                set("MERCHANT_KEY", &merchant_key);
-                set("MERCHANT_SECRET", &merchant_secret);
-            }
-            Credentials::Institution {
-                email,
-                password,
-                merchant_id,
-                ..
-            } => {
-                set("INSTITUTION_BASE_URL", &base);
-                set("INSTITUTION_EMAIL", &email);
-                set("INSTITUTION_PASSWORD", &password);
-                set("INSTITUTION_MERCHANT_ID", &merchant_id);
-            }
-            Credentials::Pledg {
-                api_key,
-                api_secret,
-            } => {
-                let (user, password) = sb.pledg_dashboard();
-                set("PLEDG_BASE_URL", &base);
-                set("PLEDG_API_KEY", &api_key);
-                set("PLEDG_API_SECRET", &api_secret);
-                set("PLEDG_SECRET_KEY", &sb.pledg_secret_key());
-                set("PLEDG_DASHBOARD_USER", &user);
-                set("PLEDG_DASHBOARD_PASSWORD", &password);
-            }
-            Credentials::Bursagb {
-                email,
-                password,
-                api_key,
-                ..
-            } => {
-                set("BURSAGB_BASE_URL", &base);
-                set("BURSAGB_EMAIL", &email);
-                set("BURSAGB_PASSWORD", &password);
-                set("BURSAGB_API_KEY", &api_key);
-            }
-            Credentials::Axept {
-                merchant_id,
-                key_id,
-                key,
-            } => {
-                set("AXEPT_BASE_URL", &base);
-                set("AXEPT_MERCHANT_ID", &merchant_id.to_string());
-                set("AXEPT_KEY_ID", &key_id.to_string());
-                set("AXEPT_KEY", &key);
-            }
-        }
-    }
-    lines
+/// Every variable that points the SDKs' `from_env()` and payauth's sandbox commands at `sb`.
+fn variables(sb: &Sandbox) -> Vec<(&'static str, String)> {
+    let mut all: Vec<(&'static str, String)> = providers::ALL
+        .iter()
+        .flat_map(|d| sandbox_env::variables(sb, d))
+        .collect();
+    all.push((SANDBOX_URL_VARIABLE, sb.root_url()));
+    all
 }
 
-pub async fn serve(port: u16) -> Result<(), Failure> {
+/// One line on stdout, flushed (a closed stdout is not our failure: the sandbox serves on).
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Serve until Ctrl-C (`main` exits with code 130), printing what the sandbox does.
+pub async fn serve(port: u16, forward_to: Option<String>, as_json: bool) -> Result<u8, Failure> {
     let mut cfg = SandboxConfig::default();
     cfg.bind.set_port(port);
-    let sb = Sandbox::start_with(cfg)
-        .await
-        .map_err(|e| Failure::new(1, format!("cannot start the sandbox on port {port}: {e}")))?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "# payauth sandbox: all five providers at {} (sandbox credentials, not real ones)",
+    if let Some(url) = &forward_to {
+        cfg.callbacks = CallbackSettings::default().forward_to(url.clone());
+    }
+    let sb = Sandbox::start_with(cfg).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            return Failure::usage(format!(
+                "--forward-to `{}`: {e}",
+                forward_to.as_deref().unwrap_or_default()
+            ))
+            .hint("an http(s) URL, e.g. --forward-to http://127.0.0.1:3000/callbacks");
+        }
+        Failure::new(
+            TRANSIENT,
+            "sandbox_unavailable",
+            format!("cannot start the sandbox on port {port}: {e}"),
+        )
+        .hint("pass another --port (0: any free port)")
+    })?;
+    // Subscribed before "ready": nothing the application does after it is missed.
+    let mut events = sb.subscribe();
+    let vars = variables(&sb);
+    if as_json {
+        let variables: serde_json::Map<String, Value> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        say(&json!({
+            "event": "ready",
+            "root_url": sb.root_url(),
+            "forward_to": forward_to,
+            "variables": variables,
+        })
+        .to_string());
+    } else {
+        banner(&sb, &vars, forward_to.as_deref());
+    }
+    loop {
+        match events.recv().await {
+            Ok(event) => say(&line(&event, as_json)),
+            Err(RecvError::Lagged(missed)) => {
+                let note = format!("{missed} events not shown (the terminal fell behind)");
+                say(&if as_json {
+                    json!({"event": "lagged", "missed": missed}).to_string()
+                } else {
+                    format!("# {note}")
+                });
+            }
+            Err(RecvError::Closed) => break,
+        }
+    }
+    sb.shutdown().await;
+    Err(Failure::interrupted())
+}
+
+fn banner(sb: &Sandbox, vars: &[(&'static str, String)], forward_to: Option<&str>) {
+    say(&format!(
+        "# payauth sandbox: {} providers at {} (sandbox credentials, not real ones)",
+        providers::ALL.len(),
         sb.root_url()
-    );
-    let _ = writeln!(
-        out,
-        "# eval these lines in a shell, then run e.g. `payauth check pledg`:"
-    );
-    for line in env_lines(&sb) {
-        let _ = writeln!(out, "{line}");
+    ));
+    say("# eval these lines in a shell, then run e.g. `payauth check pledg`:");
+    for (k, v) in vars {
+        say(&format!("export {k}={}", quoted(v)));
     }
-    let _ = writeln!(out, "# ready; Ctrl-C stops it");
-    let _ = out.flush();
-    drop(out);
-    let _ = tokio::signal::ctrl_c().await;
-    sb.shutdown().await;
-    Ok(())
+    say(&match forward_to {
+        Some(url) => format!("# callbacks: every one forwarded to {url}"),
+        None => "# callbacks: to the URL each request names, when it is on this machine \
+                 (--forward-to URL: every one to one URL)"
+            .to_owned(),
+    });
+    say(
+        "# drive it from another shell: payauth sandbox trigger exirom payment | clock advance 10m | fault … | revoke …",
+    );
+    say("# ready; one line per request and per callback below; Ctrl-C stops it");
 }
 
-/// A payment (exirom) or a purchase link (pledg) in an in-process sandbox
-/// with the default secrets — the ones `payauth sandbox` prints — and its
-/// signed callback delivered to `to`.
-pub async fn trigger(
-    provider: CallbackProvider,
-    event: Event,
-    to: &str,
-    status: &str,
-) -> Result<(), Failure> {
-    let sb = Sandbox::start()
-        .await
-        .map_err(|e| Failure::new(1, format!("cannot start the sandbox: {e}")))?;
-    let callback = match (provider, event) {
-        (CallbackProvider::Exirom, Event::Payment) => exirom_payment(&sb).await?,
-        (CallbackProvider::Pledg, Event::Notification) => pledg_notification(&sb, status).await?,
-        (p, e) => {
-            return Err(Failure::new(
-                2,
-                format!("{p:?} has no {e:?} event (exirom: payment; pledg: notification)"),
-            ));
-        }
-    };
-    let delivered = sb.deliver(to, &callback).await;
-    sb.shutdown().await;
-    match delivered {
-        Ok(status) if (200..300).contains(&status) => {
-            println!("delivered a signed {provider:?} {event:?} callback to {to}: HTTP {status}");
-            Ok(())
-        }
-        Ok(status) => Err(Failure::new(
-            1,
-            format!("delivered to {to}, which answered HTTP {status}"),
-        )),
-        Err(e) => Err(Failure::new(3, format!("could not deliver to {to}: {e}"))),
+/// `12:00:03 POST /exirom/api/v1/payments/card exirom card_payment → 200: created txn_100001`
+/// (sandbox time), or the event as one JSON object.
+fn line(event: &SandboxEvent, as_json: bool) -> String {
+    if as_json {
+        return serde_json::to_string(event).unwrap_or_default();
     }
-}
-
-async fn exirom_payment(sb: &Sandbox) -> Result<sandbox::SignedCallback, Failure> {
-    let Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = sb.credentials(P::Exirom)
-    else {
-        return Err(Failure::new(1, "sandbox has no exirom credentials"));
+    let at = match event {
+        SandboxEvent::Request(r) => r.at,
+        SandboxEvent::Callback(c) => c.at,
+        _ => chrono::Utc::now(),
     };
-    let client = exirom::builder()
-        .base_url(sb.base_url(P::Exirom))
-        .credentials(exirom::Credentials::new(
-            merchant_key,
-            Secret::new(merchant_secret),
-        ))
-        .shared_cache(false)
-        .build()
-        .map_err(|e| Failure::from_error("exirom", &e))?;
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let body = serde_json::from_value::<exirom::types::CardPaymentRequest>(serde_json::json!({
-        "requestId": format!("payauth-{n}"),
-        "mid": "mid_payauth", "amount": "10.00", "currency": "EUR",
-        "card": {"number": "4111111111111111", "expiryMonth": "12",
-                 "expiryYear": "2030", "cvv": "123"},
-        "billingDetails": {}, "order": {}, "device": {}
-    }))
-    .map_err(|e| Failure::new(1, format!("payment body: {e}")))?;
-    let paid = client
-        .create_card_payment()
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| Failure::from_error("exirom", e.error()))?
-        .into_inner();
-    sb.exirom_callback(&paid.transaction_id)
-        .ok_or_else(|| Failure::new(1, "the sandbox has no callback for the payment"))
-}
-
-async fn pledg_notification(
-    sb: &Sandbox,
-    status: &str,
-) -> Result<sandbox::SignedCallback, Failure> {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sb.credentials(P::Pledg)
-    else {
-        return Err(Failure::new(1, "sandbox has no pledg credentials"));
-    };
-    let client = pledg::builder()
-        .base_url(sb.base_url(P::Pledg))
-        .credentials(pledg::Credentials::new(api_key, api_secret).secret_key(sb.pledg_secret_key()))
-        .shared_cache(false)
-        .build()
-        .map_err(|e| Failure::from_error("pledg", &e))?;
-    let body = serde_json::from_value::<pledg::types::PurchaseLinkRequest>(serde_json::json!({
-        "merchant_uid": sb.pledg_merchant_uid(), "title": "payauth trigger",
-        "reference": "payauth", "amount_cents": 1000, "currency": "EUR"
-    }))
-    .map_err(|e| Failure::new(1, format!("purchase body: {e}")))?;
-    let link = client
-        .create_purchase_link()
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| Failure::from_error("pledg", e.error()))?
-        .into_inner();
-    sb.pledg_notification(&link.uid, status)
-        .ok_or_else(|| Failure::new(1, "the sandbox has no notification for the link"))
+    format!("{} {event}", at.format("%H:%M:%S"))
 }

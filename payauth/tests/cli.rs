@@ -1,92 +1,20 @@
 //! `payauth` run as a user runs it, against `payauth sandbox` (started by
-//! this test, stopped by its pid): every subcommand, the exit codes,
-//! `--json` parsed, and no secret in any output without `--reveal`.
+//! this test, stopped by its pid): check, token, verify-callback, trigger;
+//! the exit codes, `--json` parsed, and no secret in any output without
+//! `--reveal`.
+
+mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_payauth");
-const PROVIDERS: [&str; 5] = ["exirom", "institution", "pledg", "bursagb", "axept"];
-
-/// `payauth sandbox --port 0`, and the variables it printed.
-struct Sandbox {
-    child: Child,
-    env: HashMap<String, String>,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sandbox() -> Sandbox {
-    let mut child = Command::new(BIN)
-        .args(["sandbox", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("payauth sandbox starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut env = HashMap::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("a line");
-        if line.starts_with("# ready") {
-            break;
-        }
-        if let Some(rest) = line.strip_prefix("export ") {
-            let (k, v) = rest.split_once('=').expect("k=v");
-            env.insert(k.to_string(), v.trim_matches('\'').to_string());
-        }
-    }
-    assert_eq!(env.len(), 21, "every provider's variables: {env:?}");
-    Sandbox { child, env }
-}
-
-fn run(args: &[&str], env: &HashMap<String, String>, stdin: Option<&[u8]>) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_clear()
-        .envs(env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("payauth runs");
-    let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.unwrap_or_default())
-        .expect("stdin written");
-    drop(input);
-    child.wait_with_output().expect("payauth ends")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// No credential of `env` and no JWT in `printed`.
-fn no_secret(printed: &str, env: &HashMap<String, String>) {
-    for (k, v) in env {
-        let secret = k.contains("SECRET") || k.contains("PASSWORD") || k.ends_with("_KEY");
-        if secret && k != "MERCHANT_KEY" && k != "PLEDG_API_KEY" {
-            assert!(!printed.contains(v.as_str()), "{k} printed:\n{printed}");
-        }
-    }
-    assert!(!printed.contains("eyJ"), "a JWT printed:\n{printed}");
-}
+use common::{json_error, no_secret, receive_one, run, sandbox, text};
+use payauth::providers;
 
 #[test]
 fn check_succeeds_for_every_provider_and_prints_no_secret() {
     let sb = sandbox();
-    for p in PROVIDERS {
+    for p in providers::names() {
         let out = run(&["check", p, "--json"], &sb.env, None);
         assert_eq!(out.status.code(), Some(0), "{p}: {}", text(&out));
         no_secret(&text(&out), &sb.env);
@@ -135,20 +63,18 @@ fn check_succeeds_for_every_provider_and_prints_no_secret() {
 }
 
 #[test]
-fn wrong_credentials_exit_2_and_transient_failures_exit_3() {
+fn wrong_credentials_exit_77_missing_ones_78_and_transient_failures_75() {
     let sb = sandbox();
-    for (p, var) in [
-        ("exirom", "MERCHANT_SECRET"),
-        ("institution", "INSTITUTION_PASSWORD"),
-        ("pledg", "PLEDG_API_SECRET"),
-        ("bursagb", "BURSAGB_PASSWORD"),
-        ("axept", "AXEPT_KEY"),
-    ] {
+    // Each provider's first required secret, made wrong.
+    for (p, var) in providers::ALL.iter().map(|d| {
+        let secret = d.about.variables.iter().find(|v| v.required && v.secret);
+        (d.name, secret.expect("a required secret").name)
+    }) {
         let mut env = sb.env.clone();
         env.insert(var.into(), "CANARY-wrong-credential-0451".into());
         let out = run(&["check", p], &env, None);
         let printed = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{p}: {printed}");
+        assert_eq!(out.status.code(), Some(77), "{p}: {printed}");
         assert!(printed.contains("InvalidCredentials"), "{printed}");
         assert!(printed.contains(var), "names the variable: {printed}");
         assert!(
@@ -157,14 +83,14 @@ fn wrong_credentials_exit_2_and_transient_failures_exit_3() {
         );
         no_secret(&printed, &sb.env);
     }
-    // A missing variable: configuration, exit 2.
+    // A missing variable: configuration, exit 78.
     let mut env = sb.env.clone();
     env.remove("AXEPT_KEY");
     let out = run(&["check", "axept"], &env, None);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out));
     assert!(text(&out).contains("AXEPT_KEY"), "{}", text(&out));
 
-    // Nothing listens: transient, exit 3.
+    // Nothing listens: transient, exit 75.
     let closed = TcpListener::bind("127.0.0.1:0").expect("a port");
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
@@ -174,15 +100,16 @@ fn wrong_credentials_exit_2_and_transient_failures_exit_3() {
         format!("http://127.0.0.1:{port}/pledg"),
     );
     let out = run(&["check", "pledg", "--json"], &env, None);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
     assert!(text(&out).contains("Transient"), "{}", text(&out));
+    assert_eq!(json_error(&out), "transient");
 }
 
 #[test]
 fn token_needs_reveal() {
     let sb = sandbox();
     let out = run(&["token", "pledg"], &sb.env, None);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
     assert!(out.stdout.is_empty());
     assert!(text(&out).contains("--reveal"));
 
@@ -197,41 +124,6 @@ fn token_needs_reveal() {
         "{warning}"
     );
     assert!(!warning.contains(token), "the warning does not repeat it");
-}
-
-/// One HTTP request received on a loopback port: its headers and body.
-fn receive_one() -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
-    let url = format!("http://{}/callbacks", listener.local_addr().expect("addr"));
-    let handle = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().expect("a connection");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-        let mut headers = String::new();
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("a header line");
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().expect("a length");
-            }
-            headers.push_str(&line);
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).expect("the body");
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            .expect("answered");
-        (headers, body)
-    });
-    (url, handle)
 }
 
 #[test]
@@ -309,9 +201,9 @@ fn triggered_callbacks_verify_in_the_cli_and_the_sdk() {
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         assert!(text(&out).starts_with("invalid:"), "{}", text(&out));
 
-        // Without the secret: configuration, exit 2.
+        // Without the secret: configuration, exit 78.
         let out = run(&["verify-callback", p], &HashMap::new(), Some(&body));
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(78), "{}", text(&out));
     }
     // exirom unsigned: the header missing.
     let out = run(

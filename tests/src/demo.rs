@@ -1,5 +1,5 @@
-//! `cargo xtask demo`: the embedded sandbox and the five SDKs over the
-//! whole token lifecycle, each step printed with what it expects — and
+//! `cargo xtask demo`: the embedded sandbox and every provider's SDK over
+//! the whole token lifecycle, each step printed with what it expects — and
 //! checked: a step that does not happen prints `FAILED`, and the demo
 //! exits non-zero (`tests/demo.rs` runs it in `cargo xtask test`).
 //!
@@ -12,9 +12,10 @@ use std::io::Write;
 use std::time::Duration;
 
 use auth_runtime::Clock as _;
+use auth_runtime::descriptor::{CallAuth, Descriptor, human_duration};
 use sandbox::{Fault, Provider, Route};
 
-use crate::support::{AnyClient, Env, Outcome, fast_retries};
+use crate::support::{self, AnyClient, Env, Outcome, fast_retries};
 use crate::telemetry_summary::InMemoryTelemetry;
 
 /// What a demo run found.
@@ -29,20 +30,6 @@ pub struct Report {
 impl Report {
     pub fn ok(&self) -> bool {
         self.failed_calls == 0 && self.failed_checks.is_empty()
-    }
-}
-
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s >= 86_400 => format!(
-            "{}d {}h {}min",
-            s / 86_400,
-            s % 86_400 / 3600,
-            s % 3600 / 60
-        ),
-        s if s >= 3600 => format!("{}h {}min {}s", s / 3600, s % 3600 / 60, s % 60),
-        s => format!("{}min {}s", s / 60, s % 60),
     }
 }
 
@@ -73,26 +60,49 @@ async fn wait_for_new_token(client: &AnyClient, old: u64) -> bool {
 }
 
 /// The bearer-authenticated call each provider's lifecycle is shown with:
-/// a typed operation of its spec where one takes a bearer token; pledg's
-/// only documented bearer use is by hand (its typed purchase link is
-/// signed, with no token), so the hand-made `send` path shows it.
+/// its descriptor's example where that takes a bearer token; otherwise
+/// (pledg's typed purchase link is signed, with no token) the hand-made
+/// `send` path.
 async fn bearer_call(env: &Env, client: &AnyClient) -> (String, Outcome) {
-    match client {
-        AnyClient::Pledg(_) => (
+    if client.descriptor().about.example.auth == CallAuth::Bearer {
+        let (operation, route, out) = client.operation(&env.sandbox).await;
+        (format!("{operation} ({route})"), out)
+    } else {
+        (
             "GET /sandbox/protected (hand-made `send`, bearer)".to_string(),
             client.protected().await,
-        ),
-        _ => {
-            let (operation, route, out) = client.operation(&env.sandbox).await;
-            (format!("{operation} ({route})"), out)
-        }
+        )
     }
+}
+
+/// Whether the demo shows `d`'s example as a call with no token (step 1b).
+fn example_without_token(d: &Descriptor) -> bool {
+    d.about.example.auth != CallAuth::Bearer
+}
+
+/// Whether a 503 on the bearer call is retried (step 5): its example is a
+/// bearer call that is safe to repeat; otherwise the 503 goes to a GET.
+fn example_retried(d: &Descriptor) -> bool {
+    d.about.example.auth == CallAuth::Bearer && d.about.example.retry_safe
+}
+
+/// The checks a run makes, from the descriptors: per provider, cached
+/// calls, refresh, 401 and 503, its telemetry against the counters, plus
+/// the example without a token and the refresh token where they apply.
+pub fn expected_checks() -> u32 {
+    support::providers()
+        .map(|p| {
+            let d = support::descriptor(p);
+            5 + u32::from(example_without_token(d)) + u32::from(d.about.lifetimes.refresh.is_some())
+        })
+        .sum()
 }
 
 struct Run<'a> {
     out: &'a mut dyn Write,
     report: Report,
-    provider: Provider,
+    /// The provider whose steps are printed.
+    name: &'static str,
     calls: u32,
     ok: u32,
 }
@@ -108,16 +118,16 @@ impl Run<'_> {
     fn check(&mut self, expected: bool, line: String) {
         self.report.checks += 1;
         let mark = if expected { "ok    " } else { "FAILED" };
-        let _ = writeln!(self.out, "  {mark} {:<12} {line}", self.provider.as_str());
+        let _ = writeln!(self.out, "  {mark} {:<12} {line}", self.name);
         if !expected {
             self.report
                 .failed_checks
-                .push(format!("{}: {line}", self.provider.as_str()));
+                .push(format!("{}: {line}", self.name));
         }
     }
 
     fn say(&mut self, line: String) {
-        let _ = writeln!(self.out, "         {:<12} {line}", self.provider.as_str());
+        let _ = writeln!(self.out, "         {:<12} {line}", self.name);
     }
 }
 
@@ -197,19 +207,21 @@ pub async fn run(out: &mut dyn Write) -> Report {
     let otel = InMemoryTelemetry::default();
     let _ = writeln!(
         out,
-        "sandbox: {} (all five providers, in-process; simulated clock)\n",
-        env.sandbox.root_url()
+        "sandbox: {} (all {} providers, in-process; simulated clock)\n",
+        env.sandbox.root_url(),
+        support::providers().count()
     );
     let mut rows = Vec::new();
     let mut run = Run {
         out,
         report: Report::default(),
-        provider: Provider::Exirom,
+        name: "",
         calls: 0,
         ok: 0,
     };
-    for p in Provider::ALL {
-        run.provider = p;
+    for p in support::providers() {
+        let d = support::descriptor(p);
+        run.name = d.name;
         run.calls = 0;
         run.ok = 0;
         let client = env.client_reporting(p, fast_retries(), otel.telemetry());
@@ -229,14 +241,17 @@ pub async fn run(out: &mut dyn Write) -> Report {
             ),
         );
 
-        // pledg's signed operation: no token at all.
-        if p == Provider::Pledg {
+        // An example with no token at all (pledg's signed purchase link).
+        if example_without_token(d) {
             let (operation, _, out) = client.operation(&env.sandbox).await;
             let ok = run.call(out).ok();
             let logins_after = env.logins(p);
             run.check(
                 ok && logins_after == logins,
-                format!("{operation} (signed with the merchant key): ok {ok}, no login ({logins_after} in all)"),
+                format!(
+                    "{operation} ({:?}, no token): ok {ok}, no login ({logins_after} in all)",
+                    d.about.example.auth
+                ),
             );
         }
 
@@ -258,23 +273,29 @@ pub async fn run(out: &mut dyn Write) -> Report {
             ok && refreshed && unauthorized == 0,
             format!(
                 "clock +{} (the token's refresh time, {:.1} % of its {} life): refreshed in the background before expiry, no 401",
-                human(until_refresh + Duration::from_secs(1)),
+                human_duration(until_refresh + Duration::from_secs(1)),
                 100.0 * until_refresh.as_secs_f64() / lifetime.as_secs_f64().max(1.0),
-                human(lifetime),
+                human_duration(lifetime),
             ),
         );
 
-        // 3. Institution: the access token expires; the refresh token
-        //    (rotated on every use) gets the next one, with no new login.
-        if p == Provider::Institution {
+        // 3. A provider with refresh tokens (institution): the access token
+        //    expires; the refresh token (rotated on every use) gets the
+        //    next one, with no new login.
+        if d.about.lifetimes.refresh.is_some() {
             let refreshes = env.refreshes(p);
-            env.advance(Duration::from_secs(31 * 60));
+            let past_expiry = match client.bearer().await {
+                Ok(t) => t.deadline().saturating_duration_since(env.clock.now()),
+                Err(_) => lifetime,
+            } + Duration::from_secs(60);
+            env.advance(past_expiry);
             let ok = run.call(bearer_call(&env, &client).await.1).ok();
             let now = env.refreshes(p);
             run.check(
                 ok && now > refreshes && env.logins(p) == 1,
                 format!(
-                    "clock +31min (access token expired): call ok {ok}; refresh-token exchanges {refreshes} → {now}, logins still {}",
+                    "clock +{} (access token expired): call ok {ok}; refresh-token exchanges {refreshes} → {now}, logins still {}",
+                    human_duration(past_expiry),
                     env.logins(p)
                 ),
             );
@@ -297,15 +318,16 @@ pub async fn run(out: &mut dyn Write) -> Report {
         );
 
         // 5. A 503 is retried where that is safe: GETs and exirom's payment
-        //    (its `requestId` is an idempotency key). institution's POST is
-        //    not retried, so its 503 goes to a hand-made GET.
-        let out = if p == Provider::Institution || p == Provider::Pledg {
-            env.sandbox.inject(p, Route::Protected, Fault::status(503));
-            run.call(client.protected().await)
-        } else {
+        //    (its `requestId` is an idempotency key). A POST that is not
+        //    safe to repeat (institution's) is not retried, so its 503 goes
+        //    to a hand-made GET.
+        let out = if example_retried(d) {
             env.sandbox
                 .inject(p, client.operation_route(), Fault::status(503));
             run.call(bearer_call(&env, &client).await.1)
+        } else {
+            env.sandbox.inject(p, Route::Protected, Fault::status(503));
+            run.call(client.protected().await)
         };
         run.check(
             out.ok() && out.attempts == 2,

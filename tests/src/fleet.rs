@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sandbox::{Credentials, Provider, Sandbox, SandboxConfig};
+use sandbox::{PledgConfig, Provider, Sandbox, SandboxConfig};
 use serde_json::Value;
 
 /// How long after a fleet's first spawn its workers start calling: time
@@ -32,16 +32,13 @@ pub struct Fleet {
 /// The sandbox's pledg `(api key, api secret)`.
 ///
 /// # Panics
-/// If the sandbox hands out another kind of credentials.
+/// If the sandbox's pledg credentials lack either field.
 pub fn pledg_credentials(sandbox: &Sandbox) -> (String, String) {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sandbox.credentials(Provider::Pledg)
-    else {
-        panic!("pledg credentials");
-    };
-    (api_key, api_secret)
+    let c = sandbox.credentials(Provider::Pledg);
+    (
+        c.text("api_key").to_owned(),
+        c.text("api_secret").to_owned(),
+    )
 }
 
 /// A sandbox whose pledg tokens live `lifetime`.
@@ -50,7 +47,7 @@ pub fn pledg_credentials(sandbox: &Sandbox) -> (String, String) {
 /// If it does not start.
 pub async fn sandbox_with_lifetime(lifetime: Duration) -> Sandbox {
     let mut cfg = SandboxConfig::default();
-    cfg.pledg.token_lifetime = lifetime;
+    cfg.provider_mut::<PledgConfig>().token_lifetime = lifetime;
     Sandbox::start_with(cfg).await.expect("sandbox")
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use auth_runtime::RetryPolicy;
 use sandbox::{Counters, Fault, FaultMix, Provider, Route, SandboxConfig};
 
-use crate::support::{Env, fast_retries};
+use crate::support::{self, AnyClient, Env, fast_retries};
 
 /// At most this share of all calls may be refused by a provider with 401.
 pub const MAX_REFUSED_SHARE: f64 = 0.0001;
@@ -269,10 +269,14 @@ impl fmt::Display for SoakReport {
 
 fn sandbox_config(lifetime: Duration) -> SandboxConfig {
     let mut cfg = SandboxConfig::default();
-    cfg.exirom.token_lifetime = lifetime;
-    cfg.institution.access_token_lifetime = lifetime;
-    cfg.pledg.token_lifetime = lifetime;
-    cfg.axept.token_lifetime = lifetime;
+    for p in [
+        Provider::Exirom,
+        Provider::Institution,
+        Provider::Pledg,
+        Provider::Axept,
+    ] {
+        cfg.set_token_lifetime(p, lifetime);
+    }
     cfg
 }
 
@@ -285,7 +289,8 @@ struct Tally {
 /// Runs a soak and reports what it measured (it asserts nothing).
 pub async fn run(config: SoakConfig) -> SoakReport {
     let env = Env::start_with(sandbox_config(config.token_lifetime)).await;
-    for p in Provider::ALL {
+    let providers: Vec<Provider> = support::providers().collect();
+    for &p in &providers {
         for &r in p.routes() {
             let faults = if is_token_route(r) {
                 token_faults()
@@ -302,15 +307,16 @@ pub async fn run(config: SoakConfig) -> SoakReport {
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let tallies: Arc<Vec<Tally>> =
-        Arc::new(Provider::ALL.iter().map(|_| Tally::default()).collect());
+    let tallies: Arc<Vec<Tally>> = Arc::new(providers.iter().map(|_| Tally::default()).collect());
     let samples = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let per_provider = config.callers.div_ceil(Provider::ALL.len()).max(1);
+    let per_provider = config.callers.div_ceil(providers.len()).max(1);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, p) in Provider::ALL.into_iter().enumerate() {
+    let mut clients = Vec::new();
+    for (i, &p) in providers.iter().enumerate() {
         // One client (one token cache) per provider, shared by its callers.
         let client = env.client_with(p, soak_retries());
+        clients.push(client.clone());
         for _ in 0..per_provider {
             let (client, stop, tallies, samples) = (
                 client.clone(),
@@ -351,11 +357,13 @@ pub async fn run(config: SoakConfig) -> SoakReport {
     while tasks.join_next().await.is_some() {}
     let elapsed = started.elapsed();
     let counters = env.sandbox.counters();
-    let providers = Provider::ALL
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| figures(&counters, &env, p, &tallies[i]))
-        .collect();
+    env.sandbox.clear_faults();
+    let mut figures_of = Vec::new();
+    for (i, client) in clients.iter().enumerate() {
+        let lifetime = nominal_lifetime(client).await;
+        figures_of.push(figures(&counters, client.provider(), lifetime, &tallies[i]));
+    }
+    let providers = figures_of;
     let failure_samples = samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
     env.sandbox.clone().shutdown().await;
     SoakReport {
@@ -366,15 +374,20 @@ pub async fn run(config: SoakConfig) -> SoakReport {
     }
 }
 
-fn figures(counters: &Counters, env: &Env, p: Provider, tally: &Tally) -> ProviderFigures {
-    let cfg = env.sandbox.config();
-    let nominal_lifetime = match p {
-        Provider::Exirom => cfg.exirom.token_lifetime,
-        Provider::Institution => cfg.institution.access_token_lifetime,
-        Provider::Pledg => cfg.pledg.token_lifetime,
-        Provider::Bursagb => cfg.bursagb.token_lifetime,
-        Provider::Axept => cfg.axept.token_lifetime,
-    };
+/// The lifetime the sandbox gives the provider's tokens (`exp - iat` of
+/// the client's current one; read after the run's counters).
+async fn nominal_lifetime(client: &AnyClient) -> Duration {
+    let token = client.bearer().await.expect("a token after the run");
+    support::issued_lifetime(token.secret().expose())
+        .expect("the sandbox issues JWTs with exp and iat")
+}
+
+fn figures(
+    counters: &Counters,
+    p: Provider,
+    nominal_lifetime: Duration,
+    tally: &Tally,
+) -> ProviderFigures {
     let mut f = ProviderFigures {
         provider: p,
         nominal_lifetime,

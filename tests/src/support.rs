@@ -1,12 +1,18 @@
-//! End-to-end test support: a sandbox plus the five SDKs pointed at it,
-//! sharing one movable clock, behind one enum so a test can run the same
-//! scenario for every provider where it applies.
+//! End-to-end test support: a sandbox plus every provider's SDK pointed at
+//! it, sharing one movable clock, behind one trait object (built by each
+//! provider's descriptor) so a test can run the same scenario for every
+//! provider where it applies.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_runtime::{MetricsSnapshot, OffsetClock, RetryPolicy, Secret};
-use sandbox::{Credentials, Provider, Route, Sandbox, SandboxConfig};
+use auth_runtime::descriptor::{
+    Answered, Call, CallAuth, ClientOptions, Descriptor, DynClient, Values,
+};
+use auth_runtime::{MetricsSnapshot, OffsetClock, RetryPolicy};
+use payauth::{providers, sandbox_env};
+use sandbox::{Provider, Route, Sandbox, SandboxConfig};
 
 /// A sandbox and a clock the SDKs share with it.
 #[derive(Debug)]
@@ -68,67 +74,82 @@ impl Env {
         policy: RetryPolicy,
         telemetry: auth_runtime::Telemetry,
     ) -> AnyClient {
-        let base = self.sandbox.base_url(p);
-        let clock: Arc<dyn auth_runtime::Clock> = Arc::new(self.clock.clone());
-        macro_rules! build {
-            ($krate:ident, $creds:expr) => {
-                $krate::builder()
-                    .base_url(base)
-                    .credentials($creds)
-                    .clock(clock)
-                    .retry_policy(policy)
-                    .telemetry(telemetry)
-                    .shared_cache(false)
-                    .build()
-                    .expect("client builds")
+        let options = self.options().retry_policy(policy).telemetry(telemetry);
+        self.connect(p, options, &self.variables(p))
+    }
+
+    /// What the tests' clients are built with unless a test says
+    /// otherwise: the sandbox's clock, fast retries, a cache of their own.
+    pub fn options(&self) -> ClientOptions {
+        ClientOptions::default()
+            .clock(Arc::new(self.clock.clone()))
+            .retry_policy(fast_retries())
+            .shared_cache(false)
+    }
+
+    /// The variables `payauth sandbox` prints for `p`: every documented
+    /// mechanism the sandbox has credentials for.
+    pub fn variables(&self, p: Provider) -> Variables {
+        sandbox_env::variables(&self.sandbox, descriptor(p))
+            .into_iter()
+            .collect()
+    }
+
+    /// A client of `p` that its descriptor builds from the sandbox's
+    /// variables with `changes` made (a variable given `None` is left out)
+    /// and `options`: a test states only the credential that differs.
+    pub fn client_where(
+        &self,
+        p: Provider,
+        options: ClientOptions,
+        changes: &[(&'static str, Option<&str>)],
+    ) -> AnyClient {
+        let mut variables = self.variables(p);
+        for &(name, value) in changes {
+            assert!(
+                descriptor(p).variables().any(|v| v.name == name),
+                "{p:?} has no variable {name}"
+            );
+            match value {
+                Some(v) => variables.insert(name, v.to_owned()),
+                None => variables.remove(name),
             };
         }
-        match self.sandbox.credentials(p) {
-            Credentials::Exirom {
-                merchant_key,
-                merchant_secret,
-            } => AnyClient::Exirom(build!(
-                exirom,
-                exirom::Credentials::new(merchant_key, Secret::new(merchant_secret))
-            )),
-            Credentials::Institution {
-                email,
-                password,
-                merchant_id,
-                ..
-            } => AnyClient::Institution(build!(
-                institution,
-                institution::Credentials::login(email, Secret::new(password), merchant_id)
-            )),
-            Credentials::Pledg {
-                api_key,
-                api_secret,
-            } => AnyClient::Pledg(build!(pledg, {
-                // Every documented mechanism: signatures and dashboard Basic too.
-                let (user, password) = self.sandbox.pledg_dashboard();
-                pledg::Credentials::new(api_key, Secret::new(api_secret))
-                    .secret_key(self.sandbox.pledg_secret_key())
-                    .dashboard(user, password)
-            })),
-            Credentials::Bursagb {
-                email,
-                password,
-                api_key,
-                ..
-            } => AnyClient::Bursagb(build!(
-                bursagb,
-                bursagb::Credentials::new(email, Secret::new(password)).api_key(api_key)
-            )),
-            Credentials::Axept {
-                merchant_id,
-                key_id,
-                key,
-            } => AnyClient::Axept(build!(
-                axept,
-                axept::Credentials::new(merchant_id, key_id, Secret::new(key))
-            )),
+        self.connect(p, options, &variables)
+    }
+
+    /// A client of `p` that its descriptor builds from `variables`.
+    pub fn connect(&self, p: Provider, options: ClientOptions, variables: &Variables) -> AnyClient {
+        let descriptor = descriptor(p);
+        let values = sandbox_env::values(&self.sandbox, descriptor).expect("an emulated provider");
+        let inner = descriptor
+            .connect(&|k| variables.get(k).cloned(), options)
+            .expect("client builds");
+        AnyClient {
+            inner,
+            provider: p,
+            values: Arc::new(values),
         }
     }
+
+    /// One field of the provider's current credentials (`api_key`, …).
+    pub fn credential(&self, p: Provider, field: &str) -> String {
+        crate::raw::credential(&self.sandbox, p, field)
+    }
+}
+
+/// Environment variables by name, as a descriptor reads them.
+pub type Variables = HashMap<&'static str, String>;
+
+/// The provider's descriptor.
+pub fn descriptor(p: Provider) -> &'static Descriptor {
+    providers::find(p.as_str()).expect("every emulated provider has a descriptor")
+}
+
+/// The providers of the descriptor list the sandbox emulates, in the
+/// list's order: what the end-to-end tests iterate.
+pub fn providers() -> impl Iterator<Item = Provider> {
+    providers::ALL.iter().filter_map(|d| d.name.parse().ok())
 }
 
 /// Retries as in production but with millisecond backoffs.
@@ -155,164 +176,128 @@ impl Outcome {
     }
 }
 
-/// One of the five SDK clients.
-#[derive(Debug, Clone)]
-pub enum AnyClient {
-    Exirom(exirom::Client),
-    Institution(institution::Client),
-    Pledg(pledg::Client),
-    Bursagb(bursagb::Client),
-    Axept(axept::Client),
+/// A client of any provider's SDK (its descriptor's trait object), with
+/// the sandbox's values its sample calls need.
+#[derive(Clone)]
+pub struct AnyClient {
+    inner: Arc<dyn DynClient>,
+    provider: Provider,
+    /// Credentials among them: never printed.
+    values: Arc<Values>,
 }
 
-macro_rules! each {
-    ($self:expr, $c:ident => $body:expr) => {
-        match $self {
-            AnyClient::Exirom($c) => $body,
-            AnyClient::Institution($c) => $body,
-            AnyClient::Pledg($c) => $body,
-            AnyClient::Bursagb($c) => $body,
-            AnyClient::Axept($c) => $body,
-        }
-    };
+/// The client's own `Debug` (which redacts); the sandbox's values by name only.
+impl std::fmt::Debug for AnyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnyClient")
+            .field("inner", &self.inner)
+            .field("values", &self.values.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
-fn typed<T, E: std::fmt::Debug>(
-    result: Result<progenitor_client::ResponseValue<T>, auth_runtime::OperationError<E>>,
-) -> Outcome {
+fn outcome(result: Result<Answered, auth_runtime::Error>) -> Outcome {
     match result {
-        Ok(rv) => Outcome {
-            status: Some(rv.status().as_u16()),
-            attempts: auth_runtime::retry::attempts_of(rv.headers()),
+        Ok(a) => Outcome {
+            status: Some(a.status),
+            attempts: a.attempts,
             error: None,
         },
         Err(e) => Outcome {
             status: e.status(),
             attempts: e.attempts(),
-            error: Some(e.to_string()),
+            error: Some(format!("{:?}: {e}", e.kind())),
         },
     }
 }
 
 impl AnyClient {
     pub fn provider(&self) -> Provider {
-        match self {
-            AnyClient::Exirom(_) => Provider::Exirom,
-            AnyClient::Institution(_) => Provider::Institution,
-            AnyClient::Pledg(_) => Provider::Pledg,
-            AnyClient::Bursagb(_) => Provider::Bursagb,
-            AnyClient::Axept(_) => Provider::Axept,
-        }
+        self.provider
+    }
+
+    pub fn descriptor(&self) -> &'static Descriptor {
+        self.inner.descriptor()
+    }
+
+    /// The provider crate's own client (`exirom::Client`, …).
+    ///
+    /// # Panics
+    /// When `C` is not this provider's client type.
+    pub fn typed<C: Clone + 'static>(&self) -> C {
+        self.inner
+            .as_any()
+            .downcast_ref::<C>()
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!(
+                    "{:?} is not a {}",
+                    self.provider,
+                    std::any::type_name::<C>()
+                )
+            })
+    }
+
+    /// The sandbox route `call` hits.
+    fn route_of(&self, call: &Call) -> Route {
+        let p = self.provider;
+        p.routes()
+            .iter()
+            .copied()
+            .find(|r| p.route_path(*r) == Some(call.path))
+            .unwrap_or_else(|| panic!("{p:?}: the sandbox has no route {}", call.path))
+    }
+
+    /// The typed bearer call [`AnyClient::call`] makes: the authenticated
+    /// endpoint the provider's authentication page documents.
+    fn documented_call(&self) -> Option<&'static Call> {
+        self.descriptor()
+            .about
+            .login_page_call
+            .as_ref()
+            .filter(|c| c.auth == CallAuth::Bearer)
     }
 
     /// The route [`AnyClient::call`] hits.
     pub fn call_route(&self) -> Route {
-        match self {
-            AnyClient::Institution(_) => Route::CustomerCreate,
-            AnyClient::Bursagb(_) => Route::OrdersCreate,
-            _ => Route::Protected,
+        match self.documented_call() {
+            Some(call) => self.route_of(call),
+            None => Route::Protected,
         }
     }
 
-    /// An authenticated call: the provider's documented typed operation
-    /// where its spec has one (institution, bursagb), else the sandbox's
-    /// protected endpoint through the hand-made request path.
+    /// An authenticated call: the typed operation the provider's
+    /// authentication page documents, where it names one (institution,
+    /// bursagb), else the sandbox's protected endpoint through the
+    /// hand-made request path.
     pub async fn call(&self) -> Outcome {
-        match self {
-            AnyClient::Institution(c) => typed(
-                c.create_customer()
-                    .body(
-                        institution::types::CreateCustomerRequest::builder()
-                            .email("alex@example.com"),
-                    )
-                    .send()
-                    .await,
-            ),
-            AnyClient::Bursagb(c) => typed(
-                c.create_order()
-                    .body(
-                        bursagb::types::CreateOrderRequest::builder()
-                            .customer_id("cust-0001")
-                            .currency("TRY")
-                            .items(vec![bursagb::types::OrderItem {
-                                product_id: "p-1".into(),
-                                quantity: std::num::NonZeroU32::MIN,
-                            }]),
-                    )
-                    .send()
-                    .await,
-            ),
-            _ => self.protected().await,
+        match self.documented_call() {
+            Some(call) => outcome(self.inner.run_sample(call, &self.values).await),
+            None => self.protected().await,
         }
     }
 
     /// The route [`AnyClient::operation`] hits.
     pub fn operation_route(&self) -> Route {
-        match self {
-            AnyClient::Exirom(_) => Route::CardPayment,
-            AnyClient::Institution(_) => Route::CustomerCreate,
-            AnyClient::Pledg(_) => Route::PurchaseLink,
-            AnyClient::Bursagb(_) => Route::CustomerGet,
-            AnyClient::Axept(_) => Route::TransactionList,
-        }
+        self.route_of(&self.descriptor().about.example)
     }
 
-    /// One real typed operation of the provider (never the sandbox-only
-    /// route), and its route: exirom `create_card_payment` (a fresh
-    /// `requestId` each time), institution `create_customer`, pledg
-    /// `create_purchase_link` (signed), bursagb `get_customer`, axept
-    /// `list_transactions`.
-    pub async fn operation(&self, sandbox: &Sandbox) -> (&'static str, Route, Outcome) {
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self {
-            AnyClient::Exirom(c) => {
-                let body = serde_json::from_value::<exirom::types::CardPaymentRequest>(
-                    serde_json::json!({
-                        "requestId": format!("demo-{}-{n}", std::process::id()),
-                        "mid": "mid_demo", "amount": "10.00", "currency": "EUR",
-                        "card": {"number": "4111111111111111", "expiryMonth": "12",
-                                 "expiryYear": "2030", "cvv": "123"},
-                        "billingDetails": {}, "order": {}, "device": {}
-                    }),
-                )
-                .expect("valid payment");
-                let out = typed(c.create_card_payment().body(body).send().await);
-                ("create_card_payment", Route::CardPayment, out)
-            }
-            AnyClient::Institution(_) => {
-                ("create_customer", Route::CustomerCreate, self.call().await)
-            }
-            AnyClient::Pledg(c) => {
-                let body = serde_json::from_value::<pledg::types::PurchaseLinkRequest>(
-                    serde_json::json!({
-                        "merchant_uid": sandbox.pledg_merchant_uid(), "title": "Sofa",
-                        "reference": format!("demo-{n}"), "amount_cents": 129900, "currency": "EUR"
-                    }),
-                )
-                .expect("valid purchase");
-                let out = typed(c.create_purchase_link().body(body).send().await);
-                ("create_purchase_link", Route::PurchaseLink, out)
-            }
-            AnyClient::Bursagb(c) => (
-                "get_customer",
-                Route::CustomerGet,
-                typed(c.get_customer().send().await),
-            ),
-            AnyClient::Axept(c) => (
-                "list_transactions",
-                Route::TransactionList,
-                typed(c.list_transactions().send().await),
-            ),
-        }
+    /// The provider's headline typed operation (its descriptor's
+    /// example, never the sandbox-only route) with a sample body, and its
+    /// route.
+    pub async fn operation(&self, _sandbox: &Sandbox) -> (&'static str, Route, Outcome) {
+        let call = &self.descriptor().about.example;
+        let out = outcome(self.inner.run_sample(call, &self.values).await);
+        (call.operation, self.route_of(call), out)
     }
 
-    /// `GET {base}/sandbox/protected` through `Sdk::send` (bearer, retries,
-    /// 401 recovery; a final 401/403/5xx is an error).
+    /// `GET {base}/sandbox/protected` through `send` (bearer, retries, 401
+    /// recovery; a final 401/403/5xx is an error).
     pub async fn protected(&self) -> Outcome {
-        let result =
-            each!(self, c => c.send(c.request(reqwest::Method::GET, "/sandbox/protected")).await);
-        match result {
+        let request = self
+            .inner
+            .request(reqwest::Method::GET, "/sandbox/protected");
+        match self.inner.send(request).await {
             Ok(resp) => Outcome {
                 status: Some(resp.status().as_u16()),
                 attempts: auth_runtime::retry::attempts_of(resp.headers()),
@@ -327,14 +312,26 @@ impl AnyClient {
     }
 
     pub async fn bearer(&self) -> Result<Arc<auth_runtime::Token>, auth_runtime::Error> {
-        each!(self, c => c.bearer().await)
+        self.inner.bearer().await
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
-        each!(self, c => c.metrics())
+        self.inner.metrics()
     }
 
     pub fn debug(&self) -> String {
         format!("{self:?}")
     }
+}
+
+/// `exp - iat` of a JWT (unverified: the lifetime its issuer gave it).
+pub fn issued_lifetime(jwt: &str) -> Option<Duration> {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let (exp, iat) = (claims.get("exp")?.as_u64()?, claims.get("iat")?.as_u64()?);
+    Some(Duration::from_secs(exp.checked_sub(iat)?))
 }

@@ -21,7 +21,7 @@ pub struct InMemoryTelemetry {
 /// One provider crate's figures.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Summary {
-    /// Operations (`http.client.request.duration` points).
+    /// Requests sent, retries included (`http.client.request.duration` points).
     pub requests: u64,
     /// Their total duration, in seconds.
     pub request_seconds: f64,

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use axum::http::HeaderMap;
 use sandbox::{Provider, SignedCallback};
 use serde_json::json;
-use workspace_tests::support::{AnyClient, Env};
+use workspace_tests::support::Env;
 
 /// What the receiver got: raw body and headers of each POST.
 type Inbox = Arc<Mutex<Vec<(Vec<u8>, HeaderMap)>>>;
@@ -44,9 +44,7 @@ async fn deliver(env: &Env, url: &str, cb: &SignedCallback, inbox: &Inbox) -> (V
 #[tokio::test]
 async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
     let env = Env::start().await;
-    let AnyClient::Exirom(client) = env.client(Provider::Exirom) else {
-        unreachable!()
-    };
+    let client: exirom::Client = env.client(Provider::Exirom).typed();
     let body: exirom::types::CardPaymentRequest = serde_json::from_value(json!({
         "requestId": "req-cb-1", "mid": "acc_001", "amount": "10.00", "currency": "EUR",
         "card": {"number": "4111111111111111", "expiryMonth": "12", "expiryYear": "2030", "cvv": "123"},
@@ -67,12 +65,8 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
         .expect("known payment");
     let (raw, headers) = deliver(&env, &url, &cb, &inbox).await;
 
-    let sandbox::Credentials::Exirom {
-        merchant_secret, ..
-    } = env.sandbox.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
+    let creds = env.sandbox.credentials(Provider::Exirom);
+    let merchant_secret = creds.text("merchant_secret").to_owned();
     let verifier = exirom::CallbackVerifier::new(auth_runtime::Secret::new(merchant_secret));
     let now = SystemTime::now();
     let event = verifier
@@ -140,9 +134,7 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
 #[tokio::test]
 async fn pledg_notifications_verified_and_tampered_replayed_expired_unsigned_rejected() {
     let env = Env::start().await;
-    let AnyClient::Pledg(client) = env.client(Provider::Pledg) else {
-        unreachable!()
-    };
+    let client: pledg::Client = env.client(Provider::Pledg).typed();
     let body: pledg::types::PurchaseLinkRequest = serde_json::from_value(json!({
         "merchant_uid": env.sandbox.pledg_merchant_uid(), "title": "Sofa",
         "reference": "order-cb", "amount_cents": 1000, "currency": "EUR"
@@ -285,9 +277,7 @@ fn pledg_notifications_without_exp_or_iat_are_accepted_unless_an_age_is_required
 #[tokio::test]
 async fn axept_webhooks_are_confirmed_with_the_provider_never_trusted() {
     let env = Env::start().await;
-    let AnyClient::Axept(client) = env.client(Provider::Axept) else {
-        unreachable!()
-    };
+    let client: axept::Client = env.client(Provider::Axept).typed();
     let uti = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
     let start: axept::types::StartTransactionRequest = serde_json::from_value(json!({
         "uti": uti, "amountTrans": 1200, "posSignatureCheck": true,

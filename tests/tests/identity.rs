@@ -10,19 +10,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
 use auth_runtime::{ErrorKind, Secret};
 use bursagb::StorefrontExt;
-use sandbox::{Credentials, Provider, Sandbox};
+use sandbox::{Provider, Sandbox};
 use workspace_tests::redis_server::RedisServer;
 
 fn bursagb_accounts(sandbox: &Sandbox) -> (String, String, Vec<(String, String)>) {
-    let Credentials::Bursagb {
-        email,
-        password,
-        customers,
-        ..
-    } = sandbox.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
+    let creds = sandbox.credentials(Provider::Bursagb);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
+    let customers = creds
+        .field::<Vec<(String, String)>>("customers")
+        .expect("customers");
     (email, password, customers)
 }
 
@@ -104,13 +101,9 @@ async fn a_client_rebuilt_per_request_logs_in_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_secret_gets_its_own_cache_and_old_clients_keep_working() {
     let sandbox = Sandbox::start().await.expect("sandbox");
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sandbox.credentials(Provider::Pledg)
-    else {
-        unreachable!()
-    };
+    let creds = sandbox.credentials(Provider::Pledg);
+    let api_key = creds.text("api_key").to_owned();
+    let api_secret = creds.text("api_secret").to_owned();
     let pledg = |key: &str, secret: &str| {
         pledg::builder()
             .base_url(sandbox.base_url(Provider::Pledg))
@@ -120,13 +113,9 @@ async fn a_rotated_secret_gets_its_own_cache_and_old_clients_keep_working() {
     };
     let old = pledg(&api_key, &api_secret);
     let old_token = old.bearer().await.expect("token");
-    let Credentials::Pledg {
-        api_key: new_key,
-        api_secret: new_secret,
-    } = sandbox.rotate_credentials(Provider::Pledg)
-    else {
-        unreachable!()
-    };
+    let creds = sandbox.rotate_credentials(Provider::Pledg);
+    let new_key = creds.text("api_key").to_owned();
+    let new_secret = creds.text("api_secret").to_owned();
     let new = pledg(&new_key, &new_secret);
     let new_token = new.bearer().await.expect("the new secret logs in");
     assert_ne!(new_token.id(), old_token.id(), "a cache of its own");

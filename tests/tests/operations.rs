@@ -8,24 +8,13 @@ use std::time::Duration;
 use auth_runtime::{ErrorKind, RetryPolicy, Secret};
 use sandbox::{Fault, Provider, Route};
 use serde_json::json;
-use workspace_tests::support::{AnyClient, Env, fast_retries};
+use workspace_tests::raw::{Sent as _, post};
+use workspace_tests::support::Env;
 
+/// exirom's client, each request bounded by `timeout`.
 fn exirom_client(env: &Env, timeout: Duration) -> exirom::Client {
-    let sandbox::Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = env.sandbox.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
-    exirom::builder()
-        .base_url(env.sandbox.base_url(Provider::Exirom))
-        .credentials(exirom::Credentials::new(merchant_key, merchant_secret))
-        .timeout(timeout)
-        .retry_policy(fast_retries())
-        .shared_cache(false)
-        .build()
-        .expect("client builds")
+    let options = env.options().timeout(timeout);
+    env.client_where(Provider::Exirom, options, &[]).typed()
 }
 
 fn payment(request_id: &str, card: &str, amount: &str) -> exirom::types::CardPaymentRequest {
@@ -43,10 +32,13 @@ fn payment(request_id: &str, card: &str, amount: &str) -> exirom::types::CardPay
 }
 
 fn pledg(env: &Env) -> pledg::Client {
-    match env.client(Provider::Pledg) {
-        AnyClient::Pledg(c) => c,
-        _ => unreachable!(),
-    }
+    env.client(Provider::Pledg).typed()
+}
+
+/// pledg's client from the sandbox's variables with `changes`.
+fn pledg_where(env: &Env, changes: &[(&'static str, Option<&str>)]) -> pledg::Client {
+    env.client_where(Provider::Pledg, env.options(), changes)
+        .typed()
 }
 
 fn purchase(env: &Env, reference: &str) -> pledg::types::PurchaseLinkRequest {
@@ -101,7 +93,6 @@ async fn exirom_card_payment_then_status_reads_it_back() {
         .await
         .unwrap_err();
     assert_eq!(missing.status(), Some(404));
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
@@ -137,7 +128,6 @@ async fn exirom_payment_retried_after_a_timeout_creates_one_payment() {
         .into_inner();
     assert_eq!(again.transaction_id, first.into_inner().transaction_id);
     assert_eq!(env.sandbox.created(Provider::Exirom), 1);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
@@ -155,7 +145,6 @@ async fn exirom_payment_retried_after_a_503_keeps_its_request_id() {
     assert_eq!(auth_runtime::retry::attempts_of(paid.headers()), 2);
     assert_eq!(paid.into_inner().request_id.as_deref(), Some("req-503-1"));
     assert_eq!(env.sandbox.created(Provider::Exirom), 1);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
@@ -183,29 +172,13 @@ async fn exirom_reused_request_id_with_another_body_is_a_409_and_bad_amount_a_42
         .unwrap_err();
     assert_eq!(unprocessable.status(), Some(422));
     assert_eq!(env.sandbox.created(Provider::Exirom), 1);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_post_without_an_idempotency_key_is_not_retried_after_a_timeout() {
     let env = Env::start().await;
-    let sandbox::Credentials::Bursagb {
-        email,
-        password,
-        api_key,
-        ..
-    } = env.sandbox.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
-    let client = bursagb::builder()
-        .base_url(env.sandbox.base_url(Provider::Bursagb))
-        .credentials(bursagb::Credentials::new(email, Secret::new(password)).api_key(api_key))
-        .timeout(Duration::from_millis(500))
-        .retry_policy(fast_retries())
-        .shared_cache(false)
-        .build()
-        .expect("client builds");
+    let options = env.options().timeout(Duration::from_millis(500));
+    let client: bursagb::Client = env.client_where(Provider::Bursagb, options, &[]).typed();
     client.bearer().await.expect("logged in");
     env.sandbox.inject(
         Provider::Bursagb,
@@ -226,15 +199,12 @@ async fn a_post_without_an_idempotency_key_is_not_retried_after_a_timeout() {
         "the timeout is the source: {err:?}"
     );
     assert_eq!(env.requests(Provider::Bursagb, Route::OrdersCreate), 1);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn axept_get_transaction_after_start_and_typed_pagination() {
     let env = Env::start().await;
-    let AnyClient::Axept(client) = env.client(Provider::Axept) else {
-        unreachable!()
-    };
+    let client: axept::Client = env.client(Provider::Axept).typed();
     let uti = "3f2c9a4e-6a51-4d0b-9d0e-5b7b1a2c3d4e";
     let body: axept::types::StartTransactionRequest = serde_json::from_value(json!({
         "uti": uti, "tid": "12345678", "transType": "SALE", "amountTrans": 3000,
@@ -288,6 +258,7 @@ async fn axept_get_transaction_after_start_and_typed_pagination() {
     let paging = axept::pagination(page.headers())
         .expect("well-formed header")
         .expect("header present");
+    // The one started, and the one the sandbox keeps waiting for a signature decision.
     assert_eq!(
         (
             paging.total_count,
@@ -295,18 +266,15 @@ async fn axept_get_transaction_after_start_and_typed_pagination() {
             paging.current_page,
             paging.total_pages
         ),
-        (1, 10, 1, 1)
+        (2, 10, 1, 1)
     );
-    assert_eq!(page.into_inner().len(), 1);
-    env.sandbox.shutdown().await;
+    assert_eq!(page.into_inner().len(), 2);
 }
 
 #[tokio::test]
 async fn bursagb_get_customer_with_and_without_region() {
     let env = Env::start().await;
-    let AnyClient::Bursagb(client) = env.client(Provider::Bursagb) else {
-        unreachable!()
-    };
+    let client: bursagb::Client = env.client(Provider::Bursagb).typed();
     let me = client
         .get_customer()
         .send()
@@ -330,7 +298,6 @@ async fn bursagb_get_customer_with_and_without_region() {
         .await
         .unwrap_err();
     assert_eq!(bad.status(), Some(400));
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
@@ -349,20 +316,13 @@ async fn pledg_signed_purchase_link_is_accepted() {
     assert_eq!(env.sandbox.created(Provider::Pledg), 1);
     // The signature scheme needs no token: no login happened.
     assert_eq!(env.logins(Provider::Pledg), 0);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn pledg_tampered_or_wrongly_signed_purchase_links_are_refused() {
     let env = Env::start().await;
     // Signed with another secret key: the provider's 401.
-    let wrong = pledg::builder()
-        .base_url(env.sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials::new("k", "s").secret_key("not-the-merchant-key"))
-        .retry_policy(fast_retries())
-        .shared_cache(false)
-        .build()
-        .unwrap();
+    let wrong = pledg_where(&env, &[("PLEDG_SECRET_KEY", Some("not-the-merchant-key"))]);
     let refused = wrong
         .create_purchase_link()
         .body(purchase(&env, "order-43"))
@@ -383,62 +343,34 @@ async fn pledg_tampered_or_wrongly_signed_purchase_links_are_refused() {
         std::time::SystemTime::now(),
     )
     .unwrap();
-    let url = format!(
-        "{}/api/purchase_link/",
-        env.sandbox.base_url(Provider::Pledg)
-    );
-    let http = reqwest::Client::new();
-    let tampered = http
-        .post(&url)
-        .query(&[("signature", &jwt)])
-        .json(&purchase(&env, "order-45"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(tampered.status().as_u16(), 400);
+    // `POST /api/purchase_link/` by hand, with `signature` if any.
+    let link = |signature: Option<&str>, reference: &str| {
+        let rb = post(&env.sandbox, Provider::Pledg, "/api/purchase_link/");
+        let rb = match signature {
+            Some(jwt) => rb.query(&[("signature", jwt)]),
+            None => rb,
+        };
+        rb.json(&purchase(&env, reference)).status()
+    };
+    assert_eq!(link(Some(&jwt), "order-45").await, 400);
     // A tampered JWT (one character of the signature changed).
     let mut bad = jwt.clone().into_bytes();
     let last = bad.len() - 2;
     bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
-    let forged = http
-        .post(&url)
-        .query(&[("signature", String::from_utf8(bad).unwrap())])
-        .json(&purchase(&env, "order-44"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status().as_u16(), 401);
+    let forged = String::from_utf8(bad).unwrap();
+    assert_eq!(link(Some(&forged), "order-44").await, 401);
     // Unsigned.
-    let unsigned = http
-        .post(&url)
-        .json(&purchase(&env, "order-44"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unsigned.status().as_u16(), 401);
+    assert_eq!(link(None, "order-44").await, 401);
     // Expired: the sandbox's clock moves past the JWT's one-day `exp`.
     env.advance(Duration::from_secs(2 * 24 * 3600));
-    let late = http
-        .post(&url)
-        .query(&[("signature", &jwt)])
-        .json(&purchase(&env, "order-44"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(late.status().as_u16(), 401);
+    assert_eq!(link(Some(&jwt), "order-44").await, 401);
     assert_eq!(env.sandbox.created(Provider::Pledg), 0);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn pledg_signature_without_a_secret_key_is_a_typed_config_error() {
     let env = Env::start().await;
-    let client = pledg::builder()
-        .base_url(env.sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials::new("k", "s"))
-        .shared_cache(false)
-        .build()
-        .unwrap();
+    let client = pledg_where(&env, &[("PLEDG_SECRET_KEY", None)]);
     let err = client
         .create_purchase_link()
         .body(purchase(&env, "order-46"))
@@ -448,7 +380,6 @@ async fn pledg_signature_without_a_secret_key_is_a_typed_config_error() {
     assert_eq!(err.kind(), ErrorKind::Config, "{err:?}");
     assert_eq!(err.operation(), "create_purchase_link");
     assert_eq!(env.requests(Provider::Pledg, Route::PurchaseLink), 0);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
@@ -464,14 +395,16 @@ async fn pledg_dashboard_basic_on_a_hand_made_request() {
     assert_eq!(body["mechanism"], "dashboard_basic");
     assert_eq!(env.logins(Provider::Pledg), 0, "no token involved");
 
-    let (user, _) = env.sandbox.pledg_dashboard();
-    let wrong = pledg::builder()
-        .base_url(env.sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials::new("k", "s").dashboard(user, "wrong"))
-        .retry_policy(RetryPolicy::default().max_retries(0))
-        .shared_cache(false)
-        .build()
-        .unwrap();
+    let options = env
+        .options()
+        .retry_policy(RetryPolicy::default().max_retries(0));
+    let wrong: pledg::Client = env
+        .client_where(
+            Provider::Pledg,
+            options,
+            &[("PLEDG_DASHBOARD_PASSWORD", Some("wrong"))],
+        )
+        .typed();
     let err = wrong
         .send_dashboard(wrong.request(reqwest::Method::GET, "/sandbox/protected"))
         .await
@@ -480,32 +413,27 @@ async fn pledg_dashboard_basic_on_a_hand_made_request() {
 
     // Without dashboard credentials: a configuration error, nothing sent.
     let before = env.requests(Provider::Pledg, Route::Protected);
-    let none = pledg::builder()
-        .base_url(env.sandbox.base_url(Provider::Pledg))
-        .credentials(pledg::Credentials::new("k", "s"))
-        .shared_cache(false)
-        .build()
-        .unwrap();
+    let none = pledg_where(
+        &env,
+        &[
+            ("PLEDG_DASHBOARD_USER", None),
+            ("PLEDG_DASHBOARD_PASSWORD", None),
+        ],
+    );
     let err = none
         .send_dashboard(none.request(reqwest::Method::GET, "/sandbox/protected"))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert_eq!(env.requests(Provider::Pledg, Route::Protected), before);
-    env.sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn every_mechanism_is_configurable_from_the_environment() {
     use auth_runtime::provider::Provider as _;
     let env = Env::start().await;
-    let sandbox::Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = env.sandbox.credentials(Provider::Pledg)
-    else {
-        unreachable!()
-    };
+    let api_key = env.credential(Provider::Pledg, "api_key");
+    let api_secret = env.credential(Provider::Pledg, "api_secret");
     let (user, password) = env.sandbox.pledg_dashboard();
     let secret_key = env.sandbox.pledg_secret_key();
     let base = env.sandbox.base_url(Provider::Pledg);
@@ -566,7 +494,6 @@ async fn every_mechanism_is_configurable_from_the_environment() {
     })
     .unwrap();
     assert_eq!(default.checksum_key().expose(), "ms");
-    env.sandbox.shutdown().await;
 }
 
 #[test]
@@ -638,21 +565,13 @@ async fn exirom_apm_payment_is_checksummed_at_send_time_in_either_amount_form() 
     assert_eq!(env.sandbox.created(Provider::Exirom), 2);
 
     // A checksum secret the provider does not know: 403.
-    let sandbox::Credentials::Exirom {
-        merchant_key,
-        merchant_secret,
-    } = env.sandbox.credentials(Provider::Exirom)
-    else {
-        unreachable!()
-    };
-    let wrong = exirom::builder()
-        .base_url(env.sandbox.base_url(Provider::Exirom))
-        .credentials(
-            exirom::Credentials::new(merchant_key, merchant_secret).checksum_secret("not-it"),
+    let wrong: exirom::Client = env
+        .client_where(
+            Provider::Exirom,
+            env.options(),
+            &[("EXIROM_CHECKSUM_SECRET", Some("not-it"))],
         )
-        .shared_cache(false)
-        .build()
-        .unwrap();
+        .typed();
     let refused = wrong
         .create_apm_payment()
         .body(apm("apm-3", json!("10.00")))
@@ -662,21 +581,13 @@ async fn exirom_apm_payment_is_checksummed_at_send_time_in_either_amount_form() 
     assert_eq!(refused.status(), Some(403));
     // Unsigned (a hand-made request without the checksum): 400.
     let token = client.bearer().await.unwrap();
-    let unsigned = reqwest::Client::new()
-        .post(format!(
-            "{}/v1/payments/apm",
-            env.sandbox.base_url(Provider::Exirom)
-        ))
+    let unsigned = post(&env.sandbox, Provider::Exirom, "/v1/payments/apm")
         .header("authorization", token.header_value().clone())
         .json(
             &json!({"requestId": "apm-4", "accountId": "a", "amount": "1.00",
                       "currency": "EUR", "paymentMethod": "SEPA"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unsigned.status().as_u16(), 400);
-    env.sandbox.shutdown().await;
+        );
+    assert_eq!(unsigned.status().await, 400);
 }
 
 #[test]
@@ -735,7 +646,6 @@ async fn a_request_that_cannot_be_signed_is_a_typed_signing_error_and_is_not_sen
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Signing);
     assert_eq!(env.requests(Provider::Pledg, Route::PurchaseLink), 0);
-    env.sandbox.shutdown().await;
 }
 
 /// bursagb's other brand: the login body in lower case (`email` /
@@ -745,12 +655,8 @@ async fn a_request_that_cannot_be_signed_is_a_typed_signing_error_and_is_not_sen
 async fn bursagb_lower_case_login_end_to_end() {
     use auth_runtime::provider::Provider as _;
     let env = Env::start().await;
-    let sandbox::Credentials::Bursagb {
-        email, password, ..
-    } = env.sandbox.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
+    let email = env.credential(Provider::Bursagb, "email");
+    let password = env.credential(Provider::Bursagb, "password");
     let base = env.sandbox.base_url(Provider::Bursagb);
     let client = bursagb::builder()
         .base_url(base.clone())
@@ -787,7 +693,6 @@ async fn bursagb_lower_case_login_end_to_end() {
         other => get(other),
     };
     assert!(bursagb::Bursagb::credentials_from_env(&bad).is_err());
-    env.sandbox.shutdown().await;
 }
 
 fn payout(request_id: &str, amount: &str) -> exirom::types::CardPayoutRequest {
@@ -897,7 +802,6 @@ async fn exirom_payouts_and_apm_info() {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound, "{id}");
     }
-    env.sandbox.shutdown().await;
 }
 
 /// axept `POST /ProcessDecision`: a signature decision for a started
@@ -906,9 +810,7 @@ async fn exirom_payouts_and_apm_info() {
 #[tokio::test]
 async fn axept_signature_decisions() {
     let env = Env::start().await;
-    let AnyClient::Axept(client) = env.client(Provider::Axept) else {
-        unreachable!()
-    };
+    let client: axept::Client = env.client(Provider::Axept).typed();
     let start = |uti: &str| {
         serde_json::from_value::<axept::types::StartTransactionRequest>(
             json!({"uti": uti, "amountTrans": 1200, "posSignatureCheck": true}),
@@ -975,5 +877,4 @@ async fn axept_signature_decisions() {
         .into_inner();
     assert!(!read.trans_approved);
     assert_eq!(read.status, "Cancelled");
-    env.sandbox.shutdown().await;
 }

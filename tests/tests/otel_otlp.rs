@@ -1,10 +1,14 @@
 //! Telemetry as a collector receives it: the e2e flow against the sandbox
 //! with the OTLP/HTTP exporters (traces and metrics) pointed at a loopback
 //! receiver this test runs; what arrives is decoded with
-//! `opentelemetry-proto` and checked — the span tree (operation span →
-//! token-fetch span link, the login call under the fetch, the resend
-//! after a 401, status codes), one instrumentation scope per provider crate
-//! and version, and the metric points.
+//! `opentelemetry-proto` and checked — the span tree (an `INTERNAL` span
+//! per operation, a `CLIENT` span per attempt under it, the token fetch
+//! under the operation that started it and linked from every one that
+//! waited, the login call under the fetch), the retried calls (429, 401,
+//! timeout: one span per attempt, its status, `resend_count` and reason),
+//! one instrumentation scope per provider crate and version with the
+//! conventions' schema, and the metric points (a request duration per
+//! request sent, an operation duration per call).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,7 +30,8 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use prost::Message;
 use sandbox::Provider;
-use workspace_tests::support::{AnyClient, Env, fast_retries};
+use sandbox::{Fault, Route};
+use workspace_tests::support::{Env, fast_retries};
 
 /// What the receiver got, per signal.
 #[derive(Clone, Default)]
@@ -120,10 +125,12 @@ fn int_attr(attrs: &[KeyValue], key: &str) -> Option<i64> {
     }
 }
 
-/// A span with the scope (provider crate, version) it was recorded under.
+/// A span with the scope (provider crate, version, schema) it was
+/// recorded under.
 struct Recorded {
     scope: String,
     version: String,
+    schema_url: String,
     span: Span,
 }
 
@@ -138,6 +145,7 @@ fn decode_spans(bodies: &[Bytes]) -> Vec<Recorded> {
                     out.push(Recorded {
                         scope: name.clone(),
                         version: version.clone(),
+                        schema_url: scope.schema_url.clone(),
                         span,
                     });
                 }
@@ -199,6 +207,27 @@ fn count_where(metric: &Metric, keep: impl Fn(&[KeyValue]) -> bool) -> u64 {
     }
 }
 
+/// The providers flushed and shut down (off the runtime: the exporters'
+/// HTTP client is a blocking one).
+async fn shut_down(tracer_provider: SdkTracerProvider, meter_provider: SdkMeterProvider) {
+    tokio::task::spawn_blocking(move || {
+        tracer_provider.force_flush().expect("spans flushed");
+        meter_provider.force_flush().expect("metrics flushed");
+        tracer_provider.shutdown().expect("tracer shut down");
+        meter_provider.shutdown().expect("meter shut down");
+    })
+    .await
+    .unwrap();
+}
+
+fn is_kind(span: &Span, kind: SpanKind) -> bool {
+    span.kind == kind as i32
+}
+
+fn is_error(span: &Span) -> bool {
+    span.status.as_ref().is_some_and(|s| s.code == 2)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_receives_the_span_tree_and_the_metrics() {
     let (addr, received) = receiver().await;
@@ -212,15 +241,13 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
     // then revokes the token (a 401, one renewal, one resend); an unknown
     // payment answers 404.
     let exirom = env.client_reporting(Provider::Exirom, fast_retries(), telemetry.clone());
-    let AnyClient::Exirom(client) = &exirom else {
-        unreachable!()
-    };
+    let client: exirom::Client = exirom.typed();
     // The login answers after 500 ms: all four calls are waiting on it by
     // then, however busy the machine (none finds a token cached).
     env.sandbox.inject(
         Provider::Exirom,
-        sandbox::Route::Login,
-        sandbox::Fault::latency(Duration::from_millis(500)),
+        Route::Login,
+        Fault::latency(Duration::from_millis(500)),
     );
     let cold = futures::future::join_all((0..4).map(|_| exirom.operation(&env.sandbox))).await;
     for (_, _, outcome) in &cold {
@@ -251,22 +278,17 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
         assert!(outcome.ok(), "{p:?}: {outcome:?}");
     }
 
-    tokio::task::spawn_blocking(move || {
-        tracer_provider.force_flush().expect("spans flushed");
-        meter_provider.force_flush().expect("metrics flushed");
-        tracer_provider.shutdown().expect("tracer shut down");
-        meter_provider.shutdown().expect("meter shut down");
-    })
-    .await
-    .unwrap();
+    shut_down(tracer_provider, meter_provider).await;
 
     let spans = decode_spans(&received.traces.lock().unwrap());
     let exirom_spans: Vec<&Recorded> = spans.iter().filter(|r| r.scope == "exirom").collect();
     assert!(
         exirom_spans
             .iter()
-            .all(|r| r.version == env!("CARGO_PKG_VERSION")),
-        "scope version is the crate's"
+            .all(|r| r.version == env!("CARGO_PKG_VERSION")
+                && r.schema_url
+                    .starts_with("https://opentelemetry.io/schemas/1.")),
+        "scope version is the crate's, schema the conventions'"
     );
     let fetches: Vec<&Span> = exirom_spans
         .iter()
@@ -276,12 +298,17 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
     let operations: Vec<&Span> = exirom_spans
         .iter()
         .map(|r| &r.span)
-        .filter(|s| s.kind == SpanKind::Client as i32)
+        .filter(|s| is_kind(s, SpanKind::Internal) && s.name.starts_with("exirom."))
+        .collect();
+    let requests: Vec<&Span> = exirom_spans
+        .iter()
+        .map(|r| &r.span)
+        .filter(|s| is_kind(s, SpanKind::Client))
         .collect();
     let payments: Vec<&Span> = operations
         .iter()
         .copied()
-        .filter(|s| s.name == "create_card_payment")
+        .filter(|s| s.name == "exirom.create_card_payment")
         .collect();
     assert_eq!(
         payments.len(),
@@ -289,6 +316,10 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
         "four cold calls and the one after the 401"
     );
     for s in &operations {
+        assert_eq!(str_attr(&s.attributes, "payauth.provider"), Some("exirom"));
+        assert!(str_attr(&s.attributes, "payauth.operation").is_some());
+    }
+    for s in &requests {
         assert_eq!(str_attr(&s.attributes, "server.address"), Some("127.0.0.1"));
         assert_eq!(
             int_attr(&s.attributes, "server.port"),
@@ -298,12 +329,33 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
         assert!(
             str_attr(&s.attributes, "url.full").is_some_and(|u| u.starts_with("http://127.0.0.1:"))
         );
-        assert!(str_attr(&s.attributes, "http.request.method").is_some());
-        assert!(str_attr(&s.attributes, "payauth.operation").is_some());
+        let method = str_attr(&s.attributes, "http.request.method").expect("method");
+        let template = str_attr(&s.attributes, "url.template").expect("template");
+        assert_eq!(s.name, format!("{method} {template}"));
+        assert_eq!(
+            str_attr(&s.attributes, "network.protocol.version"),
+            Some("1.1")
+        );
+        // Every request under an operation or a fetch of this trace.
+        assert!(
+            operations
+                .iter()
+                .chain(&fetches)
+                .any(|p| p.span_id == s.parent_span_id && p.trace_id == s.trace_id),
+            "{} has no parent among the operations and fetches",
+            s.name
+        );
     }
+    let payment_requests = |op: &Span| -> Vec<&Span> {
+        requests
+            .iter()
+            .copied()
+            .filter(|s| s.parent_span_id == op.span_id)
+            .collect()
+    };
 
-    // The cold start: one fetch (a login), its login call beneath it, and
-    // the four calls each linked to it — one started it, three joined.
+    // The cold start: one fetch (a login), its login request beneath it,
+    // and the four calls each linked to it — one started it, three joined.
     let first = fetches
         .iter()
         .find(|s| str_attr(&s.attributes, "payauth.token.reason") == Some("missing"))
@@ -316,15 +368,16 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
         str_attr(&first.attributes, "payauth.token.outcome"),
         Some("ok")
     );
-    let login_calls: Vec<&&Span> = operations
+    let login_calls: Vec<&&Span> = requests
         .iter()
         .filter(|s| s.parent_span_id == first.span_id)
         .collect();
-    assert_eq!(login_calls.len(), 1, "the login call is the fetch's child");
     assert_eq!(
-        str_attr(&login_calls[0].attributes, "http.request.method"),
-        Some("POST")
+        login_calls.len(),
+        1,
+        "the login request is the fetch's child"
     );
+    assert_eq!(login_calls[0].name, "POST /v1/auth");
     assert_eq!(
         int_attr(&login_calls[0].attributes, "http.response.status_code"),
         Some(200)
@@ -350,41 +403,71 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
         .find(|s| s.span_id == first.parent_span_id)
         .expect("the fetch's parent is the call that started it");
     assert_eq!(starter.trace_id, first.trace_id);
+    // One request per call, but the 401's two.
+    let mut per_call: Vec<usize> = payments
+        .iter()
+        .map(|op| payment_requests(op).len())
+        .collect();
+    per_call.sort();
+    assert_eq!(per_call, [1, 1, 1, 1, 2]);
 
-    // The 401: one resend, a fetch for reason `unauthorized` beneath the
-    // call and linked from it, and the final status.
-    let resent = payments
+    // The 401: two requests under the call (401, then 200 resent once for
+    // the renewal), a fetch for reason `unauthorized` beneath the call and
+    // linked from it.
+    let resent = requests
         .iter()
         .find(|s| int_attr(&s.attributes, "http.request.resend_count") == Some(1))
-        .expect("the call after the 401 was resent once");
+        .expect("the request after the 401 was resent once");
+    assert_eq!(
+        str_attr(&resent.attributes, "payauth.retry.reason"),
+        Some("401")
+    );
     assert!(
         int_attr(&resent.attributes, "http.response.status_code")
             .is_some_and(|c| (200..300).contains(&c))
     );
+    let renewed_op = payments
+        .iter()
+        .find(|s| s.span_id == resent.parent_span_id)
+        .expect("the resend under its operation");
+    let attempts = payment_requests(renewed_op);
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts.iter().any(
+            |s| int_attr(&s.attributes, "http.response.status_code") == Some(401)
+                && str_attr(&s.attributes, "error.type") == Some("401")
+                && is_error(s)
+        )
+    );
+    assert_eq!(str_attr(&renewed_op.attributes, "error.type"), None);
     let renewal = fetches
         .iter()
         .find(|s| str_attr(&s.attributes, "payauth.token.reason") == Some("unauthorized"))
         .expect("the renewal fetch");
-    assert_eq!(renewal.parent_span_id, resent.span_id);
+    assert_eq!(renewal.parent_span_id, renewed_op.span_id);
     assert_eq!(linked_to(renewal), ["started"]);
 
-    // The 404: status code and error type.
-    let not_found = operations
+    // The 404: status code and error type, on the request and the call.
+    let not_found = requests
         .iter()
         .find(|s| int_attr(&s.attributes, "http.response.status_code") == Some(404))
-        .expect("the 404 call");
+        .expect("the 404 request");
+    assert_eq!(not_found.name, "GET /v1/payments/card/status/{id}");
     assert_eq!(str_attr(&not_found.attributes, "error.type"), Some("404"));
-    assert!(
-        not_found.status.as_ref().is_some_and(|s| s.code == 2),
-        "status ERROR"
-    );
+    assert!(is_error(not_found), "status ERROR");
+    let status_op = operations
+        .iter()
+        .find(|s| s.span_id == not_found.parent_span_id)
+        .expect("the 404's operation");
+    assert_eq!(status_op.name, "exirom.get_card_payment_status");
+    assert_eq!(str_attr(&status_op.attributes, "error.type"), Some("404"));
 
     // One scope per provider crate.
     for name in ["exirom", "institution", "pledg", "bursagb", "axept"] {
         assert!(
             spans
                 .iter()
-                .any(|r| r.scope == name && r.span.kind == SpanKind::Client as i32),
+                .any(|r| r.scope == name && is_kind(&r.span, SpanKind::Client)),
             "{name} spans under their own scope"
         );
     }
@@ -400,14 +483,27 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
     assert_eq!(duration.unit, "s");
     assert_eq!(
         count_where(duration, |_| true),
-        operations.len() as u64,
-        "one duration point per operation span"
+        requests.len() as u64,
+        "one duration point per request sent"
     );
     assert_eq!(
         count_where(duration, |a| int_attr(a, "http.response.status_code")
             == Some(404)
             && str_attr(a, "error.type") == Some("404")),
         1
+    );
+    let calls = m("payauth.client.operation.duration");
+    assert_eq!(
+        count_where(calls, |a| str_attr(a, "payauth.operation")
+            != Some("authenticate")),
+        operations.len() as u64,
+        "one operation point per call"
+    );
+    assert_eq!(
+        count_where(calls, |a| str_attr(a, "payauth.operation")
+            == Some("authenticate")),
+        2,
+        "the two logins are calls too"
     );
     assert_eq!(count_where(m("payauth.token.fetch.duration"), |_| true), 2);
     assert_eq!(
@@ -438,4 +534,208 @@ async fn a_collector_receives_the_span_tree_and_the_metrics() {
             "{name} has its own meter"
         );
     }
+}
+
+/// Three retried calls as a collector sees them — a 429 then a 200, a 401
+/// (the token renewed) then a 200, a timeout then a 200: for each, the
+/// operation's `INTERNAL` span, one `CLIENT` span per request under it
+/// with its own status, the resend's `resend_count` and reason; the
+/// request duration counted once per request sent, the operation's once
+/// per call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_calls_are_one_client_span_per_attempt() {
+    let (addr, received) = receiver().await;
+    let (tracer_provider, meter_provider) = tokio::task::spawn_blocking(move || providers(addr))
+        .await
+        .unwrap();
+    let telemetry = Telemetry::with_providers(tracer_provider.clone(), meter_provider.clone());
+    let env = Env::start().await;
+    // Attempts bounded at 400 ms: a 3 s latency is a timeout.
+    let exirom = env.client_reporting(
+        Provider::Exirom,
+        fast_retries().attempt_timeout(Duration::from_millis(400)),
+        telemetry,
+    );
+    // A token first: the calls below retry, they do not log in.
+    let (_, _, warm) = exirom.operation(&env.sandbox).await;
+    assert!(warm.ok(), "{warm:?}");
+
+    let mut calls = Vec::new();
+    for (fault, reason) in [
+        (Fault::status(429), "429"),
+        (Fault::status(401), "401"),
+        (Fault::latency(Duration::from_secs(3)), "timeout"),
+    ] {
+        env.sandbox
+            .inject(Provider::Exirom, Route::CardPayment, fault);
+        let (_, _, outcome) = exirom.operation(&env.sandbox).await;
+        assert!(outcome.ok(), "{reason}: {outcome:?}");
+        assert_eq!(outcome.attempts, 2, "{reason}");
+        calls.push(reason);
+    }
+    shut_down(tracer_provider, meter_provider).await;
+
+    let spans = decode_spans(&received.traces.lock().unwrap());
+    let spans: Vec<&Span> = spans
+        .iter()
+        .filter(|r| r.scope == "exirom")
+        .map(|r| &r.span)
+        .collect();
+    let operations: Vec<&Span> = spans
+        .iter()
+        .copied()
+        .filter(|s| s.name == "exirom.create_card_payment")
+        .collect();
+    assert_eq!(
+        operations.len(),
+        4,
+        "the warm-up and the three retried calls"
+    );
+    for op in &operations {
+        assert!(is_kind(op, SpanKind::Internal));
+        assert_eq!(
+            op.parent_span_id,
+            Vec::<u8>::new(),
+            "a root: no span of the application"
+        );
+        assert_eq!(str_attr(&op.attributes, "error.type"), None);
+        assert!(!is_error(op));
+    }
+    let under = |op: &Span| -> Vec<&Span> {
+        let mut attempts: Vec<&Span> = spans
+            .iter()
+            .copied()
+            .filter(|s| s.parent_span_id == op.span_id && is_kind(s, SpanKind::Client))
+            .collect();
+        attempts.sort_by_key(|s| s.start_time_unix_nano);
+        attempts
+    };
+    for reason in calls {
+        let (op, attempts) = operations
+            .iter()
+            .map(|op| (op, under(op)))
+            .find(|(_, attempts)| {
+                attempts.len() == 2
+                    && str_attr(&attempts[1].attributes, "payauth.retry.reason") == Some(reason)
+            })
+            .unwrap_or_else(|| panic!("no call resent for {reason}"));
+        let (first, second) = (attempts[0], attempts[1]);
+        for attempt in &attempts {
+            assert_eq!(attempt.name, "POST /v1/payments/card", "{reason}");
+            assert_eq!(attempt.trace_id, op.trace_id);
+            assert_eq!(attempt.parent_span_id, op.span_id);
+        }
+        assert_eq!(
+            int_attr(&first.attributes, "http.request.resend_count"),
+            None,
+            "{reason}"
+        );
+        assert_eq!(
+            int_attr(&second.attributes, "http.request.resend_count"),
+            Some(1),
+            "{reason}"
+        );
+        assert_eq!(
+            int_attr(&second.attributes, "http.response.status_code"),
+            Some(200),
+            "{reason}"
+        );
+        assert_eq!(str_attr(&second.attributes, "error.type"), None, "{reason}");
+        assert!(is_error(first), "{reason}: the first attempt failed");
+        match reason {
+            "timeout" => {
+                assert_eq!(
+                    int_attr(&first.attributes, "http.response.status_code"),
+                    None
+                );
+                assert_eq!(str_attr(&first.attributes, "error.type"), Some("timeout"));
+            }
+            status => {
+                let code: i64 = status.parse().expect("a status");
+                assert_eq!(
+                    int_attr(&first.attributes, "http.response.status_code"),
+                    Some(code)
+                );
+                assert_eq!(str_attr(&first.attributes, "error.type"), Some(status));
+            }
+        }
+        // The renewal's fetch (and its login) sits under the call, between
+        // its two requests.
+        let fetches: Vec<&Span> = spans
+            .iter()
+            .copied()
+            .filter(|s| s.name == "token fetch" && s.parent_span_id == op.span_id)
+            .collect();
+        if reason == "401" {
+            assert_eq!(fetches.len(), 1, "one renewal");
+            assert_eq!(
+                str_attr(&fetches[0].attributes, "payauth.token.reason"),
+                Some("unauthorized")
+            );
+            assert!(fetches[0].start_time_unix_nano >= first.end_time_unix_nano);
+            assert!(fetches[0].end_time_unix_nano <= second.start_time_unix_nano);
+        } else {
+            assert!(fetches.is_empty(), "{reason}: no fetch");
+        }
+    }
+
+    // Metrics: a request point per request sent, an operation point per call.
+    let metrics = decode_metrics(&received.metrics.lock().unwrap());
+    let m = |name: &str| {
+        metrics
+            .get(&("exirom".to_owned(), name.to_owned()))
+            .unwrap_or_else(|| panic!("exirom {name} exported; got {:?}", metrics.keys()))
+    };
+    let payment = |a: &[KeyValue]| str_attr(a, "payauth.operation") == Some("create_card_payment");
+    let requests = m("http.client.request.duration");
+    assert_eq!(
+        count_where(requests, payment),
+        1 + 3 * 2,
+        "one per request sent"
+    );
+    assert_eq!(
+        count_where(requests, |a| payment(a)
+            && int_attr(a, "http.response.status_code") == Some(200)),
+        4
+    );
+    for (status, error) in [(Some(429), "429"), (Some(401), "401"), (None, "timeout")] {
+        assert_eq!(
+            count_where(requests, |a| payment(a)
+                && int_attr(a, "http.response.status_code") == status
+                && str_attr(a, "error.type") == Some(error)),
+            1,
+            "{error}"
+        );
+    }
+    let operations = m("payauth.client.operation.duration");
+    assert_eq!(operations.unit, "s");
+    assert_eq!(count_where(operations, payment), 4, "one per call");
+    assert_eq!(
+        count_where(operations, |a| payment(a)
+            && int_attr(a, "http.response.status_code") == Some(200)
+            && str_attr(a, "error.type").is_none()),
+        4
+    );
+    assert_eq!(
+        sum_where(m("payauth.http.retries"), |a| str_attr(
+            a,
+            "payauth.retry.reason"
+        ) == Some("429")),
+        1
+    );
+    assert_eq!(
+        sum_where(m("payauth.http.retries"), |a| str_attr(
+            a,
+            "payauth.retry.reason"
+        ) == Some("timeout")),
+        1
+    );
+    assert_eq!(sum_where(m("payauth.http.reauthentications"), |_| true), 1);
+    assert!(
+        !metrics.contains_key(&(
+            "exirom".to_owned(),
+            "payauth.client.operation.unsent".to_owned()
+        )),
+        "every call sent its request"
+    );
 }

@@ -8,7 +8,7 @@ use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use pledg::Secret;
-use sandbox::{Credentials, Provider, Sandbox};
+use sandbox::{Provider, Sandbox};
 use serde_json::Value;
 use workspace_tests::redis_server::RedisServer;
 
@@ -82,15 +82,10 @@ async fn stored_tokens_are_encrypted_and_keys_hashed() {
         .expose()
         .to_string();
 
-    let Credentials::Institution {
-        email,
-        password,
-        merchant_id,
-        ..
-    } = sandbox.credentials(Provider::Institution)
-    else {
-        panic!("institution credentials");
-    };
+    let creds = sandbox.credentials(Provider::Institution);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
+    let merchant_id = creds.text("merchant_id").to_owned();
     let inst = institution::builder()
         .base_url(sandbox.base_url(Provider::Institution))
         .credentials(institution::Credentials::login(

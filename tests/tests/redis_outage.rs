@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use auth_runtime::RetryPolicy;
 use auth_runtime::redis_store::{RedisStore, RedisStoreConfig, StoreStats};
 use pledg::Secret;
-use sandbox::{Provider, Sandbox, SandboxConfig};
+use sandbox::{PledgConfig, Provider, Sandbox, SandboxConfig};
 use workspace_tests::redis_server::RedisServer;
 
 const CLIENTS: usize = 4;
@@ -51,7 +51,7 @@ async fn redis_killed_and_restarted_fails_no_request() {
         .try_init();
     let mut redis = RedisServer::start();
     let mut cfg = SandboxConfig::default();
-    cfg.pledg.token_lifetime = Duration::from_secs(2);
+    cfg.provider_mut::<PledgConfig>().token_lifetime = Duration::from_secs(2);
     let sandbox = Sandbox::start_with(cfg).await.expect("sandbox");
     let store = Arc::new(
         RedisStore::new({

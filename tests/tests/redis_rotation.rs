@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sandbox::{Credentials, Provider, Route, Sandbox, SandboxConfig};
+use sandbox::{InstitutionConfig, Provider, RefreshTokens, Route, Sandbox, SandboxConfig};
 use serde_json::Value;
 use workspace_tests::redis_server::RedisServer;
 
@@ -26,17 +26,14 @@ fn sum(reports: &[Value], f: impl Fn(&Value) -> &Value) -> u64 {
 async fn each_rotating_refresh_token_is_used_by_one_process() {
     let redis = RedisServer::start();
     let mut cfg = SandboxConfig::default();
-    cfg.institution.access_token_lifetime = ACCESS_LIFETIME;
+    let inst = cfg.provider_mut::<InstitutionConfig>();
+    inst.access_token_lifetime = ACCESS_LIFETIME;
+    inst.refresh_tokens = RefreshTokens::Rotating;
     let sandbox = Sandbox::start_with(cfg).await.expect("sandbox");
-    let Credentials::Institution {
-        email,
-        password,
-        merchant_id,
-        ..
-    } = sandbox.credentials(Provider::Institution)
-    else {
-        panic!("institution credentials");
-    };
+    let creds = sandbox.credentials(Provider::Institution);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
+    let merchant_id = creds.text("merchant_id").to_owned();
 
     let mut children = Vec::new();
     for _ in 0..PROCESSES {

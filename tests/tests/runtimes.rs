@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use auth_runtime::{Clock, OffsetClock, Secret};
-use sandbox::{Credentials, Provider, Sandbox};
+use sandbox::{Provider, Sandbox};
 use tokio::runtime::{Builder, Runtime};
 use workspace_tests::hostile::{Hostile, Reply};
 
@@ -52,13 +52,8 @@ impl Provider_ {
     /// A pledg client as an application builds one (the default shared
     /// cache), on the clock the sandbox moves.
     fn pledg(&self) -> pledg::Client {
-        let Credentials::Pledg {
-            api_key,
-            api_secret,
-        } = self.sandbox.credentials(Provider::Pledg)
-        else {
-            unreachable!("pledg credentials")
-        };
+        let creds = self.sandbox.credentials(Provider::Pledg);
+        let (api_key, api_secret) = (creds.text("api_key"), creds.text("api_secret"));
         pledg::builder()
             .base_url(self.sandbox.base_url(Provider::Pledg))
             .credentials(pledg::Credentials::new(api_key, Secret::new(api_secret)))

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use reqwest::{Client, Method};
-use sandbox::{Credentials, Provider, Sandbox, SandboxConfig};
+use sandbox::{
+    AxeptConfig, BursagbConfig, ExiromConfig, InstitutionConfig, Provider, Sandbox, SandboxConfig,
+};
 use serde_json::{Value, json};
 
 fn specs_dir() -> PathBuf {
@@ -92,17 +94,17 @@ fn config_from_examples(specs: &[(Provider, Value)]) -> SandboxConfig {
                 continue;
             };
             let s = |k: &str| ex.get(k).and_then(Value::as_str).map(str::to_owned);
-            match (p, path.as_str()) {
+            match (*p, path.as_str()) {
                 (Provider::Exirom, "/v1/auth") => {
                     if let (Some(k), Some(sec)) = (s("merchantKey"), s("merchantSecret")) {
-                        cfg.exirom.merchant_key = k;
-                        cfg.exirom.merchant_secret = sec;
+                        cfg.provider_mut::<ExiromConfig>().merchant_key = k;
+                        cfg.provider_mut::<ExiromConfig>().merchant_secret = sec;
                     }
                 }
                 (Provider::Institution, "/v2/auth/login") => {
                     if let (Some(e), Some(pw)) = (s("token"), s("password")) {
-                        cfg.institution.email = e;
-                        cfg.institution.password = pw;
+                        cfg.provider_mut::<InstitutionConfig>().email = e;
+                        cfg.provider_mut::<InstitutionConfig>().password = pw;
                     }
                     for param in op
                         .get("parameters")
@@ -114,14 +116,14 @@ fn config_from_examples(specs: &[(Provider, Value)]) -> SandboxConfig {
                         if param["name"] == "merchant_id"
                             && let Some(m) = param_value(param)
                         {
-                            cfg.institution.merchant_id = m;
+                            cfg.provider_mut::<InstitutionConfig>().merchant_id = m;
                         }
                     }
                 }
                 (Provider::Bursagb, "/Login/Customer/Api/Verify") => {
                     if let (Some(e), Some(pw)) = (s("Email"), s("Password")) {
-                        cfg.bursagb.reseller.email = e;
-                        cfg.bursagb.reseller.password = pw;
+                        cfg.provider_mut::<BursagbConfig>().reseller.email = e;
+                        cfg.provider_mut::<BursagbConfig>().reseller.password = pw;
                     }
                 }
                 (Provider::Axept, "/api/authenticate") => {
@@ -130,9 +132,9 @@ fn config_from_examples(specs: &[(Provider, Value)]) -> SandboxConfig {
                         ex.get("keyId").and_then(Value::as_i64),
                         s("key"),
                     ) {
-                        cfg.axept.merchant_id = m;
-                        cfg.axept.key_id = k;
-                        cfg.axept.key = key;
+                        cfg.provider_mut::<AxeptConfig>().merchant_id = m;
+                        cfg.provider_mut::<AxeptConfig>().key_id = k;
+                        cfg.provider_mut::<AxeptConfig>().key = key;
                     }
                 }
                 _ => {}
@@ -158,9 +160,10 @@ fn client() -> Client {
 }
 
 fn api_key(sb: &Sandbox, p: Provider) -> String {
-    match sb.credentials(p) {
-        Credentials::Institution { api_key, .. } | Credentials::Bursagb { api_key, .. } => api_key,
-        other => panic!("{p} has no API key: {other:?}"),
+    let creds = sb.credentials(p);
+    match creds.get("api_key").and_then(Value::as_str) {
+        Some(key) => key.to_owned(),
+        None => panic!("{p} has no API key: {creds:?}"),
     }
 }
 
@@ -217,13 +220,9 @@ async fn security_alternatives(
                     format!("Bearer {}", workspace_tests::raw::login_token(sb, p).await),
                 )),
                 (Some("http"), Some("basic")) => {
-                    let Credentials::Pledg {
-                        api_key,
-                        api_secret,
-                    } = sb.credentials(p)
-                    else {
-                        panic!("{p}: basic auth only known for pledg")
-                    };
+                    let creds = sb.credentials(p);
+                    let api_key = creds.text("api_key").to_owned();
+                    let api_secret = creds.text("api_secret").to_owned();
                     basic = Some((api_key, api_secret));
                 }
                 (Some("apiKey"), _)
@@ -289,13 +288,10 @@ async fn drive(
 ) -> Outcome {
     // Operations with `x-body-checksum` get the checksum the SDK would add.
     let checksummed;
-    let body = match (op.get("x-body-checksum"), sb.credentials(p)) {
-        (
-            Some(ext),
-            Credentials::Exirom {
-                merchant_secret, ..
-            },
-        ) if body.is_object() => {
+    let creds = sb.credentials(p);
+    let merchant_secret = creds.get("merchant_secret").and_then(Value::as_str);
+    let body = match (op.get("x-body-checksum"), merchant_secret) {
+        (Some(ext), Some(merchant_secret)) if body.is_object() => {
             let parts: Vec<&'static str> = ext["parts"]
                 .as_array()
                 .unwrap()
@@ -464,15 +460,10 @@ async fn every_spec_example_conforms() {
                         && rt.starts_with("eyJ")
                     {
                         let login = client().post(format!("{}/v2/auth/login", sb.base_url(*p)));
-                        let Credentials::Institution {
-                            email,
-                            password,
-                            merchant_id,
-                            ..
-                        } = sb.credentials(*p)
-                        else {
-                            panic!("refreshToken example outside institution")
-                        };
+                        let creds = sb.credentials(*p);
+                        let email = creds.text("email").to_owned();
+                        let password = creds.text("password").to_owned();
+                        let merchant_id = creds.text("merchant_id").to_owned();
                         let v: Value = login
                             .header("merchant_id", merchant_id)
                             .json(&json!({"token": email, "password": password}))

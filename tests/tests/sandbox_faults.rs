@@ -3,52 +3,42 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::{Client, StatusCode};
-use sandbox::{Credentials, Fault, FaultMix, Provider, Route, Sandbox, SandboxError};
+use sandbox::{Fault, FaultMix, PledgConfig, Provider, Route, Sandbox, SandboxError};
 use serde_json::{Value, json};
-use workspace_tests::raw::{login_request, login_token};
+use workspace_tests::raw::{
+    Control, Sent as _, http, login_request, login_token, protected_status, url,
+};
 
-fn client() -> Client {
-    Client::builder().no_proxy().build().unwrap()
+const PLEDG: Provider = Provider::Pledg;
+
+async fn start() -> Sandbox {
+    Sandbox::start().await.expect("sandbox starts")
 }
 
-async fn protected_status(sb: &Sandbox, p: Provider, token: &str) -> StatusCode {
-    client()
-        .get(sb.url(p, Route::Protected).unwrap())
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
+/// The status of pledg's login, sent now.
+async fn pledg_login(sb: &Sandbox) -> u16 {
+    login_request(sb, PLEDG).status().await
 }
 
 #[tokio::test]
 async fn status_fault_with_retry_after_is_fifo_and_one_shot() {
-    let sb = Sandbox::start().await.unwrap();
-    sb.inject(
-        Provider::Pledg,
-        Route::Login,
-        Fault::status(503).retry_after_secs(2),
-    );
+    let sb = start().await;
     let at = SystemTime::now() + Duration::from_secs(120);
-    sb.inject(
-        Provider::Pledg,
-        Route::Login,
+    for fault in [
+        Fault::status(503).retry_after_secs(2),
         Fault::status(429).retry_after_date(at),
-    );
-    sb.inject(
-        Provider::Pledg,
-        Route::Login,
         Fault::status(500).retry_after_ms(250),
-    );
+    ] {
+        sb.inject(PLEDG, Route::Login, fault);
+    }
 
-    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
+    let r = login_request(&sb, PLEDG).answer().await;
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "2");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "temporarily_unavailable");
 
-    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
+    let r = login_request(&sb, PLEDG).answer().await;
     assert_eq!(r.status(), 429);
     let date = httpdate::parse_http_date(r.headers()["retry-after"].to_str().unwrap()).unwrap();
     let diff = date
@@ -57,51 +47,27 @@ async fn status_fault_with_retry_after_is_fifo_and_one_shot() {
         .as_secs();
     assert!((100..=121).contains(&diff), "{diff}");
 
-    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
+    let r = login_request(&sb, PLEDG).answer().await;
     assert_eq!(r.status(), 500);
     assert_eq!(r.headers()["retry-after-ms"], "250");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"], "server_error");
 
     // Queue drained: back to normal.
-    let r = login_request(&sb, Provider::Pledg).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let c = sb.counters().route(Provider::Pledg, Route::Login);
+    assert_eq!(pledg_login(&sb).await, 200);
+    let c = sb.counters().route(PLEDG, Route::Login);
     assert_eq!((c.requests, c.faults_served, c.logins), (4, 3, 1));
 
     // Error bodies keep each provider's own format.
     sb.inject(Provider::Institution, Route::Login, Fault::status(503));
-    let v: Value = login_request(&sb, Provider::Institution)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = login_request(&sb, Provider::Institution).json_body().await;
     assert_eq!(v["errors"][0]["code"], "SERVICE_UNAVAILABLE");
     sb.inject(Provider::Axept, Route::Login, Fault::status(500));
-    let v: Value = login_request(&sb, Provider::Axept)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = login_request(&sb, Provider::Axept).json_body().await;
     assert!(v["message"].is_string());
-    sb.inject(
-        Provider::Bursagb,
-        Route::SupplierProductsList,
-        Fault::status(401),
-    );
-    let r = client()
-        .post(
-            sb.url(Provider::Bursagb, Route::SupplierProductsList)
-                .unwrap(),
-        )
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let (p, r) = (Provider::Bursagb, Route::SupplierProductsList);
+    sb.inject(p, r, Fault::status(401));
+    let r = http().post(url(&sb, p, r)).json(&json!({})).answer().await;
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["code"], -23);
@@ -109,38 +75,35 @@ async fn status_fault_with_retry_after_is_fifo_and_one_shot() {
 
 #[tokio::test]
 async fn faults_are_per_route() {
-    let sb = Sandbox::start().await.unwrap();
-    let t = login_token(&sb, Provider::Pledg).await;
-    sb.inject(Provider::Pledg, Route::Protected, Fault::status(502));
+    let sb = start().await;
+    let t = login_token(&sb, PLEDG).await;
+    sb.inject(PLEDG, Route::Protected, Fault::status(502));
     // Login is unaffected, the protected call takes the fault.
-    let _ = login_token(&sb, Provider::Pledg).await;
-    assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 502);
-    assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 200);
+    let _ = login_token(&sb, PLEDG).await;
+    assert_eq!(protected_status(&sb, PLEDG, &t).await, 502);
+    assert_eq!(protected_status(&sb, PLEDG, &t).await, 200);
     assert!(
-        sb.try_inject(Provider::Pledg, Route::Refresh, Fault::status(500))
+        sb.try_inject(PLEDG, Route::Refresh, Fault::status(500))
             .is_err()
     );
 }
 
 #[tokio::test]
 async fn latency_fault_delays_the_response() {
-    let sb = Sandbox::start().await.unwrap();
-    sb.inject(
-        Provider::Axept,
-        Route::Login,
-        Fault::latency(Duration::from_millis(400)),
-    );
+    let sb = start().await;
+    let axept_login = |latency_ms| {
+        sb.inject(
+            Provider::Axept,
+            Route::Login,
+            Fault::latency(Duration::from_millis(latency_ms)),
+        );
+        login_request(&sb, Provider::Axept)
+    };
     let start = Instant::now();
-    let r = login_request(&sb, Provider::Axept).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(axept_login(400).status().await, 200);
     assert!(start.elapsed() >= Duration::from_millis(400));
     // A client timeout shorter than the latency fires.
-    sb.inject(
-        Provider::Axept,
-        Route::Login,
-        Fault::latency(Duration::from_millis(800)),
-    );
-    let err = login_request(&sb, Provider::Axept)
+    let err = axept_login(800)
         .timeout(Duration::from_millis(100))
         .send()
         .await
@@ -150,44 +113,31 @@ async fn latency_fault_delays_the_response() {
 
 #[tokio::test]
 async fn dropped_connection_is_a_transport_error() {
-    let sb = Sandbox::start().await.unwrap();
-    sb.inject(Provider::Pledg, Route::Login, Fault::drop_connection());
-    let err = login_request(&sb, Provider::Pledg)
-        .send()
-        .await
-        .unwrap_err();
+    let sb = start().await;
+    sb.inject(PLEDG, Route::Login, Fault::drop_connection());
+    let err = login_request(&sb, PLEDG).send().await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert!(err.is_request() || err.is_connect(), "{err:?}");
     // The next request is served normally.
-    assert_eq!(
-        login_request(&sb, Provider::Pledg)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let c = sb.counters().route(Provider::Pledg, Route::Login);
+    assert_eq!(pledg_login(&sb).await, 200);
+    let c = sb.counters().route(PLEDG, Route::Login);
     assert_eq!((c.requests, c.faults_served, c.logins), (2, 1, 1));
 
     // Same on a kept-alive connection of a shared client.
-    let c = client();
-    let u = sb.url(Provider::Exirom, Route::Protected).unwrap();
-    assert_eq!(c.get(&u).send().await.unwrap().status(), 401);
+    let c = http();
+    let u = url(&sb, Provider::Exirom, Route::Protected);
+    assert_eq!(c.get(&u).status().await, 401);
     sb.inject(Provider::Exirom, Route::Protected, Fault::drop_connection());
     let err = c.get(&u).send().await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
-    assert_eq!(c.get(&u).send().await.unwrap().status(), 401);
+    assert_eq!(c.get(&u).status().await, 401);
 }
 
 #[tokio::test]
 async fn truncated_body_fails_while_reading() {
-    let sb = Sandbox::start().await.unwrap();
+    let sb = start().await;
     sb.inject(Provider::Institution, Route::Login, Fault::truncated_body());
-    let r = login_request(&sb, Provider::Institution)
-        .send()
-        .await
-        .unwrap();
+    let r = login_request(&sb, Provider::Institution).answer().await;
     assert_eq!(r.status(), 200);
     let declared: usize = r.headers()["content-length"]
         .to_str()
@@ -206,25 +156,25 @@ async fn truncated_body_fails_while_reading() {
 
 #[tokio::test]
 async fn malformed_body_is_200_but_not_json() {
-    let sb = Sandbox::start().await.unwrap();
-    sb.inject(Provider::Exirom, Route::Login, Fault::malformed_body());
-    let r = client()
-        .post(sb.url(Provider::Exirom, Route::Login).unwrap())
+    let sb = start().await;
+    let p = Provider::Exirom;
+    sb.inject(p, Route::Login, Fault::malformed_body());
+    let r = http()
+        .post(url(&sb, p, Route::Login))
         .json(&json!({"merchantKey": "sbx-exirom-merchant-key", "merchantSecret": "sbx-exirom-merchant-secret"}))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
-    assert_eq!(sb.counters().logins(Provider::Exirom), 0);
+    assert_eq!(sb.counters().logins(p), 0);
 }
 
 #[tokio::test]
 async fn wrong_content_type_keeps_the_body() {
-    let sb = Sandbox::start().await.unwrap();
+    let sb = start().await;
     sb.inject(Provider::Axept, Route::Login, Fault::wrong_content_type());
-    let r = login_request(&sb, Provider::Axept).send().await.unwrap();
+    let r = login_request(&sb, Provider::Axept).answer().await;
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()["content-type"]
@@ -238,28 +188,25 @@ async fn wrong_content_type_keeps_the_body() {
 
 #[tokio::test]
 async fn token_without_exp_and_expired_token() {
-    let sb = Sandbox::start().await.unwrap();
-    sb.inject(Provider::Pledg, Route::Login, Fault::token_without_exp());
-    let t = login_token(&sb, Provider::Pledg).await;
+    let sb = start().await;
+    sb.inject(PLEDG, Route::Login, Fault::token_without_exp());
+    let t = login_token(&sb, PLEDG).await;
     let c = sandbox::peek_claims(&t).unwrap();
     assert!(c.get("exp").is_none() && c["iat"].is_i64());
-    assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 200);
+    assert_eq!(protected_status(&sb, PLEDG, &t).await, 200);
 
-    sb.inject(Provider::Pledg, Route::Login, Fault::expired_token());
-    let t = login_token(&sb, Provider::Pledg).await;
+    sb.inject(PLEDG, Route::Login, Fault::expired_token());
+    let t = login_token(&sb, PLEDG).await;
     let exp = sandbox::peek_claims(&t).unwrap()["exp"].as_i64().unwrap();
     assert!(exp < sb.now().timestamp());
-    assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 401);
+    assert_eq!(protected_status(&sb, PLEDG, &t).await, 401);
 
     // institution: expiresIn follows the token (absolute, in the past).
-    sb.inject(Provider::Institution, Route::Login, Fault::expired_token());
-    let v: Value = login_request(&sb, Provider::Institution)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let institution_login = |fault| {
+        sb.inject(Provider::Institution, Route::Login, fault);
+        login_request(&sb, Provider::Institution).json_body()
+    };
+    let v = institution_login(Fault::expired_token()).await;
     let access = v["data"]["accessToken"].as_str().unwrap();
     assert_eq!(
         sandbox::peek_claims(access).unwrap()["exp"],
@@ -267,18 +214,7 @@ async fn token_without_exp_and_expired_token() {
     );
     assert!(v["data"]["expiresIn"].as_i64().unwrap() < sb.now().timestamp());
 
-    sb.inject(
-        Provider::Institution,
-        Route::Login,
-        Fault::token_without_exp(),
-    );
-    let v: Value = login_request(&sb, Provider::Institution)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = institution_login(Fault::token_without_exp()).await;
     let access = v["data"]["accessToken"].as_str().unwrap();
     assert!(sandbox::peek_claims(access).unwrap().get("exp").is_none());
     assert!(v["data"]["expiresIn"].as_i64().unwrap() > sb.now().timestamp());
@@ -286,37 +222,27 @@ async fn token_without_exp_and_expired_token() {
 
 #[tokio::test]
 async fn concurrent_logins_are_counted() {
-    let sb = Sandbox::start().await.unwrap();
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let rb = login_request(&sb, Provider::Pledg);
-            tokio::spawn(async move { rb.send().await.unwrap().status() })
-        })
-        .collect();
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 200);
-    }
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let rb = login_request(&sb, Provider::Institution);
-            tokio::spawn(async move { rb.send().await.unwrap().status() })
-        })
-        .collect();
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 200);
+    let sb = start().await;
+    for (p, n) in [(PLEDG, 50), (Provider::Institution, 8)] {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| tokio::spawn(login_request(&sb, p).status()))
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
     }
     let c = sb.counters();
-    assert_eq!(c.logins(Provider::Pledg), 50);
-    assert_eq!(c.logins_by(Provider::Pledg, "sbx_pledg_api_key"), 50);
+    assert_eq!(c.logins(PLEDG), 50);
+    assert_eq!(c.logins_by(PLEDG, "sbx_pledg_api_key"), 50);
     assert_eq!(c.logins(Provider::Institution), 8);
-    assert_eq!(c.route(Provider::Pledg, Route::Login).requests, 50);
+    assert_eq!(c.route(PLEDG, Route::Login).requests, 50);
 
-    let t = login_token(&sb, Provider::Pledg).await;
-    assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 200);
-    assert_eq!(protected_status(&sb, Provider::Pledg, "junk").await, 401);
+    let t = login_token(&sb, PLEDG).await;
+    assert_eq!(protected_status(&sb, PLEDG, &t).await, 200);
+    assert_eq!(protected_status(&sb, PLEDG, "junk").await, 401);
     let c = sb.counters();
-    assert_eq!(c.authenticated(Provider::Pledg), 1);
-    assert_eq!(c.unauthorized(Provider::Pledg), 1);
+    assert_eq!(c.authenticated(PLEDG), 1);
+    assert_eq!(c.unauthorized(PLEDG), 1);
     assert_eq!(c.refreshes(Provider::Institution), 0);
     sb.reset_counters();
     assert_eq!(sb.counters().total(), sandbox::RouteCounters::default());
@@ -324,7 +250,7 @@ async fn concurrent_logins_are_counted() {
 
 #[tokio::test]
 async fn clock_is_shared_and_moves_forward() {
-    let sb = Sandbox::start().await.unwrap();
+    let sb = start().await;
     let offset = sb.clock_offset();
     let before = sb.now();
     sb.advance_clock(Duration::from_secs(3600));
@@ -332,184 +258,90 @@ async fn clock_is_shared_and_moves_forward() {
     let diff = sb.now() - before;
     assert!(diff >= chrono::Duration::seconds(3600) && diff < chrono::Duration::seconds(3700));
     // Tokens are issued on the sandbox clock.
-    let t = login_token(&sb, Provider::Pledg).await;
+    let t = login_token(&sb, PLEDG).await;
     let iat = sandbox::peek_claims(&t).unwrap()["iat"].as_i64().unwrap();
     assert!((iat - sb.now().timestamp()).abs() <= 2);
 }
 
 #[tokio::test]
 async fn control_plane_over_http() {
-    let sb = Sandbox::start().await.unwrap();
-    let c = client();
-    let ctl = |path: &str| format!("{}/__sandbox/{path}", sb.root_url());
+    let sb = start().await;
+    let ctl = Control::of(&sb);
 
     // Clock.
-    let t = login_token(&sb, Provider::Pledg).await;
-    let r = c
-        .post(ctl("clock/advance"))
-        .json(&json!({"seconds": 601}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 401);
+    let t = login_token(&sb, PLEDG).await;
+    let advanced = ctl.post("clock/advance").json(&json!({"seconds": 601}));
+    assert_eq!(advanced.status().await, 200);
+    assert_eq!(protected_status(&sb, PLEDG, &t).await, 401);
 
     // Revoke.
-    let t = login_token(&sb, Provider::Pledg).await;
-    let r = c
-        .post(ctl("revoke"))
-        .json(&json!({"token": t}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(protected_status(&sb, Provider::Pledg, &t).await, 401);
+    let t = login_token(&sb, PLEDG).await;
+    let revoked = ctl.post("revoke").json(&json!({"token": t}));
+    assert_eq!(revoked.status().await, 200);
+    assert_eq!(protected_status(&sb, PLEDG, &t).await, 401);
 
     // Rotate.
-    let old = sb.credentials(Provider::Pledg);
-    let new: Value = c
-        .post(ctl("rotate/pledg"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let old = sb.credentials(PLEDG);
+    let new = ctl.post("rotate/pledg").json_body().await;
     assert_eq!(new["provider"], "pledg");
     assert_ne!(serde_json::to_value(&old).unwrap(), new);
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = old
-    else {
-        unreachable!()
-    };
-    let r = client()
-        .post(sb.url(Provider::Pledg, Route::Login).unwrap())
-        .basic_auth(&api_key, Some(&api_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(
-        login_request(&sb, Provider::Pledg)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let stale_login = http()
+        .post(url(&sb, PLEDG, Route::Login))
+        .basic_auth(old.text("api_key"), Some(old.text("api_secret")))
+        .form(&[("grant_type", "client_credentials")]);
+    assert_eq!(stale_login.status().await, 401);
+    assert_eq!(pledg_login(&sb).await, 200);
 
     // Variant.
-    let r = c
-        .post(ctl("variant"))
-        .json(&json!({"variant": "axept_pascal"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = login_request(&sb, Provider::Axept)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let variant = ctl
+        .post("variant")
+        .json(&json!({"variant": "axept_pascal"}));
+    assert_eq!(variant.status().await, 200);
+    let v = login_request(&sb, Provider::Axept).json_body().await;
     assert!(v["Token"].is_string());
 
     // Fault.
-    let r = c
-        .post(ctl("fault/axept/login"))
-        .json(&json!({"status": 503, "retry_after": 7, "retry_after_ms": 7000}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let r = login_request(&sb, Provider::Axept).send().await.unwrap();
+    let fault = |target: &str, fault: Value| ctl.post(&format!("fault/{target}")).json(&fault);
+    let set = fault(
+        "axept/login",
+        json!({"status": 503, "retry_after": 7, "retry_after_ms": 7000}),
+    );
+    assert_eq!(set.status().await, 200);
+    let r = login_request(&sb, Provider::Axept).answer().await;
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "7");
     assert_eq!(r.headers()["retry-after-ms"], "7000");
-    let r = c
-        .post(ctl("fault/pledg/login"))
-        .json(&json!({"drop_connection": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(login_request(&sb, Provider::Pledg).send().await.is_err());
-    let r = c
-        .post(ctl("fault/pledg/login"))
-        .json(&json!({"latency_ms": 300}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let set = fault("pledg/login", json!({"drop_connection": true}));
+    assert_eq!(set.status().await, 200);
+    assert!(login_request(&sb, PLEDG).send().await.is_err());
+    let set = fault("pledg/login", json!({"latency_ms": 300}));
+    assert_eq!(set.status().await, 200);
     let start = Instant::now();
-    assert_eq!(
-        login_request(&sb, Provider::Pledg)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(pledg_login(&sb).await, 200);
     assert!(start.elapsed() >= Duration::from_millis(300));
 
     // Counters.
-    let v: Value = c
-        .get(ctl("counters"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = ctl.get("counters").json_body().await;
     let counters: sandbox::Counters = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(counters, sb.counters());
     assert!(v["routes"]["pledg"]["login"]["logins"].as_u64().unwrap() >= 3);
-    let r = c.post(ctl("counters/reset")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(ctl.post("counters/reset").status().await, 200);
     assert_eq!(sb.counters().total().requests, 0);
 
     // Errors of the control plane itself.
-    assert_eq!(
-        c.post(ctl("rotate/nobody")).send().await.unwrap().status(),
-        400
-    );
-    assert_eq!(
-        c.post(ctl("fault/pledg/orders_create"))
-            .json(&json!({"status": 500}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        c.post(ctl("fault/pledg/login"))
-            .json(&json!({"status": "x"}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
-    assert_eq!(c.get(ctl("nothing")).send().await.unwrap().status(), 404);
+    assert_eq!(ctl.post("rotate/nobody").status().await, 400);
+    let no_route = fault("pledg/orders_create", json!({"status": 500}));
+    assert_eq!(no_route.status().await, 404);
+    let not_a_status = fault("pledg/login", json!({"status": "x"}));
+    assert_eq!(not_a_status.status().await, 400);
+    assert_eq!(ctl.get("nothing").status().await, 404);
 }
 
 #[tokio::test]
 async fn shutdown_releases_the_port() {
-    let sb = Sandbox::start().await.unwrap();
+    let sb = start().await;
     let addr = sb.local_addr();
-    assert_eq!(
-        login_request(&sb, Provider::Pledg)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(pledg_login(&sb).await, 200);
     sb.clone().shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
@@ -517,10 +349,10 @@ async fn shutdown_releases_the_port() {
 /// Thousands of authenticated requests on 2 cores: the sandbox must not be the bottleneck.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_thousands_of_requests() {
-    let sb = Sandbox::start().await.unwrap();
-    let token = login_token(&sb, Provider::Pledg).await;
-    let c = client();
-    let url = sb.url(Provider::Pledg, Route::Protected).unwrap();
+    let sb = start().await;
+    let token = login_token(&sb, PLEDG).await;
+    let c = http();
+    let url = url(&sb, PLEDG, Route::Protected);
     let n_tasks = 32;
     let per_task = 100;
     let start = Instant::now();
@@ -529,8 +361,7 @@ async fn load_thousands_of_requests() {
             let (c, url, token) = (c.clone(), url.clone(), token.clone());
             tokio::spawn(async move {
                 for _ in 0..per_task {
-                    let r = c.get(&url).bearer_auth(&token).send().await.unwrap();
-                    assert_eq!(r.status(), 200);
+                    assert_eq!(c.get(&url).bearer_auth(&token).status().await, 200);
                 }
             })
         })
@@ -540,7 +371,7 @@ async fn load_thousands_of_requests() {
     }
     let elapsed = start.elapsed();
     assert_eq!(
-        sb.counters().authenticated(Provider::Pledg),
+        sb.counters().authenticated(PLEDG),
         (n_tasks * per_task) as u64
     );
     // Generous bound for a debug build on a loaded 2-core machine.
@@ -552,7 +383,7 @@ async fn load_thousands_of_requests() {
 async fn statuses(sb: &Sandbox, token: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(protected_status(sb, Provider::Pledg, token).await.as_u16());
+        out.push(protected_status(sb, PLEDG, token).await);
     }
     out
 }
@@ -566,12 +397,12 @@ async fn fault_mix_draws_faults_at_its_rate_reproducibly() {
     .seed(42);
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let sb = Sandbox::start().await.unwrap();
-        let token = login_token(&sb, Provider::Pledg).await;
-        sb.set_fault_mix(Provider::Pledg, Route::Protected, mix.clone())
+        let sb = start().await;
+        let token = login_token(&sb, PLEDG).await;
+        sb.set_fault_mix(PLEDG, Route::Protected, mix.clone())
             .unwrap();
         let s = statuses(&sb, &token, 400).await;
-        let c = sb.counters().route(Provider::Pledg, Route::Protected);
+        let c = sb.counters().route(PLEDG, Route::Protected);
         let faulted = s.iter().filter(|&&x| x != 200).count() as u64;
         assert_eq!(c.faults_served, faulted);
         // Binomial(400, 0.2): mean 80, sd 8.
@@ -579,17 +410,10 @@ async fn fault_mix_draws_faults_at_its_rate_reproducibly() {
         assert!(s.contains(&503) && s.contains(&429), "both kinds drawn");
         assert!(s.iter().all(|x| [200, 429, 503].contains(x)));
         // Other routes are untouched.
-        assert_eq!(
-            login_request(&sb, Provider::Pledg)
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(pledg_login(&sb).await, 200);
         // Queued faults come first; clearing drops the mix too.
-        sb.inject(Provider::Pledg, Route::Protected, Fault::status(500));
-        assert_eq!(protected_status(&sb, Provider::Pledg, &token).await, 500);
+        sb.inject(PLEDG, Route::Protected, Fault::status(500));
+        assert_eq!(protected_status(&sb, PLEDG, &token).await, 500);
         sb.clear_faults();
         assert!(statuses(&sb, &token, 50).await.iter().all(|&x| x == 200));
         runs.push(s);
@@ -597,11 +421,11 @@ async fn fault_mix_draws_faults_at_its_rate_reproducibly() {
     // Same seed, same sequential requests: the same faults.
     assert_eq!(runs[0], runs[1]);
 
-    let sb = Sandbox::start().await.unwrap();
-    let token = login_token(&sb, Provider::Pledg).await;
+    let sb = start().await;
+    let token = login_token(&sb, PLEDG).await;
     for (rate, want) in [(0.0, 200), (1.0, 503)] {
         sb.set_fault_mix(
-            Provider::Pledg,
+            PLEDG,
             Route::Protected,
             FaultMix::new(rate, vec![Fault::status(503)]),
         )
@@ -614,57 +438,48 @@ async fn fault_mix_draws_faults_at_its_rate_reproducibly() {
         FaultMix::new(0.1, vec![]),
     ] {
         assert!(matches!(
-            sb.set_fault_mix(Provider::Pledg, Route::Protected, bad),
+            sb.set_fault_mix(PLEDG, Route::Protected, bad),
             Err(SandboxError::InvalidConfig(_))
         ));
     }
     assert!(matches!(
-        sb.set_fault_mix(Provider::Pledg, Route::Refresh, mix.clone()),
+        sb.set_fault_mix(PLEDG, Route::Refresh, mix.clone()),
         Err(SandboxError::RouteNotOffered { .. })
     ));
 
     // Over the control plane.
-    let url = format!("{}/__sandbox/fault_mix/pledg/protected", sb.root_url());
-    let r = client()
-        .post(&url)
-        .json(&json!({"rate": 1.0, "faults": [{"status": 502}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(protected_status(&sb, Provider::Pledg, &token).await, 502);
-    let r = client()
-        .post(&url)
-        .json(&json!({"rate": 2, "faults": [{"status": 502}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = client()
-        .post(format!(
-            "{}/__sandbox/fault_mix/pledg/refresh",
-            sb.root_url()
-        ))
-        .json(&json!({"rate": 0.5, "faults": [{"status": 502}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let ctl = Control::of(&sb);
+    let set_mix =
+        |route: &str, mix: Value| ctl.post(&format!("fault_mix/pledg/{route}")).json(&mix);
+    let all_502 = set_mix(
+        "protected",
+        json!({"rate": 1.0, "faults": [{"status": 502}]}),
+    );
+    assert_eq!(all_502.status().await, 200);
+    assert_eq!(protected_status(&sb, PLEDG, &token).await, 502);
+    let bad_rate = set_mix("protected", json!({"rate": 2, "faults": [{"status": 502}]}));
+    assert_eq!(bad_rate.status().await, 400);
+    let no_route = set_mix("refresh", json!({"rate": 0.5, "faults": [{"status": 502}]}));
+    assert_eq!(no_route.status().await, 404);
 }
 
 /// `exp` is whole seconds: rounding the issue time down made a token live up to a second
 /// less than configured (a "2 s" token lived 1-2 s).
 #[tokio::test]
 async fn tokens_live_at_least_their_configured_lifetime() {
-    let sb = Sandbox::start().await.unwrap();
+    let sb = start().await;
     // Put the sandbox clock half-way through a second.
     let ms = sb.now().timestamp_subsec_millis() as u64;
     sb.advance_clock(Duration::from_millis(1500 - ms));
     let before = sb.now();
-    let t = login_token(&sb, Provider::Pledg).await;
+    let t = login_token(&sb, PLEDG).await;
     let c = sandbox::peek_claims(&t).unwrap();
     let exp_ms = c["exp"].as_i64().unwrap() * 1000;
-    let lifetime_ms = sb.config().pledg.token_lifetime.as_millis() as i64;
+    let lifetime_ms = sb
+        .config()
+        .provider::<PledgConfig>()
+        .token_lifetime
+        .as_millis() as i64;
     assert!(
         exp_ms >= before.timestamp_millis() + lifetime_ms,
         "exp {exp_ms} < issued ({}) + {lifetime_ms} ms",

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use reqwest::{Client, Response, StatusCode};
-use sandbox::{Credentials, Forgery, Provider, Route, Sandbox, SandboxConfig, Variant};
+use sandbox::{
+    AxeptConfig, BursagbConfig, ExiromConfig, Forgery, InstitutionConfig, PledgConfig, Provider,
+    RefreshTokens, Route, Sandbox, SandboxConfig, Variant,
+};
 use serde_json::{Value, json};
 use workspace_tests::raw::login_request;
 
@@ -202,15 +205,11 @@ async fn exirom_token_checks() {
 // institution
 
 fn inst_creds(sb: &Sandbox) -> (String, String, String, String) {
-    let Credentials::Institution {
-        email,
-        password,
-        merchant_id,
-        api_key,
-    } = sb.credentials(Provider::Institution)
-    else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Institution);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
+    let merchant_id = creds.text("merchant_id").to_owned();
+    let api_key = creds.text("api_key").to_owned();
     (email, password, merchant_id, api_key)
 }
 
@@ -342,7 +341,9 @@ async fn institution_errors_in_provider_format() {
 
 #[tokio::test]
 async fn institution_refresh_rotates_and_expires() {
-    let sb = Sandbox::start().await.unwrap();
+    let mut cfg = SandboxConfig::default();
+    cfg.provider_mut::<InstitutionConfig>().refresh_tokens = RefreshTokens::Rotating;
+    let sb = Sandbox::start_with(cfg).await.unwrap();
     let v = inst_login(&sb).await;
     let r1 = v["data"]["refreshToken"].as_str().unwrap().to_owned();
 
@@ -468,12 +469,8 @@ async fn institution_customer_create_auth() {
 
     // Rotated API key: the old one stops working.
     let new = sb.rotate_credentials(Provider::Institution);
-    let Credentials::Institution {
-        api_key: new_key, ..
-    } = new
-    else {
-        unreachable!()
-    };
+    let creds = new;
+    let new_key = creds.text("api_key").to_owned();
     assert_eq!(
         inst_create(&sb, Some(("Api-key", &api_key)), &body).await.0,
         401
@@ -514,13 +511,9 @@ async fn pledg_token_req(sb: &Sandbox, user: &str, pass: &str, body: &str) -> (S
 }
 
 async fn pledg_login(sb: &Sandbox) -> String {
-    let Credentials::Pledg {
-        api_key,
-        api_secret,
-    } = sb.credentials(Provider::Pledg)
-    else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Pledg);
+    let api_key = creds.text("api_key").to_owned();
+    let api_secret = creds.text("api_secret").to_owned();
     let (s, v) = pledg_token_req(sb, &api_key, &api_secret, "grant_type=client_credentials").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["token_type"], "Bearer");
@@ -687,15 +680,12 @@ async fn products(sb: &Sandbox, header: Option<(&str, &str)>) -> (StatusCode, Va
 #[tokio::test]
 async fn bursagb_generate_token() {
     let sb = Sandbox::start().await.unwrap();
-    let Credentials::Bursagb {
-        email,
-        password,
-        customers,
-        ..
-    } = sb.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Bursagb);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
+    let customers = creds
+        .field::<Vec<(String, String)>>("customers")
+        .expect("customers");
     let (s, v) = bursagb_verify(
         &sb,
         json!({"Email": email, "Password": password, "callbackData": "cb-1"}),
@@ -763,12 +753,9 @@ async fn bursagb_generate_token() {
 #[tokio::test]
 async fn bursagb_orders_scope_and_bearer_rules() {
     let sb = Sandbox::start().await.unwrap();
-    let Credentials::Bursagb {
-        email, password, ..
-    } = sb.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Bursagb);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
     let reseller = bursagb_token(&sb, &email, &password).await;
     let (s, v) = orders_create(&sb, Some(&format!("Bearer {reseller}"))).await;
     assert_eq!(s, 200, "{v}");
@@ -831,9 +818,8 @@ async fn bursagb_orders_scope_and_bearer_rules() {
 #[tokio::test]
 async fn bursagb_supplier_api_key() {
     let sb = Sandbox::start().await.unwrap();
-    let Credentials::Bursagb { api_key, .. } = sb.credentials(Provider::Bursagb) else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Bursagb);
+    let api_key = creds.text("api_key").to_owned();
     let (s, v) = products(&sb, Some(("ApiKey", &api_key))).await;
     assert_eq!(s, 200, "{v}");
     let items = v["data"].as_array().unwrap();
@@ -858,9 +844,8 @@ async fn bursagb_supplier_api_key() {
     assert_eq!(v["success"], false);
 
     // Rotation, then revocation.
-    let Credentials::Bursagb { api_key: new, .. } = sb.rotate_credentials(Provider::Bursagb) else {
-        unreachable!()
-    };
+    let creds = sb.rotate_credentials(Provider::Bursagb);
+    let new = creds.text("api_key").to_owned();
     assert_eq!(products(&sb, Some(("ApiKey", &api_key))).await.0, 401);
     assert_eq!(products(&sb, Some(("ApiKey", &new))).await.0, 200);
     sb.revoke_token(&new);
@@ -931,14 +916,10 @@ async fn axept_authenticate_variants_and_errors() {
     assert_eq!(s, 400);
 
     // Rotation: the old key is refused, the new one works.
-    let Credentials::Axept {
-        merchant_id,
-        key_id,
-        key,
-    } = sb.rotate_credentials(Provider::Axept)
-    else {
-        unreachable!()
-    };
+    let creds = sb.rotate_credentials(Provider::Axept);
+    let merchant_id = creds.int("merchant_id");
+    let key_id = creds.int("key_id");
+    let key = creds.text("key").to_owned();
     assert_eq!(axept_auth(&sb, ok).await.0, 401);
     let (s, _) = axept_auth(
         &sb,
@@ -995,13 +976,15 @@ async fn axept_token_checks() {
 #[tokio::test]
 async fn lifetimes_and_accounts_are_configurable() {
     let mut cfg = SandboxConfig::default();
-    cfg.pledg.token_lifetime = Duration::from_secs(5);
-    cfg.axept.token_lifetime = Duration::from_secs(60);
-    cfg.bursagb.token_lifetime = Duration::from_secs(120);
-    cfg.exirom.token_lifetime = Duration::from_secs(7);
-    cfg.institution.access_token_lifetime = Duration::from_secs(30);
-    cfg.institution.refresh_token_lifetime = Duration::from_secs(90);
-    cfg.exirom.merchant_key = "mk_custom".into();
+    cfg.provider_mut::<PledgConfig>().token_lifetime = Duration::from_secs(5);
+    cfg.provider_mut::<AxeptConfig>().token_lifetime = Duration::from_secs(60);
+    cfg.provider_mut::<BursagbConfig>().token_lifetime = Duration::from_secs(120);
+    cfg.provider_mut::<ExiromConfig>().token_lifetime = Duration::from_secs(7);
+    cfg.provider_mut::<InstitutionConfig>()
+        .access_token_lifetime = Duration::from_secs(30);
+    cfg.provider_mut::<InstitutionConfig>()
+        .refresh_token_lifetime = Duration::from_secs(90);
+    cfg.provider_mut::<ExiromConfig>().merchant_key = "mk_custom".into();
     let sb = Sandbox::start_with(cfg).await.unwrap();
     let (s, v) = pledg_token_req(
         &sb,
@@ -1019,17 +1002,14 @@ async fn lifetimes_and_accounts_are_configurable() {
     let v = inst_login(&sb).await;
     assert_eq!(lifetime(v["data"]["accessToken"].as_str().unwrap()), 30);
     assert_eq!(lifetime(v["data"]["refreshToken"].as_str().unwrap()), 90);
-    let Credentials::Bursagb {
-        email, password, ..
-    } = sb.credentials(Provider::Bursagb)
-    else {
-        unreachable!()
-    };
+    let creds = sb.credentials(Provider::Bursagb);
+    let email = creds.text("email").to_owned();
+    let password = creds.text("password").to_owned();
     assert_eq!(lifetime(&bursagb_token(&sb, &email, &password).await), 120);
 
     // An invalid configuration is refused.
     let mut bad = SandboxConfig::default();
-    bad.axept.variant = Variant::ExiromObject;
+    bad.provider_mut::<AxeptConfig>().variant = Variant::ExiromObject;
     let err = Sandbox::start_with(bad).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }
@@ -1041,7 +1021,7 @@ async fn garbage_never_yields_500_or_plain_text() {
     let sb = Sandbox::start().await.unwrap();
     let c = client();
     let big = vec![b'{'; 1024 * 1024 + 10];
-    for p in Provider::ALL {
+    for p in Provider::all() {
         for &r in p.routes() {
             let u = url(&sb, p, r);
             let reqs = vec![

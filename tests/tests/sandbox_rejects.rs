@@ -5,35 +5,64 @@
 //! header input never panic.
 
 use proptest::prelude::*;
-use sandbox::{Credentials, Provider, Sandbox};
-use serde_json::json;
-use workspace_tests::raw::{http, login_token};
+use sandbox::{Provider, Sandbox};
+use serde_json::{Value, json};
+use workspace_tests::raw::{Sent as _, credential, login_token, post};
+
+async fn start() -> Sandbox {
+    Sandbox::start().await.expect("sandbox starts")
+}
+
+/// The statuses of `POST {path}` of provider `p` with each body, the
+/// request carrying `auth`'s credentials.
+async fn statuses(
+    sb: &Sandbox,
+    p: Provider,
+    path: &str,
+    auth: &Auth,
+    bodies: impl IntoIterator<Item = Option<Value>>,
+) -> Vec<u16> {
+    let mut out = Vec::new();
+    for body in bodies {
+        let rb = auth.on(post(sb, p, path));
+        let rb = match body {
+            Some(body) => rb.json(&body),
+            None => rb,
+        };
+        out.push(rb.status().await);
+    }
+    out
+}
+
+/// What authenticates a raw request.
+enum Auth {
+    Bearer(String),
+    /// An API key in the named header.
+    Header(&'static str, String),
+}
+
+impl Auth {
+    fn on(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Auth::Bearer(token) => rb.bearer_auth(token),
+            Auth::Header(name, key) => rb.header(*name, key),
+        }
+    }
+}
 
 #[tokio::test]
 async fn institution_customer_create_refuses_a_null_itn() {
-    let sb = Sandbox::start().await.unwrap();
-    let Credentials::Institution { api_key, .. } = sb.credentials(Provider::Institution) else {
-        unreachable!()
-    };
-    let url = format!("{}/v2/customer/create", sb.base_url(Provider::Institution));
-    let resp = http()
-        .post(&url)
-        .header("Api-key", &api_key)
-        .json(&json!({"email": "alex@example.com", "itn": null}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
-    // Still accepted without it.
-    let ok = http()
-        .post(&url)
-        .header("Api-key", &api_key)
-        .json(&json!({"email": "alex@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status().as_u16(), 200);
-    sb.shutdown().await;
+    let sb = start().await;
+    let p = Provider::Institution;
+    let key = Auth::Header("Api-key", credential(&sb, p, "api_key"));
+    let bodies = [
+        json!({"email": "alex@example.com", "itn": null}),
+        // Still accepted without it.
+        json!({"email": "alex@example.com"}),
+    ];
+    let got = statuses(&sb, p, "/v2/customer/create", &key, bodies.map(Some)).await;
+    assert_eq!(got[0], 400);
+    assert_eq!(got[1], 200);
 }
 
 /// axept's Start Transaction rules (FACTS): `uti` a GUID, `reference`
@@ -42,9 +71,9 @@ async fn institution_customer_create_refuses_a_null_itn() {
 /// the valid body is accepted.
 #[tokio::test]
 async fn axept_start_transaction_enforces_the_documented_rules() {
-    let sb = Sandbox::start().await.unwrap();
-    let token = login_token(&sb, Provider::Axept).await;
-    let url = format!("{}/transaction", sb.base_url(Provider::Axept));
+    let sb = start().await;
+    let p = Provider::Axept;
+    let token = Auth::Bearer(login_token(&sb, p).await);
     let day = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
     let mut n = 0;
     let mut uti = || {
@@ -91,29 +120,16 @@ async fn axept_start_transaction_enforces_the_documented_rules() {
         ),
     ];
     for (what, body) in cases {
-        let resp = http()
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 400, "{what}: {body}");
+        let got = statuses(&sb, p, "/transaction", &token, [Some(body.clone())]).await;
+        assert_eq!(got[0], 400, "{what}: {body}");
     }
     for body in [
         valid(uti()),
         json!({"uti": uti().to_uppercase(), "reference": "A".repeat(50)}),
     ] {
-        let resp = http()
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "{body}");
+        let got = statuses(&sb, p, "/transaction", &token, [Some(body.clone())]).await;
+        assert_eq!(got[0], 200, "{body}");
     }
-    sb.shutdown().await;
 }
 
 /// The generated axept types check the same rules before anything is sent.
@@ -136,104 +152,71 @@ fn axept_types_refuse_what_the_provider_refuses() {
     }
 }
 
+/// bursagb's `Orders/Create` with a bearer.
+async fn bursagb_orders(sb: &Sandbox, bodies: impl IntoIterator<Item = Value>) -> Vec<u16> {
+    let p = Provider::Bursagb;
+    let token = Auth::Bearer(login_token(sb, p).await);
+    statuses(
+        sb,
+        p,
+        "/Orders/Create",
+        &token,
+        bodies.into_iter().map(Some),
+    )
+    .await
+}
+
+/// bursagb's `Supplier/Products/List` with its API key.
+async fn bursagb_products(
+    sb: &Sandbox,
+    bodies: impl IntoIterator<Item = Option<Value>>,
+) -> Vec<u16> {
+    let p = Provider::Bursagb;
+    let key = Auth::Header("ApiKey", credential(sb, p, "api_key"));
+    statuses(sb, p, "/Supplier/Products/List", &key, bodies).await
+}
+
 #[tokio::test]
 async fn bursagb_orders_create_refuses_a_null_note() {
-    let sb = Sandbox::start().await.unwrap();
-    let token = login_token(&sb, Provider::Bursagb).await;
-    let url = format!("{}/Orders/Create", sb.base_url(Provider::Bursagb));
+    let sb = start().await;
     let order = |note: serde_json::Value| {
         json!({"customerId": "cus_1", "currency": "TRY",
                "items": [{"productId": "p", "quantity": 1}], "note": note})
     };
-    let resp = http()
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&order(serde_json::Value::Null))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
-    let ok = http()
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&order(json!("front desk")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status().as_u16(), 200);
-    sb.shutdown().await;
+    let got = bursagb_orders(&sb, [order(Value::Null), order(json!("front desk"))]).await;
+    assert_eq!(got[0], 400);
+    assert_eq!(got[1], 200);
 }
 
 #[tokio::test]
 async fn bursagb_supplier_products_list_refuses_a_missing_body() {
-    let sb = Sandbox::start().await.unwrap();
-    let Credentials::Bursagb { api_key, .. } = sb.credentials(Provider::Bursagb) else {
-        unreachable!()
-    };
-    let url = format!("{}/Supplier/Products/List", sb.base_url(Provider::Bursagb));
-    let resp = http()
-        .post(&url)
-        .header("ApiKey", &api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
-    let ok = http()
-        .post(&url)
-        .header("ApiKey", &api_key)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status().as_u16(), 200);
-    sb.shutdown().await;
+    let sb = start().await;
+    let got = bursagb_products(&sb, [None, Some(json!({}))]).await;
+    assert_eq!(got[0], 400);
+    assert_eq!(got[1], 200);
 }
 
 #[tokio::test]
 async fn bursagb_orders_create_refuses_a_missing_customer_id() {
-    let sb = Sandbox::start().await.unwrap();
-    let token = login_token(&sb, Provider::Bursagb).await;
-    let resp = http()
-        .post(format!("{}/Orders/Create", sb.base_url(Provider::Bursagb)))
-        .bearer_auth(&token)
-        .json(&json!({"currency": "TRY", "items": [{"productId": "p", "quantity": 1}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
-    sb.shutdown().await;
+    let sb = start().await;
+    let no_customer = json!({"currency": "TRY", "items": [{"productId": "p", "quantity": 1}]});
+    assert_eq!(bursagb_orders(&sb, [no_customer]).await[0], 400);
 }
 
 #[tokio::test]
 async fn bursagb_supplier_products_list_refuses_a_null_page_size_and_a_page_past_int32() {
-    let sb = Sandbox::start().await.unwrap();
-    let Credentials::Bursagb { api_key, .. } = sb.credentials(Provider::Bursagb) else {
-        unreachable!()
-    };
-    let resp = http()
-        .post(format!(
-            "{}/Supplier/Products/List",
-            sb.base_url(Provider::Bursagb)
-        ))
-        .header("ApiKey", &api_key)
-        .json(&json!({"page": 1, "pageSize": null}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
-    // `page` is an int32: one past its maximum is refused too.
-    let resp = http()
-        .post(format!(
-            "{}/Supplier/Products/List",
-            sb.base_url(Provider::Bursagb)
-        ))
-        .header("ApiKey", &api_key)
-        .json(&json!({"page": 2_147_483_648_i64, "pageSize": 50}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
-    sb.shutdown().await;
+    let sb = start().await;
+    let got = bursagb_products(
+        &sb,
+        [
+            Some(json!({"page": 1, "pageSize": null})),
+            // `page` is an int32: one past its maximum is refused too.
+            Some(json!({"page": 2_147_483_648_i64, "pageSize": 50})),
+        ],
+    )
+    .await;
+    assert_eq!(got[0], 400);
+    assert_eq!(got[1], 400);
 }
 
 proptest! {

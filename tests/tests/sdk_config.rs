@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use auth_runtime::{ErrorKind, Secret};
 
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let map: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -290,4 +290,81 @@ fn empty_environment_values_are_unset() {
         ))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+}
+
+/// Any variable `from_env` reads may come from the file `<VAR>_FILE`
+/// names (Docker and Kubernetes secrets): its content, trailing newline
+/// trimmed, logs in; both set, or a file that cannot be read, is a
+/// `Config` error that quotes neither the file's name nor its content;
+/// an empty file is unset.
+#[tokio::test]
+async fn a_variable_may_come_from_the_file_its_file_variable_names() {
+    let sb = sandbox::Sandbox::start().await.expect("sandbox");
+    let creds = sb.credentials(sandbox::Provider::Exirom);
+    let merchant_key = creds.text("merchant_key").to_owned();
+    let merchant_secret = creds.text("merchant_secret").to_owned();
+    let dir = std::env::temp_dir().join(format!("sdk-config-file-vars-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret_file = dir.join("merchant-secret");
+    std::fs::write(&secret_file, format!("{merchant_secret}\n")).unwrap();
+    let empty_file = dir.join("empty");
+    std::fs::write(&empty_file, "\n").unwrap();
+    let missing_file = dir.join("missing-file-name");
+    let base_url = sb.base_url(sandbox::Provider::Exirom);
+    let with = |secret: (&str, &str)| {
+        env(&[
+            ("API_BASE_URL", base_url.as_str()),
+            ("MERCHANT_KEY", merchant_key.as_str()),
+            secret,
+        ])
+    };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+
+    let from_file = path(&secret_file);
+    let client = exirom::builder()
+        .from_env_with(&with(("MERCHANT_SECRET_FILE", &from_file)))
+        .expect("the secret from its file")
+        .build()
+        .expect("builds");
+    client.bearer().await.expect("the file's secret logs in");
+
+    let both = env(&[
+        ("API_BASE_URL", base_url.as_str()),
+        ("MERCHANT_KEY", merchant_key.as_str()),
+        ("MERCHANT_SECRET", merchant_secret.as_str()),
+        ("MERCHANT_SECRET_FILE", from_file.as_str()),
+    ]);
+    let missing = path(&missing_file);
+    let empty = path(&empty_file);
+    for (get, says) in [
+        (
+            both,
+            "both MERCHANT_SECRET and MERCHANT_SECRET_FILE are set",
+        ),
+        (
+            with(("MERCHANT_SECRET_FILE", &missing)),
+            "MERCHANT_SECRET_FILE: the file it names cannot be opened",
+        ),
+        (
+            with(("MERCHANT_SECRET_FILE", &empty)),
+            "MERCHANT_SECRET is not set",
+        ),
+    ] {
+        let e = exirom::builder().from_env_with(&get).unwrap_err();
+        let text = format!("{e} {e:?}");
+        assert_eq!(e.kind(), ErrorKind::Config, "{text}");
+        assert!(text.contains(says), "{text}");
+        for secret in [
+            merchant_secret.as_str(),
+            dir.to_str().unwrap(),
+            "missing-file-name",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the error quotes {secret:?}: {text}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    sb.shutdown().await;
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use sandbox::{Fault, Provider, Route};
 use serde_json::json;
-use workspace_tests::support::{AnyClient, Env};
+use workspace_tests::support::Env;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -33,9 +33,7 @@ async fn the_signature_never_appears_in_logs_or_errors() {
         .with_writer(move || writer.clone())
         .init();
     let env = Env::start().await;
-    let AnyClient::Pledg(client) = env.client(Provider::Pledg) else {
-        unreachable!()
-    };
+    let client: pledg::Client = env.client(Provider::Pledg).typed();
     let body = || {
         serde_json::from_value::<pledg::types::PurchaseLinkRequest>(json!({
             "merchant_uid": env.sandbox.pledg_merchant_uid(), "title": "Sofa",

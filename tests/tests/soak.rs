@@ -3,7 +3,7 @@
 //! ≥ 20,000 calls. Asserts counts, not times: no failure reaches a caller,
 //! providers refuse ≤ 0.01 % of calls with 401, and each provider's auth
 //! calls stay ≤ 1.2 × token lifetimes + faulted token calls.
-//! The long version: `cargo xtask soak --long` (README, "Benchmarks and soak").
+//! The long version: `cargo xtask soak --long` (README, "Performance"; BENCHMARKS.md).
 
 use workspace_tests::soak::{self, SoakConfig};
 

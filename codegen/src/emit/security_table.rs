@@ -106,7 +106,7 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
         .collect();
 
     let mut operations = Vec::new();
-    for (_, _, op) in spec.operations() {
+    for (path, _, op) in spec.operations() {
         let Some(id) = op.operation_id.as_deref() else {
             continue;
         };
@@ -160,6 +160,7 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
                     alternatives: &[#(#alternatives),*],
                     idempotency_key: #idempotency_key,
                     body_checksum: #body_checksum,
+                    url_template: Some(#path),
                 }
             },
         ));
@@ -177,6 +178,7 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
                 alternatives: &[&[#scheme]],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             })
         }
     });
@@ -194,6 +196,7 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
                 alternatives: &[&[#scheme]],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             };
         }
     });

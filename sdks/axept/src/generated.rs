@@ -302,8 +302,18 @@ page's example. Limits are the page's.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
+        /**The client's store id, which `GET /Transaction` filters on (`ClientStoreId`);
+given like `merchantStoreId` (see its mark).
+*/
+        #[serde(
+            rename = "clientStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub client_store_id: ::std::option::Option<::std::string::String>,
         /**UTC ISO 8601; in the future and at most 365 days ahead (the page's rule, which
-no schema can state: the sandbox enforces it, 400 otherwise).
+no schema can state: the sandbox enforces it, 400 otherwise). UTC: an offset
+of zero (`Z`, `+00:00`); another offset is a 400. The sandbox also reads a
+date-time without an offset as UTC, as .NET writes it.
 */
         #[serde(
             rename = "expirationDate",
@@ -312,6 +322,15 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         pub expiration_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        /**The merchant's store the transaction belongs to, which `GET /Transaction`
+filters on (`MerchantStoreId`). OUR ASSUMPTION: the page's field list is cut
+off; the list's filters are documented.
+*/
+        #[serde(
+            rename = "merchantStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub merchant_store_id: ::std::option::Option<::std::string::String>,
         ///Whether the POS takes part in signature checks (its decisions go to `POST /ProcessDecision`).
         #[serde(
             rename = "posSignatureCheck",
@@ -333,8 +352,9 @@ no schema can state: the sandbox enforces it, 400 otherwise).
         ///Unique transaction identifier, a GUID chosen by the POS (mandatory).
         pub uti: StartTransactionRequestUti,
         /**Optional. Where axept calls back about this transaction (the operation's
-`transactionUpdate` callback): HTTPS only, at most 250 characters; the webhook
-fires only when present. The webhook is not signed: confirm what it says with
+`transactionUpdate` callback): HTTPS only (the scheme in any case: URL schemes
+are case-insensitive), at most 250 characters; the webhook fires only when
+present. The webhook is not signed: confirm what it says with
 `GET /Transaction/{uti}` (`axept::webhook::confirm`).
 */
         #[serde(
@@ -501,8 +521,9 @@ fires only when present. The webhook is not signed: confirm what it says with
         }
     }
     /**Optional. Where axept calls back about this transaction (the operation's
-`transactionUpdate` callback): HTTPS only, at most 250 characters; the webhook
-fires only when present. The webhook is not signed: confirm what it says with
+`transactionUpdate` callback): HTTPS only (the scheme in any case: URL schemes
+are case-insensitive), at most 250 characters; the webhook fires only when
+present. The webhook is not signed: confirm what it says with
 `GET /Transaction/{uti}` (`axept::webhook::confirm`).
 */
     #[derive(
@@ -539,9 +560,9 @@ fires only when present. The webhook is not signed: confirm what it says with
                 return Err("longer than 250 characters".into());
             }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^https://").unwrap() });
+            { ::regress::Regex::new("^[Hh][Tt][Tt][Pp][Ss]://").unwrap() });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^https://\"".into());
+                return Err("doesn't match pattern \"^[Hh][Tt][Tt][Pp][Ss]://\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -590,6 +611,18 @@ fires only when present. The webhook is not signed: confirm what it says with
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
+        ///As given when the transaction started (see `StartTransactionRequest`).
+        #[serde(
+            rename = "clientStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub client_store_id: ::std::option::Option<::std::string::String>,
+        ///As given when the transaction started (see `StartTransactionRequest`).
+        #[serde(
+            rename = "merchantStoreId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub merchant_store_id: ::std::option::Option<::std::string::String>,
         ///The reference the transaction was started with.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
@@ -1261,8 +1294,16 @@ never the transaction's state.
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            client_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             expiration_date: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            merchant_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             pos_signature_check: ::std::result::Result<
@@ -1295,7 +1336,9 @@ never the transaction's state.
                 Self {
                     amount_gratuity: Ok(Default::default()),
                     amount_trans: Ok(Default::default()),
+                    client_store_id: Ok(Default::default()),
                     expiration_date: Ok(Default::default()),
+                    merchant_store_id: Ok(Default::default()),
                     pos_signature_check: Ok(Default::default()),
                     reference: Ok(Default::default()),
                     tid: Ok(Default::default()),
@@ -1334,7 +1377,22 @@ never the transaction's state.
                     });
                 self
             }
-            ///Sets [`expiration_date`](super::StartTransactionRequest::expiration_date): UTC ISO 8601; in the future and at most 365 days ahead (the page's rule, which no schema can state: the sandbox enforces it, 400 otherwise).
+            ///Sets [`client_store_id`](super::StartTransactionRequest::client_store_id): The client's store id, which `GET /Transaction` filters on (`ClientStoreId`); given like `merchantStoreId` (see its mark).
+            pub fn client_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for client_store_id: {e}"
+                        )
+                    });
+                self
+            }
+            ///Sets [`expiration_date`](super::StartTransactionRequest::expiration_date): UTC ISO 8601; in the future and at most 365 days ahead (the page's rule, which no schema can state: the sandbox enforces it, 400 otherwise). UTC: an offset of zero (`Z`, `+00:00`); another offset is a 400. The sandbox also reads a date-time without an offset as UTC, as .NET writes it.
             pub fn expiration_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1347,6 +1405,21 @@ never the transaction's state.
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for expiration_date: {e}"
+                        )
+                    });
+                self
+            }
+            ///Sets [`merchant_store_id`](super::StartTransactionRequest::merchant_store_id): The merchant's store the transaction belongs to, which `GET /Transaction` filters on (`MerchantStoreId`). OUR ASSUMPTION: the page's field list is cut off; the list's filters are documented.
+            pub fn merchant_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.merchant_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for merchant_store_id: {e}"
                         )
                     });
                 self
@@ -1420,7 +1493,7 @@ never the transaction's state.
                     });
                 self
             }
-            ///Sets [`web_hook_url`](super::StartTransactionRequest::web_hook_url): Optional. Where axept calls back about this transaction (the operation's `transactionUpdate` callback): HTTPS only, at most 250 characters; the webhook fires only when present. The webhook is not signed: confirm what it says with `GET /Transaction/{uti}` (`axept::webhook::confirm`).
+            ///Sets [`web_hook_url`](super::StartTransactionRequest::web_hook_url): Optional. Where axept calls back about this transaction (the operation's `transactionUpdate` callback): HTTPS only (the scheme in any case: URL schemes are case-insensitive), at most 250 characters; the webhook fires only when present. The webhook is not signed: confirm what it says with `GET /Transaction/{uti}` (`axept::webhook::confirm`).
             pub fn web_hook_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1445,7 +1518,9 @@ never the transaction's state.
                 Ok(Self {
                     amount_gratuity: value.amount_gratuity?,
                     amount_trans: value.amount_trans?,
+                    client_store_id: value.client_store_id?,
                     expiration_date: value.expiration_date?,
+                    merchant_store_id: value.merchant_store_id?,
                     pos_signature_check: value.pos_signature_check?,
                     reference: value.reference?,
                     tid: value.tid?,
@@ -1461,7 +1536,9 @@ never the transaction's state.
                 Self {
                     amount_gratuity: Ok(value.amount_gratuity),
                     amount_trans: Ok(value.amount_trans),
+                    client_store_id: Ok(value.client_store_id),
                     expiration_date: Ok(value.expiration_date),
+                    merchant_store_id: Ok(value.merchant_store_id),
                     pos_signature_check: Ok(value.pos_signature_check),
                     reference: Ok(value.reference),
                     tid: Ok(value.tid),
@@ -1476,6 +1553,14 @@ never the transaction's state.
         pub struct Transaction {
             amount_trans: ::std::result::Result<
                 ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            client_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            merchant_store_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             reference: ::std::result::Result<
@@ -1506,6 +1591,8 @@ never the transaction's state.
             fn default() -> Self {
                 Self {
                     amount_trans: Ok(Default::default()),
+                    client_store_id: Ok(Default::default()),
+                    merchant_store_id: Ok(Default::default()),
                     reference: Ok(Default::default()),
                     status: Err("no value supplied for status".to_string()),
                     tid: Ok(Default::default()),
@@ -1530,6 +1617,36 @@ never the transaction's state.
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for amount_trans: {e}")
+                    });
+                self
+            }
+            ///Sets [`client_store_id`](super::Transaction::client_store_id): As given when the transaction started (see `StartTransactionRequest`).
+            pub fn client_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for client_store_id: {e}"
+                        )
+                    });
+                self
+            }
+            ///Sets [`merchant_store_id`](super::Transaction::merchant_store_id): As given when the transaction started (see `StartTransactionRequest`).
+            pub fn merchant_store_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.merchant_store_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for merchant_store_id: {e}"
+                        )
                     });
                 self
             }
@@ -1651,6 +1768,8 @@ never the transaction's state.
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     amount_trans: value.amount_trans?,
+                    client_store_id: value.client_store_id?,
+                    merchant_store_id: value.merchant_store_id?,
                     reference: value.reference?,
                     status: value.status?,
                     tid: value.tid?,
@@ -1666,6 +1785,8 @@ never the transaction's state.
             fn from(value: super::Transaction) -> Self {
                 Self {
                     amount_trans: Ok(value.amount_trans),
+                    client_store_id: Ok(value.client_store_id),
+                    merchant_store_id: Ok(value.merchant_store_id),
                     reference: Ok(value.reference),
                     status: Ok(value.status),
                     tid: Ok(value.tid),
@@ -2144,10 +2265,11 @@ async fn start_transaction(
     }
     /**List transactions (path casing as on the "retrieve" pages)
 
-The same GET as the single retrieval, with query filters. Paging comes back in the
-`X-Pagination` header as JSON `{totalCount, pageSize, currentPage, totalPages}`
-(read it with `axept::pagination`). The paging query names `PageNumber` and
-`PageSize` are OUR GUESS.
+The same GET as the single retrieval, with query filters (`MerchantStoreId`,
+`ClientStoreId`: only the transactions of that store; both: of both). Paging comes
+back in the `X-Pagination` header as JSON `{totalCount, pageSize, currentPage,
+totalPages}` (read it with `axept::pagination`). The paging query names
+`PageNumber` and `PageSize` are OUR GUESS.
 
 
 Sends a `GET` request to `/Transaction`
@@ -2247,8 +2369,10 @@ The POS's answer to a terminal's signature check: accept or refuse the
 cardholder's signature for the transaction `uti`. The pages name the endpoint
 and its purpose only (FACTS); the body, the answer and the statuses are OUR
 DESIGN: a decision for an unknown `uti` is a 404, the same decision again is
-answered again, another decision for the same `uti` is a 409. The sandbox keeps
-one transaction waiting for a decision: the example's `uti`.
+answered again, another decision for the same `uti` is a 409. An accepted
+signature completes a transaction waiting for it, a refused one cancels it. The
+sandbox keeps one transaction waiting for a decision (`Pending`, not approved):
+the example's `uti`.
 
 
 Sends a `POST` request to `/ProcessDecision`
@@ -2809,6 +2933,7 @@ pub mod security {
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/api/authenticate"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_transaction",
@@ -2822,6 +2947,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Transaction/{uti}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "list_transactions",
@@ -2835,6 +2961,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Transaction"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "process_decision",
@@ -2848,6 +2975,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/ProcessDecision"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "start_transaction",
@@ -2861,6 +2989,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/transaction"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2888,6 +3017,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -2916,6 +3046,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

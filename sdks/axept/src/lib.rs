@@ -53,17 +53,18 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let sb = Sandbox::start().await?;
-//! let sandbox::Credentials::Axept { merchant_id, key_id, key } = sb.credentials(Provider::Axept)
-//! else {
-//!     unreachable!("the sandbox's axept account")
-//! };
+//! let account = sb.credentials(Provider::Axept);
 //! let client = axept::builder()
 //!     .base_url(sb.base_url(Provider::Axept))
-//!     .credentials(axept::Credentials::new(merchant_id, key_id, key))
+//!     .credentials(axept::Credentials::new(
+//!         account.int("merchant_id"),
+//!         account.int("key_id"),
+//!         account.text("key"),
+//!     ))
 //!     .build()?;
 //!
 //! let page = client.list_transactions().send().await?;
-//! assert!(page.into_inner().is_empty());
+//! println!("{} transactions so far", page.into_inner().len());
 //! let unknown = "6f1c2a8e-0b7d-4c55-9d1e-2f3a4b5c6d7e";
 //! let error = client.get_transaction().uti(unknown).send().await.unwrap_err();
 //! assert_eq!(error.kind(), ErrorKind::NotFound);

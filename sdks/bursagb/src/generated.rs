@@ -119,7 +119,10 @@ pub mod types {
     )]
     pub struct ErrorResponse {
         /**Numeric platform error code, when present (e.g. `-23` = API key missing,
-malformed, expired, revoked or for another tenant).
+malformed, expired, revoked or for another tenant: the one documented code).
+The sandbox answers other codes of its own design (listed in this field's
+assumption); the platform's catalogue is not on the pages, so branch on
+`-23` and on the HTTP status.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<i64>,
@@ -869,7 +872,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl ErrorResponse {
-            ///Sets [`code`](super::ErrorResponse::code): Numeric platform error code, when present (e.g. `-23` = API key missing, malformed, expired, revoked or for another tenant).
+            ///Sets [`code`](super::ErrorResponse::code): Numeric platform error code, when present (e.g. `-23` = API key missing, malformed, expired, revoked or for another tenant: the one documented code). The sandbox answers other codes of its own design (listed in this field's assumption); the platform's catalogue is not on the pages, so branch on `-23` and on the HTTP status.
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -2076,10 +2079,11 @@ const _: () = {
 impl Client {
     /**Generate Token (Reseller API partner token)
 
-Issues a Reseller API JWT for a partner account. Anonymous: send no
-`Authorization` header. Tokens are HS256 JWTs whose lifetime depends on use;
-`Expiration` gives the expiry. Refresh by calling this endpoint again before
-expiry, or on the first 401.
+Issues a Reseller API JWT for a partner account. The account must be flagged for
+API use (the platform's pages): ask the platform to flag it before the first
+call; the sandbox's accounts are. Anonymous: send no `Authorization` header.
+Tokens are HS256 JWTs whose lifetime depends on use; `Expiration` gives the
+expiry. Refresh by calling this endpoint again before expiry, or on the first 401.
 
 
 Sends a `POST` request to `/Login/Customer/Api/Verify`
@@ -2237,7 +2241,7 @@ Arguments:
 
 The spec documents:
 
-- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid `h-region-code` (our reading of an unexplained 400). Body: [`types::ErrorResponse`].
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid `h-region-code` (our reading of an unexplained 400; the code `-2` is our design). Body: [`types::ErrorResponse`].
 - `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, malformed or expired token. Refresh and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
 - `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Valid token lacking the scope. Never refresh, never retry. Body: [`types::ErrorResponse`].
 
@@ -2643,12 +2647,14 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Orders/Create"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "generate_token",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Login/Customer/Api/Verify"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_customer",
@@ -2662,6 +2668,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Customer/Get"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "list_supplier_products",
@@ -2675,6 +2682,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/Supplier/Products/List"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2704,6 +2712,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -2720,6 +2729,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -2748,6 +2758,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
         pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -2762,6 +2773,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

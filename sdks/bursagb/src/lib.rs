@@ -61,13 +61,13 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let sb = Sandbox::start().await?;
-//! let sandbox::Credentials::Bursagb { email, password, .. } = sb.credentials(Provider::Bursagb)
-//! else {
-//!     unreachable!("the sandbox's bursagb account")
-//! };
+//! let account = sb.credentials(Provider::Bursagb);
 //! let reseller = bursagb::builder()
 //!     .base_url(sb.base_url(Provider::Bursagb))
-//!     .credentials(bursagb::Credentials::new(email, password))
+//!     .credentials(bursagb::Credentials::new(
+//!         account.text("email"),
+//!         account.text("password"),
+//!     ))
 //!     .build()?;
 //! let me = reseller.get_customer().send().await?;
 //! assert!(!me.into_inner().data.customer_id.is_empty());
@@ -241,27 +241,18 @@ fn wire(connect: Connect, credentials: Credentials, customer: Option<&str>) -> C
         .optional_part("storefront", customer)
         .secret("password", &credentials.password);
     let api_key = credentials.api_key.clone();
-    let sdk = connect.sdk(
+    connect.sdk_with(
         generated::Client::new_with_client,
         login,
         &principal,
         |login| Flow { login, credentials },
-    );
-    match api_key {
         // The ApiKey rides on the same session as the bearer: the security
         // table picks one per operation.
-        Some(key) => {
-            let connect = sdk.connect().clone();
-            let session = sdk.session().with_api_key(key);
-            let api = generated::Client::new_with_client(
-                connect.base_url(),
-                connect.http().clone(),
-                session.clone(),
-            );
-            Client::new(api, session, connect)
-        }
-        None => sdk,
-    }
+        |api| match api_key {
+            Some(key) => api.api_key(key),
+            None => api,
+        },
+    )
 }
 
 /// Storefront tokens, one cache entry per end-user customer.

@@ -9,8 +9,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     /**The amount, in the form that is checksummed as written: a decimal string in
-major units (`"10.00"`, API reference; the default) or an integer of minor units
-(`1000`, the other page).
+major units (`"10.00"`, API reference; the default; checked like a card payment's
+amount, 422 otherwise) or an integer of minor units (`1000`, the other page).
 */
     #[derive(
         ::serde::Deserialize,
@@ -150,7 +150,7 @@ major units (`"10.00"`, API reference; the default) or an integer of minor units
         ///The merchant's account the payment is for; the first part of the checksum.
         #[serde(rename = "accountId")]
         pub account_id: ApmPaymentRequestAccountId,
-        ///[`ApmAmount`] — The amount, in the form that is checksummed as written: a decimal string in major units (`"10.00"`, API reference; the default) or an integer of minor units (`1000`, the other page).
+        ///[`ApmAmount`] — The amount, in the form that is checksummed as written: a decimal string in major units (`"10.00"`, API reference; the default; checked like a card payment's amount, 422 otherwise) or an integer of minor units (`1000`, the other page).
         pub amount: ApmAmount,
         /**Optional. Where Exirom sends this payment's status callbacks (the operation's
 `paymentStatus` callback), each signed with `X-Checksum`. Not one of the four
@@ -1010,7 +1010,11 @@ have, so their members are OUR GUESS of the minimum.
         schemars::JsonSchema
     )]
     pub struct CardPaymentRequest {
-        ///Decimal string in major units, e.g. `"10.00"` (API reference).
+        /**Decimal string in major units, e.g. `"10.00"` (API reference): digits, then
+optionally a dot and digits. Zeros past the cent are accepted (`"10.000"` is
+ten); a finer fraction (`"10.001"`), a sign or an exponent is a 422 (OUR
+ASSUMPTION: the pages show two decimals).
+*/
         pub amount: CardPaymentRequestAmount,
         ///[`BillingDetails`] — Billing details (members are our guess).
         #[serde(rename = "billingDetails")]
@@ -1082,7 +1086,11 @@ characters, our limit.
             Default::default()
         }
     }
-    ///Decimal string in major units, e.g. `"10.00"` (API reference).
+    /**Decimal string in major units, e.g. `"10.00"` (API reference): digits, then
+optionally a dot and digits. Zeros past the cent are accepted (`"10.000"` is
+ten); a finer fraction (`"10.001"`), a sign or an exponent is a 422 (OUR
+ASSUMPTION: the pages show two decimals).
+*/
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1438,7 +1446,7 @@ design.
         schemars::JsonSchema
     )]
     pub struct CardPayoutRequest {
-        ///Decimal string in major units, e.g. `"25.00"`.
+        ///Decimal string in major units, e.g. `"25.00"` (checked like a card payment's amount).
         pub amount: CardPayoutRequestAmount,
         /**Optional. Where the payout's status callbacks go (the operation's
 `payoutStatus` callback, signed like a payment's), as for card payments.
@@ -1464,7 +1472,7 @@ design.
             Default::default()
         }
     }
-    ///Decimal string in major units, e.g. `"25.00"`.
+    ///Decimal string in major units, e.g. `"25.00"` (checked like a card payment's amount).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -3013,7 +3021,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPaymentRequest {
-            ///Sets [`amount`](super::CardPaymentRequest::amount): Decimal string in major units, e.g. `"10.00"` (API reference).
+            ///Sets [`amount`](super::CardPaymentRequest::amount): Decimal string in major units, e.g. `"10.00"` (API reference): digits, then optionally a dot and digits. Zeros past the cent are accepted (`"10.000"` is ten); a finer fraction (`"10.001"`), a sign or an exponent is a 422 (OUR ASSUMPTION: the pages show two decimals).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestAmount>,
@@ -3598,7 +3606,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPayoutRequest {
-            ///Sets [`amount`](super::CardPayoutRequest::amount): Decimal string in major units, e.g. `"25.00"`.
+            ///Sets [`amount`](super::CardPayoutRequest::amount): Decimal string in major units, e.g. `"25.00"` (checked like a card payment's amount).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestAmount>,
@@ -4939,9 +4947,11 @@ The pages disagree on the amount's form (minor units `1000` vs the decimal strin
 `"10.00"`). The checksum is taken over the amount exactly as the body carries it,
 so both are expressible: `amount` is a decimal string (the API reference's form,
 the default) or an integer of minor units (the other page's form). Like card
-payments, `requestId` is the idempotency key (`x-idempotency-key`). The member
-list beyond the four checksummed fields, the response and the 403 for a wrong
-checksum are OUR DESIGN.
+payments, `requestId` is the idempotency key (`x-idempotency-key`); APM payments
+keep their own `requestId`s, apart from card payments' (OUR ASSUMPTION: the pages
+document the key for card payments only), and the card payment routes do not
+answer for them. The member list beyond the four checksummed fields, the response
+and the 403 for a wrong checksum are OUR DESIGN.
 
 
 Sends a `POST` request to `/v1/payments/apm`
@@ -4964,6 +4974,7 @@ The spec documents:
 - `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
 - `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): The checksum does not verify (our design of the status). Body: [`types::ErrorResponse`].
 - `409` ([`Conflict`](crate::ErrorKind::Conflict)): `requestId` already used for a different request. Body: [`types::ErrorResponse`].
+- `422` ([`BadRequest`](crate::ErrorKind::BadRequest)): An amount string that is not a decimal amount (checked like a card payment's, e.g. `"abc"`, `"-1"`). Body: [`types::ErrorResponse`].
 - `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests; not processed. Body: [`types::ErrorResponse`].
 - `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
 
@@ -5487,7 +5498,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_apm_
             let response = client.auth_call(&build, "create_apm_payment").await?;
             match response.status().as_u16() {
                 200u16 => auth_op.decode(response).await,
-                400u16 | 401u16 | 403u16 | 409u16 | 429u16 | 503u16 => {
+                400u16 | 401u16 | 403u16 | 409u16 | 422u16 | 429u16 | 503u16 => {
                     Err(auth_op.error_response(response).await)
                 }
                 _ => Err(auth_op.unexpected(response)),
@@ -5749,6 +5760,7 @@ pub mod security {
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/auth"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_apm_payment",
@@ -5765,6 +5777,7 @@ pub mod security {
                 field: "checksum",
                 parts: &["accountId", "amount", "currency", "requestId"],
             }),
+            url_template: Some("/v1/payments/apm"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payment",
@@ -5778,6 +5791,7 @@ pub mod security {
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
+            url_template: Some("/v1/payments/card"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payout",
@@ -5791,6 +5805,7 @@ pub mod security {
             ],
             idempotency_key: Some("requestId"),
             body_checksum: None,
+            url_template: Some("/v1/payouts/card"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_apm_payment_info",
@@ -5804,6 +5819,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payments/apm/info/{id}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payment_status",
@@ -5817,6 +5833,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payments/card/status/{id}"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payout_info",
@@ -5830,6 +5847,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v1/payouts/card/info/{id}"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -5857,6 +5875,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -5885,6 +5904,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

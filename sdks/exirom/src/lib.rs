@@ -61,14 +61,13 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let sb = Sandbox::start().await?;
-//! let sandbox::Credentials::Exirom { merchant_key, merchant_secret } =
-//!     sb.credentials(Provider::Exirom)
-//! else {
-//!     unreachable!("the sandbox's exirom account")
-//! };
+//! let account = sb.credentials(Provider::Exirom);
 //! let client = exirom::builder()
 //!     .base_url(sb.base_url(Provider::Exirom))
-//!     .credentials(exirom::Credentials::new(merchant_key, merchant_secret))
+//!     .credentials(exirom::Credentials::new(
+//!         account.text("merchant_key"),
+//!         account.text("merchant_secret"),
+//!     ))
 //!     .build()?;
 //!
 //! let unknown = client.get_card_payment_status().id("pay_unknown").send().await;

@@ -2071,18 +2071,21 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v2/customer/create"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "login",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v2/auth/login"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "refresh_token",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/v2/auth/refresh"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -2112,6 +2115,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -2128,6 +2132,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -2158,6 +2163,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
         pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -2172,6 +2178,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

@@ -69,14 +69,14 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let sb = Sandbox::start().await?;
-//! let sandbox::Credentials::Institution { email, password, merchant_id, .. } =
-//!     sb.credentials(Provider::Institution)
-//! else {
-//!     unreachable!("the sandbox's institution account")
-//! };
+//! let account = sb.credentials(Provider::Institution);
 //! let client = institution::builder()
 //!     .base_url(sb.base_url(Provider::Institution))
-//!     .credentials(institution::Credentials::login(email, password, merchant_id))
+//!     .credentials(institution::Credentials::login(
+//!         account.text("email"),
+//!         account.text("password"),
+//!         account.text("merchant_id"),
+//!     ))
 //!     .build()?;
 //!
 //! let customer = types::CreateCustomerRequest::builder().email("alex@example.com");

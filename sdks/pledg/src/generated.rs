@@ -1312,9 +1312,11 @@ async fn create_token(
 Requires the request signature: the SDK signs `{"data": <this body>}` as an HS256
 JWT with the merchant's secret key and sends it as the `signature` query parameter
 (the scheme's `x-signed-jwt`). The JWT carries `iat` and an `exp` one day later
-(the older docs' example). That the JSON body repeats the signed `data` is OUR
-ASSUMPTION (the pages show only the query parameter); the sandbox requires both
-to match. Response and error bodies are our design.
+(the older docs' example). The pages show only the query parameter: its signed
+`data` is the purchase, and the sandbox accepts a request without a body. The SDK
+also sends the data as the JSON body; that a body, when sent, must repeat the
+signed `data` is OUR ASSUMPTION (the sandbox requires both to match). Response
+and error bodies are our design.
 
 
 Sends a `POST` request to `/api/purchase_link/`
@@ -1566,6 +1568,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/api/purchase_link/"),
         },
         auth_runtime::__private::OperationSecurity {
             operation_id: "create_token",
@@ -1579,6 +1582,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: Some("/api/token"),
         },
     ];
     /// The requirement of one operation; unknown ids get none.
@@ -1606,6 +1610,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -1622,6 +1627,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -1638,6 +1644,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
         (
@@ -1658,6 +1665,7 @@ pub mod security {
                 ],
                 idempotency_key: None,
                 body_checksum: None,
+                url_template: None,
             },
         ),
     ];
@@ -1686,6 +1694,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
         pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -1700,6 +1709,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`dashboardBasic` alone", for a hand-made request.
         pub const DASHBOARD_BASIC: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -1714,6 +1724,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         ///The requirement "`signature` alone", for a hand-made request.
         pub const SIGNATURE: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
@@ -1732,6 +1743,7 @@ pub mod security {
             ],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
     }
 }

@@ -64,10 +64,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let sb = Sandbox::start().await?;
-//! let sandbox::Credentials::Pledg { api_key, api_secret } = sb.credentials(Provider::Pledg)
-//! else {
-//!     unreachable!("the sandbox's pledg account")
-//! };
+//! let account = sb.credentials(Provider::Pledg);
 //! let link = || {
 //!     types::PurchaseLinkRequest::builder()
 //!         .merchant_uid(sb.pledg_merchant_uid())
@@ -76,7 +73,7 @@
 //!         .amount_cents(129_900u64)
 //!         .currency("EUR")
 //! };
-//! let credentials = pledg::Credentials::new(api_key, api_secret);
+//! let credentials = pledg::Credentials::new(account.text("api_key"), account.text("api_secret"));
 //!
 //! // No secret key: the request cannot be signed, and is not sent.
 //! let unsigned = pledg::builder()

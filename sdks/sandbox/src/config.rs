@@ -1,38 +1,67 @@
-//! Sandbox configuration: accounts, token lifetimes, response variants, bind address.
+//! Sandbox configuration: bind address, body limit, callbacks, and one configuration per
+//! provider (accounts, token lifetimes, response variants), each defined in its provider's
+//! module.
 
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 
-use crate::types::{SandboxError, Variant};
+use crate::callback_config::CallbackSettings;
+use crate::credentials::Credentials;
+use crate::error::SandboxError;
+use crate::provider::Provider;
+use crate::variant::Variant;
 
-/// Whole-sandbox configuration. `Default` gives the documented lifetimes, the default test
-/// credentials and an ephemeral port on 127.0.0.1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Whole-sandbox configuration. `Default` gives every provider's documented lifetimes and
+/// default test credentials, and an ephemeral port on 127.0.0.1.
+///
+/// A provider's own part is reached by its type:
+/// ```
+/// use std::time::Duration;
+/// use sandbox::{PledgConfig, SandboxConfig};
+/// let mut cfg = SandboxConfig::default();
+/// cfg.provider_mut::<PledgConfig>().token_lifetime = Duration::from_secs(5);
+/// ```
+/// JSON: `{"bind", "max_body_bytes", "callbacks": {…}, "<provider>": {…}, …}`; a part left
+/// out keeps its defaults.
+#[derive(Clone, PartialEq)]
 pub struct SandboxConfig {
     /// Listen address (default `127.0.0.1:0`, an ephemeral port).
     pub bind: SocketAddr,
-    pub exirom: ExiromConfig,
-    pub institution: InstitutionConfig,
-    pub pledg: PledgConfig,
-    pub bursagb: BursagbConfig,
-    pub axept: AxeptConfig,
     /// Largest request body accepted (bigger bodies get the provider's 400).
     pub max_body_bytes: usize,
+    /// Where and how the providers' callbacks are sent.
+    pub callbacks: CallbackSettings,
+    providers: ProviderConfigs,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            exirom: ExiromConfig::default(),
-            institution: InstitutionConfig::default(),
-            pledg: PledgConfig::default(),
-            bursagb: BursagbConfig::default(),
-            axept: AxeptConfig::default(),
             max_body_bytes: 1024 * 1024,
+            callbacks: CallbackSettings::default(),
+            providers: ProviderConfigs::defaults(),
         }
+    }
+}
+
+impl fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("SandboxConfig");
+        d.field("bind", &self.bind)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("callbacks", &self.callbacks);
+        for (p, c) in &self.providers.0 {
+            d.field(p.as_str(), c);
+        }
+        d.finish()
     }
 }
 
@@ -45,246 +74,270 @@ impl SandboxConfig {
         }
     }
 
+    /// The configuration of the provider `C` configures, e.g. `cfg.provider::<PledgConfig>()`.
+    pub fn provider<C: ProviderConfig>(&self) -> &C {
+        self.providers.get::<C>()
+    }
+
+    /// The configuration of the provider `C` configures, to change.
+    pub fn provider_mut<C: ProviderConfig>(&mut self) -> &mut C {
+        self.providers.get_mut::<C>()
+    }
+
+    /// The lifetime of `p`'s access tokens.
+    pub fn token_lifetime(&self, p: Provider) -> Duration {
+        self.providers
+            .0
+            .get(&p)
+            .map(|c| c.token_lifetime())
+            .unwrap_or_default()
+    }
+
+    /// Sets the lifetime of `p`'s access tokens.
+    pub fn set_token_lifetime(&mut self, p: Provider, d: Duration) {
+        if let Some(c) = self.providers.0.get_mut(&p) {
+            c.set_token_lifetime(d);
+        }
+    }
+
+    pub(crate) fn providers(&self) -> &ProviderConfigs {
+        &self.providers
+    }
+
     pub(crate) fn validate(&self) -> Result<(), SandboxError> {
-        if !matches!(
-            self.exirom.variant,
-            Variant::ExiromBareString | Variant::ExiromObject
-        ) {
-            return Err(SandboxError::InvalidConfig(
-                "exirom.variant must be ExiromBareString or ExiromObject".into(),
-            ));
-        }
-        if !matches!(
-            self.axept.variant,
-            Variant::AxeptCamel | Variant::AxeptPascal
-        ) {
-            return Err(SandboxError::InvalidConfig(
-                "axept.variant must be AxeptCamel or AxeptPascal".into(),
-            ));
-        }
-        let b = &self.bursagb;
-        let mut emails: Vec<&str> = std::iter::once(&b.reseller)
-            .chain(b.customers.iter())
-            .map(|a| a.email.as_str())
-            .collect();
-        emails.sort_unstable();
-        let before = emails.len();
-        emails.dedup();
-        if emails.len() != before {
-            return Err(SandboxError::InvalidConfig(
-                "bursagb account emails must be unique".into(),
-            ));
-        }
-        if !b.api_keys.iter().any(|k| k.supplier_access) {
-            return Err(SandboxError::InvalidConfig(
-                "bursagb.api_keys needs at least one key with supplier access".into(),
-            ));
-        }
-        for (name, d) in [
-            ("exirom.token_lifetime", self.exirom.token_lifetime),
-            (
-                "institution.access_token_lifetime",
-                self.institution.access_token_lifetime,
-            ),
-            (
-                "institution.refresh_token_lifetime",
-                self.institution.refresh_token_lifetime,
-            ),
-            ("pledg.token_lifetime", self.pledg.token_lifetime),
-            ("bursagb.token_lifetime", self.bursagb.token_lifetime),
-            ("axept.token_lifetime", self.axept.token_lifetime),
-        ] {
-            if d.as_secs() == 0 {
+        self.callbacks
+            .validate()
+            .map_err(SandboxError::InvalidConfig)?;
+        for (p, c) in &self.providers.0 {
+            if c.provider() != *p {
                 return Err(SandboxError::InvalidConfig(format!(
-                    "{name} must be at least one second"
+                    "{p}'s configuration is {}'s",
+                    c.provider()
                 )));
             }
+            if let Some(v) = c.variant()
+                && v.provider() != *p
+            {
+                return Err(SandboxError::InvalidConfig(format!(
+                    "{p}.variant must be one of {p}'s variants, not {v}"
+                )));
+            }
+            c.validate()
+                .map_err(|e| SandboxError::InvalidConfig(format!("{p}.{e}")))?;
         }
         Ok(())
     }
 }
 
-/// exirom: HS256 token, 30 days by default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExiromConfig {
-    pub merchant_key: String,
-    pub merchant_secret: String,
-    pub token_lifetime: Duration,
-    /// `ExiromBareString` (default) or `ExiromObject`.
-    pub variant: Variant,
+/// `"{field} must be at least one second"` when `d` is shorter.
+pub(crate) fn at_least_a_second(field: &str, d: Duration) -> Result<(), String> {
+    if d.as_secs() == 0 {
+        return Err(format!("{field} must be at least one second"));
+    }
+    Ok(())
 }
 
-impl Default for ExiromConfig {
-    fn default() -> Self {
-        ExiromConfig {
-            merchant_key: "sbx-exirom-merchant-key".into(),
-            merchant_secret: "sbx-exirom-merchant-secret".into(),
-            token_lifetime: Duration::from_secs(30 * 24 * 3600),
-            variant: Variant::ExiromBareString,
+/// The configuration type of one provider (`ExiromConfig`, `PledgConfig`, …). Sealed:
+/// only the providers' modules implement it.
+pub trait ProviderConfig: sealed::ConfigImpl {}
+
+impl<C: sealed::ConfigImpl> ProviderConfig for C {}
+
+#[doc(hidden)]
+pub(crate) mod sealed {
+    use super::*;
+
+    /// What the sandbox asks of a provider's configuration.
+    pub trait ConfigImpl:
+        Any + fmt::Debug + Clone + PartialEq + Default + Send + Sync + Serialize + DeserializeOwned
+    {
+        /// The provider it configures.
+        const PROVIDER: Provider;
+        /// The working credentials it holds.
+        fn credentials(&self) -> Credentials;
+        /// Replaces the secrets (passwords, keys); identifiers stay.
+        fn rotate_secrets(&mut self);
+        /// The access tokens' lifetime.
+        fn token_lifetime(&self) -> Duration;
+        fn set_token_lifetime(&mut self, d: Duration);
+        /// `Err("field must …")` for a value the provider cannot run with.
+        fn validate(&self) -> Result<(), String>;
+        /// The response-shape variant, for a provider that has some.
+        fn variant(&self) -> Option<Variant> {
+            None
         }
+        fn set_variant(&mut self, _v: Variant) {}
     }
 }
 
-/// institution: RS256 access token (30 min) + rotating refresh token (2 days), or an API key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstitutionConfig {
-    pub email: String,
-    pub password: String,
-    /// Value the `merchant_id` header must carry.
-    pub merchant_id: String,
-    /// Persistent key accepted in header `Api-key`.
-    pub api_key: String,
-    pub access_token_lifetime: Duration,
-    pub refresh_token_lifetime: Duration,
+use sealed::ConfigImpl;
+
+/// A provider's configuration behind a type-erased box.
+pub(crate) trait AnyConfig: Any + fmt::Debug + Send + Sync {
+    fn provider(&self) -> Provider;
+    fn clone_box(&self) -> Box<dyn AnyConfig>;
+    fn same_as(&self, other: &dyn AnyConfig) -> bool;
+    fn to_json(&self) -> Value;
+    fn credentials(&self) -> Credentials;
+    fn rotate_secrets(&mut self);
+    fn token_lifetime(&self) -> Duration;
+    fn set_token_lifetime(&mut self, d: Duration);
+    fn validate(&self) -> Result<(), String>;
+    fn variant(&self) -> Option<Variant>;
+    fn set_variant(&mut self, v: Variant);
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-impl Default for InstitutionConfig {
-    fn default() -> Self {
-        InstitutionConfig {
-            email: "owner@sandbox-institution.test".into(),
-            password: "Sandbox-Passw0rd-1".into(),
-            merchant_id: "b34555b7-dca4-5ec1-ade3-64a3ad545310".into(),
-            api_key: "sbx-institution-api-key-0001".into(),
-            access_token_lifetime: Duration::from_secs(30 * 60),
-            refresh_token_lifetime: Duration::from_secs(2 * 24 * 3600),
-        }
+impl<C: ConfigImpl> AnyConfig for C {
+    fn provider(&self) -> Provider {
+        C::PROVIDER
+    }
+    fn clone_box(&self) -> Box<dyn AnyConfig> {
+        Box::new(self.clone())
+    }
+    fn same_as(&self, other: &dyn AnyConfig) -> bool {
+        other.as_any().downcast_ref::<C>() == Some(self)
+    }
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+    fn credentials(&self) -> Credentials {
+        ConfigImpl::credentials(self)
+    }
+    fn rotate_secrets(&mut self) {
+        ConfigImpl::rotate_secrets(self)
+    }
+    fn token_lifetime(&self) -> Duration {
+        ConfigImpl::token_lifetime(self)
+    }
+    fn set_token_lifetime(&mut self, d: Duration) {
+        ConfigImpl::set_token_lifetime(self, d)
+    }
+    fn validate(&self) -> Result<(), String> {
+        ConfigImpl::validate(self)
+    }
+    fn variant(&self) -> Option<Variant> {
+        ConfigImpl::variant(self)
+    }
+    fn set_variant(&mut self, v: Variant) {
+        ConfigImpl::set_variant(self, v)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 
-/// pledg: OAuth2 client credentials, HS256 token of 600 s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PledgConfig {
-    pub api_key: String,
-    pub api_secret: String,
-    pub token_lifetime: Duration,
-    /// The merchant's secret key: verifies `signature` JWTs, signs notifications.
-    pub secret_key: String,
-    /// Merchant uid whose purchase links the secret key may sign.
-    pub merchant_uid: String,
-    /// Merchant-dashboard credentials (HTTP Basic).
-    pub dashboard_user: String,
-    pub dashboard_password: String,
-}
-
-impl Default for PledgConfig {
-    fn default() -> Self {
-        PledgConfig {
-            api_key: "sbx_pledg_api_key".into(),
-            api_secret: "sbx_pledg_api_secret".into(),
-            token_lifetime: Duration::from_secs(600),
-            secret_key: "sbx_pledg_merchant_secret_key".into(),
-            merchant_uid: "mer_sandbox_001".into(),
-            dashboard_user: "dashboard@sandbox-pledg.test".into(),
-            dashboard_password: "Dashboard-Passw0rd-1".into(),
-        }
+impl Clone for Box<dyn AnyConfig> {
+    fn clone(&self) -> Self {
+        self.clone_box()
     }
 }
 
-/// A bursagb login account (reseller or storefront customer).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BursagbAccount {
-    pub email: String,
-    pub password: String,
-    /// Customer identifier put in the token (`sub`, `customerId`).
-    pub customer_id: String,
-    pub tenant: String,
-    /// Scopes put in the token, e.g. `orders:read`, `orders:write`.
-    pub scopes: Vec<String>,
+/// A provider's default configuration, boxed (for the registry).
+pub(crate) fn default_of<C: ConfigImpl>() -> Box<dyn AnyConfig> {
+    Box::new(C::default())
 }
 
-/// A bursagb Payment/Supplier API key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BursagbApiKey {
-    pub key: String,
-    pub tenant: String,
-    /// Whether the key's tenant may call the Supplier API (else 403).
-    pub supplier_access: bool,
+/// A provider's configuration read from JSON, boxed (for the registry).
+pub(crate) fn parse_of<C: ConfigImpl>(v: Value) -> Result<Box<dyn AnyConfig>, String> {
+    serde_json::from_value::<C>(v)
+        .map(|c| Box::new(c) as Box<dyn AnyConfig>)
+        .map_err(|e| e.to_string())
 }
 
-/// bursagb: HS256 tokens (1 h by default), storefront customers, API keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BursagbConfig {
-    pub reseller: BursagbAccount,
-    pub customers: Vec<BursagbAccount>,
-    /// The first key with `supplier_access` is the one reported in [`crate::Credentials`].
-    pub api_keys: Vec<BursagbApiKey>,
-    pub token_lifetime: Duration,
-    /// Region used when the `h-region-code` header is absent.
-    pub default_region: String,
-}
+/// One configuration per registered provider, always all of them.
+#[derive(Debug, Clone)]
+pub(crate) struct ProviderConfigs(BTreeMap<Provider, Box<dyn AnyConfig>>);
 
-impl Default for BursagbConfig {
-    fn default() -> Self {
-        let scopes = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        BursagbConfig {
-            reseller: BursagbAccount {
-                email: "reseller@sandbox-bursagb.test".into(),
-                password: "Reseller-Passw0rd-1".into(),
-                customer_id: "reseller-0001".into(),
-                tenant: "tenant-sandbox".into(),
-                scopes: scopes(&["orders:read", "orders:write", "reseller"]),
-            },
-            customers: vec![
-                BursagbAccount {
-                    email: "alice@sandbox-bursagb.test".into(),
-                    password: "Alice-Passw0rd-1".into(),
-                    customer_id: "cust-0001".into(),
-                    tenant: "tenant-sandbox".into(),
-                    scopes: scopes(&["orders:read", "orders:write"]),
-                },
-                BursagbAccount {
-                    email: "bob@sandbox-bursagb.test".into(),
-                    password: "Bob-Passw0rd-1".into(),
-                    customer_id: "cust-0002".into(),
-                    tenant: "tenant-sandbox".into(),
-                    scopes: scopes(&["orders:read"]),
-                },
-                BursagbAccount {
-                    email: "carol@sandbox-bursagb.test".into(),
-                    password: "Carol-Passw0rd-1".into(),
-                    customer_id: "cust-0003".into(),
-                    tenant: "tenant-sandbox".into(),
-                    scopes: scopes(&["orders:read", "orders:write"]),
-                },
-            ],
-            api_keys: vec![
-                BursagbApiKey {
-                    key: "ak_test_8f3b1c0e5a4d4f2c9b1e7d6c5a4b3c2d".into(),
-                    tenant: "tenant-sandbox".into(),
-                    supplier_access: true,
-                },
-                BursagbApiKey {
-                    key: "ak_test_0b1d2f3e4c5a6b7c8d9e0f1a2b3c4d5e".into(),
-                    tenant: "tenant-no-supplier".into(),
-                    supplier_access: false,
-                },
-            ],
-            token_lifetime: Duration::from_secs(3600),
-            default_region: "TR".into(),
-        }
+impl PartialEq for ProviderConfigs {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .all(|(p, c)| other.0.get(p).is_some_and(|o| c.same_as(o.as_ref())))
     }
 }
 
-/// axept: HS256 token of 30 min.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AxeptConfig {
-    pub merchant_id: i64,
-    pub key_id: i64,
-    pub key: String,
-    pub token_lifetime: Duration,
-    /// `AxeptCamel` (default) or `AxeptPascal`.
-    pub variant: Variant,
+impl ProviderConfigs {
+    fn defaults() -> Self {
+        ProviderConfigs(
+            Provider::all()
+                .filter_map(|p| Some((p, p.default_config()?)))
+                .collect(),
+        )
+    }
+
+    /// `C`'s configuration. Every registered provider has one of its own type (the
+    /// registry's unit test checks it), so the lookup cannot miss.
+    pub(crate) fn get<C: ConfigImpl>(&self) -> &C {
+        self.0
+            .get(&C::PROVIDER)
+            .and_then(|c| c.as_any().downcast_ref::<C>())
+            .expect("every registered provider has its own configuration type")
+    }
+
+    pub(crate) fn get_mut<C: ConfigImpl>(&mut self) -> &mut C {
+        self.0
+            .entry(C::PROVIDER)
+            .or_insert_with(default_of::<C>)
+            .as_any_mut()
+            .downcast_mut::<C>()
+            .expect("every registered provider has its own configuration type")
+    }
+
+    pub(crate) fn of(&self, p: Provider) -> Option<&dyn AnyConfig> {
+        self.0.get(&p).map(|c| c.as_ref())
+    }
+
+    pub(crate) fn of_mut(&mut self, p: Provider) -> Option<&mut Box<dyn AnyConfig>> {
+        self.0.get_mut(&p)
+    }
 }
 
-impl Default for AxeptConfig {
-    fn default() -> Self {
-        // The doc's own example request values.
-        AxeptConfig {
-            merchant_id: 12345,
-            key_id: 12,
-            key: "R2lJMTMzZ1RCVy60T1h4V3FNshy=".into(),
-            token_lifetime: Duration::from_secs(30 * 60),
-            variant: Variant::AxeptCamel,
+impl Serialize for SandboxConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = Map::new();
+        m.insert("bind".into(), Value::String(self.bind.to_string()));
+        m.insert("max_body_bytes".into(), Value::from(self.max_body_bytes));
+        m.insert(
+            "callbacks".into(),
+            serde_json::to_value(&self.callbacks).unwrap_or(Value::Null),
+        );
+        for (p, c) in &self.providers.0 {
+            m.insert(p.to_string(), c.to_json());
         }
+        m.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SandboxConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut cfg = SandboxConfig::default();
+        for (k, v) in Map::deserialize(d)? {
+            match k.as_str() {
+                "bind" => cfg.bind = serde_json::from_value(v).map_err(D::Error::custom)?,
+                "max_body_bytes" => {
+                    cfg.max_body_bytes = serde_json::from_value(v).map_err(D::Error::custom)?
+                }
+                "callbacks" => {
+                    cfg.callbacks = serde_json::from_value(v)
+                        .map_err(|e| D::Error::custom(format!("callbacks: {e}")))?
+                }
+                name => {
+                    let p = name.parse::<Provider>().map_err(D::Error::custom)?;
+                    let c = p
+                        .parse_config(v)
+                        .map_err(|e| D::Error::custom(format!("{p}: {e}")))?;
+                    cfg.providers.0.insert(p, c);
+                }
+            }
+        }
+        Ok(cfg)
     }
 }

@@ -16,32 +16,38 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use crate::types::Provider;
+use crate::provider::Provider;
 
 /// The `env` claim of every token the sandbox issues.
 pub const SANDBOX_ENV: &str = "sandbox";
 
 // SANDBOX-ONLY keys (see keys/README.md). Never use them outside the sandbox.
 const SANDBOX_RSA_PRIVATE_PEM: &str = include_str!("../keys/sandbox-rs256-private.pem");
-const SANDBOX_RSA_PUBLIC_PEM: &str = include_str!("../keys/sandbox-rs256-public.pem");
+pub(crate) const RSA_PUBLIC_PEM: &str = include_str!("../keys/sandbox-rs256-public.pem");
 const FOREIGN_RSA_PRIVATE_PEM: &str = include_str!("../keys/foreign-rs256-private.pem");
 
-fn hs_secret(p: Provider) -> &'static [u8] {
-    match p {
-        Provider::Exirom => b"SANDBOX-ONLY exirom hs256 secret - not a real secret - 0001",
-        Provider::Institution => b"SANDBOX-ONLY institution (unused: RS256) - 0001",
-        Provider::Pledg => b"SANDBOX-ONLY pledg hs256 secret - not a real secret - 0001",
-        Provider::Bursagb => b"SANDBOX-ONLY bursagb hs256 secret - not a real secret - 0001",
-        Provider::Axept => b"SANDBOX-ONLY axept hs256 secret - not a real secret - 0001",
-    }
+/// The HS256 key of provider `p` (SANDBOX-ONLY, derived from its name).
+fn hs_secret(p: Provider) -> Vec<u8> {
+    format!("SANDBOX-ONLY {p} hs256 secret - not a real secret - 0001").into_bytes()
 }
 const FOREIGN_HS_SECRET: &[u8] = b"SANDBOX-ONLY foreign environment secret - used to forge tokens";
 
-/// How a provider signs its tokens.
-pub fn algorithm(p: Provider) -> Algorithm {
-    match p {
-        Provider::Institution => Algorithm::RS256,
-        _ => Algorithm::HS256,
+/// How a provider's tokens are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenFormat {
+    /// A JWT signed with the provider's own HS256 sandbox key.
+    Hs256,
+    /// A JWT signed with the sandbox's RS256 key (public: [`RSA_PUBLIC_PEM`]).
+    Rs256,
+    /// A random string the sandbox remembers (its claims stay server-side).
+    Opaque,
+}
+
+/// The JWT algorithm of a provider (`HS256` for opaque tokens: forgeries only).
+pub(crate) fn algorithm(p: Provider) -> Algorithm {
+    match p.token_format() {
+        TokenFormat::Rs256 => Algorithm::RS256,
+        TokenFormat::Hs256 | TokenFormat::Opaque => Algorithm::HS256,
     }
 }
 
@@ -69,16 +75,14 @@ fn build_keys() -> Keys {
         RsaPrivateKey::from_pkcs1_pem(FOREIGN_RSA_PRIVATE_PEM).expect("embedded foreign RSA key"),
     );
     Keys {
-        hs_enc: Provider::ALL
-            .iter()
-            .map(|p| EncodingKey::from_secret(hs_secret(*p)))
+        hs_enc: Provider::all()
+            .map(|p| EncodingKey::from_secret(&hs_secret(p)))
             .collect(),
-        hs_dec: Provider::ALL
-            .iter()
-            .map(|p| DecodingKey::from_secret(hs_secret(*p)))
+        hs_dec: Provider::all()
+            .map(|p| DecodingKey::from_secret(&hs_secret(p)))
             .collect(),
         rsa_signer,
-        rsa_dec: DecodingKey::from_rsa_pem(SANDBOX_RSA_PUBLIC_PEM.as_bytes())
+        rsa_dec: DecodingKey::from_rsa_pem(RSA_PUBLIC_PEM.as_bytes())
             .expect("embedded sandbox RSA public key"),
         foreign_hs_enc: EncodingKey::from_secret(FOREIGN_HS_SECRET),
         foreign_rsa_signer,
@@ -88,12 +92,6 @@ fn build_keys() -> Keys {
 pub(crate) fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(build_keys)
-}
-
-/// The sandbox's RS256 public key (PKCS#1 PEM), e.g. for a client that wants to verify
-/// institution tokens itself.
-pub fn institution_public_key_pem() -> &'static str {
-    SANDBOX_RSA_PUBLIC_PEM
 }
 
 /// How the next issued token deviates from a normal one.
@@ -143,19 +141,24 @@ pub(crate) fn random_id() -> String {
     )
 }
 
+/// `(iat, exp)` of a token issued at `now_secs` (an `Expired` one ended a minute ago).
+pub(crate) fn validity(mode: TokenMode, lifetime: Duration, now_secs: i64) -> (i64, i64) {
+    let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 4);
+    match mode {
+        TokenMode::Normal | TokenMode::WithoutExp => (now_secs, now_secs.saturating_add(lifetime)),
+        TokenMode::Expired => {
+            let exp = now_secs - 60;
+            (exp.saturating_sub(lifetime), exp)
+        }
+    }
+}
+
 pub(crate) fn issue(spec: IssueSpec<'_>) -> Issued {
     issue_with(spec, SANDBOX_ENV, SignWith::Sandbox)
 }
 
 fn issue_with(spec: IssueSpec<'_>, env: &str, sign_with: SignWith) -> Issued {
-    let lifetime = spec.lifetime.as_secs() as i64;
-    let (iat, exp) = match spec.mode {
-        TokenMode::Normal | TokenMode::WithoutExp => (spec.now_secs, spec.now_secs + lifetime),
-        TokenMode::Expired => {
-            let exp = spec.now_secs - 60;
-            (exp - lifetime, exp)
-        }
-    };
+    let (iat, exp) = validity(spec.mode, spec.lifetime, spec.now_secs);
     let jti = random_id();
     let mut claims = spec.extra;
     claims.insert("sub".into(), json!(spec.sub));
@@ -192,7 +195,10 @@ fn sign(p: Provider, claims: &Value, with: SignWith) -> String {
         }
         alg => {
             let key = match with {
-                SignWith::Sandbox => &k.hs_enc[p.index()],
+                SignWith::Sandbox => match k.hs_enc.get(p.index()) {
+                    Some(key) => key,
+                    None => return String::new(),
+                },
                 SignWith::Foreign => &k.foreign_hs_enc,
             };
             // HS256 with a valid key and JSON claims cannot fail.
@@ -246,7 +252,10 @@ pub(crate) fn verify(
     let alg = algorithm(p);
     let key = match alg {
         Algorithm::RS256 => &k.rsa_dec,
-        _ => &k.hs_dec[p.index()],
+        _ => k
+            .hs_dec
+            .get(p.index())
+            .ok_or(TokenError::Invalid("unknown provider"))?,
     };
     let mut v = Validation::new(alg);
     v.validate_exp = false;
@@ -371,9 +380,20 @@ mod tests {
         }
     }
 
+    /// The providers whose tokens are JWTs.
+    fn jwt_providers() -> impl Iterator<Item = Provider> {
+        Provider::all().filter(|p| p.token_format() != TokenFormat::Opaque)
+    }
+
+    fn provider_with(format: TokenFormat) -> Provider {
+        Provider::all()
+            .find(|p| p.token_format() == format)
+            .expect("a provider with that token format")
+    }
+
     #[test]
     fn roundtrip_all_providers() {
-        for p in Provider::ALL {
+        for p in jwt_providers() {
             let t = issue(spec(p, TokenMode::Normal));
             let v = verify(p, &t.token, "access", 1_700_000_001).unwrap();
             assert_eq!(v.sub(), "someone");
@@ -387,7 +407,7 @@ mod tests {
 
     #[test]
     fn forgeries_are_refused() {
-        for p in Provider::ALL {
+        for p in jwt_providers() {
             for kind in [
                 Forgery::WrongKey,
                 Forgery::OtherEnvironment,
@@ -416,8 +436,9 @@ mod tests {
 
     #[test]
     fn rs256_interoperates_with_jsonwebtoken() {
-        let t = issue(spec(Provider::Institution, TokenMode::Normal));
-        let key = DecodingKey::from_rsa_pem(SANDBOX_RSA_PUBLIC_PEM.as_bytes()).unwrap();
+        let p = provider_with(TokenFormat::Rs256);
+        let t = issue(spec(p, TokenMode::Normal));
+        let key = DecodingKey::from_rsa_pem(RSA_PUBLIC_PEM.as_bytes()).unwrap();
         let mut v = Validation::new(Algorithm::RS256);
         v.validate_exp = false;
         jsonwebtoken::decode::<Value>(&t.token, &key, &v).unwrap();
@@ -425,12 +446,13 @@ mod tests {
 
     #[test]
     fn modes() {
-        let t = issue(spec(Provider::Pledg, TokenMode::WithoutExp));
+        let p = provider_with(TokenFormat::Hs256);
+        let t = issue(spec(p, TokenMode::WithoutExp));
         assert!(peek_claims(&t.token).unwrap().get("exp").is_none());
-        assert!(verify(Provider::Pledg, &t.token, "access", 1_900_000_000).is_ok());
-        let t = issue(spec(Provider::Pledg, TokenMode::Expired));
+        assert!(verify(p, &t.token, "access", 1_900_000_000).is_ok());
+        let t = issue(spec(p, TokenMode::Expired));
         assert!(matches!(
-            verify(Provider::Pledg, &t.token, "access", 1_700_000_000),
+            verify(p, &t.token, "access", 1_700_000_000),
             Err(TokenError::Expired { .. })
         ));
     }

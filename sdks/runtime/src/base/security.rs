@@ -56,6 +56,11 @@ pub struct OperationSecurity {
     /// A checksum the runtime computes into a body field at send time (the
     /// operation's `x-body-checksum`, exirom's APM `checksum`).
     pub body_checksum: Option<BodyChecksum>,
+    /// The operation's path as the spec writes it, its parameters left as
+    /// `{name}` (`/payments/{id}`): telemetry's `url.template` and the
+    /// name of each attempt's span (`GET /payments/{id}`). `None` for a
+    /// hand-made request.
+    pub url_template: Option<&'static str>,
 }
 
 /// `field` = Base64(HMAC-SHA256(signing secret, the `parts` body fields
@@ -76,6 +81,7 @@ impl OperationSecurity {
         alternatives: &[],
         idempotency_key: None,
         body_checksum: None,
+        url_template: None,
     };
 
     /// For hand-made requests (`Session::send`): a bearer token.
@@ -87,6 +93,7 @@ impl OperationSecurity {
         }]],
         idempotency_key: None,
         body_checksum: None,
+        url_template: None,
     };
 
     /// Whether an alternative of this operation signs the request into

@@ -590,6 +590,23 @@ pub fn variable(
 
 pub use super::env::env_or_file;
 
+/// A duration for people, to the second: `2d 0h 0min`, `1h 5min 0s`,
+/// `26min 51s` — how `payauth check` and the demo print a token's
+/// lifetime and refresh lead.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s >= 86_400 => format!(
+            "{}d {}h {}min",
+            s / 86_400,
+            s % 86_400 / 3600,
+            s % 3600 / 60
+        ),
+        s if s >= 3600 => format!("{}h {}min {}s", s / 3600, s % 3600 / 60, s % 60),
+        s => format!("{}min {}s", s / 60, s % 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,5 +618,64 @@ mod tests {
         assert!(is_loopback("http://[::1]:1/x"));
         assert!(!is_loopback("https://api.exirom.com/api"));
         assert!(!is_loopback("not a url"));
+    }
+
+    #[test]
+    fn durations_read_in_days_hours_minutes_or_seconds() {
+        let secs = Duration::from_secs;
+        assert_eq!(human_duration(Duration::ZERO), "0min 0s");
+        assert_eq!(human_duration(Duration::from_millis(59_999)), "0min 59s");
+        assert_eq!(human_duration(secs(26 * 60 + 51)), "26min 51s");
+        assert_eq!(human_duration(secs(3600)), "1h 0min 0s");
+        assert_eq!(human_duration(secs(3600 + 5 * 60 + 7)), "1h 5min 7s");
+        assert_eq!(human_duration(secs(2 * 86_400)), "2d 0h 0min");
+        assert_eq!(
+            human_duration(secs(86_400 + 3 * 3600 + 4 * 60 + 59)),
+            "1d 3h 4min"
+        );
+        assert_eq!(human_duration(Duration::MAX), "213503982334601d 7h 0min");
+    }
+
+    #[test]
+    fn the_documented_hosts_name_the_deployment() {
+        let d = Descriptor {
+            name: "test",
+            about: About {
+                mechanism: "",
+                variables: &[],
+                lifetimes: Lifetimes {
+                    access: None,
+                    refresh: None,
+                    expiry_from: "",
+                },
+                probe: None,
+                example: Call {
+                    operation: "",
+                    method: "GET",
+                    path: "/",
+                    auth: CallAuth::Bearer,
+                    retry_safe: true,
+                    needs: None,
+                },
+                login_page_call: None,
+            },
+            base_url_env: "TEST_BASE_URL",
+            sandbox_url: Some("https://sandbox.example.com/api"),
+            production_url: Some("https://example.com/api"),
+            connect: |d, _, _| Err(Error::config(d.name, "not in this test")),
+            login_request: |_, _, _| Err(Error::config("test", "not in this test")),
+        };
+        assert_eq!(
+            d.deployment("https://sandbox.example.com/api/"),
+            Deployment::Sandbox
+        );
+        assert_eq!(
+            d.deployment("https://example.com/api"),
+            Deployment::Production
+        );
+        assert_eq!(d.deployment("http://127.0.0.1:9/x"), Deployment::Local);
+        assert_eq!(d.deployment("https://proxy.example.net"), Deployment::Other);
+        let names: Vec<&str> = d.variables().map(|v| v.name).collect();
+        assert_eq!(names, ["TEST_BASE_URL"]);
     }
 }

@@ -137,3 +137,63 @@ pub(super) fn shared_store() -> Option<Arc<dyn TokenStore>> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(vars: &[(&str, &str)], key: &str) -> Result<Option<String>, Error> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env_or_file(&|k| map.get(k).cloned(), "test", key)
+    }
+
+    #[test]
+    fn a_file_variable_is_read_trimmed_and_never_quoted() {
+        let dir = std::env::temp_dir().join(format!("auth-runtime-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        let path = file.to_str().unwrap();
+        std::fs::write(&file, "s3cr3t-value\r\n\n").unwrap();
+        assert_eq!(
+            lookup(&[("K_FILE", path)], "K").unwrap().as_deref(),
+            Some("s3cr3t-value")
+        );
+        // Empty is unset, as an empty variable is; an empty variable
+        // leaves the file in charge.
+        std::fs::write(&file, "\n").unwrap();
+        assert_eq!(lookup(&[("K_FILE", path)], "K").unwrap(), None);
+        std::fs::write(&file, "s3cr3t-value").unwrap();
+        assert_eq!(
+            lookup(&[("K", " "), ("K_FILE", path)], "K")
+                .unwrap()
+                .as_deref(),
+            Some("s3cr3t-value")
+        );
+        assert_eq!(lookup(&[("K", "v")], "K").unwrap().as_deref(), Some("v"));
+        // Both, a missing file, a value put where the path goes: config
+        // errors that quote neither the value nor the path.
+        for vars in [
+            &[("K", "CANARY-var"), ("K_FILE", path)][..],
+            &[("K_FILE", "CANARY-pasted-secret")],
+        ] {
+            let e = lookup(vars, "K").unwrap_err();
+            assert!(e.is_config());
+            for shown in [e.to_string(), format!("{e:?}")] {
+                assert!(
+                    !shown.contains("CANARY") && !shown.contains("s3cr3t"),
+                    "{shown}"
+                );
+                assert!(!shown.contains(path), "{shown}");
+                assert!(shown.contains("K_FILE"), "{shown}");
+            }
+        }
+        std::fs::write(&file, [0xff, 0xfe]).unwrap();
+        assert!(lookup(&[("K_FILE", path)], "K").unwrap_err().is_config());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

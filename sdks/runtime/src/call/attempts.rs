@@ -22,21 +22,19 @@ use std::time::{Duration, Instant};
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Request, Response, StatusCode};
 
-#[cfg(feature = "otel")]
-use super::classify::transport_kind;
 use super::classify::{
     carries_idempotency_key, classify_transport, is_idempotent, is_transient_status,
 };
 use super::credentials::Credentials;
 use super::decide::{Answer, Decision, State, decide};
-use super::exchange::{
-    Again, Failure, Rebuild, Unsent, deliver, finish, once, once_boxed, spare, with_timeout,
-};
+use super::exchange::{Again, Failure, Rebuild, Unsent, deliver, finish, spare, with_timeout};
 use super::settings::CallSettings;
 use crate::base::http::body;
 use crate::base::http::headers::retry_after;
 use crate::base::security::OperationSecurity;
-use crate::observe::events::{Attempt, Observe as _};
+use crate::observe::events::{
+    Answered, Attempt, CallEnd, CallStart, CallTrace, Observe as _, Resend,
+};
 use crate::observe::observer::Observer;
 
 /// Everything a session's calls run with: its settings and credentials.
@@ -61,8 +59,10 @@ impl Caller {
         self.settings.observer()
     }
 
-    /// The attempts of one call, the credentials put on first, inside the
-    /// operation's span when telemetry records one.
+    /// The attempts of one call, the credentials put on first; the call
+    /// reported to the observer from start to end (`call_started` here,
+    /// each attempt's start and answer, `call_ended` — or the trace
+    /// dropped with the future).
     ///
     /// The first attempt is inline; an answer that asks for more (401, a
     /// transient status, a transport failure, any token-endpoint answer)
@@ -76,36 +76,61 @@ impl Caller {
         security: &'a OperationSecurity,
         rebuild: Option<&'a dyn Rebuild>,
     ) -> impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a {
+        // With `otel`, started when first polled, not when made: the
+        // call's span is a child of the context it runs in
+        // (`client.send(r).instrument(span)` enters `span` only then). One
+        // move of the arguments more, no byte more: the closure's state
+        // and the call's share the place. Without it, nothing cares when.
         #[cfg(feature = "otel")]
         {
             use futures::FutureExt as _;
             use futures::future::Either;
             use opentelemetry::context::FutureExt as _;
-            let span = self.settings.telemetry.operation(
-                &request,
-                security.operation_id,
-                &self.settings.clock,
-            );
-            let attempts = self.attempts(http, request, security, rebuild);
-            // The span is boxed (one word in the call's future); a traced
-            // call's whole future is, so the span's context stays out of
-            // the future of every call that has none.
-            match span {
-                Some(span) => match span.context() {
+            futures::future::lazy(move |_| {
+                let trace = self.call_started(&request, security);
+                // A call with a span of its own runs inside it (its token
+                // fetches become the span's children), boxed with its
+                // context: a call that records none carries none of it.
+                match trace.context() {
                     Some(cx) => Either::Left(Box::pin(
-                        attempts
-                            .with_context(cx)
-                            .map(move |result| observed(span, result)),
+                        self.attempts(http, request, security, rebuild, trace)
+                            .with_context(cx),
                     )),
-                    None => Either::Right(Either::Left(
-                        attempts.map(move |result| observed(span, result)),
-                    )),
-                },
-                None => Either::Right(Either::Right(attempts)),
-            }
+                    None => Either::Right(self.attempts(http, request, security, rebuild, trace)),
+                }
+            })
+            .flatten()
         }
         #[cfg(not(feature = "otel"))]
-        self.attempts(http, request, security, rebuild)
+        {
+            let trace = self.call_started(&request, security);
+            self.attempts(http, request, security, rebuild, trace)
+        }
+    }
+
+    /// A call of `request` starts: its trace, as the observer filled it.
+    fn call_started(&self, request: &Request, security: &OperationSecurity) -> CallTrace {
+        let mut trace = CallTrace::default();
+        self.observer().call_started(
+            &mut trace,
+            CallStart {
+                provider: self.settings.provider,
+                security,
+                request,
+                token_call: self.settings.auth_endpoint,
+                clock: &self.settings.clock,
+            },
+        );
+        trace
+    }
+
+    /// Attempt `number` of this call.
+    fn at<'s>(&self, security: &'s OperationSecurity, number: u32) -> Attempt<'s> {
+        Attempt {
+            provider: self.settings.provider,
+            operation: security.operation_id,
+            number,
+        }
     }
 
     #[expect(
@@ -118,50 +143,108 @@ impl Caller {
         mut request: Request,
         security: &'a OperationSecurity,
         rebuild: Option<&'a dyn Rebuild>,
+        mut trace: CallTrace,
     ) -> impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a {
         // An `async` block, not an `async fn`: an `async fn` keeps its
         // arguments twice (as passed, and as the body's variable), and a
         // request is 264 bytes.
         async move {
-            // What a later attempt sends, taken before the credentials go
-            // on when they are the session's to put on.
-            let mut again = match rebuild {
-                Some(build) => Some(Unsent::Build(build)),
-                None => spare(&request).map(Unsent::Copy),
-            }
-            .map(|request| Again {
-                request,
-                bearer: None,
-            });
-            self.authorize(&mut request, security)
-                .await
-                .map_err(Failure::Refused)?;
-            let started = self.settings.clock.now();
-            let timeout = self.attempt_timeout(&request);
-            let body_limit = self.body_limit();
-            self.observer().attempt_sent();
-            if let Some(Again { bearer, .. }) = &mut again {
-                *bearer = self.credentials.bearer_on(&request);
-            }
-            with_timeout(&mut request, timeout);
-            if again.is_none() {
-                // A streaming body cannot be sent twice: one attempt.
-                return once_boxed(http, request, body_limit).await;
-            }
-            match http.execute(request).await {
-                Ok(resp)
-                    if !self.settings.auth_endpoint && !self.asks_for_more(&resp, security) =>
-                {
-                    deliver(resp, body_limit, 1)
+            let result = 'call: {
+                // What a later attempt sends, taken before the credentials
+                // go on when they are the session's to put on.
+                let mut again = match rebuild {
+                    Some(build) => Some(Unsent::Build(build)),
+                    None => spare(&request).map(Unsent::Copy),
                 }
-                // Boxed in a function of its own: built inline, the
-                // unboxed future would get a slot in this one's state.
-                other => {
-                    self.more_attempts_boxed(http, again, security, other, started, timeout)
+                .map(|request| Again {
+                    request,
+                    bearer: None,
+                });
+                if let Err(e) = self.authorize(&mut request, security).await {
+                    break 'call Err(Failure::Refused(e));
+                }
+                let started = self.settings.clock.now();
+                let timeout = self.attempt_timeout(&request);
+                let body_limit = self.body_limit();
+                if let Some(Again { bearer, .. }) = &mut again {
+                    *bearer = self.credentials.bearer_on(&request);
+                }
+                self.observer().attempt_started(
+                    &mut trace,
+                    self.at(security, 1),
+                    &mut request,
+                    None,
+                );
+                with_timeout(&mut request, timeout);
+                if again.is_none() {
+                    // A streaming body cannot be sent twice: one attempt.
+                    break 'call self
+                        .once_boxed(&mut trace, http, request, security, body_limit)
+                        .await;
+                }
+                match http.execute(request).await {
+                    Ok(resp)
+                        if !self.settings.auth_endpoint && !self.asks_for_more(&resp, security) =>
+                    {
+                        self.observer().attempt_answered(
+                            &mut trace,
+                            self.at(security, 1),
+                            Answered::Response(&resp),
+                        );
+                        deliver(resp, body_limit, 1)
+                    }
+                    // Boxed in a function of its own: built inline, the
+                    // unboxed future would get a slot in this one's state.
+                    other => {
+                        self.more_attempts_boxed(
+                            &mut trace, http, again, security, other, started, timeout,
+                        )
                         .await
+                    }
                 }
-            }
+            };
+            let end = match &result {
+                Ok((resp, _)) => CallEnd::Response(resp),
+                Err(Failure::Transport(e, _)) => CallEnd::Failed(e),
+                Err(Failure::Refused(e)) => CallEnd::Refused(e),
+            };
+            self.observer().call_ended(&mut trace, end);
+            result
         }
+    }
+
+    /// A request that cannot be sent again (a streaming body), sent.
+    #[inline(never)]
+    fn once_boxed<'a>(
+        &'a self,
+        trace: &'a mut CallTrace,
+        http: &'a reqwest::Client,
+        request: Request,
+        security: &'a OperationSecurity,
+        body_limit: u64,
+    ) -> std::pin::Pin<Box<impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a>>
+    {
+        Box::pin(self.once(trace, http, request, security, body_limit, 1))
+    }
+
+    /// Attempt `number`, the last whatever comes back: sent, reported, its
+    /// body capped.
+    async fn once(
+        &self,
+        trace: &mut CallTrace,
+        http: &reqwest::Client,
+        request: Request,
+        security: &OperationSecurity,
+        body_limit: u64,
+        number: u32,
+    ) -> Result<(Response, u32), Failure> {
+        let result = http.execute(request).await;
+        self.observer()
+            .attempt_answered(trace, self.at(security, number), Answered::from(&result));
+        finish(
+            result.and_then(|resp| body::limit(resp, body_limit)),
+            number,
+        )
     }
 
     fn body_limit(&self) -> u64 {
@@ -194,16 +277,22 @@ impl Caller {
     }
 
     #[inline(never)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the loop's state, handed over once"
+    )]
     fn more_attempts_boxed<'a>(
         &'a self,
+        trace: &'a mut CallTrace,
         http: &'a reqwest::Client,
         again: Option<Again<'a>>,
         security: &'a OperationSecurity,
         first: reqwest::Result<Response>,
         started: Instant,
         timeout: Option<Duration>,
-    ) -> std::pin::Pin<Box<impl Future<Output = Result<(Response, u32), Failure>> + 'a>> {
-        Box::pin(self.more_attempts(http, again, security, first, started, timeout))
+    ) -> std::pin::Pin<Box<impl Future<Output = Result<(Response, u32), Failure>> + Send + 'a>>
+    {
+        Box::pin(self.more_attempts(trace, http, again, security, first, started, timeout))
     }
 
     /// The request the next attempt sends, credentials on — or `None`
@@ -226,8 +315,13 @@ impl Caller {
 
     /// The loop after the first attempt's `first` result: ask [`decide`],
     /// do what it says, send the next attempt.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the loop's state, handed over once"
+    )]
     async fn more_attempts(
         &self,
+        trace: &mut CallTrace,
         http: &reqwest::Client,
         again: Option<Again<'_>>,
         security: &OperationSecurity,
@@ -236,6 +330,10 @@ impl Caller {
         timeout: Option<Duration>,
     ) -> Result<(Response, u32), Failure> {
         let body_limit = self.body_limit();
+        let mut number: u32 = 1;
+        let mut result = self
+            .answered(trace, security, number, first, body_limit)
+            .await;
         let request = match again {
             Some(again) => self.next_request(again, security).await,
             // (Not sent by `attempts`: a request that cannot be sent
@@ -243,7 +341,7 @@ impl Caller {
             None => None,
         };
         let Some(mut request) = request else {
-            return match first {
+            return match result {
                 Ok(resp) => deliver(resp, body_limit, 1),
                 Err(e) => finish(Err(e), 1),
             };
@@ -260,16 +358,7 @@ impl Caller {
             renewable: self.credentials.bearer_on(&request).is_some(),
             elapsed: Duration::ZERO,
         };
-        let mut number: u32 = 1;
-        let mut result = first;
         loop {
-            if self.settings.auth_endpoint
-                && let Ok(resp) = result
-            {
-                // A token answer is read now: one that breaks mid-body is
-                // a transport failure, retried like any other.
-                result = body::buffer(resp, body_limit).await;
-            }
             let answer = match &result {
                 Ok(resp) => Answer::Status {
                     status: resp.status(),
@@ -289,12 +378,8 @@ impl Caller {
                 .settings
                 .policy
                 .backoff(state.retries.saturating_add(1));
-            let at = Attempt {
-                provider: self.settings.provider,
-                operation: security.operation_id,
-                number,
-            };
-            match decide(answer, state, &self.settings.policy, backoff) {
+            let at = self.at(security, number);
+            let resend = match decide(answer, state, &self.settings.policy, backoff) {
                 Decision::Deliver => {
                     return match result {
                         Ok(resp) => deliver(resp, body_limit, number),
@@ -317,53 +402,57 @@ impl Caller {
                         };
                     }
                     drop(result);
+                    Resend::Renewal
                 }
                 Decision::Retry { delay, reason } => {
                     state.retries += 1;
                     self.observer().retrying(at, reason, delay);
                     drop(result);
                     self.settings.sleep.sleep(delay).await;
+                    Resend::Retry(reason)
                 }
-            }
+            };
             // The next attempt.
             number += 1;
             self.credentials.refresh_stale_bearer(&mut request).await;
-            self.observer().attempt_sent();
+            self.observer().attempt_started(
+                trace,
+                self.at(security, number),
+                &mut request,
+                Some(resend),
+            );
             let Some(spare) = spare(&request) else {
                 with_timeout(&mut request, timeout);
-                return once(http, request, body_limit, number).await;
+                return self
+                    .once(trace, http, request, security, body_limit, number)
+                    .await;
             };
             with_timeout(&mut request, timeout);
-            result = http.execute(request).await;
+            let sent = http.execute(request).await;
+            result = self
+                .answered(trace, security, number, sent, body_limit)
+                .await;
             request = spare;
         }
     }
-}
 
-/// The operation's span ends, and its duration is recorded, with the
-/// answer's status, the error's type and the resend count.
-#[cfg(feature = "otel")]
-fn observed(
-    span: Box<crate::observe::telemetry::OperationSpan>,
-    result: Result<(Response, u32), Failure>,
-) -> Result<(Response, u32), Failure> {
-    let ended = match &result {
-        Ok((resp, attempts)) => crate::observe::telemetry::Ended {
-            status: Some(resp.status().as_u16()),
-            error: None,
-            attempts: *attempts,
-        },
-        Err(Failure::Transport(e, attempts)) => crate::observe::telemetry::Ended {
-            status: None,
-            error: Some(transport_kind(e)),
-            attempts: *attempts,
-        },
-        Err(Failure::Refused(e)) => crate::observe::telemetry::Ended {
-            status: None,
-            error: Some(e.kind().as_str()),
-            attempts: 0,
-        },
-    };
-    span.finish(ended);
-    result
+    /// What attempt `number` came back with, reported: a token answer is
+    /// read first — one that breaks mid-body is a transport failure,
+    /// retried like any other.
+    async fn answered(
+        &self,
+        trace: &mut CallTrace,
+        security: &OperationSecurity,
+        number: u32,
+        result: reqwest::Result<Response>,
+        body_limit: u64,
+    ) -> reqwest::Result<Response> {
+        let result = match result {
+            Ok(resp) if self.settings.auth_endpoint => body::buffer(resp, body_limit).await,
+            other => other,
+        };
+        self.observer()
+            .attempt_answered(trace, self.at(security, number), Answered::from(&result));
+        result
+    }
 }

@@ -77,18 +77,6 @@ pub(crate) fn carries_idempotency_key(security: &OperationSecurity, request: &Re
         .unwrap_or(false)
 }
 
-/// A transport failure's kind, for `error.type`.
-#[cfg(feature = "otel")]
-pub(crate) fn transport_kind(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else {
-        "connection"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,9 +195,9 @@ impl Credentials {
     }
 
     /// Put the credential `security` asks for on `request` (the first
-    /// alternative whose credentials are configured), and the
-    /// application's trace context. Anonymous operations — the login
-    /// calls — never carry a credential.
+    /// alternative whose credentials are configured). Anonymous
+    /// operations — the login calls — never carry a credential. (The
+    /// trace context goes on each attempt as it is sent.)
     pub(super) async fn attach(
         &self,
         request: &mut Request,
@@ -205,7 +205,6 @@ impl Credentials {
         settings: &CallSettings,
     ) -> Result<(), Error> {
         let observer = settings.observer();
-        observer.telemetry.inject(request.headers_mut());
         if security.is_anonymous() {
             request.headers_mut().remove(AUTHORIZATION);
             return Ok(());

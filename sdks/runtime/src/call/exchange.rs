@@ -61,29 +61,6 @@ pub(super) enum Unsent<'a> {
     Copy(Request),
 }
 
-#[inline(never)]
-pub(super) fn once_boxed(
-    http: &reqwest::Client,
-    request: Request,
-    body_limit: u64,
-) -> std::pin::Pin<Box<impl Future<Output = Result<(Response, u32), Failure>> + '_>> {
-    Box::pin(once(http, request, body_limit, 1))
-}
-
-/// A request that cannot be sent again (a streaming body), sent.
-pub(super) async fn once(
-    http: &reqwest::Client,
-    request: Request,
-    body_limit: u64,
-    attempt: u32,
-) -> Result<(Response, u32), Failure> {
-    let result = match http.execute(request).await {
-        Ok(resp) => body::limit(resp, body_limit),
-        Err(e) => Err(e),
-    };
-    finish(result, attempt)
-}
-
 pub(super) fn with_timeout(request: &mut Request, timeout: Option<Duration>) {
     if timeout.is_some() {
         *request.timeout_mut() = timeout;

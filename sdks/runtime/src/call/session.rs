@@ -389,6 +389,7 @@ mod tests {
         }]],
         idempotency_key: None,
         body_checksum: None,
+        url_template: None,
     };
 
     fn session(key: &str) -> Session {
@@ -455,6 +456,7 @@ mod tests {
             }]],
             idempotency_key: None,
             body_checksum: None,
+            url_template: None,
         };
         let with = |user: &str, password: &str| {
             SessionBuilder::new(

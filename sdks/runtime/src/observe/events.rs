@@ -8,54 +8,47 @@
 
 use std::time::Duration;
 
+use reqwest::Request;
+
+pub(crate) use super::payload::{
+    Answered, Attempt, CallEnd, CallStart, Reason, Resend, RetryReason,
+};
+#[cfg(feature = "otel")]
+pub(crate) use super::telemetry::call_trace::CallTrace;
 use crate::base::error::Error;
 
-/// Which attempt of which call an event is about.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Attempt<'a> {
-    pub(crate) provider: &'static str,
-    pub(crate) operation: &'a str,
-    /// 1 for the first attempt.
-    pub(crate) number: u32,
-}
-
-/// Why a call sends its request again after waiting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RetryReason {
-    /// A transient status (408, 429, 5xx but 501).
-    Status(u16),
-    /// The attempt timed out.
-    Timeout,
-    /// The connection failed or broke.
-    Connection,
-}
-
-/// Why a token fetch runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reason {
-    Missing,
-    Expired,
-    Proactive,
-    Unauthorized,
-}
-
-impl Reason {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Reason::Missing => "missing",
-            Reason::Expired => "expired",
-            Reason::Proactive => "proactive",
-            Reason::Unauthorized => "unauthorized",
-        }
-    }
-}
+/// What a call keeps between its events for the sinks that need it (its
+/// spans and its timings, with the `otel` feature): owned by the call,
+/// handed to every call event, ended however the call ends. (Not a unit
+/// struct: made with `CallTrace::default()` where the `otel` one is.)
+#[cfg(not(feature = "otel"))]
+#[derive(Debug, Default)]
+pub(crate) struct CallTrace(());
 
 /// What happens during a call and a token fetch. Every method is a no-op
 /// unless a sink implements it.
 pub(crate) trait Observe {
-    /// An attempt of a call goes on the wire (retries included).
+    /// A call starts: `trace` is its own, empty until a sink fills it.
     #[inline(always)]
-    fn attempt_sent(&self) {}
+    fn call_started(&self, _trace: &mut CallTrace, _call: CallStart<'_>) {}
+    /// An attempt of a call goes on the wire (retries included), with its
+    /// credentials on: `resend` says why it is not the first.
+    #[inline(always)]
+    fn attempt_started(
+        &self,
+        _trace: &mut CallTrace,
+        _at: Attempt<'_>,
+        _request: &mut Request,
+        _resend: Option<Resend>,
+    ) {
+    }
+    /// An attempt came back (a token answer: its body read too).
+    #[inline(always)]
+    fn attempt_answered(&self, _trace: &mut CallTrace, _at: Attempt<'_>, _answer: Answered<'_>) {}
+    /// The call ends with `end` (a call dropped before this ends when its
+    /// `trace` drops).
+    #[inline(always)]
+    fn call_ended(&self, _trace: &mut CallTrace, _end: CallEnd<'_>) {}
     /// A bearer came from the cache without waiting.
     #[inline(always)]
     fn token_hit(&self) {}

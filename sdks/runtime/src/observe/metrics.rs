@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::events::{Attempt, Observe, Reason, RetryReason};
+use reqwest::Request;
+
+use super::events::{Attempt, CallTrace, Observe, Reason, Resend, RetryReason};
 use crate::base::error::Error;
 
 macro_rules! counters {
@@ -44,7 +46,13 @@ impl MetricsSnapshot {
 /// The counters as an observer.
 impl Observe for Metrics {
     #[inline(always)]
-    fn attempt_sent(&self) {
+    fn attempt_started(
+        &self,
+        _: &mut CallTrace,
+        _: Attempt<'_>,
+        _: &mut Request,
+        _: Option<Resend>,
+    ) {
         self.inc_requests();
     }
     #[inline(always)]

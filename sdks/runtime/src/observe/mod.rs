@@ -5,4 +5,5 @@ pub(crate) mod events;
 mod log;
 pub(crate) mod metrics;
 pub(crate) mod observer;
+mod payload;
 pub(crate) mod telemetry;

@@ -6,7 +6,11 @@
 
 use std::time::Duration;
 
-use super::events::{Attempt, Observe, Reason, RetryReason};
+use reqwest::Request;
+
+use super::events::{
+    Answered, Attempt, CallEnd, CallStart, CallTrace, Observe, Reason, Resend, RetryReason,
+};
 use super::log::Log;
 use super::metrics::Metrics;
 use super::telemetry::Recorder;
@@ -23,6 +27,38 @@ pub(crate) struct Observer<'a> {
 macro_rules! to_every_sink {
     ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*); )*) => {
         impl Observe for Observer<'_> {
+            // A call's events: its trace (and the request) lent to each
+            // sink in turn.
+            #[inline(always)]
+            fn call_started(&self, trace: &mut CallTrace, call: CallStart<'_>) {
+                self.counters.call_started(trace, call);
+                self.telemetry.call_started(trace, call);
+                Log.call_started(trace, call);
+            }
+            #[inline(always)]
+            fn attempt_started(
+                &self,
+                trace: &mut CallTrace,
+                at: Attempt<'_>,
+                request: &mut Request,
+                resend: Option<Resend>,
+            ) {
+                self.counters.attempt_started(trace, at, request, resend);
+                self.telemetry.attempt_started(trace, at, request, resend);
+                Log.attempt_started(trace, at, request, resend);
+            }
+            #[inline(always)]
+            fn attempt_answered(&self, trace: &mut CallTrace, at: Attempt<'_>, answer: Answered<'_>) {
+                self.counters.attempt_answered(trace, at, answer);
+                self.telemetry.attempt_answered(trace, at, answer);
+                Log.attempt_answered(trace, at, answer);
+            }
+            #[inline(always)]
+            fn call_ended(&self, trace: &mut CallTrace, end: CallEnd<'_>) {
+                self.counters.call_ended(trace, end);
+                self.telemetry.call_ended(trace, end);
+                Log.call_ended(trace, end);
+            }
             $(
                 #[inline(always)]
                 fn $name(&self $(, $arg: $ty)*) {
@@ -36,7 +72,6 @@ macro_rules! to_every_sink {
 }
 
 to_every_sink! {
-    fn attempt_sent(&self);
     fn token_hit(&self);
     fn renewing(&self, at: Attempt<'_>);
     fn renewal_failed(&self, provider: &'static str, error: &Error);

@@ -202,7 +202,6 @@ impl TokenManager {
             return Ok(t);
         }
         let before = self.metrics.snapshot();
-        let tracing_span = info_span!("auth.fetch", provider = self.profile.name, reason = ?reason);
         let fetch = async {
             match &self.store {
                 Some(store) => {
@@ -213,7 +212,16 @@ impl TokenManager {
             }
         };
         let allowed = source.fetch_timeout();
-        let fetch = span.attach(fetch.instrument(tracing_span));
+        // The log's span around the fetch — unless OpenTelemetry has one:
+        // through a `tracing` → OpenTelemetry bridge it would be a second
+        // span of the same fetch, the login parented to it.
+        let fetch = if span.is_traced() {
+            Either::Left(span.attach(fetch))
+        } else {
+            let tracing_span =
+                info_span!("auth.fetch", provider = self.profile.name, reason = ?reason);
+            Either::Right(fetch.instrument(tracing_span))
+        };
         let outcome = match select(std::pin::pin!(fetch), limit).await {
             Either::Left((outcome, _)) => outcome,
             Either::Right(_) => Err(Error::new(

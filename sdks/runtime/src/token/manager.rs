@@ -428,6 +428,15 @@ impl TokenManager {
             let flight = {
                 let mut slot = lock(&self.flight);
                 let now = self.clock.now();
+                // Whether a flight is live first, then the cache: a flight
+                // publishes its token before it releases its slot (without
+                // this lock), so a slot found free shows its token below.
+                // The other way round, a flight ending between the two
+                // reads left no token yet and no flight any more, and a
+                // second flight started (`token/manager_tests.rs`).
+                let live = self.live(&slot);
+                #[cfg(test)]
+                run_gap_hook();
                 // After a 401, a replacement must have most of its life
                 // ahead (before its refresh time), or the retry may meet
                 // the same fate.
@@ -439,7 +448,7 @@ impl TokenManager {
                 {
                     return Ok(cur);
                 }
-                match self.live(&slot) {
+                match live {
                     Some(f) => (f.clone(), false),
                     None => {
                         if let Some(e) = lock(&self.state).backoff.check(now) {
@@ -496,5 +505,20 @@ impl TokenManager {
             "the provider keeps issuing the token it rejected",
         )
         .with_status(401))
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Run once, on this thread, between the two reads of
+    /// [`TokenManager::obtain_token`] (`token/manager_tests.rs`).
+    pub(super) static GAP_HOOK: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[cfg(test)]
+fn run_gap_hook() {
+    if let Some(hook) = GAP_HOOK.with(|h| h.borrow_mut().take()) {
+        hook();
     }
 }

@@ -24,6 +24,8 @@ mod flight;
 mod flow;
 mod future;
 mod manager;
+#[cfg(test)]
+mod manager_tests;
 pub(crate) mod principal;
 mod profile;
 #[cfg(feature = "redis")]

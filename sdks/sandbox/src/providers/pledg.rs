@@ -1,127 +1,223 @@
 //! pledg: OAuth2 client credentials. `POST {base}/api/token`, HTTP Basic (key:secret),
-//! form body `grant_type=client_credentials` → `{access_token, token_type, expires_in}`.
-//! Errors in RFC 6749 shape `{"error", "error_description"}`.
+//! form body `grant_type=client_credentials` → `{access_token, token_type, expires_in}`;
+//! HS256 tokens of 600 s. Errors in RFC 6749 shape `{"error", "error_description"}`.
+//! Purchase links are signed with the merchant's secret key; notifications too, posted to
+//! the link's `notification_url` when its purchase changes (`Sandbox::settle`).
 
-use axum::http::{StatusCode, header};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
 
-use super::check::{self, Kind, Rule, STR, str_len};
-use super::{Bearer, Ctx, Reply};
-use crate::jwt::TokenError;
-use crate::resources::MAX_PER_KIND;
-use crate::signatures::{SignatureError, sign_hs256, verify_hs256};
-use crate::state::{Inner, lock};
-use crate::types::Provider;
+use axum::http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-pub(crate) fn error(status: StatusCode, code: &str, description: &str) -> Reply {
-    let mut r = Reply::json(
-        status,
-        json!({"error": code, "error_description": description}),
-    )
-    .header(header::CACHE_CONTROL, "no-store")
-    .header(header::PRAGMA, "no-cache");
-    if status == StatusCode::UNAUTHORIZED {
-        let challenge = if code == "invalid_client" {
-            r#"Basic realm="pledg""#.to_owned()
-        } else {
-            format!(r#"Bearer realm="pledg", error="{code}", error_description="{description}""#)
-        };
-        r = r.header(header::WWW_AUTHENTICATE, &challenge);
+use crate::callback::SignedCallback;
+use crate::config::{AnyConfig, at_least_a_second, default_of, parse_of, sealed::ConfigImpl};
+use crate::credentials::{Credentials, random_secret};
+use crate::emulation::callbacks::Outgoing;
+use crate::emulation::check::{self, Kind, Rule, STR, str_len};
+use crate::emulation::oauth2::{ClientAuth, ClientCredentials};
+use crate::error::SandboxError;
+use crate::handle::Sandbox;
+use crate::http::reply::Reply;
+use crate::http::request::{BodyError, Ctx};
+use crate::plugin::{Endpoint, Plugin, handler};
+use crate::provider::Provider;
+use crate::route::Route;
+use crate::signatures::{SignatureError, ct_eq, sign_hs256, verify_hs256};
+use crate::state::{Inner, MAX_PER_KIND};
+use crate::sync::lock;
+
+#[allow(non_upper_case_globals)] // read like the enum variant it replaced
+impl Provider {
+    pub const Pledg: Provider = Provider::named("pledg");
+}
+
+#[allow(non_upper_case_globals)]
+impl Route {
+    /// pledg `POST /api/purchase_link/` (signed).
+    pub const PurchaseLink: Route = Route::named("purchase_link");
+}
+
+/// pledg: OAuth2 client credentials, HS256 token of 600 s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PledgConfig {
+    pub api_key: String,
+    pub api_secret: String,
+    pub token_lifetime: Duration,
+    /// The merchant's secret key: verifies `signature` JWTs, signs notifications.
+    pub secret_key: String,
+    /// Merchant uid whose purchase links the secret key may sign.
+    pub merchant_uid: String,
+    /// Merchant-dashboard credentials (HTTP Basic).
+    pub dashboard_user: String,
+    pub dashboard_password: String,
+}
+
+impl Default for PledgConfig {
+    fn default() -> Self {
+        PledgConfig {
+            api_key: "sbx_pledg_api_key".into(),
+            api_secret: "sbx_pledg_api_secret".into(),
+            token_lifetime: Duration::from_secs(600),
+            secret_key: "sbx_pledg_merchant_secret_key".into(),
+            merchant_uid: "mer_sandbox_001".into(),
+            dashboard_user: "dashboard@sandbox-pledg.test".into(),
+            dashboard_password: "Dashboard-Passw0rd-1".into(),
+        }
     }
-    r
+}
+
+impl ConfigImpl for PledgConfig {
+    const PROVIDER: Provider = Provider::Pledg;
+    fn credentials(&self) -> Credentials {
+        Credentials::new(Provider::Pledg)
+            .with("api_key", self.api_key.as_str())
+            .with("api_secret", self.api_secret.as_str())
+    }
+    fn rotate_secrets(&mut self) {
+        self.api_secret = random_secret("sbx_pledg_secret_");
+    }
+    fn token_lifetime(&self) -> Duration {
+        self.token_lifetime
+    }
+    fn set_token_lifetime(&mut self, d: Duration) {
+        self.token_lifetime = d;
+    }
+    fn validate(&self) -> Result<(), String> {
+        at_least_a_second("token_lifetime", self.token_lifetime)
+    }
+}
+
+/// The client-credentials profile of the token endpoint.
+const OAUTH: ClientCredentials = ClientCredentials {
+    provider: Provider::Pledg,
+    realm: "pledg",
+    client_auth: ClientAuth::Basic,
+    issuer: "https://sandbox.pledg.test",
+};
+
+pub(crate) struct Pledg;
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        route: Route::Login,
+        method: Method::POST,
+        path: "/api/token",
+        handler: handler!(token),
+    },
+    Endpoint {
+        route: Route::Protected,
+        method: Method::GET,
+        path: "/sandbox/protected",
+        handler: handler!(protected),
+    },
+    Endpoint {
+        route: Route::PurchaseLink,
+        method: Method::POST,
+        path: "/api/purchase_link/",
+        handler: handler!(purchase_link),
+    },
+];
+
+impl Plugin for Pledg {
+    fn provider(&self) -> Provider {
+        Provider::Pledg
+    }
+    fn base_path(&self) -> &'static str {
+        "/pledg"
+    }
+    fn endpoints(&self) -> &'static [Endpoint] {
+        ENDPOINTS
+    }
+    fn default_config(&self) -> Box<dyn AnyConfig> {
+        default_of::<PledgConfig>()
+    }
+    fn parse_config(&self, v: Value) -> Result<Box<dyn AnyConfig>, String> {
+        parse_of::<PledgConfig>(v)
+    }
+    fn error(&self, r: Option<Route>, status: StatusCode, message: &str) -> Reply {
+        let code = match status.as_u16() {
+            401 if r == Some(Route::Login) => "invalid_client",
+            401 => "invalid_token",
+            403 => "insufficient_scope",
+            404 => "not_found",
+            429 | 503 => "temporarily_unavailable",
+            s if s >= 500 => "server_error",
+            _ => "invalid_request",
+        };
+        error(status, code, message)
+    }
+    fn forged_subject(&self, st: &Inner) -> String {
+        st.live(|c: &PledgConfig| c.api_key.clone())
+    }
+    fn login_example(&self, base: &str, c: &Credentials) -> String {
+        format!(
+            "curl -s -X POST '{base}/api/token' -u '{}:{}' \
+             -H 'Content-Type: application/x-www-form-urlencoded' -d 'grant_type=client_credentials'",
+            c.text("api_key"),
+            c.text("api_secret")
+        )
+    }
+    fn settle(&self, st: &Inner, uid: &str, status: &str) -> Result<(), SandboxError> {
+        let link = lock(&st.store::<Links>().0)
+            .get(uid)
+            .cloned()
+            .ok_or_else(|| SandboxError::UnknownObject {
+                provider: Provider::Pledg,
+                id: uid.to_owned(),
+            })?;
+        if let Some(url) = link.notification_url
+            && let Some(body) = notification(st, uid, status)
+        {
+            st.send_callback(Outgoing {
+                provider: Provider::Pledg,
+                object: uid.to_owned(),
+                status: status.to_owned(),
+                url,
+                callback: SignedCallback {
+                    body,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                },
+            });
+        }
+        Ok(())
+    }
+    fn signing_material(&self, st: &Inner) -> Vec<(&'static str, Value)> {
+        st.live(|c: &PledgConfig| {
+            vec![
+                ("pledg_secret_key", json!(c.secret_key)),
+                ("pledg_merchant_uid", json!(c.merchant_uid)),
+            ]
+        })
+    }
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Reply {
+    OAUTH.error(status, code, description)
 }
 
 fn invalid_request(description: &str) -> Reply {
-    error(StatusCode::BAD_REQUEST, "invalid_request", description)
+    OAUTH.invalid_request(description)
 }
 
-fn invalid_client() -> Reply {
-    error(
-        StatusCode::UNAUTHORIZED,
-        "invalid_client",
-        "Client authentication failed",
-    )
+async fn token(st: &Inner, ctx: Ctx) -> Reply {
+    let (key, secret, lifetime) =
+        st.live(|c: &PledgConfig| (c.api_key.clone(), c.api_secret.clone(), c.token_lifetime));
+    OAUTH
+        .token(st, ctx, lifetime, |id, s| id == key && s == secret)
+        .await
 }
 
-/// `(user, password)` of an `Authorization: Basic` header.
-fn basic(ctx: &Ctx) -> Option<(String, String)> {
-    let raw = ctx.header(header::AUTHORIZATION.as_str())?.trim();
-    let (scheme, b64) = raw.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = STANDARD.decode(b64.trim()).ok()?;
-    let s = String::from_utf8(decoded).ok()?;
-    let (u, p) = s.split_once(':')?;
-    Some((u.to_owned(), p.to_owned()))
-}
-
-pub(crate) async fn token(st: &Inner, ctx: Ctx) -> Reply {
-    if ctx.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
-        return invalid_request("Content-Type must be application/x-www-form-urlencoded");
-    }
-    if std::str::from_utf8(&ctx.body).is_err() {
-        return invalid_request("The request body is not valid UTF-8");
-    }
-    let mut grant_types = Vec::new();
-    for (k, v) in form_urlencoded::parse(&ctx.body) {
-        if k == "grant_type" {
-            grant_types.push(v.into_owned());
-        }
-    }
-    if grant_types.len() > 1 {
-        return invalid_request("The grant_type parameter is repeated");
-    }
-    let Some((user, password)) = basic(&ctx) else {
-        return invalid_client();
-    };
-    let ok = st.with_accounts(|a| a.pledg_key == user && a.pledg_secret == password);
-    if !ok {
-        return invalid_client();
-    }
-    let Some(grant_type) = grant_types.pop() else {
-        return invalid_request("Missing grant_type parameter");
-    };
-    if grant_type != "client_credentials" {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "Only grant_type=client_credentials is supported",
-        );
-    }
-    let lifetime = st.cfg.pledg.token_lifetime;
-    let mut extra = Map::new();
-    extra.insert("client_id".into(), json!(user));
-    extra.insert("iss".into(), json!("https://sandbox.pledg.test"));
-    let t = st
-        .issue(
-            Provider::Pledg,
-            "access",
-            user.clone(),
-            lifetime,
-            ctx.token_mode,
-            extra,
-        )
-        .await;
-    Reply::ok(json!({
-        "access_token": t.token,
-        "token_type": "Bearer",
-        "expires_in": lifetime.as_secs(),
-    }))
-    .header(header::CACHE_CONTROL, "no-store")
-    .header(header::PRAGMA, "no-cache")
-    .login(&user)
-}
-
-pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
-    let unauthorized = |d: &str| error(StatusCode::UNAUTHORIZED, "invalid_token", d);
+async fn protected(st: &Inner, ctx: Ctx) -> Reply {
     // Dashboard credentials (HTTP Basic) are the other mechanism this route
     // accepts: the pages name no endpoint for them.
-    if let Some((user, password)) = basic(&ctx) {
-        let cfg = &st.cfg.pledg;
-        let ok = ct_eq(&user, &cfg.dashboard_user) & ct_eq(&password, &cfg.dashboard_password);
+    if let Some((user, password)) = ctx.basic() {
+        let ok = st.live(|c: &PledgConfig| {
+            ct_eq(user.as_bytes(), c.dashboard_user.as_bytes())
+                & ct_eq(password.as_bytes(), c.dashboard_password.as_bytes())
+        });
         return if ok {
             Reply::ok(json!({"ok": true, "sub": user, "provider": "pledg",
                              "mechanism": "dashboard_basic"}))
@@ -134,27 +230,24 @@ pub(crate) async fn protected(st: &Inner, ctx: Ctx) -> Reply {
             )
         };
     }
-    let token = match ctx.bearer() {
-        Bearer::Token(t) => t,
-        Bearer::Missing => return unauthorized("Missing bearer token"),
-        Bearer::OtherScheme => {
-            return unauthorized("Authorization header must be 'Bearer <token>'");
-        }
-    };
-    match st.verify(Provider::Pledg, &token, "access").await {
+    match OAUTH.bearer(st, &ctx).await {
         Ok(v) => {
             Reply::ok(json!({"ok": true, "sub": v.sub(), "provider": "pledg"})).authenticated()
         }
-        Err(TokenError::Expired { .. }) => unauthorized("The access token expired"),
-        Err(TokenError::Revoked) => unauthorized("The access token has been revoked"),
-        Err(_) => unauthorized("The access token is invalid"),
+        Err(r) => r,
     }
 }
 
-/// Equality whose time does not depend on where the strings differ.
-fn ct_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The purchase links created: uid → link.
+#[derive(Debug, Default)]
+struct Links(Mutex<HashMap<String, Link>>);
+
+#[derive(Debug, Clone)]
+struct Link {
+    /// As answered.
+    answer: Value,
+    /// Where its notifications go.
+    notification_url: Option<String>,
 }
 
 const PURCHASE_RULES: &[Rule] = &[
@@ -177,15 +270,19 @@ const PURCHASE_RULES: &[Rule] = &[
 
 const SETTINGS_RULES: &[Rule] = &[("expiration_days", Kind::Int { min: 1, max: 365 }, false)];
 
-/// `POST /api/purchase_link/?signature=<jwt>`: the JWT (HS256, merchant's
-/// secret key) must verify, be unexpired, and its `data` must equal the body.
-pub(crate) async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
-    let bad_signature = |d: &str| error(StatusCode::UNAUTHORIZED, "invalid_signature", d);
+/// `POST /api/purchase_link/?signature=<jwt>`: the JWT (HS256, merchant's secret key) must
+/// verify and be unexpired; its signed `data` is the purchase. The documented request
+/// carries only the query parameter; a JSON body, when one is sent, must equal `data`
+/// (our assumption).
+async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
+    let bad_signature =
+        |d: &str| error(StatusCode::UNAUTHORIZED, "invalid_signature", d).decided(d.to_lowercase());
     let Some(signature) = ctx.query("signature") else {
         return bad_signature("The signature parameter is required");
     };
-    let cfg = &st.cfg.pledg;
-    let claims = match verify_hs256(&cfg.secret_key, &signature, st.now_secs()) {
+    let (secret_key, merchant_uid) =
+        st.live(|c: &PledgConfig| (c.secret_key.clone(), c.merchant_uid.clone()));
+    let mut claims = match verify_hs256(&secret_key, &signature, st.now_secs()) {
         Ok(c) => c,
         Err(SignatureError::Expired) => return bad_signature("The signature has expired"),
         Err(SignatureError::Missing) => {
@@ -193,17 +290,30 @@ pub(crate) async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
         }
         Err(SignatureError::Invalid) => return bad_signature("The signature does not verify"),
     };
-    if !ctx.is_json() {
-        return invalid_request("Content-Type must be application/json").authenticated();
-    }
-    let body = match ctx.json() {
-        Ok(Value::Object(o)) => o,
-        Ok(_) => return invalid_request("The body must be a JSON object").authenticated(),
-        Err(e) => return invalid_request(&e).authenticated(),
+    let data = claims.remove("data");
+    let body = if ctx.body.iter().all(u8::is_ascii_whitespace) {
+        match data {
+            Some(Value::Object(o)) => o,
+            _ => {
+                return invalid_request("The signed data must be a JSON object").authenticated();
+            }
+        }
+    } else {
+        let body = match ctx.json_object() {
+            Ok(o) => o,
+            Err(BodyError::ContentType) => {
+                return invalid_request("Content-Type must be application/json").authenticated();
+            }
+            Err(BodyError::NotObject) => {
+                return invalid_request("The body must be a JSON object").authenticated();
+            }
+            Err(BodyError::Unparseable(e)) => return invalid_request(&e).authenticated(),
+        };
+        if data.as_ref() != Some(&Value::Object(body.clone())) {
+            return invalid_request("The body differs from the signed data").authenticated();
+        }
+        body
     };
-    if claims.get("data") != Some(&Value::Object(body.clone())) {
-        return invalid_request("The body differs from the signed data").authenticated();
-    }
     let checked = check::fields(&body, PURCHASE_RULES).and_then(|()| {
         match check::object(&body, "purchase_link_settings") {
             Some(settings) => check::fields(settings, SETTINGS_RULES)
@@ -214,14 +324,15 @@ pub(crate) async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
     if let Err((field, message)) = checked {
         return invalid_request(&format!("{field} {message}")).authenticated();
     }
-    if body.get("merchant_uid").and_then(Value::as_str) != Some(cfg.merchant_uid.as_str()) {
+    if body.get("merchant_uid").and_then(Value::as_str) != Some(merchant_uid.as_str()) {
         return error(
             StatusCode::UNAUTHORIZED,
             "invalid_signature",
             "The secret key does not belong to this merchant",
         );
     }
-    let mut links = lock(&st.resources.purchase_links);
+    let store = st.store::<Links>();
+    let mut links = lock(&store.0);
     if links.len() >= MAX_PER_KIND {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -229,7 +340,7 @@ pub(crate) async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
             "Too many purchase links",
         );
     }
-    let uid = st.resources.next_id("pl_");
+    let uid = st.next_id("pl_");
     let link = json!({
         "uid": uid,
         "url": format!("https://staging.front.ecard.pledg.co/purchase/{uid}"),
@@ -238,17 +349,31 @@ pub(crate) async fn purchase_link(st: &Inner, ctx: Ctx) -> Reply {
         "amount_cents": body["amount_cents"],
         "currency": body["currency"],
     });
-    links.insert(uid, link.clone());
+    let notification_url = body
+        .get("notification_url")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    links.insert(
+        uid.clone(),
+        Link {
+            answer: link.clone(),
+            notification_url,
+        },
+    );
     drop(links);
-    st.resources.count_created(Provider::Pledg);
-    Reply::ok(link).authenticated()
+    st.count_created(Provider::Pledg);
+    Reply::ok(link)
+        .decided(format!("created {uid}"))
+        .authenticated()
 }
 
 /// A signed notification `{"signature": <jwt>}` about purchase link `uid`:
 /// HS256 with the merchant's secret key, claims `{id, reference, status,
 /// iat, exp}` (one day, like the request signatures).
-pub(crate) fn notification(st: &Inner, uid: &str, status: &str) -> Option<Vec<u8>> {
-    let link = lock(&st.resources.purchase_links).get(uid).cloned()?;
+fn notification(st: &Inner, uid: &str, status: &str) -> Option<Vec<u8>> {
+    let link = lock(&st.store::<Links>().0)
+        .get(uid)
+        .map(|l| l.answer.clone())?;
     let now = st.now_secs();
     let claims = json!({
         "id": uid,
@@ -258,6 +383,34 @@ pub(crate) fn notification(st: &Inner, uid: &str, status: &str) -> Option<Vec<u8
         "iat": now,
         "exp": now + 86_400,
     });
-    let jwt = sign_hs256(&st.cfg.pledg.secret_key, &claims);
+    let jwt = sign_hs256(&st.live(|c: &PledgConfig| c.secret_key.clone()), &claims);
     Some(json!({"signature": jwt}).to_string().into_bytes())
+}
+
+impl Sandbox {
+    /// The merchant's secret key of pledg (request signatures, notifications).
+    pub fn pledg_secret_key(&self) -> String {
+        self.inner.live(|c: &PledgConfig| c.secret_key.clone())
+    }
+
+    /// pledg's merchant uid (purchase links must name it).
+    pub fn pledg_merchant_uid(&self) -> String {
+        self.inner.live(|c: &PledgConfig| c.merchant_uid.clone())
+    }
+
+    /// pledg's merchant-dashboard user and password (HTTP Basic).
+    pub fn pledg_dashboard(&self) -> (String, String) {
+        self.inner
+            .live(|c: &PledgConfig| (c.dashboard_user.clone(), c.dashboard_password.clone()))
+    }
+
+    /// pledg's signed notification `{"signature": <jwt>}` about purchase
+    /// link `uid` with `status`, or `None` for an unknown link.
+    pub fn pledg_notification(&self, uid: &str, status: &str) -> Option<SignedCallback> {
+        let body = notification(&self.inner, uid, status)?;
+        Some(SignedCallback {
+            body,
+            headers: vec![("content-type".into(), "application/json".into())],
+        })
+    }
 }

@@ -30,11 +30,13 @@ impl Recorder {
     }
     #[inline(always)]
     pub(crate) fn waited(&self, _: &FlightLink, _: bool) {}
-    #[inline(always)]
-    pub(crate) fn inject(&self, _: &mut reqwest::header::HeaderMap) {}
 }
 
 impl FetchSpan {
+    #[inline(always)]
+    pub(crate) fn is_traced(&self) -> bool {
+        false
+    }
     #[inline(always)]
     pub(crate) fn link(&self) -> FlightLink {
         FlightLink

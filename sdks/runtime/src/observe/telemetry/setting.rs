@@ -70,8 +70,13 @@ impl Telemetry {
     }
 
     /// The application's global providers (`opentelemetry::global`), as
-    /// set when the client is built. With none set, the API's no-op
-    /// providers: nothing recorded, nothing sent.
+    /// they are when the client calls — not when it was built: a client
+    /// made before the application installs its providers reports to
+    /// them. A client reads them on its first call and again on a call a
+    /// second or more (on its clock) after the last reading; a provider
+    /// replaced in between is seen within that second. With none set, the
+    /// API's no-op providers: nothing recorded, nothing sent, and a call
+    /// costs a clock reading more than with [`Telemetry::off`].
     #[cfg(feature = "otel")]
     #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
     pub fn global() -> Telemetry {

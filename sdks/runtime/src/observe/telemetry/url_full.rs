@@ -1,24 +1,42 @@
-//! `url.full` for telemetry: no user information, no fragment, and the
-//! value of every query parameter that may carry a secret replaced by
-//! `REDACTED` (the semantic conventions' own word).
+//! `url.full` for telemetry: user information and the value of every
+//! query parameter named as a secret replaced by `REDACTED` (the semantic
+//! conventions' own word), no fragment. Parameters are matched by their
+//! whole name, without case — `currency_code`, `postcode` and `monkey`
+//! are shown as they are.
 
-/// Parameter names (compared without case, as substrings) whose values
-/// are never reported: pledg's `signature`, and the usual names of tokens,
-/// keys and passwords.
-const SECRET_PARAMETERS: [&str; 8] = [
+/// Query parameters whose values are never reported, compared with the
+/// whole name, case aside: the semantic conventions' list (signed URLs of
+/// AWS, Azure, Google), then this project's signed parameters (pledg's
+/// `signature`, exirom's `checksum`) and the usual names of credentials.
+const SECRET_PARAMETERS: [&str; 20] = [
+    // The conventions'.
+    "AWSAccessKeyId",
+    "Signature",
     "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    // This project's, and credentials by their usual names.
+    "checksum",
     "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "password",
+    "api_key",
+    "apikey",
     "key",
     "secret",
-    "pass",
-    "auth",
-    "credential",
+    "client_secret",
     "code",
+    "auth",
 ];
 
 fn carries_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SECRET_PARAMETERS.iter().any(|s| name.contains(s))
+    SECRET_PARAMETERS
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
 }
 
 /// `url` as telemetry may show it.
@@ -32,8 +50,10 @@ pub(crate) fn redacted_url(url: &url::Url) -> String {
         return url.as_str().to_owned();
     }
     let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = shown.set_username("REDACTED");
+        let _ = shown.set_password(Some("REDACTED"));
+    }
     shown.set_fragment(None);
     if url.query().is_some() {
         let pairs: Vec<(String, String)> = url
@@ -69,7 +89,7 @@ mod tests {
         let shown = redacted_url(&url);
         assert_eq!(
             shown,
-            "https://api.example/v1/pay?signature=REDACTED&id=7&access_token=REDACTED"
+            "https://REDACTED:REDACTED@api.example/v1/pay?signature=REDACTED&id=7&access_token=REDACTED"
         );
     }
 
@@ -79,14 +99,44 @@ mod tests {
         assert_eq!(redacted_url(&url), "https://api.example:8443/v1/pay/7");
     }
 
+    /// By name, not by substring: a parameter that merely contains `code`,
+    /// `key` or `auth` is shown; the conventions' names in any case are not.
+    #[test]
+    fn parameters_are_matched_by_their_whole_name() {
+        let url = url::Url::parse(
+            "https://h.example/p?currency_code=EUR&postcode=75001&monkey=1&author=me&Code=c0de&X-AMZ-SIGNATURE=s1&sig=s2&AWSAccessKeyId=AK&x-goog-signature=s3&Key=k",
+        )
+        .unwrap();
+        assert_eq!(
+            redacted_url(&url),
+            "https://h.example/p?currency_code=EUR&postcode=75001&monkey=1&author=me&Code=REDACTED&X-AMZ-SIGNATURE=REDACTED&sig=REDACTED&AWSAccessKeyId=REDACTED&x-goog-signature=REDACTED&Key=REDACTED"
+        );
+    }
+
     proptest! {
         /// Whatever the query, no value of a secret-bearing parameter
-        /// survives, and nothing panics.
+        /// survives (in any case, anywhere in the query, repeated or
+        /// percent-encoded), and nothing panics.
         #[test]
-        fn no_secret_value_survives(value in "[A-Za-z0-9._~-]{4,40}", other in "[a-z]{1,8}") {
-            let raw = format!("https://h.example/p?{other}=x&Signature={value}&API_KEY={value}");
+        fn no_secret_value_survives(
+            value in "[A-Za-z0-9._~-]{4,40}",
+            other in "[a-z_]{1,12}",
+            which in proptest::sample::select(SECRET_PARAMETERS.to_vec()),
+            upper in any::<bool>(),
+        ) {
+            let name = if upper { which.to_ascii_uppercase() } else { which.to_ascii_lowercase() };
+            let raw = format!("https://h.example/p?{other}=x&{name}={value}&Signature={value}&{name}={value}");
             let shown = redacted_url(&url::Url::parse(&raw).unwrap());
             prop_assert!(!shown.contains(&format!("={value}")), "{shown}");
+        }
+
+        /// Any URL at all: no panic, and a parameter not on the list
+        /// keeps its value.
+        #[test]
+        fn other_values_are_kept(name in "[a-z]{1,6}_(code|key|token|id)", value in "[A-Za-z0-9]{1,20}") {
+            let raw = format!("https://h.example/p?{name}={value}");
+            let shown = redacted_url(&url::Url::parse(&raw).unwrap());
+            prop_assert_eq!(shown, raw);
         }
     }
 }

@@ -10,15 +10,17 @@
 //! | `POST /__sandbox/revoke_all/{provider}` | | revokes every token of the provider |
 //! | `POST /__sandbox/rotate/{provider}` | | new credentials (answered), old ones stop working |
 //! | `GET /__sandbox/credentials[/{provider}]` | | current working credentials |
-//! | `GET /__sandbox/signing` | | pledg's merchant secret key and uid (request signatures) |
+//! | `GET /__sandbox/signing` | | the providers' signing material (e.g. pledg's merchant secret key and uid) |
 //! | `POST /__sandbox/variant` | `{"variant": "exirom_object"}` | response-shape variant |
 //! | `POST /__sandbox/fault/{provider}/{route}` | a JSON [`crate::Fault`] | queues one fault |
 //! | `POST /__sandbox/fault_mix/{provider}/{route}` | a JSON [`crate::FaultMix`] | random faults at a rate |
 //! | `POST /__sandbox/faults/clear` | | drops every queued fault and fault mix |
 //! | `GET /__sandbox/counters` | | a JSON [`crate::Counters`] |
 //! | `POST /__sandbox/counters/reset` | | zeroes the counters |
+//! | `GET /__sandbox/callbacks` | | the latest event of each recent callback (a JSON [`crate::CallbackEvent`] list) |
+//! | `POST /__sandbox/settle/{provider}/{id}` | `{"status": "APPROVED"}` | moves an object to a status and sends its callback |
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -27,8 +29,14 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::server::AppState;
-use crate::types::{Fault, FaultMix, Provider, Route, Variant};
+use crate::error::SandboxError;
+use crate::faults::{Fault, FaultMix};
+use crate::provider::Provider;
+use crate::route::Route;
+use crate::state::Inner;
+use crate::variant::Variant;
+
+type AppState = Arc<Inner>;
 
 fn reply(status: StatusCode, v: Value) -> Response {
     let mut r = Response::new(Body::from(v.to_string()));
@@ -47,7 +55,7 @@ fn bad(msg: impl std::fmt::Display) -> Response {
 fn clock(st: &AppState) -> Value {
     json!({
         "now": st.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "offset_ms": st.clock_offset_ms.load(Ordering::Relaxed),
+        "offset_ms": st.clock().offset_ms(),
     })
 }
 
@@ -124,19 +132,20 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
             Err(e) => bad(e),
         },
         (&Method::GET, ["credentials"]) => {
-            let all: Vec<Value> = Provider::ALL
-                .iter()
-                .map(|p| serde_json::to_value(st.credentials(*p)).unwrap_or_default())
+            let all: Vec<Value> = Provider::all()
+                .map(|p| serde_json::to_value(st.credentials(p)).unwrap_or_default())
                 .collect();
             reply(StatusCode::OK, Value::Array(all))
         }
-        (&Method::GET, ["signing"]) => reply(
-            StatusCode::OK,
-            serde_json::json!({
-                "pledg_secret_key": st.cfg.pledg.secret_key,
-                "pledg_merchant_uid": st.cfg.pledg.merchant_uid,
-            }),
-        ),
+        (&Method::GET, ["signing"]) => {
+            let mut all = serde_json::Map::new();
+            for plugin in Provider::all().filter_map(Provider::plugin) {
+                for (k, v) in plugin.signing_material(&st) {
+                    all.insert(k.to_owned(), v);
+                }
+            }
+            reply(StatusCode::OK, Value::Object(all))
+        }
         (&Method::GET, ["credentials", p]) => match provider(p) {
             Ok(p) => reply(
                 StatusCode::OK,
@@ -159,7 +168,7 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
                     reply(StatusCode::OK, json!({"variant": variant}))
                 }
                 Some(Err(e)) => bad(e),
-                None => bad("expected {\"variant\": \"exirom_object\"}"),
+                None => bad("expected {\"variant\": \"<variant name>\"}"),
             }
         }
         (&Method::POST, ["fault", p, r]) => {
@@ -203,7 +212,7 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
                     StatusCode::OK,
                     json!({"fault_mix": mix, "provider": p, "route": r}),
                 ),
-                Err(e @ crate::SandboxError::RouteNotOffered { .. }) => {
+                Err(e @ SandboxError::RouteNotOffered { .. }) => {
                     reply(StatusCode::NOT_FOUND, json!({"error": e.to_string()}))
                 }
                 Err(e) => bad(e),
@@ -217,6 +226,33 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
             StatusCode::OK,
             serde_json::to_value(st.counters()).unwrap_or_default(),
         ),
+        (&Method::GET, ["callbacks"]) => reply(
+            StatusCode::OK,
+            serde_json::to_value(st.recent_callbacks()).unwrap_or_default(),
+        ),
+        (&Method::POST, ["settle", p, id]) => {
+            let p = match provider(p) {
+                Ok(p) => p,
+                Err(e) => return bad(e),
+            };
+            let status = match json_body() {
+                Ok(v) => v.get("status").and_then(Value::as_str).map(str::to_owned),
+                Err(e) => return bad(e),
+            };
+            let Some(status) = status else {
+                return bad("expected {\"status\": \"...\"}");
+            };
+            match p.settle(&st, id, &status) {
+                Ok(()) => reply(
+                    StatusCode::OK,
+                    json!({"provider": p, "id": id, "status": status}),
+                ),
+                Err(e @ SandboxError::UnknownObject { .. }) => {
+                    reply(StatusCode::NOT_FOUND, json!({"error": e.to_string()}))
+                }
+                Err(e) => bad(e),
+            }
+        }
         (&Method::POST, ["counters", "reset"]) => {
             st.reset_counters();
             reply(StatusCode::OK, json!({"reset": true}))

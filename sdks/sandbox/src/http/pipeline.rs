@@ -1,7 +1,6 @@
-//! HTTP plumbing: the request pipeline (counters + faults around the provider handlers), the
-//! router, and a hyper accept loop that can really drop a connection.
+//! The request pipeline: counters and faults around the providers' handlers, the router
+//! built from the registry, and the rendering of a reply (with the wire-level faults).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -11,27 +10,27 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::any;
 use bytes::Bytes;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tower::ServiceExt as _;
 
+use crate::events::{RequestEvent, SandboxEvent};
+use crate::faults::Fault;
+use crate::http::control;
+use crate::http::reply::{Reply, ReplyBody};
+use crate::http::request::Ctx;
 use crate::jwt::TokenMode;
-use crate::providers::{self, Ctx, Reply, ReplyBody};
+use crate::plugin::{Endpoint, Plugin};
+use crate::provider::Provider;
+use crate::route::Route;
 use crate::state::{Inner, inc};
-use crate::types::{Fault, Provider, Route};
 
-pub(crate) type AppState = Arc<Inner>;
+type AppState = Arc<Inner>;
 
 /// Marks a response that must not be sent: the connection is closed instead.
 #[derive(Debug, Clone, Copy)]
-struct DropConnection;
+pub(crate) struct DropConnection;
 
 #[derive(Debug)]
-struct DroppedByFault;
+pub(crate) struct DroppedByFault;
 
 impl std::fmt::Display for DroppedByFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,24 +43,39 @@ impl std::error::Error for DroppedByFault {}
 const MALFORMED_BODY: &str = "<html><head><title>502 Bad Gateway</title></head><body>upstream \
                               error</body></html>\n{\"token\": \"eyJhbGciOi";
 
+/// Where a request is going: the provider, its plug-in, the endpoint, and their places
+/// in the registry (for the counters).
+#[derive(Clone, Copy)]
+struct Target {
+    provider: Provider,
+    plugin: &'static dyn Plugin,
+    endpoint: &'static Endpoint,
+    provider_index: usize,
+    route_index: usize,
+}
+
 pub(crate) fn router(st: AppState) -> Router {
     let mut r: Router<AppState> = Router::new();
-    for p in Provider::ALL {
-        for &route in p.routes() {
-            let path = format!(
-                "{}{}",
-                p.base_path(),
-                p.route_path(route).unwrap_or_default()
-            );
+    for (provider_index, p) in Provider::all().enumerate() {
+        let Some(plugin) = p.plugin() else { continue };
+        for (route_index, endpoint) in plugin.endpoints().iter().enumerate() {
+            let target = Target {
+                provider: p,
+                plugin,
+                endpoint,
+                provider_index,
+                route_index,
+            };
+            let path = format!("{}{}", plugin.base_path(), endpoint.path);
             r = r.route(
                 &path,
-                any(move |State(st): State<AppState>, req: Request| endpoint(st, p, route, req)),
+                any(move |State(st): State<AppState>, req: Request| handle(st, target, req)),
             );
         }
     }
     r.route(
         "/__sandbox/{*rest}",
-        any(|State(st): State<AppState>, req: Request| crate::control::handle(st, req)),
+        any(|State(st): State<AppState>, req: Request| control::handle(st, req)),
     )
     .fallback(|req: Request| async move { not_found(req) })
     .with_state(st)
@@ -69,12 +83,12 @@ pub(crate) fn router(st: AppState) -> Router {
 
 fn not_found(req: Request) -> Response {
     let path = req.uri().path();
-    let provider = Provider::ALL
-        .into_iter()
+    let plugin = Provider::all()
+        .filter_map(Provider::plugin)
         .find(|p| path == p.base_path() || path.starts_with(&format!("{}/", p.base_path())));
-    match provider {
+    match plugin {
         Some(p) => render(
-            providers::error(p, None, StatusCode::NOT_FOUND, "Not Found"),
+            p.error(None, StatusCode::NOT_FOUND, "Not Found"),
             &Fault::default(),
         ),
         None => render(
@@ -87,9 +101,28 @@ fn not_found(req: Request) -> Response {
     }
 }
 
-/// The pipeline every provider request goes through.
-async fn endpoint(st: AppState, p: Provider, r: Route, req: Request) -> Response {
-    let c = st.counter(p, r);
+/// The pipeline every provider request goes through, reported as one [`RequestEvent`].
+async fn handle(st: AppState, t: Target, req: Request) -> Response {
+    let method = req.method().to_string();
+    // The path only: a query may carry a signed URL's signature (pledg).
+    let path = req.uri().path().to_owned();
+    let (response, status, decision) = answer(&st, t, req).await;
+    st.emit(SandboxEvent::Request(RequestEvent {
+        at: st.now(),
+        method,
+        path,
+        provider: t.provider,
+        route: t.endpoint.route,
+        status,
+        decision,
+    }));
+    response
+}
+
+/// The answer to one request, its status (`None`: connection dropped) and what was decided.
+async fn answer(st: &AppState, t: Target, req: Request) -> (Response, Option<u16>, Option<String>) {
+    let (p, r) = (t.provider, t.endpoint.route);
+    let c = st.counter(t.provider_index, t.route_index);
     inc(&c.requests);
     let fault = st.take_fault(p, r);
     if fault.is_some() {
@@ -102,25 +135,31 @@ async fn endpoint(st: AppState, p: Provider, r: Route, req: Request) -> Response
     if fault.drop_connection {
         let mut resp = Response::new(Body::empty());
         resp.extensions_mut().insert(DropConnection);
-        return resp;
+        return (
+            resp,
+            None,
+            Some("injected fault: connection dropped".into()),
+        );
     }
     let reply = if let Some(status) = fault.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let reason = status.canonical_reason().unwrap_or("Injected fault");
-        providers::error(p, Some(r), status, reason)
+        t.plugin
+            .error(Some(r), status, reason)
+            .decided(format!("injected fault: HTTP {}", status.as_u16()))
     } else if fault.malformed_body {
         Reply::raw(StatusCode::OK, "application/json", MALFORMED_BODY)
+            .decided("injected fault: malformed body")
     } else {
         let reply = match fault.respond_after {
             // Processed in its own task: it completes even when the client
             // times out and drops the connection during the delay.
             Some(delay) => {
                 let (st2, fault2) = (st.clone(), fault.clone());
-                let task = tokio::spawn(async move { process(&st2, p, r, req, &fault2).await });
+                let task = tokio::spawn(async move { process(&st2, t, req, &fault2).await });
                 let reply = match task.await {
                     Ok(reply) => reply,
-                    Err(_) => providers::error(
-                        p,
+                    Err(_) => t.plugin.error(
                         Some(r),
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "Internal Server Error",
@@ -129,7 +168,7 @@ async fn endpoint(st: AppState, p: Provider, r: Route, req: Request) -> Response
                 tokio::time::sleep(delay).await;
                 reply
             }
-            None => process(&st, p, r, req, &fault).await,
+            None => process(st, t, req, &fault).await,
         };
         if reply.status.is_success() {
             inc(&c.successes);
@@ -151,26 +190,66 @@ async fn endpoint(st: AppState, p: Provider, r: Route, req: Request) -> Response
         StatusCode::FORBIDDEN => inc(&c.forbidden_403),
         _ => {}
     }
-    render(reply, &fault)
+    let decision = decision(&reply, r);
+    let status = reply.status.as_u16();
+    (render(reply, &fault), Some(status), decision)
 }
 
-async fn process(st: &Inner, p: Provider, r: Route, req: Request, fault: &Fault) -> Reply {
-    let expected = providers::method_of(r);
+/// What the handler decided; failing that, what its answer says.
+fn decision(reply: &Reply, r: Route) -> Option<String> {
+    if let Some(d) = &reply.outcome.decision {
+        return Some(d.to_string());
+    }
+    if reply.status.is_success() {
+        return if reply.outcome.login_identity.is_some() {
+            Some("logged in".into())
+        } else if reply.outcome.refreshed {
+            Some("token refreshed".into())
+        } else {
+            None
+        };
+    }
+    if r == Route::Login && reply.status == StatusCode::UNAUTHORIZED {
+        return Some("credentials refused".into());
+    }
+    said(&reply.body)
+}
+
+/// The message of a JSON error answer (`message`, `error_description`, `error`), printable
+/// and short. The sandbox wrote it; it may quote a request's value, never a secret of ours.
+fn said(body: &ReplyBody) -> Option<String> {
+    let ReplyBody::Json(v) = body else {
+        return None;
+    };
+    let text = ["message", "error_description", "error"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(serde_json::Value::as_str))
+        .or_else(|| {
+            v.pointer("/message/message")
+                .and_then(serde_json::Value::as_str)
+        })?;
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(100).collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
+async fn process(st: &Inner, t: Target, req: Request, fault: &Fault) -> Reply {
+    let r = t.endpoint.route;
+    let expected = &t.endpoint.method;
     if req.method() != expected {
-        return providers::error(
-            p,
-            Some(r),
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Method Not Allowed",
-        )
-        .header(header::ALLOW, expected.as_str());
+        return t
+            .plugin
+            .error(
+                Some(r),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+            )
+            .header(header::ALLOW, expected.as_str());
     }
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, st.cfg.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            return providers::error(
-                p,
+            return t.plugin.error(
                 Some(r),
                 StatusCode::BAD_REQUEST,
                 "Request body is too large or could not be read",
@@ -190,7 +269,7 @@ async fn process(st: &Inner, p: Provider, r: Route, req: Request, fault: &Fault)
         body,
         token_mode,
     };
-    providers::handle(st, p, r, ctx).await
+    (t.endpoint.handler)(st, ctx).await
 }
 
 /// Turns a reply into the wire response, applying the wire-level faults.
@@ -242,77 +321,4 @@ fn render(reply: Reply, fault: &Fault) -> Response {
         h.insert("retry-after-ms", HeaderValue::from(ms));
     }
     resp
-}
-
-/// Running accept loop; dropping the sender (or sending `true`) stops it.
-#[derive(Debug)]
-pub(crate) struct Server {
-    pub addr: SocketAddr,
-    pub shutdown: watch::Sender<bool>,
-    pub task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
-    }
-}
-
-pub(crate) async fn serve(st: AppState) -> std::io::Result<Server> {
-    let listener = TcpListener::bind(st.cfg.bind).await?;
-    let addr = listener.local_addr()?;
-    let app = router(st);
-    let (tx, mut rx) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        let mut conns = JoinSet::new();
-        loop {
-            tokio::select! {
-                changed = rx.changed() => {
-                    if changed.is_err() || *rx.borrow() {
-                        break;
-                    }
-                }
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else {
-                        // e.g. EMFILE under load: back off briefly instead of spinning.
-                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let app = app.clone();
-                    conns.spawn(serve_connection(stream, app));
-                }
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-        drop(listener);
-        conns.abort_all();
-        while conns.join_next().await.is_some() {}
-    });
-    Ok(Server {
-        addr,
-        shutdown: tx,
-        task: std::sync::Mutex::new(Some(task)),
-    })
-}
-
-async fn serve_connection(stream: tokio::net::TcpStream, app: Router) {
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let app = app.clone();
-        async move {
-            let resp: Response = match app.oneshot(req).await {
-                Ok(r) => r,
-                Err(e) => match e {},
-            };
-            if resp.extensions().get::<DropConnection>().is_some() {
-                // hyper closes the connection without writing anything.
-                return Err(DroppedByFault);
-            }
-            Ok::<_, DroppedByFault>(resp)
-        }
-    });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
 }
