@@ -69,7 +69,7 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
         ])?;
         // The runtime as most applications build it: without `otel` or
         // `redis` (their stand-ins are code too).
-        cargo(&["clippy", "-p", "auth-runtime", "--", "-D", "warnings"])
+        cargo(&["clippy", "-p", "payauth-runtime", "--", "-D", "warnings"])
     })?;
     phases.run("regen --check, public-api --check", || {
         eprintln!("\n$ cargo xtask regen --check");

@@ -2115,7 +2115,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -2123,7 +2123,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -2142,7 +2142,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -2151,7 +2151,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -2161,7 +2161,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -2169,7 +2169,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -2430,7 +2430,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::AuthenticationRequest,
             types::builder::AuthenticationRequest,
         >,
@@ -2440,7 +2440,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::AuthenticationRequest`], or anything that converts into one (its builder, [`types::builder::AuthenticationRequest`]). It is checked when the call is sent.
@@ -2451,7 +2451,7 @@ pub mod builder {
                 types::AuthenticationRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2482,7 +2482,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
             self,
         ) -> Result<
             ResponseValue<types::AuthenticationResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("authenticate");
@@ -2521,7 +2521,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
     #[derive(Debug, Clone)]
     pub struct StartTransaction<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::StartTransactionRequest,
             types::builder::StartTransactionRequest,
         >,
@@ -2531,7 +2531,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::StartTransactionRequest`], or anything that converts into one (its builder, [`types::builder::StartTransactionRequest`]). It is checked when the call is sent.
@@ -2542,7 +2542,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
                 types::StartTransactionRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2573,7 +2573,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::start_trans
             self,
         ) -> Result<
             ResponseValue<types::Transaction>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("start_transaction");
@@ -2695,7 +2695,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::list_transa
             self,
         ) -> Result<
             ResponseValue<types::TransactionList>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self {
                 client,
@@ -2795,7 +2795,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_transac
             self,
         ) -> Result<
             ResponseValue<types::Transaction>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, uti } = self;
             let auth_op = client.auth_operation("get_transaction");
@@ -2832,7 +2832,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_transac
     #[derive(Debug, Clone)]
     pub struct ProcessDecision<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::SignatureDecision,
             types::builder::SignatureDecision,
         >,
@@ -2842,7 +2842,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_transac
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::SignatureDecision`], or anything that converts into one (its builder, [`types::builder::SignatureDecision`]). It is checked when the call is sent.
@@ -2853,7 +2853,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_transac
                 types::SignatureDecision,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2883,7 +2883,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::process_dec
             self,
         ) -> Result<
             ResponseValue<types::SignatureDecisionResult>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("process_decision");
@@ -2927,21 +2927,21 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
             url_template: Some("/api/authenticate"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_transaction",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2949,13 +2949,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/Transaction/{uti}"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "list_transactions",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2963,13 +2963,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/Transaction"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "process_decision",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2977,13 +2977,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/ProcessDecision"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "start_transaction",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2995,23 +2995,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -3027,20 +3027,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -3051,12 +3051,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://optomany-axeptconnectcloudmerchant-ppe.azurewebsites.net",
         description: "Test (pre-production) environment: the host of the `GET /Transaction/{uti}` example\non the \"retrieve transaction\" page (also the issuer of the docs' sample token).\n",
     },
-    auth_runtime::__private::Server {
+    payauth_runtime::__private::Server {
         url: "https://{productionHost}",
         description: "Production. Its URL is not documented; set `productionHost`.",
     },
@@ -3072,7 +3072,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -3086,11 +3089,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

@@ -48,7 +48,7 @@
 //!
 //! ```
 //! use axept::ErrorKind;
-//! use sandbox::{Provider, Sandbox};
+//! use payauth_sandbox::{Provider, Sandbox};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -85,13 +85,13 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::expiry::lenient_datetime;
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::expiry::lenient_datetime;
+use payauth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Axept,
     generated::Client,
     "`AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`, `AXEPT_KEY_ID`, `AXEPT_KEY`"
@@ -148,7 +148,7 @@ impl Provider for Axept {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, NAME, k);
         let int = |k: &str| {
             var(k)?
                 .trim()

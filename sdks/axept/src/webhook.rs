@@ -26,8 +26,8 @@
 
 use std::fmt;
 
-use auth_runtime::provider::signing::MAX_CALLBACK_BYTES;
-use auth_runtime::{ErrorKind, OperationError};
+use payauth_runtime::provider::signing::MAX_CALLBACK_BYTES;
+use payauth_runtime::{ErrorKind, OperationError};
 
 use crate::types;
 

@@ -56,7 +56,7 @@
 //!
 //! ```
 //! use bursagb::{ErrorKind, StorefrontExt, types};
-//! use sandbox::{Provider, Sandbox};
+//! use payauth_sandbox::{Provider, Sandbox};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -99,13 +99,13 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::expiry::lenient_datetime;
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::expiry::lenient_datetime;
+use payauth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Bursagb,
     generated::Client,
     "`BURSAGB_BASE_URL`, `BURSAGB_EMAIL`, `BURSAGB_PASSWORD`, optional `BURSAGB_API_KEY` and `BURSAGB_REGION`"
@@ -199,15 +199,15 @@ impl Provider for Bursagb {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, NAME, k);
         let mut credentials = Credentials::new(var("BURSAGB_EMAIL")?, var("BURSAGB_PASSWORD")?);
-        if let Some(key) = auth_runtime::provider::optional_env(get, "BURSAGB_API_KEY") {
+        if let Some(key) = payauth_runtime::provider::optional_env(get, "BURSAGB_API_KEY") {
             credentials = credentials.api_key(key);
         }
-        if let Some(region) = auth_runtime::provider::optional_env(get, "BURSAGB_REGION") {
+        if let Some(region) = payauth_runtime::provider::optional_env(get, "BURSAGB_REGION") {
             credentials = credentials.region(region);
         }
-        match auth_runtime::provider::optional_env(get, "BURSAGB_FIELD_CASE").as_deref() {
+        match payauth_runtime::provider::optional_env(get, "BURSAGB_FIELD_CASE").as_deref() {
             None => {}
             Some(c) if c.eq_ignore_ascii_case("lower") => {
                 credentials = credentials.field_case(FieldCase::Lower);

@@ -27,10 +27,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_runtime::Secret;
-use auth_runtime::SeenKeys;
-use auth_runtime::provider::replay::SharedReplayGuard;
-use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
+use payauth_runtime::Secret;
+use payauth_runtime::SeenKeys;
+use payauth_runtime::provider::replay::SharedReplayGuard;
+use payauth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -163,7 +163,7 @@ fn checksummed_text(raw: &RawValue) -> Option<String> {
 /// process's memory (bounded at 10,000 callbacks; forgotten on a restart;
 /// not seen by other instances). [`CallbackVerifier::verify_shared`] in the
 /// shared store when one is set ([`CallbackVerifier::replay_store`], or the
-/// environment's Redis store with `auth-runtime`'s `redis` feature), so
+/// environment's Redis store with `payauth-runtime`'s `redis` feature), so
 /// that exactly one process of a fleet accepts a callback.
 #[derive(Debug)]
 pub struct CallbackVerifier {
@@ -189,7 +189,7 @@ impl CallbackVerifier {
     }
 
     /// Remember callbacks in `store` (for [`CallbackVerifier::verify_shared`]),
-    /// e.g. an `auth_runtime::redis_store::RedisStore` shared by the fleet.
+    /// e.g. an `payauth_runtime::redis_store::RedisStore` shared by the fleet.
     pub fn replay_store(mut self, store: Arc<dyn SeenKeys>) -> Self {
         self.replays = self.replays.with_store(store);
         self
@@ -202,7 +202,7 @@ impl CallbackVerifier {
     }
 
     /// How long the shared store remembers a callback (default 30 days,
-    /// `auth_runtime::provider::replay::DEFAULT_SEEN_TTL`): exirom's
+    /// `payauth_runtime::provider::replay::DEFAULT_SEEN_TTL`): exirom's
     /// callbacks carry no timestamp, so a replay after it is accepted.
     pub fn replay_ttl(mut self, ttl: Duration) -> Self {
         self.replays = self.replays.ttl(ttl);

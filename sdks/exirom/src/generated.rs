@@ -4723,7 +4723,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -4731,7 +4731,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -4750,7 +4750,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -4759,7 +4759,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -4769,7 +4769,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -4777,7 +4777,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -5165,7 +5165,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::AuthRequest,
             types::builder::AuthRequest,
         >,
@@ -5175,7 +5175,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::AuthRequest`], or anything that converts into one (its builder, [`types::builder::AuthRequest`]). It is checked when the call is sent.
@@ -5184,7 +5184,7 @@ pub mod builder {
             V: std::convert::TryInto<types::AuthRequest>,
             <V as std::convert::TryInto<types::AuthRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5212,7 +5212,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
             self,
         ) -> Result<
             ResponseValue<types::AuthResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("authenticate");
@@ -5253,7 +5253,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
     #[derive(Debug, Clone)]
     pub struct CreateCardPayment<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::CardPaymentRequest,
             types::builder::CardPaymentRequest,
         >,
@@ -5263,7 +5263,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::CardPaymentRequest`], or anything that converts into one (its builder, [`types::builder::CardPaymentRequest`]). It is checked when the call is sent.
@@ -5274,7 +5274,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::authenticat
                 types::CardPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5304,7 +5304,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_card
             self,
         ) -> Result<
             ResponseValue<types::CardPaymentResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_card_payment");
@@ -5379,7 +5379,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_card_pa
             self,
         ) -> Result<
             ResponseValue<types::CardPaymentStatus>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, id } = self;
             let auth_op = client.auth_operation("get_card_payment_status");
@@ -5419,7 +5419,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_card_pa
     #[derive(Debug, Clone)]
     pub struct CreateApmPayment<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::ApmPaymentRequest,
             types::builder::ApmPaymentRequest,
         >,
@@ -5429,7 +5429,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_card_pa
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::ApmPaymentRequest`], or anything that converts into one (its builder, [`types::builder::ApmPaymentRequest`]). It is checked when the call is sent.
@@ -5440,7 +5440,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_card_pa
                 types::ApmPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5470,7 +5470,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_apm_
             self,
         ) -> Result<
             ResponseValue<types::ApmPaymentResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_apm_payment");
@@ -5511,7 +5511,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_apm_
     #[derive(Debug, Clone)]
     pub struct CreateCardPayout<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::CardPayoutRequest,
             types::builder::CardPayoutRequest,
         >,
@@ -5521,7 +5521,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_apm_
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::CardPayoutRequest`], or anything that converts into one (its builder, [`types::builder::CardPayoutRequest`]). It is checked when the call is sent.
@@ -5532,7 +5532,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_apm_
                 types::CardPayoutRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5562,7 +5562,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_card
             self,
         ) -> Result<
             ResponseValue<types::TransactionInfo>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_card_payout");
@@ -5637,7 +5637,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_card_pa
             self,
         ) -> Result<
             ResponseValue<types::TransactionInfo>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, id } = self;
             let auth_op = client.auth_operation("get_card_payout_info");
@@ -5711,7 +5711,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::get_apm_pay
             self,
         ) -> Result<
             ResponseValue<types::TransactionInfo>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, id } = self;
             let auth_op = client.auth_operation("get_apm_payment_info");
@@ -5754,38 +5754,38 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
             url_template: Some("/v1/auth"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_apm_payment",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: Some("requestId"),
-            body_checksum: Some(auth_runtime::__private::BodyChecksum {
+            body_checksum: Some(payauth_runtime::__private::BodyChecksum {
                 field: "checksum",
                 parts: &["accountId", "amount", "currency", "requestId"],
             }),
             url_template: Some("/v1/payments/apm"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payment",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5793,13 +5793,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payments/card"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payout",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5807,13 +5807,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payouts/card"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_apm_payment_info",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5821,13 +5821,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payments/apm/info/{id}"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payment_status",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5835,13 +5835,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payments/card/status/{id}"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payout_info",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5853,23 +5853,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -5885,20 +5885,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5909,12 +5909,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://sandbox.api.exirom.com/api",
         description: "Sandbox (sandbox credentials only).",
     },
-    auth_runtime::__private::Server {
+    payauth_runtime::__private::Server {
         url: "https://api.exirom.com/api",
         description: "Production (production credentials only).",
     },
@@ -5930,7 +5930,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -5944,11 +5947,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

@@ -56,7 +56,7 @@
 //!
 //! ```
 //! use exirom::ErrorKind;
-//! use sandbox::{Provider, Sandbox};
+//! use payauth_sandbox::{Provider, Sandbox};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -89,12 +89,12 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::{
     BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Exirom,
     generated::Client,
     "`API_BASE_URL` (default: the sandbox), `MERCHANT_KEY`, `MERCHANT_SECRET`, optional \
@@ -106,8 +106,8 @@ auth_runtime::sdk_entry_points!(
 pub mod descriptor;
 
 mod checksum;
-pub use auth_runtime::provider::signing::CallbackError;
 pub use checksum::{AmountForm, Callback, CallbackVerifier, Unsigned, apm_checksum};
+pub use payauth_runtime::provider::signing::CallbackError;
 
 /// Exirom as the runtime sees it.
 #[derive(Debug)]
@@ -173,10 +173,10 @@ impl Provider for Exirom {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, "exirom", k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, "exirom", k);
         let credentials = Credentials::new(var("MERCHANT_KEY")?, var("MERCHANT_SECRET")?);
         Ok(
-            match auth_runtime::provider::optional_env(get, "EXIROM_CHECKSUM_SECRET") {
+            match payauth_runtime::provider::optional_env(get, "EXIROM_CHECKSUM_SECRET") {
                 Some(secret) => credentials.checksum_secret(secret),
                 None => credentials,
             },

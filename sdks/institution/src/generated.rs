@@ -1511,7 +1511,7 @@ Version: 2.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -1519,7 +1519,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1538,7 +1538,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1547,7 +1547,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "2.0.0"
     }
@@ -1557,7 +1557,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -1565,7 +1565,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -1737,7 +1737,7 @@ pub mod builder {
     pub struct Login<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::LoginRequest,
             types::builder::LoginRequest,
         >,
@@ -1748,7 +1748,7 @@ pub mod builder {
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         /**Sets the `merchant_id` header (required).
@@ -1772,7 +1772,7 @@ The merchant ID assigned with the account (header name has an underscore).*/
             V: std::convert::TryInto<types::LoginRequest>,
             <V as std::convert::TryInto<types::LoginRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1800,7 +1800,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::login`](sup
             self,
         ) -> Result<
             ResponseValue<types::TokenEnvelope>,
-            auth_runtime::OperationError<types::ErrorEnvelope>,
+            payauth_runtime::OperationError<types::ErrorEnvelope>,
         > {
             let Self { client, merchant_id, body } = self;
             let auth_op = client.auth_operation("login");
@@ -1846,7 +1846,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::login`](sup
     pub struct RefreshToken<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::RefreshRequest,
             types::builder::RefreshRequest,
         >,
@@ -1857,7 +1857,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::login`](sup
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         /**Sets the `merchant_id` header (required).
@@ -1883,7 +1883,7 @@ The merchant ID assigned with the account (header name has an underscore).*/
                 types::RefreshRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1911,7 +1911,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::refresh_tok
             self,
         ) -> Result<
             ResponseValue<types::TokenEnvelope>,
-            auth_runtime::OperationError<types::ErrorEnvelope>,
+            payauth_runtime::OperationError<types::ErrorEnvelope>,
         > {
             let Self { client, merchant_id, body } = self;
             let auth_op = client.auth_operation("refresh_token");
@@ -1956,7 +1956,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::refresh_tok
     #[derive(Debug, Clone)]
     pub struct CreateCustomer<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::CreateCustomerRequest,
             types::builder::CreateCustomerRequest,
         >,
@@ -1966,7 +1966,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::refresh_tok
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::CreateCustomerRequest`], or anything that converts into one (its builder, [`types::builder::CreateCustomerRequest`]). It is checked when the call is sent.
@@ -1977,7 +1977,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::refresh_tok
                 types::CreateCustomerRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2008,7 +2008,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_cust
             self,
         ) -> Result<
             ResponseValue<types::CreateCustomerResponse>,
-            auth_runtime::OperationError<types::ErrorEnvelope>,
+            payauth_runtime::OperationError<types::ErrorEnvelope>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_customer");
@@ -2050,20 +2050,20 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_customer",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                        kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
                             "Api-key",
                         ),
                     },
@@ -2073,14 +2073,14 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v2/customer/create"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "login",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
             url_template: Some("/v2/auth/login"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "refresh_token",
             alternatives: &[],
             idempotency_key: None,
@@ -2091,23 +2091,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "apiKeyAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: apiKeyAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "apiKeyAuth",
-                            kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                            kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
                                 "Api-key",
                             ),
                         },
@@ -2120,13 +2120,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -2142,20 +2142,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`apiKeyAuth` alone", for a hand-made request.
-        pub const API_KEY_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const API_KEY_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: apiKeyAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                        kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
                             "Api-key",
                         ),
                     },
@@ -2166,13 +2166,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2183,8 +2183,8 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://{apiHost}",
         description: "The base URL is not documented (the provider's samples use a `BASE_URL`\nplaceholder); set `apiHost` to the host you were given.\n",
     },
@@ -2200,7 +2200,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -2214,11 +2217,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

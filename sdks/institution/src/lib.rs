@@ -64,7 +64,7 @@
 //!
 //! ```
 //! use institution::{ErrorKind, types};
-//! use sandbox::{Provider, Sandbox};
+//! use payauth_sandbox::{Provider, Sandbox};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -103,13 +103,13 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::ExpiryHints;
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::ExpiryHints;
+use payauth_runtime::provider::{
     BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Institution,
     generated::Client,
     "`INSTITUTION_BASE_URL`, then `INSTITUTION_API_KEY`, or `INSTITUTION_EMAIL` + `INSTITUTION_PASSWORD` + `INSTITUTION_MERCHANT_ID`"
@@ -189,11 +189,11 @@ impl Provider for Institution {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        if let Some(key) = auth_runtime::provider::optional_env(get, "INSTITUTION_API_KEY") {
+        if let Some(key) = payauth_runtime::provider::optional_env(get, "INSTITUTION_API_KEY") {
             return Ok(Credentials::api_key(key));
         }
         let var = |k: &str| {
-            auth_runtime::provider::optional_env(get, k).ok_or_else(|| {
+            payauth_runtime::provider::optional_env(get, k).ok_or_else(|| {
                 Error::config(NAME, format!("{k} is not set (nor INSTITUTION_API_KEY)"))
             })
         };

@@ -1204,7 +1204,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -1212,7 +1212,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1231,7 +1231,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1240,7 +1240,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -1250,7 +1250,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -1258,7 +1258,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -1372,7 +1372,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateToken<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::TokenRequest,
             types::builder::TokenRequest,
         >,
@@ -1382,7 +1382,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::TokenRequest`], or anything that converts into one (its builder, [`types::builder::TokenRequest`]). It is checked when the call is sent.
@@ -1391,7 +1391,7 @@ pub mod builder {
             V: std::convert::TryInto<types::TokenRequest>,
             <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1419,7 +1419,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_toke
             self,
         ) -> Result<
             ResponseValue<types::AccessTokenResponse>,
-            auth_runtime::OperationError<types::OAuthError>,
+            payauth_runtime::OperationError<types::OAuthError>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_token");
@@ -1458,7 +1458,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_toke
     #[derive(Debug, Clone)]
     pub struct CreatePurchaseLink<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::PurchaseLinkRequest,
             types::builder::PurchaseLinkRequest,
         >,
@@ -1468,7 +1468,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_toke
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
         ///The request body: a [`types::PurchaseLinkRequest`], or anything that converts into one (its builder, [`types::builder::PurchaseLinkRequest`]). It is checked when the call is sent.
@@ -1479,7 +1479,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_toke
                 types::PurchaseLinkRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1509,7 +1509,7 @@ An [`OperationError`](crate::OperationError): the failures [`Client::create_purc
             self,
         ) -> Result<
             ResponseValue<types::PurchaseLink>,
-            auth_runtime::OperationError<types::OAuthError>,
+            payauth_runtime::OperationError<types::OAuthError>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_purchase_link");
@@ -1551,14 +1551,14 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_purchase_link",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
+                        kind: payauth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1570,13 +1570,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/api/purchase_link/"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_token",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::__private::SchemeKind::Basic,
+                        kind: payauth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1588,23 +1588,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "basicAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: basicAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "basicAuth",
-                            kind: auth_runtime::__private::SchemeKind::Basic,
+                            kind: payauth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1615,13 +1615,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -1632,13 +1632,13 @@ pub mod security {
         ),
         (
             "dashboardBasic",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: dashboardBasic)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "dashboardBasic",
-                            kind: auth_runtime::__private::SchemeKind::Basic,
+                            kind: payauth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1649,13 +1649,13 @@ pub mod security {
         ),
         (
             "signature",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: signature)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "signature",
-                            kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
+                            kind: payauth_runtime::__private::SchemeKind::SignedQueryJwt {
                                 param: "signature",
                                 claim: "data",
                                 lifetime_secs: 86400u64,
@@ -1675,20 +1675,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`basicAuth` alone", for a hand-made request.
-        pub const BASIC_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BASIC_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: basicAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::__private::SchemeKind::Basic,
+                        kind: payauth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1697,13 +1697,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -1712,13 +1712,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`dashboardBasic` alone", for a hand-made request.
-        pub const DASHBOARD_BASIC: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const DASHBOARD_BASIC: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: dashboardBasic)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "dashboardBasic",
-                        kind: auth_runtime::__private::SchemeKind::Basic,
+                        kind: payauth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1727,13 +1727,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`signature` alone", for a hand-made request.
-        pub const SIGNATURE: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const SIGNATURE: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: signature)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
+                        kind: payauth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1748,12 +1748,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://staging.back.ecard.pledg.co",
         description: "Staging back end (the \"environments\" reference page).",
     },
-    auth_runtime::__private::Server {
+    payauth_runtime::__private::Server {
         url: "https://back.ecard.pledg.co",
         description: "Production back end (the \"environments\" reference page).",
     },
@@ -1769,7 +1769,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -1783,11 +1786,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

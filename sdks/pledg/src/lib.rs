@@ -59,7 +59,7 @@
 //!
 //! ```
 //! use pledg::{ErrorKind, types};
-//! use sandbox::{Provider, Sandbox};
+//! use payauth_sandbox::{Provider, Sandbox};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -105,12 +105,12 @@ pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Pledg,
     generated::Client,
     "`PLEDG_BASE_URL`, `PLEDG_API_KEY`, `PLEDG_API_SECRET`, optional `PLEDG_SECRET_KEY` \
@@ -122,8 +122,8 @@ auth_runtime::sdk_entry_points!(
 pub mod descriptor;
 
 mod notification;
-pub use auth_runtime::provider::signing::CallbackError;
 pub use notification::{Notification, NotificationVerifier};
+pub use payauth_runtime::provider::signing::CallbackError;
 
 /// Pledg as the runtime sees it (its [`Provider`] impl: profile,
 /// credentials from the environment, wiring).
@@ -211,8 +211,8 @@ impl Provider for Pledg {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
-        let optional = |k: &str| auth_runtime::provider::optional_env(get, k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, NAME, k);
+        let optional = |k: &str| payauth_runtime::provider::optional_env(get, k);
         let mut credentials = Credentials::new(var("PLEDG_API_KEY")?, var("PLEDG_API_SECRET")?);
         if let Some(key) = optional("PLEDG_SECRET_KEY") {
             credentials = credentials.secret_key(key);

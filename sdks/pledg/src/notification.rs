@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_runtime::provider::replay::SharedReplayGuard;
-use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
-use auth_runtime::{Secret, SeenKeys};
+use payauth_runtime::provider::replay::SharedReplayGuard;
+use payauth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
+use payauth_runtime::{Secret, SeenKeys};
 use serde_json::{Map, Value};
 
 /// A verified notification. `id`, `reference` and `status` are read from
@@ -40,7 +40,7 @@ pub struct Notification {
 /// other instances — `exp` and `max_age` still bound how old an accepted
 /// replay can be). [`NotificationVerifier::verify_shared`] in the shared
 /// store when one is set ([`NotificationVerifier::replay_store`], or the
-/// environment's Redis store with `auth-runtime`'s `redis` feature): exactly
+/// environment's Redis store with `payauth-runtime`'s `redis` feature): exactly
 /// one process of a fleet accepts a notification.
 #[derive(Debug)]
 pub struct NotificationVerifier {
@@ -73,7 +73,7 @@ impl NotificationVerifier {
 
     /// Remember notifications in `store` (for
     /// [`NotificationVerifier::verify_shared`]), e.g. an
-    /// `auth_runtime::redis_store::RedisStore` shared by the fleet.
+    /// `payauth_runtime::redis_store::RedisStore` shared by the fleet.
     pub fn replay_store(mut self, store: Arc<dyn SeenKeys>) -> Self {
         self.replays = self.replays.with_store(store);
         self
@@ -86,7 +86,7 @@ impl NotificationVerifier {
     }
 
     /// How long the shared store remembers a notification (default 30
-    /// days, `auth_runtime::provider::replay::DEFAULT_SEEN_TTL`).
+    /// days, `payauth_runtime::provider::replay::DEFAULT_SEEN_TTL`).
     pub fn replay_ttl(mut self, ttl: Duration) -> Self {
         self.replays = self.replays.ttl(ttl);
         self

@@ -38,7 +38,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use auth_runtime::{ErrorKind, RetryPolicy};
+//! use payauth_runtime::{ErrorKind, RetryPolicy};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! let client = exirom::builder()
@@ -62,8 +62,8 @@
 //! points a client at it with [`Builder::base_url`].
 //!
 //! ```
-//! use auth_runtime::ErrorKind;
-//! use sandbox::{Provider, Sandbox};
+//! use payauth_runtime::ErrorKind;
+//! use payauth_sandbox::{Provider, Sandbox};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

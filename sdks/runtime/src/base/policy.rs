@@ -58,7 +58,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// let p = auth_runtime::RetryPolicy::default().max_retries(3).initial_backoff(Duration::from_millis(10));
+/// let p = payauth_runtime::RetryPolicy::default().max_retries(3).initial_backoff(Duration::from_millis(10));
 /// assert_eq!(p.max_retries, 3);
 /// assert!(p.backoff(1) <= Duration::from_millis(10));
 /// ```
@@ -263,7 +263,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use auth_runtime::RetryPolicy;
+    /// use payauth_runtime::RetryPolicy;
     /// let p = RetryPolicy::none().attempt_timeout(Duration::from_secs(5));
     /// assert_eq!(p.fetch_timeout(), Duration::from_secs(10));
     /// ```

@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// `Display`, and the value is only reachable through [`Secret::expose`].
 ///
 /// ```
-/// let s = auth_runtime::Secret::new("hunter2");
+/// let s = payauth_runtime::Secret::new("hunter2");
 /// assert_eq!(format!("{s:?}"), "Secret([redacted])");
 /// assert_eq!(s.expose(), "hunter2");
 /// ```

@@ -120,7 +120,7 @@ impl<'a> FileLookup<'a> {
 /// The shared store the environment configures (`AUTH_RUNTIME_REDIS_URL`
 /// and its companions, `redis` feature), read the first time a client is
 /// built and kept for the process: a build reads no environment variable
-/// of the store's. `auth_runtime::redis_store::from_env` reads it again,
+/// of the store's. `payauth_runtime::redis_store::from_env` reads it again,
 /// explicitly. The store holds no connection until it is used, and then
 /// one per runtime that uses it.
 pub(super) fn shared_store() -> Option<Arc<dyn TokenStore>> {

@@ -54,7 +54,7 @@ impl ExpiryMargin {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let m = auth_runtime::ExpiryMargin::default();
+    /// let m = payauth_runtime::ExpiryMargin::default();
     /// assert_eq!(m.of(Duration::from_secs(3600)), Duration::from_secs(10));
     /// assert_eq!(m.of(Duration::from_secs(2)), Duration::from_millis(300));
     /// ```

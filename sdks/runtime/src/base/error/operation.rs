@@ -21,7 +21,7 @@ use super::runtime::{Error, ErrorKind};
 /// A failed generated operation.
 ///
 /// ```no_run
-/// use auth_runtime::{ErrorKind, OperationError};
+/// use payauth_runtime::{ErrorKind, OperationError};
 ///
 /// fn act_on<E: std::fmt::Debug>(e: &OperationError<E>) {
 ///     match e.kind() {

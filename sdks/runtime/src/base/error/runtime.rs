@@ -82,7 +82,7 @@ impl ErrorKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use auth_runtime::{Error, ErrorKind};
+/// use payauth_runtime::{Error, ErrorKind};
 ///
 /// let e = Error::from_operation_status("exirom", 503, 3)
 ///     .with_retry_after(Duration::from_secs(2));

@@ -45,7 +45,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::sync::{Arc, atomic::AtomicI64};
-/// use auth_runtime::{Clock, OffsetClock};
+/// use payauth_runtime::{Clock, OffsetClock};
 /// let offset = Arc::new(AtomicI64::new(0));
 /// let clock = OffsetClock::new(offset.clone());
 /// let before = clock.now();

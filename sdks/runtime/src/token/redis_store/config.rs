@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use crate::base::error::Error;
 
 /// Names errors of this module (configuration, connection checks).
-pub(super) const NAME: &str = "auth-runtime";
+pub(super) const NAME: &str = "payauth-runtime";
 
 /// Redis URL (`redis://`, `rediss://`, `valkey://`, `valkeys://`,
 /// `unix://`). Setting it switches the shared store on. Several URLs
