@@ -53,6 +53,7 @@ impl Recorder {
     #[inline]
     fn with_last(&self, f: impl FnOnce(&Instruments)) {
         if let Some(source) = &self.0
+            && !source.quiet()
             && let Some(resolved) = source.last().as_deref()
             && resolved.instruments.measures
         {
@@ -107,10 +108,15 @@ impl Observe for Recorder {
             return;
         };
         let now = call.clock.now();
-        if let Some(resolved) = source.at(now).as_deref()
-            && resolved.instruments.records()
-        {
-            *trace = CallTrace::start(Arc::clone(&resolved.instruments), call, now);
+        if source.quiet_at(now) {
+            return;
+        }
+        if let Some(resolved) = source.at(now).as_deref() {
+            if resolved.instruments.records() {
+                *trace = CallTrace::start(Arc::clone(&resolved.instruments), call, now);
+            }
+            // The tracer may have just shown it makes no span.
+            source.learned(resolved);
         }
     }
 

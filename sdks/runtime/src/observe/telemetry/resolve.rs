@@ -4,7 +4,8 @@
 //! reading — so a client built before the application installed its
 //! providers reports to them.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwapOption, Guard};
@@ -49,6 +50,12 @@ pub(super) struct Source {
     provider: &'static str,
     version: &'static str,
     current: ArcSwapOption<Resolved>,
+    /// While its providers record nothing (the API's no-op ones), until
+    /// when a call need not look at them: nanoseconds after `epoch`, plus
+    /// one; 0 when they record. One load and a clock reading are then
+    /// all a call costs.
+    quiet_until: AtomicU64,
+    epoch: OnceLock<Instant>,
 }
 
 impl Source {
@@ -62,6 +69,8 @@ impl Source {
             provider,
             version,
             current: ArcSwapOption::empty(),
+            quiet_until: AtomicU64::new(0),
+            epoch: OnceLock::new(),
         };
         match &telemetry.setting {
             Setting::Off => return None,
@@ -70,6 +79,7 @@ impl Source {
             Setting::Providers { tracer, meter } => {
                 let tracer = BoxedTracer::new(tracer.boxed_tracer(scope(provider, version)));
                 let resolved = source.made(tracer, Arc::clone(meter), None, Read::Never);
+                source.learned(&resolved);
                 source.current.store(Some(Arc::new(resolved)));
             }
         }
@@ -127,8 +137,48 @@ impl Source {
             .tracer_with_scope(scope(self.provider, self.version));
         let meter_provider = opentelemetry::global::meter_provider();
         let resolved = self.made(tracer, meter_provider, kept, read);
+        self.learned(&resolved);
         self.current.store(Some(Arc::new(resolved)));
         self.current.load()
+    }
+
+    /// `now` on this source's own scale.
+    fn nanos(&self, now: Instant) -> u64 {
+        let epoch = *self.epoch.get_or_init(|| now);
+        u64::try_from(now.saturating_duration_since(epoch).as_nanos()).unwrap_or(u64::MAX - 1)
+    }
+
+    /// What `resolved` says of the providers: quiet (recording nothing)
+    /// until they are due to be read again, or not.
+    pub(super) fn learned(&self, resolved: &Resolved) {
+        let until = if resolved.instruments.records() {
+            0
+        } else {
+            match resolved.read {
+                Read::Never => u64::MAX,
+                Read::At(at) => at
+                    .checked_add(GLOBAL_RECHECK)
+                    .map_or(u64::MAX - 1, |due| self.nanos(due))
+                    .saturating_add(1),
+                Read::Unclocked => 0,
+            }
+        };
+        self.quiet_until.store(until, Ordering::Relaxed);
+    }
+
+    /// Whether a call at `now` records nothing, known without reading the
+    /// providers: they recorded nothing when last read, and are not due.
+    #[inline]
+    pub(super) fn quiet_at(&self, now: Instant) -> bool {
+        let until = self.quiet_until.load(Ordering::Relaxed);
+        until != 0 && self.nanos(now) < until - 1
+    }
+
+    /// Whether the providers recorded nothing when last read (an event
+    /// with no clock at hand: its call's start read them when due).
+    #[inline]
+    pub(super) fn quiet(&self) -> bool {
+        self.quiet_until.load(Ordering::Relaxed) != 0
     }
 
     /// The instruments last read, for an event with no clock at hand (a

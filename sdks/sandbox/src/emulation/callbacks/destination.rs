@@ -67,7 +67,11 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// `scheme://host[:port]/path`: what events and logs show of a URL.
+/// The longest path events show: a request may name a URL of any length, and the recent
+/// callbacks keep theirs.
+const SHOWN_PATH: usize = 200;
+
+/// `scheme://host[:port]/path`: what events and logs show of a URL (a long path cut).
 pub(crate) fn shown(url: &Url) -> String {
     let mut s = format!("{}://", url.scheme());
     if let Some(host) = url.host() {
@@ -76,7 +80,14 @@ pub(crate) fn shown(url: &Url) -> String {
     if let Some(port) = url.port() {
         s.push_str(&format!(":{port}"));
     }
-    s.push_str(url.path());
+    let path = url.path();
+    match path.char_indices().nth(SHOWN_PATH) {
+        Some((cut, _)) => {
+            s.push_str(&path[..cut]);
+            s.push('…');
+        }
+        None => s.push_str(path),
+    }
     s
 }
 
@@ -150,5 +161,7 @@ mod tests {
             panic!("refused")
         };
         assert_eq!(shown, "ab");
+        let long = Url::parse(&format!("http://127.0.0.1/{}", "a".repeat(100_000))).unwrap();
+        assert!(self::shown(&long).len() < 300);
     }
 }

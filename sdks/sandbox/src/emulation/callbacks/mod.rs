@@ -22,9 +22,10 @@ use crate::provider::Provider;
 use destination::Destination;
 use recent::Recent;
 
-/// Callbacks waiting for an attempt at once, at most: past it a new one is not sent
-/// (an event says so). Memory stays bounded whatever a fuzzer does.
+/// Callbacks under way at once, at most, and their bodies' bytes: past either a new one is
+/// not sent (an event says so). Memory stays bounded whatever a fuzzer does.
 pub(crate) const MAX_PENDING: usize = 1_000;
+pub(crate) const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
 
 /// A callback a provider's state change produced.
 #[derive(Debug, Clone)]
@@ -48,8 +49,37 @@ pub(crate) struct CallbackSender {
     events: Arc<EventBus>,
     recent: Recent,
     deliveries: AtomicU64,
-    pending: Arc<AtomicUsize>,
+    pending: Arc<Budget>,
     stop: watch::Sender<bool>,
+}
+
+/// Callbacks under way and their bytes.
+#[derive(Debug, Default)]
+struct Budget {
+    callbacks: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl Budget {
+    /// Takes room for one callback of `bytes`, or says why there is none.
+    fn take(self: &Arc<Self>, bytes: usize) -> Result<Pending, String> {
+        if self.callbacks.fetch_add(1, Ordering::Relaxed) >= MAX_PENDING {
+            self.callbacks.fetch_sub(1, Ordering::Relaxed);
+            return Err(format!("{MAX_PENDING} callbacks are under way already"));
+        }
+        if self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > MAX_PENDING_BYTES {
+            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+            self.callbacks.fetch_sub(1, Ordering::Relaxed);
+            return Err(format!(
+                "callbacks under way hold {} MiB already",
+                MAX_PENDING_BYTES >> 20
+            ));
+        }
+        Ok(Pending {
+            budget: self.clone(),
+            bytes,
+        })
+    }
 }
 
 /// One callback on its way.
@@ -62,12 +92,17 @@ struct Delivery {
     forwarded: bool,
 }
 
-/// Counts a delivery as pending while it lives.
-struct Pending(Arc<AtomicUsize>);
+/// A delivery's room in the budget, given back when it ends.
+#[derive(Debug)]
+struct Pending {
+    budget: Arc<Budget>,
+    bytes: usize,
+}
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.budget.bytes.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.budget.callbacks.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -91,7 +126,7 @@ impl CallbackSender {
             events,
             recent: Recent::default(),
             deliveries: AtomicU64::new(0),
-            pending: Arc::new(AtomicUsize::new(0)),
+            pending: Arc::default(),
             stop: watch::Sender::new(false),
         }
     }
@@ -120,12 +155,11 @@ impl CallbackSender {
             let reason = "no async runtime to send it from".to_owned();
             return self.not_sent(id, &delivery.out, delivery.shown, reason);
         };
-        if self.pending.fetch_add(1, Ordering::Relaxed) >= MAX_PENDING {
-            self.pending.fetch_sub(1, Ordering::Relaxed);
-            let reason = format!("{MAX_PENDING} callbacks are pending already");
-            return self.not_sent(id, &delivery.out, delivery.shown, reason);
-        }
-        let pending = Pending(self.pending.clone());
+        let bytes = delivery.out.callback.body.len() + delivery.out.url.len();
+        let pending = match self.pending.take(bytes) {
+            Ok(pending) => pending,
+            Err(reason) => return self.not_sent(id, &delivery.out, delivery.shown, reason),
+        };
         runtime.spawn(self.clone().deliver(delivery, pending));
     }
 
@@ -271,5 +305,25 @@ fn unreachable(e: &reqwest::Error, settings: &CallbackSettings) -> String {
         "cannot connect".into()
     } else {
         "the connection failed before an answer".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_bounds_callbacks_and_bytes_and_is_given_back() {
+        let budget = Arc::new(Budget::default());
+        let big = budget.take(MAX_PENDING_BYTES).expect("room for one");
+        assert!(budget.take(1).is_err(), "no byte left");
+        drop(big);
+        let held: Vec<Pending> = (0..MAX_PENDING)
+            .map(|_| budget.take(1).expect("room"))
+            .collect();
+        assert!(budget.take(1).is_err(), "no callback left");
+        drop(held);
+        assert_eq!(budget.callbacks.load(Ordering::Relaxed), 0);
+        assert_eq!(budget.bytes.load(Ordering::Relaxed), 0);
     }
 }
