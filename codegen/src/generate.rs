@@ -6,6 +6,7 @@ use quote::quote;
 
 use crate::emit::{debug_of, extras};
 use crate::error::Error;
+use crate::operation_docs::operation_docs;
 use crate::progenitor_runner::progenitor_tokens;
 use crate::{lint, secrets, tidy};
 
@@ -31,6 +32,16 @@ pub fn generate(file: &str, yaml: &str) -> Result<String, Error> {
     generate_from(file, &spec)
 }
 
+/// The library name of the crate `file`'s code goes into: the spec's
+/// name (`specs/pledg.yaml` → `pledg`), as the examples in its docs name
+/// it.
+fn crate_name(file: &str) -> String {
+    std::path::Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().replace('-', "_"))
+        .unwrap_or_default()
+}
+
 /// Generate from an already parsed spec, without lint. [`generate`] is
 /// what callers want; this is the step after lint, open for tests of the
 /// generator's failure reporting.
@@ -51,6 +62,18 @@ pub fn generate_from(file: &str, spec: &OpenAPI) -> Result<String, Error> {
             message: format!(
                 "no generated type found for the schemas marked `x-secret`: {}",
                 missing.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    let undocumented =
+        tidy::documented::document(&mut syntax, &operation_docs(&spec), &crate_name(file));
+    if !undocumented.is_empty() {
+        return Err(Error::Generator {
+            file: file.to_string(),
+            operation: undocumented.first().cloned(),
+            message: format!(
+                "no generated method found to document for the operations: {}",
+                undocumented.into_iter().collect::<Vec<_>>().join(", ")
             ),
         });
     }

@@ -13,7 +13,9 @@
 //!
 //! Files: `regen` (the driver and its `--check`), `generate` (one spec's
 //! pipeline), `progenitor_runner`, `emit` (the code progenitor leaves
-//! out), [`tidy`] (passes over the generated syntax), [`lint`],
+//! out), `operation_docs` (what an operation's docs say from the spec:
+//! credentials, documented failures, parameters), [`tidy`] (passes over
+//! the generated syntax, docs included), [`lint`],
 //! [`assumptions`], [`secrets`], [`public_api`].
 
 pub mod assumptions;
@@ -21,6 +23,7 @@ mod emit;
 mod error;
 mod generate;
 pub mod lint;
+mod operation_docs;
 mod pointer;
 mod progenitor_runner;
 pub mod public_api;
@@ -32,6 +35,7 @@ mod workspace;
 pub use emit::{BODY_CHECKSUM_EXTENSION, IDEMPOTENCY_KEY_EXTENSION, SIGNED_JWT_EXTENSION};
 pub use error::Error;
 pub use generate::{REGEN_COMMAND, generate, generate_from};
+pub use operation_docs::operation_status_kind;
 pub use regen::{Mode, Report, Stale, regen};
 pub use workspace::{
     Member, members, members_of, output_path, providers, publishable, spec_path, workspace_root,

@@ -15,7 +15,7 @@ fn settings() -> progenitor::GenerationSettings {
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
         .with_hooks(progenitor::HooksMode::Expected)
-        .with_inner_type(quote!(auth_runtime::Session))
+        .with_inner_type(quote!(payauth_runtime::Session))
         .with_derive("schemars::JsonSchema");
     settings
 }

@@ -24,12 +24,13 @@ pub fn listing_path(root: &Path, krate: &str) -> PathBuf {
     root.join("api").join(format!("{krate}.txt"))
 }
 
-/// The listing of the crate in `dir` (its `src/lib.rs`), relative to
-/// `root`.
-pub fn listing(root: &Path, krate: &str, dir: &Path) -> Result<String, String> {
+/// The listing of the package `krate` in `dir` (its `src/lib.rs`),
+/// relative to `root`; its paths start with the library's name `lib`
+/// (`exirom` for the package `payauth-exirom`).
+pub fn listing(root: &Path, krate: &str, lib: &str, dir: &Path) -> Result<String, String> {
     let mut lines = BTreeSet::new();
-    let lib = root.join(dir).join("src").join("lib.rs");
-    walk_file(&lib, &lib, krate.replace('-', "_").as_str(), &mut lines)?;
+    let file = root.join(dir).join("src").join("lib.rs");
+    walk_file(&file, &file, lib, &mut lines)?;
     let mut out = format!(
         "# The public API of `{krate}`: `cargo xtask public-api` writes this file, the tests check it.\n"
     );

@@ -82,8 +82,12 @@ pub fn output_path(root: &Path, provider: &str) -> PathBuf {
 /// One package of the workspace, as `cargo metadata` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    /// The package name (`auth-runtime`).
+    /// The package name (`payauth-runtime`).
     pub name: String,
+    /// Its library's name, as code names it (`payauth_runtime`; `exirom`
+    /// for `payauth-exirom`, whose `[lib]` keeps the provider's name);
+    /// empty for a package without a library.
+    pub lib: String,
     /// Its directory, relative to the workspace root (`sdks/runtime`).
     pub dir: PathBuf,
     pub version: String,
@@ -160,8 +164,23 @@ pub fn members_of(metadata: &serde_json::Value) -> Result<Vec<Member>, String> {
                     .filter_map(|src| Path::new(src).strip_prefix(dir).ok())
                     .map(Path::to_path_buf)
                     .collect();
+            let lib = p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| {
+                    t["kind"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|k| matches!(k.as_str(), Some("lib" | "rlib" | "proc-macro")))
+                })
+                .and_then(|t| t["name"].as_str())
+                .unwrap_or_default()
+                .replace('-', "_");
             Ok(Member {
                 name: name.to_string(),
+                lib,
                 version: p["version"].as_str().unwrap_or_default().to_string(),
                 dir: dir.strip_prefix(workspace).unwrap_or(dir).to_path_buf(),
                 publish,

@@ -30,7 +30,7 @@ pub async fn one_call_each(a: Accounts) -> Result<Vec<String>, AnyError> {
         .await;
     // A typed error for an unknown payment: the kind survives.
     match status {
-        Err(e) if e.kind() == auth_runtime::ErrorKind::NotFound => {
+        Err(e) if e.kind() == payauth_runtime::ErrorKind::NotFound => {
             out.push("exirom: unknown payment is NotFound".to_string())
         }
         other => return Err(format!("exirom: {other:?}").into()),

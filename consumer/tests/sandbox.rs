@@ -3,7 +3,7 @@
 //! shared token cache.
 
 use payments_app::{Accounts, one_call_each};
-use sandbox::{Provider, Sandbox};
+use payauth_sandbox::{Provider, Sandbox};
 
 fn accounts(sb: &Sandbox) -> Accounts {
     let url = |p| sb.base_url(p);

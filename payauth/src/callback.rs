@@ -3,9 +3,9 @@
 use std::io::{IsTerminal, Read};
 use std::time::SystemTime;
 
-use auth_runtime::Secret;
-use auth_runtime::descriptor::env_or_file;
-use auth_runtime::provider::signing::CallbackError;
+use payauth_runtime::Secret;
+use payauth_runtime::descriptor::env_or_file;
+use payauth_runtime::provider::signing::CallbackError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 

@@ -4,10 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use auth_runtime::Token;
-use auth_runtime::descriptor::{ClientOptions, Deployment, Descriptor, DynClient, env_or_file};
-use auth_runtime::provider::ExpirySource;
 use payauth::providers;
+use payauth_runtime::Token;
+use payauth_runtime::descriptor::{ClientOptions, Deployment, Descriptor, DynClient, env_or_file};
+use payauth_runtime::provider::ExpirySource;
 use serde_json::{Value, json};
 
 use crate::failure::{self, CONFIG, Failure, OK, Target};
@@ -192,7 +192,7 @@ pub async fn check_one(
     base_url: Option<&str>,
 ) -> Result<Checked, Failure> {
     let c = connect(d, vars, base_url)?;
-    let fail = |e: &auth_runtime::Error| failure::from_error(d, e, Some(&c.target));
+    let fail = |e: &payauth_runtime::Error| failure::from_error(d, e, Some(&c.target));
     let mut lines = vec![
         format!("  environment     {}", environment_words(d, &c)),
         format!("  mechanism       {}", d.about.mechanism),

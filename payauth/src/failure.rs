@@ -3,8 +3,8 @@
 //! The codes follow BSD's `sysexits.h` where it has one, so that no two
 //! failure modes share a code and usage errors have their own.
 
-use auth_runtime::descriptor::{Deployment, Descriptor};
-use auth_runtime::{Error, ErrorKind};
+use payauth_runtime::descriptor::{Deployment, Descriptor};
+use payauth_runtime::{Error, ErrorKind};
 use serde_json::json;
 
 /// Success.

@@ -16,7 +16,9 @@ pub fn init(verbose: u8) {
                 2 => "debug",
                 _ => "trace",
             };
-            let mut spec = format!("error,payauth={level},auth_runtime={level},sandbox={level}");
+            let mut spec = format!(
+                "error,payauth={level},payauth_runtime={level},payauth_sandbox={level},sandbox={level}"
+            );
             for name in providers::names() {
                 spec.push_str(&format!(",{name}={level}"));
             }

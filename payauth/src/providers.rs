@@ -1,7 +1,7 @@
 //! Every provider, once: `payauth`, the demo, the soak and the tests
 //! iterate this list (nothing else names the providers one by one).
 
-use auth_runtime::descriptor::Descriptor;
+use payauth_runtime::descriptor::Descriptor;
 
 /// Every provider SDK of the workspace.
 pub static ALL: &[&Descriptor] = &[

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use payauth::{providers, sandbox_env};
-use sandbox::{CallbackSettings, Sandbox, SandboxConfig, SandboxEvent};
+use payauth_sandbox::{CallbackSettings, Sandbox, SandboxConfig, SandboxEvent};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 

@@ -1,15 +1,15 @@
 //! The local sandbox's values for a provider, and the environment
-//! variables they fill ([`auth_runtime::descriptor::Variable::sandbox_field`]).
+//! variables they fill ([`payauth_runtime::descriptor::Variable::sandbox_field`]).
 
-use auth_runtime::descriptor::{Descriptor, Values};
-use sandbox::Sandbox;
+use payauth_runtime::descriptor::{Descriptor, Values};
+use payauth_sandbox::Sandbox;
 use serde_json::Value;
 
 /// The sandbox's values for `d`: the scalar fields of its configuration,
 /// then of its current credentials (after any rotation), and `base_url`.
 /// `None` when the sandbox does not emulate the provider.
 pub fn values(sb: &Sandbox, d: &Descriptor) -> Option<Values> {
-    let p: sandbox::Provider = d.name.parse().ok()?;
+    let p: payauth_sandbox::Provider = d.name.parse().ok()?;
     let mut values = Values::new();
     let config = serde_json::to_value(sb.config()).unwrap_or_default();
     let credentials = serde_json::to_value(sb.credentials(p)).unwrap_or_default();

@@ -29,8 +29,8 @@ pub fn unix(t: SystemTime) -> i64 {
 pub fn issued_at(token: &str) -> Option<i64> {
     let claims: serde_json::Map<String, Value> =
         jsonwebtoken::dangerous::insecure_decode_claims(token).ok()?;
-    auth_runtime::provider::expiry::unix_seconds_of(claims.get("iat")?)
+    payauth_runtime::provider::expiry::unix_seconds_of(claims.get("iat")?)
 }
 
 /// A duration in days, hours, minutes and seconds (`1h 5min 7s`).
-pub use auth_runtime::descriptor::human_duration as human;
+pub use payauth_runtime::descriptor::human_duration as human;

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_runtime::Secret;
+use payauth_runtime::Secret;
 use serde_json::{Value, json};
 
 use crate::cli::{Event, TriggerProvider};
@@ -36,7 +36,7 @@ struct Remote<'a> {
 
 impl Remote<'_> {
     fn base_url(&self, p: TriggerProvider) -> Result<String, Failure> {
-        let provider: sandbox::Provider = p
+        let provider: payauth_sandbox::Provider = p
             .name()
             .parse()
             .map_err(|_| Failure::new(INTERNAL, "internal", "a provider the sandbox lacks"))?;
@@ -238,7 +238,7 @@ async fn exirom(remote: &Remote<'_>, event: Event, url: &str) -> Result<(String,
         .build()
         .map_err(|e| failure::from_error(&exirom::descriptor::DESCRIPTOR, &e, None))?;
     let failed =
-        |e: &auth_runtime::Error| failure::from_error(&exirom::descriptor::DESCRIPTOR, e, None);
+        |e: &payauth_runtime::Error| failure::from_error(&exirom::descriptor::DESCRIPTOR, e, None);
     let request_id = format!("payauth-{}", run_id());
     let card = json!({"number": "4111111111111111", "expiryMonth": "12", "expiryYear": "2030", "cvv": "123"});
     let answer = match event {

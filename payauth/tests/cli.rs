@@ -167,13 +167,13 @@ fn triggered_callbacks_verify_in_the_cli_and_the_sdk() {
         let now = std::time::SystemTime::now();
         match p {
             "exirom" => {
-                let secret = auth_runtime::Secret::new(sb.env["MERCHANT_SECRET"].clone());
+                let secret = payauth_runtime::Secret::new(sb.env["MERCHANT_SECRET"].clone());
                 exirom::CallbackVerifier::new(secret)
                     .verify(&body, &map, now)
                     .expect("the SDK accepts the triggered callback");
             }
             _ => {
-                let secret = auth_runtime::Secret::new(sb.env["PLEDG_SECRET_KEY"].clone());
+                let secret = payauth_runtime::Secret::new(sb.env["PLEDG_SECRET_KEY"].clone());
                 pledg::NotificationVerifier::new(secret)
                     .verify(&body, &map, now)
                     .expect("the SDK accepts the triggered notification");

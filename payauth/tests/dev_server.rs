@@ -39,7 +39,7 @@ fn a_forwarded_callback_is_verified_by_the_application_which_fetches_the_payment
     // The application: the SDK's verifier accepts the callback…
     let (headers, body) = received.join().expect("the application got it");
     assert!(headers.starts_with("POST /callbacks "), "{headers}");
-    let secret = auth_runtime::Secret::new(sb.env["MERCHANT_SECRET"].clone());
+    let secret = payauth_runtime::Secret::new(sb.env["MERCHANT_SECRET"].clone());
     let callback = exirom::CallbackVerifier::new(secret)
         .verify(&body, &header_map(&headers), std::time::SystemTime::now())
         .expect("the SDK accepts the forwarded callback");
@@ -55,7 +55,7 @@ fn a_forwarded_callback_is_verified_by_the_application_which_fetches_the_payment
         .base_url(sb.env["API_BASE_URL"].clone())
         .credentials(exirom::Credentials::new(
             sb.env["MERCHANT_KEY"].clone(),
-            auth_runtime::Secret::new(sb.env["MERCHANT_SECRET"].clone()),
+            payauth_runtime::Secret::new(sb.env["MERCHANT_SECRET"].clone()),
         ))
         .shared_cache(false)
         .build()

@@ -246,7 +246,7 @@ fn very_verbose_logs_the_runtime_and_no_secret() {
     }
     // RUST_LOG decides when set.
     let mut env = sb.env.clone();
-    env.insert("RUST_LOG".into(), "auth_runtime=debug".into());
+    env.insert("RUST_LOG".into(), "payauth_runtime=debug".into());
     let out = run(&["check", "pledg"], &env, None);
     assert!(text(&out).contains("logging in"), "{}", text(&out));
     no_secret(&text(&out), &sb.env);

@@ -6,7 +6,7 @@
 //! - `get`: `client.send(client.request(GET, …))` vs raw reqwest with a
 //!   static `Authorization` header (both read the whole body); the SDK
 //!   uses the HTTP client it builds, the raw side one with the same
-//!   settings (`auth_runtime::DEFAULT_TIMEOUT`, `DEFAULT_CONNECT_TIMEOUT`);
+//!   settings (`payauth_runtime::DEFAULT_TIMEOUT`, `DEFAULT_CONNECT_TIMEOUT`);
 //! - `get, application's client`: the same, with the raw side's client
 //!   given to the SDK (`.http_client(..)`): the SDK cannot know that client's
 //!   timeouts, so it puts its per-attempt timeout on every request;
@@ -46,7 +46,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -56,6 +55,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use institution::types::{CreateCustomerRequest, CreateCustomerResponse};
+use payauth_runtime::Secret;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 const TASKS: usize = 32;
@@ -178,8 +178,8 @@ fn serve() {
 /// The raw side's client: the settings of the one the SDK builds.
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(auth_runtime::DEFAULT_TIMEOUT)
-        .connect_timeout(auth_runtime::DEFAULT_CONNECT_TIMEOUT)
+        .timeout(payauth_runtime::DEFAULT_TIMEOUT)
+        .connect_timeout(payauth_runtime::DEFAULT_CONNECT_TIMEOUT)
         .build()
         .expect("reqwest client")
 }
@@ -215,7 +215,7 @@ impl opentelemetry_sdk::trace::SpanExporter for Discard {
     }
 }
 
-fn sdk_telemetry() -> auth_runtime::Telemetry {
+fn sdk_telemetry() -> payauth_runtime::Telemetry {
     let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_batch_exporter(Discard)
         .build();
@@ -229,13 +229,13 @@ fn sdk_telemetry() -> auth_runtime::Telemetry {
             .build(),
         )
         .build();
-    auth_runtime::Telemetry::with_providers(tracer_provider, meter_provider)
+    payauth_runtime::Telemetry::with_providers(tracer_provider, meter_provider)
 }
 
 async fn sdk_client(
     base: &str,
     http: Option<reqwest::Client>,
-    telemetry: auth_runtime::Telemetry,
+    telemetry: payauth_runtime::Telemetry,
 ) -> institution::Client {
     let mut builder = institution::builder()
         .telemetry(telemetry)
@@ -262,11 +262,11 @@ impl Fixture {
         let raw = http();
         // The SDK as built without the `otel` feature (telemetry off: but
         // for one branch, the same code).
-        let sdk = sdk_client(&base, None, auth_runtime::Telemetry::off()).await;
+        let sdk = sdk_client(&base, None, payauth_runtime::Telemetry::off()).await;
         let sdk_app_client =
-            sdk_client(&base, Some(raw.clone()), auth_runtime::Telemetry::off()).await;
+            sdk_client(&base, Some(raw.clone()), payauth_runtime::Telemetry::off()).await;
         // With `otel` and no provider installed: the API's no-op ones.
-        let sdk_noop = sdk_client(&base, None, auth_runtime::Telemetry::global()).await;
+        let sdk_noop = sdk_client(&base, None, payauth_runtime::Telemetry::global()).await;
         let sdk_otel = sdk_client(&base, None, sdk_telemetry()).await;
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token())).expect("header");
         auth.set_sensitive(true);

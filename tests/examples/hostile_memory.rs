@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_runtime::RetryPolicy;
+use payauth_runtime::RetryPolicy;
 use workspace_tests::hostile::{Hostile, Reply};
 
 const MIB: u64 = 1024 * 1024;

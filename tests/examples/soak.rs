@@ -7,7 +7,7 @@
 //! cargo xtask soak --long           # ≥ 1,000,000 calls
 //! cargo xtask soak --calls N --seconds S --callers C --seed X
 //! ```
-//! `RUST_LOG=auth_runtime=info` shows the runtime's fetches, 401s and retries.
+//! `RUST_LOG=payauth_runtime=info` shows the runtime's fetches, 401s and retries.
 
 use std::process::ExitCode;
 use std::time::Duration;

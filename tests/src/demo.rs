@@ -11,9 +11,9 @@
 use std::io::Write;
 use std::time::Duration;
 
-use auth_runtime::Clock as _;
-use auth_runtime::descriptor::{CallAuth, Descriptor, human_duration};
-use sandbox::{Fault, Provider, Route};
+use payauth_runtime::Clock as _;
+use payauth_runtime::descriptor::{CallAuth, Descriptor, human_duration};
+use payauth_sandbox::{Fault, Provider, Route};
 
 use crate::support::{self, AnyClient, Env, Outcome, fast_retries};
 use crate::telemetry_summary::InMemoryTelemetry;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sandbox::{PledgConfig, Provider, Sandbox, SandboxConfig};
+use payauth_sandbox::{PledgConfig, Provider, Sandbox, SandboxConfig};
 use serde_json::Value;
 
 /// How long after a fleet's first spawn its workers start calling: time

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use payauth::sandbox_env;
+use payauth_sandbox::{Provider, Route, Sandbox};
 use reqwest::{Client, RequestBuilder, Response};
-use sandbox::{Provider, Route, Sandbox};
 use serde_json::Value;
 
 /// A plain client (no proxy: tests talk to 127.0.0.1 only).

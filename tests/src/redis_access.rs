@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sandbox::{Provider, Sandbox};
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use payauth_sandbox::{Provider, Sandbox};
 
 use crate::fleet::pledg_credentials;
 

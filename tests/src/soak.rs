@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_runtime::RetryPolicy;
-use sandbox::{Counters, Fault, FaultMix, Provider, Route, SandboxConfig};
+use payauth_runtime::RetryPolicy;
+use payauth_sandbox::{Counters, Fault, FaultMix, Provider, Route, SandboxConfig};
 
 use crate::support::{self, AnyClient, Env, fast_retries};
 

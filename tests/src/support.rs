@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_runtime::descriptor::{
+use payauth::{providers, sandbox_env};
+use payauth_runtime::descriptor::{
     Answered, Call, CallAuth, ClientOptions, Descriptor, DynClient, Values,
 };
-use auth_runtime::{MetricsSnapshot, OffsetClock, RetryPolicy};
-use payauth::{providers, sandbox_env};
-use sandbox::{Provider, Route, Sandbox, SandboxConfig};
+use payauth_runtime::{MetricsSnapshot, OffsetClock, RetryPolicy};
+use payauth_sandbox::{Provider, Route, Sandbox, SandboxConfig};
 
 /// A sandbox and a clock the SDKs share with it.
 #[derive(Debug)]
@@ -64,7 +64,7 @@ impl Env {
     }
 
     pub fn client_with(&self, p: Provider, policy: RetryPolicy) -> AnyClient {
-        self.client_reporting(p, policy, auth_runtime::Telemetry::default())
+        self.client_reporting(p, policy, payauth_runtime::Telemetry::default())
     }
 
     /// [`Env::client_with`], reporting to `telemetry`.
@@ -72,7 +72,7 @@ impl Env {
         &self,
         p: Provider,
         policy: RetryPolicy,
-        telemetry: auth_runtime::Telemetry,
+        telemetry: payauth_runtime::Telemetry,
     ) -> AnyClient {
         let options = self.options().retry_policy(policy).telemetry(telemetry);
         self.connect(p, options, &self.variables(p))
@@ -196,7 +196,7 @@ impl std::fmt::Debug for AnyClient {
     }
 }
 
-fn outcome(result: Result<Answered, auth_runtime::Error>) -> Outcome {
+fn outcome(result: Result<Answered, payauth_runtime::Error>) -> Outcome {
     match result {
         Ok(a) => Outcome {
             status: Some(a.status),
@@ -300,7 +300,7 @@ impl AnyClient {
         match self.inner.send(request).await {
             Ok(resp) => Outcome {
                 status: Some(resp.status().as_u16()),
-                attempts: auth_runtime::retry::attempts_of(resp.headers()),
+                attempts: payauth_runtime::retry::attempts_of(resp.headers()),
                 error: None,
             },
             Err(e) => Outcome {
@@ -311,7 +311,7 @@ impl AnyClient {
         }
     }
 
-    pub async fn bearer(&self) -> Result<Arc<auth_runtime::Token>, auth_runtime::Error> {
+    pub async fn bearer(&self) -> Result<Arc<payauth_runtime::Token>, payauth_runtime::Error> {
         self.inner.bearer().await
     }
 

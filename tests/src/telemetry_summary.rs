@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use auth_runtime::Telemetry;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use payauth_runtime::Telemetry;
 
 /// An application's OpenTelemetry, kept in memory.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::http::HeaderMap;
-use sandbox::{Provider, SignedCallback};
+use payauth_sandbox::{Provider, SignedCallback};
 use serde_json::json;
 use workspace_tests::support::Env;
 
@@ -67,7 +67,7 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
 
     let creds = env.sandbox.credentials(Provider::Exirom);
     let merchant_secret = creds.text("merchant_secret").to_owned();
-    let verifier = exirom::CallbackVerifier::new(auth_runtime::Secret::new(merchant_secret));
+    let verifier = exirom::CallbackVerifier::new(payauth_runtime::Secret::new(merchant_secret));
     let now = SystemTime::now();
     let event = verifier
         .verify(&raw, &headers, now)
@@ -122,7 +122,7 @@ async fn exirom_callbacks_verified_and_tampered_replayed_unsigned_rejected() {
         Err(exirom::CallbackError::Unsigned)
     );
     // Another secret.
-    let other = exirom::CallbackVerifier::new(auth_runtime::Secret::new("other"));
+    let other = exirom::CallbackVerifier::new(payauth_runtime::Secret::new("other"));
     assert_eq!(
         other.verify(&raw, &headers, now),
         Err(exirom::CallbackError::BadSignature)
@@ -154,7 +154,7 @@ async fn pledg_notifications_verified_and_tampered_replayed_expired_unsigned_rej
         .expect("known link");
     let (raw, headers) = deliver(&env, &url, &cb, &inbox).await;
 
-    let secret = auth_runtime::Secret::new(env.sandbox.pledg_secret_key());
+    let secret = payauth_runtime::Secret::new(env.sandbox.pledg_secret_key());
     let verifier = pledg::NotificationVerifier::new(secret.clone());
     let now = SystemTime::now();
     let event = verifier
@@ -233,7 +233,7 @@ fn pledg_notifications_without_exp_or_iat_are_accepted_unless_an_age_is_required
     let body = |claims| serde_json::to_vec(&json!({ "signature": jwt(claims) })).unwrap();
     let now = SystemTime::now();
     let bare = body(json!({"id": "pl_7", "status": "completed"}));
-    let verifier = pledg::NotificationVerifier::new(auth_runtime::Secret::new(key));
+    let verifier = pledg::NotificationVerifier::new(payauth_runtime::Secret::new(key));
     let n = verifier
         .verify(&bare, &HeaderMap::new(), now)
         .expect("no exp, no iat: accepted");
@@ -243,7 +243,7 @@ fn pledg_notifications_without_exp_or_iat_are_accepted_unless_an_age_is_required
         Err(pledg::CallbackError::Replayed)
     );
     // Asked for an age limit: no way to tell its age → refused.
-    let strict = pledg::NotificationVerifier::new(auth_runtime::Secret::new(key))
+    let strict = pledg::NotificationVerifier::new(payauth_runtime::Secret::new(key))
         .max_age(std::time::Duration::from_secs(600));
     assert_eq!(
         strict.verify(&bare, &HeaderMap::new(), now),

@@ -9,10 +9,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::Secret;
-use auth_runtime::provider::signing::hmac_checksum;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use payauth_runtime::Secret;
+use payauth_runtime::provider::signing::hmac_checksum;
 use serde_json::{Value, json};
 use workspace_tests::fleet::one_at_a_time;
 use workspace_tests::redis_server::RedisServer;

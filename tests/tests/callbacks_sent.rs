@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::{HeaderMap, StatusCode};
-use sandbox::{
+use payauth_sandbox::{
     Answer, CallbackEvent, CallbackOutcome, CallbackSettings, ExiromCallbackForm, ExiromConfig,
     Provider, SandboxConfig, SandboxError, SandboxEvent,
 };
@@ -124,7 +124,7 @@ fn exirom_verifier(env: &Env) -> exirom::CallbackVerifier {
         .credentials(Provider::Exirom)
         .text("merchant_secret")
         .to_owned();
-    exirom::CallbackVerifier::new(auth_runtime::Secret::new(secret)).replays_in_memory()
+    exirom::CallbackVerifier::new(payauth_runtime::Secret::new(secret)).replays_in_memory()
 }
 
 /// A typed answer as JSON.
@@ -376,7 +376,7 @@ async fn pledg_notifications_arrive_on_settlement_and_verify() {
         .settle(Provider::Pledg, &link.uid, "completed")
         .unwrap();
     let got = app.next().await;
-    let secret = auth_runtime::Secret::new(env.sandbox.pledg_secret_key());
+    let secret = payauth_runtime::Secret::new(env.sandbox.pledg_secret_key());
     let n = pledg::NotificationVerifier::new(secret)
         .replays_in_memory()
         .verify(&got.body, &got.headers, SystemTime::now())
@@ -558,7 +558,7 @@ async fn a_url_off_this_machine_is_not_called_and_requests_are_reported() {
     let decided = tokio::time::timeout(PATIENCE, async {
         loop {
             if let Ok(SandboxEvent::Request(r)) = events.recv().await
-                && r.route == sandbox::Route::CardPayment
+                && r.route == payauth_sandbox::Route::CardPayment
             {
                 return r;
             }
@@ -572,7 +572,7 @@ async fn a_url_off_this_machine_is_not_called_and_requests_are_reported() {
     let revoked = reqwest::Client::new()
         .get(
             env.sandbox
-                .url(Provider::Exirom, sandbox::Route::Protected)
+                .url(Provider::Exirom, payauth_sandbox::Route::Protected)
                 .unwrap(),
         )
         .header(
@@ -586,7 +586,7 @@ async fn a_url_off_this_machine_is_not_called_and_requests_are_reported() {
     let refused = tokio::time::timeout(PATIENCE, async {
         loop {
             if let Ok(SandboxEvent::Request(r)) = events.recv().await
-                && r.route == sandbox::Route::Protected
+                && r.route == payauth_sandbox::Route::Protected
             {
                 return r;
             }

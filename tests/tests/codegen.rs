@@ -120,6 +120,53 @@ fn every_operation_is_one_runtime_call() {
     }
 }
 
+/// Every operation's docs say which credentials it needs and which
+/// failures the spec documents, and show a call that compiles (a `no_run`
+/// doctest), where progenitor wrote an `ignore` block.
+#[test]
+fn every_operation_documents_its_credentials_errors_and_a_compiling_example() {
+    for provider in &providers() {
+        let code = generate(&format!("specs/{provider}.yaml"), &spec(provider))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!code.contains("```ignore"), "{provider}");
+        let sends = code.matches("pub async fn send(").count();
+        let methods: Vec<&str> = code.split("(&self) -> builder::").collect();
+        assert_eq!(
+            methods.len() - 1,
+            sends,
+            "{provider}: one method per operation"
+        );
+        for before in &methods[..methods.len() - 1] {
+            // The doc comment just before the method.
+            let doc = &before[before.rfind("/**").unwrap_or(0)..];
+            let name = before.rsplit("pub fn ").next().unwrap_or_default();
+            for section in ["# Credentials", "# Errors", "# Example", "```no_run"] {
+                assert!(doc.contains(section), "{provider} `{name}`: no {section}");
+            }
+            assert!(
+                doc.contains(&format!(
+                    "async fn {name}(\n    client: &{provider}::Client,"
+                )),
+                "{provider} `{name}`: the example calls it"
+            );
+        }
+    }
+}
+
+/// The kinds the generated docs give each documented status are the ones
+/// the runtime gives it.
+#[test]
+fn documented_error_kinds_are_the_runtimes() {
+    for status in 100..=599u16 {
+        let runtime = payauth_runtime::Error::from_operation_status("p", status, 1).kind();
+        assert_eq!(
+            codegen::operation_status_kind(status),
+            format!("{runtime:?}"),
+            "HTTP {status}"
+        );
+    }
+}
+
 #[test]
 fn generation_is_deterministic() {
     for provider in &providers() {
@@ -219,15 +266,9 @@ fn lint_failures_stop_generation_with_file_pointer_and_rule() {
 #[test]
 fn the_public_api_listings_are_fresh() {
     let root = workspace_root();
-    for krate in codegen::publishable(&root).unwrap() {
-        let krate = krate.name.as_str();
-        let dir = codegen::members(&root)
-            .unwrap()
-            .into_iter()
-            .find(|m| m.name == krate)
-            .unwrap()
-            .dir;
-        let wanted = codegen::public_api::listing(&root, krate, &dir).unwrap();
+    for member in codegen::publishable(&root).unwrap() {
+        let krate = member.name.as_str();
+        let wanted = codegen::public_api::listing(&root, krate, &member.lib, &member.dir).unwrap();
         let committed = std::fs::read_to_string(codegen::public_api::listing_path(&root, krate))
             .unwrap_or_default();
         assert!(
@@ -235,7 +276,7 @@ fn the_public_api_listings_are_fresh() {
             "api/{krate}.txt is stale: run `cargo xtask public-api` and commit it"
         );
     }
-    let runtime = std::fs::read_to_string(root.join("api/auth-runtime.txt")).unwrap();
+    let runtime = std::fs::read_to_string(root.join("api/payauth-runtime.txt")).unwrap();
     for item in [
         "pub struct OperationError<E>",
         "impl<E> OperationError<E> { pub fn kind(&self) -> ErrorKind }",
@@ -243,7 +284,7 @@ fn the_public_api_listings_are_fresh() {
     ] {
         assert!(runtime.contains(item), "{item} not listed");
     }
-    let pledg = std::fs::read_to_string(root.join("api/pledg.txt")).unwrap();
+    let pledg = std::fs::read_to_string(root.join("api/payauth-pledg.txt")).unwrap();
     assert!(pledg.contains("pub trait DashboardExt"));
 }
 
@@ -271,26 +312,32 @@ fn no_provider_is_left_out_of_a_check() {
     specs.sort();
     assert_eq!(providers, specs);
     let members = codegen::members(&root).unwrap();
+    // Each provider's library is named after its spec (the generated
+    // docs' examples name it so: `use exirom::…`).
     let with_generated_code: Vec<String> = members
         .iter()
         .filter(|m| root.join(&m.dir).join("src/generated.rs").is_file())
-        .map(|m| m.name.clone())
+        .map(|m| m.lib.clone())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
     assert_eq!(
         with_generated_code, providers,
-        "a crate per spec, a spec per crate"
+        "a crate per spec, a spec per crate, the library named after the spec"
     );
-    let publishable: Vec<String> = codegen::publishable(&root)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
+    let published = codegen::publishable(&root).unwrap();
+    let publishable: Vec<String> = published.iter().map(|m| m.name.clone()).collect();
     for p in &providers {
         assert!(
-            publishable.contains(p),
+            published.iter().any(|m| &m.lib == p),
             "{p} is not publishable: no API listing, no package check"
+        );
+    }
+    // One family on the registry: every published package's name says so.
+    for krate in &publishable {
+        assert!(
+            krate.starts_with("payauth-"),
+            "{krate}: not a payauth- name"
         );
     }
     for krate in &publishable {
@@ -300,7 +347,7 @@ fn no_provider_is_left_out_of_a_check() {
         );
     }
     // The runtime and the sandbox are published with the providers.
-    for krate in ["auth-runtime", "sandbox"] {
+    for krate in ["payauth-runtime", "payauth-sandbox"] {
         assert!(publishable.iter().any(|p| p == krate), "{krate}");
     }
 }

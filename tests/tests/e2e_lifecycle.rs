@@ -2,10 +2,12 @@
 //! refresh-token rotation, 401 recovery, 403, retries, malformed answers,
 //! the thundering herd at expiry.
 
-use auth_runtime::Clock;
+use payauth_runtime::Clock;
 use std::time::{Duration, Instant};
 
-use sandbox::{Fault, InstitutionConfig, Provider, RefreshTokens, Route, SandboxConfig, Variant};
+use payauth_sandbox::{
+    Fault, InstitutionConfig, Provider, RefreshTokens, Route, SandboxConfig, Variant,
+};
 use workspace_tests::support::{Env, fast_retries};
 
 /// Each provider's documented token lifetime in the default sandbox.
@@ -213,7 +215,7 @@ async fn a_403_is_never_refreshed_nor_retried() {
     let reseller: bursagb::Client = env.client(p).typed();
     use bursagb::StorefrontExt;
     let customer = reseller
-        .storefront(&email, auth_runtime::Secret::new(password))
+        .storefront(&email, payauth_runtime::Secret::new(password))
         .unwrap();
     let result = customer
         .create_order()
@@ -371,7 +373,7 @@ async fn malformed_auth_responses_are_typed_errors() {
         env.sandbox.inject(p, Route::Login, Fault::malformed_body());
         assert!(client.bearer().await.is_ok(), "{p:?}: asked again");
         let client = env.client(p);
-        for _ in 0..=auth_runtime::provider::MALFORMED_RETRIES {
+        for _ in 0..=payauth_runtime::provider::MALFORMED_RETRIES {
             env.sandbox.inject(p, Route::Login, Fault::malformed_body());
         }
         let e = client.bearer().await.expect_err("surfaced");
@@ -399,7 +401,8 @@ async fn bad_credentials_are_a_permanent_typed_error() {
         assert!(
             matches!(
                 err.kind(),
-                auth_runtime::ErrorKind::InvalidCredentials | auth_runtime::ErrorKind::BadRequest
+                payauth_runtime::ErrorKind::InvalidCredentials
+                    | payauth_runtime::ErrorKind::BadRequest
             ),
             "{p:?}: {err:?}"
         );
@@ -429,7 +432,7 @@ async fn tokens_without_exp_or_already_expired_never_loop() {
     let t = client.bearer().await.unwrap();
     assert_eq!(
         t.expiry_source(),
-        auth_runtime::provider::ExpirySource::Assumed
+        payauth_runtime::provider::ExpirySource::Assumed
     );
 }
 
@@ -456,7 +459,7 @@ async fn a_thousand_tasks_at_expiry_cause_exactly_one_auth_call() {
         assert!(client.call().await.ok());
         env.advance(lifetime(p) + Duration::from_secs(1));
         let before = env.auth_calls(p);
-        let sdk_auth_calls = |m: auth_runtime::MetricsSnapshot| m.logins + m.refreshes;
+        let sdk_auth_calls = |m: payauth_runtime::MetricsSnapshot| m.logins + m.refreshes;
         let sdk_before = sdk_auth_calls(client.metrics());
         let tasks: Vec<_> = (0..1000)
             .map(|_| {
@@ -504,7 +507,7 @@ async fn clients_with_one_principal_share_one_cache() {
             .base_url(env.sandbox.base_url(p))
             .credentials(pledg::Credentials::new(
                 creds.0.clone(),
-                auth_runtime::Secret::new(creds.1.clone()),
+                payauth_runtime::Secret::new(creds.1.clone()),
             ))
             .build()
             .unwrap()
@@ -523,7 +526,7 @@ fn institution_on_api_key(env: &Env) -> institution::Client {
     institution::builder()
         .base_url(env.sandbox.base_url(p))
         .credentials(institution::Credentials::api_key(
-            auth_runtime::Secret::new(api_key),
+            payauth_runtime::Secret::new(api_key),
         ))
         .retry_policy(fast_retries())
         .build()
@@ -574,14 +577,14 @@ async fn bursagb_storefront_tokens_are_cached_per_customer() {
     ids.insert(reseller_token.id());
     for (email, password) in customers.iter().take(2) {
         let customer = reseller
-            .storefront(email, auth_runtime::Secret::new(password.clone()))
+            .storefront(email, payauth_runtime::Secret::new(password.clone()))
             .unwrap();
         for _ in 0..5 {
             ids.insert(customer.bearer().await.unwrap().id());
         }
         // A second handle for the same customer shares the cache entry.
         let again = reseller
-            .storefront(email, auth_runtime::Secret::new(password.clone()))
+            .storefront(email, payauth_runtime::Secret::new(password.clone()))
             .unwrap();
         ids.insert(again.bearer().await.unwrap().id());
     }
@@ -621,7 +624,7 @@ async fn typed_calls_surface_the_runtime_error() {
     let (email, password) = env.sandbox.bursagb_customer_without_orders_scope().unwrap();
     use bursagb::StorefrontExt;
     let customer = client
-        .storefront(&email, auth_runtime::Secret::new(password))
+        .storefront(&email, payauth_runtime::Secret::new(password))
         .unwrap();
     match customer.create_order().body(order()).send().await {
         Err(e) => {
@@ -732,7 +735,7 @@ async fn institution_typed_call_is_built_again_for_a_retry_and_after_a_401() {
     let before = env.requests(p, Route::CustomerCreate);
     let answer = client.create_customer().body(body()).send().await.unwrap();
     assert_eq!(env.requests(p, Route::CustomerCreate) - before, 2);
-    assert_eq!(auth_runtime::retry::attempts_of(answer.headers()), 2);
+    assert_eq!(payauth_runtime::retry::attempts_of(answer.headers()), 2);
     let created = answer.into_inner().data;
     assert_eq!(created.email, "alex@example.com");
     assert_eq!(created.first_name.as_deref(), Some("Alex"));
@@ -763,7 +766,7 @@ async fn institution_typed_call_is_built_again_for_a_retry_and_after_a_401() {
     let before = env.requests(p, Route::CustomerCreate);
     let answer = client.create_customer().body(body()).send().await.unwrap();
     assert_eq!(env.requests(p, Route::CustomerCreate) - before, 3);
-    assert_eq!(auth_runtime::retry::attempts_of(answer.headers()), 3);
+    assert_eq!(payauth_runtime::retry::attempts_of(answer.headers()), 3);
     assert_eq!(env.auth_calls(p), logins + 2);
     assert_ne!(client.bearer().await.unwrap().id(), second.id());
     assert_eq!(answer.into_inner().data.email, "alex@example.com");

@@ -6,9 +6,9 @@
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::provider::ExpirySource;
-use auth_runtime::{ErrorKind, RetryPolicy, Secret};
 use base64::Engine;
+use payauth_runtime::provider::ExpirySource;
+use payauth_runtime::{ErrorKind, RetryPolicy, Secret};
 use workspace_tests::hostile::{Hostile, Reply};
 
 const EXIROM_LOGIN: &str = "/v1/auth";
@@ -79,7 +79,7 @@ async fn bounded<T>(limit: Duration, fut: impl Future<Output = T>) -> (T, Durati
     (out, started.elapsed())
 }
 
-fn kind<T>(r: &Result<T, auth_runtime::Error>) -> Option<ErrorKind> {
+fn kind<T>(r: &Result<T, payauth_runtime::Error>) -> Option<ErrorKind> {
     r.as_ref().err().map(|e| e.kind())
 }
 
@@ -194,7 +194,7 @@ async fn a_256_mib_api_answer_is_too_large_and_not_retried() {
             assert!(chunked, "a declared 256 MiB answer fails the call");
             resp.bytes()
                 .await
-                .map_err(|e| auth_runtime::Error::from_transport("exirom", e, 1))
+                .map_err(|e| payauth_runtime::Error::from_transport("exirom", e, 1))
         };
         let (r, _) = bounded(Duration::from_secs(60), call).await;
         assert_eq!(
@@ -230,7 +230,7 @@ async fn an_unbuffered_answer_is_capped_while_the_caller_reads_it() {
     let (r, _) = bounded(Duration::from_secs(60), call).await;
     let e = r.expect_err("the body passes the cap");
     assert!(
-        auth_runtime::__private::body::too_large(&e).is_some(),
+        payauth_runtime::__private::body::too_large(&e).is_some(),
         "{e:?}"
     );
     assert_eq!(h.hits(API), 1);
@@ -269,7 +269,7 @@ async fn malformed_login_answers_are_typed_and_retried_boundedly() {
         // then surfaced.
         assert_eq!(
             h.hits(EXIROM_LOGIN),
-            1 + auth_runtime::provider::MALFORMED_RETRIES,
+            1 + payauth_runtime::provider::MALFORMED_RETRIES,
             "{name}"
         );
     }
@@ -304,7 +304,7 @@ async fn tokens_that_cannot_form_a_header_are_rejected_and_never_cached() {
         // re-asks a malformed token answer gets).
         assert_eq!(
             h.hits(EXIROM_LOGIN),
-            2 * (1 + auth_runtime::provider::MALFORMED_RETRIES),
+            2 * (1 + payauth_runtime::provider::MALFORMED_RETRIES),
             "{token}"
         );
     }
@@ -582,7 +582,7 @@ async fn a_hand_made_request_is_sent_again_as_it_was_with_its_credentials_curren
         )
         .await
         .expect("served on the fourth attempt");
-    assert_eq!(auth_runtime::retry::attempts_of(resp.headers()), 4);
+    assert_eq!(payauth_runtime::retry::attempts_of(resp.headers()), 4);
     let seen = h.seen(API);
     assert_eq!(seen.len(), 4);
     for s in &seen {

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
-use auth_runtime::{ErrorKind, Secret};
 use bursagb::StorefrontExt;
-use sandbox::{Provider, Sandbox};
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use payauth_runtime::{ErrorKind, Secret};
+use payauth_sandbox::{Provider, Sandbox};
 use workspace_tests::redis_server::RedisServer;
 
 fn bursagb_accounts(sandbox: &Sandbox) -> (String, String, Vec<(String, String)>) {
@@ -25,7 +25,7 @@ fn bursagb_accounts(sandbox: &Sandbox) -> (String, String, Vec<(String, String)>
 
 /// The provider refused the login (bursagb answers 400 with
 /// `success: false`).
-fn assert_refused(e: &auth_runtime::Error) {
+fn assert_refused(e: &payauth_runtime::Error) {
     assert!(
         matches!(
             e.kind(),

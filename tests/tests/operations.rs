@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use auth_runtime::{ErrorKind, RetryPolicy, Secret};
-use sandbox::{Fault, Provider, Route};
+use payauth_runtime::{ErrorKind, RetryPolicy, Secret};
+use payauth_sandbox::{Fault, Provider, Route};
 use serde_json::json;
 use workspace_tests::raw::{Sent as _, post};
 use workspace_tests::support::Env;
@@ -111,7 +111,7 @@ async fn exirom_payment_retried_after_a_timeout_creates_one_payment() {
         .send()
         .await
         .expect("the retry (same requestId) gets the original answer");
-    assert_eq!(auth_runtime::retry::attempts_of(first.headers()), 2);
+    assert_eq!(payauth_runtime::retry::attempts_of(first.headers()), 2);
     assert_eq!(env.sandbox.created(Provider::Exirom), 1, "one payment");
     assert_eq!(
         env.requests(Provider::Exirom, Route::CardPayment),
@@ -142,7 +142,7 @@ async fn exirom_payment_retried_after_a_503_keeps_its_request_id() {
         .send()
         .await
         .expect("retried after the 503");
-    assert_eq!(auth_runtime::retry::attempts_of(paid.headers()), 2);
+    assert_eq!(payauth_runtime::retry::attempts_of(paid.headers()), 2);
     assert_eq!(paid.into_inner().request_id.as_deref(), Some("req-503-1"));
     assert_eq!(env.sandbox.created(Provider::Exirom), 1);
 }
@@ -334,7 +334,7 @@ async fn pledg_tampered_or_wrongly_signed_purchase_links_are_refused() {
     // A valid signature over one body, sent with another: tampered.
     let secret = Secret::new(env.sandbox.pledg_secret_key());
     let signed = serde_json::to_vec(&purchase(&env, "order-44")).unwrap();
-    let jwt = auth_runtime::provider::signing::sign_body_jwt(
+    let jwt = payauth_runtime::provider::signing::sign_body_jwt(
         "pledg",
         &secret,
         "data",
@@ -430,7 +430,7 @@ async fn pledg_dashboard_basic_on_a_hand_made_request() {
 
 #[tokio::test]
 async fn every_mechanism_is_configurable_from_the_environment() {
-    use auth_runtime::provider::Provider as _;
+    use payauth_runtime::provider::Provider as _;
     let env = Env::start().await;
     let api_key = env.credential(Provider::Pledg, "api_key");
     let api_secret = env.credential(Provider::Pledg, "api_secret");
@@ -508,7 +508,7 @@ fn the_security_table_carries_the_signature_and_the_idempotency_key() {
     assert!(link.signs_url());
     assert_eq!(
         link.alternatives[0][0].kind,
-        auth_runtime::provider::SchemeKind::SignedQueryJwt {
+        payauth_runtime::provider::SchemeKind::SignedQueryJwt {
             param: "signature",
             claim: "data",
             lifetime_secs: 86_400
@@ -519,7 +519,7 @@ fn the_security_table_carries_the_signature_and_the_idempotency_key() {
             .unwrap()
             .alternatives[0][0]
             .kind,
-        auth_runtime::provider::SchemeKind::Basic
+        payauth_runtime::provider::SchemeKind::Basic
     );
 }
 
@@ -599,7 +599,7 @@ fn a_body_that_cannot_be_checksummed_is_a_typed_signing_error() {
         checksum.parts,
         ["accountId", "amount", "currency", "requestId"]
     );
-    let err = auth_runtime::provider::signing::checksum_into_body(
+    let err = payauth_runtime::provider::signing::checksum_into_body(
         "exirom",
         &Secret::new("k"),
         &checksum,
@@ -608,7 +608,7 @@ fn a_body_that_cannot_be_checksummed_is_a_typed_signing_error() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Signing);
     // The runtime's checksum is the documented one.
-    let body = auth_runtime::provider::signing::checksum_into_body(
+    let body = payauth_runtime::provider::signing::checksum_into_body(
         "exirom",
         &Secret::new("k"),
         &checksum,
@@ -653,7 +653,7 @@ async fn a_request_that_cannot_be_signed_is_a_typed_signing_error_and_is_not_sen
 /// calls with it. From the environment too (`BURSAGB_FIELD_CASE=lower`).
 #[tokio::test]
 async fn bursagb_lower_case_login_end_to_end() {
-    use auth_runtime::provider::Provider as _;
+    use payauth_runtime::provider::Provider as _;
     let env = Env::start().await;
     let email = env.credential(Provider::Bursagb, "email");
     let password = env.credential(Provider::Bursagb, "password");

@@ -11,7 +11,7 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use sandbox::Provider;
+use payauth_sandbox::Provider;
 use workspace_tests::support::Env;
 
 /// Points of histogram `name` under `scope`, in the last export.

@@ -15,7 +15,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_runtime::Telemetry;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
@@ -28,9 +27,10 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use payauth_runtime::Telemetry;
+use payauth_sandbox::Provider;
+use payauth_sandbox::{Fault, Route};
 use prost::Message;
-use sandbox::Provider;
-use sandbox::{Fault, Route};
 use workspace_tests::support::{Env, fast_retries};
 
 /// What the receiver got, per signal.

@@ -12,7 +12,7 @@
 
 use opentelemetry::trace::{SpanId, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use sandbox::{Fault, Provider, Route};
+use payauth_sandbox::{Fault, Provider, Route};
 use tracing::Instrument as _;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;

@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use auth_runtime::__private::header;
-use auth_runtime::provider::Issued;
-use auth_runtime::provider::expiry::{self, MAX_LIFETIME};
-use auth_runtime::{Clock, ErrorKind};
+use payauth_runtime::__private::header;
+use payauth_runtime::provider::Issued;
+use payauth_runtime::provider::expiry::{self, MAX_LIFETIME};
+use payauth_runtime::{Clock, ErrorKind};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use payauth_sandbox::{Provider, Sandbox};
 use pledg::Secret;
-use sandbox::{Provider, Sandbox};
 use serde_json::Value;
 use workspace_tests::redis_server::RedisServer;
 

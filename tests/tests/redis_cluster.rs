@@ -12,10 +12,10 @@
 
 use std::time::Duration;
 
-use auth_runtime::redis_store::RedisStoreConfig;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sandbox::Provider;
+use payauth_runtime::redis_store::RedisStoreConfig;
+use payauth_sandbox::Provider;
 use workspace_tests::fleet::{
     Fleet, assert_shared, one_at_a_time, one_process_max, sandbox_with_lifetime, sum,
 };

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sandbox::Provider;
+use payauth_sandbox::Provider;
 use serde_json::Value;
 use workspace_tests::fleet::{Fleet, assert_shared, one_at_a_time, sandbox_with_lifetime, sum};
 use workspace_tests::redis_server::{Engine, RedisServer};

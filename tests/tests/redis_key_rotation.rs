@@ -7,9 +7,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
-use auth_runtime::store::FetchFn;
-use auth_runtime::{Outcome, Principal, Record, Secret, TokenStore, Wanted};
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use payauth_runtime::store::FetchFn;
+use payauth_runtime::{Outcome, Principal, Record, Secret, TokenStore, Wanted};
 use workspace_tests::redis_server::RedisServer;
 
 const OLD: (&str, [u8; 32]) = ("2025-old", [1u8; 32]);

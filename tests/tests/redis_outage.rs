@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_runtime::RetryPolicy;
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig, StoreStats};
+use payauth_runtime::RetryPolicy;
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig, StoreStats};
+use payauth_sandbox::{PledgConfig, Provider, Sandbox, SandboxConfig};
 use pledg::Secret;
-use sandbox::{PledgConfig, Provider, Sandbox, SandboxConfig};
 use workspace_tests::redis_server::RedisServer;
 
 const CLIENTS: usize = 4;
@@ -17,7 +17,7 @@ const TASKS_PER_CLIENT: usize = 50;
 fn pledg_client(
     sandbox: &Sandbox,
     store: Arc<RedisStore>,
-    telemetry: auth_runtime::Telemetry,
+    telemetry: payauth_runtime::Telemetry,
 ) -> pledg::Client {
     let (api_key, api_secret) = workspace_tests::fleet::pledg_credentials(sandbox);
     pledg::builder()
@@ -46,7 +46,7 @@ struct Tally {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_and_restarted_fails_no_request() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("auth_runtime::redis_store=debug")
+        .with_env_filter("payauth_runtime::redis_store=debug")
         .with_test_writer()
         .try_init();
     let mut redis = RedisServer::start();

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
-use auth_runtime::store::FetchFn;
-use auth_runtime::{Error, ErrorKind, Outcome, Record, Secret, TokenStore, Wanted};
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use payauth_runtime::store::FetchFn;
+use payauth_runtime::{Error, ErrorKind, Outcome, Record, Secret, TokenStore, Wanted};
 use workspace_tests::redis_server::RedisServer;
 
 const KEY: &str = "institution:00112233445566778899aabbccddeeff";

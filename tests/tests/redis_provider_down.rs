@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
-use auth_runtime::store::FetchFn;
-use auth_runtime::{Outcome, Record, RetryPolicy, TokenStore, Wanted};
-use sandbox::{Fault, Provider, Route, Sandbox};
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use payauth_runtime::store::FetchFn;
+use payauth_runtime::{Outcome, Record, RetryPolicy, TokenStore, Wanted};
+use payauth_sandbox::{Fault, Provider, Route, Sandbox};
 use workspace_tests::redis_server::RedisServer;
 
 fn now_ms() -> i64 {
@@ -79,7 +79,7 @@ async fn a_fresh_process_serves_a_stored_unexpired_token_while_the_provider_is_d
     let due: FetchFn<'_> = Box::new(move |_| {
         Box::pin(async move {
             Ok(Record {
-                access_token: auth_runtime::Secret::new(token),
+                access_token: payauth_runtime::Secret::new(token),
                 refresh_token: None,
                 expires_at_unix_ms: now_ms() + 60_000,
                 refresh_at_unix_ms: now_ms() - 1_000,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sandbox::{InstitutionConfig, Provider, RefreshTokens, Route, Sandbox, SandboxConfig};
+use payauth_sandbox::{InstitutionConfig, Provider, RefreshTokens, Route, Sandbox, SandboxConfig};
 use serde_json::Value;
 use workspace_tests::redis_server::RedisServer;
 

@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use auth_runtime::redis_store::{RedisStore, RedisStoreConfig};
-use auth_runtime::store::FetchFn;
-use auth_runtime::{Outcome, Record, TokenStore, Wanted};
+use payauth_runtime::redis_store::{RedisStore, RedisStoreConfig};
+use payauth_runtime::store::FetchFn;
+use payauth_runtime::{Outcome, Record, TokenStore, Wanted};
+use payauth_sandbox::{Provider, Sandbox};
 use pledg::Secret;
-use sandbox::{Provider, Sandbox};
 use workspace_tests::fleet::{Fleet, assert_shared, one_at_a_time, sandbox_with_lifetime, sum};
 use workspace_tests::redis_access::{
     PASSWORD, Pki, acl_setuser, degrades, fleet_env, store_keys, tls_args, with_user,

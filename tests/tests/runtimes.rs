@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use auth_runtime::{Clock, OffsetClock, Secret};
-use sandbox::{Provider, Sandbox};
+use payauth_runtime::{Clock, OffsetClock, Secret};
+use payauth_sandbox::{Provider, Sandbox};
 use tokio::runtime::{Builder, Runtime};
 use workspace_tests::hostile::{Hostile, Reply};
 
@@ -185,7 +185,7 @@ fn a_login_runs_with_the_triggering_clients_http_client() {
 /// sleeping; and the client's fetch timeout follows its retry policy.
 #[test]
 fn a_retry_after_is_waited_on_the_injected_timer() {
-    use auth_runtime::{RetryPolicy, SimulatedTime};
+    use payauth_runtime::{RetryPolicy, SimulatedTime};
     let runtime = multi_thread();
     let calls = Arc::new(AtomicU32::new(0));
     let seen = Arc::clone(&calls);
@@ -217,7 +217,7 @@ fn a_retry_after_is_waited_on_the_injected_timer() {
             let response = client
                 .send(client.request(reqwest::Method::GET, "/api/status"))
                 .await?;
-            Ok::<_, auth_runtime::Error>(response.status().as_u16())
+            Ok::<_, payauth_runtime::Error>(response.status().as_u16())
         })
     });
     // The call waits on simulated time for exactly what the server asked

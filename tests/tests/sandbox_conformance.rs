@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use reqwest::{Client, Method};
-use sandbox::{
+use payauth_sandbox::{
     AxeptConfig, BursagbConfig, ExiromConfig, InstitutionConfig, Provider, Sandbox, SandboxConfig,
 };
+use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
 fn specs_dir() -> PathBuf {
@@ -298,13 +298,13 @@ async fn drive(
                 .iter()
                 .map(|v| &*v.as_str().unwrap().to_owned().leak())
                 .collect();
-            let spec = auth_runtime::provider::BodyChecksum {
+            let spec = payauth_runtime::provider::BodyChecksum {
                 field: ext["field"].as_str().unwrap().to_owned().leak(),
                 parts: parts.leak(),
             };
-            checksummed = auth_runtime::provider::signing::checksum_into_body(
+            checksummed = payauth_runtime::provider::signing::checksum_into_body(
                 "exirom",
-                &auth_runtime::Secret::new(merchant_secret),
+                &payauth_runtime::Secret::new(merchant_secret),
                 &spec,
                 body.to_string().as_bytes(),
             )
@@ -441,8 +441,8 @@ async fn every_spec_example_conforms() {
     // Round 0 with the default response shapes, round 1 with the other variants.
     for round in 0..2 {
         if round == 1 {
-            sb.set_variant(sandbox::Variant::ExiromObject);
-            sb.set_variant(sandbox::Variant::AxeptPascal);
+            sb.set_variant(payauth_sandbox::Variant::ExiromObject);
+            sb.set_variant(payauth_sandbox::Variant::AxeptPascal);
         }
         for (p, doc) in &specs {
             let paths = doc["paths"].as_object().cloned().unwrap_or_default();
@@ -508,7 +508,10 @@ async fn every_spec_example_conforms() {
                                             let v = if k == "authorization" {
                                                 format!(
                                                     "Bearer {}",
-                                                    sb.forge_token(*p, sandbox::Forgery::WrongKey)
+                                                    sb.forge_token(
+                                                        *p,
+                                                        payauth_sandbox::Forgery::WrongKey
+                                                    )
                                                 )
                                             } else {
                                                 format!("{v}-forged")

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use sandbox::{Fault, FaultMix, PledgConfig, Provider, Route, Sandbox, SandboxError};
+use payauth_sandbox::{Fault, FaultMix, PledgConfig, Provider, Route, Sandbox, SandboxError};
 use serde_json::{Value, json};
 use workspace_tests::raw::{
     Control, Sent as _, http, login_request, login_token, protected_status, url,
@@ -191,13 +191,15 @@ async fn token_without_exp_and_expired_token() {
     let sb = start().await;
     sb.inject(PLEDG, Route::Login, Fault::token_without_exp());
     let t = login_token(&sb, PLEDG).await;
-    let c = sandbox::peek_claims(&t).unwrap();
+    let c = payauth_sandbox::peek_claims(&t).unwrap();
     assert!(c.get("exp").is_none() && c["iat"].is_i64());
     assert_eq!(protected_status(&sb, PLEDG, &t).await, 200);
 
     sb.inject(PLEDG, Route::Login, Fault::expired_token());
     let t = login_token(&sb, PLEDG).await;
-    let exp = sandbox::peek_claims(&t).unwrap()["exp"].as_i64().unwrap();
+    let exp = payauth_sandbox::peek_claims(&t).unwrap()["exp"]
+        .as_i64()
+        .unwrap();
     assert!(exp < sb.now().timestamp());
     assert_eq!(protected_status(&sb, PLEDG, &t).await, 401);
 
@@ -209,14 +211,19 @@ async fn token_without_exp_and_expired_token() {
     let v = institution_login(Fault::expired_token()).await;
     let access = v["data"]["accessToken"].as_str().unwrap();
     assert_eq!(
-        sandbox::peek_claims(access).unwrap()["exp"],
+        payauth_sandbox::peek_claims(access).unwrap()["exp"],
         v["data"]["expiresIn"]
     );
     assert!(v["data"]["expiresIn"].as_i64().unwrap() < sb.now().timestamp());
 
     let v = institution_login(Fault::token_without_exp()).await;
     let access = v["data"]["accessToken"].as_str().unwrap();
-    assert!(sandbox::peek_claims(access).unwrap().get("exp").is_none());
+    assert!(
+        payauth_sandbox::peek_claims(access)
+            .unwrap()
+            .get("exp")
+            .is_none()
+    );
     assert!(v["data"]["expiresIn"].as_i64().unwrap() > sb.now().timestamp());
 }
 
@@ -245,7 +252,10 @@ async fn concurrent_logins_are_counted() {
     assert_eq!(c.unauthorized(PLEDG), 1);
     assert_eq!(c.refreshes(Provider::Institution), 0);
     sb.reset_counters();
-    assert_eq!(sb.counters().total(), sandbox::RouteCounters::default());
+    assert_eq!(
+        sb.counters().total(),
+        payauth_sandbox::RouteCounters::default()
+    );
 }
 
 #[tokio::test]
@@ -259,7 +269,9 @@ async fn clock_is_shared_and_moves_forward() {
     assert!(diff >= chrono::Duration::seconds(3600) && diff < chrono::Duration::seconds(3700));
     // Tokens are issued on the sandbox clock.
     let t = login_token(&sb, PLEDG).await;
-    let iat = sandbox::peek_claims(&t).unwrap()["iat"].as_i64().unwrap();
+    let iat = payauth_sandbox::peek_claims(&t).unwrap()["iat"]
+        .as_i64()
+        .unwrap();
     assert!((iat - sb.now().timestamp()).abs() <= 2);
 }
 
@@ -322,7 +334,7 @@ async fn control_plane_over_http() {
 
     // Counters.
     let v = ctl.get("counters").json_body().await;
-    let counters: sandbox::Counters = serde_json::from_value(v.clone()).unwrap();
+    let counters: payauth_sandbox::Counters = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(counters, sb.counters());
     assert!(v["routes"]["pledg"]["login"]["logins"].as_u64().unwrap() >= 3);
     assert_eq!(ctl.post("counters/reset").status().await, 200);
@@ -473,7 +485,7 @@ async fn tokens_live_at_least_their_configured_lifetime() {
     sb.advance_clock(Duration::from_millis(1500 - ms));
     let before = sb.now();
     let t = login_token(&sb, PLEDG).await;
-    let c = sandbox::peek_claims(&t).unwrap();
+    let c = payauth_sandbox::peek_claims(&t).unwrap();
     let exp_ms = c["exp"].as_i64().unwrap() * 1000;
     let lifetime_ms = sb
         .config()

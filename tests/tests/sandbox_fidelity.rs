@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use auth_runtime::Secret;
+use payauth_runtime::Secret;
+use payauth_sandbox::{Provider, Route, Sandbox};
 use reqwest::StatusCode;
-use sandbox::{Provider, Route, Sandbox};
 use serde_json::{Value, json};
 use workspace_tests::raw::{http, login_token};
 

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, Response, StatusCode};
-use sandbox::{
+use payauth_sandbox::{
     AxeptConfig, BursagbConfig, ExiromConfig, Forgery, InstitutionConfig, PledgConfig, Provider,
     RefreshTokens, Route, Sandbox, SandboxConfig, Variant,
 };
+use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use workspace_tests::raw::login_request;
 
@@ -35,7 +35,7 @@ async fn json_of(resp: Response) -> (StatusCode, Value) {
 }
 
 fn claims(token: &str) -> Value {
-    sandbox::peek_claims(token).expect("a JWT")
+    payauth_sandbox::peek_claims(token).expect("a JWT")
 }
 
 fn lifetime(token: &str) -> i64 {
@@ -266,9 +266,10 @@ async fn institution_login_shapes() {
     let header = jsonwebtoken::decode_header(access).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
     // The public key verifies it.
-    let key =
-        jsonwebtoken::DecodingKey::from_rsa_pem(sandbox::institution_public_key_pem().as_bytes())
-            .unwrap();
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(
+        payauth_sandbox::institution_public_key_pem().as_bytes(),
+    )
+    .unwrap();
     let mut val = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     val.validate_exp = false;
     jsonwebtoken::decode::<Value>(access, &key, &val).unwrap();
@@ -414,7 +415,7 @@ async fn institution_customer_create_auth() {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &json!({"sub": "x", "iat": now, "exp": now + 600, "env": "sandbox", "prv": "institution", "typ": "access"}),
-            &jsonwebtoken::EncodingKey::from_secret(sandbox::institution_public_key_pem().as_bytes()),
+            &jsonwebtoken::EncodingKey::from_secret(payauth_sandbox::institution_public_key_pem().as_bytes()),
         )
         .unwrap()
     };

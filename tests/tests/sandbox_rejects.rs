@@ -4,8 +4,8 @@
 //! its fix), and property tests that the SDKs' parsers of callback and
 //! header input never panic.
 
+use payauth_sandbox::{Provider, Sandbox};
 use proptest::prelude::*;
-use sandbox::{Provider, Sandbox};
 use serde_json::{Value, json};
 use workspace_tests::raw::{Sent as _, credential, login_token, post};
 
@@ -226,7 +226,7 @@ proptest! {
     #[test]
     fn exirom_callback_verify_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512),
                                            checksum in "[ -~]{0,64}") {
-        let verifier = exirom::CallbackVerifier::new(auth_runtime::Secret::new("k"));
+        let verifier = exirom::CallbackVerifier::new(payauth_runtime::Secret::new("k"));
         let mut headers = reqwest::header::HeaderMap::new();
         if let Ok(v) = reqwest::header::HeaderValue::from_str(&checksum) {
             headers.insert("x-checksum", v);
@@ -238,7 +238,7 @@ proptest! {
     #[test]
     fn pledg_notification_verify_never_panics(signature in "[A-Za-z0-9_.=-]{0,200}",
                                               body in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let verifier = pledg::NotificationVerifier::new(auth_runtime::Secret::new("k"));
+        let verifier = pledg::NotificationVerifier::new(payauth_runtime::Secret::new("k"));
         let headers = reqwest::header::HeaderMap::new();
         let wrapped = json!({"signature": signature}).to_string();
         let now = std::time::SystemTime::now();

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use auth_runtime::{ErrorKind, Secret};
+use payauth_runtime::{ErrorKind, Secret};
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let map: HashMap<String, String> = pairs
@@ -184,10 +184,10 @@ async fn login_operations_never_carry_a_bearer() {
 
 #[test]
 fn the_generated_security_table_covers_every_operation() {
-    use auth_runtime::provider::SchemeKind::*;
-    let kinds = |ops: &[auth_runtime::provider::OperationSecurity],
+    use payauth_runtime::provider::SchemeKind::*;
+    let kinds = |ops: &[payauth_runtime::provider::OperationSecurity],
                  id: &str|
-     -> Vec<Vec<auth_runtime::provider::SchemeKind>> {
+     -> Vec<Vec<payauth_runtime::provider::SchemeKind>> {
         ops.iter()
             .find(|o| o.operation_id == id)
             .unwrap_or_else(|| panic!("{id} missing"))
@@ -237,7 +237,7 @@ fn the_generated_security_table_covers_every_operation() {
 /// one is "not set".
 #[test]
 fn empty_environment_values_are_unset() {
-    use auth_runtime::provider::Provider as _;
+    use payauth_runtime::provider::Provider as _;
     let get = env(&[
         ("INSTITUTION_API_KEY", ""),
         ("INSTITUTION_EMAIL", "ops@example.com"),
@@ -299,8 +299,8 @@ fn empty_environment_values_are_unset() {
 /// an empty file is unset.
 #[tokio::test]
 async fn a_variable_may_come_from_the_file_its_file_variable_names() {
-    let sb = sandbox::Sandbox::start().await.expect("sandbox");
-    let creds = sb.credentials(sandbox::Provider::Exirom);
+    let sb = payauth_sandbox::Sandbox::start().await.expect("sandbox");
+    let creds = sb.credentials(payauth_sandbox::Provider::Exirom);
     let merchant_key = creds.text("merchant_key").to_owned();
     let merchant_secret = creds.text("merchant_secret").to_owned();
     let dir = std::env::temp_dir().join(format!("sdk-config-file-vars-{}", std::process::id()));
@@ -310,7 +310,7 @@ async fn a_variable_may_come_from_the_file_its_file_variable_names() {
     let empty_file = dir.join("empty");
     std::fs::write(&empty_file, "\n").unwrap();
     let missing_file = dir.join("missing-file-name");
-    let base_url = sb.base_url(sandbox::Provider::Exirom);
+    let base_url = sb.base_url(payauth_sandbox::Provider::Exirom);
     let with = |secret: (&str, &str)| {
         env(&[
             ("API_BASE_URL", base_url.as_str()),

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sandbox::{
+use payauth_sandbox::{
     AxeptConfig, BursagbConfig, ExiromConfig, Fault, InstitutionConfig, PledgConfig, Provider,
     Route, SandboxConfig,
 };
@@ -104,14 +104,14 @@ async fn no_secret_or_token_is_ever_printed() {
         printed.push(format!("{:?}", client.call().await));
         let fresh = env.client(p);
         // Malformed answers are asked again twice: three make an error.
-        for _ in 0..=auth_runtime::provider::MALFORMED_RETRIES {
+        for _ in 0..=payauth_runtime::provider::MALFORMED_RETRIES {
             env.sandbox.inject(p, Route::Login, Fault::malformed_body());
         }
         let err = fresh.bearer().await.unwrap_err();
         printed.push(format!("{err:?} / {err}"));
     }
     // Builders, credentials and config errors print no secret either.
-    let creds = pledg::Credentials::new("k", auth_runtime::Secret::new(CANARIES[3]));
+    let creds = pledg::Credentials::new("k", payauth_runtime::Secret::new(CANARIES[3]));
     printed.push(format!("{creds:?}"));
     let builder = pledg::builder()
         .credentials(creds.clone())
@@ -122,7 +122,7 @@ async fn no_secret_or_token_is_ever_printed() {
         .base_url(env.sandbox.base_url(Provider::Pledg))
         .credentials(pledg::Credentials::new(
             "sbx_pledg_api_key",
-            auth_runtime::Secret::new("CANARY-wrong-secret-1234"),
+            payauth_runtime::Secret::new("CANARY-wrong-secret-1234"),
         ))
         .shared_cache(false)
         .build()

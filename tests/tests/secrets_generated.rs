@@ -224,7 +224,7 @@ fn schema_is_secret(root: &Value, schema: &Value) -> bool {
 fn builder_errors_show_no_secret() {
     const CANARY: &str = "CANARY-builder-secret-31337";
     let mut printed: Vec<String> = Vec::new();
-    let shown = |e: auth_runtime::Error| format!("{e} {e:?}");
+    let shown = |e: payauth_runtime::Error| format!("{e} {e:?}");
     // Base URLs carrying the secret as user information, in every form.
     for url in [
         format!("https://user:{CANARY}@api.example.com"),

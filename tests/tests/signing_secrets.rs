@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use sandbox::{Fault, Provider, Route};
+use payauth_sandbox::{Fault, Provider, Route};
 use serde_json::json;
 use workspace_tests::support::Env;
 

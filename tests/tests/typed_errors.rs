@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use auth_runtime::{ErrorKind, OperationError, RetryPolicy};
+use payauth_runtime::{ErrorKind, OperationError, RetryPolicy};
 use workspace_tests::hostile::{Hostile, Reply};
 
 const EXIROM_LOGIN: &str = "/v1/auth";
@@ -172,7 +172,7 @@ async fn a_refused_login_keeps_its_kind_through_question_mark() {
     assert!(!op.is_retryable());
     let inner = e
         .source()
-        .and_then(|s| s.downcast_ref::<auth_runtime::Error>())
+        .and_then(|s| s.downcast_ref::<payauth_runtime::Error>())
         .expect("the runtime error is the source");
     assert_eq!(inner.kind(), ErrorKind::InvalidCredentials);
     no_secret(&format!("{e} {e:?}"));
@@ -184,8 +184,8 @@ async fn a_refused_login_keeps_its_kind_through_question_mark() {
     let e = with_anyhow(&c).await.unwrap_err();
     let kind = e
         .chain()
-        .find_map(|s| s.downcast_ref::<auth_runtime::Error>())
-        .map(auth_runtime::Error::kind);
+        .find_map(|s| s.downcast_ref::<payauth_runtime::Error>())
+        .map(payauth_runtime::Error::kind);
     assert_eq!(kind, Some(ErrorKind::InvalidCredentials));
     assert!(
         e.downcast_ref::<OperationError<exirom::types::ErrorResponse>>()

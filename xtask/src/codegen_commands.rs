@@ -28,7 +28,7 @@ pub fn public_api(check: bool) -> Result<()> {
     let root = codegen::workspace_root();
     let mut stale = Vec::new();
     for krate in codegen::publishable(&root)? {
-        let wanted = codegen::public_api::listing(&root, &krate.name, &krate.dir)
+        let wanted = codegen::public_api::listing(&root, &krate.name, &krate.lib, &krate.dir)
             .map_err(anyhow::Error::msg)?;
         let path = codegen::public_api::listing_path(&root, &krate.name);
         let current = std::fs::read_to_string(&path).unwrap_or_default();

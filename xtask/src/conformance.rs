@@ -34,10 +34,10 @@ pub fn run(cargo: impl Fn(&[&str]) -> Result<()>) -> Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let python = ensure_venv(&target.join("conformance-venv"))?;
-    cargo(&["build", "--quiet", "-p", "sandbox"])?;
+    cargo(&["build", "--quiet", "-p", "payauth-sandbox"])?;
     let port = free_port()?;
     let mut sandbox = Sandbox(
-        Command::new(target.join("debug").join("sandbox"))
+        Command::new(target.join("debug").join("payauth-sandbox"))
             .args(["--port", &port.to_string()])
             .stdout(std::process::Stdio::null())
             .spawn()

@@ -42,7 +42,7 @@ pub fn bench(args: &[String]) -> Result<()> {
         "--bench",
         "overhead",
         "-p",
-        "auth-runtime",
+        "payauth-runtime",
         "--bench",
         "token_read",
         "--bench",

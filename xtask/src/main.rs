@@ -10,6 +10,7 @@
 //! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
 //! cargo xtask public-api [--check]          api/<crate>.txt: each publishable crate's public API
 //! cargo xtask layers                        no import circle, no import up a declared layer order
+//! cargo xtask docs                          the publishable crates' docs as docs.rs builds them, warnings denied
 //! ```
 //!
 //! Each command lives in its own file; this one is the command line.
@@ -23,6 +24,7 @@ mod codegen_commands;
 mod conformance;
 mod conformance_plan;
 mod demo_soak_bench;
+mod docs;
 mod layers;
 mod package_check;
 mod redis_servers;
@@ -35,11 +37,15 @@ commands:
   regen [--check] [PROVIDER...]  regenerate sdks/<provider>/src/generated.rs from specs/
                                  (--check: write nothing, fail if any file is stale)
   test                           fmt check, clippy -D warnings, regen --check, public-api --check, the
-                                 tests (cargo nextest, or cargo test without it; doctests), cargo package,
-                                 the consumer's tests, conformance; prints where the time went
+                                 docs (warnings denied), the tests (cargo nextest, or cargo test without
+                                 it; doctests), cargo package, the consumer's tests, conformance; prints
+                                 where the time went
   layers [--imports CRATE]       no import circle between the files of any workspace crate, no
                                  import up a crate's declared layers (its layers.toml); part of `test`
                                  (--imports: print every import between the crate's files)
+  docs                           cargo doc of the publishable crates as docs.rs builds them (--cfg docsrs,
+                                 all features): a rustdoc warning (broken link, bare URL, invalid code
+                                 block) or an undocumented public item fails it; part of `test`
   package-check                  cargo package the publishable crates, then check them from the
                                  packages (part of `test`)
   deps                           install what the Redis/Valkey tests need (redis-server, redis-cli,
@@ -88,6 +94,7 @@ fn run(args: &[String]) -> Result<()> {
         },
         Some("test") => test_phases::test(),
         Some("package-check") => package_check::package_check(),
+        Some("docs") => docs::check(),
         Some("deps") => redis_servers::ensure_servers(),
         Some("demo") => demo_soak_bench::demo(rest),
         Some("soak") => demo_soak_bench::soak(rest),

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use crate::cargo::{cargo, nextest_available};
 use crate::codegen_commands::{public_api, regen};
 use crate::package_check::package_check;
-use crate::{conformance, layers, redis_servers};
+use crate::{conformance, docs, layers, redis_servers};
 
 /// Where `cargo xtask test`'s time goes: each phase's wall time, printed
 /// as it ends and summed up at the end (issue #25's profile).
@@ -69,7 +69,7 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
         ])?;
         // The runtime as most applications build it: without `otel` or
         // `redis` (their stand-ins are code too).
-        cargo(&["clippy", "-p", "auth-runtime", "--", "-D", "warnings"])
+        cargo(&["clippy", "-p", "payauth-runtime", "--", "-D", "warnings"])
     })?;
     phases.run("regen --check, public-api --check", || {
         eprintln!("\n$ cargo xtask regen --check");
@@ -77,6 +77,10 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
         eprintln!("\n$ cargo xtask public-api --check");
         public_api(true)
     })?;
+    phases.run(
+        "docs (as docs.rs builds them: warnings and missing docs denied)",
+        docs::check,
+    )?;
     phases.run("Redis servers installed", redis_servers::ensure_servers)?;
     phases.run("tests (build and run)", || {
         if nextest_available() {

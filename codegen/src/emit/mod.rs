@@ -26,7 +26,7 @@ pub(crate) fn extras(spec: &OpenAPI) -> TokenStream {
     let servers = spec.servers.iter().map(|s| {
         let url = &s.url;
         let description = s.description.clone().unwrap_or_default();
-        quote!(auth_runtime::__private::Server { url: #url, description: #description })
+        quote!(payauth_runtime::__private::Server { url: #url, description: #description })
     });
 
     let schemas: Vec<(String, syn::Ident)> = spec
@@ -45,7 +45,7 @@ pub(crate) fn extras(spec: &OpenAPI) -> TokenStream {
 
 
         /// The servers the spec documents, in its order.
-        pub static SERVERS: &[auth_runtime::__private::Server] = &[#(#servers),*];
+        pub static SERVERS: &[payauth_runtime::__private::Server] = &[#(#servers),*];
 
         impl Client {
             /// One operation's call: what the `pre`, `exec` and `post`
@@ -57,7 +57,7 @@ pub(crate) fn extras(spec: &OpenAPI) -> TokenStream {
                 &'a self,
                 build: &'a B,
                 operation_id: &'static str,
-            ) -> impl std::future::Future<Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>> + Send + 'a
+            ) -> impl std::future::Future<Output = std::result::Result<reqwest::Response, payauth_runtime::OperationError<E>>> + Send + 'a
             where
                 B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
                 E: Send + 'a,
@@ -69,8 +69,8 @@ pub(crate) fn extras(spec: &OpenAPI) -> TokenStream {
             /// What an operation's failures are classified with: this
             /// provider, this operation.
             #[doc(hidden)]
-            pub fn auth_operation(&self, operation_id: &'static str) -> auth_runtime::__private::Operation {
-                auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+            pub fn auth_operation(&self, operation_id: &'static str) -> payauth_runtime::__private::Operation {
+                payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
             }
         }
 
@@ -79,7 +79,7 @@ pub(crate) fn extras(spec: &OpenAPI) -> TokenStream {
         // still authorizes, so code that calls it never sends a request
         // without its credentials; `exec` is progenitor's default (one
         // plain send).
-        impl ClientHooks<auth_runtime::Session> for Client {
+        impl ClientHooks<payauth_runtime::Session> for Client {
             async fn pre<E>(
                 &self,
                 request: &mut reqwest::Request,

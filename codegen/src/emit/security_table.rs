@@ -29,14 +29,14 @@ fn signed_jwt_kind(param: &str, ext: &serde_json::Value) -> TokenStream {
     let lifetime = ext.get("lifetime_secs").and_then(|v| v.as_u64());
     match (algorithm, claim, lifetime) {
         (Some("HS256"), Some(claim), Some(lifetime_secs)) => quote!(
-            auth_runtime::__private::SchemeKind::SignedQueryJwt {
+            payauth_runtime::__private::SchemeKind::SignedQueryJwt {
                 param: #param,
                 claim: #claim,
                 lifetime_secs: #lifetime_secs,
             }
         ),
         // Anything else is a scheme the runtime cannot apply.
-        _ => quote!(auth_runtime::__private::SchemeKind::Unsupported),
+        _ => quote!(payauth_runtime::__private::SchemeKind::Unsupported),
     }
 }
 
@@ -78,16 +78,16 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
             };
             let kind = match scheme {
                 SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => {
-                    quote!(auth_runtime::__private::SchemeKind::Bearer)
+                    quote!(payauth_runtime::__private::SchemeKind::Bearer)
                 }
                 SecurityScheme::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => {
-                    quote!(auth_runtime::__private::SchemeKind::Basic)
+                    quote!(payauth_runtime::__private::SchemeKind::Basic)
                 }
                 SecurityScheme::APIKey {
                     location: openapiv3::APIKeyLocation::Header,
                     name: header,
                     ..
-                } => quote!(auth_runtime::__private::SchemeKind::ApiKeyHeader(#header)),
+                } => quote!(payauth_runtime::__private::SchemeKind::ApiKeyHeader(#header)),
                 SecurityScheme::APIKey {
                     location: openapiv3::APIKeyLocation::Query,
                     name: param,
@@ -96,11 +96,11 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
                 } if extensions.contains_key(SIGNED_JWT_EXTENSION) => {
                     signed_jwt_kind(param, &extensions[SIGNED_JWT_EXTENSION])
                 }
-                _ => quote!(auth_runtime::__private::SchemeKind::Unsupported),
+                _ => quote!(payauth_runtime::__private::SchemeKind::Unsupported),
             };
             Some((
                 name.clone(),
-                quote!(auth_runtime::__private::Scheme { name: #name, kind: #kind }),
+                quote!(payauth_runtime::__private::Scheme { name: #name, kind: #kind }),
             ))
         })
         .collect();
@@ -121,7 +121,7 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
                             .keys()
                             .map(|name| {
                                 schemes.get(name).cloned().unwrap_or_else(|| {
-                                    quote!(auth_runtime::__private::Scheme { name: #name, kind: auth_runtime::__private::SchemeKind::Unsupported })
+                                    quote!(payauth_runtime::__private::Scheme { name: #name, kind: payauth_runtime::__private::SchemeKind::Unsupported })
                                 })
                             })
                             .collect::<Vec<_>>();
@@ -149,13 +149,13 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
                     .iter()
                     .map(|p| p.as_str())
                     .collect::<Option<Vec<_>>>()?;
-                Some(quote!(Some(auth_runtime::__private::BodyChecksum { field: #field, parts: &[#(#parts),*] })))
+                Some(quote!(Some(payauth_runtime::__private::BodyChecksum { field: #field, parts: &[#(#parts),*] })))
             })
             .unwrap_or_else(|| quote!(None));
         operations.push((
             id.to_string(),
             quote! {
-                auth_runtime::__private::OperationSecurity {
+                payauth_runtime::__private::OperationSecurity {
                     operation_id: #id,
                     alternatives: &[#(#alternatives),*],
                     idempotency_key: #idempotency_key,
@@ -173,7 +173,7 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
     let by_scheme = schemes.iter().map(|(name, scheme)| {
         let label = format!("(hand-made request: {name})");
         quote! {
-            (#name, auth_runtime::__private::OperationSecurity {
+            (#name, payauth_runtime::__private::OperationSecurity {
                 operation_id: #label,
                 alternatives: &[&[#scheme]],
                 idempotency_key: None,
@@ -191,7 +191,7 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
         let doc = format!("The requirement \"`{name}` alone\", for a hand-made request.");
         quote! {
             #[doc = #doc]
-            pub const #ident: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+            pub const #ident: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
                 operation_id: #label,
                 alternatives: &[&[#scheme]],
                 idempotency_key: None,
@@ -206,24 +206,24 @@ pub(super) fn security_module(spec: &OpenAPI) -> TokenStream {
         /// `security` requirements (progenitor itself ignores them).
         pub mod security {
             /// One entry per operation, sorted by operation id.
-            pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[#(#operations),*];
+            pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[#(#operations),*];
 
             /// The requirement of one operation; unknown ids get none.
-            pub fn for_operation(operation_id: &str) -> &'static auth_runtime::__private::OperationSecurity {
+            pub fn for_operation(operation_id: &str) -> &'static payauth_runtime::__private::OperationSecurity {
                 OPERATIONS
                     .iter()
                     .find(|op| op.operation_id == operation_id)
-                    .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+                    .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
             }
 
             /// One requirement per security scheme of the spec, by scheme name.
-            pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[#(#by_scheme),*];
+            pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[#(#by_scheme),*];
 
             /// The requirement "this scheme alone", for a hand-made request,
             /// by the scheme's name in the spec; [`schemes`] has one
             /// constant per scheme
             /// (`client.send_with(request, &security::schemes::…)`).
-            pub fn scheme(name: &str) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+            pub fn scheme(name: &str) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
                 SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
             }
 

@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 use super::linter::{Linter, METHODS, kind_of, rules};
 use crate::pointer::escape;
 
-/// Methods of `auth_runtime::Sdk` (an operation of the same name would be
+/// Methods of `payauth_runtime::Sdk` (an operation of the same name would be
 /// hidden behind them) and of the generated `Client` (progenitor's, and
 /// the hooks `codegen` adds): no operation may take these names.
 pub const RESERVED_OPERATION_NAMES: &[&str] = &[
-    // auth_runtime::Sdk
+    // payauth_runtime::Sdk
     "new",
     "api",
     "session",

@@ -42,7 +42,7 @@ pub mod rules {
     /// Every operation needs a unique snake_case `operationId`.
     pub const OPERATION_ID: &str = "operation-id";
     /// An operation may not be named like a method of the SDK's client
-    /// (`auth_runtime::Sdk`, which reaches the operations through
+    /// (`payauth_runtime::Sdk`, which reaches the operations through
     /// `Deref` and would hide one of the same name) or of the generated
     /// client's own methods.
     pub const RESERVED_NAME: &str = "reserved-name";

@@ -6,12 +6,12 @@
 //! builder (`.map(From::from)`), and `send` checks it again; the default
 //! builder allocates a message for each required field, on every
 //! operation built. The pass swaps the field for
-//! `auth_runtime::__private::OperationBody<types::X, types::builder::X>`, in the
+//! `payauth_runtime::__private::OperationBody<types::X, types::builder::X>`, in the
 //! operation builders that have one:
 //! - `body: Ok(::std::default::Default::default())` →
-//!   `body: auth_runtime::__private::OperationBody::Unset`;
+//!   `body: payauth_runtime::__private::OperationBody::Unset`;
 //! - `self.body = value.try_into().map(From::from).map_err(…)` →
-//!   `self.body = auth_runtime::__private::OperationBody::given(value.try_into().map_err(…))`;
+//!   `self.body = payauth_runtime::__private::OperationBody::given(value.try_into().map_err(…))`;
 //! - `body.and_then(|v| types::X::try_from(v).map_err(…))` → `body.value()`;
 //! - `self.body = self.body.map(f)` (`body_map`) is left as it is:
 //!   `OperationBody::map` does what `Result::map` did on the builder.
@@ -65,8 +65,7 @@ fn collect(item: &mut Item, builders: &mut HashSet<String>) {
                 if field.ident.as_ref().is_some_and(|i| i == "body")
                     && let Some((value, builder)) = value_type(&field.ty)
                 {
-                    field.ty =
-                        syn::parse_quote!(auth_runtime::__private::OperationBody<#value, #builder>);
+                    field.ty = syn::parse_quote!(payauth_runtime::__private::OperationBody<#value, #builder>);
                     builders.insert(s.ident.to_string());
                 }
             }
@@ -100,7 +99,7 @@ impl VisitMut for InImpl {
     fn visit_field_value_mut(&mut self, fv: &mut syn::FieldValue) {
         if text(&fv.member) == "body" && text(&fv.expr) == "Ok(::std::default::Default::default())"
         {
-            fv.expr = syn::parse_quote!(auth_runtime::__private::OperationBody::Unset);
+            fv.expr = syn::parse_quote!(payauth_runtime::__private::OperationBody::Unset);
         }
         visit_mut::visit_field_value_mut(self, fv);
     }
@@ -120,7 +119,7 @@ impl VisitMut for InImpl {
                     let converted = map.receiver.as_ref().clone();
                     let message = &map_err.args;
                     *assign.right = syn::parse_quote!(
-                        auth_runtime::__private::OperationBody::given(#converted.map_err(#message))
+                        payauth_runtime::__private::OperationBody::given(#converted.map_err(#message))
                     );
                 }
             }
@@ -201,9 +200,9 @@ mod tests {
     fn a_builder_typed_body_is_kept_as_the_value_given() {
         let out: String = tidied(OPERATION).split_whitespace().collect();
         for want in [
-            "body:auth_runtime::__private::OperationBody<types::ThingRequest,types::builder::ThingRequest,>,",
-            "body:auth_runtime::__private::OperationBody::Unset",
-            "self.body=auth_runtime::__private::OperationBody::given(value.try_into().map_err(|s|{format!(",
+            "body:payauth_runtime::__private::OperationBody<types::ThingRequest,types::builder::ThingRequest,>,",
+            "body:payauth_runtime::__private::OperationBody::Unset",
+            "self.body=payauth_runtime::__private::OperationBody::given(value.try_into().map_err(|s|{format!(",
             "self.body=self.body.map(f);",
             "letbody=body.value().map_err(Error::InvalidRequest)?;",
         ] {

@@ -25,7 +25,7 @@
 //! (`kept_body`), not converted to its builder type and back.
 //!
 //! `ResponseValue::from_response(response)` becomes
-//! `auth_runtime::__private::response::json(response)`: the same value, status and
+//! `payauth_runtime::__private::response::json(response)`: the same value, status and
 //! errors, with the response's header map moved instead of copied.
 //!
 //! Every `send` then fails with the runtime's `OperationError<E>`
@@ -33,7 +33,12 @@
 //!
 //! The types that hold a secret the spec marks (`x-secret`) get a `Debug`
 //! that redacts it (`redact`).
+//!
+//! Last, every public item gets its docs (`documented`): each operation
+//! the credentials it needs and the failures the spec documents, with an
+//! example that compiles; the builders, variants and fields what they are.
 
+pub(crate) mod documented;
 mod kept_body;
 mod merge_arms;
 mod no_api_version;
@@ -130,7 +135,7 @@ mod tests {
         );
         assert!(!out.contains("from_response"), "{out}");
         assert_eq!(
-            out.matches("auth_runtime::__private::response::json(response)")
+            out.matches("payauth_runtime::__private::response::json(response)")
                 .count(),
             2,
             "{out}"

@@ -152,7 +152,7 @@ mod tests {
                 let mut request = client.client.post(url).json(&body).build()?;
                 let response = client.auth_call(request, "get_thing").await?;
                 match response.status().as_u16() {
-                    200u16 => auth_runtime::__private::response::json(response).await,
+                    200u16 => payauth_runtime::__private::response::json(response).await,
                     _ => Err(Error::UnexpectedResponse(response)),
                 }
             }

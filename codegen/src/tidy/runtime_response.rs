@@ -11,7 +11,7 @@ pub(super) fn runtime_response(file: &mut syn::File) {
     MovedHeaders.visit_file_mut(file);
 }
 
-/// `ResponseValue::from_response(x)` → `auth_runtime::__private::response::json(x)`.
+/// `ResponseValue::from_response(x)` → `payauth_runtime::__private::response::json(x)`.
 struct MovedHeaders;
 
 impl VisitMut for MovedHeaders {
@@ -22,7 +22,7 @@ impl VisitMut for MovedHeaders {
             && text(&path.path) == "ResponseValue::from_response"
             && call.args.len() == 1
         {
-            *call.func = syn::parse_quote!(auth_runtime::__private::response::json);
+            *call.func = syn::parse_quote!(payauth_runtime::__private::response::json);
         }
     }
 }

@@ -8,7 +8,7 @@
 //! status lost. The pass rewrites each `send` so that:
 //!
 //! ```text
-//! pub async fn send(self) -> Result<ResponseValue<T>, auth_runtime::OperationError<E>> {
+//! pub async fn send(self) -> Result<ResponseValue<T>, payauth_runtime::OperationError<E>> {
 //!     let Self { client, body } = self;
 //!     let auth_op = client.auth_operation("operation_id");
 //!     let body = body.value().map_err(Error::InvalidRequest).map_err(|e| auth_op.fail(e))?;
@@ -44,7 +44,7 @@ struct TypedErrors;
 /// The first argument of `auth_call` as `rebuildable` writes it.
 const BUILD: &str = "&build";
 
-/// `Result<T, Error<E>>` → `Result<T, auth_runtime::OperationError<E>>`;
+/// `Result<T, Error<E>>` → `Result<T, payauth_runtime::OperationError<E>>`;
 /// false if the return type is not of that shape.
 fn retype(output: &mut ReturnType) -> bool {
     let ReturnType::Type(_, ty) = output else {
@@ -75,7 +75,7 @@ fn retype(output: &mut ReturnType) -> bool {
         return false;
     };
     let inner = inner.clone();
-    *error = syn::parse_quote!(auth_runtime::OperationError #inner);
+    *error = syn::parse_quote!(payauth_runtime::OperationError #inner);
     true
 }
 
@@ -118,13 +118,13 @@ fn answer(context: &syn::Ident, body: &Expr) -> Expr {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(&t);
-    if inner == "auth_runtime::__private::response::json(response).await" {
+    if inner == "payauth_runtime::__private::response::json(response).await" {
         return syn::parse_quote!(#context.decode(response).await);
     }
     if inner
-        == "Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?,),)"
+        == "Err(Error::ErrorResponse(payauth_runtime::__private::response::json(response).await?,),)"
         || inner
-            == "Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?))"
+            == "Err(Error::ErrorResponse(payauth_runtime::__private::response::json(response).await?))"
     {
         return syn::parse_quote!(Err(#context.error_response(response).await));
     }
@@ -184,10 +184,10 @@ mod tests {
                     };
                     let response = client.auth_call(&build, "login").await?;
                     match response.status().as_u16() {
-                        200u16 => auth_runtime::__private::response::json(response).await,
-                        201u16 => { auth_runtime::__private::response::json(response).await }
+                        200u16 => payauth_runtime::__private::response::json(response).await,
+                        201u16 => { payauth_runtime::__private::response::json(response).await }
                         400u16 | 401u16 => {
-                            Err(Error::ErrorResponse(auth_runtime::__private::response::json(response).await?))
+                            Err(Error::ErrorResponse(payauth_runtime::__private::response::json(response).await?))
                         }
                         204u16 => Ok(ResponseValue::empty(response)),
                         302u16 => Err(Error::InvalidUpgrade(response)),
@@ -199,7 +199,7 @@ mod tests {
         assert!(
             has(
                 &out,
-                "Result<ResponseValue<types::Token>, auth_runtime::OperationError<types::ErrorEnvelope>,>"
+                "Result<ResponseValue<types::Token>, payauth_runtime::OperationError<types::ErrorEnvelope>,>"
             ),
             "{out}"
         );

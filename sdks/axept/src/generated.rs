@@ -23,6 +23,7 @@ value unique to axept Cloud Connect.
         pub merchant_id: i64,
     }
     impl AuthenticationRequest {
+        ///The builder of [`AuthenticationRequest`], to set it field by field: [`builder::AuthenticationRequest`].
         pub fn builder() -> builder::AuthenticationRequest {
             Default::default()
         }
@@ -40,7 +41,9 @@ JWT `exp`.
     )]
     #[serde(untagged)]
     pub enum AuthenticationResponse {
+        ///[`AuthenticationResponsePascal`] — Success body as in the docs' field table.
         Pascal(AuthenticationResponsePascal),
+        ///[`AuthenticationResponseCamel`] — Success body as in the docs' example.
         Camel(AuthenticationResponseCamel),
     }
     impl ::std::convert::From<AuthenticationResponsePascal> for AuthenticationResponse {
@@ -68,6 +71,7 @@ unreadable value falls back to the JWT `exp`.
         pub token: ::std::string::String,
     }
     impl AuthenticationResponseCamel {
+        ///The builder of [`AuthenticationResponseCamel`], to set it field by field: [`builder::AuthenticationResponseCamel`].
         pub fn builder() -> builder::AuthenticationResponseCamel {
             Default::default()
         }
@@ -88,6 +92,7 @@ unreadable value falls back to the JWT `exp`.
         pub token: ::std::string::String,
     }
     impl AuthenticationResponsePascal {
+        ///The builder of [`AuthenticationResponsePascal`], to set it field by field: [`builder::AuthenticationResponsePascal`].
         pub fn builder() -> builder::AuthenticationResponsePascal {
             Default::default()
         }
@@ -112,9 +117,11 @@ unreadable value falls back to the JWT `exp`.
             ::std::string::String,
             ::std::vec::Vec<::std::string::String>,
         >,
+        ///What went wrong, in words.
         pub message: ::std::string::String,
     }
     impl ErrorResponse {
+        ///The builder of [`ErrorResponse`], to set it field by field: [`builder::ErrorResponse`].
         pub fn builder() -> builder::ErrorResponse {
             Default::default()
         }
@@ -128,16 +135,21 @@ unreadable value falls back to the JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct Pagination {
+        ///This page's number.
         #[serde(rename = "currentPage")]
         pub current_page: i64,
+        ///Transactions per page.
         #[serde(rename = "pageSize")]
         pub page_size: i64,
+        ///Transactions matching the filters, on all pages.
         #[serde(rename = "totalCount")]
         pub total_count: i64,
+        ///How many pages there are.
         #[serde(rename = "totalPages")]
         pub total_pages: i64,
     }
     impl Pagination {
+        ///The builder of [`Pagination`], to set it field by field: [`builder::Pagination`].
         pub fn builder() -> builder::Pagination {
             Default::default()
         }
@@ -151,11 +163,14 @@ unreadable value falls back to the JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct SignatureDecision {
+        ///Whether the cardholder's signature is accepted.
         #[serde(rename = "signatureAccepted")]
         pub signature_accepted: bool,
+        ///The transaction the decision is about, a GUID.
         pub uti: SignatureDecisionUti,
     }
     impl SignatureDecision {
+        ///The builder of [`SignatureDecision`], to set it field by field: [`builder::SignatureDecision`].
         pub fn builder() -> builder::SignatureDecision {
             Default::default()
         }
@@ -169,17 +184,21 @@ unreadable value falls back to the JWT `exp`.
         schemars::JsonSchema
     )]
     pub struct SignatureDecisionResult {
+        ///The decision recorded.
         #[serde(rename = "signatureAccepted")]
         pub signature_accepted: bool,
+        ///The transaction's status after the decision.
         pub status: ::std::string::String,
+        ///The transaction the decision is about.
         pub uti: ::std::string::String,
     }
     impl SignatureDecisionResult {
+        ///The builder of [`SignatureDecisionResult`], to set it field by field: [`builder::SignatureDecisionResult`].
         pub fn builder() -> builder::SignatureDecisionResult {
             Default::default()
         }
     }
-    ///`SignatureDecisionUti`
+    ///The transaction the decision is about, a GUID.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -271,6 +290,7 @@ page's example. Limits are the page's.
         schemars::JsonSchema
     )]
     pub struct StartTransactionRequest {
+        ///The gratuity, in the unit of `amountTrans`.
         #[serde(
             rename = "amountGratuity",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -311,6 +331,7 @@ off; the list's filters are documented.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub merchant_store_id: ::std::option::Option<::std::string::String>,
+        ///Whether the POS takes part in signature checks (its decisions go to `POST /ProcessDecision`).
         #[serde(
             rename = "posSignatureCheck",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -322,6 +343,7 @@ off; the list's filters are documented.
         ///Terminal serial; omitted = Terminal Lookup flow.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tid: ::std::option::Option<::std::string::String>,
+        ///The kind of transaction (`SALE`).
         #[serde(
             rename = "transType",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -342,6 +364,7 @@ present. The webhook is not signed: confirm what it says with
         pub web_hook_url: ::std::option::Option<StartTransactionRequestWebHookUrl>,
     }
     impl StartTransactionRequest {
+        ///The builder of [`StartTransactionRequest`], to set it field by field: [`builder::StartTransactionRequest`].
         pub fn builder() -> builder::StartTransactionRequest {
             Default::default()
         }
@@ -582,6 +605,7 @@ present. The webhook is not signed: confirm what it says with
         schemars::JsonSchema
     )]
     pub struct Transaction {
+        ///The amount, in the unit of the start request's `amountTrans`.
         #[serde(
             rename = "amountTrans",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -599,32 +623,40 @@ present. The webhook is not signed: confirm what it says with
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub merchant_store_id: ::std::option::Option<::std::string::String>,
+        ///The reference the transaction was started with.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
         ///e.g. `Pending`, `Complete`.
         pub status: ::std::string::String,
+        ///The terminal's serial.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tid: ::std::option::Option<::std::string::String>,
+        ///Whether the transaction was approved; approval counts only with `status` `Complete`.
         #[serde(rename = "transApproved")]
         pub trans_approved: bool,
+        ///Whether the transaction was cancelled.
         #[serde(
             rename = "transCancelled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_cancelled: ::std::option::Option<bool>,
+        ///Whether only part of the amount was approved.
         #[serde(
             rename = "transPartiallyApproved",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_partially_approved: ::std::option::Option<bool>,
+        ///The kind of transaction (`SALE`).
         #[serde(
             rename = "transType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_type: ::std::option::Option<::std::string::String>,
+        ///The transaction's unique identifier, a GUID.
         pub uti: ::std::string::String,
     }
     impl Transaction {
+        ///The builder of [`Transaction`], to set it field by field: [`builder::Transaction`].
         pub fn builder() -> builder::Transaction {
             Default::default()
         }
@@ -638,7 +670,10 @@ present. The webhook is not signed: confirm what it says with
         schemars::JsonSchema
     )]
     #[serde(transparent)]
-    pub struct TransactionList(pub ::std::vec::Vec<Transaction>);
+    pub struct TransactionList(
+        ///The value: A [`Transaction`].
+        pub ::std::vec::Vec<Transaction>,
+    );
     impl ::std::ops::Deref for TransactionList {
         type Target = ::std::vec::Vec<Transaction>;
         fn deref(&self) -> &::std::vec::Vec<Transaction> {
@@ -667,46 +702,57 @@ never the transaction's state.
         schemars::JsonSchema
     )]
     pub struct TransactionWebhook {
+        ///Claimed amount (unsigned).
         #[serde(
             rename = "amountTrans",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub amount_trans: ::std::option::Option<i64>,
+        ///Claimed reference (unsigned).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
+        ///Claimed status (unsigned: confirm it).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::std::string::String>,
+        ///Claimed terminal serial (unsigned).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tid: ::std::option::Option<::std::string::String>,
+        ///Claimed approval (unsigned: confirm it).
         #[serde(
             rename = "transApproved",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_approved: ::std::option::Option<bool>,
+        ///Claimed cancellation (unsigned).
         #[serde(
             rename = "transCancelled",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_cancelled: ::std::option::Option<bool>,
+        ///Claimed partial approval (unsigned).
         #[serde(
             rename = "transPartiallyApproved",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_partially_approved: ::std::option::Option<bool>,
+        ///Claimed kind of transaction (unsigned).
         #[serde(
             rename = "transType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub trans_type: ::std::option::Option<::std::string::String>,
+        ///The transaction's unique identifier, a GUID: the one member to act on.
         pub uti: ::std::string::String,
     }
     impl TransactionWebhook {
+        ///The builder of [`TransactionWebhook`], to set it field by field: [`builder::TransactionWebhook`].
         pub fn builder() -> builder::TransactionWebhook {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`AuthenticationRequest`](super::AuthenticationRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthenticationRequest {
             key: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -723,6 +769,7 @@ never the transaction's state.
             }
         }
         impl AuthenticationRequest {
+            ///Sets [`key`](super::AuthenticationRequest::key): Key / password associated with `keyId`. Secret; store it securely.
             pub fn key<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -735,6 +782,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`key_id`](super::AuthenticationRequest::key_id): ID allocated to the merchant by the authentication key generation process.
             pub fn key_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -747,6 +795,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`merchant_id`](super::AuthenticationRequest::merchant_id): Merchant ID given at onboarding or with the test account. NOT the 'mid'; a value unique to axept Cloud Connect.
             pub fn merchant_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -783,6 +832,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`AuthenticationResponseCamel`](super::AuthenticationResponseCamel), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthenticationResponseCamel {
             expires_at: ::std::result::Result<
@@ -800,6 +850,7 @@ never the transaction's state.
             }
         }
         impl AuthenticationResponseCamel {
+            ///Sets [`expires_at`](super::AuthenticationResponseCamel::expires_at): UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A string, not `format: date-time`: the service (.NET on Azure App Service) may write its default text, seven fractional digits and no offset (`2023-01-31T11:28:09.0000000`, UTC). The SDK reads it leniently; an unreadable value falls back to the JWT `exp`.
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -812,6 +863,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`token`](super::AuthenticationResponseCamel::token): The JWT bearer token; cache it for future requests.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -846,6 +898,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`AuthenticationResponsePascal`](super::AuthenticationResponsePascal), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthenticationResponsePascal {
             expires_at: ::std::result::Result<
@@ -863,6 +916,7 @@ never the transaction's state.
             }
         }
         impl AuthenticationResponsePascal {
+            ///Sets [`expires_at`](super::AuthenticationResponsePascal::expires_at): UTC date-time at which the token expires, e.g. `2023-01-31T11:28:09Z`. A string, not `format: date-time`: the service (.NET on Azure App Service) may write its default text, seven fractional digits and no offset (`2023-01-31T11:28:09.0000000`, UTC). The SDK reads it leniently; an unreadable value falls back to the JWT `exp`.
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -875,6 +929,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`token`](super::AuthenticationResponsePascal::token): The JWT bearer token; cache it for future requests.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -909,6 +964,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`ErrorResponse`](super::ErrorResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorResponse {
             errors: ::std::result::Result<
@@ -929,6 +985,7 @@ never the transaction's state.
             }
         }
         impl ErrorResponse {
+            ///Sets [`errors`](super::ErrorResponse::errors): Field name → list of problems (400).
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -946,6 +1003,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`message`](super::ErrorResponse::message): What went wrong, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -978,6 +1036,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`Pagination`](super::Pagination), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Pagination {
             current_page: ::std::result::Result<i64, ::std::string::String>,
@@ -996,6 +1055,7 @@ never the transaction's state.
             }
         }
         impl Pagination {
+            ///Sets [`current_page`](super::Pagination::current_page): This page's number.
             pub fn current_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -1008,6 +1068,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`page_size`](super::Pagination::page_size): Transactions per page.
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -1020,6 +1081,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`total_count`](super::Pagination::total_count): Transactions matching the filters, on all pages.
             pub fn total_count<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -1032,6 +1094,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`total_pages`](super::Pagination::total_pages): How many pages there are.
             pub fn total_pages<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -1068,6 +1131,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`SignatureDecision`](super::SignatureDecision), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct SignatureDecision {
             signature_accepted: ::std::result::Result<bool, ::std::string::String>,
@@ -1087,6 +1151,7 @@ never the transaction's state.
             }
         }
         impl SignatureDecision {
+            ///Sets [`signature_accepted`](super::SignatureDecision::signature_accepted): Whether the cardholder's signature is accepted.
             pub fn signature_accepted<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1101,6 +1166,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::SignatureDecision::uti): The transaction the decision is about, a GUID.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::SignatureDecisionUti>,
@@ -1133,6 +1199,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`SignatureDecisionResult`](super::SignatureDecisionResult), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct SignatureDecisionResult {
             signature_accepted: ::std::result::Result<bool, ::std::string::String>,
@@ -1151,6 +1218,7 @@ never the transaction's state.
             }
         }
         impl SignatureDecisionResult {
+            ///Sets [`signature_accepted`](super::SignatureDecisionResult::signature_accepted): The decision recorded.
             pub fn signature_accepted<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1165,6 +1233,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`status`](super::SignatureDecisionResult::status): The transaction's status after the decision.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1177,6 +1246,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::SignatureDecisionResult::uti): The transaction the decision is about.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1213,6 +1283,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`StartTransactionRequest`](super::StartTransactionRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct StartTransactionRequest {
             amount_gratuity: ::std::result::Result<
@@ -1278,6 +1349,7 @@ never the transaction's state.
             }
         }
         impl StartTransactionRequest {
+            ///Sets [`amount_gratuity`](super::StartTransactionRequest::amount_gratuity): The gratuity, in the unit of `amountTrans`.
             pub fn amount_gratuity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1292,6 +1364,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`amount_trans`](super::StartTransactionRequest::amount_trans): Amount, in minor units by our reading (the example's `3000`).
             pub fn amount_trans<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1304,6 +1377,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`client_store_id`](super::StartTransactionRequest::client_store_id): The client's store id, which `GET /Transaction` filters on (`ClientStoreId`); given like `merchantStoreId` (see its mark).
             pub fn client_store_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1318,6 +1392,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`expiration_date`](super::StartTransactionRequest::expiration_date): UTC ISO 8601; in the future and at most 365 days ahead (the page's rule, which no schema can state: the sandbox enforces it, 400 otherwise). UTC: an offset of zero (`Z`, `+00:00`); another offset is a 400. The sandbox also reads a date-time without an offset as UTC, as .NET writes it.
             pub fn expiration_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1334,6 +1409,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`merchant_store_id`](super::StartTransactionRequest::merchant_store_id): The merchant's store the transaction belongs to, which `GET /Transaction` filters on (`MerchantStoreId`). OUR ASSUMPTION: the page's field list is cut off; the list's filters are documented.
             pub fn merchant_store_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1348,6 +1424,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`pos_signature_check`](super::StartTransactionRequest::pos_signature_check): Whether the POS takes part in signature checks (its decisions go to `POST /ProcessDecision`).
             pub fn pos_signature_check<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1362,6 +1439,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`reference`](super::StartTransactionRequest::reference): Alphanumeric, at most 50 characters, no personal data.
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1376,6 +1454,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`tid`](super::StartTransactionRequest::tid): Terminal serial; omitted = Terminal Lookup flow.
             pub fn tid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1388,6 +1467,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_type`](super::StartTransactionRequest::trans_type): The kind of transaction (`SALE`).
             pub fn trans_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1400,6 +1480,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::StartTransactionRequest::uti): Unique transaction identifier, a GUID chosen by the POS (mandatory).
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::StartTransactionRequestUti>,
@@ -1412,6 +1493,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`web_hook_url`](super::StartTransactionRequest::web_hook_url): Optional. Where axept calls back about this transaction (the operation's `transactionUpdate` callback): HTTPS only (the scheme in any case: URL schemes are case-insensitive), at most 250 characters; the webhook fires only when present. The webhook is not signed: confirm what it says with `GET /Transaction/{uti}` (`axept::webhook::confirm`).
             pub fn web_hook_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1466,6 +1548,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`Transaction`](super::Transaction), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Transaction {
             amount_trans: ::std::result::Result<
@@ -1524,6 +1607,7 @@ never the transaction's state.
             }
         }
         impl Transaction {
+            ///Sets [`amount_trans`](super::Transaction::amount_trans): The amount, in the unit of the start request's `amountTrans`.
             pub fn amount_trans<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1536,6 +1620,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`client_store_id`](super::Transaction::client_store_id): As given when the transaction started (see `StartTransactionRequest`).
             pub fn client_store_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1550,6 +1635,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`merchant_store_id`](super::Transaction::merchant_store_id): As given when the transaction started (see `StartTransactionRequest`).
             pub fn merchant_store_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1564,6 +1650,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`reference`](super::Transaction::reference): The reference the transaction was started with.
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1576,6 +1663,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`status`](super::Transaction::status): e.g. `Pending`, `Complete`.
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1588,6 +1676,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`tid`](super::Transaction::tid): The terminal's serial.
             pub fn tid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1600,6 +1689,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_approved`](super::Transaction::trans_approved): Whether the transaction was approved; approval counts only with `status` `Complete`.
             pub fn trans_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1614,6 +1704,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_cancelled`](super::Transaction::trans_cancelled): Whether the transaction was cancelled.
             pub fn trans_cancelled<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1628,6 +1719,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_partially_approved`](super::Transaction::trans_partially_approved): Whether only part of the amount was approved.
             pub fn trans_partially_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1642,6 +1734,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_type`](super::Transaction::trans_type): The kind of transaction (`SALE`).
             pub fn trans_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1654,6 +1747,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::Transaction::uti): The transaction's unique identifier, a GUID.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1704,6 +1798,7 @@ never the transaction's state.
                 }
             }
         }
+        ///Builder of [`TransactionWebhook`](super::TransactionWebhook), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TransactionWebhook {
             amount_trans: ::std::result::Result<
@@ -1756,6 +1851,7 @@ never the transaction's state.
             }
         }
         impl TransactionWebhook {
+            ///Sets [`amount_trans`](super::TransactionWebhook::amount_trans): Claimed amount (unsigned).
             pub fn amount_trans<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -1768,6 +1864,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`reference`](super::TransactionWebhook::reference): Claimed reference (unsigned).
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1780,6 +1877,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`status`](super::TransactionWebhook::status): Claimed status (unsigned: confirm it).
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1792,6 +1890,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`tid`](super::TransactionWebhook::tid): Claimed terminal serial (unsigned).
             pub fn tid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1804,6 +1903,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_approved`](super::TransactionWebhook::trans_approved): Claimed approval (unsigned: confirm it).
             pub fn trans_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1818,6 +1918,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_cancelled`](super::TransactionWebhook::trans_cancelled): Claimed cancellation (unsigned).
             pub fn trans_cancelled<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1832,6 +1933,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_partially_approved`](super::TransactionWebhook::trans_partially_approved): Claimed partial approval (unsigned).
             pub fn trans_partially_approved<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -1846,6 +1948,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`trans_type`](super::TransactionWebhook::trans_type): Claimed kind of transaction (unsigned).
             pub fn trans_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1858,6 +1961,7 @@ never the transaction's state.
                     });
                 self
             }
+            ///Sets [`uti`](super::TransactionWebhook::uti): The transaction's unique identifier, a GUID: the one member to act on.
             pub fn uti<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2011,7 +2115,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -2019,7 +2123,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -2038,7 +2142,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -2047,7 +2151,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -2057,7 +2161,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -2065,7 +2169,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -2078,11 +2182,37 @@ header. Keep `key` secret.
 
 Sends a `POST` request to `/api/authenticate`
 
-```ignore
-let response = client.authenticate()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Bad Request: a syntax error in the request. Check the format of every field; do not retry unchanged. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Unauthorized: the request was well formed but `merchantId`, `keyId` and `key` are not valid. Check the values; retrying unchanged will fail again. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn authenticate(
+    client: &axept::Client,
+    body: types::AuthenticationRequest,
+) -> Result<types::AuthenticationResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .authenticate()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
@@ -2097,11 +2227,38 @@ OUR DESIGN.
 
 Sends a `POST` request to `/transaction`
 
-```ignore
-let response = client.start_transaction()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (our design). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token; authenticate again and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): A transaction with this `uti` already exists for a different request (our design; the same request again returns the transaction). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn start_transaction(
+    client: &axept::Client,
+    body: types::StartTransactionRequest,
+) -> Result<types::Transaction, OperationError<types::ErrorResponse>> {
+    let response = client
+        .start_transaction()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn start_transaction(&self) -> builder::StartTransaction<'_> {
         builder::StartTransaction::new(self)
@@ -2122,14 +2279,44 @@ Arguments:
 - `merchant_store_id`
 - `page_number`
 - `page_size`: Transactions per page, at most 100 (our limit).
-```ignore
-let response = client.list_transactions()
-    .client_store_id(client_store_id)
-    .merchant_store_id(merchant_store_id)
-    .page_number(page_number)
-    .page_size(page_size)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid filter (our design). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn list_transactions(
+    client: &axept::Client,
+    client_store_id: String,
+    merchant_store_id: String,
+    page_number: std::num::NonZeroU32,
+    page_size: std::num::NonZeroU32,
+) -> Result<types::TransactionList, OperationError<types::ErrorResponse>> {
+    let response = client
+        .list_transactions()
+        .client_store_id(client_store_id)
+        .merchant_store_id(merchant_store_id)
+        .page_number(page_number)
+        .page_size(page_size)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn list_transactions(&self) -> builder::ListTransactions<'_> {
         builder::ListTransactions::new(self)
@@ -2141,11 +2328,37 @@ Approval counts only when `transApproved` is true AND `status` is `Complete`.
 
 Sends a `GET` request to `/Transaction/{uti}`
 
-```ignore
-let response = client.get_transaction()
-    .uti(uti)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No transaction with this `uti` (our design). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn get_transaction(
+    client: &axept::Client,
+    uti: String,
+) -> Result<types::Transaction, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_transaction()
+        .uti(uti)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_transaction(&self) -> builder::GetTransaction<'_> {
         builder::GetTransaction::new(self)
@@ -2164,11 +2377,39 @@ the example's `uti`.
 
 Sends a `POST` request to `/ProcessDecision`
 
-```ignore
-let response = client.process_decision()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (our design). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing or expired token; authenticate again and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No transaction with this `uti` (our design). Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): Another decision was already recorded for this `uti` (our design). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use axept::{OperationError, types};
+
+async fn process_decision(
+    client: &axept::Client,
+    body: types::SignatureDecision,
+) -> Result<types::SignatureDecisionResult, OperationError<types::ErrorResponse>> {
+    let response = client
+        .process_decision()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn process_decision(&self) -> builder::ProcessDecision<'_> {
         builder::ProcessDecision::new(self)
@@ -2189,18 +2430,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::AuthenticationRequest,
             types::builder::AuthenticationRequest,
         >,
     }
     impl<'a> Authenticate<'a> {
+        ///The builder of a call to `authenticate` through `client`; [`Client::authenticate`](super::Client::authenticate) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::AuthenticationRequest`], or anything that converts into one (its builder, [`types::builder::AuthenticationRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AuthenticationRequest>,
@@ -2208,7 +2451,7 @@ pub mod builder {
                 types::AuthenticationRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2220,6 +2463,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2229,12 +2473,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/authenticate`
+        /**Sends a `POST` request to `/api/authenticate`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::authenticate`](super::Client::authenticate) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::AuthenticationResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("authenticate");
@@ -2273,18 +2521,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct StartTransaction<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::StartTransactionRequest,
             types::builder::StartTransactionRequest,
         >,
     }
     impl<'a> StartTransaction<'a> {
+        ///The builder of a call to `start_transaction` through `client`; [`Client::start_transaction`](super::Client::start_transaction) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::StartTransactionRequest`], or anything that converts into one (its builder, [`types::builder::StartTransactionRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::StartTransactionRequest>,
@@ -2292,7 +2542,7 @@ pub mod builder {
                 types::StartTransactionRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2304,6 +2554,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2313,12 +2564,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/transaction`
+        /**Sends a `POST` request to `/transaction`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::start_transaction`](super::Client::start_transaction) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::Transaction>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("start_transaction");
@@ -2363,6 +2618,7 @@ pub mod builder {
         page_size: Result<Option<::std::num::NonZeroU32>, String>,
     }
     impl<'a> ListTransactions<'a> {
+        ///The builder of a call to `list_transactions` through `client`; [`Client::list_transactions`](super::Client::list_transactions) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2372,6 +2628,7 @@ pub mod builder {
                 page_size: Ok(None),
             }
         }
+        ///Sets the `ClientStoreId` query parameter (optional).
         pub fn client_store_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2385,6 +2642,7 @@ pub mod builder {
                 });
             self
         }
+        ///Sets the `MerchantStoreId` query parameter (optional).
         pub fn merchant_store_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2398,6 +2656,7 @@ pub mod builder {
                 });
             self
         }
+        ///Sets the `PageNumber` query parameter (optional).
         pub fn page_number<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
@@ -2411,6 +2670,9 @@ pub mod builder {
                 });
             self
         }
+        /**Sets the `PageSize` query parameter (optional).
+
+Transactions per page, at most 100 (our limit).*/
         pub fn page_size<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
@@ -2424,12 +2686,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/Transaction`
+        /**Sends a `GET` request to `/Transaction`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::list_transactions`](super::Client::list_transactions) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::TransactionList>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self {
                 client,
@@ -2500,12 +2766,14 @@ pub mod builder {
         uti: Result<::std::string::String, String>,
     }
     impl<'a> GetTransaction<'a> {
+        ///The builder of a call to `get_transaction` through `client`; [`Client::get_transaction`](super::Client::get_transaction) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 uti: Err("uti was not initialized".to_string()),
             }
         }
+        ///Sets the `uti` path parameter (required).
         pub fn uti<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2518,12 +2786,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/Transaction/{uti}`
+        /**Sends a `GET` request to `/Transaction/{uti}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_transaction`](super::Client::get_transaction) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::Transaction>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, uti } = self;
             let auth_op = client.auth_operation("get_transaction");
@@ -2560,18 +2832,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ProcessDecision<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::SignatureDecision,
             types::builder::SignatureDecision,
         >,
     }
     impl<'a> ProcessDecision<'a> {
+        ///The builder of a call to `process_decision` through `client`; [`Client::process_decision`](super::Client::process_decision) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::SignatureDecision`], or anything that converts into one (its builder, [`types::builder::SignatureDecision`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::SignatureDecision>,
@@ -2579,7 +2853,7 @@ pub mod builder {
                 types::SignatureDecision,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2590,6 +2864,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2599,12 +2874,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/ProcessDecision`
+        /**Sends a `POST` request to `/ProcessDecision`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::process_decision`](super::Client::process_decision) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::SignatureDecisionResult>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("process_decision");
@@ -2648,21 +2927,21 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
             url_template: Some("/api/authenticate"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_transaction",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2670,13 +2949,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/Transaction/{uti}"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "list_transactions",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2684,13 +2963,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/Transaction"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "process_decision",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2698,13 +2977,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/ProcessDecision"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "start_transaction",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2716,23 +2995,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -2748,20 +3027,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2772,12 +3051,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://optomany-axeptconnectcloudmerchant-ppe.azurewebsites.net",
         description: "Test (pre-production) environment: the host of the `GET /Transaction/{uti}` example\non the \"retrieve transaction\" page (also the issuer of the docs' sample token).\n",
     },
-    auth_runtime::__private::Server {
+    payauth_runtime::__private::Server {
         url: "https://{productionHost}",
         description: "Production. Its URL is not documented; set `productionHost`.",
     },
@@ -2793,7 +3072,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -2807,11 +3089,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

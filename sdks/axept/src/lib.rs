@@ -19,19 +19,79 @@
 //! println!("{} transactions", page.into_inner().len());
 //! # Ok(()) }
 //! ```
+//!
+//! # Errors
+//!
+//! Every operation's `send()` fails with an [`OperationError`] whose
+//! [`kind`](OperationError::kind) a program decides on, and whose
+//! [`body`](OperationError::body) is axept's documented
+//! [`types::ErrorResponse`] when it sent one:
+//!
+//! ```no_run
+//! use axept::ErrorKind;
+//!
+//! # async fn demo(client: axept::Client) -> Result<(), axept::Error> {
+//! let uti = "6f1c2a8e-0b7d-4c55-9d1e-2f3a4b5c6d7e";
+//! match client.get_transaction().uti(uti).send().await {
+//!     Ok(t) => println!("approved: {}", t.trans_approved && t.status == "Complete"),
+//!     Err(e) if e.kind() == ErrorKind::NotFound => println!("no transaction {uti}"),
+//!     Err(e) if e.is_retryable() => println!("later: {:?}", e.retry_after()),
+//!     Err(e) => return Err(e.into_error()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates axept (and the other providers) on
+//! 127.0.0.1:
+//!
+//! ```
+//! use axept::ErrorKind;
+//! use payauth_sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let account = sb.credentials(Provider::Axept);
+//! let client = axept::builder()
+//!     .base_url(sb.base_url(Provider::Axept))
+//!     .credentials(axept::Credentials::new(
+//!         account.int("merchant_id"),
+//!         account.int("key_id"),
+//!         account.text("key"),
+//!     ))
+//!     .build()?;
+//!
+//! let page = client.list_transactions().send().await?;
+//! println!("{} transactions so far", page.into_inner().len());
+//! let unknown = "6f1c2a8e-0b7d-4c55-9d1e-2f3a4b5c6d7e";
+//! let error = client.get_transaction().uti(unknown).send().await.unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::NotFound);
+//! assert_eq!(client.metrics().logins, 1);
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs, clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The client, types and security table generated from `specs/axept.yaml`
+/// (`cargo xtask regen`): every operation's docs say which credentials it
+/// needs and which failures the spec documents.
 #[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::expiry::lenient_datetime;
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::expiry::lenient_datetime;
+use payauth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Axept,
     generated::Client,
     "`AXEPT_BASE_URL` (default: the pre-production host), `AXEPT_MERCHANT_ID`, `AXEPT_KEY_ID`, `AXEPT_KEY`"
@@ -42,6 +102,8 @@ auth_runtime::sdk_entry_points!(
 pub mod descriptor;
 pub mod webhook;
 
+/// axept as the runtime sees it (its [`Provider`] impl: profile,
+/// credentials from the environment, wiring).
 #[derive(Debug)]
 pub struct Axept;
 
@@ -53,11 +115,14 @@ pub struct Axept;
 pub struct Credentials {
     /// Not your `mid`: the axept Cloud Connect merchant id.
     pub merchant_id: i64,
+    /// The id of the key (`keyId`), given with it.
     pub key_id: i64,
+    /// The key itself (`key`).
     pub key: Secret,
 }
 
 impl Credentials {
+    /// The Cloud Connect merchant id, the key's id and the key.
     pub fn new(merchant_id: i64, key_id: i64, key: impl Into<Secret>) -> Self {
         Credentials {
             merchant_id,
@@ -83,7 +148,7 @@ impl Provider for Axept {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, NAME, k);
         let int = |k: &str| {
             var(k)?
                 .trim()
@@ -167,6 +232,11 @@ impl std::error::Error for PaginationError {}
 /// The `X-Pagination` header as a typed value: `Ok(None)` when absent,
 /// an error when present but not `{totalCount, pageSize, currentPage,
 /// totalPages}` (non-negative integers). Headers over 4 KiB are refused.
+///
+/// # Errors
+///
+/// [`PaginationError`] when the header is present but over 4 KiB or not
+/// that JSON object.
 ///
 /// ```no_run
 /// # async fn demo(client: axept::Client) -> Result<(), Box<dyn std::error::Error>> {

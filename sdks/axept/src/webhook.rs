@@ -26,8 +26,8 @@
 
 use std::fmt;
 
-use auth_runtime::provider::signing::MAX_CALLBACK_BYTES;
-use auth_runtime::{ErrorKind, OperationError};
+use payauth_runtime::provider::signing::MAX_CALLBACK_BYTES;
+use payauth_runtime::{ErrorKind, OperationError};
 
 use crate::types;
 
@@ -81,6 +81,11 @@ impl Webhook {
 
 /// Reads a webhook body. The body is capped at [`MAX_WEBHOOK_BYTES`]; any
 /// other input is a typed [`WebhookError`], never a panic.
+///
+/// # Errors
+///
+/// [`WebhookError::TooLarge`], [`WebhookError::Malformed`],
+/// [`WebhookError::BadUti`].
 pub fn parse(body: &[u8]) -> Result<Webhook, WebhookError> {
     if body.len() > MAX_WEBHOOK_BYTES {
         return Err(WebhookError::TooLarge);
@@ -171,6 +176,12 @@ impl std::error::Error for ConfirmError {
 /// Fetches the webhook's transaction with the authenticated client and
 /// returns what the provider says now. The webhook's claims play no part:
 /// only its `uti` is used.
+///
+/// # Errors
+///
+/// [`ConfirmError::Provider`] when the provider does not answer with the
+/// transaction (unknown `uti`: [`ConfirmError::is_unknown_transaction`]);
+/// [`ConfirmError::OtherTransaction`] when it answers about another one.
 pub async fn confirm(client: &crate::Client, webhook: &Webhook) -> Result<Confirmed, ConfirmError> {
     let transaction = client
         .get_transaction()

@@ -19,13 +19,17 @@ pub mod types {
     pub struct CreateOrderRequest {
         ///ISO 4217 currency code.
         pub currency: ::std::string::String,
+        ///The customer the order is for.
         #[serde(rename = "customerId")]
         pub customer_id: ::std::string::String,
+        ///What is ordered, at least one line.
         pub items: ::std::vec::Vec<OrderItem>,
+        ///A note for the order (delivery instructions).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub note: ::std::option::Option<::std::string::String>,
     }
     impl CreateOrderRequest {
+        ///The builder of [`CreateOrderRequest`], to set it field by field: [`builder::CreateOrderRequest`].
         pub fn builder() -> builder::CreateOrderRequest {
             Default::default()
         }
@@ -39,11 +43,15 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct CreateOrderResponse {
+        ///A [`Order`].
         pub data: Order,
+        ///What happened, in words.
         pub message: ::std::string::String,
+        ///`true` when the order was created.
         pub success: bool,
     }
     impl CreateOrderResponse {
+        ///The builder of [`CreateOrderResponse`], to set it field by field: [`builder::CreateOrderResponse`].
         pub fn builder() -> builder::CreateOrderResponse {
             Default::default()
         }
@@ -57,18 +65,24 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct Customer {
+        ///The customer's identifier (also in the token's claims).
         #[serde(rename = "customerId")]
         pub customer_id: ::std::string::String,
+        ///The customer's email address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///The customer's region (`h-region-code`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub region: ::std::option::Option<::std::string::String>,
+        ///The customer's role, as the platform names it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
+        ///The tenant the customer belongs to (`tr-main`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tenant: ::std::option::Option<::std::string::String>,
     }
     impl Customer {
+        ///The builder of [`Customer`], to set it field by field: [`builder::Customer`].
         pub fn builder() -> builder::Customer {
             Default::default()
         }
@@ -82,11 +96,15 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct CustomerResponse {
+        ///[`Customer`] — The customer behind the token (fields are our design).
         pub data: Customer,
+        ///What happened, in words.
         pub message: ::std::string::String,
+        ///`true` when the request succeeded.
         pub success: bool,
     }
     impl CustomerResponse {
+        ///The builder of [`CustomerResponse`], to set it field by field: [`builder::CustomerResponse`].
         pub fn builder() -> builder::CustomerResponse {
             Default::default()
         }
@@ -108,11 +126,13 @@ assumption); the platform's catalogue is not on the pages, so branch on
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<i64>,
+        ///What went wrong, in words.
         pub message: ::std::string::String,
         ///Always false on errors.
         pub success: bool,
     }
     impl ErrorResponse {
+        ///The builder of [`ErrorResponse`], to set it field by field: [`builder::ErrorResponse`].
         pub fn builder() -> builder::ErrorResponse {
             Default::default()
         }
@@ -126,17 +146,24 @@ assumption); the platform's catalogue is not on the pages, so branch on
         schemars::JsonSchema
     )]
     pub struct Order {
+        ///When the order was created.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The currency of `totalAmount`.
         pub currency: ::std::string::String,
+        ///The customer the order is for.
         #[serde(rename = "customerId")]
         pub customer_id: ::std::string::String,
+        ///The order's id.
         pub id: ::std::string::String,
+        ///What is ordered.
         pub items: ::std::vec::Vec<OrderItem>,
+        ///The order's status (`Created`).
         pub status: ::std::string::String,
+        ///The order's total, in major units of `currency`.
         #[serde(
             rename = "totalAmount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -144,6 +171,7 @@ assumption); the platform's catalogue is not on the pages, so branch on
         pub total_amount: ::std::option::Option<f64>,
     }
     impl Order {
+        ///The builder of [`Order`], to set it field by field: [`builder::Order`].
         pub fn builder() -> builder::Order {
             Default::default()
         }
@@ -157,11 +185,14 @@ assumption); the platform's catalogue is not on the pages, so branch on
         schemars::JsonSchema
     )]
     pub struct OrderItem {
+        ///The product ordered.
         #[serde(rename = "productId")]
         pub product_id: ::std::string::String,
+        ///How many, at least 1.
         pub quantity: ::std::num::NonZeroU32,
     }
     impl OrderItem {
+        ///The builder of [`OrderItem`], to set it field by field: [`builder::OrderItem`].
         pub fn builder() -> builder::OrderItem {
             Default::default()
         }
@@ -175,18 +206,25 @@ assumption); the platform's catalogue is not on the pages, so branch on
         schemars::JsonSchema
     )]
     pub struct Product {
+        ///The currency of `price`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///The product's id.
         pub id: ::std::string::String,
+        ///The product's name.
         pub name: ::std::string::String,
+        ///The unit price, in major units of `currency`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub price: ::std::option::Option<f64>,
+        ///The product's stock-keeping unit.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sku: ::std::option::Option<::std::string::String>,
+        ///Units in stock.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stock: ::std::option::Option<i32>,
     }
     impl Product {
+        ///The builder of [`Product`], to set it field by field: [`builder::Product`].
         pub fn builder() -> builder::Product {
             Default::default()
         }
@@ -200,8 +238,10 @@ assumption); the platform's catalogue is not on the pages, so branch on
         schemars::JsonSchema
     )]
     pub struct ProductListRequest {
+        ///The page to list, from 1 (default 1).
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU32, 1>")]
         pub page: ::std::num::NonZeroU32,
+        ///Products per page, 1 to 100 (default 50).
         #[serde(
             rename = "pageSize",
             default = "defaults::default_nzu64::<::std::num::NonZeroU32, 50>"
@@ -217,6 +257,7 @@ assumption); the platform's catalogue is not on the pages, so branch on
         }
     }
     impl ProductListRequest {
+        ///The builder of [`ProductListRequest`], to set it field by field: [`builder::ProductListRequest`].
         pub fn builder() -> builder::ProductListRequest {
             Default::default()
         }
@@ -230,11 +271,15 @@ assumption); the platform's catalogue is not on the pages, so branch on
         schemars::JsonSchema
     )]
     pub struct ProductListResponse {
+        ///The page's products.
         pub data: ::std::vec::Vec<Product>,
+        ///What happened, in words.
         pub message: ::std::string::String,
+        ///`true` when the request succeeded.
         pub success: bool,
     }
     impl ProductListResponse {
+        ///The builder of [`ProductListResponse`], to set it field by field: [`builder::ProductListResponse`].
         pub fn builder() -> builder::ProductListResponse {
             Default::default()
         }
@@ -252,7 +297,9 @@ FACTS: "casing may vary between brands"): both are accepted.
     )]
     #[serde(untagged)]
     pub enum TokenData {
+        ///[`TokenDataPascal`] — Token data as this brand's pages document it.
         Pascal(TokenDataPascal),
+        ///[`TokenDataLower`] — Token data in lower case, as another brand of the platform answers (unconfirmed). `expiration` may be absent: the JWT `exp` decides then.
         Lower(TokenDataLower),
     }
     impl ::std::convert::From<TokenDataPascal> for TokenData {
@@ -283,6 +330,7 @@ FACTS: "casing may vary between brands"): both are accepted.
         pub token: ::std::string::String,
     }
     impl TokenDataLower {
+        ///The builder of [`TokenDataLower`], to set it field by field: [`builder::TokenDataLower`].
         pub fn builder() -> builder::TokenDataLower {
             Default::default()
         }
@@ -308,6 +356,7 @@ unreadable value falls back to the JWT `exp`.
         pub token: ::std::string::String,
     }
     impl TokenDataPascal {
+        ///The builder of [`TokenDataPascal`], to set it field by field: [`builder::TokenDataPascal`].
         pub fn builder() -> builder::TokenDataPascal {
             Default::default()
         }
@@ -326,7 +375,9 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
     )]
     #[serde(untagged)]
     pub enum TokenRequest {
+        ///A [`TokenRequestPascal`].
         Pascal(TokenRequestPascal),
+        ///[`TokenRequestLower`] — The Generate Token body in lower case (another brand; unconfirmed).
         Lower(TokenRequestLower),
     }
     impl ::std::convert::From<TokenRequestPascal> for TokenRequest {
@@ -354,6 +405,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
         pub password: ::std::string::String,
     }
     impl TokenRequestLower {
+        ///The builder of [`TokenRequestLower`], to set it field by field: [`builder::TokenRequestLower`].
         pub fn builder() -> builder::TokenRequestLower {
             Default::default()
         }
@@ -375,6 +427,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
         pub password: ::std::string::String,
     }
     impl TokenRequestPascal {
+        ///The builder of [`TokenRequestPascal`], to set it field by field: [`builder::TokenRequestPascal`].
         pub fn builder() -> builder::TokenRequestPascal {
             Default::default()
         }
@@ -391,19 +444,24 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
         schemars::JsonSchema
     )]
     pub struct TokenResponse {
+        ///[`TokenData`] — Either casing of the token data. This brand's pages: `Token` / `Expiration`. Another brand served from the same platform reads `data.token` (unconfirmed, FACTS: "casing may vary between brands"): both are accepted.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub data: ::std::option::Option<TokenData>,
+        ///What happened, in words (`Success`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
+        ///`true` when a token was issued; `false` is a refusal whatever else the body holds.
         pub success: bool,
     }
     impl TokenResponse {
+        ///The builder of [`TokenResponse`], to set it field by field: [`builder::TokenResponse`].
         pub fn builder() -> builder::TokenResponse {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`CreateOrderRequest`](super::CreateOrderRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CreateOrderRequest {
             currency: ::std::result::Result<
@@ -434,6 +492,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl CreateOrderRequest {
+            ///Sets [`currency`](super::CreateOrderRequest::currency): ISO 4217 currency code.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -446,6 +505,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`customer_id`](super::CreateOrderRequest::customer_id): The customer the order is for.
             pub fn customer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -458,6 +518,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`items`](super::CreateOrderRequest::items): What is ordered, at least one line.
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OrderItem>>,
@@ -470,6 +531,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`note`](super::CreateOrderRequest::note): A note for the order (delivery instructions).
             pub fn note<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -506,6 +568,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`CreateOrderResponse`](super::CreateOrderResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CreateOrderResponse {
             data: ::std::result::Result<super::Order, ::std::string::String>,
@@ -522,6 +585,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl CreateOrderResponse {
+            ///Sets [`data`](super::CreateOrderResponse::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Order>,
@@ -534,6 +598,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::CreateOrderResponse::message): What happened, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -546,6 +611,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::CreateOrderResponse::success): `true` when the order was created.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -581,6 +647,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`Customer`](super::Customer), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Customer {
             customer_id: ::std::result::Result<
@@ -616,6 +683,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl Customer {
+            ///Sets [`customer_id`](super::Customer::customer_id): The customer's identifier (also in the token's claims).
             pub fn customer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -628,6 +696,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`email`](super::Customer::email): The customer's email address.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -640,6 +709,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`region`](super::Customer::region): The customer's region (`h-region-code`).
             pub fn region<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -652,6 +722,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`role`](super::Customer::role): The customer's role, as the platform names it.
             pub fn role<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -664,6 +735,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`tenant`](super::Customer::tenant): The tenant the customer belongs to (`tr-main`).
             pub fn tenant<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -702,6 +774,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`CustomerResponse`](super::CustomerResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CustomerResponse {
             data: ::std::result::Result<super::Customer, ::std::string::String>,
@@ -718,6 +791,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl CustomerResponse {
+            ///Sets [`data`](super::CustomerResponse::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Customer>,
@@ -730,6 +804,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::CustomerResponse::message): What happened, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -742,6 +817,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::CustomerResponse::success): `true` when the request succeeded.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -776,6 +852,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`ErrorResponse`](super::ErrorResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorResponse {
             code: ::std::result::Result<
@@ -795,6 +872,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl ErrorResponse {
+            ///Sets [`code`](super::ErrorResponse::code): Numeric platform error code, when present (e.g. `-23` = API key missing, malformed, expired, revoked or for another tenant: the one documented code). The sandbox answers other codes of its own design (listed in this field's assumption); the platform's catalogue is not on the pages, so branch on `-23` and on the HTTP status.
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -807,6 +885,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::ErrorResponse::message): What went wrong, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -819,6 +898,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::ErrorResponse::success): Always false on errors.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -853,6 +933,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`Order`](super::Order), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Order {
             created_at: ::std::result::Result<
@@ -892,6 +973,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl Order {
+            ///Sets [`created_at`](super::Order::created_at): When the order was created.
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -906,6 +988,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`currency`](super::Order::currency): The currency of `totalAmount`.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -918,6 +1001,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`customer_id`](super::Order::customer_id): The customer the order is for.
             pub fn customer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -930,6 +1014,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`id`](super::Order::id): The order's id.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -940,6 +1025,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///Sets [`items`](super::Order::items): What is ordered.
             pub fn items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::OrderItem>>,
@@ -952,6 +1038,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`status`](super::Order::status): The order's status (`Created`).
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -964,6 +1051,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`total_amount`](super::Order::total_amount): The order's total, in major units of `currency`.
             pub fn total_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -1006,6 +1094,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`OrderItem`](super::OrderItem), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct OrderItem {
             product_id: ::std::result::Result<
@@ -1026,6 +1115,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl OrderItem {
+            ///Sets [`product_id`](super::OrderItem::product_id): The product ordered.
             pub fn product_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1038,6 +1128,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`quantity`](super::OrderItem::quantity): How many, at least 1.
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU32>,
@@ -1070,6 +1161,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`Product`](super::Product), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Product {
             currency: ::std::result::Result<
@@ -1104,6 +1196,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl Product {
+            ///Sets [`currency`](super::Product::currency): The currency of `price`.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1116,6 +1209,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`id`](super::Product::id): The product's id.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1126,6 +1220,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///Sets [`name`](super::Product::name): The product's name.
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1138,6 +1233,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`price`](super::Product::price): The unit price, in major units of `currency`.
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -1150,6 +1246,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`sku`](super::Product::sku): The product's stock-keeping unit.
             pub fn sku<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1162,6 +1259,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`stock`](super::Product::stock): Units in stock.
             pub fn stock<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i32>>,
@@ -1202,6 +1300,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`ProductListRequest`](super::ProductListRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ProductListRequest {
             page: ::std::result::Result<::std::num::NonZeroU32, ::std::string::String>,
@@ -1223,6 +1322,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl ProductListRequest {
+            ///Sets [`page`](super::ProductListRequest::page): The page to list, from 1 (default 1).
             pub fn page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU32>,
@@ -1235,6 +1335,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`page_size`](super::ProductListRequest::page_size): Products per page, 1 to 100 (default 50).
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU32>,
@@ -1267,6 +1368,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`ProductListResponse`](super::ProductListResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ProductListResponse {
             data: ::std::result::Result<
@@ -1286,6 +1388,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl ProductListResponse {
+            ///Sets [`data`](super::ProductListResponse::data): The page's products.
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Product>>,
@@ -1298,6 +1401,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::ProductListResponse::message): What happened, in words.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1310,6 +1414,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::ProductListResponse::success): `true` when the request succeeded.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1345,6 +1450,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenDataLower`](super::TokenDataLower), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenDataLower {
             callback_data: ::std::result::Result<
@@ -1367,6 +1473,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenDataLower {
+            ///Sets [`callback_data`](super::TokenDataLower::callback_data): Echo of the request's `callbackData`.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1379,6 +1486,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`expiration`](super::TokenDataLower::expiration): Expiry of the token, as `Expiration`.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1391,6 +1499,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`token`](super::TokenDataLower::token): HS256 JWT for the Reseller API.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1425,6 +1534,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenDataPascal`](super::TokenDataPascal), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenDataPascal {
             callback_data: ::std::result::Result<
@@ -1447,6 +1557,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenDataPascal {
+            ///Sets [`callback_data`](super::TokenDataPascal::callback_data): Echo of the request's `callbackData`.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1459,6 +1570,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`expiration`](super::TokenDataPascal::expiration): Expiry of the token, UTC ISO 8601 (`yyyy-MM-ddTHH:mm:ssZ`, sample `2026-05-14T10:30:00Z`). A string, not `format: date-time`: the offset may be missing (`2026-11-23T20:00:00`, UTC). The SDK reads it leniently; an unreadable value falls back to the JWT `exp`.
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1471,6 +1583,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`token`](super::TokenDataPascal::token): HS256 JWT for the Reseller API.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1505,6 +1618,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenRequestLower`](super::TokenRequestLower), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenRequestLower {
             callback_data: ::std::result::Result<
@@ -1527,6 +1641,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenRequestLower {
+            ///Sets [`callback_data`](super::TokenRequestLower::callback_data): Opaque value echoed back in the response.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1539,6 +1654,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`email`](super::TokenRequestLower::email): Partner account email.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1551,6 +1667,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`password`](super::TokenRequestLower::password): Partner account password. Secret; never log it.
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1585,6 +1702,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenRequestPascal`](super::TokenRequestPascal), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenRequestPascal {
             callback_data: ::std::result::Result<
@@ -1607,6 +1725,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenRequestPascal {
+            ///Sets [`callback_data`](super::TokenRequestPascal::callback_data): Opaque value echoed back in the response.
             pub fn callback_data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1619,6 +1738,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`email`](super::TokenRequestPascal::email): Partner account email.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1631,6 +1751,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`password`](super::TokenRequestPascal::password): Partner account password. Secret; never log it.
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1665,6 +1786,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                 }
             }
         }
+        ///Builder of [`TokenResponse`](super::TokenResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TokenResponse {
             data: ::std::result::Result<
@@ -1687,6 +1809,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
             }
         }
         impl TokenResponse {
+            ///Sets [`data`](super::TokenResponse::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::TokenData>>,
@@ -1699,6 +1822,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`message`](super::TokenResponse::message): What happened, in words (`Success`).
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -1711,6 +1835,7 @@ the documented casing unless `Credentials::field_case(FieldCase::Lower)`.
                     });
                 self
             }
+            ///Sets [`success`](super::TokenResponse::success): `true` when a token was issued; `false` is a refusal whatever else the body holds.
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -1894,7 +2019,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -1902,7 +2027,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1921,7 +2046,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1930,7 +2055,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -1940,7 +2065,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -1948,7 +2073,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -1966,12 +2091,40 @@ Sends a `POST` request to `/Login/Customer/Api/Verify`
 Arguments:
 - `h_region_code`: Region of the account; the server assumes `TR` when absent.
 - `body`
-```ignore
-let response = client.generate_token()
-    .h_region_code(h_region_code)
-    .body(body)
-    .send()
-    .await;
+
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Bad credentials or invalid payload. Do not retry unchanged. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Not authorized to obtain a token (account disabled or unknown). Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn generate_token(
+    client: &bursagb::Client,
+    h_region_code: String,
+    body: types::TokenRequest,
+) -> Result<types::TokenResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .generate_token()
+        .h_region_code(h_region_code)
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn generate_token(&self) -> builder::GenerateToken<'_> {
         builder::GenerateToken::new(self)
@@ -1985,11 +2138,38 @@ returns 401. The order body and response are our design (not documented).
 
 Sends a `POST` request to `/Orders/Create`
 
-```ignore
-let response = client.create_order()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid order payload. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing header, missing `Bearer` prefix, malformed or expired token. Refresh the token (call Generate Token / login again) and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Token is valid but lacks the required scope. Never refresh, never retry. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn create_order(
+    client: &bursagb::Client,
+    body: types::CreateOrderRequest,
+) -> Result<types::CreateOrderResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_order()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_order(&self) -> builder::CreateOrder<'_> {
         builder::CreateOrder::new(self)
@@ -2003,11 +2183,38 @@ response are our design (not documented).
 
 Sends a `POST` request to `/Supplier/Products/List`
 
-```ignore
-let response = client.list_supplier_products()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`apiKeyAuth`: the API key in the `ApiKey` header, from the client's credentials.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid paging parameters. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Error code `-23`: the `ApiKey` header is missing or malformed, or the key is expired, revoked, or does not belong to the requested tenant. Not transient. Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Key is valid but the tenant lacks access to this endpoint. Never retry. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn list_supplier_products(
+    client: &bursagb::Client,
+    body: types::ProductListRequest,
+) -> Result<types::ProductListResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .list_supplier_products()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn list_supplier_products(&self) -> builder::ListSupplierProducts<'_> {
         builder::ListSupplierProducts::new(self)
@@ -2023,11 +2230,39 @@ Sends a `GET` request to `/Customer/Get`
 
 Arguments:
 - `h_region_code`: Region of the account; the server assumes `TR` when absent.
-```ignore
-let response = client.get_customer()
-    .h_region_code(h_region_code)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid `h-region-code` (our reading of an unexplained 400; the code `-2` is our design). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, malformed or expired token. Refresh and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Valid token lacking the scope. Never refresh, never retry. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use bursagb::{OperationError, types};
+
+async fn get_customer(
+    client: &bursagb::Client,
+    h_region_code: String,
+) -> Result<types::CustomerResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_customer()
+        .h_region_code(h_region_code)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_customer(&self) -> builder::GetCustomer<'_> {
         builder::GetCustomer::new(self)
@@ -2052,6 +2287,7 @@ pub mod builder {
         body: Result<types::TokenRequest, String>,
     }
     impl<'a> GenerateToken<'a> {
+        ///The builder of a call to `generate_token` through `client`; [`Client::generate_token`](super::Client::generate_token) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -2059,6 +2295,9 @@ pub mod builder {
                 body: Err("body was not initialized".to_string()),
             }
         }
+        /**Sets the `h-region-code` header (optional).
+
+Region of the account; the server assumes `TR` when absent.*/
         pub fn h_region_code<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2072,6 +2311,7 @@ pub mod builder {
                 });
             self
         }
+        ///The request body: a [`types::TokenRequest`], or anything that converts into one. It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TokenRequest>,
@@ -2081,12 +2321,16 @@ pub mod builder {
                 .map_err(|_| "conversion to `TokenRequest` for body failed".to_string());
             self
         }
-        ///Sends a `POST` request to `/Login/Customer/Api/Verify`
+        /**Sends a `POST` request to `/Login/Customer/Api/Verify`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::generate_token`](super::Client::generate_token) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::TokenResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, h_region_code, body } = self;
             let auth_op = client.auth_operation("generate_token");
@@ -2130,18 +2374,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateOrder<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::CreateOrderRequest,
             types::builder::CreateOrderRequest,
         >,
     }
     impl<'a> CreateOrder<'a> {
+        ///The builder of a call to `create_order` through `client`; [`Client::create_order`](super::Client::create_order) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::CreateOrderRequest`], or anything that converts into one (its builder, [`types::builder::CreateOrderRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateOrderRequest>,
@@ -2149,7 +2395,7 @@ pub mod builder {
                 types::CreateOrderRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2160,6 +2406,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2169,12 +2416,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/Orders/Create`
+        /**Sends a `POST` request to `/Orders/Create`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_order`](super::Client::create_order) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::CreateOrderResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_order");
@@ -2213,18 +2464,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListSupplierProducts<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::ProductListRequest,
             types::builder::ProductListRequest,
         >,
     }
     impl<'a> ListSupplierProducts<'a> {
+        ///The builder of a call to `list_supplier_products` through `client`; [`Client::list_supplier_products`](super::Client::list_supplier_products) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::ProductListRequest`], or anything that converts into one (its builder, [`types::builder::ProductListRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ProductListRequest>,
@@ -2232,7 +2485,7 @@ pub mod builder {
                 types::ProductListRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -2243,6 +2496,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -2252,12 +2506,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/Supplier/Products/List`
+        /**Sends a `POST` request to `/Supplier/Products/List`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::list_supplier_products`](super::Client::list_supplier_products) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::ProductListResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("list_supplier_products");
@@ -2299,12 +2557,16 @@ pub mod builder {
         h_region_code: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetCustomer<'a> {
+        ///The builder of a call to `get_customer` through `client`; [`Client::get_customer`](super::Client::get_customer) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 h_region_code: Ok(None),
             }
         }
+        /**Sets the `h-region-code` header (optional).
+
+Region of the account; the server assumes `TR` when absent.*/
         pub fn h_region_code<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -2318,12 +2580,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/Customer/Get`
+        /**Sends a `GET` request to `/Customer/Get`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_customer`](super::Client::get_customer) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::CustomerResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, h_region_code } = self;
             let auth_op = client.auth_operation("get_customer");
@@ -2368,14 +2634,14 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_order",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2383,20 +2649,20 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/Orders/Create"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "generate_token",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
             url_template: Some("/Login/Customer/Api/Verify"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_customer",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2404,13 +2670,15 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/Customer/Get"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "list_supplier_products",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader("ApiKey"),
+                        kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
+                            "ApiKey",
+                        ),
                     },
                 ],
             ],
@@ -2422,23 +2690,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "apiKeyAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: apiKeyAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "apiKeyAuth",
-                            kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                            kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
                                 "ApiKey",
                             ),
                         },
@@ -2451,13 +2719,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -2473,20 +2741,22 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`apiKeyAuth` alone", for a hand-made request.
-        pub const API_KEY_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const API_KEY_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: apiKeyAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader("ApiKey"),
+                        kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
+                            "ApiKey",
+                        ),
                     },
                 ],
             ],
@@ -2495,13 +2765,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -2512,8 +2782,8 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://{apiHost}",
         description: "The docs write the host as `{{apiHost}}` and do not give its value; set `apiHost`\nto the host of your tenant.\n",
     },
@@ -2529,7 +2799,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -2543,11 +2816,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

@@ -25,19 +25,87 @@
 //! let token = customer.bearer().await?;
 //! # let _ = (products, token); Ok(()) }
 //! ```
+//!
+//! # Errors
+//!
+//! Every operation's `send()` fails with an [`OperationError`] whose
+//! [`kind`](OperationError::kind) a program decides on, and whose
+//! [`body`](OperationError::body) is bursagb's documented
+//! [`types::ErrorResponse`] when it sent one:
+//!
+//! ```no_run
+//! use bursagb::{ErrorKind, types};
+//!
+//! # async fn demo(client: bursagb::Client, order: types::CreateOrderRequest) -> Result<(), bursagb::Error> {
+//! match client.create_order().body(order).send().await {
+//!     Ok(created) => println!("order {}", created.into_inner().data.id),
+//!     // A token without the scope: refused, never retried.
+//!     Err(e) if e.kind() == ErrorKind::Forbidden => eprintln!("not allowed to order"),
+//!     Err(e) if e.kind() == ErrorKind::BadRequest => {
+//!         eprintln!("refused: {:?}", e.body().map(|b| &b.message));
+//!     }
+//!     Err(e) => return Err(e.into_error()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates bursagb (and the other providers) on
+//! 127.0.0.1:
+//!
+//! ```
+//! use bursagb::{ErrorKind, StorefrontExt, types};
+//! use payauth_sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let account = sb.credentials(Provider::Bursagb);
+//! let reseller = bursagb::builder()
+//!     .base_url(sb.base_url(Provider::Bursagb))
+//!     .credentials(bursagb::Credentials::new(
+//!         account.text("email"),
+//!         account.text("password"),
+//!     ))
+//!     .build()?;
+//! let me = reseller.get_customer().send().await?;
+//! assert!(!me.into_inner().data.customer_id.is_empty());
+//!
+//! // A storefront customer whose token lacks `orders:write`: 403, not retried.
+//! let (email, password) = sb.bursagb_customer_without_orders_scope().expect("one by default");
+//! let customer = reseller.storefront(&email, password)?;
+//! let order: types::CreateOrderRequest = serde_json::from_value(serde_json::json!({
+//!     "customerId": "cus_10482",
+//!     "currency": "TRY",
+//!     "items": [{"productId": "prd_5521", "quantity": 2}],
+//! }))?;
+//! let refused = customer.create_order().body(order).send().await.unwrap_err();
+//! assert_eq!(refused.kind(), ErrorKind::Forbidden);
+//! assert_eq!(refused.attempts(), 1);
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs, clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The client, types and security table generated from `specs/bursagb.yaml`
+/// (`cargo xtask regen`): every operation's docs say which credentials it
+/// needs and which failures the spec documents.
 #[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::expiry::lenient_datetime;
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::expiry::lenient_datetime;
+use payauth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Bursagb,
     generated::Client,
     "`BURSAGB_BASE_URL`, `BURSAGB_EMAIL`, `BURSAGB_PASSWORD`, optional `BURSAGB_API_KEY` and `BURSAGB_REGION`"
@@ -47,6 +115,8 @@ auth_runtime::sdk_entry_points!(
 /// variables, mechanism, lifetimes and a read-only probe.
 pub mod descriptor;
 
+/// bursagb as the runtime sees it (its [`Provider`] impl: profile,
+/// credentials from the environment, wiring).
 #[derive(Debug)]
 pub struct Bursagb;
 
@@ -57,8 +127,12 @@ pub struct Bursagb;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
+    /// The account's email (`Email` of Generate Token).
     pub email: String,
+    /// The account's password (`Password` of Generate Token).
     pub password: Secret,
+    /// The `ApiKey` of the Payment and Supplier APIs, when set: the
+    /// operations that need it fail with a `Config` error without it.
     pub api_key: Option<Secret>,
     /// `h-region-code`; the provider defaults to `TR`.
     pub region: Option<String>,
@@ -80,6 +154,8 @@ pub enum FieldCase {
 }
 
 impl Credentials {
+    /// The account's email and password; no API key, the provider's
+    /// default region (`TR`), the documented field casing.
     pub fn new(email: impl Into<String>, password: impl Into<Secret>) -> Self {
         Credentials {
             email: email.into(),
@@ -89,10 +165,13 @@ impl Credentials {
             field_case: FieldCase::Documented,
         }
     }
+    /// The `ApiKey` of the Payment and Supplier APIs.
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
         self.api_key = Some(key.into());
         self
     }
+    /// The `h-region-code` of the token call (the provider's default:
+    /// `TR`); a different region is a different cache entry.
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
@@ -120,15 +199,15 @@ impl Provider for Bursagb {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, NAME, k);
         let mut credentials = Credentials::new(var("BURSAGB_EMAIL")?, var("BURSAGB_PASSWORD")?);
-        if let Some(key) = auth_runtime::provider::optional_env(get, "BURSAGB_API_KEY") {
+        if let Some(key) = payauth_runtime::provider::optional_env(get, "BURSAGB_API_KEY") {
             credentials = credentials.api_key(key);
         }
-        if let Some(region) = auth_runtime::provider::optional_env(get, "BURSAGB_REGION") {
+        if let Some(region) = payauth_runtime::provider::optional_env(get, "BURSAGB_REGION") {
             credentials = credentials.region(region);
         }
-        match auth_runtime::provider::optional_env(get, "BURSAGB_FIELD_CASE").as_deref() {
+        match payauth_runtime::provider::optional_env(get, "BURSAGB_FIELD_CASE").as_deref() {
             None => {}
             Some(c) if c.eq_ignore_ascii_case("lower") => {
                 credentials = credentials.field_case(FieldCase::Lower);
@@ -178,7 +257,13 @@ fn wire(connect: Connect, credentials: Credentials, customer: Option<&str>) -> C
 
 /// Storefront tokens, one cache entry per end-user customer.
 pub trait StorefrontExt {
-    /// A client acting for one storefront customer (their own login).
+    /// A client acting for one storefront customer (their own login),
+    /// sharing this client's settings; tokens are cached per customer.
+    ///
+    /// # Errors
+    ///
+    /// None today (nothing is sent: the first call logs in); `Result`
+    /// for the checks a later version may make.
     fn storefront(&self, email: &str, password: impl Into<Secret>) -> Result<Client, Error>;
 }
 

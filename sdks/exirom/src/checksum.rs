@@ -27,10 +27,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_runtime::Secret;
-use auth_runtime::SeenKeys;
-use auth_runtime::provider::replay::SharedReplayGuard;
-use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
+use payauth_runtime::Secret;
+use payauth_runtime::SeenKeys;
+use payauth_runtime::provider::replay::SharedReplayGuard;
+use payauth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -41,7 +41,10 @@ pub enum AmountForm {
     #[default]
     Decimal,
     /// Minor units, e.g. `1000` for `10.00` with `exponent` 2.
-    MinorUnits { exponent: u32 },
+    MinorUnits {
+        /// The currency's decimal places (2 for EUR, 0 for JPY).
+        exponent: u32,
+    },
 }
 
 /// The `checksum` of an APM payment request. `amount` is the decimal
@@ -90,6 +93,7 @@ fn to_minor_units(amount: &str, exponent: u32) -> Option<u64> {
 pub struct Unsigned<T>(T);
 
 impl<T> Unsigned<T> {
+    /// Marks `value` as not covered by a checksum.
     pub fn new(value: T) -> Self {
         Unsigned(value)
     }
@@ -97,6 +101,7 @@ impl<T> Unsigned<T> {
     pub fn unverified(&self) -> &T {
         &self.0
     }
+    /// The value, not covered by the checksum, taken out.
     pub fn into_unverified(self) -> T {
         self.0
     }
@@ -114,12 +119,18 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Unsigned<T> {
 /// is our assumption); the transaction's id and status are [`Unsigned`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Callback {
+    /// The merchant's account (`accountId`), covered by the checksum.
     pub account_id: String,
+    /// The payment request's id (`requestId`, the idempotency key the
+    /// payment was created with), covered by the checksum.
     pub request_id: String,
     /// The amount exactly as the body writes it: a string's content
     /// (`"10.00"` → `10.00`) or a number's text (`10.00`, `1000`, `1e3`).
     pub amount: String,
+    /// ISO 4217 code (`EUR`), covered by the checksum.
     pub currency: String,
+    /// Exirom's `transactionId`, when present — not covered by the
+    /// checksum.
     pub transaction_id: Unsigned<Option<String>>,
     /// `PENDING`, `APPROVED`, … — not covered by the checksum.
     pub transaction_status: Unsigned<Option<String>>,
@@ -152,7 +163,7 @@ fn checksummed_text(raw: &RawValue) -> Option<String> {
 /// process's memory (bounded at 10,000 callbacks; forgotten on a restart;
 /// not seen by other instances). [`CallbackVerifier::verify_shared`] in the
 /// shared store when one is set ([`CallbackVerifier::replay_store`], or the
-/// environment's Redis store with `auth-runtime`'s `redis` feature), so
+/// environment's Redis store with `payauth-runtime`'s `redis` feature), so
 /// that exactly one process of a fleet accepts a callback.
 #[derive(Debug)]
 pub struct CallbackVerifier {
@@ -178,7 +189,7 @@ impl CallbackVerifier {
     }
 
     /// Remember callbacks in `store` (for [`CallbackVerifier::verify_shared`]),
-    /// e.g. an `auth_runtime::redis_store::RedisStore` shared by the fleet.
+    /// e.g. an `payauth_runtime::redis_store::RedisStore` shared by the fleet.
     pub fn replay_store(mut self, store: Arc<dyn SeenKeys>) -> Self {
         self.replays = self.replays.with_store(store);
         self
@@ -191,7 +202,7 @@ impl CallbackVerifier {
     }
 
     /// How long the shared store remembers a callback (default 30 days,
-    /// `auth_runtime::provider::replay::DEFAULT_SEEN_TTL`): exirom's
+    /// `payauth_runtime::provider::replay::DEFAULT_SEEN_TTL`): exirom's
     /// callbacks carry no timestamp, so a replay after it is accepted.
     pub fn replay_ttl(mut self, ttl: Duration) -> Self {
         self.replays = self.replays.ttl(ttl);
@@ -202,6 +213,14 @@ impl CallbackVerifier {
     /// this process (memory). `_now` is unused: exirom's callbacks carry
     /// no timestamp on the pages we have, so freshness is enforced by
     /// refusing replays.
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::Unsigned`]: no `X-Checksum`;
+    /// [`CallbackError::BadSignature`]: it does not verify;
+    /// [`CallbackError::Malformed`]: the body is not a JSON object with
+    /// the checksummed fields, or is over 64 KiB;
+    /// [`CallbackError::Replayed`]: this callback was accepted before.
     pub fn verify(
         &self,
         body: &[u8],
@@ -217,6 +236,10 @@ impl CallbackVerifier {
 
     /// [`CallbackVerifier::verify`], with replays refused across the
     /// fleet through the shared store when one is set (else in memory).
+    ///
+    /// # Errors
+    ///
+    /// As [`CallbackVerifier::verify`], and
     /// [`CallbackError::ReplayCheckUnavailable`] when the store cannot
     /// answer: answer the sender 503 so that it tries again.
     pub async fn verify_shared(

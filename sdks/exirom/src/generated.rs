@@ -21,7 +21,9 @@ amount, 422 otherwise) or an integer of minor units (`1000`, the other page).
     )]
     #[serde(untagged)]
     pub enum ApmAmount {
+        ///A [`ApmAmountString`].
         String(ApmAmountString),
+        ///The value as a value of this type.
         Int64(::std::num::NonZeroU64),
     }
     impl ::std::fmt::Display for ApmAmount {
@@ -145,8 +147,10 @@ amount, 422 otherwise) or an integer of minor units (`1000`, the other page).
         schemars::JsonSchema
     )]
     pub struct ApmPaymentRequest {
+        ///The merchant's account the payment is for; the first part of the checksum.
         #[serde(rename = "accountId")]
         pub account_id: ApmPaymentRequestAccountId,
+        ///[`ApmAmount`] — The amount, in the form that is checksummed as written: a decimal string in major units (`"10.00"`, API reference; the default; checked like a card payment's amount, 422 otherwise) or an integer of minor units (`1000`, the other page).
         pub amount: ApmAmount,
         /**Optional. Where Exirom sends this payment's status callbacks (the operation's
 `paymentStatus` callback), each signed with `X-Checksum`. Not one of the four
@@ -160,6 +164,7 @@ checksummed fields.
         ///Computed by the SDK at send time; leave unset.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub checksum: ::std::option::Option<::std::string::String>,
+        ///ISO 4217 code; a part of the checksum.
         pub currency: ApmPaymentRequestCurrency,
         ///The APM, e.g. `SEPA` (our guess of the member name).
         #[serde(rename = "paymentMethod")]
@@ -169,11 +174,12 @@ checksummed fields.
         pub request_id: ApmPaymentRequestRequestId,
     }
     impl ApmPaymentRequest {
+        ///The builder of [`ApmPaymentRequest`], to set it field by field: [`builder::ApmPaymentRequest`].
         pub fn builder() -> builder::ApmPaymentRequest {
             Default::default()
         }
     }
-    ///`ApmPaymentRequestAccountId`
+    ///The merchant's account the payment is for; the first part of the checksum.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -237,7 +243,7 @@ checksummed fields.
                 })
         }
     }
-    ///`ApmPaymentRequestCurrency`
+    ///ISO 4217 code; a part of the checksum.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -445,22 +451,27 @@ checksummed fields.
         schemars::JsonSchema
     )]
     pub struct ApmPaymentResponse {
+        ///Where to send the customer to complete the payment, when given.
         #[serde(
             rename = "redirectUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub redirect_url: ::std::option::Option<::std::string::String>,
+        ///The request's `requestId`, echoed.
         #[serde(
             rename = "requestId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub request_id: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the payment.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
+        ///The payment's status, e.g. `PENDING`.
         #[serde(rename = "transactionStatus")]
         pub transaction_status: ::std::string::String,
     }
     impl ApmPaymentResponse {
+        ///The builder of [`ApmPaymentResponse`], to set it field by field: [`builder::ApmPaymentResponse`].
         pub fn builder() -> builder::ApmPaymentResponse {
             Default::default()
         }
@@ -476,6 +487,7 @@ checksummed fields.
         pub merchant_secret: ::std::string::String,
     }
     impl AuthRequest {
+        ///The builder of [`AuthRequest`], to set it field by field: [`builder::AuthRequest`].
         pub fn builder() -> builder::AuthRequest {
             Default::default()
         }
@@ -487,7 +499,9 @@ Both shapes are accepted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     #[serde(untagged)]
     pub enum AuthResponse {
+        ///The value as a string.
         String(::std::string::String),
+        ///[`AuthTokenObject`] — Object shape of the success body (guide shape).
         AuthTokenObject(AuthTokenObject),
     }
     impl ::std::convert::From<AuthTokenObject> for AuthResponse {
@@ -508,6 +522,7 @@ Both shapes are accepted.
         pub token: ::std::string::String,
     }
     impl AuthTokenObject {
+        ///The builder of [`AuthTokenObject`], to set it field by field: [`builder::AuthTokenObject`].
         pub fn builder() -> builder::AuthTokenObject {
             Default::default()
         }
@@ -522,26 +537,34 @@ Both shapes are accepted.
         schemars::JsonSchema
     )]
     pub struct BillingDetails {
+        ///The billing address's street and number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
+        ///The billing address's city.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub city: ::std::option::Option<::std::string::String>,
+        ///The billing address's country.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
+        ///The payer's email address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///The payer's first name.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub first_name: ::std::option::Option<::std::string::String>,
+        ///The payer's last name.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_name: ::std::option::Option<::std::string::String>,
+        ///The payer's phone number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phone: ::std::option::Option<::std::string::String>,
+        ///The billing address's postal code.
         #[serde(
             rename = "postalCode",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -549,6 +572,7 @@ Both shapes are accepted.
         pub postal_code: ::std::option::Option<::std::string::String>,
     }
     impl BillingDetails {
+        ///The builder of [`BillingDetails`], to set it field by field: [`builder::BillingDetails`].
         pub fn builder() -> builder::BillingDetails {
             Default::default()
         }
@@ -565,7 +589,9 @@ Both shapes are accepted.
     )]
     #[serde(untagged)]
     pub enum CallbackAmount {
+        ///A [`CallbackAmountString`].
         String(CallbackAmountString),
+        ///The value as a number.
         Number(f64),
     }
     impl ::std::fmt::Display for CallbackAmount {
@@ -685,18 +711,23 @@ Both shapes are accepted.
     pub struct CardDetails {
         ///Secret; never log it.
         pub cvv: CardDetailsCvv,
+        ///Expiry month, 1 or 2 digits (`"7"`, `"07"`).
         #[serde(rename = "expiryMonth")]
         pub expiry_month: CardDetailsExpiryMonth,
+        ///Expiry year, 2 or 4 digits (`"29"`, `"2029"`).
         #[serde(rename = "expiryYear")]
         pub expiry_year: CardDetailsExpiryYear,
+        ///The cardholder's name as printed on the card.
         #[serde(
             rename = "holderName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub holder_name: ::std::option::Option<::std::string::String>,
+        ///The card number (PAN), 12 to 19 digits. Secret; never log it.
         pub number: CardDetailsNumber,
     }
     impl CardDetails {
+        ///The builder of [`CardDetails`], to set it field by field: [`builder::CardDetails`].
         pub fn builder() -> builder::CardDetails {
             Default::default()
         }
@@ -767,7 +798,7 @@ Both shapes are accepted.
                 })
         }
     }
-    ///`CardDetailsExpiryMonth`
+    ///Expiry month, 1 or 2 digits (`"7"`, `"07"`).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -834,7 +865,7 @@ Both shapes are accepted.
                 })
         }
     }
-    ///`CardDetailsExpiryYear`
+    ///Expiry year, 2 or 4 digits (`"29"`, `"2029"`).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -901,7 +932,7 @@ Both shapes are accepted.
                 })
         }
     }
-    ///`CardDetailsNumber`
+    ///The card number (PAN), 12 to 19 digits. Secret; never log it.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -985,6 +1016,7 @@ ten); a finer fraction (`"10.001"`), a sign or an exponent is a 422 (OUR
 ASSUMPTION: the pages show two decimals).
 */
         pub amount: CardPaymentRequestAmount,
+        ///[`BillingDetails`] — Billing details (members are our guess).
         #[serde(rename = "billingDetails")]
         pub billing_details: BillingDetails,
         /**Optional. Where Exirom sends this payment's status callbacks (the operation's
@@ -996,22 +1028,28 @@ ASSUMPTION: the pages show two decimals).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub callback_url: ::std::option::Option<::std::string::String>,
+        ///[`CardDetails`] — Card data (member names are our guess; the page cuts them off).
         pub card: CardDetails,
         ///ISO 4217 code.
         pub currency: CardPaymentRequestCurrency,
+        ///[`DeviceDetails`] — Customer device (members are our guess).
         pub device: DeviceDetails,
+        ///Where the customer's browser goes after a failed payment.
         #[serde(
             rename = "failureRedirectUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub failure_redirect_url: ::std::option::Option<::std::string::String>,
+        ///Whether the merchant has verified the customer's identity (KYC).
         #[serde(
             rename = "kycVerified",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub kyc_verified: ::std::option::Option<bool>,
+        ///Language of the pages the customer sees (an optional request member).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lang: ::std::option::Option<::std::string::String>,
+        ///The merchant's own key-value data, strings only.
         #[serde(
             default,
             skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
@@ -1022,7 +1060,9 @@ ASSUMPTION: the pages show two decimals).
         >,
         ///Merchant account (MID) to charge on.
         pub mid: CardPaymentRequestMid,
+        ///[`OrderDetails`] — Order details (members are our guess).
         pub order: OrderDetails,
+        ///How many payments the customer made before this one.
         #[serde(
             rename = "previousPaymentCount",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1033,6 +1073,7 @@ characters, our limit.
 */
         #[serde(rename = "requestId")]
         pub request_id: CardPaymentRequestRequestId,
+        ///Where the customer's browser goes after a successful payment.
         #[serde(
             rename = "successRedirectUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1040,6 +1081,7 @@ characters, our limit.
         pub success_redirect_url: ::std::option::Option<::std::string::String>,
     }
     impl CardPaymentRequest {
+        ///The builder of [`CardPaymentRequest`], to set it field by field: [`builder::CardPaymentRequest`].
         pub fn builder() -> builder::CardPaymentRequest {
             Default::default()
         }
@@ -1324,30 +1366,37 @@ design.
         schemars::JsonSchema
     )]
     pub struct CardPaymentResponse {
+        ///The amount charged, a decimal string in major units.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub amount: ::std::option::Option<::std::string::String>,
+        ///With `CUSTOMER_VERIFICATION`: the 3-D Secure page to send the customer to.
         #[serde(
             rename = "challengeUrl",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub challenge_url: ::std::option::Option<::std::string::String>,
+        ///With `CUSTOMER_VERIFICATION`: the 3-D Secure page to show in an iframe.
         #[serde(
             rename = "challengeUrlIframe",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub challenge_url_iframe: ::std::option::Option<::std::string::String>,
+        ///ISO 4217 code of the amount.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///Why the payment was declined, when it was.
         #[serde(
             rename = "declineCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub decline_code: ::std::option::Option<::std::string::String>,
+        ///The request's `requestId`, echoed.
         #[serde(
             rename = "requestId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub request_id: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the payment: the `{id}` of `get_card_payment_status`.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
         ///e.g. `APPROVED`, `DECLINED`, `CUSTOMER_VERIFICATION`, `PENDING`.
@@ -1355,6 +1404,7 @@ design.
         pub transaction_status: ::std::string::String,
     }
     impl CardPaymentResponse {
+        ///The builder of [`CardPaymentResponse`], to set it field by field: [`builder::CardPaymentResponse`].
         pub fn builder() -> builder::CardPaymentResponse {
             Default::default()
         }
@@ -1368,17 +1418,21 @@ design.
         schemars::JsonSchema
     )]
     pub struct CardPaymentStatus {
+        ///Why the payment was declined, when it was.
         #[serde(
             rename = "declineCode",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub decline_code: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the payment.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
+        ///The payment's status now, e.g. `APPROVED`, `DECLINED`, `PENDING`.
         #[serde(rename = "transactionStatus")]
         pub transaction_status: ::std::string::String,
     }
     impl CardPaymentStatus {
+        ///The builder of [`CardPaymentStatus`], to set it field by field: [`builder::CardPaymentStatus`].
         pub fn builder() -> builder::CardPaymentStatus {
             Default::default()
         }
@@ -1402,14 +1456,18 @@ design.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub callback_url: ::std::option::Option<::std::string::String>,
+        ///[`PayoutCard`] — The card paid out to (no CVV for a payout).
         pub card: PayoutCard,
+        ///ISO 4217 code.
         pub currency: CardPayoutRequestCurrency,
+        ///Merchant account (MID) the payout is made from.
         pub mid: CardPayoutRequestMid,
         ///Idempotency key chosen by the merchant; at most 64 characters, our limit.
         #[serde(rename = "requestId")]
         pub request_id: CardPayoutRequestRequestId,
     }
     impl CardPayoutRequest {
+        ///The builder of [`CardPayoutRequest`], to set it field by field: [`builder::CardPayoutRequest`].
         pub fn builder() -> builder::CardPayoutRequest {
             Default::default()
         }
@@ -1478,7 +1536,7 @@ design.
                 })
         }
     }
-    ///`CardPayoutRequestCurrency`
+    ///ISO 4217 code.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1545,7 +1603,7 @@ design.
                 })
         }
     }
-    ///`CardPayoutRequestMid`
+    ///Merchant account (MID) the payout is made from.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1686,11 +1744,13 @@ design.
         schemars::JsonSchema
     )]
     pub struct DeviceDetails {
+        ///The customer's IP address.
         #[serde(
             rename = "ipAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub ip_address: ::std::option::Option<::std::string::String>,
+        ///The customer's browser `User-Agent`.
         #[serde(
             rename = "userAgent",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1698,6 +1758,7 @@ design.
         pub user_agent: ::std::option::Option<::std::string::String>,
     }
     impl DeviceDetails {
+        ///The builder of [`DeviceDetails`], to set it field by field: [`builder::DeviceDetails`].
         pub fn builder() -> builder::DeviceDetails {
             Default::default()
         }
@@ -1724,6 +1785,7 @@ design. 500 is transient: retry with exponential backoff.
         pub message: ::std::string::String,
     }
     impl ErrorResponse {
+        ///The builder of [`ErrorResponse`], to set it field by field: [`builder::ErrorResponse`].
         pub fn builder() -> builder::ErrorResponse {
             Default::default()
         }
@@ -1743,6 +1805,7 @@ design. 500 is transient: retry with exponential backoff.
         pub message: ::std::string::String,
     }
     impl FieldError {
+        ///The builder of [`FieldError`], to set it field by field: [`builder::FieldError`].
         pub fn builder() -> builder::FieldError {
             Default::default()
         }
@@ -1757,10 +1820,12 @@ design. 500 is transient: retry with exponential backoff.
         schemars::JsonSchema
     )]
     pub struct OrderDetails {
+        ///What is being paid for, in words.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
     }
     impl OrderDetails {
+        ///The builder of [`OrderDetails`], to set it field by field: [`builder::OrderDetails`].
         pub fn builder() -> builder::OrderDetails {
             Default::default()
         }
@@ -1780,7 +1845,9 @@ text it received, never a re-serialised number.
     )]
     #[serde(untagged)]
     pub enum PaymentCallback {
+        ///[`PaymentCallbackAmountForm`] — The `amount`/`currency` form of a status callback.
         AmountForm(PaymentCallbackAmountForm),
+        ///[`PaymentCallbackOrderForm`] — The `orderAmount`/`orderCurrency` form of a status callback.
         OrderForm(PaymentCallbackOrderForm),
     }
     impl ::std::convert::From<PaymentCallbackAmountForm> for PaymentCallback {
@@ -1805,6 +1872,7 @@ text it received, never a re-serialised number.
         ///The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
         #[serde(rename = "accountId")]
         pub account_id: ::std::string::String,
+        ///[`CallbackAmount`] — A callback's amount: a decimal string in major units (`"10.00"`) or a JSON number (minor units `1000`, one page's form). Checksummed exactly as written.
         pub amount: CallbackAmount,
         ///ISO 4217 code. Checksummed.
         pub currency: ::std::string::String,
@@ -1831,6 +1899,7 @@ text it received, never a re-serialised number.
         pub transaction_status: ::std::option::Option<::std::string::String>,
     }
     impl PaymentCallbackAmountForm {
+        ///The builder of [`PaymentCallbackAmountForm`], to set it field by field: [`builder::PaymentCallbackAmountForm`].
         pub fn builder() -> builder::PaymentCallbackAmountForm {
             Default::default()
         }
@@ -1853,6 +1922,7 @@ text it received, never a re-serialised number.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub decline_code: ::std::option::Option<::std::string::String>,
+        ///[`CallbackAmount`] — A callback's amount: a decimal string in major units (`"10.00"`) or a JSON number (minor units `1000`, one page's form). Checksummed exactly as written.
         #[serde(rename = "orderAmount")]
         pub order_amount: CallbackAmount,
         ///ISO 4217 code. Checksummed.
@@ -1875,6 +1945,7 @@ text it received, never a re-serialised number.
         pub transaction_status: ::std::option::Option<::std::string::String>,
     }
     impl PaymentCallbackOrderForm {
+        ///The builder of [`PaymentCallbackOrderForm`], to set it field by field: [`builder::PaymentCallbackOrderForm`].
         pub fn builder() -> builder::PaymentCallbackOrderForm {
             Default::default()
         }
@@ -1882,23 +1953,28 @@ text it received, never a re-serialised number.
     ///The card paid out to (no CVV for a payout).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, schemars::JsonSchema)]
     pub struct PayoutCard {
+        ///Expiry month, 1 or 2 digits.
         #[serde(rename = "expiryMonth")]
         pub expiry_month: PayoutCardExpiryMonth,
+        ///Expiry year, 2 or 4 digits.
         #[serde(rename = "expiryYear")]
         pub expiry_year: PayoutCardExpiryYear,
+        ///The cardholder's name as printed on the card.
         #[serde(
             rename = "holderName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub holder_name: ::std::option::Option<::std::string::String>,
+        ///The card number (PAN), 12 to 19 digits. Secret; never log it.
         pub number: PayoutCardNumber,
     }
     impl PayoutCard {
+        ///The builder of [`PayoutCard`], to set it field by field: [`builder::PayoutCard`].
         pub fn builder() -> builder::PayoutCard {
             Default::default()
         }
     }
-    ///`PayoutCardExpiryMonth`
+    ///Expiry month, 1 or 2 digits.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -1965,7 +2041,7 @@ text it received, never a re-serialised number.
                 })
         }
     }
-    ///`PayoutCardExpiryYear`
+    ///Expiry year, 2 or 4 digits.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -2032,7 +2108,7 @@ text it received, never a re-serialised number.
                 })
         }
     }
-    ///`PayoutCardNumber`
+    ///The card number (PAN), 12 to 19 digits. Secret; never log it.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -2107,15 +2183,19 @@ text it received, never a re-serialised number.
         schemars::JsonSchema
     )]
     pub struct TransactionInfo {
+        ///The amount, a decimal string in major units.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub amount: ::std::option::Option<::std::string::String>,
+        ///ISO 4217 code of the amount.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///The `requestId` the transaction was created with.
         #[serde(
             rename = "requestId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub request_id: ::std::option::Option<::std::string::String>,
+        ///Exirom's id of the transaction.
         #[serde(rename = "transactionId")]
         pub transaction_id: ::std::string::String,
         ///e.g. `PENDING`, `APPROVED`, `DECLINED`.
@@ -2123,12 +2203,14 @@ text it received, never a re-serialised number.
         pub transaction_status: ::std::string::String,
     }
     impl TransactionInfo {
+        ///The builder of [`TransactionInfo`], to set it field by field: [`builder::TransactionInfo`].
         pub fn builder() -> builder::TransactionInfo {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`ApmPaymentRequest`](super::ApmPaymentRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ApmPaymentRequest {
             account_id: ::std::result::Result<
@@ -2173,6 +2255,7 @@ text it received, never a re-serialised number.
             }
         }
         impl ApmPaymentRequest {
+            ///Sets [`account_id`](super::ApmPaymentRequest::account_id): The merchant's account the payment is for; the first part of the checksum.
             pub fn account_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestAccountId>,
@@ -2185,6 +2268,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`amount`](super::ApmPaymentRequest::amount).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmAmount>,
@@ -2197,6 +2281,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`callback_url`](super::ApmPaymentRequest::callback_url): Optional. Where Exirom sends this payment's status callbacks (the operation's `paymentStatus` callback), each signed with `X-Checksum`. Not one of the four checksummed fields.
             pub fn callback_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2209,6 +2294,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`checksum`](super::ApmPaymentRequest::checksum): Computed by the SDK at send time; leave unset.
             pub fn checksum<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2221,6 +2307,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::ApmPaymentRequest::currency): ISO 4217 code; a part of the checksum.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestCurrency>,
@@ -2233,6 +2320,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`payment_method`](super::ApmPaymentRequest::payment_method): The APM, e.g. `SEPA` (our guess of the member name).
             pub fn payment_method<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestPaymentMethod>,
@@ -2247,6 +2335,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::ApmPaymentRequest::request_id): Idempotency key chosen by the merchant; at most 64 characters, our limit.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ApmPaymentRequestRequestId>,
@@ -2289,6 +2378,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`ApmPaymentResponse`](super::ApmPaymentResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ApmPaymentResponse {
             redirect_url: ::std::result::Result<
@@ -2323,6 +2413,7 @@ text it received, never a re-serialised number.
             }
         }
         impl ApmPaymentResponse {
+            ///Sets [`redirect_url`](super::ApmPaymentResponse::redirect_url): Where to send the customer to complete the payment, when given.
             pub fn redirect_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2335,6 +2426,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::ApmPaymentResponse::request_id): The request's `requestId`, echoed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2347,6 +2439,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::ApmPaymentResponse::transaction_id): Exirom's id of the payment.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2361,6 +2454,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::ApmPaymentResponse::transaction_status): The payment's status, e.g. `PENDING`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2399,6 +2493,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`AuthRequest`](super::AuthRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthRequest {
             merchant_key: ::std::result::Result<
@@ -2421,6 +2516,7 @@ text it received, never a re-serialised number.
             }
         }
         impl AuthRequest {
+            ///Sets [`merchant_key`](super::AuthRequest::merchant_key): Merchant Key (sandbox and production keys differ).
             pub fn merchant_key<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2433,6 +2529,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`merchant_secret`](super::AuthRequest::merchant_secret): Merchant Secret. Secret; never log it.
             pub fn merchant_secret<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2467,6 +2564,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`AuthTokenObject`](super::AuthTokenObject), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AuthTokenObject {
             merchant_key: ::std::result::Result<
@@ -2484,6 +2582,7 @@ text it received, never a re-serialised number.
             }
         }
         impl AuthTokenObject {
+            ///Sets [`merchant_key`](super::AuthTokenObject::merchant_key): Echo of the Merchant Key.
             pub fn merchant_key<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2496,6 +2595,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`token`](super::AuthTokenObject::token): JWT valid for 30 days; expiry in the `exp` claim.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -2528,6 +2628,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`BillingDetails`](super::BillingDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct BillingDetails {
             address: ::std::result::Result<
@@ -2578,6 +2679,7 @@ text it received, never a re-serialised number.
             }
         }
         impl BillingDetails {
+            ///Sets [`address`](super::BillingDetails::address): The billing address's street and number.
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2590,6 +2692,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`city`](super::BillingDetails::city): The billing address's city.
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2602,6 +2705,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`country`](super::BillingDetails::country): The billing address's country.
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2614,6 +2718,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`email`](super::BillingDetails::email): The payer's email address.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2626,6 +2731,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`first_name`](super::BillingDetails::first_name): The payer's first name.
             pub fn first_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2638,6 +2744,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`last_name`](super::BillingDetails::last_name): The payer's last name.
             pub fn last_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2650,6 +2757,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`phone`](super::BillingDetails::phone): The payer's phone number.
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2662,6 +2770,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`postal_code`](super::BillingDetails::postal_code): The billing address's postal code.
             pub fn postal_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2706,6 +2815,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardDetails`](super::CardDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct CardDetails {
             cvv: ::std::result::Result<super::CardDetailsCvv, ::std::string::String>,
@@ -2738,6 +2848,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardDetails {
+            ///Sets [`cvv`](super::CardDetails::cvv): Secret; never log it.
             pub fn cvv<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsCvv>,
@@ -2750,6 +2861,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`expiry_month`](super::CardDetails::expiry_month): Expiry month, 1 or 2 digits (`"7"`, `"07"`).
             pub fn expiry_month<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsExpiryMonth>,
@@ -2762,6 +2874,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`expiry_year`](super::CardDetails::expiry_year): Expiry year, 2 or 4 digits (`"29"`, `"2029"`).
             pub fn expiry_year<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsExpiryYear>,
@@ -2774,6 +2887,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`holder_name`](super::CardDetails::holder_name): The cardholder's name as printed on the card.
             pub fn holder_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2786,6 +2900,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`number`](super::CardDetails::number): The card number (PAN), 12 to 19 digits. Secret; never log it.
             pub fn number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetailsNumber>,
@@ -2824,6 +2939,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPaymentRequest`](super::CardPaymentRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPaymentRequest {
             amount: ::std::result::Result<
@@ -2905,6 +3021,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPaymentRequest {
+            ///Sets [`amount`](super::CardPaymentRequest::amount): Decimal string in major units, e.g. `"10.00"` (API reference): digits, then optionally a dot and digits. Zeros past the cent are accepted (`"10.000"` is ten); a finer fraction (`"10.001"`), a sign or an exponent is a 422 (OUR ASSUMPTION: the pages show two decimals).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestAmount>,
@@ -2917,6 +3034,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`billing_details`](super::CardPaymentRequest::billing_details).
             pub fn billing_details<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::BillingDetails>,
@@ -2931,6 +3049,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`callback_url`](super::CardPaymentRequest::callback_url): Optional. Where Exirom sends this payment's status callbacks (the operation's `paymentStatus` callback), each signed with `X-Checksum`. Without it, poll `get_card_payment_status`.
             pub fn callback_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2943,6 +3062,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`card`](super::CardPaymentRequest::card).
             pub fn card<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardDetails>,
@@ -2955,6 +3075,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::CardPaymentRequest::currency): ISO 4217 code.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestCurrency>,
@@ -2967,6 +3088,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`device`](super::CardPaymentRequest::device).
             pub fn device<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::DeviceDetails>,
@@ -2979,6 +3101,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`failure_redirect_url`](super::CardPaymentRequest::failure_redirect_url): Where the customer's browser goes after a failed payment.
             pub fn failure_redirect_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -2993,6 +3116,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`kyc_verified`](super::CardPaymentRequest::kyc_verified): Whether the merchant has verified the customer's identity (KYC).
             pub fn kyc_verified<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -3005,6 +3129,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`lang`](super::CardPaymentRequest::lang): Language of the pages the customer sees (an optional request member).
             pub fn lang<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3017,6 +3142,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`metadata`](super::CardPaymentRequest::metadata): The merchant's own key-value data, strings only.
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -3034,6 +3160,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`mid`](super::CardPaymentRequest::mid): Merchant account (MID) to charge on.
             pub fn mid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestMid>,
@@ -3046,6 +3173,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`order`](super::CardPaymentRequest::order).
             pub fn order<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::OrderDetails>,
@@ -3058,6 +3186,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`previous_payment_count`](super::CardPaymentRequest::previous_payment_count): How many payments the customer made before this one.
             pub fn previous_payment_count<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -3072,6 +3201,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::CardPaymentRequest::request_id): Idempotency key chosen by the merchant (a UUID is a good choice); at most 64 characters, our limit.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPaymentRequestRequestId>,
@@ -3084,6 +3214,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`success_redirect_url`](super::CardPaymentRequest::success_redirect_url): Where the customer's browser goes after a successful payment.
             pub fn success_redirect_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3144,6 +3275,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPaymentResponse`](super::CardPaymentResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPaymentResponse {
             amount: ::std::result::Result<
@@ -3198,6 +3330,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPaymentResponse {
+            ///Sets [`amount`](super::CardPaymentResponse::amount): The amount charged, a decimal string in major units.
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3210,6 +3343,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`challenge_url`](super::CardPaymentResponse::challenge_url): With `CUSTOMER_VERIFICATION`: the 3-D Secure page to send the customer to.
             pub fn challenge_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3222,6 +3356,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`challenge_url_iframe`](super::CardPaymentResponse::challenge_url_iframe): With `CUSTOMER_VERIFICATION`: the 3-D Secure page to show in an iframe.
             pub fn challenge_url_iframe<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3236,6 +3371,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::CardPaymentResponse::currency): ISO 4217 code of the amount.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3248,6 +3384,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`decline_code`](super::CardPaymentResponse::decline_code): Why the payment was declined, when it was.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3260,6 +3397,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::CardPaymentResponse::request_id): The request's `requestId`, echoed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3272,6 +3410,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::CardPaymentResponse::transaction_id): Exirom's id of the payment: the `{id}` of `get_card_payment_status`.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3286,6 +3425,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::CardPaymentResponse::transaction_status): e.g. `APPROVED`, `DECLINED`, `CUSTOMER_VERIFICATION`, `PENDING`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3333,6 +3473,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPaymentStatus`](super::CardPaymentStatus), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPaymentStatus {
             decline_code: ::std::result::Result<
@@ -3362,6 +3503,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPaymentStatus {
+            ///Sets [`decline_code`](super::CardPaymentStatus::decline_code): Why the payment was declined, when it was.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3374,6 +3516,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::CardPaymentStatus::transaction_id): Exirom's id of the payment.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3388,6 +3531,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::CardPaymentStatus::transaction_status): The payment's status now, e.g. `APPROVED`, `DECLINED`, `PENDING`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3424,6 +3568,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`CardPayoutRequest`](super::CardPayoutRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CardPayoutRequest {
             amount: ::std::result::Result<
@@ -3461,6 +3606,7 @@ text it received, never a re-serialised number.
             }
         }
         impl CardPayoutRequest {
+            ///Sets [`amount`](super::CardPayoutRequest::amount): Decimal string in major units, e.g. `"25.00"` (checked like a card payment's amount).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestAmount>,
@@ -3473,6 +3619,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`callback_url`](super::CardPayoutRequest::callback_url): Optional. Where the payout's status callbacks go (the operation's `payoutStatus` callback, signed like a payment's), as for card payments.
             pub fn callback_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3485,6 +3632,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`card`](super::CardPayoutRequest::card).
             pub fn card<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCard>,
@@ -3497,6 +3645,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::CardPayoutRequest::currency): ISO 4217 code.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestCurrency>,
@@ -3509,6 +3658,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`mid`](super::CardPayoutRequest::mid): Merchant account (MID) the payout is made from.
             pub fn mid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestMid>,
@@ -3521,6 +3671,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::CardPayoutRequest::request_id): Idempotency key chosen by the merchant; at most 64 characters, our limit.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CardPayoutRequestRequestId>,
@@ -3561,6 +3712,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`DeviceDetails`](super::DeviceDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct DeviceDetails {
             ip_address: ::std::result::Result<
@@ -3581,6 +3733,7 @@ text it received, never a re-serialised number.
             }
         }
         impl DeviceDetails {
+            ///Sets [`ip_address`](super::DeviceDetails::ip_address): The customer's IP address.
             pub fn ip_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3593,6 +3746,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`user_agent`](super::DeviceDetails::user_agent): The customer's browser `User-Agent`.
             pub fn user_agent<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3625,6 +3779,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`ErrorResponse`](super::ErrorResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorResponse {
             code: ::std::result::Result<
@@ -3647,6 +3802,7 @@ text it received, never a re-serialised number.
             }
         }
         impl ErrorResponse {
+            ///Sets [`code`](super::ErrorResponse::code): Machine-readable error code, when the provider sends one.
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3659,6 +3815,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`errors`](super::ErrorResponse::errors): Field-level details (400).
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FieldError>>,
@@ -3671,6 +3828,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`message`](super::ErrorResponse::message): Human-readable summary.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3705,6 +3863,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`FieldError`](super::FieldError), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct FieldError {
             field: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -3719,6 +3878,7 @@ text it received, never a re-serialised number.
             }
         }
         impl FieldError {
+            ///Sets [`field`](super::FieldError::field): Name of the offending request field.
             pub fn field<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3731,6 +3891,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`message`](super::FieldError::message): What is wrong with it.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3763,6 +3924,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`OrderDetails`](super::OrderDetails), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct OrderDetails {
             description: ::std::result::Result<
@@ -3778,6 +3940,7 @@ text it received, never a re-serialised number.
             }
         }
         impl OrderDetails {
+            ///Sets [`description`](super::OrderDetails::description): What is being paid for, in words.
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3808,6 +3971,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`PaymentCallbackAmountForm`](super::PaymentCallbackAmountForm), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct PaymentCallbackAmountForm {
             account_id: ::std::result::Result<
@@ -3850,6 +4014,7 @@ text it received, never a re-serialised number.
             }
         }
         impl PaymentCallbackAmountForm {
+            ///Sets [`account_id`](super::PaymentCallbackAmountForm::account_id): The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
             pub fn account_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3862,6 +4027,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`amount`](super::PaymentCallbackAmountForm::amount).
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CallbackAmount>,
@@ -3874,6 +4040,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::PaymentCallbackAmountForm::currency): ISO 4217 code. Checksummed.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3886,6 +4053,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`decline_code`](super::PaymentCallbackAmountForm::decline_code): Not checksummed.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3898,6 +4066,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::PaymentCallbackAmountForm::request_id): The request's idempotency key. Checksummed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -3910,6 +4079,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::PaymentCallbackAmountForm::transaction_id): Not checksummed.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3924,6 +4094,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::PaymentCallbackAmountForm::transaction_status): e.g. `PENDING`, `APPROVED`, `DECLINED`. Not checksummed.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -3970,6 +4141,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`PaymentCallbackOrderForm`](super::PaymentCallbackOrderForm), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct PaymentCallbackOrderForm {
             account_id: ::std::result::Result<
@@ -4017,6 +4189,7 @@ text it received, never a re-serialised number.
             }
         }
         impl PaymentCallbackOrderForm {
+            ///Sets [`account_id`](super::PaymentCallbackOrderForm::account_id): The account (APM `accountId`; on a card payment, its `mid`). Checksummed.
             pub fn account_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4029,6 +4202,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`decline_code`](super::PaymentCallbackOrderForm::decline_code): Not checksummed.
             pub fn decline_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4041,6 +4215,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`order_amount`](super::PaymentCallbackOrderForm::order_amount).
             pub fn order_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CallbackAmount>,
@@ -4053,6 +4228,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`order_currency`](super::PaymentCallbackOrderForm::order_currency): ISO 4217 code. Checksummed.
             pub fn order_currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4067,6 +4243,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::PaymentCallbackOrderForm::request_id): The request's idempotency key. Checksummed.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4079,6 +4256,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::PaymentCallbackOrderForm::transaction_id): Not checksummed.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4093,6 +4271,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::PaymentCallbackOrderForm::transaction_status): e.g. `PENDING`, `APPROVED`, `DECLINED`. Not checksummed.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4139,6 +4318,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`PayoutCard`](super::PayoutCard), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct PayoutCard {
             expiry_month: ::std::result::Result<
@@ -4169,6 +4349,7 @@ text it received, never a re-serialised number.
             }
         }
         impl PayoutCard {
+            ///Sets [`expiry_month`](super::PayoutCard::expiry_month): Expiry month, 1 or 2 digits.
             pub fn expiry_month<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCardExpiryMonth>,
@@ -4181,6 +4362,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`expiry_year`](super::PayoutCard::expiry_year): Expiry year, 2 or 4 digits.
             pub fn expiry_year<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCardExpiryYear>,
@@ -4193,6 +4375,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`holder_name`](super::PayoutCard::holder_name): The cardholder's name as printed on the card.
             pub fn holder_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4205,6 +4388,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`number`](super::PayoutCard::number): The card number (PAN), 12 to 19 digits. Secret; never log it.
             pub fn number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PayoutCardNumber>,
@@ -4241,6 +4425,7 @@ text it received, never a re-serialised number.
                 }
             }
         }
+        ///Builder of [`TransactionInfo`](super::TransactionInfo), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TransactionInfo {
             amount: ::std::result::Result<
@@ -4280,6 +4465,7 @@ text it received, never a re-serialised number.
             }
         }
         impl TransactionInfo {
+            ///Sets [`amount`](super::TransactionInfo::amount): The amount, a decimal string in major units.
             pub fn amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4292,6 +4478,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`currency`](super::TransactionInfo::currency): ISO 4217 code of the amount.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4304,6 +4491,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`request_id`](super::TransactionInfo::request_id): The `requestId` the transaction was created with.
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4316,6 +4504,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_id`](super::TransactionInfo::transaction_id): Exirom's id of the transaction.
             pub fn transaction_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4330,6 +4519,7 @@ text it received, never a re-serialised number.
                     });
                 self
             }
+            ///Sets [`transaction_status`](super::TransactionInfo::transaction_status): e.g. `PENDING`, `APPROVED`, `DECLINED`.
             pub fn transaction_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4533,7 +4723,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -4541,7 +4731,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -4560,7 +4750,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -4569,7 +4759,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -4579,7 +4769,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -4587,7 +4777,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -4606,11 +4796,39 @@ must accept both (see `AuthResponse`).
 
 Sends a `POST` request to `/v1/auth`
 
-```ignore
-let response = client.authenticate()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request; the body carries field-level details. Fix the request, do not retry it unchanged. Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Credentials rejected. A persistent 401 indicates incorrect credentials or a revoked account, not a transient token expiry: surface it, do not loop. Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): Not found. The docs list 404 without explaining it; the usual cause is a wrong base URL (for example a missing `/api` segment). Body: [`types::ErrorResponse`].
+- `500` ([`Transient`](crate::ErrorKind::Transient)): Server error. Transient: retry with exponential backoff. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn authenticate(
+    client: &exirom::Client,
+    body: types::AuthRequest,
+) -> Result<types::AuthResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .authenticate()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn authenticate(&self) -> builder::Authenticate<'_> {
         builder::Authenticate::new(self)
@@ -4631,11 +4849,45 @@ A 3-D Secure answer has `transactionStatus: CUSTOMER_VERIFICATION` and
 
 Sends a `POST` request to `/v1/payments/card`
 
-```ignore
-let response = client.create_card_payment()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+The body's `requestId` is the provider's idempotency key: a call whose body carries it is retried after a timeout or a 5xx (the provider answers a repeat with the original answer); without it, only on a 429 or a connection that never reached the provider, unless the retry policy opts in (`retry_non_idempotent`).
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (field-level details in `errors`). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. Log in again and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): The merchant may not use this `mid` (our reading of an unexplained 403). Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): `requestId` was already used for a different request. (The same request again gets the original 200.) The body's `code` is our example. Body: [`types::ErrorResponse`].
+- `422` ([`BadRequest`](crate::ErrorKind::BadRequest)): Well-formed but unprocessable (e.g. an amount that is not a decimal string). Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests; not processed. Retry later (`Retry-After`). Body: [`types::ErrorResponse`].
+- `500` ([`Transient`](crate::ErrorKind::Transient)): Server error. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn create_card_payment(
+    client: &exirom::Client,
+    body: types::CardPaymentRequest,
+) -> Result<types::CardPaymentResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_card_payment()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_card_payment(&self) -> builder::CreateCardPayment<'_> {
         builder::CreateCardPayment::new(self)
@@ -4646,11 +4898,40 @@ Sends a `GET` request to `/v1/payments/card/status/{id}`
 
 Arguments:
 - `id`: The `transactionId` of the payment.
-```ignore
-let response = client.get_card_payment_status()
-    .id(id)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No payment with this id for this merchant. Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn get_card_payment_status(
+    client: &exirom::Client,
+    id: String,
+) -> Result<types::CardPaymentStatus, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_card_payment_status()
+        .id(id)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_card_payment_status(&self) -> builder::GetCardPaymentStatus<'_> {
         builder::GetCardPaymentStatus::new(self)
@@ -4675,11 +4956,46 @@ and the 403 for a wrong checksum are OUR DESIGN.
 
 Sends a `POST` request to `/v1/payments/apm`
 
-```ignore
-let response = client.create_apm_payment()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+The body's `requestId` is the provider's idempotency key: a call whose body carries it is retried after a timeout or a 5xx (the provider answers a repeat with the original answer); without it, only on a 429 or a connection that never reached the provider, unless the retry policy opts in (`retry_non_idempotent`).
+
+The body's `checksum` is computed by the SDK when it is sent: Base64(HMAC-SHA256(the signing secret, `accountId|amount|currency|requestId`)); a value given for it is replaced.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (e.g. no `checksum`). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): The checksum does not verify (our design of the status). Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): `requestId` already used for a different request. Body: [`types::ErrorResponse`].
+- `422` ([`BadRequest`](crate::ErrorKind::BadRequest)): An amount string that is not a decimal amount (checked like a card payment's, e.g. `"abc"`, `"-1"`). Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests; not processed. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn create_apm_payment(
+    client: &exirom::Client,
+    body: types::ApmPaymentRequest,
+) -> Result<types::ApmPaymentResponse, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_apm_payment()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_apm_payment(&self) -> builder::CreateApmPayment<'_> {
         builder::CreateApmPayment::new(self)
@@ -4694,11 +5010,44 @@ body gets the original answer, with another body 409), the amount a decimal stri
 
 Sends a `POST` request to `/v1/payouts/card`
 
-```ignore
-let response = client.create_card_payout()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+The body's `requestId` is the provider's idempotency key: a call whose body carries it is retried after a timeout or a 5xx (the provider answers a repeat with the original answer); without it, only on a 429 or a connection that never reached the provider, unless the retry policy opts in (`retry_non_idempotent`).
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid request (field-level details in `errors`). Body: [`types::ErrorResponse`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): The merchant may not pay out on this `mid`. Body: [`types::ErrorResponse`].
+- `409` ([`Conflict`](crate::ErrorKind::Conflict)): `requestId` already used for a different request. Body: [`types::ErrorResponse`].
+- `422` ([`BadRequest`](crate::ErrorKind::BadRequest)): Well-formed but unprocessable (an amount that is not a decimal string). Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests; not processed. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient; retry with the same `requestId`. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn create_card_payout(
+    client: &exirom::Client,
+    body: types::CardPayoutRequest,
+) -> Result<types::TransactionInfo, OperationError<types::ErrorResponse>> {
+    let response = client
+        .create_card_payout()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_card_payout(&self) -> builder::CreateCardPayout<'_> {
         builder::CreateCardPayout::new(self)
@@ -4713,11 +5062,40 @@ Sends a `GET` request to `/v1/payouts/card/info/{id}`
 
 Arguments:
 - `id`: The `transactionId` of the payout.
-```ignore
-let response = client.get_card_payout_info()
-    .id(id)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No such transaction for this merchant. Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn get_card_payout_info(
+    client: &exirom::Client,
+    id: String,
+) -> Result<types::TransactionInfo, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_card_payout_info()
+        .id(id)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_card_payout_info(&self) -> builder::GetCardPayoutInfo<'_> {
         builder::GetCardPayoutInfo::new(self)
@@ -4733,11 +5111,40 @@ Sends a `GET` request to `/v1/payments/apm/info/{id}`
 
 Arguments:
 - `id`: The `transactionId` of the APM payment.
-```ignore
-let response = client.get_apm_payment_info()
-    .id(id)
-    .send()
-    .await;
+
+# Credentials
+
+`bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorResponse>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, expired or revoked token. (answered after the client renewed its token and retried once) Body: [`types::ErrorResponse`].
+- `404` ([`NotFound`](crate::ErrorKind::NotFound)): No such transaction for this merchant. Body: [`types::ErrorResponse`].
+- `429` ([`Transient`](crate::ErrorKind::Transient)): Too many requests. Body: [`types::ErrorResponse`].
+- `503` ([`Transient`](crate::ErrorKind::Transient)): Unavailable. Transient. Body: [`types::ErrorResponse`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use exirom::{OperationError, types};
+
+async fn get_apm_payment_info(
+    client: &exirom::Client,
+    id: String,
+) -> Result<types::TransactionInfo, OperationError<types::ErrorResponse>> {
+    let response = client
+        .get_apm_payment_info()
+        .id(id)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn get_apm_payment_info(&self) -> builder::GetApmPaymentInfo<'_> {
         builder::GetApmPaymentInfo::new(self)
@@ -4758,24 +5165,26 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct Authenticate<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::AuthRequest,
             types::builder::AuthRequest,
         >,
     }
     impl<'a> Authenticate<'a> {
+        ///The builder of a call to `authenticate` through `client`; [`Client::authenticate`](super::Client::authenticate) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::AuthRequest`], or anything that converts into one (its builder, [`types::builder::AuthRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AuthRequest>,
             <V as std::convert::TryInto<types::AuthRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -4784,6 +5193,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -4793,12 +5203,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/auth`
+        /**Sends a `POST` request to `/v1/auth`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::authenticate`](super::Client::authenticate) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::AuthResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("authenticate");
@@ -4839,18 +5253,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCardPayment<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::CardPaymentRequest,
             types::builder::CardPaymentRequest,
         >,
     }
     impl<'a> CreateCardPayment<'a> {
+        ///The builder of a call to `create_card_payment` through `client`; [`Client::create_card_payment`](super::Client::create_card_payment) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::CardPaymentRequest`], or anything that converts into one (its builder, [`types::builder::CardPaymentRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CardPaymentRequest>,
@@ -4858,7 +5274,7 @@ pub mod builder {
                 types::CardPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -4869,6 +5285,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -4878,12 +5295,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/payments/card`
+        /**Sends a `POST` request to `/v1/payments/card`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_card_payment`](super::Client::create_card_payment) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::CardPaymentResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_card_payment");
@@ -4927,12 +5348,16 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCardPaymentStatus<'a> {
+        ///The builder of a call to `get_card_payment_status` through `client`; [`Client::get_card_payment_status`](super::Client::get_card_payment_status) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
             }
         }
+        /**Sets the `id` path parameter (required).
+
+The `transactionId` of the payment.*/
         pub fn id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -4945,12 +5370,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v1/payments/card/status/{id}`
+        /**Sends a `GET` request to `/v1/payments/card/status/{id}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_card_payment_status`](super::Client::get_card_payment_status) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::CardPaymentStatus>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, id } = self;
             let auth_op = client.auth_operation("get_card_payment_status");
@@ -4990,18 +5419,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateApmPayment<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::ApmPaymentRequest,
             types::builder::ApmPaymentRequest,
         >,
     }
     impl<'a> CreateApmPayment<'a> {
+        ///The builder of a call to `create_apm_payment` through `client`; [`Client::create_apm_payment`](super::Client::create_apm_payment) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::ApmPaymentRequest`], or anything that converts into one (its builder, [`types::builder::ApmPaymentRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::ApmPaymentRequest>,
@@ -5009,7 +5440,7 @@ pub mod builder {
                 types::ApmPaymentRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5020,6 +5451,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -5029,12 +5461,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/payments/apm`
+        /**Sends a `POST` request to `/v1/payments/apm`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_apm_payment`](super::Client::create_apm_payment) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::ApmPaymentResponse>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_apm_payment");
@@ -5075,18 +5511,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCardPayout<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::CardPayoutRequest,
             types::builder::CardPayoutRequest,
         >,
     }
     impl<'a> CreateCardPayout<'a> {
+        ///The builder of a call to `create_card_payout` through `client`; [`Client::create_card_payout`](super::Client::create_card_payout) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::CardPayoutRequest`], or anything that converts into one (its builder, [`types::builder::CardPayoutRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CardPayoutRequest>,
@@ -5094,7 +5532,7 @@ pub mod builder {
                 types::CardPayoutRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -5105,6 +5543,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -5114,12 +5553,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v1/payouts/card`
+        /**Sends a `POST` request to `/v1/payouts/card`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_card_payout`](super::Client::create_card_payout) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::TransactionInfo>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_card_payout");
@@ -5163,12 +5606,16 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetCardPayoutInfo<'a> {
+        ///The builder of a call to `get_card_payout_info` through `client`; [`Client::get_card_payout_info`](super::Client::get_card_payout_info) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
             }
         }
+        /**Sets the `id` path parameter (required).
+
+The `transactionId` of the payout.*/
         pub fn id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -5181,12 +5628,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v1/payouts/card/info/{id}`
+        /**Sends a `GET` request to `/v1/payouts/card/info/{id}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_card_payout_info`](super::Client::get_card_payout_info) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::TransactionInfo>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, id } = self;
             let auth_op = client.auth_operation("get_card_payout_info");
@@ -5229,12 +5680,16 @@ pub mod builder {
         id: Result<::std::string::String, String>,
     }
     impl<'a> GetApmPaymentInfo<'a> {
+        ///The builder of a call to `get_apm_payment_info` through `client`; [`Client::get_apm_payment_info`](super::Client::get_apm_payment_info) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 id: Err("id was not initialized".to_string()),
             }
         }
+        /**Sets the `id` path parameter (required).
+
+The `transactionId` of the APM payment.*/
         pub fn id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -5247,12 +5702,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v1/payments/apm/info/{id}`
+        /**Sends a `GET` request to `/v1/payments/apm/info/{id}`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::get_apm_payment_info`](super::Client::get_apm_payment_info) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::TransactionInfo>,
-            auth_runtime::OperationError<types::ErrorResponse>,
+            payauth_runtime::OperationError<types::ErrorResponse>,
         > {
             let Self { client, id } = self;
             let auth_op = client.auth_operation("get_apm_payment_info");
@@ -5295,38 +5754,38 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "authenticate",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
             url_template: Some("/v1/auth"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_apm_payment",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
             idempotency_key: Some("requestId"),
-            body_checksum: Some(auth_runtime::__private::BodyChecksum {
+            body_checksum: Some(payauth_runtime::__private::BodyChecksum {
                 field: "checksum",
                 parts: &["accountId", "amount", "currency", "requestId"],
             }),
             url_template: Some("/v1/payments/apm"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payment",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5334,13 +5793,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payments/card"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_card_payout",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5348,13 +5807,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payouts/card"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_apm_payment_info",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5362,13 +5821,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payments/apm/info/{id}"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payment_status",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5376,13 +5835,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v1/payments/card/status/{id}"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "get_card_payout_info",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5394,23 +5853,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -5426,20 +5885,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -5450,12 +5909,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://sandbox.api.exirom.com/api",
         description: "Sandbox (sandbox credentials only).",
     },
-    auth_runtime::__private::Server {
+    payauth_runtime::__private::Server {
         url: "https://api.exirom.com/api",
         description: "Production (production credentials only).",
     },
@@ -5471,7 +5930,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -5485,11 +5947,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

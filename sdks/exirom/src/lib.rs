@@ -24,18 +24,77 @@
 //! let token = client.bearer().await?; // or call any typed operation
 //! # let _ = token; Ok(()) }
 //! ```
+//!
+//! # Errors
+//!
+//! Every operation's `send()` fails with an [`OperationError`] whose
+//! [`kind`](OperationError::kind) a program decides on, and whose
+//! [`body`](OperationError::body) is exirom's documented error body
+//! ([`types::ErrorResponse`]) when it sent one:
+//!
+//! ```no_run
+//! use exirom::ErrorKind;
+//!
+//! # async fn demo(client: exirom::Client) -> Result<(), exirom::Error> {
+//! match client.get_card_payment_status().id("pay_1").send().await {
+//!     Ok(status) => println!("{}", status.into_inner().transaction_status),
+//!     Err(e) if e.kind() == ErrorKind::NotFound => println!("no such payment"),
+//!     Err(e) if e.is_retryable() => println!("later: {:?}", e.retry_after()),
+//!     Err(e) => {
+//!         let said = e.body().map(|b| b.message.clone());
+//!         eprintln!("exirom refused ({said:?})");
+//!         return Err(e.into_error());
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates exirom (and the other providers) on
+//! 127.0.0.1:
+//!
+//! ```
+//! use exirom::ErrorKind;
+//! use payauth_sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let account = sb.credentials(Provider::Exirom);
+//! let client = exirom::builder()
+//!     .base_url(sb.base_url(Provider::Exirom))
+//!     .credentials(exirom::Credentials::new(
+//!         account.text("merchant_key"),
+//!         account.text("merchant_secret"),
+//!     ))
+//!     .build()?;
+//!
+//! let unknown = client.get_card_payment_status().id("pay_unknown").send().await;
+//! assert_eq!(unknown.unwrap_err().kind(), ErrorKind::NotFound);
+//! assert_eq!(client.metrics().logins, 1);
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs, clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The client, types and security table generated from `specs/exirom.yaml`
+/// (`cargo xtask regen`): every operation's docs say which credentials it
+/// needs and which failures the spec documents.
 #[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::{
     BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Exirom,
     generated::Client,
     "`API_BASE_URL` (default: the sandbox), `MERCHANT_KEY`, `MERCHANT_SECRET`, optional \
@@ -47,8 +106,8 @@ auth_runtime::sdk_entry_points!(
 pub mod descriptor;
 
 mod checksum;
-pub use auth_runtime::provider::signing::CallbackError;
 pub use checksum::{AmountForm, Callback, CallbackVerifier, Unsigned, apm_checksum};
+pub use payauth_runtime::provider::signing::CallbackError;
 
 /// Exirom as the runtime sees it.
 #[derive(Debug)]
@@ -61,7 +120,11 @@ pub struct Exirom;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
+    /// The merchant key (`merchantKey` of the login): who the tokens are
+    /// for.
     pub merchant_key: String,
+    /// The merchant secret (`merchantSecret` of the login); by default
+    /// also the secret of checksums.
     pub merchant_secret: Secret,
     /// The secret of APM `checksum`s and callback `X-Checksum`s, when it is
     /// not the merchant secret (the pages say it is).
@@ -69,6 +132,9 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// The merchant key and secret; checksums use the merchant secret
+    /// unless [`checksum_secret`](Credentials::checksum_secret) sets
+    /// another.
     pub fn new(merchant_key: impl Into<String>, merchant_secret: impl Into<Secret>) -> Self {
         Credentials {
             merchant_key: merchant_key.into(),
@@ -107,10 +173,10 @@ impl Provider for Exirom {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, "exirom", k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, "exirom", k);
         let credentials = Credentials::new(var("MERCHANT_KEY")?, var("MERCHANT_SECRET")?);
         Ok(
-            match auth_runtime::provider::optional_env(get, "EXIROM_CHECKSUM_SECRET") {
+            match payauth_runtime::provider::optional_env(get, "EXIROM_CHECKSUM_SECRET") {
                 Some(secret) => credentials.checksum_secret(secret),
                 None => credentials,
             },

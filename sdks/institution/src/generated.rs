@@ -23,6 +23,7 @@ pub mod types {
         ///ISO 3166-1 alpha-2 country code (as in the example; exactly 2 letters, our rule).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<CreateCustomerRequestCountry>,
+        ///The customer's email address (required).
         pub email: ::std::string::String,
         ///Your own identifier of the customer (a UUID in the docs' example).
         #[serde(
@@ -30,6 +31,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub external_id: ::std::option::Option<::std::string::String>,
+        ///The customer's first name.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -38,6 +40,7 @@ pub mod types {
         ///Individual taxpayer number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub itn: ::std::option::Option<::std::string::String>,
+        ///The customer's last name.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -55,6 +58,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub referral_id: ::std::option::Option<::std::string::String>,
+        ///The customer's address of residence, on one line.
         #[serde(
             rename = "residenceAddress",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -68,6 +72,7 @@ pub mod types {
         pub verification_document_id: ::std::option::Option<::std::string::String>,
     }
     impl CreateCustomerRequest {
+        ///The builder of [`CreateCustomerRequest`], to set it field by field: [`builder::CreateCustomerRequest`].
         pub fn builder() -> builder::CreateCustomerRequest {
             Default::default()
         }
@@ -149,9 +154,11 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct CreateCustomerResponse {
+        ///[`Customer`] — The created customer. The response shape is not documented; this is our design (an `id` plus the echoed request fields).
         pub data: Customer,
     }
     impl CreateCustomerResponse {
+        ///The builder of [`CreateCustomerResponse`], to set it field by field: [`builder::CreateCustomerResponse`].
         pub fn builder() -> builder::CreateCustomerResponse {
             Default::default()
         }
@@ -167,21 +174,27 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct Customer {
+        ///The institution's free-text comment on the customer.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub comment: ::std::option::Option<::std::string::String>,
+        ///The customer's country.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
+        ///When the customer was created.
         #[serde(
             rename = "createdAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The customer's email address.
         pub email: ::std::string::String,
+        ///The merchant's own id of the customer.
         #[serde(
             rename = "externalId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub external_id: ::std::option::Option<::std::string::String>,
+        ///The customer's first name.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -189,28 +202,34 @@ pub mod types {
         pub first_name: ::std::option::Option<::std::string::String>,
         ///Identifier assigned by the provider.
         pub id: ::std::string::String,
+        ///The customer's individual taxpayer number (`633-123-92-12` in the sample).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub itn: ::std::option::Option<::std::string::String>,
+        ///The customer's last name.
         #[serde(
             rename = "lastName",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub last_name: ::std::option::Option<::std::string::String>,
+        ///The customer's phone number.
         #[serde(
             rename = "phoneNumber",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub phone_number: ::std::option::Option<::std::string::String>,
+        ///The id of whoever referred the customer (a UUID in the sample).
         #[serde(
             rename = "referralId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub referral_id: ::std::option::Option<::std::string::String>,
+        ///The customer's address of residence, on one line.
         #[serde(
             rename = "residenceAddress",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub residence_address: ::std::option::Option<::std::string::String>,
+        ///The number of the customer's identity document (`FV633452` in the sample).
         #[serde(
             rename = "verificationDocumentId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -218,6 +237,7 @@ pub mod types {
         pub verification_document_id: ::std::option::Option<::std::string::String>,
     }
     impl Customer {
+        ///The builder of [`Customer`], to set it field by field: [`builder::Customer`].
         pub fn builder() -> builder::Customer {
             Default::default()
         }
@@ -231,9 +251,11 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct ErrorEnvelope {
+        ///The errors, at least one; their `code` says what went wrong.
         pub errors: ::std::vec::Vec<ErrorItem>,
     }
     impl ErrorEnvelope {
+        ///The builder of [`ErrorEnvelope`], to set it field by field: [`builder::ErrorEnvelope`].
         pub fn builder() -> builder::ErrorEnvelope {
             Default::default()
         }
@@ -256,6 +278,7 @@ pub mod types {
         pub message: ErrorItemMessage,
     }
     impl ErrorItem {
+        ///The builder of [`ErrorItem`], to set it field by field: [`builder::ErrorItem`].
         pub fn builder() -> builder::ErrorItem {
             Default::default()
         }
@@ -270,7 +293,9 @@ pub mod types {
     )]
     #[serde(untagged)]
     pub enum ErrorItemMessage {
+        ///The value as a string.
         String(::std::string::String),
+        ///[`TokenExpiredMessage`] — The object form of an error `message`, a jsonwebtoken error: `TokenExpiredError` (with `expiredAt`) for an expired token, `JsonWebTokenError` for a malformed, forged or revoked one (no `expiredAt`).
         TokenExpiredMessage(TokenExpiredMessage),
     }
     impl ::std::convert::From<TokenExpiredMessage> for ErrorItemMessage {
@@ -289,6 +314,7 @@ token.
         pub token: ::std::string::String,
     }
     impl LoginRequest {
+        ///The builder of [`LoginRequest`], to set it field by field: [`builder::LoginRequest`].
         pub fn builder() -> builder::LoginRequest {
             Default::default()
         }
@@ -301,6 +327,7 @@ token.
         pub refresh_token: ::std::string::String,
     }
     impl RefreshRequest {
+        ///The builder of [`RefreshRequest`], to set it field by field: [`builder::RefreshRequest`].
         pub fn builder() -> builder::RefreshRequest {
             Default::default()
         }
@@ -321,6 +348,7 @@ token.
         pub refresh_token: ::std::string::String,
     }
     impl TokenData {
+        ///The builder of [`TokenData`], to set it field by field: [`builder::TokenData`].
         pub fn builder() -> builder::TokenData {
             Default::default()
         }
@@ -334,9 +362,11 @@ token.
         schemars::JsonSchema
     )]
     pub struct TokenEnvelope {
+        ///A [`TokenData`].
         pub data: TokenData,
     }
     impl TokenEnvelope {
+        ///The builder of [`TokenEnvelope`], to set it field by field: [`builder::TokenEnvelope`].
         pub fn builder() -> builder::TokenEnvelope {
             Default::default()
         }
@@ -350,21 +380,26 @@ token.
         schemars::JsonSchema
     )]
     pub struct TokenExpiredMessage {
+        ///When the token expired.
         #[serde(
             rename = "expiredAt",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub expired_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///What went wrong, in words (`jwt expired`).
         pub message: ::std::string::String,
+        ///The error's name (`TokenExpiredError`).
         pub name: ::std::string::String,
     }
     impl TokenExpiredMessage {
+        ///The builder of [`TokenExpiredMessage`], to set it field by field: [`builder::TokenExpiredMessage`].
         pub fn builder() -> builder::TokenExpiredMessage {
             Default::default()
         }
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`CreateCustomerRequest`](super::CreateCustomerRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CreateCustomerRequest {
             comment: ::std::result::Result<
@@ -427,6 +462,7 @@ token.
             }
         }
         impl CreateCustomerRequest {
+            ///Sets [`comment`](super::CreateCustomerRequest::comment): Free-text note about the customer.
             pub fn comment<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -439,6 +475,7 @@ token.
                     });
                 self
             }
+            ///Sets [`country`](super::CreateCustomerRequest::country): ISO 3166-1 alpha-2 country code (as in the example; exactly 2 letters, our rule).
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -453,6 +490,7 @@ token.
                     });
                 self
             }
+            ///Sets [`email`](super::CreateCustomerRequest::email): The customer's email address (required).
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -465,6 +503,7 @@ token.
                     });
                 self
             }
+            ///Sets [`external_id`](super::CreateCustomerRequest::external_id): Your own identifier of the customer (a UUID in the docs' example).
             pub fn external_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -477,6 +516,7 @@ token.
                     });
                 self
             }
+            ///Sets [`first_name`](super::CreateCustomerRequest::first_name): The customer's first name.
             pub fn first_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -489,6 +529,7 @@ token.
                     });
                 self
             }
+            ///Sets [`itn`](super::CreateCustomerRequest::itn): Individual taxpayer number.
             pub fn itn<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -501,6 +542,7 @@ token.
                     });
                 self
             }
+            ///Sets [`last_name`](super::CreateCustomerRequest::last_name): The customer's last name.
             pub fn last_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -513,6 +555,7 @@ token.
                     });
                 self
             }
+            ///Sets [`phone_number`](super::CreateCustomerRequest::phone_number): Phone number in international format.
             pub fn phone_number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -525,6 +568,7 @@ token.
                     });
                 self
             }
+            ///Sets [`referral_id`](super::CreateCustomerRequest::referral_id): Identifier of the referring customer (a UUID in the docs' example).
             pub fn referral_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -537,6 +581,7 @@ token.
                     });
                 self
             }
+            ///Sets [`residence_address`](super::CreateCustomerRequest::residence_address): The customer's address of residence, on one line.
             pub fn residence_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -551,6 +596,7 @@ token.
                     });
                 self
             }
+            ///Sets [`verification_document_id`](super::CreateCustomerRequest::verification_document_id): Number of the identity document.
             pub fn verification_document_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -605,6 +651,7 @@ token.
                 }
             }
         }
+        ///Builder of [`CreateCustomerResponse`](super::CreateCustomerResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct CreateCustomerResponse {
             data: ::std::result::Result<super::Customer, ::std::string::String>,
@@ -617,6 +664,7 @@ token.
             }
         }
         impl CreateCustomerResponse {
+            ///Sets [`data`](super::CreateCustomerResponse::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::Customer>,
@@ -645,6 +693,7 @@ token.
                 Self { data: Ok(value.data) }
             }
         }
+        ///Builder of [`Customer`](super::Customer), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Customer {
             comment: ::std::result::Result<
@@ -714,6 +763,7 @@ token.
             }
         }
         impl Customer {
+            ///Sets [`comment`](super::Customer::comment): The institution's free-text comment on the customer.
             pub fn comment<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -726,6 +776,7 @@ token.
                     });
                 self
             }
+            ///Sets [`country`](super::Customer::country): The customer's country.
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -738,6 +789,7 @@ token.
                     });
                 self
             }
+            ///Sets [`created_at`](super::Customer::created_at): When the customer was created.
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -752,6 +804,7 @@ token.
                     });
                 self
             }
+            ///Sets [`email`](super::Customer::email): The customer's email address.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -764,6 +817,7 @@ token.
                     });
                 self
             }
+            ///Sets [`external_id`](super::Customer::external_id): The merchant's own id of the customer.
             pub fn external_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -776,6 +830,7 @@ token.
                     });
                 self
             }
+            ///Sets [`first_name`](super::Customer::first_name): The customer's first name.
             pub fn first_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -788,6 +843,7 @@ token.
                     });
                 self
             }
+            ///Sets [`id`](super::Customer::id): Identifier assigned by the provider.
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -798,6 +854,7 @@ token.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            ///Sets [`itn`](super::Customer::itn): The customer's individual taxpayer number (`633-123-92-12` in the sample).
             pub fn itn<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -810,6 +867,7 @@ token.
                     });
                 self
             }
+            ///Sets [`last_name`](super::Customer::last_name): The customer's last name.
             pub fn last_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -822,6 +880,7 @@ token.
                     });
                 self
             }
+            ///Sets [`phone_number`](super::Customer::phone_number): The customer's phone number.
             pub fn phone_number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -834,6 +893,7 @@ token.
                     });
                 self
             }
+            ///Sets [`referral_id`](super::Customer::referral_id): The id of whoever referred the customer (a UUID in the sample).
             pub fn referral_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -846,6 +906,7 @@ token.
                     });
                 self
             }
+            ///Sets [`residence_address`](super::Customer::residence_address): The customer's address of residence, on one line.
             pub fn residence_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -860,6 +921,7 @@ token.
                     });
                 self
             }
+            ///Sets [`verification_document_id`](super::Customer::verification_document_id): The number of the customer's identity document (`FV633452` in the sample).
             pub fn verification_document_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -916,6 +978,7 @@ token.
                 }
             }
         }
+        ///Builder of [`ErrorEnvelope`](super::ErrorEnvelope), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorEnvelope {
             errors: ::std::result::Result<
@@ -931,6 +994,7 @@ token.
             }
         }
         impl ErrorEnvelope {
+            ///Sets [`errors`](super::ErrorEnvelope::errors): The errors, at least one; their `code` says what went wrong.
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::ErrorItem>>,
@@ -957,6 +1021,7 @@ token.
                 Self { errors: Ok(value.errors) }
             }
         }
+        ///Builder of [`ErrorItem`](super::ErrorItem), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct ErrorItem {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -974,6 +1039,7 @@ token.
             }
         }
         impl ErrorItem {
+            ///Sets [`code`](super::ErrorItem::code): Error code. Documented values: `UNAUTHORIZED` (expired/invalid access token; `message` is a `TokenExpiredMessage` object) and `REFRESH_TOKEN_EXPIRED` (`message` is a string; log in again). Other values exist.
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -986,6 +1052,7 @@ token.
                     });
                 self
             }
+            ///Sets [`message`](super::ErrorItem::message): A string, or an object for an expired access token.
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ErrorItemMessage>,
@@ -1018,6 +1085,7 @@ token.
                 }
             }
         }
+        ///Builder of [`LoginRequest`](super::LoginRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct LoginRequest {
             password: ::std::result::Result<
@@ -1035,6 +1103,7 @@ token.
             }
         }
         impl LoginRequest {
+            ///Sets [`password`](super::LoginRequest::password): The account password. Secret; never log it.
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1047,6 +1116,7 @@ token.
                     });
                 self
             }
+            ///Sets [`token`](super::LoginRequest::token): The account EMAIL. The field is named `token` by the provider; it is not a token.
             pub fn token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1079,6 +1149,7 @@ token.
                 }
             }
         }
+        ///Builder of [`RefreshRequest`](super::RefreshRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct RefreshRequest {
             refresh_token: ::std::result::Result<
@@ -1094,6 +1165,7 @@ token.
             }
         }
         impl RefreshRequest {
+            ///Sets [`refresh_token`](super::RefreshRequest::refresh_token): Refresh token from the last login or refresh (valid 2 days).
             pub fn refresh_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1124,6 +1196,7 @@ token.
                 }
             }
         }
+        ///Builder of [`TokenData`](super::TokenData), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct TokenData {
             access_token: ::std::result::Result<
@@ -1146,6 +1219,7 @@ token.
             }
         }
         impl TokenData {
+            ///Sets [`access_token`](super::TokenData::access_token): RS256 JWT, valid for 30 minutes.
             pub fn access_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1158,6 +1232,7 @@ token.
                     });
                 self
             }
+            ///Sets [`expires_in`](super::TokenData::expires_in): ABSOLUTE expiry time of the access token in Unix seconds, despite its name (it equals the JWT `exp` claim; sample 1707241515). It is NOT a duration.
             pub fn expires_in<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -1170,6 +1245,7 @@ token.
                     });
                 self
             }
+            ///Sets [`refresh_token`](super::TokenData::refresh_token): RS256 JWT refresh token, valid for 2 days.
             pub fn refresh_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1204,6 +1280,7 @@ token.
                 }
             }
         }
+        ///Builder of [`TokenEnvelope`](super::TokenEnvelope), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TokenEnvelope {
             data: ::std::result::Result<super::TokenData, ::std::string::String>,
@@ -1216,6 +1293,7 @@ token.
             }
         }
         impl TokenEnvelope {
+            ///Sets [`data`](super::TokenEnvelope::data).
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::TokenData>,
@@ -1242,6 +1320,7 @@ token.
                 Self { data: Ok(value.data) }
             }
         }
+        ///Builder of [`TokenExpiredMessage`](super::TokenExpiredMessage), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TokenExpiredMessage {
             expired_at: ::std::result::Result<
@@ -1261,6 +1340,7 @@ token.
             }
         }
         impl TokenExpiredMessage {
+            ///Sets [`expired_at`](super::TokenExpiredMessage::expired_at): When the token expired.
             pub fn expired_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1275,6 +1355,7 @@ token.
                     });
                 self
             }
+            ///Sets [`message`](super::TokenExpiredMessage::message): What went wrong, in words (`jwt expired`).
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1287,6 +1368,7 @@ token.
                     });
                 self
             }
+            ///Sets [`name`](super::TokenExpiredMessage::name): The error's name (`TokenExpiredError`).
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -1429,7 +1511,7 @@ Version: 2.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -1437,7 +1519,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1456,7 +1538,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1465,7 +1547,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "2.0.0"
     }
@@ -1475,7 +1557,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -1483,7 +1565,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -1499,12 +1581,40 @@ Sends a `POST` request to `/v2/auth/login`
 Arguments:
 - `merchant_id`: The merchant ID assigned with the account (header name has an underscore).
 - `body`
-```ignore
-let response = client.login()
-    .merchant_id(merchant_id)
-    .body(body)
-    .send()
-    .await;
+
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorEnvelope>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Malformed request (missing field, bad header). Do not retry unchanged. Body: [`types::ErrorEnvelope`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Wrong email, password or merchant ID. Body: [`types::ErrorEnvelope`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use institution::{OperationError, types};
+
+async fn login(
+    client: &institution::Client,
+    merchant_id: String,
+    body: types::LoginRequest,
+) -> Result<types::TokenEnvelope, OperationError<types::ErrorEnvelope>> {
+    let response = client
+        .login()
+        .merchant_id(merchant_id)
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn login(&self) -> builder::Login<'_> {
         builder::Login::new(self)
@@ -1524,12 +1634,40 @@ Sends a `POST` request to `/v2/auth/refresh`
 Arguments:
 - `merchant_id`: The merchant ID assigned with the account (header name has an underscore).
 - `body`
-```ignore
-let response = client.refresh_token()
-    .merchant_id(merchant_id)
-    .body(body)
-    .send()
-    .await;
+
+# Credentials
+
+None: this is the provider's login, sent without credentials. The client calls it itself whenever it needs a token; a token obtained by calling it directly is not the client's cached one.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorEnvelope>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Malformed request. Do not retry unchanged. Body: [`types::ErrorEnvelope`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Refresh token expired or invalid (`REFRESH_TOKEN_EXPIRED`): log in again. Body: [`types::ErrorEnvelope`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use institution::{OperationError, types};
+
+async fn refresh_token(
+    client: &institution::Client,
+    merchant_id: String,
+    body: types::RefreshRequest,
+) -> Result<types::TokenEnvelope, OperationError<types::ErrorEnvelope>> {
+    let response = client
+        .refresh_token()
+        .merchant_id(merchant_id)
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn refresh_token(&self) -> builder::RefreshToken<'_> {
         builder::RefreshToken::new(self)
@@ -1543,11 +1681,41 @@ JWT or the `Api-key` header. Which fields are mandatory is not documented; only
 
 Sends a `POST` request to `/v2/customer/create`
 
-```ignore
-let response = client.create_customer()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+One of these, the first whose credentials the client was built with:
+
+- `bearerAuth`: a bearer token (`Authorization: Bearer …`) that the client obtains with its credentials, caches and renews; a 401 renews it and retries once
+- `apiKeyAuth`: the API key in the `Api-key` header, from the client's credentials
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::ErrorEnvelope>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid customer data. Body: [`types::ErrorEnvelope`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, invalid or expired credentials. An expired access token gives code `UNAUTHORIZED` with a `TokenExpiredError` object as `message`: refresh the token (or log in again) and retry once. (answered after the client renewed its token and retried once) Body: [`types::ErrorEnvelope`].
+- `403` ([`Forbidden`](crate::ErrorKind::Forbidden)): Authenticated but not allowed to create customers. Not described in the docs; do not refresh or retry. Body: [`types::ErrorEnvelope`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use institution::{OperationError, types};
+
+async fn create_customer(
+    client: &institution::Client,
+    body: types::CreateCustomerRequest,
+) -> Result<types::CreateCustomerResponse, OperationError<types::ErrorEnvelope>> {
+    let response = client
+        .create_customer()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_customer(&self) -> builder::CreateCustomer<'_> {
         builder::CreateCustomer::new(self)
@@ -1569,19 +1737,23 @@ pub mod builder {
     pub struct Login<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::LoginRequest,
             types::builder::LoginRequest,
         >,
     }
     impl<'a> Login<'a> {
+        ///The builder of a call to `login` through `client`; [`Client::login`](super::Client::login) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        /**Sets the `merchant_id` header (required).
+
+The merchant ID assigned with the account (header name has an underscore).*/
         pub fn merchant_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1594,12 +1766,13 @@ pub mod builder {
                 });
             self
         }
+        ///The request body: a [`types::LoginRequest`], or anything that converts into one (its builder, [`types::builder::LoginRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::LoginRequest>,
             <V as std::convert::TryInto<types::LoginRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1608,6 +1781,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1617,12 +1791,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/auth/login`
+        /**Sends a `POST` request to `/v2/auth/login`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::login`](super::Client::login) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::TokenEnvelope>,
-            auth_runtime::OperationError<types::ErrorEnvelope>,
+            payauth_runtime::OperationError<types::ErrorEnvelope>,
         > {
             let Self { client, merchant_id, body } = self;
             let auth_op = client.auth_operation("login");
@@ -1668,19 +1846,23 @@ pub mod builder {
     pub struct RefreshToken<'a> {
         client: &'a super::Client,
         merchant_id: Result<::std::string::String, String>,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::RefreshRequest,
             types::builder::RefreshRequest,
         >,
     }
     impl<'a> RefreshToken<'a> {
+        ///The builder of a call to `refresh_token` through `client`; [`Client::refresh_token`](super::Client::refresh_token) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 merchant_id: Err("merchant_id was not initialized".to_string()),
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        /**Sets the `merchant_id` header (required).
+
+The merchant ID assigned with the account (header name has an underscore).*/
         pub fn merchant_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -1693,6 +1875,7 @@ pub mod builder {
                 });
             self
         }
+        ///The request body: a [`types::RefreshRequest`], or anything that converts into one (its builder, [`types::builder::RefreshRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::RefreshRequest>,
@@ -1700,7 +1883,7 @@ pub mod builder {
                 types::RefreshRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1709,6 +1892,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1718,12 +1902,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/auth/refresh`
+        /**Sends a `POST` request to `/v2/auth/refresh`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::refresh_token`](super::Client::refresh_token) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::TokenEnvelope>,
-            auth_runtime::OperationError<types::ErrorEnvelope>,
+            payauth_runtime::OperationError<types::ErrorEnvelope>,
         > {
             let Self { client, merchant_id, body } = self;
             let auth_op = client.auth_operation("refresh_token");
@@ -1768,18 +1956,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateCustomer<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::CreateCustomerRequest,
             types::builder::CreateCustomerRequest,
         >,
     }
     impl<'a> CreateCustomer<'a> {
+        ///The builder of a call to `create_customer` through `client`; [`Client::create_customer`](super::Client::create_customer) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::CreateCustomerRequest`], or anything that converts into one (its builder, [`types::builder::CreateCustomerRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::CreateCustomerRequest>,
@@ -1787,7 +1977,7 @@ pub mod builder {
                 types::CreateCustomerRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1799,6 +1989,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1808,12 +1999,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/customer/create`
+        /**Sends a `POST` request to `/v2/customer/create`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_customer`](super::Client::create_customer) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::CreateCustomerResponse>,
-            auth_runtime::OperationError<types::ErrorEnvelope>,
+            payauth_runtime::OperationError<types::ErrorEnvelope>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_customer");
@@ -1855,20 +2050,20 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_customer",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                        kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
                             "Api-key",
                         ),
                     },
@@ -1878,14 +2073,14 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/v2/customer/create"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "login",
             alternatives: &[],
             idempotency_key: None,
             body_checksum: None,
             url_template: Some("/v2/auth/login"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "refresh_token",
             alternatives: &[],
             idempotency_key: None,
@@ -1896,23 +2091,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "apiKeyAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: apiKeyAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "apiKeyAuth",
-                            kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                            kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
                                 "Api-key",
                             ),
                         },
@@ -1925,13 +2120,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -1947,20 +2142,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`apiKeyAuth` alone", for a hand-made request.
-        pub const API_KEY_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const API_KEY_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: apiKeyAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "apiKeyAuth",
-                        kind: auth_runtime::__private::SchemeKind::ApiKeyHeader(
+                        kind: payauth_runtime::__private::SchemeKind::ApiKeyHeader(
                             "Api-key",
                         ),
                     },
@@ -1971,13 +2166,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -1988,8 +2183,8 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://{apiHost}",
         description: "The base URL is not documented (the provider's samples use a `BASE_URL`\nplaceholder); set `apiHost` to the host you were given.\n",
     },
@@ -2005,7 +2200,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -2019,11 +2217,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

@@ -32,19 +32,84 @@
 //! println!("{:?}", created.data);
 //! # Ok(()) }
 //! ```
+//!
+//! # Errors
+//!
+//! Every operation's `send()` fails with an [`OperationError`] whose
+//! [`kind`](OperationError::kind) a program decides on, and whose
+//! [`body`](OperationError::body) is institution's documented
+//! [`types::ErrorEnvelope`] when it sent one:
+//!
+//! ```no_run
+//! use institution::{ErrorKind, types};
+//!
+//! # async fn demo(client: institution::Client) -> Result<(), institution::Error> {
+//! let request = types::CreateCustomerRequest::builder().email("not an email");
+//! match client.create_customer().body(request).send().await {
+//!     Ok(created) => println!("customer {}", created.into_inner().data.id),
+//!     Err(e) if e.kind() == ErrorKind::BadRequest => {
+//!         for item in e.body().map(|b| b.errors.as_slice()).unwrap_or_default() {
+//!             eprintln!("refused: {} {:?}", item.code, item.message);
+//!         }
+//!     }
+//!     Err(e) => return Err(e.into_error()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates institution (and the other providers) on
+//! 127.0.0.1:
+//!
+//! ```
+//! use institution::{ErrorKind, types};
+//! use payauth_sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let account = sb.credentials(Provider::Institution);
+//! let client = institution::builder()
+//!     .base_url(sb.base_url(Provider::Institution))
+//!     .credentials(institution::Credentials::login(
+//!         account.text("email"),
+//!         account.text("password"),
+//!         account.text("merchant_id"),
+//!     ))
+//!     .build()?;
+//!
+//! let customer = types::CreateCustomerRequest::builder().email("alex@example.com");
+//! let created = client.create_customer().body(customer).send().await?;
+//! assert!(!created.into_inner().data.id.is_empty());
+//!
+//! let refused = types::CreateCustomerRequest::builder().email("not an email");
+//! let error = client.create_customer().body(refused).send().await.unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::BadRequest);
+//! assert!(error.body().is_some_and(|b| !b.errors.is_empty()));
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs, clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The client, types and security table generated from `specs/institution.yaml`
+/// (`cargo xtask regen`): every operation's docs say which credentials it
+/// needs and which failures the spec documents.
 #[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::ExpiryHints;
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::ExpiryHints;
+use payauth_runtime::provider::{
     BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow, auth_body_refined,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Institution,
     generated::Client,
     "`INSTITUTION_BASE_URL`, then `INSTITUTION_API_KEY`, or `INSTITUTION_EMAIL` + `INSTITUTION_PASSWORD` + `INSTITUTION_MERCHANT_ID`"
@@ -54,6 +119,8 @@ auth_runtime::sdk_entry_points!(
 /// variables, mechanism, lifetimes and a read-only probe.
 pub mod descriptor;
 
+/// Institution as the runtime sees it (its [`Provider`] impl: profile,
+/// credentials from the environment, wiring).
 #[derive(Debug)]
 pub struct Institution;
 
@@ -64,14 +131,24 @@ pub struct Institution;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Credentials {
+    /// Login credentials: a JWT kept fresh with the refresh token, a login
+    /// when it expires.
     #[non_exhaustive]
     Login {
+        /// The API user's email (the login's `token` field).
         email: String,
+        /// The API user's password.
         password: Secret,
+        /// The merchant ID assigned with the account (`merchant_id`
+        /// header of the token calls).
         merchant_id: String,
     },
+    /// A persistent API key (`Api-key` header): no login, no token.
     #[non_exhaustive]
-    ApiKey { key: Secret },
+    ApiKey {
+        /// The key.
+        key: Secret,
+    },
 }
 
 impl Credentials {
@@ -112,11 +189,11 @@ impl Provider for Institution {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        if let Some(key) = auth_runtime::provider::optional_env(get, "INSTITUTION_API_KEY") {
+        if let Some(key) = payauth_runtime::provider::optional_env(get, "INSTITUTION_API_KEY") {
             return Ok(Credentials::api_key(key));
         }
         let var = |k: &str| {
-            auth_runtime::provider::optional_env(get, k).ok_or_else(|| {
+            payauth_runtime::provider::optional_env(get, k).ok_or_else(|| {
                 Error::config(NAME, format!("{k} is not set (nor INSTITUTION_API_KEY)"))
             })
         };

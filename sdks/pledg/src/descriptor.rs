@@ -1,14 +1,14 @@
 //! Pledg as tools see it (`payauth`, the demo, the workspace's tests):
-//! see [`auth_runtime::descriptor`].
+//! see [`payauth_runtime::descriptor`].
 
 use std::time::Duration;
 
-use auth_runtime::Error;
-use auth_runtime::descriptor::{
+use payauth_runtime::Error;
+use payauth_runtime::descriptor::{
     About, Answered, Call, CallAuth, Described, Descriptor, Lifetimes, Values, Variable, answered,
     unknown_call, variable,
 };
-use auth_runtime::provider::BoxFuture;
+use payauth_runtime::provider::BoxFuture;
 
 use crate::{Client, NAME, Pledg, types};
 

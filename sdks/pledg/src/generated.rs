@@ -21,6 +21,7 @@ deadline on the local clock when the response arrives.
         pub token_type: ::std::string::String,
     }
     impl AccessTokenResponse {
+        ///The builder of [`AccessTokenResponse`], to set it field by field: [`builder::AccessTokenResponse`].
         pub fn builder() -> builder::AccessTokenResponse {
             Default::default()
         }
@@ -37,9 +38,11 @@ with the merchant's secret key whose claims hold the event (verify it with
         schemars::JsonSchema
     )]
     pub struct Notification {
+        ///The HS256 JWT whose claims are the event, signed with the merchant's secret key.
         pub signature: ::std::string::String,
     }
     impl Notification {
+        ///The builder of [`Notification`], to set it field by field: [`builder::Notification`].
         pub fn builder() -> builder::Notification {
             Default::default()
         }
@@ -62,6 +65,7 @@ with the merchant's secret key whose claims hold the event (verify it with
         pub error_description: ::std::option::Option<::std::string::String>,
     }
     impl OAuthError {
+        ///The builder of [`OAuthError`], to set it field by field: [`builder::OAuthError`].
         pub fn builder() -> builder::OAuthError {
             Default::default()
         }
@@ -75,18 +79,25 @@ with the merchant's secret key whose claims hold the event (verify it with
         schemars::JsonSchema
     )]
     pub struct PurchaseLink {
+        ///The amount in cents (minor units).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub amount_cents: ::std::option::Option<i64>,
+        ///ISO 4217 code.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///The merchant's uid, echoed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub merchant_uid: ::std::option::Option<::std::string::String>,
+        ///The purchase's reference, echoed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reference: ::std::option::Option<::std::string::String>,
+        ///Pledg's id of the purchase link.
         pub uid: ::std::string::String,
+        ///The link to send the buyer to.
         pub url: ::std::string::String,
     }
     impl PurchaseLink {
+        ///The builder of [`PurchaseLink`], to set it field by field: [`builder::PurchaseLink`].
         pub fn builder() -> builder::PurchaseLink {
             Default::default()
         }
@@ -102,27 +113,35 @@ with the merchant's secret key whose claims hold the event (verify it with
         schemars::JsonSchema
     )]
     pub struct PurchaseLinkRequest {
+        ///The amount in cents (minor units): `129900` is 1,299.00.
         pub amount_cents: ::std::num::NonZeroU64,
+        ///ISO 4217 code (`EUR`).
         pub currency: PurchaseLinkRequestCurrency,
+        ///The buyer's email address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///The merchant's uid at pledg, from the dashboard.
         pub merchant_uid: PurchaseLinkRequestMerchantUid,
         /**Optional. Where Pledg sends notifications about this purchase (the operation's
 `notification` callback); the field's name is our assumption.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub notification_url: ::std::option::Option<::std::string::String>,
+        ///[`PurchaseLinkSettings`] — The `purchase_link_settings` FACTS names (signed with the rest of `data`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub purchase_link_settings: ::std::option::Option<PurchaseLinkSettings>,
+        ///The merchant's reference of the purchase (an order number).
         pub reference: PurchaseLinkRequestReference,
+        ///What is bought, as the purchase page shows it.
         pub title: PurchaseLinkRequestTitle,
     }
     impl PurchaseLinkRequest {
+        ///The builder of [`PurchaseLinkRequest`], to set it field by field: [`builder::PurchaseLinkRequest`].
         pub fn builder() -> builder::PurchaseLinkRequest {
             Default::default()
         }
     }
-    ///`PurchaseLinkRequestCurrency`
+    ///ISO 4217 code (`EUR`).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -189,7 +208,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 })
         }
     }
-    ///`PurchaseLinkRequestMerchantUid`
+    ///The merchant's uid at pledg, from the dashboard.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -254,7 +273,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 })
         }
     }
-    ///`PurchaseLinkRequestReference`
+    ///The merchant's reference of the purchase (an order number).
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -319,7 +338,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 })
         }
     }
-    ///`PurchaseLinkRequestTitle`
+    ///What is bought, as the purchase page shows it.
     #[derive(
         ::serde::Serialize,
         Clone,
@@ -398,6 +417,7 @@ with the merchant's secret key whose claims hold the event (verify it with
         pub expiration_days: ::std::option::Option<::std::num::NonZeroU32>,
     }
     impl PurchaseLinkSettings {
+        ///The builder of [`PurchaseLinkSettings`], to set it field by field: [`builder::PurchaseLinkSettings`].
         pub fn builder() -> builder::PurchaseLinkSettings {
             Default::default()
         }
@@ -415,6 +435,7 @@ with the merchant's secret key whose claims hold the event (verify it with
         pub grant_type: TokenRequestGrantType,
     }
     impl TokenRequest {
+        ///The builder of [`TokenRequest`], to set it field by field: [`builder::TokenRequest`].
         pub fn builder() -> builder::TokenRequest {
             Default::default()
         }
@@ -434,6 +455,7 @@ with the merchant's secret key whose claims hold the event (verify it with
         schemars::JsonSchema
     )]
     pub enum TokenRequestGrantType {
+        ///`client_credentials`
         #[serde(rename = "client_credentials")]
         ClientCredentials,
     }
@@ -473,6 +495,7 @@ with the merchant's secret key whose claims hold the event (verify it with
     }
     /// Types for composing complex structures.
     pub mod builder {
+        ///Builder of [`AccessTokenResponse`](super::AccessTokenResponse), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone)]
         pub struct AccessTokenResponse {
             access_token: ::std::result::Result<
@@ -495,6 +518,7 @@ with the merchant's secret key whose claims hold the event (verify it with
             }
         }
         impl AccessTokenResponse {
+            ///Sets [`access_token`](super::AccessTokenResponse::access_token): The bearer token. Secret; never log it.
             pub fn access_token<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -507,6 +531,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`expires_in`](super::AccessTokenResponse::expires_in): Lifetime in seconds RELATIVE to receipt (600 = 10 minutes). Compute the deadline on the local clock when the response arrives.
             pub fn expires_in<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -519,6 +544,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`token_type`](super::AccessTokenResponse::token_type): Always `Bearer` in the docs.
             pub fn token_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -554,6 +580,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 }
             }
         }
+        ///Builder of [`Notification`](super::Notification), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct Notification {
             signature: ::std::result::Result<
@@ -569,6 +596,7 @@ with the merchant's secret key whose claims hold the event (verify it with
             }
         }
         impl Notification {
+            ///Sets [`signature`](super::Notification::signature): The HS256 JWT whose claims are the event, signed with the merchant's secret key.
             pub fn signature<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -599,6 +627,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 }
             }
         }
+        ///Builder of [`OAuthError`](super::OAuthError), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct OAuthError {
             error: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -616,6 +645,7 @@ with the merchant's secret key whose claims hold the event (verify it with
             }
         }
         impl OAuthError {
+            ///Sets [`error`](super::OAuthError::error): Error code, e.g. `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`.
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -628,6 +658,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`error_description`](super::OAuthError::error_description): Human-readable detail.
             pub fn error_description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -662,6 +693,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 }
             }
         }
+        ///Builder of [`PurchaseLink`](super::PurchaseLink), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct PurchaseLink {
             amount_cents: ::std::result::Result<
@@ -696,6 +728,7 @@ with the merchant's secret key whose claims hold the event (verify it with
             }
         }
         impl PurchaseLink {
+            ///Sets [`amount_cents`](super::PurchaseLink::amount_cents): The amount in cents (minor units).
             pub fn amount_cents<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -708,6 +741,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`currency`](super::PurchaseLink::currency): ISO 4217 code.
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -720,6 +754,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`merchant_uid`](super::PurchaseLink::merchant_uid): The merchant's uid, echoed.
             pub fn merchant_uid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -732,6 +767,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`reference`](super::PurchaseLink::reference): The purchase's reference, echoed.
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -744,6 +780,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`uid`](super::PurchaseLink::uid): Pledg's id of the purchase link.
             pub fn uid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -756,6 +793,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`url`](super::PurchaseLink::url): The link to send the buyer to.
             pub fn url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -796,6 +834,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 }
             }
         }
+        ///Builder of [`PurchaseLinkRequest`](super::PurchaseLinkRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct PurchaseLinkRequest {
             amount_cents: ::std::result::Result<
@@ -846,6 +885,7 @@ with the merchant's secret key whose claims hold the event (verify it with
             }
         }
         impl PurchaseLinkRequest {
+            ///Sets [`amount_cents`](super::PurchaseLinkRequest::amount_cents): The amount in cents (minor units): `129900` is 1,299.00.
             pub fn amount_cents<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU64>,
@@ -858,6 +898,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`currency`](super::PurchaseLinkRequest::currency): ISO 4217 code (`EUR`).
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PurchaseLinkRequestCurrency>,
@@ -870,6 +911,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`email`](super::PurchaseLinkRequest::email): The buyer's email address.
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -882,6 +924,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`merchant_uid`](super::PurchaseLinkRequest::merchant_uid): The merchant's uid at pledg, from the dashboard.
             pub fn merchant_uid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PurchaseLinkRequestMerchantUid>,
@@ -894,6 +937,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`notification_url`](super::PurchaseLinkRequest::notification_url): Optional. Where Pledg sends notifications about this purchase (the operation's `notification` callback); the field's name is our assumption.
             pub fn notification_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -908,6 +952,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`purchase_link_settings`](super::PurchaseLinkRequest::purchase_link_settings).
             pub fn purchase_link_settings<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -924,6 +969,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`reference`](super::PurchaseLinkRequest::reference): The merchant's reference of the purchase (an order number).
             pub fn reference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PurchaseLinkRequestReference>,
@@ -936,6 +982,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                     });
                 self
             }
+            ///Sets [`title`](super::PurchaseLinkRequest::title): What is bought, as the purchase page shows it.
             pub fn title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::PurchaseLinkRequestTitle>,
@@ -981,6 +1028,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 }
             }
         }
+        ///Builder of [`PurchaseLinkSettings`](super::PurchaseLinkSettings), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct PurchaseLinkSettings {
             expiration_days: ::std::result::Result<
@@ -996,6 +1044,7 @@ with the merchant's secret key whose claims hold the event (verify it with
             }
         }
         impl PurchaseLinkSettings {
+            ///Sets [`expiration_days`](super::PurchaseLinkSettings::expiration_days): Days the link stays usable (our member; 1 to 365, our range).
             pub fn expiration_days<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1031,6 +1080,7 @@ with the merchant's secret key whose claims hold the event (verify it with
                 }
             }
         }
+        ///Builder of [`TokenRequest`](super::TokenRequest), field by field. Each setter takes anything that converts into the field's type; converting the builder (`try_into()`, or handing it to an operation's `body`) fails if a required field is unset or a value did not convert.
         #[derive(Clone, Debug)]
         pub struct TokenRequest {
             grant_type: ::std::result::Result<
@@ -1046,6 +1096,7 @@ with the merchant's secret key whose claims hold the event (verify it with
             }
         }
         impl TokenRequest {
+            ///Sets [`grant_type`](super::TokenRequest::grant_type): Must be exactly `client_credentials`.
             pub fn grant_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::TokenRequestGrantType>,
@@ -1153,7 +1204,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: auth_runtime::Session,
+    pub(crate) inner: payauth_runtime::Session,
 }
 impl Client {
     /// Create a new client.
@@ -1161,7 +1212,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: auth_runtime::Session) -> Self {
+    pub fn new(baseurl: &str, inner: payauth_runtime::Session) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1180,7 +1231,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: auth_runtime::Session,
+        inner: payauth_runtime::Session,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1189,7 +1240,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<auth_runtime::Session> for Client {
+impl ClientInfo<payauth_runtime::Session> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -1199,7 +1250,7 @@ impl ClientInfo<auth_runtime::Session> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &auth_runtime::Session {
+    fn inner(&self) -> &payauth_runtime::Session {
         &self.inner
     }
 }
@@ -1207,7 +1258,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<auth_runtime::Session>,
+        Client: ClientHooks<payauth_runtime::Session>,
     {}
 };
 impl Client {
@@ -1221,11 +1272,37 @@ endpoint again when it expires.
 
 Sends a `POST` request to `/api/token`
 
-```ignore
-let response = client.create_token()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`basicAuth`: HTTP Basic (`Authorization: Basic …`) from the client's credentials.
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::OAuthError>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Malformed token request (for example a missing or wrong `grant_type`). The error body is not documented; the RFC 6749 §5.2 shape is assumed. Do not retry unchanged. Body: [`types::OAuthError`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Wrong API key or secret in the Basic credentials. The error body is not documented; the RFC 6749 §5.2 shape is assumed. Body: [`types::OAuthError`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use pledg::{OperationError, types};
+
+async fn create_token(
+    client: &pledg::Client,
+    body: types::TokenRequest,
+) -> Result<types::AccessTokenResponse, OperationError<types::OAuthError>> {
+    let response = client
+        .create_token()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_token(&self) -> builder::CreateToken<'_> {
         builder::CreateToken::new(self)
@@ -1244,11 +1321,37 @@ and error bodies are our design.
 
 Sends a `POST` request to `/api/purchase_link/`
 
-```ignore
-let response = client.create_purchase_link()
-    .body(body)
-    .send()
-    .await;
+# Credentials
+
+`signature`: a signature: an HS256 JWT over the JSON body in the `signature` query parameter, signed with the client's signing secret when the request is sent (without that secret, a `Config` error and nothing sent).
+
+# Errors
+
+`send()` fails with an [`OperationError`](crate::OperationError)`<types::OAuthError>`; its [`kind()`](crate::OperationError::kind) is what to decide on, its [`body()`](crate::OperationError::body) the provider's error body when it sent a documented one.
+
+The spec documents:
+
+- `400` ([`BadRequest`](crate::ErrorKind::BadRequest)): Invalid purchase settings, or a body that differs from the signed `data`. Body: [`types::OAuthError`].
+- `401` ([`Unauthorized`](crate::ErrorKind::Unauthorized)): Missing, malformed, expired or wrongly signed `signature`. Body: [`types::OAuthError`].
+
+Any other error status gets its kind the same way, without a body; a transport failure after the retries is `Transient`; a request that cannot be built or authorized is `Config` (or `Signing`) and is not sent; an answer that does not decode is `MalformedResponse`.
+
+# Example
+
+```no_run
+use pledg::{OperationError, types};
+
+async fn create_purchase_link(
+    client: &pledg::Client,
+    body: types::PurchaseLinkRequest,
+) -> Result<types::PurchaseLink, OperationError<types::OAuthError>> {
+    let response = client
+        .create_purchase_link()
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.into_inner())
+}
 ```*/
     pub fn create_purchase_link(&self) -> builder::CreatePurchaseLink<'_> {
         builder::CreatePurchaseLink::new(self)
@@ -1269,24 +1372,26 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateToken<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::TokenRequest,
             types::builder::TokenRequest,
         >,
     }
     impl<'a> CreateToken<'a> {
+        ///The builder of a call to `create_token` through `client`; [`Client::create_token`](super::Client::create_token) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::TokenRequest`], or anything that converts into one (its builder, [`types::builder::TokenRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TokenRequest>,
             <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1295,6 +1400,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1304,12 +1410,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/token`
+        /**Sends a `POST` request to `/api/token`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_token`](super::Client::create_token) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::AccessTokenResponse>,
-            auth_runtime::OperationError<types::OAuthError>,
+            payauth_runtime::OperationError<types::OAuthError>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_token");
@@ -1348,18 +1458,20 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreatePurchaseLink<'a> {
         client: &'a super::Client,
-        body: auth_runtime::__private::OperationBody<
+        body: payauth_runtime::__private::OperationBody<
             types::PurchaseLinkRequest,
             types::builder::PurchaseLinkRequest,
         >,
     }
     impl<'a> CreatePurchaseLink<'a> {
+        ///The builder of a call to `create_purchase_link` through `client`; [`Client::create_purchase_link`](super::Client::create_purchase_link) makes one.
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: auth_runtime::__private::OperationBody::Unset,
+                body: payauth_runtime::__private::OperationBody::Unset,
             }
         }
+        ///The request body: a [`types::PurchaseLinkRequest`], or anything that converts into one (its builder, [`types::builder::PurchaseLinkRequest`]). It is checked when the call is sent.
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::PurchaseLinkRequest>,
@@ -1367,7 +1479,7 @@ pub mod builder {
                 types::PurchaseLinkRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = auth_runtime::__private::OperationBody::given(
+            self.body = payauth_runtime::__private::OperationBody::given(
                 value
                     .try_into()
                     .map_err(|s| {
@@ -1378,6 +1490,7 @@ pub mod builder {
             );
             self
         }
+        ///Changes the request body through its builder, starting from the body given to `body` (or an empty builder).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -1387,12 +1500,16 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/purchase_link/`
+        /**Sends a `POST` request to `/api/purchase_link/`
+
+# Errors
+
+An [`OperationError`](crate::OperationError): the failures [`Client::create_purchase_link`](super::Client::create_purchase_link) lists.*/
         pub async fn send(
             self,
         ) -> Result<
             ResponseValue<types::PurchaseLink>,
-            auth_runtime::OperationError<types::OAuthError>,
+            payauth_runtime::OperationError<types::OAuthError>,
         > {
             let Self { client, body } = self;
             let auth_op = client.auth_operation("create_purchase_link");
@@ -1434,14 +1551,14 @@ pub mod prelude {
 /// `security` requirements (progenitor itself ignores them).
 pub mod security {
     /// One entry per operation, sorted by operation id.
-    pub static OPERATIONS: &[auth_runtime::__private::OperationSecurity] = &[
-        auth_runtime::__private::OperationSecurity {
+    pub static OPERATIONS: &[payauth_runtime::__private::OperationSecurity] = &[
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_purchase_link",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
+                        kind: payauth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1453,13 +1570,13 @@ pub mod security {
             body_checksum: None,
             url_template: Some("/api/purchase_link/"),
         },
-        auth_runtime::__private::OperationSecurity {
+        payauth_runtime::__private::OperationSecurity {
             operation_id: "create_token",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::__private::SchemeKind::Basic,
+                        kind: payauth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1471,23 +1588,23 @@ pub mod security {
     /// The requirement of one operation; unknown ids get none.
     pub fn for_operation(
         operation_id: &str,
-    ) -> &'static auth_runtime::__private::OperationSecurity {
+    ) -> &'static payauth_runtime::__private::OperationSecurity {
         OPERATIONS
             .iter()
             .find(|op| op.operation_id == operation_id)
-            .unwrap_or(&auth_runtime::__private::OperationSecurity::UNKNOWN)
+            .unwrap_or(&payauth_runtime::__private::OperationSecurity::UNKNOWN)
     }
     /// One requirement per security scheme of the spec, by scheme name.
-    pub static SCHEMES: &[(&str, auth_runtime::__private::OperationSecurity)] = &[
+    pub static SCHEMES: &[(&str, payauth_runtime::__private::OperationSecurity)] = &[
         (
             "basicAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: basicAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "basicAuth",
-                            kind: auth_runtime::__private::SchemeKind::Basic,
+                            kind: payauth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1498,13 +1615,13 @@ pub mod security {
         ),
         (
             "bearerAuth",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: bearerAuth)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "bearerAuth",
-                            kind: auth_runtime::__private::SchemeKind::Bearer,
+                            kind: payauth_runtime::__private::SchemeKind::Bearer,
                         },
                     ],
                 ],
@@ -1515,13 +1632,13 @@ pub mod security {
         ),
         (
             "dashboardBasic",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: dashboardBasic)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "dashboardBasic",
-                            kind: auth_runtime::__private::SchemeKind::Basic,
+                            kind: payauth_runtime::__private::SchemeKind::Basic,
                         },
                     ],
                 ],
@@ -1532,13 +1649,13 @@ pub mod security {
         ),
         (
             "signature",
-            auth_runtime::__private::OperationSecurity {
+            payauth_runtime::__private::OperationSecurity {
                 operation_id: "(hand-made request: signature)",
                 alternatives: &[
                     &[
-                        auth_runtime::__private::Scheme {
+                        payauth_runtime::__private::Scheme {
                             name: "signature",
-                            kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
+                            kind: payauth_runtime::__private::SchemeKind::SignedQueryJwt {
                                 param: "signature",
                                 claim: "data",
                                 lifetime_secs: 86400u64,
@@ -1558,20 +1675,20 @@ pub mod security {
     /// (`client.send_with(request, &security::schemes::…)`).
     pub fn scheme(
         name: &str,
-    ) -> Option<&'static auth_runtime::__private::OperationSecurity> {
+    ) -> Option<&'static payauth_runtime::__private::OperationSecurity> {
         SCHEMES.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
     }
     /// One requirement per security scheme of the spec, named after
     /// it.
     pub mod schemes {
         ///The requirement "`basicAuth` alone", for a hand-made request.
-        pub const BASIC_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BASIC_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: basicAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "basicAuth",
-                        kind: auth_runtime::__private::SchemeKind::Basic,
+                        kind: payauth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1580,13 +1697,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`bearerAuth` alone", for a hand-made request.
-        pub const BEARER_AUTH: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const BEARER_AUTH: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: bearerAuth)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "bearerAuth",
-                        kind: auth_runtime::__private::SchemeKind::Bearer,
+                        kind: payauth_runtime::__private::SchemeKind::Bearer,
                     },
                 ],
             ],
@@ -1595,13 +1712,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`dashboardBasic` alone", for a hand-made request.
-        pub const DASHBOARD_BASIC: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const DASHBOARD_BASIC: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: dashboardBasic)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "dashboardBasic",
-                        kind: auth_runtime::__private::SchemeKind::Basic,
+                        kind: payauth_runtime::__private::SchemeKind::Basic,
                     },
                 ],
             ],
@@ -1610,13 +1727,13 @@ pub mod security {
             url_template: None,
         };
         ///The requirement "`signature` alone", for a hand-made request.
-        pub const SIGNATURE: auth_runtime::__private::OperationSecurity = auth_runtime::__private::OperationSecurity {
+        pub const SIGNATURE: payauth_runtime::__private::OperationSecurity = payauth_runtime::__private::OperationSecurity {
             operation_id: "(hand-made request: signature)",
             alternatives: &[
                 &[
-                    auth_runtime::__private::Scheme {
+                    payauth_runtime::__private::Scheme {
                         name: "signature",
-                        kind: auth_runtime::__private::SchemeKind::SignedQueryJwt {
+                        kind: payauth_runtime::__private::SchemeKind::SignedQueryJwt {
                             param: "signature",
                             claim: "data",
                             lifetime_secs: 86400u64,
@@ -1631,12 +1748,12 @@ pub mod security {
     }
 }
 /// The servers the spec documents, in its order.
-pub static SERVERS: &[auth_runtime::__private::Server] = &[
-    auth_runtime::__private::Server {
+pub static SERVERS: &[payauth_runtime::__private::Server] = &[
+    payauth_runtime::__private::Server {
         url: "https://staging.back.ecard.pledg.co",
         description: "Staging back end (the \"environments\" reference page).",
     },
-    auth_runtime::__private::Server {
+    payauth_runtime::__private::Server {
         url: "https://back.ecard.pledg.co",
         description: "Production back end (the \"environments\" reference page).",
     },
@@ -1652,7 +1769,10 @@ impl Client {
         build: &'a B,
         operation_id: &'static str,
     ) -> impl std::future::Future<
-        Output = std::result::Result<reqwest::Response, auth_runtime::OperationError<E>>,
+        Output = std::result::Result<
+            reqwest::Response,
+            payauth_runtime::OperationError<E>,
+        >,
     > + Send + 'a
     where
         B: Fn() -> std::result::Result<reqwest::Request, Error<E>> + Send + Sync,
@@ -1666,11 +1786,11 @@ impl Client {
     pub fn auth_operation(
         &self,
         operation_id: &'static str,
-    ) -> auth_runtime::__private::Operation {
-        auth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
+    ) -> payauth_runtime::__private::Operation {
+        payauth_runtime::__private::Operation::new(self.inner.provider(), operation_id)
     }
 }
-impl ClientHooks<auth_runtime::Session> for Client {
+impl ClientHooks<payauth_runtime::Session> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,

@@ -22,18 +22,95 @@
 //!     .await?;
 //! # let _ = (token, answer); Ok(()) }
 //! ```
+//!
+//! # A typed call and its errors
+//!
+//! Every operation's `send()` fails with an [`OperationError`] whose
+//! [`kind`](OperationError::kind) a program decides on, and whose
+//! [`body`](OperationError::body) is pledg's documented
+//! [`types::OAuthError`] when it sent one. A purchase link is signed with
+//! the merchant's secret key ([`Credentials::secret_key`]): without it,
+//! nothing is sent.
+//!
+//! ```no_run
+//! use pledg::{ErrorKind, types};
+//!
+//! # async fn demo(client: pledg::Client) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let link = types::PurchaseLinkRequest::builder()
+//!     .merchant_uid("mer_8ef0a7a4")
+//!     .title("Sofa")
+//!     .reference("order-1")
+//!     .amount_cents(129_900u64)
+//!     .currency("EUR");
+//! match client.create_purchase_link().body(link).send().await {
+//!     Ok(link) => println!("pay at {}", link.into_inner().url),
+//!     Err(e) if e.kind() == ErrorKind::BadRequest => {
+//!         eprintln!("refused: {:?}", e.body().map(|b| &b.error));
+//!     }
+//!     Err(e) => return Err(e.into()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates pledg (and the other providers) on
+//! 127.0.0.1:
+//!
+//! ```
+//! use pledg::{ErrorKind, types};
+//! use payauth_sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let account = sb.credentials(Provider::Pledg);
+//! let link = || {
+//!     types::PurchaseLinkRequest::builder()
+//!         .merchant_uid(sb.pledg_merchant_uid())
+//!         .title("Sofa")
+//!         .reference("order-1")
+//!         .amount_cents(129_900u64)
+//!         .currency("EUR")
+//! };
+//! let credentials = pledg::Credentials::new(account.text("api_key"), account.text("api_secret"));
+//!
+//! // No secret key: the request cannot be signed, and is not sent.
+//! let unsigned = pledg::builder()
+//!     .base_url(sb.base_url(Provider::Pledg))
+//!     .credentials(credentials.clone())
+//!     .build()?;
+//! let error = unsigned.create_purchase_link().body(link()).send().await.unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::Config);
+//!
+//! let client = pledg::builder()
+//!     .base_url(sb.base_url(Provider::Pledg))
+//!     .credentials(credentials.secret_key(sb.pledg_secret_key()))
+//!     .build()?;
+//! let created = client.create_purchase_link().body(link()).send().await?;
+//! assert!(!created.into_inner().uid.is_empty());
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs, clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The client, types and security table generated from `specs/pledg.yaml`
+/// (`cargo xtask regen`): every operation's docs say which credentials it
+/// needs and which failures the spec documents.
 #[rustfmt::skip]
 pub mod generated;
 
 use std::time::Duration;
 
-use auth_runtime::provider::{
+pub use generated::types;
+use payauth_runtime::provider::{
     BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
 };
-pub use generated::types;
 
-auth_runtime::sdk_entry_points!(
+payauth_runtime::sdk_entry_points!(
     Pledg,
     generated::Client,
     "`PLEDG_BASE_URL`, `PLEDG_API_KEY`, `PLEDG_API_SECRET`, optional `PLEDG_SECRET_KEY` \
@@ -45,9 +122,11 @@ auth_runtime::sdk_entry_points!(
 pub mod descriptor;
 
 mod notification;
-pub use auth_runtime::provider::signing::CallbackError;
 pub use notification::{Notification, NotificationVerifier};
+pub use payauth_runtime::provider::signing::CallbackError;
 
+/// Pledg as the runtime sees it (its [`Provider`] impl: profile,
+/// credentials from the environment, wiring).
 #[derive(Debug)]
 pub struct Pledg;
 
@@ -61,7 +140,9 @@ pub struct Pledg;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Credentials {
+    /// The client API key: the user name of the token call's HTTP Basic.
     pub api_key: String,
+    /// The client API secret: the password of the token call's HTTP Basic.
     pub api_secret: Secret,
     /// Signs `signature` JWTs (`create_purchase_link`) and verifies notifications.
     pub secret_key: Option<Secret>,
@@ -130,8 +211,8 @@ impl Provider for Pledg {
     type Client = Client;
 
     fn credentials_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, Error> {
-        let var = |k: &str| auth_runtime::provider::require_env(get, NAME, k);
-        let optional = |k: &str| auth_runtime::provider::optional_env(get, k);
+        let var = |k: &str| payauth_runtime::provider::require_env(get, NAME, k);
+        let optional = |k: &str| payauth_runtime::provider::optional_env(get, k);
         let mut credentials = Credentials::new(var("PLEDG_API_KEY")?, var("PLEDG_API_SECRET")?);
         if let Some(key) = optional("PLEDG_SECRET_KEY") {
             credentials = credentials.secret_key(key);

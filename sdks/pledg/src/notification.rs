@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_runtime::provider::replay::SharedReplayGuard;
-use auth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
-use auth_runtime::{Secret, SeenKeys};
+use payauth_runtime::provider::replay::SharedReplayGuard;
+use payauth_runtime::provider::signing::{self, CallbackError, MAX_CALLBACK_BYTES};
+use payauth_runtime::{Secret, SeenKeys};
 use serde_json::{Map, Value};
 
 /// A verified notification. `id`, `reference` and `status` are read from
@@ -16,9 +16,13 @@ use serde_json::{Map, Value};
 /// purchase fields); every claim stays available in `claims`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
+    /// The purchase's id: the `id` claim, else `uid`.
     pub id: Option<String>,
+    /// The merchant's reference of the purchase (`reference` claim).
     pub reference: Option<String>,
+    /// The purchase's status (`status` claim).
     pub status: Option<String>,
+    /// Every claim of the verified JWT (`exp` and `iat` included).
     pub claims: Map<String, Value>,
 }
 
@@ -36,7 +40,7 @@ pub struct Notification {
 /// other instances — `exp` and `max_age` still bound how old an accepted
 /// replay can be). [`NotificationVerifier::verify_shared`] in the shared
 /// store when one is set ([`NotificationVerifier::replay_store`], or the
-/// environment's Redis store with `auth-runtime`'s `redis` feature): exactly
+/// environment's Redis store with `payauth-runtime`'s `redis` feature): exactly
 /// one process of a fleet accepts a notification.
 #[derive(Debug)]
 pub struct NotificationVerifier {
@@ -54,6 +58,10 @@ const REPLAY_NAMESPACE: &str = "pledg";
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 impl NotificationVerifier {
+    /// A verifier with the merchant's secret key: notifications without
+    /// `exp` or `iat` accepted, `iat` at most one day old, replays kept in
+    /// memory, and in the environment's shared store for
+    /// [`NotificationVerifier::verify_shared`] when it configures one.
     pub fn new(secret: Secret) -> Self {
         NotificationVerifier {
             secret,
@@ -65,7 +73,7 @@ impl NotificationVerifier {
 
     /// Remember notifications in `store` (for
     /// [`NotificationVerifier::verify_shared`]), e.g. an
-    /// `auth_runtime::redis_store::RedisStore` shared by the fleet.
+    /// `payauth_runtime::redis_store::RedisStore` shared by the fleet.
     pub fn replay_store(mut self, store: Arc<dyn SeenKeys>) -> Self {
         self.replays = self.replays.with_store(store);
         self
@@ -78,7 +86,7 @@ impl NotificationVerifier {
     }
 
     /// How long the shared store remembers a notification (default 30
-    /// days, `auth_runtime::provider::replay::DEFAULT_SEEN_TTL`).
+    /// days, `payauth_runtime::provider::replay::DEFAULT_SEEN_TTL`).
     pub fn replay_ttl(mut self, ttl: Duration) -> Self {
         self.replays = self.replays.ttl(ttl);
         self
@@ -99,6 +107,16 @@ impl NotificationVerifier {
 
     /// Check the raw body (headers are not used by Pledg's scheme) at
     /// `now`; refuse a replay to this process (memory).
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::Unsigned`]: no `signature`;
+    /// [`CallbackError::BadSignature`]: it does not verify with the key;
+    /// [`CallbackError::Expired`]: `exp` passed, or `iat` too old (or
+    /// missing, with [`max_age`](NotificationVerifier::max_age) set);
+    /// [`CallbackError::Malformed`]: not the documented JSON, or over
+    /// 64 KiB; [`CallbackError::NoSecret`]: an empty secret key;
+    /// [`CallbackError::Replayed`]: accepted before.
     pub fn verify(
         &self,
         body: &[u8],
@@ -114,6 +132,10 @@ impl NotificationVerifier {
 
     /// [`NotificationVerifier::verify`], with replays refused across the
     /// fleet through the shared store when one is set (else in memory).
+    ///
+    /// # Errors
+    ///
+    /// As [`NotificationVerifier::verify`], and
     /// [`CallbackError::ReplayCheckUnavailable`] when the store cannot
     /// answer: answer the sender 503 so that it tries again.
     pub async fn verify_shared(

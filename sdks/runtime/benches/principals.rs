@@ -11,7 +11,7 @@
 //! cached token (counting allocator) and checks that eviction holds the
 //! configured bound.
 //!
-//! `cargo bench -p auth-runtime --bench principals`
+//! `cargo bench -p payauth-runtime --bench principals`
 //! (`PRINCIPALS_MAX=100000` to stop at 100k on a small machine).
 
 use std::alloc::System;
@@ -19,11 +19,11 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::provider::{BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow};
-use auth_runtime::{Error, Sdk, Secret, Session, TokenCaches};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use payauth_runtime::provider::{BoxFuture, Connect, Issued, Lead, Profile, Provider, TokenFlow};
+use payauth_runtime::{Error, Sdk, Secret, Session, TokenCaches};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 /// Counts heap bytes (the `stats_alloc` crate: no unsafe code here).
@@ -112,7 +112,7 @@ struct Harness {
 
 impl Harness {
     fn client(&self, i: u64) -> Sdk<Api> {
-        auth_runtime::Builder::<Bench>::new()
+        payauth_runtime::Builder::<Bench>::new()
             .base_url("https://api.example")
             .http_client(self.http.clone())
             .credentials((format!("customer-{i}@example.com"), Secret::new("pw")))

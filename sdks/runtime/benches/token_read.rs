@@ -15,7 +15,7 @@
 //! context), the clock behind `Arc<dyn Clock>` (an indirect call, the
 //! `dyn` data offset), and the future's poll and drop glue.
 //!
-//! `cargo bench -p auth-runtime --bench token_read`
+//! `cargo bench -p payauth-runtime --bench token_read`
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier, Mutex};
@@ -23,14 +23,14 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
-use auth_runtime::provider::{BoxFuture, Issued, Lead, Profile, TokenFlow};
-use auth_runtime::{Error, Metrics, SystemClock, Token, TokenManager};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 use futures::FutureExt as _;
+use payauth_runtime::provider::{BoxFuture, Issued, Lead, Profile, TokenFlow};
+use payauth_runtime::{Error, Metrics, SystemClock, Token, TokenManager};
 
 /// A login that always succeeds with a JWT expiring one hour from now.
 #[derive(Debug)]

@@ -13,12 +13,88 @@
 //!
 //! Secrets live in [`Secret`]; nothing here prints one.
 //!
+//! # Who uses what
+//!
+//! - **Applications** use the root of this crate through a provider crate
+//!   (`exirom`, `institution`, `pledg`, `bursagb`, `axept`), whose
+//!   `builder()` is a [`Builder`] and whose client is an [`Sdk`]: the
+//!   settings ([`RetryPolicy`], [`Telemetry`], [`ExpiryMargin`], a shared
+//!   [`TokenStore`]), the errors ([`Error`], [`ErrorKind`],
+//!   [`OperationError`]), injected time ([`Clock`], [`Sleep`],
+//!   [`SimulatedTime`]) and the counters ([`MetricsSnapshot`]).
+//! - **Provider crates** build their SDK from [`provider`]: the
+//!   [`Provider`](provider::Provider) trait, [`TokenFlow`](provider::TokenFlow),
+//!   [`Profile`](provider::Profile), request signing, expiry parsing.
+//! - **Generated code** calls the hidden `__private` module; it is not a
+//!   stable API.
+//!
+//! # A client, a typed call, its errors
+//!
+//! Every setting has a default but the credentials; every operation is
+//! authenticated, retried and classified by the runtime. A failed call is
+//! an [`OperationError`]: its [`kind`](OperationError::kind) is what to
+//! decide on, its [`body`](OperationError::body) the provider's documented
+//! error body when it sent one.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use payauth_runtime::{ErrorKind, RetryPolicy};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let client = exirom::builder()
+//!     .production()
+//!     .credentials(exirom::Credentials::new("merchant key", "merchant secret"))
+//!     .retry_policy(RetryPolicy::default().max_retries(3))
+//!     .timeout(Duration::from_secs(10))
+//!     .build()?;
+//! match client.get_card_payment_status().id("pay_1").send().await {
+//!     Ok(status) => println!("{:?}", status.into_inner().transaction_status),
+//!     Err(e) if e.kind() == ErrorKind::NotFound => println!("no such payment"),
+//!     Err(e) if e.is_retryable() => println!("try again after {:?}", e.retry_after()),
+//!     Err(e) => return Err(e.into()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # In a test, against the sandbox
+//!
+//! The `sandbox` crate emulates the five providers on 127.0.0.1: a test
+//! points a client at it with [`Builder::base_url`].
+//!
+//! ```
+//! use payauth_runtime::ErrorKind;
+//! use payauth_sandbox::{Provider, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let account = sb.credentials(Provider::Exirom);
+//! let client = exirom::builder()
+//!     .base_url(sb.base_url(Provider::Exirom))
+//!     .credentials(exirom::Credentials::new(
+//!         account.text("merchant_key"),
+//!         account.text("merchant_secret"),
+//!     ))
+//!     .build()?;
+//!
+//! let unknown = client.get_card_payment_status().id("pay_unknown").send().await;
+//! assert_eq!(unknown.unwrap_err().kind(), ErrorKind::NotFound);
+//! assert_eq!(client.metrics().logins, 1); // logged in once, on the first call
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
 //! The source stands on five layers, each importing only from those
 //! below it (`layers.toml`; `cargo xtask test` checks it): `base`
 //! (time, secrets, errors, HTTP details, expiry parsing, the security
 //! table, the call policy), `observe` (counters, OpenTelemetry, the log),
 //! `token` (the cache, its fetches, the shared store), `call` (sessions,
 //! attempts, signing) and `builder`.
+
+#![warn(missing_docs, clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly: feature-gated items say
+// which feature they need. Without `docsrs` (any stable build) this is off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod base;
 mod builder;
@@ -42,9 +118,11 @@ pub use observe::telemetry::Telemetry;
 /// The OpenTelemetry API this crate speaks (feature `otel`): providers
 /// handed to [`Telemetry::with_providers`] must come from this version.
 #[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
 pub use opentelemetry;
 pub use token::principal::Principal;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use token::redis_store;
 pub use token::registry::TokenCaches;
 pub use token::store::{Outcome, Record, TokenStore, Wanted};

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use auth_runtime::provider::{BoxFuture, ExpirySource, Issued, TokenFlow};
-use auth_runtime::{Error, ErrorKind, Metrics, TokenManager};
 use common::{PROFILE, Scripted, Step, clock, setup, setup_with, small_margin};
+use payauth_runtime::provider::{BoxFuture, ExpirySource, Issued, TokenFlow};
+use payauth_runtime::{Error, ErrorKind, Metrics, TokenManager};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_concurrent_callers_cause_one_login() {
@@ -52,8 +52,8 @@ async fn thousand_callers_at_expiry_cause_one_fetch() {
 }
 
 /// Advance `clock` to just past `token`'s refresh time.
-fn to_refresh_time(clock: &auth_runtime::OffsetClock, token: &auth_runtime::Token) {
-    use auth_runtime::Clock;
+fn to_refresh_time(clock: &payauth_runtime::OffsetClock, token: &payauth_runtime::Token) {
+    use payauth_runtime::Clock;
     clock.advance(token.refresh_at() - clock.now() + Duration::from_millis(1));
 }
 
@@ -122,7 +122,7 @@ async fn failed_background_refresh_keeps_the_valid_token_and_cools_down() {
     assert_eq!(attempts, 2, "one failed refresh, then the cool-down holds");
     // After the cool-down a new attempt is made (and fails again): still
     // served while the token is inside its usable life.
-    clock.advance(auth_runtime::provider::REFRESH_COOL_DOWN);
+    clock.advance(payauth_runtime::provider::REFRESH_COOL_DOWN);
     if clock_now_before(&clock, first.usable_until()) {
         manager.token().await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -132,8 +132,8 @@ async fn failed_background_refresh_keeps_the_valid_token_and_cools_down() {
     }
 }
 
-fn clock_now_before(clock: &auth_runtime::OffsetClock, t: std::time::Instant) -> bool {
-    use auth_runtime::Clock;
+fn clock_now_before(clock: &payauth_runtime::OffsetClock, t: std::time::Instant) -> bool {
+    use payauth_runtime::Clock;
     clock.now() < t
 }
 
@@ -247,7 +247,7 @@ async fn expired_on_arrival_is_used_briefly_never_a_refresh_loop() {
         manager.token().await.unwrap();
     }
     assert_eq!(flow.logins.load(Ordering::SeqCst), 1);
-    clock.advance(auth_runtime::provider::MIN_TOKEN_LIFETIME + Duration::from_millis(1));
+    clock.advance(payauth_runtime::provider::MIN_TOKEN_LIFETIME + Duration::from_millis(1));
     for _ in 0..500 {
         manager.token().await.unwrap();
     }

@@ -7,11 +7,11 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::__private::header;
-use auth_runtime::Clock;
-use auth_runtime::provider::expiry::{self, ExpiryHints, ExpirySource, MAX_LIFETIME};
-use auth_runtime::retry::{self, Delay, RetryPolicy};
 use base64::Engine;
+use payauth_runtime::__private::header;
+use payauth_runtime::Clock;
+use payauth_runtime::provider::expiry::{self, ExpiryHints, ExpirySource, MAX_LIFETIME};
+use payauth_runtime::retry::{self, Delay, RetryPolicy};
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderValue};
 

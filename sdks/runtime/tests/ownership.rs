@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use auth_runtime::provider::{BoxFuture, Issued, ManagerConfig, TokenFlow};
-use auth_runtime::{Clock, Error, ErrorKind, Metrics, Secret, TokenManager};
 use common::{PROFILE, Scripted, Step, clock, jwt, setup};
+use payauth_runtime::provider::{BoxFuture, Issued, ManagerConfig, TokenFlow};
+use payauth_runtime::{Clock, Error, ErrorKind, Metrics, Secret, TokenManager};
 
 #[tokio::test(start_paused = true)]
 async fn callers_that_give_up_do_not_cancel_the_fetch() {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use auth_runtime::{Clock, TokenManager};
 use common::{Scripted, Step, clock, setup_with, small_margin};
+use payauth_runtime::{Clock, TokenManager};
 use tokio::runtime::{Builder, Runtime};
 
 fn current_thread() -> Runtime {
@@ -34,7 +34,11 @@ fn multi_thread() -> Runtime {
 
 /// A manager with a cached 100 s token and a clock just past its refresh
 /// time (inside the refresh window: served, and a background refresh due).
-fn in_refresh_window() -> (Arc<TokenManager>, Arc<Scripted>, auth_runtime::OffsetClock) {
+fn in_refresh_window() -> (
+    Arc<TokenManager>,
+    Arc<Scripted>,
+    payauth_runtime::OffsetClock,
+) {
     let (manager, flow, clock) =
         setup_with(Scripted::new(clock(), Step::Token(100)), small_margin());
     let first = current_thread()
@@ -185,8 +189,8 @@ fn a_hundred_sequential_runtimes_through_ten_lifetimes() {
 /// itself. Simulated time: no real wait.
 #[test]
 fn a_flight_on_an_idle_runtime_is_given_up_at_its_deadline() {
-    use auth_runtime::provider::{ManagerConfig, TokenFlow, TokenSource};
-    use auth_runtime::{Metrics, SimulatedTime};
+    use payauth_runtime::provider::{ManagerConfig, TokenFlow, TokenSource};
+    use payauth_runtime::{Metrics, SimulatedTime};
     let time = SimulatedTime::new();
     let flow = Arc::new(Scripted::new(clock(), Step::Token(600)));
     let fetch_timeout = Duration::from_secs(20);
@@ -221,10 +225,10 @@ fn a_flight_on_an_idle_runtime_is_given_up_at_its_deadline() {
     }
     assert_eq!(
         time.next_wake(),
-        Some(fetch_timeout + auth_runtime::provider::FLIGHT_GRACE),
+        Some(fetch_timeout + payauth_runtime::provider::FLIGHT_GRACE),
         "the waiter waits for the flight's deadline"
     );
-    time.advance(fetch_timeout + auth_runtime::provider::FLIGHT_GRACE);
+    time.advance(fetch_timeout + payauth_runtime::provider::FLIGHT_GRACE);
     let token = waiter.join().expect("waiter").expect("a token after all");
     assert_eq!(flow.logins.load(Ordering::SeqCst), 1, "only B's flight ran");
     assert_eq!(manager.cached().map(|t| t.id()), Some(token.id()));

@@ -20,10 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
-use auth_runtime::provider::{
+use payauth_runtime::provider::{
     BoxFuture, ExpiryHints, Issued, Lead, ManagerConfig, Profile, TokenFlow, TokenSource,
 };
-use auth_runtime::{Clock, Error, ErrorKind, Metrics, Secret, SimulatedTime, Sleep, TokenManager};
+use payauth_runtime::{
+    Clock, Error, ErrorKind, Metrics, Secret, SimulatedTime, Sleep, TokenManager,
+};
 use proptest::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -275,7 +277,7 @@ impl World {
     }
 
     /// A served token: inside its margin, never one refused with 401.
-    fn check_served(&self, token: &auth_runtime::Token) -> Result<(), TestCaseError> {
+    fn check_served(&self, token: &payauth_runtime::Token) -> Result<(), TestCaseError> {
         prop_assert!(
             self.time.now() < token.usable_until(),
             "served past its expiry margin"
@@ -375,7 +377,7 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     // logins for at most LOGIN_BACKOFF_MAX).
     retire(rt, multi);
     w.flow.script.lock().unwrap().clear();
-    w.time.advance(auth_runtime::provider::LOGIN_BACKOFF_MAX);
+    w.time.advance(payauth_runtime::provider::LOGIN_BACKOFF_MAX);
     let rt = runtime(false);
     let got = rt.block_on(drive(&w.time, &|| true, w.manager.token_from(&w.source)));
     match got {

@@ -6,7 +6,10 @@
 /// the headers to send with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedCallback {
+    /// The raw body, exactly as signed (a verifier reads these bytes).
     pub body: Vec<u8>,
+    /// The headers to send with it, `(name, value)`: `content-type` and
+    /// the provider's signature header, when it signs one.
     pub headers: Vec<(String, String)>,
 }
 

@@ -38,7 +38,9 @@ pub struct CallbackSettings {
 /// receiver restarted during development is caught; one that is down for good is given
 /// up within a minute.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+/// The wait before the second attempt; each later wait doubles.
 pub const DEFAULT_FIRST_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts (the doubling stops there).
 pub const DEFAULT_MAX_RETRY: Duration = Duration::from_secs(60);
 /// As long as a provider would plausibly wait on a slow application.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -24,7 +24,7 @@ use crate::variant::Variant;
 /// A provider's own part is reached by its type:
 /// ```
 /// use std::time::Duration;
-/// use sandbox::{PledgConfig, SandboxConfig};
+/// use payauth_sandbox::{PledgConfig, SandboxConfig};
 /// let mut cfg = SandboxConfig::default();
 /// cfg.provider_mut::<PledgConfig>().token_lifetime = Duration::from_secs(5);
 /// ```

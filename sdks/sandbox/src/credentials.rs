@@ -13,7 +13,7 @@ use crate::provider::Provider;
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
-/// use sandbox::{Provider, Sandbox};
+/// use payauth_sandbox::{Provider, Sandbox};
 /// let sb = Sandbox::start().await?;
 /// let c = sb.credentials(Provider::Pledg);
 /// let (key, secret) = (c.text("api_key"), c.text("api_secret"));
@@ -39,6 +39,7 @@ impl Credentials {
         self
     }
 
+    /// The provider these credentials are for.
     pub fn provider(&self) -> Provider {
         self.provider
     }

@@ -24,7 +24,9 @@ pub const EVENT_BUFFER: usize = 1024;
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SandboxEvent {
+    /// A request an emulated provider answered.
     Request(RequestEvent),
+    /// An attempt at delivering a callback (or the refusal to try).
     Callback(CallbackEvent),
 }
 
@@ -34,10 +36,13 @@ pub enum SandboxEvent {
 pub struct RequestEvent {
     /// Sandbox time.
     pub at: DateTime<Utc>,
+    /// The HTTP method (`POST`).
     pub method: String,
     /// The path, without its query.
     pub path: String,
+    /// The provider whose prefix the path is under.
     pub provider: Provider,
+    /// Which of its routes answered.
     pub route: Route,
     /// The status sent; `None` when an injected fault dropped the connection.
     pub status: Option<u16>,
@@ -54,6 +59,7 @@ pub struct CallbackEvent {
     pub at: DateTime<Utc>,
     /// Numbers the callbacks of one sandbox, from 1: every attempt of one callback shares it.
     pub delivery: u64,
+    /// The provider whose callback it is.
     pub provider: Provider,
     /// What it is about: exirom's `transactionId`, axept's `uti`, pledg's purchase `uid`.
     pub object: String,
@@ -65,7 +71,9 @@ pub struct CallbackEvent {
     pub forwarded: bool,
     /// This attempt, from 1 (0 when nothing was sent).
     pub attempt: u32,
+    /// The attempts allowed in all ([`crate::CallbackSettings`]).
     pub max_attempts: u32,
+    /// How this attempt ended.
     pub outcome: CallbackOutcome,
 }
 
@@ -75,18 +83,29 @@ pub struct CallbackEvent {
 #[non_exhaustive]
 pub enum CallbackOutcome {
     /// The receiver answered 2xx: done.
-    Delivered { status: u16 },
+    Delivered {
+        /// The receiver's 2xx status.
+        status: u16,
+    },
     /// Not acknowledged; the next attempt is due `retry_in_ms` later on the sandbox clock
     /// ([`crate::Sandbox::advance_clock`] brings it forward).
     WillRetry {
+        /// What the receiver did.
         answer: Answer,
+        /// The wait before the next attempt (sandbox time).
         #[serde(rename = "retry_in_ms", with = "millis")]
         retry_in: Duration,
     },
     /// Not acknowledged by the last allowed attempt: the sandbox stops trying.
-    GaveUp { answer: Answer },
+    GaveUp {
+        /// What the receiver did with the last attempt.
+        answer: Answer,
+    },
     /// Never sent, e.g. a URL off this machine with no forwarding URL set.
-    NotSent { reason: String },
+    NotSent {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// What the receiver did with an attempt.

@@ -17,6 +17,7 @@ pub enum RetryAfter {
 }
 
 impl RetryAfter {
+    /// The header's value: the seconds, or the date in HTTP format.
     pub fn header_value(&self) -> String {
         match self {
             RetryAfter::Seconds(s) => s.to_string(),
@@ -79,16 +80,28 @@ impl<'de> Deserialize<'de> for RetryAfter {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Fault {
+    /// Answer with this status, unprocessed (default: none).
     pub status: Option<u16>,
+    /// A `Retry-After` header on the answer (default: none).
     pub retry_after: Option<RetryAfter>,
+    /// A `retry-after-ms` header on the answer, in milliseconds (default:
+    /// none).
     pub retry_after_ms: Option<u64>,
+    /// Wait this long (real time) before anything else (default: none).
     #[serde(rename = "latency_ms", with = "crate::duration_ms")]
     pub latency: Option<Duration>,
+    /// Close the connection without an answer, unprocessed.
     pub drop_connection: bool,
+    /// Process the request, then send fewer bytes than `Content-Length`
+    /// says and close.
     pub truncated_body: bool,
+    /// Answer 200 with a body that is not JSON, unprocessed.
     pub malformed_body: bool,
+    /// Process the request; label the answer `text/html`.
     pub wrong_content_type: bool,
+    /// Process the request; the token issued has no `exp`.
     pub token_without_exp: bool,
+    /// Process the request; the token issued is already expired.
     pub expired_token: bool,
     /// The request IS processed (to completion, even if the client gives
     /// up), then the answer waits this long: a client timeout after the
@@ -112,7 +125,6 @@ impl Fault {
             ..Fault::default()
         }
     }
-    /// Delay the response by `d` (the request is then processed normally).
     /// Process the request, then wait `d` before answering.
     pub fn respond_after(d: Duration) -> Fault {
         Fault {
@@ -120,36 +132,43 @@ impl Fault {
             ..Fault::default()
         }
     }
+    /// Wait `d` (real time), then process the request normally.
     pub fn latency(d: Duration) -> Fault {
         Fault {
             latency: Some(d),
             ..Fault::default()
         }
     }
+    /// Process the request; cut its answer short of its `Content-Length`.
     pub fn truncated_body() -> Fault {
         Fault {
             truncated_body: true,
             ..Fault::default()
         }
     }
+    /// Answer 200 with a body that is not JSON; the request is not
+    /// processed.
     pub fn malformed_body() -> Fault {
         Fault {
             malformed_body: true,
             ..Fault::default()
         }
     }
+    /// Process the request; label the answer `text/html`.
     pub fn wrong_content_type() -> Fault {
         Fault {
             wrong_content_type: true,
             ..Fault::default()
         }
     }
+    /// Process the request; issue a token without `exp`.
     pub fn token_without_exp() -> Fault {
         Fault {
             token_without_exp: true,
             ..Fault::default()
         }
     }
+    /// Process the request; issue a token that is already expired.
     pub fn expired_token() -> Fault {
         Fault {
             expired_token: true,
@@ -192,7 +211,10 @@ impl Fault {
 pub struct FaultMix {
     /// Probability, in `0.0..=1.0`, that a request gets a fault.
     pub rate: f64,
+    /// The faults drawn from, each equally likely.
     pub faults: Vec<Fault>,
+    /// The draws' seed (default 0): the same seed, the same faults for
+    /// the same sequence of requests.
     #[serde(default)]
     pub seed: u64,
 }

@@ -42,11 +42,20 @@ impl Drop for Running {
 
 impl Sandbox {
     /// Starts with the default configuration on an ephemeral port of 127.0.0.1.
+    ///
+    /// # Errors
+    ///
+    /// The listener cannot be bound.
     pub async fn start() -> std::io::Result<Sandbox> {
         Self::start_with(SandboxConfig::default()).await
     }
 
-    /// Starts with `cfg` (an invalid configuration is an `InvalidInput` error).
+    /// Starts with `cfg`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an invalid configuration (its message says why); the listener's
+    /// error when the port cannot be bound.
     pub async fn start_with(cfg: SandboxConfig) -> std::io::Result<Sandbox> {
         cfg.validate()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
@@ -96,7 +105,7 @@ impl Sandbox {
     }
 
     /// How to use `p` by hand: its credentials, a shell command that logs in, and notes
-    /// (extra test accounts). What `cargo run -p sandbox` prints.
+    /// (extra test accounts). What `cargo run -p payauth-sandbox` prints.
     pub fn usage(&self, p: Provider) -> String {
         let credentials = self.credentials(p);
         let mut lines = vec![format!("credentials: {credentials}")];
@@ -155,6 +164,10 @@ impl Sandbox {
     }
 
     /// Like [`Sandbox::inject`], but an unknown (provider, route) is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::RouteNotOffered`] when the provider has no such route.
     pub fn try_inject(&self, p: Provider, route: Route, fault: Fault) -> Result<(), SandboxError> {
         self.inner.inject(p, route, fault)
     }
@@ -162,6 +175,11 @@ impl Sandbox {
     /// Random faults on (provider, route) from now on: each request draws one of `mix.faults`
     /// with probability `mix.rate` (after any queued fault). Replaces the route's previous mix;
     /// a rate outside `0..=1`, or a positive rate without faults, is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::InvalidConfig`] for such a mix;
+    /// [`SandboxError::RouteNotOffered`] for a route the provider does not have.
     pub fn set_fault_mix(
         &self,
         p: Provider,
@@ -181,6 +199,7 @@ impl Sandbox {
         self.inner.counters()
     }
 
+    /// Sets every counter back to zero.
     pub fn reset_counters(&self) {
         self.inner.reset_counters();
     }
@@ -212,6 +231,10 @@ impl Sandbox {
     /// POSTs `callback` to `url` once (a server the test runs on loopback) and
     /// returns the status it answered. The sandbox sends callbacks on its own when its
     /// objects change; this is for a callback made by hand.
+    ///
+    /// # Errors
+    ///
+    /// No answer (refused connection, timeout, broken transport), described in words.
     pub async fn deliver(&self, url: &str, callback: &SignedCallback) -> Result<u16, String> {
         match self.inner.callbacks().post_once(url, callback).await {
             Answer::Status(status) => Ok(status),
@@ -236,6 +259,12 @@ impl Sandbox {
     /// provider would when it settles, declines or completes, and sends its callback to the
     /// URL its request named. exirom: a payment or payout by `transactionId`; pledg: a
     /// purchase link by `uid`. axept's transactions change by `POST /ProcessDecision`.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::UnknownObject`] for an id the provider has no object of;
+    /// [`SandboxError::CannotSettle`] when the object cannot move to `status` (or the
+    /// provider settles nothing this way).
     pub fn settle(&self, p: Provider, id: &str, status: &str) -> Result<(), SandboxError> {
         p.settle(&self.inner, id, status)
     }

@@ -17,7 +17,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use sandbox::{Fault, Provider, Route, Sandbox};
+//! use payauth_sandbox::{Fault, Provider, Route, Sandbox};
 //! let sb = Sandbox::start().await?;
 //! let login_url = format!("{}/api/token", sb.base_url(Provider::Pledg));
 //! sb.inject(Provider::Pledg, Route::Login, Fault::status(503).retry_after_secs(1));
@@ -27,7 +27,49 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # In an application's test
+//!
+//! Start it, point a client at it, make the provider misbehave, and see what the client
+//! did (here: a 503 with `Retry-After` on the login, which the client waits out and
+//! retries; a payment the sandbox does not know, a typed `NotFound`):
+//!
+//! ```
+//! use payauth_sandbox::{Fault, Provider, Route, Sandbox};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let sb = Sandbox::start().await?;
+//! let account = sb.credentials(Provider::Exirom);
+//! let client = exirom::builder()
+//!     .base_url(sb.base_url(Provider::Exirom))
+//!     .credentials(exirom::Credentials::new(
+//!         account.text("merchant_key"),
+//!         account.text("merchant_secret"),
+//!     ))
+//!     .build()?;
+//!
+//! sb.inject(Provider::Exirom, Route::Login, Fault::status(503).retry_after_ms(10));
+//! let unknown = client.get_card_payment_status().id("pay_unknown").send().await;
+//! assert_eq!(unknown.unwrap_err().kind(), exirom::ErrorKind::NotFound);
+//!
+//! let login = sb.counters().route(Provider::Exirom, Route::Login);
+//! assert_eq!((login.faults_served, login.logins), (1, 1));
+//! sb.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! Starting fails with an `std::io::Error` (the port is taken, or an invalid
+//! [`SandboxConfig`] as `InvalidInput`); the control API's mistakes (an unknown provider,
+//! route or object) are a [`SandboxError`]. The emulated providers' own errors are HTTP
+//! answers in each provider's error format, as the real ones send them.
+//!
 //! Every key in this crate is a SANDBOX-ONLY test key, public in the repository.
+
+#![warn(missing_docs, clippy::missing_errors_doc)]
+// docs.rs builds with `--cfg docsrs` on nightly; any stable build leaves it off.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod callback;
 mod callback_config;

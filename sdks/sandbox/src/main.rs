@@ -1,7 +1,7 @@
-//! `cargo run -p sandbox [-- --port N]`: runs every emulated provider until Ctrl-C.
+//! `cargo run -p payauth-sandbox [-- --port N]`: runs every emulated provider until Ctrl-C.
 //! The port comes from `--port`, else `SANDBOX_PORT`, else 8080 (0 = any free port).
 
-use sandbox::{Provider, Sandbox, SandboxConfig};
+use payauth_sandbox::{Provider, Sandbox, SandboxConfig};
 
 const USAGE: &str =
     "usage: sandbox [--port N]   (env SANDBOX_PORT; default 8080; 0 = any free port)";

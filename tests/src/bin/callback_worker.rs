@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::Secret;
+use payauth_runtime::Secret;
 use serde_json::{Value, json};
 
 fn main() {

@@ -29,8 +29,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth_runtime::redis_store::{ENV_URL, RedisStore, RedisStoreConfig};
-use auth_runtime::{ExpiryMargin, MetricsSnapshot, RetryPolicy, Sdk, Secret};
+use payauth_runtime::redis_store::{ENV_URL, RedisStore, RedisStoreConfig};
+use payauth_runtime::{ExpiryMargin, MetricsSnapshot, RetryPolicy, Sdk, Secret};
 use serde_json::json;
 
 fn main() {

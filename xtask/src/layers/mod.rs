@@ -82,7 +82,7 @@ pub fn run() -> Result<()> {
 }
 
 /// Print every import between the files of the crate named `krate`
-/// (`cargo xtask layers --imports auth-runtime`), for whoever writes its
+/// (`cargo xtask layers --imports payauth-runtime`), for whoever writes its
 /// `layers.toml` or takes a circle apart.
 pub fn print_imports(krate: &str) -> Result<()> {
     let root = codegen::workspace_root();

@@ -28,9 +28,13 @@ pub struct ExpiryHints {
 /// Where a deadline came from, for logs and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpirySource {
+    /// The JWT's own `exp` claim.
     JwtExp,
+    /// [`ExpiryHints::unix_seconds`]: an absolute Unix time in the answer.
     UnixSeconds,
+    /// [`ExpiryHints::relative`]: seconds from receipt (`expires_in`).
     Relative,
+    /// [`ExpiryHints::at`]: a date-time in the answer.
     DateTime,
     /// Nothing usable: the provider's documented lifetime was assumed.
     Assumed,
@@ -39,9 +43,14 @@ pub enum ExpirySource {
 /// A token's deadline on the monotonic clock.
 #[derive(Debug, Clone, Copy)]
 pub struct Expiry {
+    /// When the token stops being valid, on the monotonic clock of the
+    /// [`Clock`] it was resolved with (at most [`MAX_LIFETIME`] after
+    /// receipt).
     pub deadline: Instant,
     /// Lifetime from receipt to deadline (zero when already expired).
     pub lifetime: Duration,
+    /// Which of the hints (or the JWT, or the assumed lifetime) set the
+    /// deadline: the earliest.
     pub source: ExpirySource,
     /// The token arrived already expired (by our clock).
     pub expired_on_arrival: bool,

@@ -55,6 +55,11 @@ where
     }
 
     /// The body to send, or the message of why it cannot be.
+    ///
+    /// # Errors
+    ///
+    /// No body was given, or the given one (or its builder) did not
+    /// convert: the conversion's message.
     pub fn value(self) -> Result<T, String> {
         match self {
             OperationBody::Value(v) => Ok(v),

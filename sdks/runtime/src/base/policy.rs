@@ -38,7 +38,7 @@ pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// [`RetryPolicy::fetch_timeout`] of [`RetryPolicy::default`] (3 attempts
 /// of 30 s and 30 s of waits, twice). An SDK client derives its own from
 /// its login retry policy; a [`TokenManager`](crate::TokenManager) or
-/// [`TokenSource`](crate::TokenSource) made directly uses this.
+/// [`TokenSource`](crate::provider::TokenSource) made directly uses this.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Default cap on a token endpoint's response: a token response is a few
@@ -58,16 +58,31 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// let p = auth_runtime::RetryPolicy::default().max_retries(3).initial_backoff(Duration::from_millis(10));
+/// let p = payauth_runtime::RetryPolicy::default().max_retries(3).initial_backoff(Duration::from_millis(10));
 /// assert_eq!(p.max_retries, 3);
 /// assert!(p.backoff(1) <= Duration::from_millis(10));
 /// ```
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
+    /// Retries after the first attempt (0: one attempt only). Default
+    /// [`DEFAULT_MAX_RETRIES`], 2.
     pub max_retries: u32,
+    /// The backoff before the first retry; each later one doubles, up to
+    /// `max_backoff`, jittered ×(0.75–1.0). Default
+    /// [`DEFAULT_INITIAL_BACKOFF`], 500 ms.
     pub initial_backoff: Duration,
+    /// The longest backoff between two attempts (a `Retry-After` is capped
+    /// by `max_retry_after` instead). Default
+    /// [`DEFAULT_MAX_BACKOFF`], 8 s.
     pub max_backoff: Duration,
+    /// The time a call may spend retrying, from its first attempt: a wait
+    /// that would end past it is not taken and the last answer is the
+    /// call's. Default [`DEFAULT_TOTAL_DEADLINE`], 30 s.
     pub total_deadline: Duration,
+    /// The longest `Retry-After` (or `retry-after-ms`) honoured; a longer
+    /// ask ends the call with a `Transient` error carrying it
+    /// ([`Error::retry_after`](crate::Error::retry_after)). Default
+    /// [`DEFAULT_MAX_RETRY_AFTER`], 60 s.
     pub max_retry_after: Duration,
     /// Retry non-idempotent calls (POST to a non-auth endpoint) after
     /// failures that may have reached the server (timeouts, 5xx). Off by
@@ -75,11 +90,14 @@ pub struct RetryPolicy {
     pub retry_non_idempotent: bool,
     /// Per-attempt timeout put on every request that has none, so an
     /// application's own `reqwest::Client` without timeouts cannot hang a
-    /// call. `None`: the SDK builder's timeout.
+    /// call. `None` (the default): the SDK builder's timeout
+    /// ([`DEFAULT_TIMEOUT`], 30 s, unless set).
     pub attempt_timeout: Option<Duration>,
-    /// Largest response body read from an API call.
+    /// Largest response body read from an API call, in bytes. Default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 16 MiB.
     pub max_response_bytes: u64,
-    /// Largest response body read from a token endpoint.
+    /// Largest response body read from a token endpoint, in bytes. Default
+    /// [`DEFAULT_MAX_TOKEN_RESPONSE_BYTES`], 1 MiB.
     pub max_token_response_bytes: u64,
 }
 
@@ -110,39 +128,55 @@ pub enum Delay {
 }
 
 impl RetryPolicy {
-    /// No retries at all.
+    /// No retries at all: one attempt per call, every other setting its
+    /// default.
     pub fn none() -> Self {
         RetryPolicy {
             max_retries: 0,
             ..RetryPolicy::default()
         }
     }
+    /// Sets `max_retries`: retries after the first
+    /// attempt (default 2).
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
         self
     }
+    /// Sets `initial_backoff`, the wait before the
+    /// first retry (default 500 ms).
     pub fn initial_backoff(mut self, d: Duration) -> Self {
         self.initial_backoff = d;
         self
     }
+    /// Sets `max_backoff`, the cap of the doubling
+    /// backoff (default 8 s).
     pub fn max_backoff(mut self, d: Duration) -> Self {
         self.max_backoff = d;
         self
     }
+    /// Sets `total_deadline`, the time a call may
+    /// spend retrying (default 30 s).
     pub fn total_deadline(mut self, d: Duration) -> Self {
         self.total_deadline = d;
         self
     }
-    /// The longest `Retry-After` honoured; a longer one ends the call.
+    /// Sets `max_retry_after`, the longest
+    /// `Retry-After` honoured; a longer one ends the call (default 60 s).
     pub fn max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = d;
         self
     }
+    /// Sets `retry_non_idempotent`: whether a
+    /// call that is not safe to repeat (a `POST` without an idempotency
+    /// key) is retried after a failure that may have reached the server
+    /// (default `false`: a retried payment may be a double payment).
     pub fn retry_non_idempotent(mut self, yes: bool) -> Self {
         self.retry_non_idempotent = yes;
         self
     }
-    /// Per-attempt timeout for requests that carry none.
+    /// Sets `attempt_timeout`, the per-attempt
+    /// timeout of requests that carry none (default: the SDK builder's
+    /// timeout, [`DEFAULT_TIMEOUT`]).
     pub fn attempt_timeout(mut self, d: Duration) -> Self {
         self.attempt_timeout = Some(d);
         self
@@ -152,12 +186,16 @@ impl RetryPolicy {
         self.attempt_timeout.get_or_insert(d);
         self
     }
-    /// Cap on API response bodies (bytes).
+    /// Sets `max_response_bytes`, the cap on an
+    /// API response body in bytes (default 16 MiB); a longer answer fails
+    /// the call with `ErrorKind::TooLarge`.
     pub fn max_response_bytes(mut self, n: u64) -> Self {
         self.max_response_bytes = n;
         self
     }
-    /// Cap on token-endpoint response bodies (bytes).
+    /// Sets `max_token_response_bytes`,
+    /// the cap on a token endpoint's response body in bytes (default
+    /// 1 MiB); a longer answer fails the fetch with `ErrorKind::TooLarge`.
     pub fn max_token_response_bytes(mut self, n: u64) -> Self {
         self.max_token_response_bytes = n;
         self
@@ -225,7 +263,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use auth_runtime::RetryPolicy;
+    /// use payauth_runtime::RetryPolicy;
     /// let p = RetryPolicy::none().attempt_timeout(Duration::from_secs(5));
     /// assert_eq!(p.fetch_timeout(), Duration::from_secs(10));
     /// ```

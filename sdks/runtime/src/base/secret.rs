@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// `Display`, and the value is only reachable through [`Secret::expose`].
 ///
 /// ```
-/// let s = auth_runtime::Secret::new("hunter2");
+/// let s = payauth_runtime::Secret::new("hunter2");
 /// assert_eq!(format!("{s:?}"), "Secret([redacted])");
 /// assert_eq!(s.expose(), "hunter2");
 /// ```
@@ -36,6 +36,8 @@ impl Drop for Wiped {
 }
 
 impl Secret {
+    /// Keeps `value` (a `String` is moved in, not copied) until the last
+    /// clone drops, then wipes it.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(Arc::new(Wiped(value.into())))
     }
@@ -45,6 +47,8 @@ impl Secret {
         &self.0.0
     }
 
+    /// Whether the value is the empty string (an unset credential: the
+    /// runtime never sends one).
     pub fn is_empty(&self) -> bool {
         self.0.0.is_empty()
     }

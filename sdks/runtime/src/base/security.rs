@@ -15,8 +15,11 @@ pub enum SchemeKind {
     /// secret, claims `{<claim>: <body>, iat, exp = iat + lifetime_secs}`.
     /// Read by codegen from a query `apiKey` scheme's `x-signed-jwt`.
     SignedQueryJwt {
+        /// The query parameter the JWT goes in (pledg: `signature`).
         param: &'static str,
+        /// The claim that holds the JSON body (pledg: `data`).
         claim: &'static str,
+        /// `exp - iat` of the JWT, in seconds (pledg: 86,400, one day).
         lifetime_secs: u64,
     },
     /// A scheme the runtime cannot apply (query keys, cookies, OAuth flows
@@ -27,7 +30,9 @@ pub enum SchemeKind {
 /// One `securitySchemes` entry, by its name in the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scheme {
+    /// The scheme's name in the spec's `securitySchemes` (`bearerAuth`).
     pub name: &'static str,
+    /// How its credential goes on a request.
     pub kind: SchemeKind,
 }
 
@@ -36,7 +41,12 @@ pub struct Scheme {
 /// calls), which never carry a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperationSecurity {
+    /// The spec's `operationId` (`create_order`), or a label for a
+    /// hand-made request's requirement (`(hand-made request: bearerAuth)`).
     pub operation_id: &'static str,
+    /// The spec's `security`, in its order: the runtime applies the first
+    /// alternative whose credentials the client has; every scheme of it.
+    /// Empty: anonymous.
     pub alternatives: &'static [&'static [Scheme]],
     /// The top-level JSON body field that is the provider's idempotency
     /// key (the operation's `x-idempotency-key`, e.g. exirom's `requestId`).
@@ -57,7 +67,10 @@ pub struct OperationSecurity {
 /// joined by `|`)); a string part as written, a number as its JSON text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyChecksum {
+    /// The top-level body field the checksum is written into (`checksum`).
     pub field: &'static str,
+    /// The top-level body fields it covers, in order (`accountId`,
+    /// `amount`, `currency`, `requestId`).
     pub parts: &'static [&'static str],
 }
 
@@ -101,6 +114,8 @@ impl OperationSecurity {
 /// A server the spec documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Server {
+    /// The server's base URL, as the spec writes it.
     pub url: &'static str,
+    /// The spec's description of it (`Production`, `Sandbox`), or empty.
     pub description: &'static str,
 }

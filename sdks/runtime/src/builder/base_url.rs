@@ -18,6 +18,12 @@ pub fn without_userinfo(url: &str) -> Cow<'_, str> {
 
 /// A base URL must parse, and be HTTPS unless its host is loopback.
 /// Returns it without a trailing slash.
+///
+/// # Errors
+///
+/// `Config` (naming the URL without its user information): not a URL, a
+/// URL with user information, or plain HTTP to a host that is not
+/// loopback.
 pub fn check_base_url(provider: &'static str, url: &str) -> Result<String, Error> {
     // User information first, before any message quotes the URL: any `@`
     // (a base URL has no business with one; text the URL parser reads as

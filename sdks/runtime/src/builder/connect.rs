@@ -48,21 +48,28 @@ impl fmt::Debug for Connect {
 }
 
 impl Connect {
+    /// The provider's profile ([`Provider::PROFILE`](crate::provider::Provider::PROFILE)).
     pub fn profile(&self) -> &Profile {
         &self.profile
     }
+    /// The checked base URL (no trailing slash): the environment's or the
+    /// custom one.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
+    /// The HTTP client every session of this client sends with.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
+    /// This client's counters (requests, retries, 401 recoveries).
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
+    /// The clock of token lifetimes, refresh times and backoff.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
+    /// The timer every wait of this client sleeps on.
     pub fn sleep(&self) -> &Arc<dyn Sleep> {
         &self.sleep
     }

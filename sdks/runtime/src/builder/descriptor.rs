@@ -34,11 +34,14 @@ pub type Values = BTreeMap<String, String>;
 /// One environment variable a provider's `from_env` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variable {
+    /// The variable's name (`MERCHANT_KEY`); `<name>_FILE` may name a file
+    /// holding its value instead.
     pub name: &'static str,
     /// A credential: never printed, never logged.
     pub secret: bool,
     /// `from_env` fails without it (`about` says when it is needed otherwise).
     pub required: bool,
+    /// What it holds, in a few words (`payauth check` prints it).
     pub about: &'static str,
     /// The field of the local sandbox's values (credentials and
     /// configuration) this variable takes, when the sandbox has one
@@ -47,6 +50,7 @@ pub struct Variable {
 }
 
 impl Variable {
+    /// A required, non-secret variable with no sandbox field.
     pub const fn required(name: &'static str, about: &'static str) -> Variable {
         Variable {
             name,
@@ -56,6 +60,7 @@ impl Variable {
             sandbox_field: None,
         }
     }
+    /// An optional, non-secret variable with no sandbox field.
     pub const fn optional(name: &'static str, about: &'static str) -> Variable {
         Variable {
             required: false,
@@ -90,9 +95,11 @@ pub enum CallAuth {
 pub struct Call {
     /// The operation's id in the spec.
     pub operation: &'static str,
+    /// The HTTP method, upper case (`GET`).
     pub method: &'static str,
     /// The path below the base URL, as the spec writes it.
     pub path: &'static str,
+    /// How the call is authenticated.
     pub auth: CallAuth,
     /// Safe to send again after a 5xx (a GET, or idempotent by a request id).
     pub retry_safe: bool,
@@ -120,6 +127,7 @@ pub struct About {
     pub mechanism: &'static str,
     /// The variables `from_env` reads (the base URL's aside).
     pub variables: &'static [Variable],
+    /// The token lifetimes the provider documents.
     pub lifetimes: Lifetimes,
     /// A cheap authenticated read-only call, when the spec has one.
     pub probe: Option<Call>,
@@ -144,11 +152,15 @@ type LoginRequestFn = fn(
 
 /// A provider, described: see the module's documentation.
 pub struct Descriptor {
+    /// The provider's name (its profile's: `exirom`).
     pub name: &'static str,
+    /// What the provider crate wrote about itself.
     pub about: About,
     /// The variable naming the base URL.
     pub base_url_env: &'static str,
+    /// The documented sandbox base URL, when there is one.
     pub sandbox_url: Option<&'static str>,
+    /// The documented production base URL, when there is one.
     pub production_url: Option<&'static str>,
     connect: ConnectFn,
     login_request: LoginRequestFn,
@@ -243,6 +255,10 @@ impl Descriptor {
 
     /// A client from variables looked up with `get` (`<VAR>_FILE` read as
     /// `from_env` does), with `options` applied.
+    ///
+    /// # Errors
+    ///
+    /// `Config`, as [`Builder::from_env`] and [`Builder::build`].
     pub fn connect(
         &'static self,
         get: &dyn Fn(&str) -> Option<String>,
@@ -252,12 +268,20 @@ impl Descriptor {
     }
 
     /// A client from the process's environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`Descriptor::connect`].
     pub fn from_env(&'static self) -> Result<Arc<dyn DynClient>, Error> {
         self.connect(&|k| std::env::var(k).ok(), ClientOptions::default())
     }
 
     /// The documented token request, built by hand with `http` from the
     /// variables (no SDK, nothing sent): for testing an emulator.
+    ///
+    /// # Errors
+    ///
+    /// `Config` when a variable the request needs is not set.
     pub fn login_request(
         &self,
         http: &reqwest::Client,
@@ -275,6 +299,11 @@ pub trait Described: Provider<Client = Sdk<Self::Api>> {
     type Api: Clone + Send + Sync + 'static;
 
     /// Run `call` (one of the descriptor's) with its sample body.
+    ///
+    /// # Errors
+    ///
+    /// The call's error ([`answered`]), or [`unknown_call`]'s `Config`
+    /// error for a call the provider has no sample for.
     fn run<'a>(
         client: &'a Sdk<Self::Api>,
         call: &'a Call,
@@ -282,6 +311,10 @@ pub trait Described: Provider<Client = Sdk<Self::Api>> {
     ) -> BoxFuture<'a, Result<Answered, Error>>;
 
     /// See [`Descriptor::login_request`].
+    ///
+    /// # Errors
+    ///
+    /// `Config` when a variable the request needs is not set.
     fn login_request(
         http: &reqwest::Client,
         base_url: &str,
@@ -292,12 +325,17 @@ pub trait Described: Provider<Client = Sdk<Self::Api>> {
 /// A successful answer to a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answered {
+    /// The HTTP status of the answer (a success).
     pub status: u16,
     /// HTTP attempts the runtime made.
     pub attempts: u32,
 }
 
 /// A typed operation's result as an [`Answered`] or the runtime's error.
+///
+/// # Errors
+///
+/// The operation's error, as [`OperationError::into_error`] gives it.
 pub fn answered<T, E>(
     result: Result<progenitor_client::ResponseValue<T>, OperationError<E>>,
 ) -> Result<Answered, Error> {
@@ -325,39 +363,54 @@ pub fn unknown_call(provider: &'static str, call: &Call) -> Error {
 pub struct ClientOptions {
     /// Wins over the base URL variable.
     pub base_url: Option<String>,
+    /// [`Builder::clock`].
     pub clock: Option<Arc<dyn Clock>>,
+    /// [`Builder::sleep`].
     pub sleep: Option<Arc<dyn Sleep>>,
+    /// [`Builder::retry_policy`].
     pub retry_policy: Option<RetryPolicy>,
+    /// [`Builder::telemetry`].
     pub telemetry: Option<Telemetry>,
+    /// [`Builder::shared_cache`].
     pub shared_cache: Option<bool>,
+    /// [`Builder::timeout`].
     pub timeout: Option<Duration>,
 }
 
 impl ClientOptions {
+    /// Sets [`base_url`](ClientOptions::base_url): the base URL, winning
+    /// over the variable.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
     }
+    /// The client's clock ([`Builder::clock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
     }
+    /// The client's timer ([`Builder::sleep`]).
     pub fn sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
         self.sleep = Some(sleep);
         self
     }
+    /// The client's retry policy ([`Builder::retry_policy`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry_policy = Some(policy);
         self
     }
+    /// Where the client's spans and metrics go ([`Builder::telemetry`]).
     pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
         self.telemetry = Some(telemetry);
         self
     }
+    /// Whether the client shares the process's token caches
+    /// ([`Builder::shared_cache`]).
     pub fn shared_cache(mut self, shared: bool) -> Self {
         self.shared_cache = Some(shared);
         self
     }
+    /// The per-attempt timeout ([`Builder::timeout`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -391,7 +444,9 @@ impl ClientOptions {
 
 /// A client of any provider, behind a trait object.
 pub trait DynClient: Send + Sync + fmt::Debug + 'static {
+    /// The provider's descriptor.
     fn descriptor(&self) -> &'static Descriptor;
+    /// The base URL the client talks to.
     fn base_url(&self) -> &str;
     /// A current bearer token (a `Config` error for API-key-only credentials).
     fn bearer(&self) -> BoxFuture<'_, Result<Arc<Token>, Error>>;
@@ -402,6 +457,7 @@ pub trait DynClient: Send + Sync + fmt::Debug + 'static {
         self.token_manager()
             .and_then(|m| m.refresh_token_expires_at())
     }
+    /// The client's counters with its token cache's ([`Sdk::metrics`]).
     fn metrics(&self) -> MetricsSnapshot;
     /// A hand-made request to `path` below the base URL.
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder;
@@ -517,6 +573,10 @@ fn is_loopback(url: &str) -> bool {
 
 /// A required variable for a provider's [`Described::login_request`]
 /// (`<VAR>_FILE` honoured, empty is unset).
+///
+/// # Errors
+///
+/// `Config` when it is not set, or its file cannot be read.
 pub fn variable(
     provider: &'static str,
     get: &dyn Fn(&str) -> Option<String>,

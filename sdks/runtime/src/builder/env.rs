@@ -18,7 +18,11 @@ pub fn optional_env(get: &dyn Fn(&str) -> Option<String>, key: &str) -> Option<S
 }
 
 /// A required environment variable (see [`optional_env`]: empty is
-/// unset), or a config error naming it.
+/// unset).
+///
+/// # Errors
+///
+/// `Config`, naming the variable, when it is not set.
 pub fn require_env(
     get: &dyn Fn(&str) -> Option<String>,
     provider: &'static str,
@@ -35,6 +39,11 @@ const MAX_FILE_BYTES: u64 = 64 * 1024;
 /// variable and the file alike. Both set is a config error, and so is a
 /// file that cannot be read; no message quotes the file's name or content
 /// (a value put in `<VAR>_FILE` by mistake is a secret).
+///
+/// # Errors
+///
+/// `Config` when both are set, or the file cannot be read or is over
+/// 64 KiB.
 pub fn env_or_file(
     get: &dyn Fn(&str) -> Option<String>,
     provider: &'static str,
@@ -111,7 +120,7 @@ impl<'a> FileLookup<'a> {
 /// The shared store the environment configures (`AUTH_RUNTIME_REDIS_URL`
 /// and its companions, `redis` feature), read the first time a client is
 /// built and kept for the process: a build reads no environment variable
-/// of the store's. `auth_runtime::redis_store::from_env` reads it again,
+/// of the store's. `payauth_runtime::redis_store::from_env` reads it again,
 /// explicitly. The store holds no connection until it is used, and then
 /// one per runtime that uses it.
 pub(super) fn shared_store() -> Option<Arc<dyn TokenStore>> {

@@ -36,19 +36,33 @@ pub use env::{env_or_file, optional_env, require_env};
 /// What a provider SDK crate supplies: its profile (data), its credentials
 /// type, and how to wire a client from a [`Connect`].
 pub trait Provider: Sized + 'static {
+    /// The provider's data: name, refresh lead, assumed token lifetime,
+    /// base URL variable, documented URLs.
     const PROFILE: Profile;
     /// The provider crate's version (`env!("CARGO_PKG_VERSION")`): with the
     /// crate's name, its telemetry's instrumentation scope.
     const VERSION: &'static str;
+    /// What [`Builder::credentials`] takes (keys, secrets, ids).
     type Credentials: Send + 'static;
+    /// What [`Builder::build`] returns: the provider crate's client
+    /// (usually [`Sdk`](crate::Sdk) over its generated client).
     type Client;
 
     /// Read credentials from environment variables (`get` looks one up).
+    ///
+    /// # Errors
+    ///
+    /// `Config` when a required variable is not set, or variables that go
+    /// together are not all set.
     fn credentials_from_env(
         get: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self::Credentials, Error>;
 
     /// Build the client for `credentials` against `connect.base_url()`.
+    ///
+    /// # Errors
+    ///
+    /// `Config` for credentials the provider cannot use; nothing is sent.
     fn connect(connect: Connect, credentials: Self::Credentials) -> Result<Self::Client, Error>;
 }
 
@@ -83,7 +97,11 @@ macro_rules! sdk_entry_points {
 /// Which deployment of the provider to talk to.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Environment {
+    /// The provider's documented sandbox URL ([`Profile::sandbox_url`]);
+    /// the default.
     Sandbox,
+    /// The provider's documented production URL
+    /// ([`Profile::production_url`]).
     Production,
     /// Any base URL (the local sandbox, a proxy, a new region).
     Custom(String),
@@ -109,7 +127,22 @@ impl fmt::Debug for Environment {
 /// any runtime.
 static SYSTEM_CLOCK: LazyLock<Arc<SystemClock>> = LazyLock::new(|| Arc::new(SystemClock));
 
-/// The builder every provider crate hands out (`exirom::Exirom::builder()`).
+/// The builder every provider crate hands out (`exirom::builder()`):
+/// where to talk to, with which credentials, and how. Every setting has a
+/// default but the credentials; [`build`](Builder::build) checks them.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`environment`](Builder::environment) | [`Environment::Sandbox`] (or the provider's base URL variable, with [`from_env`](Builder::from_env)) |
+/// | [`retry_policy`](Builder::retry_policy) | [`RetryPolicy::default`]: 2 retries, 0.5–8 s backoff, 30 s deadline |
+/// | [`timeout`](Builder::timeout) | [`DEFAULT_TIMEOUT`], 30 s per attempt |
+/// | [`clock`](Builder::clock), [`sleep`](Builder::sleep) | the system clock, Tokio's timer |
+/// | [`http_client`](Builder::http_client) | one built for the client (timeouts set, reqwest's own retries off) |
+/// | [`shared_cache`](Builder::shared_cache) | `true`: one token cache per principal in the process |
+/// | [`expiry_margin`](Builder::expiry_margin) | `min(10 s, 15 %)` of the token's lifetime |
+/// | [`fetch_timeout`](Builder::fetch_timeout) | [`RetryPolicy::fetch_timeout`], 240 s with the defaults |
+/// | [`token_store`](Builder::token_store) | none (or the environment's Redis store, feature `redis`) |
+/// | [`telemetry`](Builder::telemetry) | [`Telemetry::default`] |
 pub struct Builder<P: Provider> {
     environment: Option<Environment>,
     credentials: Option<P::Credentials>,
@@ -160,32 +193,49 @@ impl<P: Provider> Default for Builder<P> {
 }
 
 impl<P: Provider> Builder<P> {
+    /// A builder with every default (see the table above) and no
+    /// credentials.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Which deployment to talk to (default [`Environment::Sandbox`]).
     pub fn environment(mut self, env: Environment) -> Self {
         self.environment = Some(env);
         self
     }
+    /// The provider's documented sandbox ([`Environment::Sandbox`]).
     pub fn sandbox(self) -> Self {
         self.environment(Environment::Sandbox)
     }
+    /// The provider's documented production URL
+    /// ([`Environment::Production`]).
     pub fn production(self) -> Self {
         self.environment(Environment::Production)
     }
-    /// Talk to any base URL. HTTPS is required unless the host is loopback.
+    /// Talk to any base URL ([`Environment::Custom`]). HTTPS is required
+    /// unless the host is loopback; a URL with user information is
+    /// refused. Both are checked by [`build`](Builder::build).
     pub fn base_url(self, url: impl Into<String>) -> Self {
         self.environment(Environment::Custom(url.into()))
     }
+    /// The credentials to log in or sign with (the provider crate's
+    /// `Credentials`). Required: [`build`](Builder::build) fails without
+    /// them unless [`from_env`](Builder::from_env) found them.
     pub fn credentials(mut self, credentials: P::Credentials) -> Self {
         self.credentials = Some(credentials);
         self
     }
+    /// The retry policy of every call, the login's included (default
+    /// [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
         self
     }
-    /// Per-attempt timeout of every HTTP call.
+    /// Per-attempt timeout of every HTTP call (default [`DEFAULT_TIMEOUT`],
+    /// 30 s); the connect timeout is the shorter of it and
+    /// [`DEFAULT_CONNECT_TIMEOUT`] (10 s). Applies to the HTTP client the
+    /// SDK builds, and to an application's own client's requests that carry
+    /// no timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -205,6 +255,8 @@ impl<P: Provider> Builder<P> {
         self
     }
     /// Use this `reqwest::Client` (shared connection pool, proxies, TLS).
+    /// Default: a client built for this SDK client, bounded by
+    /// [`timeout`](Builder::timeout).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -217,7 +269,8 @@ impl<P: Provider> Builder<P> {
     }
 
     /// How long before expiry a token stops being attached (default
-    /// `min(10 s, 10 % of its lifetime)`); callers then wait for the fresh one.
+    /// `min(10 s, 15 % of its lifetime)`, [`ExpiryMargin::default`]);
+    /// callers then wait for the fresh one.
     pub fn expiry_margin(mut self, margin: ExpiryMargin) -> Self {
         self.expiry_margin = margin;
         self
@@ -251,6 +304,11 @@ impl<P: Provider> Builder<P> {
 
     /// Fill environment and credentials from variables (see the provider
     /// crate's docs for their names); values set on the builder win.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when a required
+    /// variable is missing or empty, or a `<VAR>_FILE` cannot be read.
     pub fn from_env(self) -> Result<Self, Error> {
         self.from_env_with(&|k| std::env::var(k).ok())
     }
@@ -258,6 +316,10 @@ impl<P: Provider> Builder<P> {
     /// [`Builder::from_env`] reading from `get` instead of the process.
     /// Every variable may come from the file `<VAR>_FILE` names instead
     /// ([`env_or_file`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Builder::from_env).
     pub fn from_env_with(mut self, get: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let files = FileLookup::new(P::PROFILE.name, get);
         let get = &|k: &str| files.get(k);
@@ -278,6 +340,17 @@ impl<P: Provider> Builder<P> {
         Ok(self)
     }
 
+    /// The client: checks the settings, builds the HTTP client and joins
+    /// (or makes) the principal's token cache. Nothing is sent: the first
+    /// call logs in.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config): no credentials; no
+    /// documented URL for the environment; a base URL that is not a URL,
+    /// not HTTPS (loopback aside) or carries user information; an HTTP
+    /// client that cannot be built; or what the provider's
+    /// [`Provider::connect`] refuses.
     pub fn build(self) -> Result<P::Client, Error> {
         let profile = P::PROFILE;
         let name = profile.name;

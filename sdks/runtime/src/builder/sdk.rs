@@ -35,6 +35,10 @@ impl<Api> fmt::Debug for Sdk<Api> {
 }
 
 impl<Api> Sdk<Api> {
+    /// A client of `api` whose calls go through `session`, wired from
+    /// `connect`. Provider crates make one with
+    /// [`Connect::sdk`](crate::provider::Connect::sdk) or
+    /// [`Connect::sdk_with`](crate::provider::Connect::sdk_with) instead.
     pub fn new(api: Api, session: Session, connect: Connect) -> Self {
         Sdk {
             api,
@@ -48,19 +52,31 @@ impl<Api> Sdk<Api> {
         &self.api
     }
 
+    /// The session every call of this client goes through (credentials,
+    /// retries, 401 recovery).
     pub fn session(&self) -> &Session {
         &self.session
     }
 
+    /// The settings the client was built with.
     pub fn connect(&self) -> &Connect {
         &self.connect
     }
 
+    /// The base URL every call goes to (checked at build, no trailing
+    /// slash).
     pub fn base_url(&self) -> &str {
         self.connect.base_url()
     }
 
-    /// A current bearer token for requests made by hand.
+    /// A current bearer token for requests made by hand: the cached one, or
+    /// one fetched (once for every caller waiting) when none is fresh.
+    ///
+    /// # Errors
+    ///
+    /// What the fetch failed with: `InvalidCredentials`, `Transient`
+    /// (after its retries, or its fetch timeout), `MalformedResponse`, or
+    /// `Config` for a provider that issues no bearer token.
     pub async fn bearer(&self) -> Result<Arc<Token>, Error> {
         self.session.bearer().await
     }
@@ -75,6 +91,14 @@ impl<Api> Sdk<Api> {
 
     /// Send a hand-made request with a bearer token, retries and 401
     /// recovery (see [`Session::send`]).
+    ///
+    /// # Errors
+    ///
+    /// `Config` when the request cannot be built or is not for the base
+    /// URL's origin; a token fetch's error; a final 401 (`Unauthorized`,
+    /// after one re-authentication), 403 (`Forbidden`), or transient
+    /// status or transport failure (`Transient`) after the retries. Any
+    /// other status is the response, returned as it is.
     pub fn send(
         &self,
         request: reqwest::RequestBuilder,
@@ -104,6 +128,8 @@ impl<Api> Sdk<Api> {
         }
     }
 
+    /// This client's counters with its token cache's (logins, refreshes,
+    /// requests, retries, 401 recoveries), as they are now.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.session.metrics_snapshot()
     }

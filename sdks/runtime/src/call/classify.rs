@@ -52,7 +52,7 @@ fn refused_by_http2(e: &reqwest::Error) -> bool {
 /// Methods that are safe to send twice without the caller's say-so: the
 /// read-only ones. (PUT and DELETE are idempotent by HTTP's rules, but a
 /// payment API's are not trusted to be; opt in with
-/// [`RetryPolicy::retry_non_idempotent`].)
+/// [`RetryPolicy::retry_non_idempotent`](crate::RetryPolicy::retry_non_idempotent()).)
 pub fn is_idempotent(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

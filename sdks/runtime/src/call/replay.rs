@@ -132,10 +132,14 @@ impl SharedReplayGuard {
     }
 
     /// `Ok(())` the first time the fleet sees `id` (through the store) —
-    /// or this process, without one. [`CallbackError::Replayed`] for a
-    /// replay; [`CallbackError::ReplayCheckUnavailable`] when the store
-    /// cannot answer: never an acceptance it could not check (answer the
-    /// sender with a 503, so that it sends the callback again).
+    /// or this process, without one.
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::Replayed`] for a replay;
+    /// [`CallbackError::ReplayCheckUnavailable`] when the store cannot
+    /// answer: never an acceptance it could not check (answer the sender
+    /// with a 503, so that it sends the callback again).
     pub async fn check(&self, id: &str) -> Result<(), CallbackError> {
         let first = match &self.store {
             Some(store) => store

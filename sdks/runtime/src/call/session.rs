@@ -148,6 +148,7 @@ impl SessionBuilder {
         self
     }
 
+    /// The session, with the credentials and settings given so far.
     pub fn build(self) -> Session {
         Session {
             inner: Arc::new(Caller {
@@ -175,6 +176,7 @@ impl SessionBuilder {
 }
 
 impl Session {
+    /// The provider's name (its profile's: `"exirom"`, …).
     pub fn provider(&self) -> &'static str {
         self.inner.settings.provider
     }
@@ -197,6 +199,7 @@ impl Session {
         }
     }
 
+    /// The retry policy of this session's calls.
     pub fn policy(&self) -> &RetryPolicy {
         &self.inner.settings.policy
     }
@@ -221,6 +224,12 @@ impl Session {
     }
 
     /// A current bearer token, for requests made by hand.
+    ///
+    /// # Errors
+    ///
+    /// `Config` when the session has no bearer credential; otherwise what
+    /// the token fetch failed with (`InvalidCredentials`, `Transient`,
+    /// `MalformedResponse`, …).
     pub async fn bearer(&self) -> Result<Arc<Token>, Error> {
         self.inner.credentials.bearer().await
     }
@@ -228,6 +237,12 @@ impl Session {
     /// Put the credential `security` asks for on `request` (the first
     /// alternative whose credentials are configured). Anonymous operations
     /// — the login calls — never carry a credential.
+    ///
+    /// # Errors
+    ///
+    /// `Config` when no alternative's credentials are configured, or the
+    /// request is not for the credentials' origin; `Signing` when a
+    /// signature or checksum cannot be computed; a token fetch's error.
     pub async fn authorize(
         &self,
         request: &mut Request,
@@ -270,8 +285,14 @@ impl Session {
     }
 
     /// Send a hand-made request (an endpoint not, or not yet, in a spec)
-    /// with a bearer token and the same retry and 401 policy. A final 401
-    /// or 403, or a transient failure after the retries, is an error.
+    /// with a bearer token and the same retry and 401 policy.
+    ///
+    /// # Errors
+    ///
+    /// A final 401 (`Unauthorized`), 403 (`Forbidden`), or transient status
+    /// or transport failure after the retries (`Transient`); what
+    /// [`authorize`](Session::authorize) fails with. Any other status is
+    /// the response.
     pub fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
@@ -283,6 +304,10 @@ impl Session {
     }
 
     /// [`Session::send`] with an explicit security requirement.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::send`].
     pub fn send_with<'a>(
         &'a self,
         http: &'a reqwest::Client,

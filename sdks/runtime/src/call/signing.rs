@@ -29,6 +29,11 @@ pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
 
 /// An HS256 JWT with claims `{<claim>: <body>, iat, exp}` over a JSON body
 /// (pledg's request signature). `body` must be a JSON document.
+///
+/// # Errors
+///
+/// `Signing`: an empty secret, a body that is not JSON, a clock before
+/// 1970, or a JWT that cannot be encoded.
 pub fn sign_body_jwt(
     provider: &'static str,
     secret: &Secret,
@@ -67,8 +72,13 @@ pub fn hmac_checksum(secret: &Secret, parts: &[&str]) -> String {
 
 /// The JSON object `body` with `checksum.field` set to the HMAC checksum
 /// of its `checksum.parts` (a string as written, a number as its JSON
-/// text). A body that is not an object, or lacks a part, is a typed
-/// [`ErrorKind::Signing`] error.
+/// text).
+///
+/// # Errors
+///
+/// [`ErrorKind::Signing`]: an empty secret, a body that is not a JSON
+/// object, or one that lacks a part (or holds one that is neither a
+/// string nor a number).
 pub fn checksum_into_body(
     provider: &'static str,
     secret: &Secret,
@@ -165,6 +175,15 @@ pub enum CallbackError {
 /// Claims of a verified HS256 JWT (pledg's notification), `exp` checked
 /// against `now` (no leeway) when present; `require_exp` refuses a token
 /// without one.
+///
+/// # Errors
+///
+/// [`CallbackError::NoSecret`] for an empty secret,
+/// [`CallbackError::Unsigned`] for an empty token,
+/// [`CallbackError::BadSignature`] when it does not verify (or is not an
+/// HS256 JWT), [`CallbackError::Expired`] past its `exp` (or without one
+/// when `require_exp`), [`CallbackError::Malformed`] for claims that are
+/// not a JSON object.
 pub fn verify_hs256_jwt(
     secret: &Secret,
     token: &str,
@@ -228,6 +247,8 @@ impl Default for ReplayGuard {
 }
 
 impl ReplayGuard {
+    /// A guard remembering the last `capacity` ids (at least 1; the
+    /// default guard remembers 10,000).
     pub fn new(capacity: usize) -> Self {
         ReplayGuard {
             seen: Default::default(),

@@ -22,6 +22,8 @@ macro_rules! counters {
         impl Metrics {
             $(pub(crate) fn $inc(&self) { self.$field.fetch_add(1, Ordering::Relaxed); })*
 
+            /// Every counter's value now (each read on its own: a
+            /// snapshot taken during calls may be mid-update).
             pub fn snapshot(&self) -> MetricsSnapshot {
                 MetricsSnapshot { $($field: self.$field.load(Ordering::Relaxed),)* }
             }

@@ -49,6 +49,8 @@ impl Token {
     pub fn usable_until(&self) -> Instant {
         self.usable_until
     }
+    /// Where the token's deadline came from (its JWT `exp`, a field of the
+    /// answer, or the assumed lifetime).
     pub fn expiry_source(&self) -> ExpirySource {
         self.expiry.source
     }

@@ -13,8 +13,14 @@ use crate::base::secret::Secret;
 /// What a provider's auth endpoint returned.
 #[derive(Clone)]
 pub struct Issued {
+    /// The token put on requests (`Authorization: Bearer <it>`). One that
+    /// cannot be a header value fails the fetch (`MalformedResponse`).
     pub access_token: Secret,
+    /// The refresh token, for providers that issue one: the next fetch
+    /// tries it before a login.
     pub refresh_token: Option<Secret>,
+    /// What the answer says of the expiry besides the JWT's `exp`: the
+    /// earliest of all wins; none at all, the profile's assumed lifetime.
     pub hints: ExpiryHints,
 }
 
@@ -44,9 +50,22 @@ impl fmt::Debug for Issued {
 /// single-flight, refresh timing, fallbacks) is the runtime's.
 pub trait TokenFlow: Send + Sync + 'static {
     /// A full login with the configured credentials.
+    ///
+    /// # Errors
+    ///
+    /// What the login call failed with, classified as an authentication
+    /// call (`InvalidCredentials` for a 401, `Transient`, …;
+    /// [`auth_body`](crate::provider::auth_body) does it); the runtime
+    /// backs logins off after a refusal.
     fn login(&self) -> BoxFuture<'_, Result<Issued, Error>>;
 
-    /// Exchange a refresh token, if the provider has them. `None`: it has not.
+    /// Exchange a refresh token, if the provider has them. `None` (the
+    /// default): it has not.
+    ///
+    /// # Errors
+    ///
+    /// As [`login`](TokenFlow::login); a refresh that fails for any
+    /// non-transient reason falls back to a login.
     fn refresh<'a>(
         &'a self,
         _refresh_token: &'a Secret,

@@ -56,7 +56,11 @@ use crate::token::store::TokenStore;
 /// manager's own [`TokenSource`] (the one [`TokenManager::token`] uses).
 #[derive(Debug, Clone)]
 pub struct ManagerConfig {
+    /// When a token stops being attached before its expiry (default
+    /// [`ExpiryMargin::default`]: `min(10 s, 15 %)` of its lifetime).
     pub expiry_margin: ExpiryMargin,
+    /// The longest one fetch may take (default
+    /// [`DEFAULT_FETCH_TIMEOUT`](crate::DEFAULT_FETCH_TIMEOUT), 240 s).
     pub fetch_timeout: Duration,
 }
 
@@ -146,6 +150,10 @@ impl fmt::Debug for TokenManager {
 }
 
 impl TokenManager {
+    /// A cache of `profile`'s tokens fetched by `flow`, on `clock`,
+    /// counting into `metrics`, with the default [`ManagerConfig`], no
+    /// shared store and Tokio's timer. Nothing is fetched until the first
+    /// [`token`](TokenManager::token).
     pub fn new(
         profile: Profile,
         flow: Arc<dyn TokenFlow>,
@@ -257,6 +265,7 @@ impl TokenManager {
         }
     }
 
+    /// The provider's profile.
     pub fn profile(&self) -> &Profile {
         &self.profile
     }
@@ -273,10 +282,12 @@ impl TokenManager {
         &self.source
     }
 
+    /// The clock deadlines and refresh times are read on.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
 
+    /// The cache's policy.
     pub fn config(&self) -> &ManagerConfig {
         &self.config
     }
@@ -346,6 +357,12 @@ impl TokenManager {
     /// Drop `used` after the provider rejected it with 401 — only if it is
     /// still the cached one (a newer token fetched by another task stays),
     /// then return a fresh token through single-flight; never `used`.
+    ///
+    /// # Errors
+    ///
+    /// What the fetch failed with (`InvalidCredentials`, `Transient`,
+    /// `MalformedResponse`, …), or the login backoff's cached error with
+    /// its `retry_after`.
     pub async fn renew_after_unauthorized(
         self: &Arc<Self>,
         used: &HeaderValue,
@@ -355,6 +372,10 @@ impl TokenManager {
 
     /// [`TokenManager::renew_after_unauthorized`], a fetch running with
     /// `source`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenManager::renew_after_unauthorized`].
     pub async fn renew_after_unauthorized_from(
         self: &Arc<Self>,
         used: &HeaderValue,

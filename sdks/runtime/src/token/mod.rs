@@ -29,6 +29,7 @@ mod manager_tests;
 pub(crate) mod principal;
 mod profile;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis_store;
 pub mod registry;
 mod source;

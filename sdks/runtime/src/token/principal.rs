@@ -40,6 +40,9 @@ impl fmt::Debug for Principal {
 }
 
 impl Principal {
+    /// The identity of `provider`'s credentials at `base_url`, with no
+    /// part yet: add every credential field that changes what the provider
+    /// answers ([`part`](Principal::part), [`secret`](Principal::secret)).
     pub fn new(provider: &'static str, base_url: impl Into<String>) -> Self {
         Principal {
             provider,
@@ -69,10 +72,12 @@ impl Principal {
         self
     }
 
+    /// The provider's name.
     pub fn provider(&self) -> &'static str {
         self.provider
     }
 
+    /// The base URL the credentials are for.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

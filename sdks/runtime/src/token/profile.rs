@@ -17,13 +17,19 @@ pub enum Lead {
 pub struct Profile {
     /// Provider name, used in errors, logs and cache keys.
     pub name: &'static str,
+    /// How long before expiry the proactive refresh starts (capped at
+    /// [`MAX_LEAD_FRACTION`] of the lifetime, jittered by up to
+    /// [`LEAD_JITTER`]).
     pub refresh_lead: Lead,
     /// Lifetime assumed for a token that states no expiry at all.
     pub assumed_lifetime: Duration,
     /// Environment variable naming the base URL, for `from_env`.
     pub base_url_env: &'static str,
-    /// Documented sandbox and production base URLs, when the docs name them.
+    /// Documented sandbox base URL, when the docs name one
+    /// ([`Environment::Sandbox`](crate::Environment::Sandbox)).
     pub sandbox_url: Option<&'static str>,
+    /// Documented production base URL, when the docs name one
+    /// ([`Environment::Production`](crate::Environment::Production)).
     pub production_url: Option<&'static str>,
 }
 

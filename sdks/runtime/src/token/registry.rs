@@ -66,17 +66,24 @@ pub struct RegistryLimits {
 
 impl RegistryLimits {
     /// The most principals kept (idle ones are evicted first, LRU).
+    /// Default [`DEFAULT_MAX_PRINCIPALS`], 100,000.
     pub fn max_principals(&self) -> usize {
         self.max_principals.load(Ordering::Relaxed)
     }
+    /// Sets [`max_principals`](RegistryLimits::max_principals) (at least
+    /// 1). A principal a client holds, or whose fetch runs, is never
+    /// evicted, so the registry may hold more for a while.
     pub fn set_max_principals(&self, n: usize) -> &Self {
         self.max_principals.store(n.max(1), Ordering::Relaxed);
         self
     }
     /// How long a principal nobody uses is kept after its token expired.
+    /// Default [`DEFAULT_IDLE`], 10 minutes.
     pub fn idle(&self) -> Duration {
         Duration::from_millis(self.idle_ms.load(Ordering::Relaxed))
     }
+    /// Sets [`idle`](RegistryLimits::idle) (millisecond precision,
+    /// saturating).
     pub fn set_idle(&self, idle: Duration) -> &Self {
         let ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
         self.idle_ms.store(ms, Ordering::Relaxed);
@@ -126,6 +133,7 @@ impl TokenCaches {
         &GLOBAL
     }
 
+    /// This registry's limits, changeable at any time.
     pub fn limits(&self) -> &RegistryLimits {
         &self.limits
     }
@@ -135,6 +143,7 @@ impl TokenCaches {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
+    /// Whether no principal is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -69,14 +69,18 @@ impl TokenSource {
         &self.telemetry
     }
 
+    /// The flow a fetch logs in or refreshes with.
     pub fn flow(&self) -> &Arc<dyn TokenFlow> {
         &self.flow
     }
 
+    /// The longest one fetch through this source may take.
     pub fn fetch_timeout(&self) -> Duration {
         self.fetch_timeout
     }
 
+    /// The timer a fetch waits on (its timeout, a malformed answer asked
+    /// again).
     pub fn sleeper(&self) -> &dyn Sleep {
         self.sleep.as_ref()
     }

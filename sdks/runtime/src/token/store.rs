@@ -21,10 +21,12 @@ use crate::token::principal::Principal;
 /// clock): they are compared across processes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Record {
+    /// The access token (a store keeps it encrypted).
     pub access_token: Secret,
     /// Institution's rotating refresh token: whoever holds the fleet lock
     /// uses the stored one, so each is used by exactly one process.
     pub refresh_token: Option<Secret>,
+    /// When the access token expires, Unix milliseconds.
     pub expires_at_unix_ms: i64,
     /// When the token is due for a refresh, for every process that shares
     /// it: set once, by the process that fetched it, at the latest point
@@ -101,7 +103,9 @@ pub enum Outcome {
     /// be had: `error` is the failed fetch's error, or `None` when another
     /// process was still fetching when the wait ran out.
     Stale {
+        /// The stored record, due but not expired.
         record: Record,
+        /// Why no fresh one could be had, when a fetch failed.
         error: Option<Error>,
     },
     /// Another process is still fetching and the caller asked to give up

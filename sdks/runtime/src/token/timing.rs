@@ -19,7 +19,12 @@ pub const DEFAULT_MARGIN_FRACTION: f64 = 0.15;
 /// lead always starts before the margin.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ExpiryMargin {
+    /// The longest margin, whatever the lifetime (default
+    /// [`DEFAULT_MAX_MARGIN`], 10 s).
     pub max: Duration,
+    /// The margin as a share of the token's lifetime, 0.0–1.0 (default
+    /// [`DEFAULT_MARGIN_FRACTION`], 0.15); out-of-range values are clamped
+    /// by the computation, never a panic.
     pub fraction: f64,
 }
 
@@ -44,6 +49,15 @@ impl ExpiryMargin {
         }
     }
 
+    /// The margin of a token living `lifetime`: `min(max, fraction ×
+    /// lifetime)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let m = payauth_runtime::ExpiryMargin::default();
+    /// assert_eq!(m.of(Duration::from_secs(3600)), Duration::from_secs(10));
+    /// assert_eq!(m.of(Duration::from_secs(2)), Duration::from_millis(300));
+    /// ```
     pub fn of(&self, lifetime: Duration) -> Duration {
         scale(lifetime, self.fraction).min(self.max)
     }

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth_runtime::provider::{BoxFuture, ExpiryHints, Issued, Lead, Profile, TokenFlow};
-use auth_runtime::{Clock, Error, ErrorKind, Metrics, OffsetClock, Secret, TokenManager};
 use base64::Engine;
+use payauth_runtime::provider::{BoxFuture, ExpiryHints, Issued, Lead, Profile, TokenFlow};
+use payauth_runtime::{Clock, Error, ErrorKind, Metrics, OffsetClock, Secret, TokenManager};
 
 pub const PROFILE: Profile = Profile {
     name: "test",
@@ -119,14 +119,14 @@ impl TokenFlow for Scripted {
 }
 
 pub fn setup(flow: Scripted) -> (Arc<TokenManager>, Arc<Scripted>, OffsetClock) {
-    setup_with(flow, auth_runtime::provider::ManagerConfig::default())
+    setup_with(flow, payauth_runtime::provider::ManagerConfig::default())
 }
 
 /// A 1 s expiry margin: the proactive refresh (85–92.5 s of a 100 s token)
 /// always starts before it.
-pub fn small_margin() -> auth_runtime::provider::ManagerConfig {
-    auth_runtime::provider::ManagerConfig {
-        expiry_margin: auth_runtime::ExpiryMargin {
+pub fn small_margin() -> payauth_runtime::provider::ManagerConfig {
+    payauth_runtime::provider::ManagerConfig {
+        expiry_margin: payauth_runtime::ExpiryMargin {
             max: Duration::from_secs(1),
             fraction: 0.01,
         },
@@ -136,7 +136,7 @@ pub fn small_margin() -> auth_runtime::provider::ManagerConfig {
 
 pub fn setup_with(
     flow: Scripted,
-    config: auth_runtime::provider::ManagerConfig,
+    config: payauth_runtime::provider::ManagerConfig,
 ) -> (Arc<TokenManager>, Arc<Scripted>, OffsetClock) {
     let clock = flow.clock.clone();
     let flow = Arc::new(flow);

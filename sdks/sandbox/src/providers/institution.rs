@@ -22,6 +22,7 @@ use crate::time_format::rfc3339_millis;
 
 #[allow(non_upper_case_globals)] // read like the enum variant it replaced
 impl Provider {
+    /// The emulated institution.
     pub const Institution: Provider = Provider::named("institution");
 }
 
@@ -56,13 +57,17 @@ pub enum RefreshTokens {
 /// institution: RS256 access token (30 min) + refresh token (2 days), or an API key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstitutionConfig {
+    /// The API user's email (the login's `token` field).
     pub email: String,
+    /// The API user's password.
     pub password: String,
     /// Value the `merchant_id` header must carry.
     pub merchant_id: String,
     /// Persistent key accepted in header `Api-key`.
     pub api_key: String,
+    /// How long an access token lives (default 30 minutes).
     pub access_token_lifetime: Duration,
+    /// How long a refresh token lives (default 2 days).
     pub refresh_token_lifetime: Duration,
     /// Reusable (default) or rotating refresh tokens.
     #[serde(default)]

@@ -31,6 +31,7 @@ use crate::sync::lock;
 
 #[allow(non_upper_case_globals)] // read like the enum variant it replaced
 impl Provider {
+    /// The emulated pledg.
     pub const Pledg: Provider = Provider::named("pledg");
 }
 
@@ -43,8 +44,11 @@ impl Route {
 /// pledg: OAuth2 client credentials, HS256 token of 600 s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PledgConfig {
+    /// The API key (the token call's Basic user).
     pub api_key: String,
+    /// The API secret (the token call's Basic password).
     pub api_secret: String,
+    /// How long a token lives (default 600 s).
     pub token_lifetime: Duration,
     /// The merchant's secret key: verifies `signature` JWTs, signs notifications.
     pub secret_key: String,
@@ -52,6 +56,7 @@ pub struct PledgConfig {
     pub merchant_uid: String,
     /// Merchant-dashboard credentials (HTTP Basic).
     pub dashboard_user: String,
+    /// The merchant-dashboard password (HTTP Basic).
     pub dashboard_password: String,
 }
 

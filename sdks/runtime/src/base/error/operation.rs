@@ -21,7 +21,7 @@ use super::runtime::{Error, ErrorKind};
 /// A failed generated operation.
 ///
 /// ```no_run
-/// use auth_runtime::{ErrorKind, OperationError};
+/// use payauth_runtime::{ErrorKind, OperationError};
 ///
 /// fn act_on<E: std::fmt::Debug>(e: &OperationError<E>) {
 ///     match e.kind() {
@@ -130,6 +130,11 @@ impl Operation {
     /// A success status's body, decoded: a body that breaks off is
     /// transient, one that does not decode malformed — both keep the
     /// status and headers.
+    ///
+    /// # Errors
+    ///
+    /// `Transient` for a body that breaks off, `MalformedResponse` for one
+    /// that does not decode, `TooLarge` past the cap.
     pub fn decode<T: serde::de::DeserializeOwned, E>(
         self,
         mut response: reqwest::Response,
@@ -317,6 +322,12 @@ impl<E: fmt::Debug + 'static> std::error::Error for OperationError<E> {
 /// Await a generated token operation: its typed body, or the failure
 /// classified as an authentication error (a 401 is
 /// [`ErrorKind::InvalidCredentials`]).
+///
+/// # Errors
+///
+/// The operation's failure as [`OperationError::into_auth_error`] gives
+/// it: 401 `InvalidCredentials`, 403 `Forbidden`, 408/429/5xx `Transient`,
+/// another 4xx `BadRequest`, the runtime's own errors unchanged.
 pub async fn auth_body<T, E>(
     call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, OperationError<E>>>,
 ) -> Result<T, Error> {
@@ -325,6 +336,10 @@ pub async fn auth_body<T, E>(
 
 /// [`auth_body`] with a look at the typed error body: `refine` may name a
 /// more precise kind (institution's `REFRESH_TOKEN_EXPIRED`).
+///
+/// # Errors
+///
+/// As [`auth_body`], with the kind `refine` names when it names one.
 pub async fn auth_body_refined<T, E>(
     call: impl Future<Output = Result<progenitor_client::ResponseValue<T>, OperationError<E>>>,
     refine: impl FnOnce(&E) -> Option<ErrorKind>,

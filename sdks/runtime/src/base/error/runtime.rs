@@ -43,7 +43,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Whether trying again later may succeed.
     /// The kind's name in `snake_case` (`invalid_credentials`, `transient`,
     /// …): stable, for logs and telemetry (`error.type`).
     pub fn as_str(self) -> &'static str {
@@ -63,6 +62,9 @@ impl ErrorKind {
         }
     }
 
+    /// Whether trying again later may succeed: only
+    /// [`Transient`](ErrorKind::Transient) (a timeout, a connection failure,
+    /// 408/429/5xx once the retries allowed are spent).
     pub fn is_transient(self) -> bool {
         matches!(self, ErrorKind::Transient)
     }
@@ -74,6 +76,25 @@ impl ErrorKind {
 /// it, when there is one (its URL removed). Cheap to clone: waiters of one failed single-flight fetch
 /// all receive the same error. One pointer wide, so every
 /// `Result<_, Error>` on a request's path stays small.
+///
+/// Its `Display` names the provider, the kind, the status and the attempt
+/// count; neither it nor `Debug` ever holds a secret, a URL or a body.
+///
+/// ```
+/// use std::time::Duration;
+/// use payauth_runtime::{Error, ErrorKind};
+///
+/// let e = Error::from_operation_status("exirom", 503, 3)
+///     .with_retry_after(Duration::from_secs(2));
+/// assert_eq!(e.kind(), ErrorKind::Transient);
+/// assert!(e.is_retryable());
+/// assert_eq!((e.status(), e.attempts()), (Some(503), 3));
+/// assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+/// assert_eq!(
+///     e.to_string(),
+///     "exirom: Transient: HTTP 503 Service Unavailable (3 attempts) (retry after 2.0 s)"
+/// );
+/// ```
 #[derive(Clone)]
 pub struct Error(Arc<Repr>);
 
@@ -90,6 +111,11 @@ struct Repr {
 }
 
 impl Error {
+    /// An error of `kind` for `provider` (its profile's name, e.g.
+    /// `"exirom"`), with a message for people (`Display` shows it after the
+    /// provider's name). No status, one attempt, no `retry_after`, no
+    /// source: add them with the `with_*` methods. The message must not
+    /// hold a secret, a URL or a response body: errors are logged.
     pub fn new(kind: ErrorKind, provider: &'static str, message: impl Into<String>) -> Self {
         Error(Arc::new(Repr {
             kind,
@@ -102,15 +128,20 @@ impl Error {
         }))
     }
 
+    /// A [`Config`](ErrorKind::Config) error: the SDK is set up wrongly (a
+    /// missing variable, a base URL that is not HTTPS, …).
     pub fn config(provider: &'static str, message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config, provider, message)
     }
 
+    /// The same error, with the HTTP status it came from.
     pub fn with_status(mut self, status: u16) -> Self {
         Arc::make_mut(&mut self.0).status = Some(status);
         self
     }
 
+    /// The same error, saying the failing call made `attempts` HTTP
+    /// attempts (default 1).
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         Arc::make_mut(&mut self.0).attempts = attempts;
         self
@@ -123,9 +154,12 @@ impl Error {
         self
     }
 
+    /// What went wrong, as a caller decides on it.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
     }
+    /// The provider whose call failed (its profile's name: `"exirom"`,
+    /// `"pledg"`, …).
     pub fn provider(&self) -> &'static str {
         self.0.provider
     }
@@ -137,6 +171,8 @@ impl Error {
     pub fn attempts(&self) -> u32 {
         self.0.attempts
     }
+    /// Whether the kind is [`ErrorKind::Transient`] (the same as
+    /// [`is_retryable`](Error::is_retryable)).
     pub fn is_transient(&self) -> bool {
         self.0.kind.is_transient()
     }
@@ -157,26 +193,41 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         self.0.retry_after
     }
+    /// Whether the kind is [`ErrorKind::TooLarge`]: an answer past the
+    /// response-size cap.
     pub fn is_too_large(&self) -> bool {
         self.0.kind == ErrorKind::TooLarge
     }
+    /// Whether the kind is [`ErrorKind::InvalidCredentials`]: the provider
+    /// refused the login; fix the credentials (logins pause meanwhile, see
+    /// [`retry_after`](Error::retry_after)).
     pub fn is_invalid_credentials(&self) -> bool {
         self.0.kind == ErrorKind::InvalidCredentials
     }
+    /// Whether the kind is [`ErrorKind::Forbidden`] (403: the credentials
+    /// lack a permission).
     pub fn is_forbidden(&self) -> bool {
         self.0.kind == ErrorKind::Forbidden
     }
+    /// Whether the kind is [`ErrorKind::Unauthorized`]: a 401 survived one
+    /// re-authentication.
     pub fn is_unauthorized(&self) -> bool {
         self.0.kind == ErrorKind::Unauthorized
     }
+    /// Whether the kind is [`ErrorKind::MalformedResponse`]: the provider
+    /// answered something that is not its documented shape.
     pub fn is_malformed_response(&self) -> bool {
         self.0.kind == ErrorKind::MalformedResponse
     }
+    /// Whether the kind is [`ErrorKind::Config`]: the SDK is set up
+    /// wrongly; nothing was sent.
     pub fn is_config(&self) -> bool {
         self.0.kind == ErrorKind::Config
     }
 
-    /// Classify an HTTP status of an *authentication* call.
+    /// Classify an HTTP status of an *authentication* call: 401 →
+    /// `InvalidCredentials`, 403 → `Forbidden`, 408/429/5xx → `Transient`,
+    /// another 4xx → `BadRequest`, anything else → `MalformedResponse`.
     pub fn from_auth_status(provider: &'static str, status: u16, attempts: u32) -> Self {
         let kind = match status {
             401 => ErrorKind::InvalidCredentials,
@@ -195,7 +246,10 @@ impl Error {
     }
 
     /// Classify an HTTP status of an API operation's final answer (a 401
-    /// here has survived one re-authentication).
+    /// here has survived one re-authentication): 401 → `Unauthorized`,
+    /// 403 → `Forbidden`, 404 → `NotFound`, 409 → `Conflict`, 408/429/500
+    /// and 502–599 → `Transient`, another 4xx and 501 → `BadRequest`,
+    /// anything else (1xx, 2xx, 3xx) → `MalformedResponse`.
     pub fn from_operation_status(provider: &'static str, status: u16, attempts: u32) -> Self {
         let kind = match status {
             401 => ErrorKind::Unauthorized,

@@ -1,10 +1,10 @@
 //! Response bodies read under a size cap.
 //!
 //! A provider's answer can be any size. A declared length above the cap
-//! fails before reading a byte. Token answers are buffered ([`buffer`]):
+//! fails before reading a byte. Token answers are buffered (`buffer`):
 //! read chunk by chunk with a running count (reqwest's `chunk()`), into one
 //! buffer sized from `Content-Length`, so a call never holds more than the
-//! cap. API answers are not buffered ([`limit`]): one that declares a
+//! cap. API answers are not buffered (`limit`): one that declares a
 //! length within the cap is handed over as it is (hyper reads no byte past
 //! it); one that declares none has its body wrapped in
 //! `http_body_util::Limited` and is read once, by the caller.

@@ -22,6 +22,11 @@ use serde::de::DeserializeOwned;
 /// operation's future. Read chunk by chunk, as `bytes` does underneath: a
 /// body in one chunk (a small JSON answer) is kept as it came, without a
 /// copy; more are joined.
+///
+/// # Errors
+///
+/// `Error::ResponseBodyError` when the body breaks off (or passes the
+/// cap), `Error::InvalidResponsePayload` when it does not decode.
 pub fn json<T: DeserializeOwned, E>(
     mut response: reqwest::Response,
 ) -> impl Future<Output = Result<ResponseValue<T>, Error<E>>> + Send {

@@ -12,7 +12,12 @@ use std::time::{Duration, Instant, SystemTime};
 /// (`Any`: the token cache recognises [`SystemClock`] and reads
 /// `Instant::now()` itself on its hot path, without the indirect call.)
 pub trait Clock: std::any::Any + Send + Sync + fmt::Debug + 'static {
+    /// Monotonic now: every deadline, refresh time and backoff is measured
+    /// on it. Never goes back.
     fn now(&self) -> Instant;
+    /// Wall-clock now: only to turn an absolute expiry (a JWT `exp`, a
+    /// date-time, Unix seconds) into a monotonic deadline, and a
+    /// `Retry-After` date into a wait.
     fn wall(&self) -> SystemTime;
 }
 
@@ -40,7 +45,7 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use std::sync::{Arc, atomic::AtomicI64};
-/// use auth_runtime::{Clock, OffsetClock};
+/// use payauth_runtime::{Clock, OffsetClock};
 /// let offset = Arc::new(AtomicI64::new(0));
 /// let clock = OffsetClock::new(offset.clone());
 /// let before = clock.now();
@@ -53,10 +58,15 @@ pub struct OffsetClock {
 }
 
 impl OffsetClock {
+    /// The system clocks plus `offset_ms` milliseconds (negative: behind),
+    /// read at every call, so whoever holds the same `Arc` moves this
+    /// clock too.
     pub fn new(offset_ms: Arc<AtomicI64>) -> Self {
         OffsetClock { offset_ms }
     }
 
+    /// Moves this clock, and every clock sharing its offset, `by` forward
+    /// (millisecond precision).
     pub fn advance(&self, by: Duration) {
         self.offset_ms
             .fetch_add(by.as_millis() as i64, Ordering::SeqCst);

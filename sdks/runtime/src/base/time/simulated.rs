@@ -22,7 +22,7 @@ use super::sleep::Sleep;
 ///
 /// ```
 /// use std::time::Duration;
-/// use auth_runtime::{Clock, Sleep, SimulatedTime};
+/// use payauth_runtime::{Clock, Sleep, SimulatedTime};
 /// let time = SimulatedTime::new();
 /// let start = time.now();
 /// let mut nap = time.sleep(Duration::from_secs(30));

@@ -78,6 +78,7 @@ impl Telemetry {
     /// API's no-op providers: nothing recorded, nothing sent, and a call
     /// costs a clock reading more than with [`Telemetry::off`].
     #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
     pub fn global() -> Telemetry {
         Telemetry {
             setting: Setting::Global,
@@ -86,6 +87,7 @@ impl Telemetry {
 
     /// These providers, not the global ones.
     #[cfg(feature = "otel")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
     pub fn with_providers<T, M>(tracer_provider: T, meter_provider: M) -> Telemetry
     where
         T: opentelemetry::global::ObjectSafeTracerProvider + Send + Sync + 'static,

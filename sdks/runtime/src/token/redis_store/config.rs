@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use crate::base::error::Error;
 
 /// Names errors of this module (configuration, connection checks).
-pub(super) const NAME: &str = "auth-runtime";
+pub(super) const NAME: &str = "payauth-runtime";
 
 /// Redis URL (`redis://`, `rediss://`, `valkey://`, `valkeys://`,
 /// `unix://`). Setting it switches the shared store on. Several URLs
@@ -121,11 +121,21 @@ impl RedisStoreConfig {
     /// `…_NAMING_KEY`. `Ok(None)`: no URL, the store is off. An error when
     /// the URL is set but the keys are missing or invalid: tokens are never
     /// stored in plaintext.
+    ///
+    /// # Errors
+    ///
+    /// `Config`: the URL set without keys, keys or a naming key that do
+    /// not parse, a timeout that is not a number, a cluster flag that is
+    /// not a boolean.
     pub fn from_env() -> Result<Option<Self>, Error> {
         Self::from_env_with(&|k| std::env::var(k).ok())
     }
 
     /// [`RedisStoreConfig::from_env`] reading from `get`.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStoreConfig::from_env`].
     pub fn from_env_with(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, Error> {
         let set = |k: &str| {
             get(k)
@@ -218,7 +228,13 @@ fn decode_key(b64: &str) -> Option<[u8; 32]> {
 }
 
 /// Parse `id1:base64key1,id0:base64key0` (32-byte keys, standard or
-/// URL-safe base64). Errors never contain key material.
+/// URL-safe base64).
+///
+/// # Errors
+///
+/// `Config` for an entry that is not `id:key`, a key that is not base64
+/// of 32 bytes, no key at all, an id that is not 1 to 64 of `A-Z a-z 0-9
+/// - _ .`, or two entries with one id. Errors never contain key material.
 pub fn parse_keys(s: &str) -> Result<Vec<(String, [u8; 32])>, Error> {
     let mut keys = Vec::new();
     for (i, entry) in s.split(',').map(str::trim).enumerate() {

@@ -148,8 +148,12 @@ impl fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// A store for `cfg`. Connects lazily, on first use: neither a running
-    /// Redis nor a Tokio runtime is needed here. Fails only on an invalid
-    /// configuration (URL, keys, unreadable CA file).
+    /// Redis nor a Tokio runtime is needed here.
+    ///
+    /// # Errors
+    ///
+    /// `Config`, only for an invalid configuration: the URL, the keys, an
+    /// unreadable CA file, a key prefix with `{` or `}`.
     pub fn new(cfg: RedisStoreConfig) -> Result<RedisStore, Error> {
         let sealer = Sealer::new(&cfg.keys)?;
         if cfg.prefix.contains(['{', '}']) {
@@ -171,6 +175,10 @@ impl RedisStore {
     }
 
     /// [`RedisStore::new`], then check that Redis answers.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStore::new`] and [`RedisStore::ping`].
     pub async fn connect(cfg: RedisStoreConfig) -> Result<RedisStore, Error> {
         let store = RedisStore::new(cfg)?;
         store.ping().await?;
@@ -178,6 +186,11 @@ impl RedisStore {
     }
 
     /// Whether Redis answers `PING` now.
+    ///
+    /// # Errors
+    ///
+    /// `Transient` when it does not (down, slow past the timeout, or
+    /// answering something else).
     pub async fn ping(&self) -> Result<(), Error> {
         let unreachable = || {
             Error::new(
@@ -202,6 +215,7 @@ impl RedisStore {
         Ok(())
     }
 
+    /// The settings the store was made with.
     pub fn config(&self) -> &RedisStoreConfig {
         &self.cfg
     }
@@ -211,6 +225,7 @@ impl RedisStore {
         self.link.is_down()
     }
 
+    /// The store's counters now (hits, fetches, lock waits, failures).
     pub fn stats(&self) -> StoreStats {
         self.counters.snapshot()
     }

@@ -40,9 +40,12 @@ impl RedisStore {
 
     /// Records `id` of `namespace` as seen for `ttl`, unless it already
     /// is: `Ok(true)` when this call recorded it (the first in the fleet to
-    /// see it), `Ok(false)` when it was seen before. An error — Redis down,
-    /// slow past the operation timeout, or the outage gate closed — is
-    /// never a yes: the caller decides ([`ErrorKind::Transient`]).
+    /// see it), `Ok(false)` when it was seen before.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transient`]: Redis down, slow past the operation
+    /// timeout, or the outage gate closed. Never a yes: the caller decides.
     pub async fn mark_seen(&self, namespace: &str, id: &str, ttl: Duration) -> Result<bool, Error> {
         let down = || {
             Error::new(

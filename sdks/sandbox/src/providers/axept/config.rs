@@ -12,6 +12,7 @@ use crate::variant::Variant;
 
 #[allow(non_upper_case_globals)] // read like the enum variants they replaced
 impl Provider {
+    /// The emulated axept.
     pub const Axept: Provider = Provider::named("axept");
 }
 
@@ -40,9 +41,14 @@ pub(super) const VARIANTS: &[Variant] = &[Variant::AxeptCamel, Variant::AxeptPas
 /// axept: HS256 token of 30 min.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AxeptConfig {
+    /// The Cloud Connect merchant id the login must name (default: the
+    /// docs' example, 12345).
     pub merchant_id: i64,
+    /// The id of the key (default 12).
     pub key_id: i64,
+    /// The key (default: the docs' example value).
     pub key: String,
+    /// How long a token lives (default 30 minutes).
     pub token_lifetime: Duration,
     /// `AxeptCamel` (default) or `AxeptPascal`.
     pub variant: Variant,

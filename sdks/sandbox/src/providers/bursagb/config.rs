@@ -12,6 +12,7 @@ use crate::route::Route;
 
 #[allow(non_upper_case_globals)] // read like the enum variant it replaced
 impl Provider {
+    /// The emulated bursagb.
     pub const Bursagb: Provider = Provider::named("bursagb");
 }
 
@@ -28,10 +29,13 @@ impl Route {
 /// A bursagb login account (reseller or storefront customer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BursagbAccount {
+    /// The login's `Email`.
     pub email: String,
+    /// The login's `Password`.
     pub password: String,
     /// Customer identifier put in the token (`sub`, `customerId`).
     pub customer_id: String,
+    /// The tenant put in the token (`tenant` claim).
     pub tenant: String,
     /// Scopes put in the token, e.g. `orders:read`, `orders:write`.
     pub scopes: Vec<String>,
@@ -40,7 +44,9 @@ pub struct BursagbAccount {
 /// A bursagb Payment/Supplier API key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BursagbApiKey {
+    /// The key, as the `ApiKey` header carries it.
     pub key: String,
+    /// The tenant it belongs to.
     pub tenant: String,
     /// Whether the key's tenant may call the Supplier API (else 403).
     pub supplier_access: bool,
@@ -49,10 +55,14 @@ pub struct BursagbApiKey {
 /// bursagb: HS256 tokens (1 h by default), storefront customers, API keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BursagbConfig {
+    /// The reseller's account (the one reported in [`crate::Credentials`]).
     pub reseller: BursagbAccount,
+    /// The storefront customers' accounts (by default the second lacks
+    /// `orders:write`).
     pub customers: Vec<BursagbAccount>,
     /// The first key with `supplier_access` is the one reported in [`crate::Credentials`].
     pub api_keys: Vec<BursagbApiKey>,
+    /// How long a token lives (default one hour).
     pub token_lifetime: Duration,
     /// Region used when the `h-region-code` header is absent.
     pub default_region: String,

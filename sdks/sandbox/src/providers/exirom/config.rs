@@ -12,6 +12,7 @@ use crate::variant::Variant;
 
 #[allow(non_upper_case_globals)] // read like the enum variants they replaced
 impl Provider {
+    /// The emulated exirom.
     pub const Exirom: Provider = Provider::named("exirom");
 }
 
@@ -55,8 +56,12 @@ pub enum ExiromCallbackForm {
 /// exirom: HS256 token, 30 days by default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExiromConfig {
+    /// The `merchantKey` the login must carry.
     pub merchant_key: String,
+    /// The `merchantSecret` the login must carry; it also signs the
+    /// checksums (APM requests, callbacks).
     pub merchant_secret: String,
+    /// How long a token lives (default 30 days).
     pub token_lifetime: Duration,
     /// `ExiromBareString` (default) or `ExiromObject`.
     pub variant: Variant,
