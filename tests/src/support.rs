@@ -134,7 +134,7 @@ impl Env {
 
     /// One field of the provider's current credentials (`api_key`, …).
     pub fn credential(&self, p: Provider, field: &str) -> String {
-        crate::raw::credential(&self.sandbox, p, field)
+        self.sandbox.credentials(p).text(field).to_owned()
     }
 }
 
