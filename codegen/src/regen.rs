@@ -99,18 +99,7 @@ pub fn regen(root: &Path, providers: &[String], mode: Mode) -> Result<Report, Er
         let code = generate(&relative(root, &spec), &yaml)?;
         let out = output_path(root, provider);
         let current = std::fs::read_to_string(&out).unwrap_or_default();
-        if current == code {
-            report.fresh.push(out);
-            continue;
-        }
-        let diff = short_diff(&current, &code, &out);
-        if mode == Mode::Write {
-            std::fs::write(&out, &code).map_err(|source| Error::Io {
-                path: out.display().to_string(),
-                source,
-            })?;
-        }
-        report.stale.push(Stale { path: out, diff });
+        settle(out, &current, &code, mode, &mut report)?;
     }
     if providers.is_empty() {
         readme_assumptions(root, &known, mode, &mut report)?;
@@ -149,13 +138,26 @@ fn readme_assumptions(
             ),
         });
     };
-    if wanted == current {
+    settle(out, &current, &wanted, mode, report)
+}
+
+/// Whether the file `out` (now `current`) is what the generator makes
+/// (`wanted`): fresh, or stale with its diff — rewritten in
+/// [`Mode::Write`], only reported in check mode.
+fn settle(
+    out: PathBuf,
+    current: &str,
+    wanted: &str,
+    mode: Mode,
+    report: &mut Report,
+) -> Result<(), Error> {
+    if current == wanted {
         report.fresh.push(out);
         return Ok(());
     }
-    let diff = short_diff(&current, &wanted, &out);
+    let diff = short_diff(current, wanted, &out);
     if mode == Mode::Write {
-        std::fs::write(&out, &wanted).map_err(|source| Error::Io {
+        std::fs::write(&out, wanted).map_err(|source| Error::Io {
             path: out.display().to_string(),
             source,
         })?;

@@ -227,11 +227,7 @@ impl CallbackVerifier {
         headers: &reqwest::header::HeaderMap,
         _now: SystemTime,
     ) -> Result<Callback, CallbackError> {
-        let (callback, identity) = self.authentic(body, headers)?;
-        if !self.replays.first_time_here(&identity) {
-            return Err(CallbackError::Replayed);
-        }
-        Ok(callback)
+        self.replays.admit(self.authentic(body, headers)?)
     }
 
     /// [`CallbackVerifier::verify`], with replays refused across the
@@ -248,9 +244,9 @@ impl CallbackVerifier {
         headers: &reqwest::header::HeaderMap,
         _now: SystemTime,
     ) -> Result<Callback, CallbackError> {
-        let (callback, identity) = self.authentic(body, headers)?;
-        self.replays.check(&identity).await?;
-        Ok(callback)
+        self.replays
+            .admit_shared(self.authentic(body, headers)?)
+            .await
     }
 
     /// Whether [`CallbackVerifier::verify_shared`] uses a shared store.

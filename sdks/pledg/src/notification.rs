@@ -123,11 +123,7 @@ impl NotificationVerifier {
         _headers: &reqwest::header::HeaderMap,
         now: SystemTime,
     ) -> Result<Notification, CallbackError> {
-        let (notification, identity) = self.authentic(body, now)?;
-        if !self.replays.first_time_here(&identity) {
-            return Err(CallbackError::Replayed);
-        }
-        Ok(notification)
+        self.replays.admit(self.authentic(body, now)?)
     }
 
     /// [`NotificationVerifier::verify`], with replays refused across the
@@ -144,9 +140,7 @@ impl NotificationVerifier {
         _headers: &reqwest::header::HeaderMap,
         now: SystemTime,
     ) -> Result<Notification, CallbackError> {
-        let (notification, identity) = self.authentic(body, now)?;
-        self.replays.check(&identity).await?;
-        Ok(notification)
+        self.replays.admit_shared(self.authentic(body, now)?).await
     }
 
     /// The notification if it verifies at `now`, and its replay identity.

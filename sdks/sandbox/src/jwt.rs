@@ -244,10 +244,7 @@ pub(crate) fn verify(
     typ: &str,
     now_secs: i64,
 ) -> Result<Verified, TokenError> {
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(TokenError::Missing);
-    }
+    let token = presented(token)?;
     let k = keys();
     let alg = algorithm(p);
     let key = match alg {
@@ -268,29 +265,49 @@ pub(crate) fn verify(
     if get("env") != Some(SANDBOX_ENV) {
         return Err(TokenError::Invalid("token issued for another environment"));
     }
-    if get("prv") != Some(p.as_str()) {
-        return Err(TokenError::Invalid("token issued by another provider"));
-    }
-    if get("typ") != Some(typ) {
-        return Err(TokenError::Invalid("wrong token type"));
-    }
+    issued_for(get("prv") == Some(p.as_str()), get("typ") == Some(typ))?;
     let jti = get("jti").unwrap_or_default().to_owned();
     let epoch = claims.get("sbx_epoch").and_then(Value::as_u64).unwrap_or(0);
     let exp = match claims.get("exp") {
         None => None,
         Some(e) => Some(e.as_i64().ok_or(TokenError::Invalid("invalid exp claim"))?),
     };
-    if let Some(exp) = exp
-        && now_secs >= exp
-    {
-        return Err(TokenError::Expired { exp });
-    }
+    unexpired(exp, now_secs)?;
     Ok(Verified {
         claims,
         exp,
         jti,
         epoch,
     })
+}
+
+/// The token as presented, trimmed; `Missing` when there is none. The
+/// first check of every token, a JWT or an opaque one.
+pub(crate) fn presented(token: &str) -> Result<&str, TokenError> {
+    match token.trim() {
+        "" => Err(TokenError::Missing),
+        token => Ok(token),
+    }
+}
+
+/// Whether a token was issued by the provider it is presented to, and as
+/// the type expected (access or refresh).
+pub(crate) fn issued_for(by_this_provider: bool, of_this_type: bool) -> Result<(), TokenError> {
+    if !by_this_provider {
+        return Err(TokenError::Invalid("token issued by another provider"));
+    }
+    if !of_this_type {
+        return Err(TokenError::Invalid("wrong token type"));
+    }
+    Ok(())
+}
+
+/// `Expired` at or after `exp` (none: never).
+pub(crate) fn unexpired(exp: Option<i64>, now_secs: i64) -> Result<(), TokenError> {
+    match exp {
+        Some(exp) if now_secs >= exp => Err(TokenError::Expired { exp }),
+        _ => Ok(()),
+    }
 }
 
 /// Decodes a JWT's claims WITHOUT verifying anything (test helper).

@@ -131,6 +131,35 @@ impl SharedReplayGuard {
         self.local.first_time(id)
     }
 
+    /// A verified callback and its replay identity: the callback the first
+    /// time this process sees the identity (memory only, as
+    /// [`SharedReplayGuard::first_time_here`]), else
+    /// [`CallbackError::Replayed`]. The last step of a synchronous `verify`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallbackError::Replayed`] when this process saw `id` before.
+    pub fn admit<T>(&self, (callback, id): (T, String)) -> Result<T, CallbackError> {
+        if self.first_time_here(&id) {
+            Ok(callback)
+        } else {
+            Err(CallbackError::Replayed)
+        }
+    }
+
+    /// [`SharedReplayGuard::admit`] through the fleet's store when one is
+    /// set ([`SharedReplayGuard::check`]). The last step of a `verify_shared`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SharedReplayGuard::check`]: [`CallbackError::Replayed`] for a
+    /// replay, [`CallbackError::ReplayCheckUnavailable`] when the store
+    /// cannot answer.
+    pub async fn admit_shared<T>(&self, (callback, id): (T, String)) -> Result<T, CallbackError> {
+        self.check(&id).await?;
+        Ok(callback)
+    }
+
     /// `Ok(())` the first time the fleet sees `id` (through the store) —
     /// or this process, without one.
     ///
@@ -203,6 +232,24 @@ mod tests {
         assert_eq!(c.check("cb-1").await, Ok(()));
         assert_eq!(d.check("cb-1").await, Ok(()));
         assert_eq!(c.check("cb-1").await, Err(CallbackError::Replayed));
+    }
+
+    /// A verified callback goes through once per guard, in memory and
+    /// through the store alike.
+    #[tokio::test]
+    async fn admit_hands_the_callback_back_once() {
+        let guard = SharedReplayGuard::in_memory("p");
+        assert_eq!(guard.admit(("body", "cb-3".to_owned())), Ok("body"));
+        assert_eq!(
+            guard.admit(("body", "cb-3".to_owned())),
+            Err(CallbackError::Replayed)
+        );
+        let shared = SharedReplayGuard::in_memory("p").with_store(Arc::new(Shared::default()));
+        assert_eq!(shared.admit_shared((7, "cb-3".to_owned())).await, Ok(7));
+        assert_eq!(
+            shared.admit_shared((7, "cb-3".to_owned())).await,
+            Err(CallbackError::Replayed)
+        );
     }
 
     #[tokio::test]

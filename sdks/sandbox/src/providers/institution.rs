@@ -318,13 +318,14 @@ async fn token_pair(
     )
 }
 
+/// What both token calls carry: the merchant header and a JSON object.
+fn merchant_and_body(ctx: &Ctx) -> Result<(String, Map<String, Value>), Reply> {
+    Ok((merchant_header(ctx)?, object_body(ctx)?))
+}
+
 async fn login(st: &Inner, ctx: Ctx) -> Reply {
-    let merchant = match merchant_header(&ctx) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let obj = match object_body(&ctx) {
-        Ok(o) => o,
+    let (merchant, obj) = match merchant_and_body(&ctx) {
+        Ok(request) => request,
         Err(r) => return r,
     };
     let email = match str_field(&obj, "token") {
@@ -353,12 +354,8 @@ async fn login(st: &Inner, ctx: Ctx) -> Reply {
 }
 
 async fn refresh(st: &Inner, ctx: Ctx) -> Reply {
-    let merchant = match merchant_header(&ctx) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let obj = match object_body(&ctx) {
-        Ok(o) => o,
+    let (merchant, obj) = match merchant_and_body(&ctx) {
+        Ok(request) => request,
         Err(r) => return r,
     };
     let token = match str_field(&obj, "refreshToken") {

@@ -160,23 +160,11 @@ impl TokenBook {
         typ: &str,
         now_secs: i64,
     ) -> Result<Verified, TokenError> {
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(TokenError::Missing);
-        }
+        let token = jwt::presented(token)?;
         let m = lock(&self.opaque);
         let o = m.get(token).ok_or(TokenError::Invalid("unknown token"))?;
-        if o.provider != p {
-            return Err(TokenError::Invalid("token issued by another provider"));
-        }
-        if o.typ != typ {
-            return Err(TokenError::Invalid("wrong token type"));
-        }
-        if let Some(exp) = o.exp
-            && now_secs >= exp
-        {
-            return Err(TokenError::Expired { exp });
-        }
+        jwt::issued_for(o.provider == p, o.typ == typ)?;
+        jwt::unexpired(o.exp, now_secs)?;
         Ok(Verified {
             jti: o
                 .claims

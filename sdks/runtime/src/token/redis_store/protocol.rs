@@ -87,16 +87,7 @@ impl RedisStore {
         // No stored refresh token: another process may be using it.
         match fetch(None).await {
             Ok(record) => Ok(Outcome::Fetched(record)),
-            Err(error) => match serviceable {
-                Some(record) => {
-                    inc(&self.counters.stale_served);
-                    Ok(Outcome::Stale {
-                        record,
-                        error: Some(error),
-                    })
-                }
-                None => Err(error),
-            },
+            Err(error) => self.stale_or(serviceable, error),
         }
     }
 
@@ -270,17 +261,23 @@ impl RedisStore {
             }
             Err(error) => {
                 self.release(&mut conn, &mut guard).await;
-                match latest.filter(|r| (wanted.serviceable)(r)) {
-                    Some(record) => {
-                        inc(&self.counters.stale_served);
-                        Ok(Outcome::Stale {
-                            record,
-                            error: Some(error),
-                        })
-                    }
-                    None => Err(error),
-                }
+                self.stale_or(latest.filter(|r| (wanted.serviceable)(r)), error)
             }
+        }
+    }
+
+    /// After a failed fetch: the still-serviceable `record`, counted as
+    /// served stale, else the fetch's error.
+    fn stale_or(&self, record: Option<Record>, error: Error) -> Result<Outcome, Error> {
+        match record {
+            Some(record) => {
+                inc(&self.counters.stale_served);
+                Ok(Outcome::Stale {
+                    record,
+                    error: Some(error),
+                })
+            }
+            None => Err(error),
         }
     }
 

@@ -136,20 +136,25 @@ fn is_guid(s: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The JSON object body of a bearer call, checked against `rules`; else
+/// the provider's answer (401, 400, or the first field's error).
+async fn checked_body(st: &Inner, ctx: &Ctx, rules: &[Rule]) -> Result<Map<String, Value>, Reply> {
+    bearer(st, ctx).await?;
+    let body = object_body(ctx).map_err(Reply::authenticated)?;
+    check::fields(&body, rules).map_err(|(field, problem)| {
+        field_error(&field, &format!("The {field} field {problem}.")).authenticated()
+    })?;
+    Ok(body)
+}
+
 /// `POST /transaction`: stores the transaction under its `uti` (the same request again →
 /// the same answer; a reused `uti` with another body → 409). The sandbox completes it at
 /// once: `Complete`, approved.
 pub(super) async fn transaction_start(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
-        return r;
-    }
-    let body = match object_body(&ctx) {
-        Ok(o) => o,
-        Err(r) => return r.authenticated(),
+    let body = match checked_body(st, &ctx, START_RULES).await {
+        Ok(body) => body,
+        Err(r) => return r,
     };
-    if let Err((field, problem)) = check::fields(&body, START_RULES) {
-        return field_error(&field, &format!("The {field} field {problem}.")).authenticated();
-    }
     if let Err((field, problem)) = start_rules(st, &body) {
         return field_error(field, &problem).authenticated();
     }
@@ -300,16 +305,10 @@ enum Refused {
 /// a 409. A refused signature cancels the transaction; an accepted one completes
 /// a transaction waiting for it.
 pub(super) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
-        return r;
-    }
-    let body = match object_body(&ctx) {
-        Ok(o) => o,
-        Err(r) => return r.authenticated(),
+    let body = match checked_body(st, &ctx, DECISION_RULES).await {
+        Ok(body) => body,
+        Err(r) => return r,
     };
-    if let Err((field, problem)) = check::fields(&body, DECISION_RULES) {
-        return field_error(&field, &format!("The {field} field {problem}.")).authenticated();
-    }
     let uti = body
         .get("uti")
         .and_then(Value::as_str)

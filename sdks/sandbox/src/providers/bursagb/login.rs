@@ -15,18 +15,10 @@ use crate::state::Inner;
 use crate::time_format::rfc3339_secs;
 
 pub(super) async fn verify(st: &Inner, ctx: Ctx) -> Reply {
-    let region = match ctx.header("h-region-code").map(str::trim) {
-        None | Some("") => st.live(|c: &BursagbConfig| c.default_region.clone()),
-        Some(r) if r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()) => {
-            r.to_ascii_uppercase()
-        }
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Invalid h-region-code header",
-                CODE_REGION,
-            );
-        }
+    let region = match region_header(&ctx) {
+        Ok(Some(r)) => r,
+        Ok(None) => st.live(|c: &BursagbConfig| c.default_region.clone()),
+        Err(r) => return r,
     };
     let obj = match ctx.json_object() {
         Ok(o) => o,
@@ -123,22 +115,13 @@ pub(super) async fn customer_get(st: &Inner, ctx: Ctx) -> Reply {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let region = match ctx.header("h-region-code").map(str::trim) {
-        None | Some("") => match v.str_claim("region") {
+    let region = match region_header(&ctx) {
+        Ok(Some(r)) => r,
+        Ok(None) => match v.str_claim("region") {
             Some(r) => r.to_owned(),
             None => st.live(|c: &BursagbConfig| c.default_region.clone()),
         },
-        Some(r) if r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()) => {
-            r.to_ascii_uppercase()
-        }
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "Invalid h-region-code header",
-                CODE_REGION,
-            )
-            .authenticated();
-        }
+        Err(r) => return r.authenticated(),
     };
     let claim = |k: &str| json!(v.str_claim(k).unwrap_or_default());
     ok(json!({
@@ -149,4 +132,20 @@ pub(super) async fn customer_get(st: &Inner, ctx: Ctx) -> Reply {
         "role": claim("role"),
     }))
     .authenticated()
+}
+
+/// The `h-region-code` header, upper-cased: `None` when absent or blank,
+/// the provider's 400 when it is not two letters.
+fn region_header(ctx: &Ctx) -> Result<Option<String>, Reply> {
+    match ctx.header("h-region-code").map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) if r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Ok(Some(r.to_ascii_uppercase()))
+        }
+        Some(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "Invalid h-region-code header",
+            CODE_REGION,
+        )),
+    }
 }

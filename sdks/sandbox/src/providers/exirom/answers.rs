@@ -40,8 +40,15 @@ pub(super) fn body_error(e: BodyError) -> Reply {
 }
 
 /// A JSON object body of an authenticated call, or the 400 to answer.
-pub(super) fn json_body(ctx: &Ctx) -> Result<Map<String, Value>, Reply> {
+fn json_body(ctx: &Ctx) -> Result<Map<String, Value>, Reply> {
     ctx.json_object().map_err(|e| body_error(e).authenticated())
+}
+
+/// The JSON object body of a bearer call; else the provider's answer (the
+/// bearer's 401 first, then the body's 400).
+pub(super) async fn bearer_body(st: &Inner, ctx: &Ctx) -> Result<Map<String, Value>, Reply> {
+    bearer(st, ctx).await?;
+    json_body(ctx)
 }
 
 /// The bearer check every exirom operation makes.

@@ -6,12 +6,12 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::answers::{bearer, error, json_body, validation};
+use super::answers::{bearer, bearer_body, error, validation};
 use super::callbacks::notify;
 use super::config::ExiromConfig;
 use super::stores::{self, ApmPayments, CardPayments};
 use crate::emulation::check::{self, Kind, Rule, STR, str_len};
-use crate::emulation::idempotency::Created;
+use crate::emulation::idempotency::{Created, IdempotentStore, Record};
 use crate::http::reply::Reply;
 use crate::http::request::Ctx;
 use crate::provider::Provider;
@@ -147,10 +147,7 @@ fn text<'a>(body: &'a Map<String, Value>, name: &str) -> &'a str {
 }
 
 pub(super) async fn card_payment(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
-        return r;
-    }
-    let body = match json_body(&ctx) {
+    let body = match bearer_body(st, &ctx).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -194,23 +191,37 @@ pub(super) async fn card_payment(st: &Inner, ctx: Ctx) -> Reply {
     created(st, stores::Kind::Card, request_id, outcome)
 }
 
-pub(super) async fn card_payment_status(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
+/// `GET …/{id}` (bearer): the transaction `store` keeps under the path's
+/// last segment, as `answer` shows it; else the provider's 404, `missing`.
+pub(super) async fn transaction_info(
+    st: &Inner,
+    ctx: &Ctx,
+    store: &IdempotentStore,
+    missing: &str,
+    answer: impl FnOnce(Record) -> Value,
+) -> Reply {
+    if let Err(r) = bearer(st, ctx).await {
         return r;
     }
-    match st.store::<CardPayments>().0.by_id(&ctx.last_segment()) {
-        Some(p) => {
-            let mut status = json!({
-                "transactionId": p.answer["transactionId"],
-                "transactionStatus": p.answer["transactionStatus"],
-            });
-            if let Some(code) = p.answer.get("declineCode") {
-                status["declineCode"] = code.clone();
-            }
-            Reply::ok(status).authenticated()
-        }
-        None => error(StatusCode::NOT_FOUND, "Payment not found", Vec::new()).authenticated(),
+    match store.by_id(&ctx.last_segment()) {
+        Some(p) => Reply::ok(answer(p)).authenticated(),
+        None => error(StatusCode::NOT_FOUND, missing, Vec::new()).authenticated(),
     }
+}
+
+pub(super) async fn card_payment_status(st: &Inner, ctx: Ctx) -> Reply {
+    let store = st.store::<CardPayments>();
+    transaction_info(st, &ctx, &store.0, "Payment not found", |p| {
+        let mut status = json!({
+            "transactionId": p.answer["transactionId"],
+            "transactionStatus": p.answer["transactionStatus"],
+        });
+        if let Some(code) = p.answer.get("declineCode") {
+            status["declineCode"] = code.clone();
+        }
+        status
+    })
+    .await
 }
 
 const APM_RULES: &[Rule] = &[
@@ -240,10 +251,7 @@ fn checksum(
 /// string or integer minor units). Missing checksum → 400, wrong → 403. `requestId` is
 /// idempotent like card payments.
 pub(super) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
-        return r;
-    }
-    let body = match json_body(&ctx) {
+    let body = match bearer_body(st, &ctx).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -307,25 +315,20 @@ pub(super) async fn apm_payment(st: &Inner, ctx: Ctx) -> Reply {
 
 /// `GET /v1/payments/apm/info/{id}`: an APM payment.
 pub(super) async fn apm_payment_info(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
-        return r;
-    }
-    match st.store::<ApmPayments>().0.by_id(&ctx.last_segment()) {
-        Some(p) => {
-            let amount = match p.request.get("amount") {
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            };
-            Reply::ok(json!({
-                "transactionId": p.answer["transactionId"],
-                "requestId": p.answer["requestId"],
-                "transactionStatus": p.answer["transactionStatus"],
-                "amount": amount,
-                "currency": p.request.get("currency").cloned().unwrap_or(json!("")),
-            }))
-            .authenticated()
-        }
-        None => error(StatusCode::NOT_FOUND, "Transaction not found", Vec::new()).authenticated(),
-    }
+    let store = st.store::<ApmPayments>();
+    transaction_info(st, &ctx, &store.0, "Transaction not found", |p| {
+        let amount = match p.request.get("amount") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        json!({
+            "transactionId": p.answer["transactionId"],
+            "requestId": p.answer["requestId"],
+            "transactionStatus": p.answer["transactionStatus"],
+            "amount": amount,
+            "currency": p.request.get("currency").cloned().unwrap_or(json!("")),
+        })
+    })
+    .await
 }

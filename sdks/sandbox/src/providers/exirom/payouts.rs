@@ -2,11 +2,10 @@
 //! idempotent by `requestId`, a decimal amount (422 otherwise), answered `PENDING` (then a
 //! callback to its `callbackUrl`); and `GET /v1/payouts/card/info/{id}`.
 
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::answers::{bearer, error, json_body, validation};
-use super::payments::{created, decimal_amount};
+use super::answers::{bearer_body, validation};
+use super::payments::{created, decimal_amount, transaction_info};
 use super::stores::{self, Payouts};
 use crate::emulation::check::{self, Kind, Rule, STR, str_len};
 use crate::http::reply::Reply;
@@ -30,10 +29,7 @@ const PAYOUT_CARD_RULES: &[Rule] = &[
 ];
 
 pub(super) async fn card_payout(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
-        return r;
-    }
-    let body = match json_body(&ctx) {
+    let body = match bearer_body(st, &ctx).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -68,11 +64,6 @@ pub(super) async fn card_payout(st: &Inner, ctx: Ctx) -> Reply {
 
 /// `GET /v1/payouts/card/info/{id}`.
 pub(super) async fn card_payout_info(st: &Inner, ctx: Ctx) -> Reply {
-    if let Err(r) = bearer(st, &ctx).await {
-        return r;
-    }
-    match st.store::<Payouts>().0.by_id(&ctx.last_segment()) {
-        Some(p) => Reply::ok(p.answer).authenticated(),
-        None => error(StatusCode::NOT_FOUND, "Transaction not found", Vec::new()).authenticated(),
-    }
+    let store = st.store::<Payouts>();
+    transaction_info(st, &ctx, &store.0, "Transaction not found", |p| p.answer).await
 }
