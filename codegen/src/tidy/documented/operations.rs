@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use syn::{ImplItem, Item, ReturnType, Type};
 
-use super::{
+use super::syntax::{
     doc_of, has_doc, inherent_self, module_items, set_doc, setter_param, try_into_target, type_text,
 };
 use crate::operation_docs::{OperationDoc, OperationDocs};

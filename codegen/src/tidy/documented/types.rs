@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use syn::{Fields, ImplItem, Item, Type};
 
-use super::{doc_of, has_doc, inherent_self, module_items, set_doc, setter_param, summary};
+use super::syntax::{doc_of, has_doc, inherent_self, module_items, set_doc, setter_param, summary};
 
 /// What the types say about themselves.
 #[derive(Default)]
@@ -89,7 +89,7 @@ fn generated_type(ty: &Type, types: &BTreeMap<String, String>) -> Option<String>
 
 /// A JSON value of a plain Rust type, in words.
 fn plain_kind(ty: &Type) -> &'static str {
-    let text = super::type_text(ty);
+    let text = super::syntax::type_text(ty);
     match text.as_str() {
         "String" => "a string",
         "bool" => "a boolean",
