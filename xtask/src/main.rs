@@ -64,6 +64,9 @@ commands:
 ";
 
 fn main() -> ExitCode {
+    if let Some(code) = docs::as_rustdoc() {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
