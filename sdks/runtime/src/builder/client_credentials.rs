@@ -156,6 +156,9 @@ struct ClientCredentialsFlow {
 }
 
 impl ClientCredentialsFlow {
+    // The error type is the one `Session::call_built` takes (a generated
+    // operation's); it is made at most once per attempt.
+    #[allow(clippy::result_large_err)]
     fn request(&self) -> Result<reqwest::Request, progenitor_client::Error<()>> {
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(scope) = self.scope {
@@ -184,6 +187,7 @@ impl TokenFlow for ClientCredentialsFlow {
     fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
         Box::pin(async move {
             let provider = self.login.provider();
+            #[allow(clippy::result_large_err)]
             let build = || self.request();
             let mut response = self
                 .login
