@@ -1,4 +1,4 @@
-//! `cargo xtask demo`: the embedded sandbox and the five SDKs, each over
+//! `cargo xtask demo`: the embedded sandbox and every SDK, each over
 //! the whole token lifecycle, every printed expectation checked
 //! (`workspace_tests::demo`); exits 1 when one fails.
 

@@ -1,4 +1,4 @@
-//! The soak (issue #13): the five SDKs against the sandbox for many token
+//! The soak (issue #13): every SDK against the sandbox for many token
 //! lifetimes, with short tokens and random faults on every route, counting
 //! what the runtime must keep bounded. `tests/tests/soak.rs` runs the short
 //! version in the suite; `cargo xtask soak --long` runs the long one.
@@ -33,7 +33,7 @@ pub struct SoakConfig {
     pub min_duration: Duration,
     /// Stop anyway after this long (a hang guard, not a speed check).
     pub max_duration: Duration,
-    /// Concurrent callers, split evenly over the five providers.
+    /// Concurrent callers, split evenly over the providers.
     pub callers: usize,
     /// Token lifetime of exirom, institution (access), pledg and axept;
     /// bursagb keeps its default (1 h).

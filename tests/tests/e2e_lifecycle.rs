@@ -1,4 +1,4 @@
-//! The five SDKs against the sandbox: caching, proactive refresh,
+//! Every SDK against the sandbox: caching, proactive refresh,
 //! refresh-token rotation, 401 recovery, 403, retries, malformed answers,
 //! the thundering herd at expiry.
 
@@ -8,18 +8,19 @@ use std::time::{Duration, Instant};
 use payauth_sandbox::{
     Fault, InstitutionConfig, Provider, RefreshTokens, Route, SandboxConfig, Variant,
 };
-use workspace_tests::support::{Env, fast_retries};
+use workspace_tests::support::{Env, descriptor, fast_retries};
 
-/// Each provider's documented token lifetime in the default sandbox.
+/// Each provider's token lifetime in the default sandbox: the documented
+/// one, where its descriptor documents one.
 fn lifetime(p: Provider) -> Duration {
-    match p {
-        Provider::Exirom => Duration::from_secs(30 * 24 * 3600),
-        Provider::Institution => Duration::from_secs(30 * 60),
-        Provider::Pledg => Duration::from_secs(600),
-        Provider::Bursagb => Duration::from_secs(3600),
-        Provider::Axept => Duration::from_secs(30 * 60),
-        other => panic!("no documented lifetime for {other}"),
+    let sandbox = SandboxConfig::default().token_lifetime(p);
+    if let Some(documented) = descriptor(p).about.lifetimes.access {
+        assert_eq!(
+            sandbox, documented,
+            "{p}: the sandbox's default is the documented lifetime"
+        );
     }
+    sandbox
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,9 +2,11 @@
 //!
 //! ```text
 //! cargo xtask regen [--check] [PROVIDER…]   spec → sdks/<provider>/src/generated.rs
+//! cargo xtask new-provider NAME             a new OAuth2 client-credentials provider, scaffolded
+//! cargo xtask scaffold-check                new-provider in a scratch copy, its end-to-end test
 //! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests, conformance)
 //! cargo xtask deps                          install what the Redis/Valkey tests need (part of `test`)
-//! cargo xtask demo                          the five SDKs against the embedded sandbox
+//! cargo xtask demo                          every SDK against the embedded sandbox
 //! cargo xtask soak [--long]                 the soak (issue #13) in a release build
 //! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`, `principals`)
 //! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
@@ -26,8 +28,10 @@ mod conformance_plan;
 mod demo_soak_bench;
 mod docs;
 mod layers;
+mod new_provider;
 mod package_check;
 mod redis_servers;
+mod scaffold_check;
 mod test_phases;
 
 const USAGE: &str = "\
@@ -36,10 +40,17 @@ usage: cargo xtask <command>
 commands:
   regen [--check] [PROVIDER...]  regenerate sdks/<provider>/src/generated.rs from specs/
                                  (--check: write nothing, fail if any file is stale)
+  new-provider NAME              scaffold a provider from xtask/templates/: specs/NAME.yaml (OAuth2 client
+                                 credentials, form body, opaque token; one bearer GET), the crate sdks/NAME/
+                                 (profile, descriptor, end-to-end test), the sandbox's plug-in, and one line
+                                 in each list that names the providers; then run `cargo xtask regen`
+  scaffold-check                 new-provider demo_oauth in a scratch copy of the workspace, regen, and its
+                                 end-to-end test against the sandbox (part of `test`)
   test                           fmt check, clippy -D warnings, regen --check, public-api --check, the
                                  docs (warnings denied), the tests (cargo nextest, or cargo test without
-                                 it; doctests), cargo package, the consumer's tests, conformance; prints
-                                 where the time went
+                                 it; doctests), cargo package, the consumer's tests, a provider scaffolded
+                                 in a scratch copy and its end-to-end test, conformance; prints where the
+                                 time went
   layers [--imports CRATE]       no import circle between the files of any workspace crate, no
                                  import up a crate's declared layers (its layers.toml); part of `test`
                                  (--imports: print every import between the crate's files)
@@ -52,9 +63,9 @@ commands:
                                  valkey-server, valkey-cli, openssl) when missing; part of `test`
   public-api [--check]           write api/<crate>.txt, the public API of each publishable crate
                                  (--check: write nothing, fail if one differs)
-  demo                           run the five SDKs against the embedded sandbox and print what happened
+  demo                           run every SDK against the embedded sandbox and print what happened
   soak [--long] [--calls N] [--seconds S] [--callers C] [--seed X]
-                                 the five SDKs under 5 % faults with 2 s tokens (release build);
+                                 every SDK under 5 % faults with 2 s tokens (release build);
                                  --long: >= 1,000,000 calls. Prints the table, fails on a broken bound
   bench [ARGS...]                cargo bench for the `overhead`, `token_read` and `principals` benchmarks
   conformance [--plan]           fuzz the sandbox with schemathesis (pinned, in target/conformance-venv)
@@ -89,6 +100,13 @@ fn run(args: &[String]) -> Result<()> {
                 .collect();
             codegen_commands::regen(check, &providers)
         }
+        Some("new-provider") => match rest {
+            [name] if !name.starts_with('-') => {
+                new_provider::new_provider(&codegen::workspace_root(), name)
+            }
+            _ => bail!("usage: cargo xtask new-provider NAME"),
+        },
+        Some("scaffold-check") => scaffold_check::scaffold_check(),
         Some("public-api") => codegen_commands::public_api(flag(rest, "--check")?),
         Some("layers") => match rest {
             [] => layers::run(),

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use crate::cargo::{cargo, nextest_available};
 use crate::codegen_commands::{public_api, regen};
 use crate::package_check::package_check;
-use crate::{conformance, docs, layers, redis_servers};
+use crate::{conformance, docs, layers, redis_servers, scaffold_check};
 
 /// Where `cargo xtask test`'s time goes: each phase's wall time, printed
 /// as it ends and summed up at the end (issue #25's profile).
@@ -118,6 +118,10 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
             "--locked",
         ])
     })?;
+    phases.run(
+        "a provider scaffolded in a scratch copy (new-provider, regen, its end-to-end test)",
+        scaffold_check::scaffold_check,
+    )?;
     phases.run("conformance (schemathesis)", || {
         eprintln!("\n$ cargo xtask conformance");
         conformance::run(cargo)

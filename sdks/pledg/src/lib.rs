@@ -107,7 +107,7 @@ use std::time::Duration;
 
 pub use generated::types;
 use payauth_runtime::provider::{
-    BoxFuture, Connect, ExpiryHints, Issued, Lead, Profile, Provider, TokenFlow, auth_body,
+    ClientCredentials, Connect, Lead, Profile, Provider, TokenEndpoint,
 };
 
 payauth_runtime::sdk_entry_points!(
@@ -197,6 +197,11 @@ impl DashboardExt for Client {
 
 const NAME: &str = "pledg";
 
+/// `POST /api/token`, the client by HTTP Basic: OAuth2 client credentials
+/// as the runtime runs them (`expires_in` relative, from receipt).
+const TOKEN: TokenEndpoint =
+    TokenEndpoint::basic("create_token", "/api/token").principal_parts("api_key", "api_secret");
+
 impl Provider for Pledg {
     const PROFILE: Profile = Profile {
         name: NAME,
@@ -231,23 +236,16 @@ impl Provider for Pledg {
     }
 
     fn connect(connect: Connect, credentials: Credentials) -> Result<Client, Error> {
-        let login = connect
-            .session()
-            .basic(&credentials.api_key, &credentials.api_secret);
-        let principal = connect
-            .principal()
-            .part("api_key", credentials.api_key.as_str())
-            .secret("api_secret", &credentials.api_secret);
         let Credentials {
+            api_key,
+            api_secret,
             secret_key,
             dashboard,
-            ..
         } = credentials;
-        Ok(connect.sdk_with(
+        Ok(connect.client_credentials_with(
             generated::Client::new_with_client,
-            login,
-            &principal,
-            |login| Flow { login },
+            &TOKEN,
+            ClientCredentials::new(api_key, api_secret),
             |mut api| {
                 if let Some(key) = secret_key {
                     api = api.signing_secret(key);
@@ -258,37 +256,5 @@ impl Provider for Pledg {
                 api
             },
         ))
-    }
-}
-
-struct Flow {
-    login: generated::Client,
-}
-
-impl TokenFlow for Flow {
-    fn login(&self) -> BoxFuture<'_, Result<Issued, Error>> {
-        Box::pin(async move {
-            let body = types::TokenRequest {
-                grant_type: types::TokenRequestGrantType::ClientCredentials,
-            };
-            let response = auth_body(self.login.create_token().body(body).send()).await?;
-            Ok(issued(response))
-        })
-    }
-}
-
-#[doc(hidden)] // public for the workspace's property tests
-/// OAuth2: `expires_in` is relative (a negative one is ignored: the JWT
-/// `exp` or the assumed lifetime decide).
-pub fn issued(response: types::AccessTokenResponse) -> Issued {
-    Issued {
-        access_token: Secret::new(response.access_token),
-        refresh_token: None,
-        hints: ExpiryHints {
-            relative: u64::try_from(response.expires_in)
-                .ok()
-                .map(Duration::from_secs),
-            ..ExpiryHints::default()
-        },
     }
 }

@@ -145,7 +145,8 @@ pub mod retry {
 pub use base::http::headers::ATTEMPTS_HEADER;
 
 /// What provider crates build their SDK from: the [`Provider`](provider::Provider)
-/// trait and [`Connect`](provider::Connect), the token flow, the profile,
+/// trait and [`Connect`](provider::Connect), the token flow (or OAuth2 client
+/// credentials, ready: [`TokenEndpoint`](provider::TokenEndpoint)), the profile,
 /// environment variables, request signing and callback verification,
 /// expiry parsing. An application needs none of it.
 pub mod provider {
@@ -153,11 +154,13 @@ pub mod provider {
     pub use crate::base::expiry::{self, ExpiryHints, ExpirySource};
     pub use crate::base::security::{BodyChecksum, OperationSecurity, Scheme, SchemeKind, Server};
     pub use crate::builder::{
-        Connect, Provider, check_base_url, env_or_file, optional_env, require_env,
+        ClientAuth, ClientCredentials, Connect, Provider, TokenEndpoint, check_base_url,
+        env_or_file, optional_env, require_env,
     };
     pub use crate::call::replay;
     pub use crate::call::session::SessionBuilder;
     pub use crate::call::signing;
+    pub use crate::token::oauth2;
     pub use crate::token::{
         FLIGHT_GRACE, Issued, LEAD_JITTER, LOGIN_BACKOFF_INITIAL, LOGIN_BACKOFF_MAX, Lead,
         MALFORMED_RETRIES, MAX_LEAD_FRACTION, MIN_TOKEN_LIFETIME, ManagerConfig, Profile,

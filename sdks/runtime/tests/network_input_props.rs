@@ -1,7 +1,7 @@
 //! Property tests over every parser of network input in the runtime:
 //! `Retry-After` / `retry-after-ms`, expiry resolution over arbitrary JWT
 //! payloads and hints, date-time fields, bearer headers from arbitrary
-//! token strings. No input panics, and the invariants hold.
+//! token strings, OAuth2 token answers (the client-credentials flow's). No input panics, and the invariants hold.
 //!
 //! Case counts are bounded (`CASES` each) so the suite stays fast.
 
@@ -10,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use payauth_runtime::__private::header;
 use payauth_runtime::Clock;
+use payauth_runtime::ErrorKind;
 use payauth_runtime::provider::expiry::{self, ExpiryHints, ExpirySource, MAX_LIFETIME};
+use payauth_runtime::provider::oauth2;
 use payauth_runtime::retry::{self, Delay, RetryPolicy};
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -261,4 +263,104 @@ proptest! {
             prop_assert!(!token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()));
         }
     }
+
+    #[test]
+    fn oauth2_token_answers_never_panic(
+        status in prop_oneof![Just(200u16), Just(400), Just(401), 100u16..600],
+        body in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..256).boxed(),
+            oauth2_body().prop_map(String::into_bytes).boxed(),
+        ],
+        attempts in proptest::option::of(numeric_text()),
+    ) {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = attempts.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
+            headers.insert(retry::ATTEMPTS_HEADER, v);
+        }
+        match oauth2::token_answer("test", status, &headers, &body) {
+            Ok(issued) => {
+                prop_assert_eq!(status, 200);
+                if let Some(d) = issued.hints.relative {
+                    // Resolved like any hint: bounded by the cache.
+                    let clock = frozen();
+                    let e = expiry::resolve(issued.access_token.expose(), &issued.hints, &clock, clock.now, Duration::ZERO);
+                    prop_assert!(e.lifetime <= MAX_LIFETIME.min(d));
+                }
+            }
+            Err(e) => {
+                prop_assert_eq!(e.status(), Some(status));
+                prop_assert!(!e.to_string().contains("sekrit"), "{}", e);
+                if status == 401 {
+                    prop_assert!(matches!(
+                        e.kind(),
+                        ErrorKind::InvalidCredentials | ErrorKind::Forbidden | ErrorKind::BadRequest | ErrorKind::Transient
+                    ));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn oauth2_expires_in_saturates(v in prop_oneof![
+        json().boxed(),
+        any::<u64>().prop_map(serde_json::Value::from).boxed(),
+        any::<f64>().prop_map(serde_json::Value::from).boxed(),
+        numeric_text().prop_map(serde_json::Value::String).boxed(),
+        "[0-9]{19,400}".prop_map(serde_json::Value::String).boxed(),
+    ]) {
+        let whole = match &v {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) if s.len() <= 64 => s.trim().parse::<u64>().ok(),
+            _ => None,
+        };
+        let secs = match &v {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::String(s) if s.len() <= 64 => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        let got = oauth2::expires_in(&v);
+        match (whole, secs) {
+            // Whole seconds exactly.
+            (Some(w), _) => prop_assert_eq!(got, Some(Duration::from_secs(w))),
+            (None, Some(s)) if s >= 0.0 => {
+                let d = got.expect("a non-negative number is a lifetime");
+                // Saturating: exact where a Duration holds it, the maximum beyond.
+                let want = Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
+                prop_assert_eq!(d, want);
+            }
+            _ => prop_assert_eq!(got, None),
+        }
+    }
+}
+
+/// Bodies shaped like a token endpoint's answers: an access token with any
+/// `expires_in`, or an error code, with a secret-looking description.
+fn oauth2_body() -> impl Strategy<Value = String> {
+    let code = prop_oneof![
+        Just("invalid_client".to_string()),
+        Just("invalid_grant".to_string()),
+        Just("unauthorized_client".to_string()),
+        Just("invalid_request".to_string()),
+        Just("temporarily_unavailable".to_string()),
+        "[a-z_]{0,20}",
+    ];
+    prop_oneof![
+        (token(), json(), any::<bool>()).prop_map(|(t, e, with)| {
+            let mut m = serde_json::json!({"access_token": t, "token_type": "Bearer"});
+            if with {
+                m["expires_in"] = e;
+            }
+            m.to_string()
+        }),
+        (token(), "[0-9]{1,400}(\\.[0-9]{0,5})?(e[0-9]{1,3})?").prop_map(|(t, e)| {
+            format!(
+                r#"{{"access_token":"{}","token_type":"Bearer","expires_in":{e}}}"#,
+                t.escape_default()
+            )
+        }),
+        code.prop_map(
+            |c| serde_json::json!({"error": c, "error_description": "sekrit"}).to_string()
+        ),
+        json().prop_map(|v| v.to_string()),
+    ]
 }

@@ -6,6 +6,8 @@
 //! - `connect.rs`: [`Connect`] — what a provider crate wires its client
 //!   from, and the principal's cache in the registry;
 //! - `base_url.rs`: the base URL check;
+//! - `client_credentials.rs`: OAuth2 client credentials, ready
+//!   ([`TokenEndpoint`], [`Connect::client_credentials`]);
 //! - `env.rs`: environment variables (the provider's, and the shared
 //!   store's, read once per process).
 
@@ -23,12 +25,14 @@ use crate::token::store::TokenStore;
 use crate::token::{ExpiryMargin, Profile};
 
 mod base_url;
+mod client_credentials;
 mod connect;
 pub mod descriptor;
 mod env;
 pub(crate) mod sdk;
 
 pub use base_url::check_base_url;
+pub use client_credentials::{ClientAuth, ClientCredentials, TokenEndpoint};
 pub use connect::Connect;
 pub(crate) use env::FileLookup;
 pub use env::{env_or_file, optional_env, require_env};

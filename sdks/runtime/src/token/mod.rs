@@ -14,6 +14,8 @@
 //!   client's flow, fetch timeout and timer);
 //! - `timing.rs`: expiry, refresh lead, expiry margin;
 //! - `backoff.rs`: login backoff (account-lockout protection);
+//! - `oauth2.rs`: an OAuth2 token endpoint's answer, read (the
+//!   client-credentials flow's parser);
 //! - `principal.rs`, `registry.rs`: the cache's identity and lifetime;
 //! - `store.rs`, `redis_store/`: the second level a fleet shares.
 
@@ -26,6 +28,7 @@ mod future;
 mod manager;
 #[cfg(test)]
 mod manager_tests;
+pub mod oauth2;
 pub(crate) mod principal;
 mod profile;
 #[cfg(feature = "redis")]

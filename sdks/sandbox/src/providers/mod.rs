@@ -2,7 +2,8 @@
 //!
 //! Adding a provider: a module here whose unit type implements [`crate::plugin::Plugin`]
 //! (its routes, handlers, error format, configuration type), one line in [`REGISTRY`],
-//! and its public types re-exported below. Nothing else in the sandbox names a provider.
+//! and its public types re-exported below (`cargo xtask new-provider` writes all three for
+//! a standard OAuth2 provider). Nothing else in the sandbox names a provider.
 
 mod axept;
 mod bursagb;

@@ -9,5 +9,6 @@
 mod operation;
 mod runtime;
 
+pub(crate) use operation::undecodable;
 pub use operation::{Operation, OperationError, auth_body, auth_body_refined};
 pub use runtime::{Error, ErrorKind};

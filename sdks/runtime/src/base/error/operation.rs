@@ -195,7 +195,7 @@ impl Operation {
 
 /// A body that is not the documented shape. serde's message is not kept:
 /// it quotes the body's values, which may be a token.
-fn undecodable(provider: &'static str, e: &serde_json::Error) -> Error {
+pub(crate) fn undecodable(provider: &'static str, e: &serde_json::Error) -> Error {
     Error::new(
         ErrorKind::MalformedResponse,
         provider,
