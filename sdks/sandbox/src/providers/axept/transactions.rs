@@ -372,3 +372,41 @@ pub(super) async fn process_decision(st: &Inner, ctx: Ctx) -> Reply {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::utc_date_time;
+
+    #[test]
+    fn utc_with_an_offset_of_zero_or_none() {
+        let noon = "2030-01-02T12:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap();
+        for ok in [
+            "2030-01-02T12:00:00Z",
+            "2030-01-02T12:00:00+00:00",
+            "2030-01-02T12:00:00-00:00",
+            "2030-01-02T12:00:00",
+            "2030-01-02T12:00:00.0000000",
+            "2030-01-02T12:00:00.0000000Z",
+        ] {
+            assert_eq!(utc_date_time(ok), Ok(noon), "{ok}");
+        }
+        assert_eq!(
+            utc_date_time("2030-01-02T14:00:00+02:00"),
+            Err("The expirationDate must be in UTC.")
+        );
+        for bad in ["", "soon", "2030-01-02", "12:00:00", "2030-13-02T12:00:00"] {
+            assert!(utc_date_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_judged_without_panicking(s in "\\PC{0,40}") {
+            let _ = utc_date_time(&s);
+        }
+    }
+}

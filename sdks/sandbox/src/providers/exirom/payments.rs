@@ -58,13 +58,14 @@ pub(super) fn created(
 /// fraction finer than a cent (`"10.001"`) is not (our assumption, in the spec).
 pub(super) fn is_decimal_amount(s: &str) -> bool {
     let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
-    let (cents, beyond) = frac.split_at(frac.len().min(2));
+    // Bytes, not chars: any input splits safely.
+    let (cents, beyond) = frac.as_bytes().split_at(frac.len().min(2));
     !whole.is_empty()
         && whole.len() <= 15
         && whole.bytes().all(|b| b.is_ascii_digit())
         && !frac.is_empty()
-        && cents.bytes().all(|b| b.is_ascii_digit())
-        && beyond.bytes().all(|b| b == b'0')
+        && cents.iter().all(u8::is_ascii_digit)
+        && beyond.iter().all(|b| *b == b'0')
 }
 
 /// The 422 of an amount that is not a decimal string.
@@ -331,4 +332,63 @@ pub(super) async fn apm_payment_info(st: &Inner, ctx: Ctx) -> Reply {
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::is_decimal_amount;
+
+    #[test]
+    fn decimal_amounts_as_the_spec_writes_them() {
+        for ok in [
+            "10.00",
+            "10",
+            "0.5",
+            "10.000",
+            "10.5000",
+            "999999999999999.99",
+        ] {
+            assert!(is_decimal_amount(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "abc",
+            "-1",
+            "+1",
+            "1e3",
+            "10.",
+            ".5",
+            "10.001",
+            "1.2.3",
+            " 1",
+            "1,00",
+            "1000000000000000",
+            "1.é",
+            "1.aé",
+            "١٢",
+        ] {
+            assert!(!is_decimal_amount(bad), "{bad}");
+        }
+    }
+
+    proptest! {
+        /// Whatever the client sends as an amount, the check answers (no panic), and
+        /// what it accepts is digits, a dot, digits.
+        #[test]
+        fn any_amount_is_judged_without_panicking(s in "\\PC{0,24}") {
+            if is_decimal_amount(&s) {
+                prop_assert!(s.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+            }
+        }
+
+        #[test]
+        fn two_decimal_amounts_are_accepted(whole in 0u64..1_000_000_000_000, cents in 0u8..100) {
+            let two = format!("{whole}.{cents:02}");
+            prop_assert!(is_decimal_amount(&two));
+            let padded = format!("{two}000");
+            prop_assert!(is_decimal_amount(&padded));
+        }
+    }
 }
