@@ -30,7 +30,7 @@
 //! first row measures raw reqwest against itself: how far from 1 this
 //! machine's noise alone puts a ratio.
 //!
-//! Telemetry (issue #22): the rows above run with telemetry off — the SDK
+//! Telemetry: the rows above run with telemetry off — the SDK
 //! as built without the `otel` feature, but for one branch; `GET, otel, no
 //! provider` with it on and no provider installed (the API's no-op ones:
 //! what an application that enables the feature and installs none pays);

@@ -1,4 +1,4 @@
-//! `cargo xtask soak [--long]`: the soak of issue #13 outside the test
+//! `cargo xtask soak [--long]`: the soak outside the test
 //! suite, in a release build, with its report table. Exit status 1 when a
 //! bound is broken.
 //!

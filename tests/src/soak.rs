@@ -1,4 +1,4 @@
-//! The soak (issue #13): every SDK against the sandbox for many token
+//! The soak: every SDK against the sandbox for many token
 //! lifetimes, with short tokens and random faults on every route, counting
 //! what the runtime must keep bounded. `tests/tests/soak.rs` runs the short
 //! version in the suite; `cargo xtask soak --long` runs the long one.
@@ -161,7 +161,7 @@ impl SoakReport {
         AUTH_CALLS_PER_LIFETIME * self.lifetimes(f) as f64 + f.faulted_token_calls as f64
     }
 
-    /// Every bound of issue #13 that the run broke, in words.
+    /// Every bound of the soak that the run broke, in words.
     pub fn violations(&self) -> Vec<String> {
         let mut v = Vec::new();
         if self.calls() < self.config.min_calls {

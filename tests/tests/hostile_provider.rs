@@ -265,7 +265,7 @@ async fn malformed_login_answers_are_typed_and_retried_boundedly() {
             Some(ErrorKind::MalformedResponse),
             "{name}: {r:?}"
         );
-        // A token call is safe to repeat: asked again twice (issue #13),
+        // A token call is safe to repeat: asked again twice,
         // then surfaced.
         assert_eq!(
             h.hits(EXIROM_LOGIN),

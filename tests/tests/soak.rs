@@ -1,4 +1,4 @@
-//! The short soak of issue #13: every SDK against the sandbox with 2 s
+//! The short soak: every SDK against the sandbox with 2 s
 //! tokens (bursagb at its default) and 5 % random faults on every route,
 //! ≥ 20,000 calls. Asserts counts, not times: no failure reaches a caller,
 //! providers refuse ≤ 0.01 % of calls with 401, and each provider's auth

@@ -7,7 +7,7 @@
 //! cargo xtask test                          everything CI runs (fmt, clippy, regen --check, tests, conformance)
 //! cargo xtask deps                          install what the Redis/Valkey tests need (part of `test`)
 //! cargo xtask demo                          every SDK against the embedded sandbox
-//! cargo xtask soak [--long]                 the soak (issue #13) in a release build
+//! cargo xtask soak [--long]                 the soak in a release build
 //! cargo xtask bench                         the criterion benchmarks (`overhead`, `token_read`, `principals`)
 //! cargo xtask conformance                   schemathesis (API fuzzer) against the sandbox
 //! cargo xtask public-api [--check]          api/<crate>.txt: each publishable crate's public API

@@ -9,7 +9,7 @@ use crate::package_check::package_check;
 use crate::{conformance, docs, layers, redis_servers, scaffold_check};
 
 /// Where `cargo xtask test`'s time goes: each phase's wall time, printed
-/// as it ends and summed up at the end (issue #25's profile).
+/// as it ends and summed up at the end.
 struct Phases {
     started: std::time::Instant,
     done: Vec<(&'static str, std::time::Duration)>,

@@ -9,7 +9,7 @@
 //! once (time per read per thread).
 //!
 //! Instructions per read (callgrind, `--profile-time 2`, 2026-12-05), before
-//! and after issue #25: runtime 181 → see README; floor 123. The 58 above
+//! and after the hot-path rework: runtime 181 → see README; floor 123. The 58 above
 //! the floor were `now_or_never`'s waker made and dropped per read (the
 //! harness's, not the runtime's: an `.await` polls with its task's
 //! context), the clock behind `Arc<dyn Clock>` (an indirect call, the
