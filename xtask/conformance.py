@@ -5,21 +5,24 @@ Usage: python conformance.py ROOT_URL PLAN_JSON REPORT_DIR MAX_EXAMPLES
 
 PLAN_JSON is what `cargo xtask conformance` read from the specs
 (`xtask/src/conformance_plan.rs`): one entry per spec, with where the
-sandbox serves it, the headers its operations need and the operation that
-logs in for a bearer token. No provider is named here.
+sandbox serves it, the headers its operations need, the operation that
+logs in for a bearer token and the operations signed as the SDKs sign
+them. No provider is named here.
 
 Only the standard library here; schemathesis itself runs as a subprocess
 (`python -m schemathesis.cli`) of the same interpreter (the venv). The
 credentials come from the sandbox's control plane, tokens from its login
-routes. pledg's purchase link and exirom's APM payment are signed by a
-schemathesis hook (`conformance_hooks.py`) with the sandbox's secrets.
+routes. The signed operations are signed by a schemathesis hook
+(`conformance_hooks.py`) with the provider's signing secret from the
+control plane (`GET /__sandbox/signing/{provider}`); each must get at least
+one 2xx answer, which only a request past its signature check gets.
 """
 
-import base64
 import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -108,6 +111,40 @@ def auth_headers(root, entry):
     return url, headers
 
 
+def signing_env(root, entry):
+    """`CONFORMANCE_SIGNING` for the hooks: the entry's signed operations and
+    the provider's signing secret (None when it signs nothing)."""
+    if not entry["signed"]:
+        return None
+    provider = entry["provider"]
+    try:
+        secret = call(f"{root}/__sandbox/signing/{provider}")["secret"]
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{provider}: its spec signs requests, and the sandbox has no "
+                         f"signing secret for it (HTTP {e.code})")
+    return json.dumps({"secret": secret, "operations": entry["signed"]})
+
+
+def signed_answers(report_path, signed):
+    """{"METHOD path": {status: test cases}} of the signed operations' answers."""
+    wanted = {f"{op['method'].upper()} {op['path']}" for op in signed}
+    answers = {label: {} for label in sorted(wanted)}
+    with open(report_path) as f:
+        for line in f:
+            try:
+                recorder = json.loads(line)["ScenarioFinished"]["recorder"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+            for case_id, case in (recorder.get("cases") or {}).items():
+                value = case.get("value") or {}
+                label = f"{str(value.get('method', '')).upper()} {value.get('path')}"
+                response = ((recorder.get("interactions") or {}).get(case_id) or {}).get("response")
+                if label in answers and isinstance(response, dict):
+                    status = response.get("status_code")
+                    answers[label][status] = answers[label].get(status, 0) + 1
+    return answers
+
+
 def count_failures(report_path):
     """(server errors, spec violations, forbidden accepted): failing test cases by check."""
     failing = set()
@@ -149,14 +186,17 @@ def main():
     os.makedirs(report_dir, exist_ok=True)
     totals = [0, 0, 0]
     fuzzer_errors = 0
-    env = dict(os.environ)
-    env["SCHEMATHESIS_HOOKS"] = "conformance_hooks"
-    env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
-    env["CONFORMANCE_PLEDG_SECRET_KEY"] = call(f"{root}/__sandbox/signing")["pledg_secret_key"]
-    env["CONFORMANCE_EXIROM_SECRET"] = call(f"{root}/__sandbox/credentials/exirom")["merchant_secret"]
+    signed_unreached = 0
     for entry in plan:
         provider = entry["provider"]
         url, headers = auth_headers(root, entry)
+        env = dict(os.environ)
+        env["SCHEMATHESIS_HOOKS"] = "conformance_hooks"
+        env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
+        env.pop("CONFORMANCE_SIGNING", None)
+        signing = signing_env(root, entry)
+        if signing is not None:
+            env["CONFORMANCE_SIGNING"] = signing
         report = os.path.join(report_dir, f"{provider}.ndjson")
         cmd = [sys.executable, "-m", "schemathesis.cli", "run",
                entry["spec"], "--url", url,
@@ -179,14 +219,22 @@ def main():
         print(f"== {provider}: exit {proc.returncode}; server errors {server}, "
               f"spec violations {violations}, forbidden requests accepted {accepted}",
               flush=True)
+        for label, statuses in signed_answers(report, entry["signed"]).items():
+            past = sum(n for status, n in statuses.items() if 200 <= (status or 0) < 300)
+            shown = ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items(), key=str))
+            print(f"== {provider}: signed {label}: {past} answer(s) 2xx past the signature "
+                  f"({shown or 'no answers'})", flush=True)
+            if past == 0:
+                signed_unreached += 1
         totals[0] += server
         totals[1] += violations
         totals[2] += accepted
         if proc.returncode != 0 and server + violations + accepted == 0:
             fuzzer_errors += 1
     print(f"\nCONFORMANCE server_errors={totals[0]} spec_violations={totals[1]} "
-          f"forbidden_accepted={totals[2]} fuzzer_errors={fuzzer_errors}")
-    sys.exit(0 if sum(totals) + fuzzer_errors == 0 else 1)
+          f"forbidden_accepted={totals[2]} fuzzer_errors={fuzzer_errors} "
+          f"signed_unreached={signed_unreached}")
+    sys.exit(0 if sum(totals) + fuzzer_errors + signed_unreached == 0 else 1)
 
 
 if __name__ == "__main__":

@@ -340,8 +340,36 @@ async fn control_plane_over_http() {
     assert_eq!(ctl.post("counters/reset").status().await, 200);
     assert_eq!(sb.counters().total().requests, 0);
 
+    // Signing secrets, per provider: the handle's, 404 for a provider that signs nothing.
+    let mut signers = Vec::new();
+    for p in Provider::all() {
+        let answer = ctl.get(&format!("signing/{p}")).answer().await;
+        match sb.signing_secret(p) {
+            Some(secret) => {
+                assert_eq!(answer.status(), 200, "{p}");
+                let v: Value = answer.json().await.unwrap();
+                assert_eq!(v, json!({"provider": p, "secret": secret}));
+                signers.push(p);
+            }
+            None => assert_eq!(answer.status(), 404, "{p}"),
+        }
+    }
+    assert_eq!(signers, [Provider::Exirom, PLEDG]);
+    // pledg's is the secret key the older answer shows; exirom's its merchant secret,
+    // rotated with its credentials.
+    let secret = ctl.get("signing/pledg").json_body().await["secret"].clone();
+    assert_eq!(secret, sb.pledg_secret_key());
+    assert_eq!(
+        ctl.get("signing").json_body().await["pledg_secret_key"],
+        secret
+    );
+    let rotated = ctl.post("rotate/exirom").json_body().await;
+    let secret = ctl.get("signing/exirom").json_body().await["secret"].clone();
+    assert_eq!(secret, rotated["merchant_secret"]);
+
     // Errors of the control plane itself.
     assert_eq!(ctl.post("rotate/nobody").status().await, 400);
+    assert_eq!(ctl.get("signing/nobody").status().await, 400);
     let no_route = fault("pledg/orders_create", json!({"status": 500}));
     assert_eq!(no_route.status().await, 404);
     let not_a_status = fault("pledg/login", json!({"status": "x"}));

@@ -7,10 +7,12 @@
 //! Steps: a virtualenv under `target/conformance-venv` (created and filled
 //! on first use), the sandbox binary started on a free loopback port and
 //! stopped by its pid, `xtask/conformance.py` driving schemathesis with the
-//! sandbox's credentials (and `conformance_hooks.py` signing pledg's purchase
-//! link), one spec after another as `conformance_plan` reads them
-//! (`target/conformance/plan.json`). Reports land in
-//! `target/conformance/<provider>.ndjson`.
+//! sandbox's credentials (and `conformance_hooks.py` signing the operations
+//! the specs' extensions say are signed, with the sandbox's signing secret of
+//! the provider), one spec after another as `conformance_plan` reads them
+//! (`target/conformance/plan.json`; `--plan` prints it). Reports land in
+//! `target/conformance/<provider>.ndjson`. Each signed operation must also
+//! get a 2xx answer, which only a request past its signature check gets.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

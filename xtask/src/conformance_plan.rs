@@ -8,10 +8,16 @@
 //!   first server (`https://sandbox.api.exirom.com/api` → `/exirom/api`),
 //!   which is where the sandbox mounts each provider.
 //! - For each operation, the first security alternative that needs no
-//!   login (`apiKey` headers only), else the first made of bearer and
-//!   `apiKey` headers: the schemes chosen are the headers sent. Basic and
-//!   query schemes are not sent: a Basic scheme is a login's own, a
-//!   query signature is `conformance_hooks.py`'s.
+//!   login (`apiKey` headers and signed query JWTs only), else the first
+//!   made of bearer, `apiKey` headers and signed query JWTs: the header
+//!   schemes chosen are the headers sent. Basic schemes are not sent (a
+//!   Basic scheme is a login's own), nor any other query scheme.
+//! - The requests the SDKs sign, signed the same way by
+//!   `conformance_hooks.py` with the secret the sandbox answers at
+//!   `GET /__sandbox/signing/{provider}`: an operation whose chosen
+//!   alternative has a query `apiKey` scheme with `x-signed-jwt` (a JWT
+//!   over the body, as that query parameter), and an operation with
+//!   `x-body-checksum` (an HMAC of some body fields, into another field).
 //! - A bearer token comes from the spec's first operation with
 //!   `security: []` and a request body: its body's required fields, each
 //!   filled from the sandbox's credential of the same name (compared
@@ -31,7 +37,52 @@ pub struct Plan {
     pub base: String,
     pub login: Option<Login>,
     pub headers: Vec<Header>,
+    /// The operations signed as the SDKs sign them, in document order.
+    pub signed: Vec<Signed>,
 }
+
+/// An operation whose requests the driver signs.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Signed {
+    /// `POST`.
+    pub method: String,
+    /// The spec's path template (`/api/purchase_link/`).
+    pub path: String,
+    pub signing: Signing,
+}
+
+/// How a request is signed, read from the spec's extensions. The secret
+/// is the provider's signing secret (the sandbox's
+/// `GET /__sandbox/signing/{provider}`).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signing {
+    /// [`codegen::SIGNED_JWT_EXTENSION`] on a query `apiKey` scheme: a JWT
+    /// with the claims `{<claim>: <the JSON body>, iat, exp: iat +
+    /// lifetime_secs}`, sent as the query parameter `param`.
+    QueryJwt {
+        param: String,
+        algorithm: String,
+        claim: String,
+        lifetime_secs: u64,
+    },
+    /// [`codegen::BODY_CHECKSUM_EXTENSION`] on the operation:
+    /// Base64(HMAC-SHA256(secret, the body's `parts` joined by
+    /// `separator`)) written into the body's `field`; a string part as
+    /// written, an integer as its decimal text.
+    BodyChecksum {
+        field: String,
+        parts: Vec<String>,
+        separator: String,
+    },
+}
+
+/// The algorithms of [`Signing::QueryJwt`] the driver can sign with.
+const JWT_ALGORITHMS: [&str; 1] = ["HS256"];
+
+/// What the checksum's parts are joined with (the extension's meaning, as
+/// the runtime computes it).
+const CHECKSUM_SEPARATOR: &str = "|";
 
 /// The operation that gives a bearer token.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -80,8 +131,69 @@ pub fn key(name: &str) -> String {
 enum Scheme {
     Bearer,
     ApiKeyHeader(String),
-    /// Basic, query, OAuth…: not sent by the driver.
+    /// A query `apiKey` scheme with [`codegen::SIGNED_JWT_EXTENSION`]: the
+    /// driver signs (a [`Signing::QueryJwt`]).
+    SignedJwt {
+        param: String,
+        algorithm: String,
+        claim: String,
+        lifetime_secs: u64,
+    },
+    /// A scheme whose [`codegen::SIGNED_JWT_EXTENSION`] the driver cannot
+    /// sign with: the plan is refused if an operation needs it.
+    BadJwt {
+        name: String,
+        why: String,
+    },
+    /// Basic, other query schemes, OAuth…: not sent by the driver.
     Other,
+}
+
+fn signed_jwt(name: &str, param: &str, ext: &Value) -> Scheme {
+    let bad = |why: String| Scheme::BadJwt {
+        name: name.to_string(),
+        why,
+    };
+    let text = |field: &str| ext[field].as_str().map(str::to_string);
+    let (Some(algorithm), Some(claim), Some(lifetime_secs)) = (
+        text("algorithm"),
+        text("claim"),
+        ext["lifetime_secs"].as_u64(),
+    ) else {
+        return bad("wants `algorithm`, `claim` and `lifetime_secs`".to_string());
+    };
+    if !JWT_ALGORITHMS.contains(&algorithm.as_str()) {
+        return bad(format!(
+            "signs with {algorithm}; the driver signs with {JWT_ALGORITHMS:?} only"
+        ));
+    }
+    Scheme::SignedJwt {
+        param: param.to_string(),
+        algorithm,
+        claim,
+        lifetime_secs,
+    }
+}
+
+fn body_checksum(ext: &Value) -> Result<Signing> {
+    let field = ext["field"].as_str();
+    let parts: Option<Vec<String>> = ext["parts"].as_array().and_then(|parts| {
+        parts
+            .iter()
+            .map(|p| p.as_str().map(str::to_string))
+            .collect()
+    });
+    match (field, parts) {
+        (Some(field), Some(parts)) if !parts.is_empty() => Ok(Signing::BodyChecksum {
+            field: field.to_string(),
+            parts,
+            separator: CHECKSUM_SEPARATOR.to_string(),
+        }),
+        _ => bail!(
+            "`{}` wants a `field` and a list of `parts`",
+            codegen::BODY_CHECKSUM_EXTENSION
+        ),
+    }
 }
 
 fn plan(provider: &str, spec: PathBuf, doc: &Value) -> Result<Plan> {
@@ -94,16 +206,26 @@ fn plan(provider: &str, spec: PathBuf, doc: &Value) -> Result<Plan> {
 
     let scheme = |name: &str| -> Scheme {
         let s = &doc["components"]["securitySchemes"][name];
+        let param = s["name"].as_str().unwrap_or_default();
+        let jwt = s.get(codegen::SIGNED_JWT_EXTENSION);
         match (s["type"].as_str(), s["scheme"].as_str(), s["in"].as_str()) {
             (Some("http"), Some(kind), _) if kind.eq_ignore_ascii_case("bearer") => Scheme::Bearer,
-            (Some("apiKey"), _, Some("header")) => {
-                Scheme::ApiKeyHeader(s["name"].as_str().unwrap_or_default().to_string())
-            }
+            (Some("apiKey"), _, Some("header")) => Scheme::ApiKeyHeader(param.to_string()),
+            (Some("apiKey"), _, Some("query")) => match jwt {
+                Some(ext) => signed_jwt(name, param, ext),
+                None => Scheme::Other,
+            },
             _ => Scheme::Other,
         }
     };
     let mut sent: Vec<Scheme> = Vec::new();
-    for (_, op) in operations(doc) {
+    let mut signed: Vec<Signed> = Vec::new();
+    for (path, method, op) in operations(doc) {
+        let signed_op = |signing| Signed {
+            method: method.to_ascii_uppercase(),
+            path: path.clone(),
+            signing,
+        };
         let alternatives: Vec<Vec<Scheme>> = op["security"]
             .as_array()
             .into_iter()
@@ -112,7 +234,13 @@ fn plan(provider: &str, spec: PathBuf, doc: &Value) -> Result<Plan> {
             .map(|req| req.keys().map(|name| scheme(name)).collect())
             .collect();
         let no_login = |alt: &&Vec<Scheme>| {
-            !alt.is_empty() && alt.iter().all(|s| matches!(s, Scheme::ApiKeyHeader(_)))
+            !alt.is_empty()
+                && alt.iter().all(|s| {
+                    matches!(
+                        s,
+                        Scheme::ApiKeyHeader(_) | Scheme::SignedJwt { .. } | Scheme::BadJwt { .. }
+                    )
+                })
         };
         let headers_only =
             |alt: &&Vec<Scheme>| !alt.is_empty() && alt.iter().all(|s| *s != Scheme::Other);
@@ -121,9 +249,31 @@ fn plan(provider: &str, spec: PathBuf, doc: &Value) -> Result<Plan> {
             .find(no_login)
             .or_else(|| alternatives.iter().find(headers_only));
         for s in chosen.into_iter().flatten() {
-            if !sent.contains(s) {
-                sent.push(s.clone());
+            match s {
+                Scheme::SignedJwt {
+                    param,
+                    algorithm,
+                    claim,
+                    lifetime_secs,
+                } => signed.push(signed_op(Signing::QueryJwt {
+                    param: param.clone(),
+                    algorithm: algorithm.clone(),
+                    claim: claim.clone(),
+                    lifetime_secs: *lifetime_secs,
+                })),
+                Scheme::BadJwt { name, why } => bail!(
+                    "{} {path}: the `{}` of scheme `{name}` {why}",
+                    method.to_ascii_uppercase(),
+                    codegen::SIGNED_JWT_EXTENSION
+                ),
+                _ if !sent.contains(s) => sent.push(s.clone()),
+                _ => {}
             }
+        }
+        if let Some(ext) = op.get(codegen::BODY_CHECKSUM_EXTENSION) {
+            let signing = body_checksum(ext)
+                .with_context(|| format!("{} {path}", method.to_ascii_uppercase()))?;
+            signed.push(signed_op(signing));
         }
     }
     let login = if sent.contains(&Scheme::Bearer) {
@@ -144,7 +294,7 @@ fn plan(provider: &str, spec: PathBuf, doc: &Value) -> Result<Plan> {
                 name,
                 bearer: false,
             },
-            Scheme::Other => unreachable!("never chosen"),
+            _ => unreachable!("only header schemes are sent"),
         })
         .collect();
     Ok(Plan {
@@ -153,11 +303,12 @@ fn plan(provider: &str, spec: PathBuf, doc: &Value) -> Result<Plan> {
         base,
         login,
         headers,
+        signed,
     })
 }
 
-/// Every operation of the spec with its path, in document order.
-fn operations(doc: &Value) -> Vec<(&String, &Value)> {
+/// Every operation of the spec with its path and method, in document order.
+fn operations(doc: &Value) -> Vec<(&String, &'static str, &Value)> {
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
     ];
@@ -168,7 +319,7 @@ fn operations(doc: &Value) -> Vec<(&String, &Value)> {
         .flat_map(|(path, item)| {
             METHODS
                 .iter()
-                .filter_map(move |m| item.get(*m).map(|op| (path, op)))
+                .filter_map(move |m| item.get(*m).map(|op| (path, *m, op)))
         })
         .collect()
 }
@@ -187,7 +338,7 @@ fn login(doc: &Value) -> Result<Login> {
         }
         schema.clone()
     };
-    for (path, op) in operations(doc) {
+    for (path, _, op) in operations(doc) {
         if op["security"].as_array().is_none_or(|s| !s.is_empty()) {
             continue;
         }
@@ -256,6 +407,20 @@ mod tests {
         assert_eq!(login.path, "/v1/auth");
         assert!(!login.form);
         assert_eq!(login.fields, fields(&["merchantKey", "merchantSecret"]));
+        assert_eq!(
+            exirom.signed,
+            [Signed {
+                method: "POST".to_string(),
+                path: "/v1/payments/apm".to_string(),
+                signing: Signing::BodyChecksum {
+                    field: "checksum".to_string(),
+                    parts: ["accountId", "amount", "currency", "requestId"]
+                        .map(str::to_string)
+                        .to_vec(),
+                    separator: "|".to_string(),
+                },
+            }]
+        );
 
         let institution = by("institution");
         assert_eq!(institution.base, "/institution");
@@ -265,6 +430,20 @@ mod tests {
         let pledg = by("pledg");
         assert_eq!(pledg.base, "/pledg");
         assert!(pledg.headers.is_empty() && pledg.login.is_none());
+        assert_eq!(
+            pledg.signed,
+            [Signed {
+                method: "POST".to_string(),
+                path: "/api/purchase_link/".to_string(),
+                signing: Signing::QueryJwt {
+                    param: "signature".to_string(),
+                    algorithm: "HS256".to_string(),
+                    claim: "data".to_string(),
+                    lifetime_secs: 86_400,
+                },
+            }]
+        );
+        assert!(institution.signed.is_empty());
 
         let bursagb = by("bursagb");
         assert_eq!(bursagb.base, "/bursagb");
@@ -278,8 +457,10 @@ mod tests {
         let login = bursagb.login.as_ref().expect("bursagb logs in");
         assert_eq!(login.path, "/Login/Customer/Api/Verify");
         assert_eq!(login.fields, fields(&["Email", "Password"]));
+        assert!(bursagb.signed.is_empty());
 
         let axept = by("axept");
+        assert!(axept.signed.is_empty());
         assert_eq!(axept.base, "/axept");
         assert_eq!(axept.headers, [header("Authorization", None)]);
         let login = axept.login.as_ref().expect("axept logs in");
@@ -298,5 +479,61 @@ mod tests {
         assert!(format!("{err:#}").contains("bearer"), "{err:#}");
         assert_eq!(key("Api-key"), "apikey");
         assert_eq!(key("merchant_key"), key("merchantKey"));
+    }
+
+    /// Signing read from a spec that is no provider's: a signed query JWT
+    /// chosen with a bearer, a body checksum, and an algorithm the driver
+    /// cannot sign with refused.
+    #[test]
+    fn signing_is_read_from_the_extensions() {
+        let spec = |algorithm: &str| {
+            serde_json::json!({
+                "servers": [{"url": "https://x.example"}],
+                "components": {"securitySchemes": {
+                    "b": {"type": "http", "scheme": "bearer"},
+                    "sig": {"type": "apiKey", "in": "query", "name": "s",
+                            "x-signed-jwt": {"algorithm": algorithm, "claim": "payload", "lifetime_secs": 60}},
+                }},
+                "paths": {
+                    "/login": {"post": {"security": [], "requestBody": {"content": {"application/json": {
+                        "schema": {"required": ["user"]}}}}}},
+                    "/signed": {"put": {"security": [{"b": [], "sig": []}]}},
+                    "/summed": {"post": {"security": [{"b": []}],
+                        "x-body-checksum": {"field": "mac", "parts": ["a", "b"]}}},
+                },
+            })
+        };
+        let read = plan("x", PathBuf::from("x.yaml"), &spec("HS256")).unwrap();
+        assert_eq!(read.headers, [header("Authorization", None)]);
+        assert_eq!(
+            read.signed,
+            [
+                Signed {
+                    method: "PUT".to_string(),
+                    path: "/signed".to_string(),
+                    signing: Signing::QueryJwt {
+                        param: "s".to_string(),
+                        algorithm: "HS256".to_string(),
+                        claim: "payload".to_string(),
+                        lifetime_secs: 60,
+                    },
+                },
+                Signed {
+                    method: "POST".to_string(),
+                    path: "/summed".to_string(),
+                    signing: Signing::BodyChecksum {
+                        field: "mac".to_string(),
+                        parts: vec!["a".to_string(), "b".to_string()],
+                        separator: "|".to_string(),
+                    },
+                },
+            ]
+        );
+        let err = plan("x", PathBuf::from("x.yaml"), &spec("RS256")).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("PUT /signed") && err.contains("RS256"),
+            "{err}"
+        );
     }
 }

@@ -99,6 +99,13 @@ impl Sandbox {
         self.inner.credentials(p)
     }
 
+    /// The secret `p`'s signed requests are signed with (a JWT over the body, a checksum
+    /// in it), after any rotation; `None` when `p` signs no request. Over HTTP:
+    /// `GET /__sandbox/signing/{provider}`.
+    pub fn signing_secret(&self, p: Provider) -> Option<String> {
+        p.signing_secret(&self.inner)
+    }
+
     /// The configuration the sandbox was started with.
     pub fn config(&self) -> &SandboxConfig {
         &self.inner.cfg

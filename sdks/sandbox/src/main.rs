@@ -67,8 +67,9 @@ async fn main() {
     println!(
         "\ncontrol plane: {0}/__sandbox/ (clock/advance, revoke, rotate/{{provider}}, variant, \
          fault/{{provider}}/{{route}}, counters, counters/reset, settle/{{provider}}/{{id}}, \
-         callbacks)\ncallbacks go to the URL a request names when it is on this machine \
-         (`payauth sandbox --forward-to URL` logs and forwards them)\nCtrl-C to stop.",
+         callbacks, credentials/{{provider}}, signing/{{provider}})\ncallbacks go to the URL a \
+         request names when it is on this machine (`payauth sandbox --forward-to URL` logs \
+         and forwards them)\nCtrl-C to stop.",
         sb.root_url()
     );
     let _ = tokio::signal::ctrl_c().await;

@@ -101,6 +101,13 @@ pub(crate) trait Plugin: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The secret its signed requests are signed with (a JWT over the body, a checksum in
+    /// it), the current one: `Sandbox::signing_secret` and the control plane's
+    /// `GET /__sandbox/signing/{provider}`. `None` when it signs no request.
+    fn signing_secret(&self, _st: &Inner) -> Option<String> {
+        None
+    }
+
     /// Moves its object `id` to `status` as the provider would (settled, declined,
     /// completed) and sends the callback its request asked for (`Sandbox::settle`). Its
     /// objects do not change this way by default.

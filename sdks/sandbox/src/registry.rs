@@ -89,6 +89,11 @@ impl Provider {
         }
     }
 
+    /// The secret the provider's signed requests are signed with, if it signs any.
+    pub(crate) fn signing_secret(self, st: &Inner) -> Option<String> {
+        self.plugin().and_then(|p| p.signing_secret(st))
+    }
+
     /// Moves the provider's object `id` to `status` and sends its callback
     /// (`Sandbox::settle`). A status is a word: letters, digits, `_`, `-`, at most 40.
     pub(crate) fn settle(self, st: &Inner, id: &str, status: &str) -> Result<(), SandboxError> {

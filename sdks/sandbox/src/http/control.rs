@@ -11,6 +11,7 @@
 //! | `POST /__sandbox/rotate/{provider}` | | new credentials (answered), old ones stop working |
 //! | `GET /__sandbox/credentials[/{provider}]` | | current working credentials |
 //! | `GET /__sandbox/signing` | | the providers' signing material (e.g. pledg's merchant secret key and uid) |
+//! | `GET /__sandbox/signing/{provider}` | | `{"provider", "secret"}`: the secret its signed requests are signed with; 404 when it signs none |
 //! | `POST /__sandbox/variant` | `{"variant": "exirom_object"}` | response-shape variant |
 //! | `POST /__sandbox/fault/{provider}/{route}` | a JSON [`crate::Fault`] | queues one fault |
 //! | `POST /__sandbox/fault_mix/{provider}/{route}` | a JSON [`crate::FaultMix`] | random faults at a rate |
@@ -146,6 +147,16 @@ pub(crate) async fn handle(st: AppState, req: Request) -> Response {
             }
             reply(StatusCode::OK, Value::Object(all))
         }
+        (&Method::GET, ["signing", p]) => match provider(p) {
+            Ok(p) => match p.signing_secret(&st) {
+                Some(secret) => reply(StatusCode::OK, json!({"provider": p, "secret": secret})),
+                None => reply(
+                    StatusCode::NOT_FOUND,
+                    json!({"error": format!("{p} signs no request")}),
+                ),
+            },
+            Err(e) => bad(e),
+        },
         (&Method::GET, ["credentials", p]) => match provider(p) {
             Ok(p) => reply(
                 StatusCode::OK,

@@ -197,6 +197,10 @@ impl Plugin for Pledg {
             ]
         })
     }
+
+    fn signing_secret(&self, st: &Inner) -> Option<String> {
+        Some(st.live(|c: &PledgConfig| c.secret_key.clone()))
+    }
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Reply {

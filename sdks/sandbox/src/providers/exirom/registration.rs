@@ -94,6 +94,10 @@ impl Plugin for Exirom {
     fn forged_subject(&self, st: &Inner) -> String {
         st.live(|c: &ExiromConfig| c.merchant_key.clone())
     }
+    /// The merchant secret: APM requests' and callbacks' checksums.
+    fn signing_secret(&self, st: &Inner) -> Option<String> {
+        Some(st.live(|c: &ExiromConfig| c.merchant_secret.clone()))
+    }
     fn settle(&self, st: &Inner, id: &str, status: &str) -> Result<(), SandboxError> {
         callbacks::settle(st, id, status)
     }
