@@ -3,29 +3,34 @@
 use std::io::{IsTerminal, Read};
 use std::time::SystemTime;
 
+use payauth::providers;
 use payauth_runtime::Secret;
-use payauth_runtime::descriptor::env_or_file;
+use payauth_runtime::descriptor::{Descriptor, Verifier, env_or_file};
 use payauth_runtime::provider::signing::CallbackError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::cli::CallbackProvider;
 use crate::failure::{self, CONFIG, DATA, Failure, NO_INPUT, NOT_GENUINE, OK};
 use crate::variables::Variables;
 
 /// The largest body read (the verifiers refuse bigger ones anyway).
 const MAX_BODY: u64 = 1024 * 1024;
 
-/// A provider's verifier: the callback's facts as JSON, or why not.
-type Verifier = dyn Fn(&[u8]) -> Result<Value, CallbackError>;
-
 /// What `verify-callback` reads.
 #[derive(Debug)]
 pub struct Input<'a> {
-    pub provider: CallbackProvider,
+    /// A provider whose callbacks are signed (see [`verifying`]).
+    pub provider: &'a str,
     pub body: Option<&'a str>,
     pub header_args: &'a [String],
     pub headers_file: Option<&'a str>,
+}
+
+/// The providers whose callbacks are signed, with how.
+pub fn verifying() -> impl Iterator<Item = (&'static Descriptor, Verifier)> {
+    providers::ALL
+        .iter()
+        .filter_map(|d| Some((*d, d.about.callbacks?.verifier?)))
 }
 
 /// Whether the body would be read from a terminal: then `main` prints the
@@ -135,36 +140,16 @@ pub fn verify(input: &Input<'_>, vars: &Variables, as_json: bool) -> Result<u8, 
     }
     lines.extend(input.header_args.iter().cloned());
     let headers = parse_headers(lines)?;
-    let name = input.provider.name();
-    let verifier: Box<Verifier> = match input.provider {
-        CallbackProvider::Exirom => {
-            let v = exirom::CallbackVerifier::new(secret(
-                vars,
-                name,
-                &["EXIROM_CHECKSUM_SECRET", "MERCHANT_SECRET"],
-            )?);
-            Box::new(move |body| {
-                v.verify(body, &headers, SystemTime::now()).map(|c| {
-                    json!({
-                        "request_id": c.request_id,
-                        "transaction_id_unsigned": c.transaction_id.unverified(),
-                        "transaction_status_unsigned": c.transaction_status.unverified(),
-                        "amount": c.amount,
-                        "currency": c.currency,
-                    })
-                })
-            })
-        }
-        CallbackProvider::Pledg => {
-            let v = pledg::NotificationVerifier::new(secret(vars, name, &["PLEDG_SECRET_KEY"])?);
-            Box::new(move |body| {
-                v.verify(body, &headers, SystemTime::now())
-                    .map(|n| json!({ "id": n.id, "reference": n.reference, "status": n.status }))
-            })
-        }
+    let Some((d, verifier)) = verifying().find(|(d, _)| d.name == input.provider) else {
+        return Err(Failure::usage(format!(
+            "{} sends no signed callbacks",
+            input.provider
+        )));
     };
+    let name = d.name;
+    let secret = secret(vars, name, verifier.secret_variables)?;
     let body = read_body(input.body)?;
-    match verifier(&body) {
+    match (verifier.verify)(secret, &body, &headers, SystemTime::now()) {
         Ok(event) => {
             if as_json {
                 println!(

@@ -1,13 +1,14 @@
-//! The command line: clap's definitions, an example per command, and the
-//! help text listing every provider's variables (from the descriptors).
+//! The command line: clap's definitions; the providers each argument
+//! takes, and the help that names them (`help.rs`), come from the
+//! descriptors.
 
 use std::path::PathBuf;
 
-use clap::builder::PossibleValuesParser;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use payauth::providers;
 
-use crate::failure;
+use crate::{callback, help, trigger};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +45,35 @@ fn provider_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(providers::names())
 }
 
+/// The providers whose callbacks `verify-callback` checks.
+fn verifying_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(callback::verifying().map(|(d, _)| d.name))
+}
+
+/// The providers `sandbox trigger` makes call back.
+fn triggering_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(trigger::triggering().map(|(d, _)| d.name))
+}
+
+/// Every provider's callback events, each with what it creates (`p: …`).
+fn event_parser() -> PossibleValuesParser {
+    let mut events: Vec<(&'static str, String)> = Vec::new();
+    for (d, provider_events) in trigger::triggering() {
+        for e in provider_events {
+            let about = format!("{}: {}", d.name, e.about);
+            match events.iter_mut().find(|(name, _)| *name == e.name) {
+                Some((_, help)) => *help = format!("{help}; {about}"),
+                None => events.push((e.name, about)),
+            }
+        }
+    }
+    PossibleValuesParser::new(
+        events
+            .into_iter()
+            .map(|(name, help)| PossibleValue::new(name).help(help)),
+    )
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check credentials: the environment, the login, the token's timing.
@@ -53,11 +83,7 @@ pub enum Command {
     /// refresh time the runtime would choose and the clock skew; run the
     /// provider's read-only probe call where it has one (API keys are
     /// checked with it). Never prints a secret.
-    #[command(after_help = "Examples:
-  payauth check exirom
-  payauth check pledg --json
-  payauth check exirom --base-url https://api.exirom.com/api --env-file prod.env
-  payauth check --all")]
+    #[command(after_help = help::check())]
     Check {
         /// The provider (or --all).
         #[arg(value_parser = provider_parser(), required_unless_present = "all")]
@@ -72,9 +98,7 @@ pub enum Command {
     /// Print a current bearer token (with --reveal).
     ///
     /// Prints it on stdout. Refuses without --reveal (exit 64): the token grants API access to anyone who reads it.
-    #[command(after_help = "Examples:
-  payauth token pledg --reveal --header | curl -H @- https://staging.back.ecard.pledg.co/api/...
-  payauth token exirom --reveal --json")]
+    #[command(after_help = help::token())]
     Token {
         #[arg(value_parser = provider_parser())]
         provider: String,
@@ -90,14 +114,13 @@ pub enum Command {
     },
     /// Is a callback genuine?
     ///
-    /// Valid (exit 0) or not (exit 1, with the reason). exirom: `X-Checksum` with EXIROM_CHECKSUM_SECRET or
-    /// MERCHANT_SECRET; pledg: the notification's signature with
-    /// PLEDG_SECRET_KEY. Without --body on a terminal, prints this help.
-    #[command(after_help = "Examples:
-  payauth verify-callback exirom --body body.json -H 'X-Checksum: …'
-  curl … | payauth verify-callback pledg --json")]
+    /// Valid (exit 0) or not (exit 1, with the reason), by the provider's
+    /// signature and the secret its variables hold (below). Without --body
+    /// on a terminal, prints this help.
+    #[command(after_help = help::verify_callback())]
     VerifyCallback {
-        provider: CallbackProvider,
+        #[arg(value_parser = verifying_parser())]
+        provider: String,
         /// The raw body: a file, or `-` for stdin (also when omitted and stdin is not a terminal).
         #[arg(long, value_name = "FILE")]
         body: Option<String>,
@@ -121,13 +144,7 @@ pub enum Command {
     /// callback to one URL instead (any URL a request named, https or not,
     /// here or not). An answer other than 2xx is retried (1 s, 2 s, 4 s, 8 s,
     /// 16 s), then given up.
-    #[command(after_help = "Examples:
-  payauth sandbox --port 8080 --forward-to http://127.0.0.1:3000/callbacks
-  eval \"$(payauth sandbox --port 8080 | grep ^export)\"   (in another terminal: it runs until Ctrl-C)
-  payauth sandbox trigger exirom payment
-  payauth sandbox clock advance 10m
-  payauth sandbox fault pledg 503 --times 2
-  payauth sandbox revoke institution")]
+    #[command(after_help = help::sandbox())]
     Sandbox {
         /// The port (0: any free port).
         #[arg(long, default_value_t = 8080)]
@@ -162,27 +179,22 @@ pub struct SandboxUrl {
 pub enum SandboxAction {
     /// Make a running sandbox call the application back.
     ///
-    /// Creates the object in the running sandbox (exirom: a card payment, an
-    /// APM payment or a payout; pledg: a purchase link, then its purchase
-    /// settled; axept: a transaction), naming --to as its callback URL; the
+    /// Creates the event's object in the running sandbox (each provider's
+    /// events are listed under EVENT), naming --to as its callback URL; the
     /// sandbox sends the provider's signed callback there (or to its
     /// --forward-to URL), and the application can fetch the object from the
     /// same sandbox. Prints how the first attempt went.
-    #[command(after_help = "Examples:
-  payauth sandbox trigger exirom payment --to http://127.0.0.1:3000/callbacks
-  payauth sandbox trigger exirom apm --status APPROVED --to http://127.0.0.1:3000/callbacks
-  payauth sandbox trigger pledg notification --status completed   (a sandbox run with --forward-to)
-  payauth sandbox trigger axept transaction   (axept's webHookUrl must be https: use --forward-to)")]
+    #[command(after_help = help::trigger())]
     Trigger {
-        provider: TriggerProvider,
-        event: Event,
+        #[arg(value_parser = triggering_parser())]
+        provider: String,
+        #[arg(value_parser = event_parser())]
+        event: String,
         /// The callback URL the request names (default: an https URL that only
         /// the sandbox's --forward-to reaches).
         #[arg(long, value_name = "URL")]
         to: Option<String>,
-        /// Then move the object to this status (a second callback): exirom
-        /// `APPROVED`, `DECLINED`…; pledg `completed` (the default for pledg).
-        #[arg(long)]
+        #[arg(long, help = help::status())]
         status: Option<String>,
         #[command(flatten)]
         sandbox: SandboxUrl,
@@ -197,9 +209,7 @@ pub enum SandboxAction {
     /// Queue HTTP errors on a route of a running sandbox.
     ///
     /// The next requests there get them, one each.
-    #[command(after_help = "Examples:
-  payauth sandbox fault pledg 503 --times 2
-  payauth sandbox fault exirom 429 --route card_payment")]
+    #[command(after_help = help::fault())]
     Fault {
         #[arg(value_parser = provider_parser())]
         provider: String,
@@ -219,8 +229,7 @@ pub enum SandboxAction {
     /// Revoke every token a running sandbox issued for the provider.
     ///
     /// The next call gets a 401 and the SDK logs in again.
-    #[command(after_help = "Example:
-  payauth sandbox revoke institution")]
+    #[command(after_help = help::revoke())]
     Revoke {
         #[arg(value_parser = provider_parser())]
         provider: String,
@@ -240,92 +249,8 @@ pub enum ClockAction {
     },
 }
 
-/// The providers that send signed callbacks.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallbackProvider {
-    Exirom,
-    Pledg,
-}
-
-impl CallbackProvider {
-    pub fn name(self) -> &'static str {
-        match self {
-            CallbackProvider::Exirom => "exirom",
-            CallbackProvider::Pledg => "pledg",
-        }
-    }
-}
-
-/// The providers `sandbox trigger` makes call back.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TriggerProvider {
-    Exirom,
-    Pledg,
-    Axept,
-}
-
-impl TriggerProvider {
-    pub fn name(self) -> &'static str {
-        match self {
-            TriggerProvider::Exirom => "exirom",
-            TriggerProvider::Pledg => "pledg",
-            TriggerProvider::Axept => "axept",
-        }
-    }
-}
-
-/// What `sandbox trigger` makes happen.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// exirom: a card payment (its status callback).
-    Payment,
-    /// exirom: an APM payment (its callback carries the accountId).
-    Apm,
-    /// exirom: a card payout.
-    Payout,
-    /// pledg: a purchase link whose purchase is then settled (its notification).
-    Notification,
-    /// axept: a transaction (its webhook).
-    Transaction,
-}
-
-impl Event {
-    pub fn name(self) -> &'static str {
-        match self {
-            Event::Payment => "payment",
-            Event::Apm => "apm",
-            Event::Payout => "payout",
-            Event::Notification => "notification",
-            Event::Transaction => "transaction",
-        }
-    }
-}
-
-/// Every provider's variables, for `--help`.
-fn providers_help() -> String {
-    let mut text = String::from(
-        "Providers and their variables (* required; secret: never printed; each may also be given as <VAR>_FILE, a file holding the value):\n",
-    );
-    for d in providers::ALL {
-        text.push_str(&format!("  {}: {}\n", d.name, d.about.mechanism));
-        for v in d.variables() {
-            text.push_str(&format!(
-                "    {}{:<26} {:<7}{}\n",
-                if v.required { "*" } else { " " },
-                v.name,
-                if v.secret { "secret" } else { "" },
-                v.about,
-            ));
-        }
-    }
-    text
-}
-
-/// The command with the help that is built at run time.
+/// The command, with its help (the help that names providers is built from
+/// their descriptors).
 pub fn command() -> clap::Command {
-    Cli::command().after_help(format!(
-        "{}\n{}\nExamples:\n  payauth check --all --env-file .env\n  payauth token pledg --reveal --header | curl -H @- …\n  payauth sandbox --port 8080",
-        providers_help(),
-        failure::TABLE
-    ))
+    Cli::command().after_help(help::top())
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! payauth check <provider> | --all     the environment used, the login, the token's timing, a probe call
 //! payauth token <provider> --reveal    a bearer token on stdout (--header: for `curl -H @-`)
-//! payauth verify-callback <exirom|pledg>   is this callback genuine?
+//! payauth verify-callback <provider>   is this callback genuine?
 //! payauth sandbox [--port N] [--forward-to URL]   the emulator of every provider, its log
 //! payauth sandbox clock|fault|revoke   drive a running sandbox
 //! payauth sandbox trigger …            make a running sandbox call the application back
@@ -22,6 +22,7 @@ mod check;
 mod cli;
 mod control;
 mod failure;
+mod help;
 mod logging;
 mod sandbox_cmd;
 mod timefmt;
@@ -95,7 +96,7 @@ async fn run(cli: cli::Cli, vars: Variables) -> Result<u8, Failure> {
             headers,
         } => {
             let input = callback::Input {
-                provider,
+                provider: &provider,
                 body: body.as_deref(),
                 header_args: &header,
                 headers_file: headers.as_deref(),
@@ -119,8 +120,8 @@ async fn run(cli: cli::Cli, vars: Variables) -> Result<u8, Failure> {
                 sandbox,
             } => {
                 let what = trigger::Trigger {
-                    provider,
-                    event,
+                    provider: &provider,
+                    event: &event,
                     to: to.as_deref(),
                     status: status.as_deref(),
                 };

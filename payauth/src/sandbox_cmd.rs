@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::failure::{Failure, TRANSIENT};
+use crate::trigger;
 
 /// The variable `payauth sandbox clock|fault|revoke|trigger` read the sandbox's URL from.
 pub const SANDBOX_URL_VARIABLE: &str = "PAYAUTH_SANDBOX_URL";
@@ -100,7 +101,7 @@ fn banner(sb: &Sandbox, vars: &[(&'static str, String)], forward_to: Option<&str
         providers::ALL.len(),
         sb.root_url()
     ));
-    say("# eval these lines in a shell, then run e.g. `payauth check pledg`:");
+    say("# eval these lines in a shell, then run e.g. `payauth check --all`:");
     for (k, v) in vars {
         say(&format!("export {k}={}", quoted(v)));
     }
@@ -110,9 +111,10 @@ fn banner(sb: &Sandbox, vars: &[(&'static str, String)], forward_to: Option<&str
                  (--forward-to URL: every one to one URL)"
             .to_owned(),
     });
-    say(
-        "# drive it from another shell: payauth sandbox trigger exirom payment | clock advance 10m | fault … | revoke …",
-    );
+    let trigger = trigger::example().unwrap_or_else(|| "<provider> <event>".to_owned());
+    say(&format!(
+        "# drive it from another shell: payauth sandbox trigger {trigger} | clock advance 10m | fault … | revoke …"
+    ));
     say("# ready; one line per request and per callback below; Ctrl-C stops it");
 }
 

@@ -6,10 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use payauth_runtime::Secret;
+use payauth::providers;
+use payauth_runtime::descriptor::{
+    CallbackEvent, ClientOptions, Descriptor, TriggerRequest, Triggered, Values,
+};
 use serde_json::{Value, json};
 
-use crate::cli::{Event, TriggerProvider};
 use crate::control;
 use crate::failure::{self, CONFIG, Failure, INTERNAL, OK, PROVIDER, TRANSIENT};
 
@@ -23,10 +25,46 @@ const FIRST_ATTEMPT: Duration = Duration::from_secs(15);
 /// What to trigger.
 #[derive(Debug, Clone, Copy)]
 pub struct Trigger<'a> {
-    pub provider: TriggerProvider,
-    pub event: Event,
+    /// A provider with callback events (see [`triggering`]).
+    pub provider: &'a str,
+    /// One of its events.
+    pub event: &'a str,
     pub to: Option<&'a str>,
     pub status: Option<&'a str>,
+}
+
+/// The providers a sandbox can be made to call back, with their events.
+pub fn triggering() -> impl Iterator<Item = (&'static Descriptor, &'static [CallbackEvent])> {
+    providers::ALL
+        .iter()
+        .filter_map(|d| Some((*d, d.about.callbacks?.events)))
+        .filter(|(_, events)| !events.is_empty())
+}
+
+/// `<provider> <event>`, the first provider's first event: for examples.
+pub fn example() -> Option<String> {
+    let (d, events) = triggering().next()?;
+    Some(format!("{} {}", d.name, events.first()?.name))
+}
+
+/// `a, b or c`.
+fn or_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Every provider's events, for a hint: `p: a, b or c; q: d`.
+fn every_event() -> String {
+    triggering()
+        .map(|(d, events)| {
+            let names: Vec<&str> = events.iter().map(|e| e.name).collect();
+            format!("{}: {}", d.name, or_list(&names))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The running sandbox at `root`, seen through its control plane.
@@ -35,9 +73,9 @@ struct Remote<'a> {
 }
 
 impl Remote<'_> {
-    fn base_url(&self, p: TriggerProvider) -> Result<String, Failure> {
-        let provider: payauth_sandbox::Provider = p
-            .name()
+    fn base_url(&self, d: &Descriptor) -> Result<String, Failure> {
+        let provider: payauth_sandbox::Provider = d
+            .name
             .parse()
             .map_err(|_| Failure::new(INTERNAL, "internal", "a provider the sandbox lacks"))?;
         Ok(format!(
@@ -47,20 +85,39 @@ impl Remote<'_> {
         ))
     }
 
-    /// A text field of the provider's current credentials.
-    async fn credential(&self, p: TriggerProvider, field: &str) -> Result<Value, Failure> {
-        let all = control::get(self.root, &format!("credentials/{}", p.name())).await?;
-        all.get(field)
-            .cloned()
-            .ok_or_else(|| not_a_sandbox(self.root))
-    }
-
-    async fn signing(&self, field: &str) -> Result<String, Failure> {
-        let all = control::get(self.root, "signing").await?;
-        all.get(field)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| not_a_sandbox(self.root))
+    /// The values a client of `d` is built from: the scalar fields of the provider's
+    /// current credentials, those of the signing material its descriptor names, and
+    /// `base_url`.
+    async fn values(&self, d: &Descriptor) -> Result<Values, Failure> {
+        let mut values = Values::new();
+        let credentials = control::get(self.root, &format!("credentials/{}", d.name)).await?;
+        for (k, v) in credentials.as_object().into_iter().flatten() {
+            if !v.is_object() && !v.is_array() && !v.is_null() {
+                values.insert(k.clone(), text(v));
+            }
+        }
+        let signing = d.about.callbacks.map_or(&[][..], |c| c.sandbox_signing);
+        if !signing.is_empty() {
+            let all = control::get(self.root, "signing").await?;
+            for (field, name) in signing {
+                let value = all
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| not_a_sandbox(self.root))?;
+                values.insert((*name).to_owned(), value.to_owned());
+            }
+        }
+        values.insert("base_url".to_owned(), self.base_url(d)?);
+        // A sandbox fills every required variable it has a field for.
+        let missing = d
+            .variables()
+            .filter(|v| v.required)
+            .filter_map(|v| v.sandbox_field)
+            .any(|field| !values.contains_key(field));
+        if missing {
+            return Err(not_a_sandbox(self.root));
+        }
+        Ok(values)
     }
 }
 
@@ -84,48 +141,65 @@ fn run_id() -> u128 {
 }
 
 pub async fn trigger(root: &str, t: &Trigger<'_>, as_json: bool) -> Result<u8, Failure> {
-    use {Event as E, TriggerProvider as P};
+    let Some(d) = providers::find(t.provider) else {
+        return Err(
+            Failure::usage(format!("{} has no callback events", t.provider)).hint(every_event()),
+        );
+    };
+    let Some(event) = d.callback_event(t.event) else {
+        return Err(
+            Failure::usage(format!("{} has no {} event", d.name, t.event)).hint(every_event()),
+        );
+    };
+    let settle_to = match (event.status_fixed_reason, t.status) {
+        (Some(reason), Some(_)) => {
+            return Err(Failure::usage(format!("{} {reason}, not --status", d.name)));
+        }
+        (_, Some(status)) => Some(status),
+        (_, None) => event.default_status,
+    };
     let remote = Remote { root };
+    let values = remote.values(d).await?;
     let url = t.to.unwrap_or(NO_URL);
-    let created = match (t.provider, t.event) {
-        (P::Exirom, E::Payment | E::Apm | E::Payout) => exirom(&remote, t.event, url).await?,
-        (P::Pledg, E::Notification) => pledg(&remote, url).await?,
-        (P::Axept, E::Transaction) => axept(&remote, url).await?,
-        (p, e) => {
-            return Err(
-                Failure::usage(format!("{} has no {} event", p.name(), e.name())).hint(
-                    "exirom: payment, apm or payout; pledg: notification; axept: transaction",
-                ),
-            );
-        }
+    let request = TriggerRequest {
+        event,
+        callback_url: url,
+        values: &values,
+        nonce: run_id(),
     };
-    let (object, mut status) = created;
-    let settle_to = match (t.provider, t.status) {
-        (P::Pledg, None) => Some("completed"),
-        (P::Axept, Some(_)) => {
-            return Err(Failure::usage(
-                "axept transactions change by their signature decision, not --status",
-            ));
-        }
-        (_, s) => s,
-    };
+    let Triggered {
+        object,
+        mut status,
+    } = d
+        .trigger(request, ClientOptions::default().shared_cache(false))
+        .await
+        .map_err(|e| {
+            let f = failure::from_error(d, &e, None);
+            match event.https_only {
+                Some(field) if url.starts_with("http://") => f.hint(format!(
+                    "{}'s {field} must be https: run the sandbox with --forward-to URL and leave out --to",
+                    d.name
+                )),
+                _ => f,
+            }
+        })?;
     if let Some(to) = settle_to {
         control::post(
             root,
-            &format!("settle/{}/{object}", t.provider.name()),
+            &format!("settle/{}/{object}", d.name),
             json!({"status": to}),
         )
         .await?;
         status = to.to_owned();
     }
-    let callback = first_attempt(root, t.provider, &object, &status).await?;
-    report(t, &object, &status, &callback, as_json)
+    let callback = first_attempt(root, d.name, &object, &status).await?;
+    report(d.name, event.name, &object, &status, &callback, as_json)
 }
 
 /// The sandbox's latest event about the callback of `object` reporting `status`.
 async fn first_attempt(
     root: &str,
-    p: TriggerProvider,
+    provider: &str,
     object: &str,
     status: &str,
 ) -> Result<Value, Failure> {
@@ -134,7 +208,7 @@ async fn first_attempt(
         let all = control::get(root, "callbacks").await?;
         let found = all.as_array().and_then(|all| {
             all.iter().rev().find(|c| {
-                c["provider"] == p.name() && c["object"] == object && c["status"] == status
+                c["provider"] == provider && c["object"] == object && c["status"] == status
             })
         });
         if let Some(found) = found {
@@ -153,7 +227,8 @@ async fn first_attempt(
 }
 
 fn report(
-    t: &Trigger<'_>,
+    provider: &str,
+    event: &str,
     object: &str,
     status: &str,
     callback: &Value,
@@ -181,14 +256,12 @@ fn report(
     if as_json && kind == "delivered" {
         println!(
             "{}",
-            json!({"provider": t.provider.name(), "event": t.event.name(), "object": object,
+            json!({"provider": provider, "event": event, "object": object,
                    "status": status, "callback": callback})
         );
     } else if !as_json {
         println!(
-            "{} {} {object} ({status}) in the sandbox; its callback → {url}: {said}",
-            t.provider.name(),
-            t.event.name()
+            "{provider} {event} {object} ({status}) in the sandbox; its callback → {url}: {said}"
         );
     }
     match kind {
@@ -224,150 +297,4 @@ fn seconds(ms: u64) -> String {
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
     }
-}
-
-/// `(transactionId, status)` of a new exirom payment, APM payment or payout.
-async fn exirom(remote: &Remote<'_>, event: Event, url: &str) -> Result<(String, String), Failure> {
-    let p = TriggerProvider::Exirom;
-    let key = text(&remote.credential(p, "merchant_key").await?);
-    let secret = text(&remote.credential(p, "merchant_secret").await?);
-    let client = exirom::builder()
-        .base_url(remote.base_url(p)?)
-        .credentials(exirom::Credentials::new(key, Secret::new(secret)))
-        .shared_cache(false)
-        .build()
-        .map_err(|e| failure::from_error(&exirom::descriptor::DESCRIPTOR, &e, None))?;
-    let failed =
-        |e: &payauth_runtime::Error| failure::from_error(&exirom::descriptor::DESCRIPTOR, e, None);
-    let request_id = format!("payauth-{}", run_id());
-    let card = json!({"number": "4111111111111111", "expiryMonth": "12", "expiryYear": "2030", "cvv": "123"});
-    let answer = match event {
-        Event::Apm => {
-            let body = typed::<exirom::types::ApmPaymentRequest>(json!({
-                "requestId": request_id, "accountId": "acc_payauth", "amount": "10.00",
-                "currency": "EUR", "paymentMethod": "SEPA", "checksum": "computed by the SDK",
-                "callbackUrl": url
-            }))?;
-            let r = client.create_apm_payment().body(body).send().await;
-            serde_json::to_value(r.map_err(|e| failed(e.error()))?.into_inner())
-        }
-        Event::Payout => {
-            let mut card = card;
-            card.as_object_mut().map(|c| c.remove("cvv"));
-            let body = typed::<exirom::types::CardPayoutRequest>(json!({
-                "requestId": request_id, "mid": "mid_payauth", "amount": "10.00",
-                "currency": "EUR", "card": card, "callbackUrl": url
-            }))?;
-            let r = client.create_card_payout().body(body).send().await;
-            serde_json::to_value(r.map_err(|e| failed(e.error()))?.into_inner())
-        }
-        _ => {
-            let body = typed::<exirom::types::CardPaymentRequest>(json!({
-                "requestId": request_id, "mid": "mid_payauth", "amount": "10.00",
-                "currency": "EUR", "card": card, "billingDetails": {}, "order": {},
-                "device": {}, "callbackUrl": url
-            }))?;
-            let r = client.create_card_payment().body(body).send().await;
-            serde_json::to_value(r.map_err(|e| failed(e.error()))?.into_inner())
-        }
-    }
-    .map_err(|e| Failure::new(INTERNAL, "internal", format!("an answer: {e}")))?;
-    Ok((
-        text(&answer["transactionId"]),
-        text(&answer["transactionStatus"]),
-    ))
-}
-
-/// `(uid, "created")` of a new pledg purchase link notifying `url`.
-async fn pledg(remote: &Remote<'_>, url: &str) -> Result<(String, String), Failure> {
-    let p = TriggerProvider::Pledg;
-    let key = text(&remote.credential(p, "api_key").await?);
-    let secret = text(&remote.credential(p, "api_secret").await?);
-    let secret_key = remote.signing("pledg_secret_key").await?;
-    let merchant_uid = remote.signing("pledg_merchant_uid").await?;
-    let client = pledg::builder()
-        .base_url(remote.base_url(p)?)
-        .credentials(pledg::Credentials::new(key, Secret::new(secret)).secret_key(secret_key))
-        .shared_cache(false)
-        .build()
-        .map_err(|e| failure::from_error(&pledg::descriptor::DESCRIPTOR, &e, None))?;
-    let body = typed::<pledg::types::PurchaseLinkRequest>(json!({
-        "merchant_uid": merchant_uid, "title": "payauth trigger",
-        "reference": format!("payauth-{}", run_id() % 1_000_000_000), "amount_cents": 1000,
-        "currency": "EUR", "notification_url": url
-    }))?;
-    let link = client
-        .create_purchase_link()
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| failure::from_error(&pledg::descriptor::DESCRIPTOR, e.error(), None))?
-        .into_inner();
-    Ok((link.uid, "created".to_owned()))
-}
-
-/// `(uti, status)` of a new axept transaction whose webhook goes to `url`.
-async fn axept(remote: &Remote<'_>, url: &str) -> Result<(String, String), Failure> {
-    let p = TriggerProvider::Axept;
-    let merchant_id = remote.credential(p, "merchant_id").await?.as_i64();
-    let key_id = remote.credential(p, "key_id").await?.as_i64();
-    let key = text(&remote.credential(p, "key").await?);
-    let (Some(merchant_id), Some(key_id)) = (merchant_id, key_id) else {
-        return Err(not_a_sandbox(remote.root));
-    };
-    let client = axept::builder()
-        .base_url(remote.base_url(p)?)
-        .credentials(axept::Credentials::new(
-            merchant_id,
-            key_id,
-            Secret::new(key),
-        ))
-        .shared_cache(false)
-        .build()
-        .map_err(|e| failure::from_error(&axept::descriptor::DESCRIPTOR, &e, None))?;
-    let uti = guid();
-    let body = typed::<axept::types::StartTransactionRequest>(
-        json!({"uti": uti, "amountTrans": 1000, "webHookUrl": url}),
-    )?;
-    let tx = client
-        .start_transaction()
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            let f = failure::from_error(&axept::descriptor::DESCRIPTOR, e.error(), None);
-            if url.starts_with("http://") {
-                f.hint("axept's webHookUrl must be https: run the sandbox with --forward-to URL and leave out --to")
-            } else {
-                f
-            }
-        })?
-        .into_inner();
-    Ok((uti, tx.status))
-}
-
-/// A random version-4 GUID (axept's `uti`), from the standard library's randomly seeded
-/// hasher: unique per run without a dependency for it.
-fn guid() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let random = |salt: u128| {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(run_id() ^ salt);
-        h.finish()
-    };
-    let (a, b) = (random(1), random(2));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
-}
-
-/// A generated request type from JSON (the shapes above are the spec's).
-fn typed<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, Failure> {
-    serde_json::from_value(v)
-        .map_err(|e| Failure::new(INTERNAL, "internal", format!("a request body: {e}")))
 }

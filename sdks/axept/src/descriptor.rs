@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use payauth_runtime::Error;
 use payauth_runtime::descriptor::{
-    About, Answered, Call, CallAuth, Described, Descriptor, Lifetimes, Values, Variable, answered,
-    unknown_call, variable,
+    About, Answered, Call, CallAuth, CallbackEvent, Callbacks, Described, Descriptor, Lifetimes,
+    TriggerRequest, Triggered, Values, Variable, answered, unknown_call, variable,
 };
 use payauth_runtime::provider::BoxFuture;
 
-use crate::{Axept, Client, NAME};
+use crate::{Axept, Client, NAME, types};
 
 const LIST_TRANSACTIONS: Call = Call {
     operation: "list_transactions",
@@ -43,7 +43,65 @@ pub static DESCRIPTOR: Descriptor = Descriptor::of::<Axept>(About {
     probe: Some(LIST_TRANSACTIONS),
     example: LIST_TRANSACTIONS,
     login_page_call: None,
+    // The webhook is not signed (see `webhook`): nothing to verify.
+    callbacks: Some(Callbacks {
+        verifier: None,
+        events: &[
+            CallbackEvent::new("transaction", "a transaction (its webhook)")
+                .status_fixed("transactions change by their signature decision")
+                .https_only("webHookUrl"),
+        ],
+        sandbox_signing: &[],
+    }),
 });
+
+/// `(uti, status)` of a new transaction whose webhook goes to
+/// `request.callback_url`.
+async fn trigger(client: &Client, request: TriggerRequest<'_>) -> Result<Triggered, Error> {
+    if request.event.name != "transaction" {
+        return Err(Error::config(
+            NAME,
+            format!("no callback event `{}`", request.event.name),
+        ));
+    }
+    let uti = guid(request.nonce);
+    let body = serde_json::from_value::<types::StartTransactionRequest>(serde_json::json!({
+        "uti": uti, "amountTrans": 1000, "webHookUrl": request.callback_url
+    }))
+    .map_err(|e| Error::config(NAME, format!("the trigger's request is not valid: {e}")))?;
+    let tx = client
+        .start_transaction()
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.into_error())?
+        .into_inner();
+    Ok(Triggered {
+        object: uti,
+        status: tx.status,
+    })
+}
+
+/// A random version-4 GUID (the `uti`), from the standard library's
+/// randomly seeded hasher and `nonce`: unique per run without a dependency
+/// for it.
+fn guid(nonce: u128) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = |salt: u128| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(nonce ^ salt);
+        h.finish()
+    };
+    let (a, b) = (random(1), random(2));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
 
 impl Described for Axept {
     type Api = crate::generated::Client;
@@ -80,5 +138,12 @@ impl Described for Axept {
                 "keyId": int("AXEPT_KEY_ID")?,
                 "key": var("AXEPT_KEY")?,
             })))
+    }
+
+    fn trigger<'a>(
+        client: &'a Client,
+        request: TriggerRequest<'a>,
+    ) -> BoxFuture<'a, Result<Triggered, Error>> {
+        Box::pin(trigger(client, request))
     }
 }

@@ -67,6 +67,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor::of::<Bursagb>(About {
     probe: Some(LIST_SUPPLIER_PRODUCTS),
     example: GET_CUSTOMER,
     login_page_call: Some(CREATE_ORDER),
+    callbacks: None,
 });
 
 impl Described for Bursagb {

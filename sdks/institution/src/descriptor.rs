@@ -56,6 +56,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor::of::<Institution>(About {
     probe: None,
     example: CREATE_CUSTOMER,
     login_page_call: Some(CREATE_CUSTOMER),
+    callbacks: None,
 });
 
 impl Described for Institution {

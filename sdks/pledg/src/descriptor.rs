@@ -1,16 +1,19 @@
 //! Pledg as tools see it (`payauth`, the demo, the workspace's tests):
 //! see [`payauth_runtime::descriptor`].
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use payauth_runtime::Error;
 use payauth_runtime::descriptor::{
-    About, Answered, Call, CallAuth, Described, Descriptor, Lifetimes, Values, Variable, answered,
-    unknown_call, variable,
+    About, Answered, Call, CallAuth, CallbackEvent, Callbacks, Described, Descriptor, Lifetimes,
+    TriggerRequest, Triggered, Values, Variable, Verifier, answered, unknown_call, variable,
 };
 use payauth_runtime::provider::BoxFuture;
+use payauth_runtime::provider::signing::CallbackError;
+use payauth_runtime::{Error, Secret};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
 
-use crate::{Client, NAME, Pledg, types};
+use crate::{Client, NAME, NotificationVerifier, Pledg, types};
 
 const PURCHASE_LINK: Call = Call {
     operation: "create_purchase_link",
@@ -56,7 +59,70 @@ pub static DESCRIPTOR: Descriptor = Descriptor::of::<Pledg>(About {
     probe: None,
     example: PURCHASE_LINK,
     login_page_call: None,
+    callbacks: Some(Callbacks {
+        verifier: Some(Verifier {
+            signature: "the notification's signature",
+            secret_variables: &["PLEDG_SECRET_KEY"],
+            verify,
+        }),
+        events: &[CallbackEvent::new(
+            "notification",
+            "a purchase link whose purchase is then settled (its notification)",
+        )
+        .statuses(&["completed"])
+        .default_status("completed")],
+        // The sandbox keeps the merchant's key and uid with its signing
+        // material.
+        sandbox_signing: &[
+            ("pledg_secret_key", "secret_key"),
+            ("pledg_merchant_uid", "merchant_uid"),
+        ],
+    }),
 });
+
+/// A notification's facts.
+fn verify(
+    secret: Secret,
+    body: &[u8],
+    headers: &HeaderMap,
+    now: SystemTime,
+) -> Result<Value, CallbackError> {
+    NotificationVerifier::new(secret)
+        .verify(body, headers, now)
+        .map(|n| json!({ "id": n.id, "reference": n.reference, "status": n.status }))
+}
+
+/// `(uid, "created")` of a new purchase link notifying
+/// `request.callback_url`.
+async fn trigger(client: &Client, request: TriggerRequest<'_>) -> Result<Triggered, Error> {
+    if request.event.name != "notification" {
+        return Err(Error::config(
+            NAME,
+            format!("no callback event `{}`", request.event.name),
+        ));
+    }
+    let merchant = request
+        .values
+        .get("merchant_uid")
+        .ok_or_else(|| Error::config(NAME, "a purchase link needs a merchant_uid"))?;
+    let body = serde_json::from_value::<types::PurchaseLinkRequest>(json!({
+        "merchant_uid": merchant, "title": "payauth trigger",
+        "reference": format!("payauth-{}", request.nonce % 1_000_000_000), "amount_cents": 1000,
+        "currency": "EUR", "notification_url": request.callback_url
+    }))
+    .map_err(|e| Error::config(NAME, format!("the trigger's request is not valid: {e}")))?;
+    let link = client
+        .create_purchase_link()
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.into_error())?
+        .into_inner();
+    Ok(Triggered {
+        object: link.uid,
+        status: "created".to_owned(),
+    })
+}
 
 impl Described for Pledg {
     type Api = crate::generated::Client;
@@ -97,5 +163,12 @@ impl Described for Pledg {
             .post(format!("{base_url}/api/token"))
             .basic_auth(var("PLEDG_API_KEY")?, Some(var("PLEDG_API_SECRET")?))
             .form(&[("grant_type", "client_credentials")]))
+    }
+
+    fn trigger<'a>(
+        client: &'a Client,
+        request: TriggerRequest<'a>,
+    ) -> BoxFuture<'a, Result<Triggered, Error>> {
+        Box::pin(trigger(client, request))
     }
 }

@@ -1,5 +1,7 @@
 //! Tests of the descriptor: hosts, deployments, variables, durations.
 
+use std::time::Duration;
+
 use super::*;
 
 #[test]
@@ -49,12 +51,19 @@ fn the_documented_hosts_name_the_deployment() {
                 needs: None,
             },
             login_page_call: None,
+            callbacks: None,
         },
         base_url_env: "TEST_BASE_URL",
         sandbox_url: Some("https://sandbox.example.com/api"),
         production_url: Some("https://example.com/api"),
         connect: |d, _, _| Err(Error::config(d.name, "not in this test")),
         login_request: |_, _, _| Err(Error::config("test", "not in this test")),
+        trigger: |d, _, _| {
+            Box::pin(std::future::ready(Err(Error::config(
+                d.name,
+                "not in this test",
+            ))))
+        },
     };
     assert_eq!(
         d.deployment("https://sandbox.example.com/api/"),
