@@ -384,7 +384,9 @@ impl<P: Provider> Builder<P> {
         let (http, http_timeout) = match self.http {
             Some(h) => (h, None),
             None => (
-                reqwest::Client::builder()
+                // TLS from one configuration per process: building a
+                // client stays cheap (base/http/tls.rs).
+                crate::base::http::tls::client_builder()
                     .timeout(self.timeout)
                     .connect_timeout(DEFAULT_CONNECT_TIMEOUT.min(self.timeout))
                     // The session retries (its policy, its classification:

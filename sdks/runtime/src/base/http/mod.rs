@@ -5,3 +5,4 @@ pub mod body;
 pub mod header;
 pub mod headers;
 pub mod response;
+pub(crate) mod tls;
