@@ -30,11 +30,22 @@ pub const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 /// Test cases per operation (`--max-examples`); `CONFORMANCE_EXAMPLES` overrides.
 pub const DEFAULT_EXAMPLES: &str = "30";
 
+/// The target directory the venv and the reports live in.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Make the fuzzer's venv ready (`cargo xtask test` does it in the
+/// background while it compiles: it waits on the network, not the CPU).
+pub fn prepare() -> Result<PathBuf> {
+    ensure_venv(&target_dir(&codegen::workspace_root()).join("conformance-venv"))
+}
+
 pub fn run(cargo: impl Fn(&[&str]) -> Result<()>) -> Result<()> {
     let root = codegen::workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = target_dir(&root);
     let python = ensure_venv(&target.join("conformance-venv"))?;
     cargo(&["build", "--quiet", "-p", "payauth-sandbox"])?;
     let port = free_port()?;
@@ -105,11 +116,16 @@ fn ensure_venv(venv: &Path) -> Result<PathBuf> {
     if !made.success() {
         bail!("`python3 -m venv` failed (on Debian: apt-get install -y python3-venv)");
     }
+    // Its output kept until it fails: it may run beside other phases.
     let installed = Command::new(&python)
         .args(["-m", "pip", "install", "--quiet", SCHEMATHESIS])
-        .status()?;
-    if !installed.success() {
-        bail!("`pip install {SCHEMATHESIS}` failed");
+        .output()?;
+    if !installed.status.success() {
+        bail!(
+            "`pip install {SCHEMATHESIS}` failed:\n{}{}",
+            String::from_utf8_lossy(&installed.stdout),
+            String::from_utf8_lossy(&installed.stderr)
+        );
     }
     Ok(python)
 }

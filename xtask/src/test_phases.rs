@@ -49,6 +49,10 @@ pub fn test() -> Result<()> {
 }
 
 fn test_phases(phases: &mut Phases) -> Result<()> {
+    // The fuzzer's venv (a download and an install: network, little CPU)
+    // is made while the workspace compiles; the conformance phase then
+    // finds it ready, or makes it itself if this failed.
+    let venv = std::thread::spawn(conformance::prepare);
     phases.run("fmt --check", || {
         cargo(&["fmt", "--all", "--", "--check"])
             .context("formatting differs: run `cargo fmt --all`")
@@ -122,6 +126,9 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
         "a provider scaffolded in a scratch copy (new-provider, regen, its end-to-end test)",
         scaffold_check::scaffold_check,
     )?;
+    if let Ok(Err(e)) = venv.join() {
+        eprintln!("\nthe fuzzer's venv could not be made in the background ({e:#}): trying again");
+    }
     phases.run("conformance (schemathesis)", || {
         eprintln!("\n$ cargo xtask conformance");
         conformance::run(cargo)
