@@ -1,7 +1,8 @@
 //! The HTTP client an SDK builds itself verifies the provider's certificate
 //! (one TLS configuration per process, `base/http/tls.rs`): a server whose
-//! certificate authority the system does not trust is refused, and the
-//! same server answers a client that trusts it.
+//! certificate authority the system does not trust is refused at once as
+//! a configuration error, and the same server answers a client that
+//! trusts it.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -67,13 +68,18 @@ async fn an_sdk_built_client_refuses_an_untrusted_certificate_that_a_trusting_cl
         .credentials(exirom::Credentials::new("key", "secret"))
         .build()
         .expect("a client");
+    // Refused at once, as a configuration error: another attempt would be
+    // refused the same way.
     let refused = client.bearer().await.expect_err("an untrusted certificate");
-    assert_eq!(refused.kind(), exirom::ErrorKind::Transient, "{refused}");
+    assert_eq!(refused.kind(), exirom::ErrorKind::Config, "{refused:?}");
+    assert_eq!(refused.attempts(), 1, "{refused:?}");
     assert!(
-        format!("{refused:?}")
-            .to_lowercase()
-            .contains("certificate"),
-        "refused for its certificate: {refused:?}"
+        refused.to_string().contains("certificate is not trusted"),
+        "{refused}"
+    );
+    assert!(
+        format!("{refused:?}").contains("UnknownIssuer"),
+        "refused for its issuer: {refused:?}"
     );
 
     // The same server, to a client that trusts the test CA: it answers.

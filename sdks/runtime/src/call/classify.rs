@@ -20,8 +20,14 @@ pub fn is_unprocessed_status(status: StatusCode) -> bool {
 /// Whether a transport error is worth another try, and whether the request
 /// can have reached the server.
 pub fn classify_transport(e: &reqwest::Error) -> Option<bool /* may have reached server */> {
-    if e.is_builder() || e.is_redirect() || e.is_status() || body::too_large(e).is_some() {
-        // A body over the cap would be over it again.
+    if e.is_builder()
+        || e.is_redirect()
+        || e.is_status()
+        || body::too_large(e).is_some()
+        || crate::base::http::tls::certificate_refused(e)
+    {
+        // A body over the cap would be over it again; a certificate
+        // refused would be refused again.
         None
     } else if e.is_connect() || refused_by_http2(e) {
         Some(false)

@@ -302,6 +302,18 @@ impl Error {
             return Error::new(ErrorKind::TooLarge, provider, too_large.to_string())
                 .with_attempts(attempts);
         }
+        if crate::base::http::tls::certificate_refused(&e) {
+            let mut error = Error::new(
+                ErrorKind::Config,
+                provider,
+                "the server's TLS certificate is not trusted: check the base URL, or pass \
+                 a client that trusts its certificate authority (`.http(..)`)"
+                    .to_string(),
+            )
+            .with_attempts(attempts);
+            Arc::make_mut(&mut error.0).source = Some(Arc::new(e.without_url()));
+            return error;
+        }
         let what = if e.is_timeout() {
             "timed out"
         } else if e.is_connect() {

@@ -44,6 +44,29 @@ fn build() -> Option<ClientConfig> {
     Some(config)
 }
 
+/// Whether `e` failed because the server's certificate was refused
+/// (unknown issuer, expired, wrong name, …): not retried, and a
+/// configuration error — the base URL names a server this process does
+/// not trust (or something stands between them).
+pub(crate) fn certificate_refused(e: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = next {
+        if let Some(rustls::Error::InvalidCertificate(_)) = err.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        // An I/O error wrapping another error (hyper-util wraps rustls's
+        // in two): its `source()` skips the wrapped error itself.
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
+}
+
 /// A `reqwest` client builder whose TLS is the shared configuration (or
 /// `reqwest`'s own when there is none).
 pub(crate) fn client_builder() -> reqwest::ClientBuilder {
