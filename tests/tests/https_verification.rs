@@ -23,7 +23,7 @@ impl TlsServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new("openssl")
+        let mut child = Command::new("openssl")
             .args(["s_server", "-quiet", "-www", "-accept"])
             .arg(format!("127.0.0.1:{port}"))
             .args([
@@ -38,7 +38,12 @@ impl TlsServer {
             .spawn()
             .expect("openssl s_server starts");
         let deadline = Instant::now() + Duration::from_secs(10);
+        // Readiness of another process: polled (no clock to simulate), and
+        // given up at once if it exits (the port taken meanwhile, say).
         while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("openssl s_server exited before listening: {status}");
+            }
             assert!(Instant::now() < deadline, "s_server never listened");
             std::thread::sleep(Duration::from_millis(20));
         }
